@@ -1,0 +1,142 @@
+"""The participants x statements vote matrix, kept sparse, and who enters the analysis.
+
+Pol.is works on a dense matrix with empty (nil) cells for unseen statements and mean-imputes them before
+PCA. Mean imputation followed by centring leaves every unseen cell at exactly 0, so the centred matrix
+has the sparsity pattern of the votes themselves: `centred[i, j] = vote[i, j] - mean[j]` where a vote
+exists, 0 elsewhere. We build that matrix directly in CSR form and never materialise the dense one,
+which is what makes 20,000 x 2,000 cheap.
+
+Moderated-out statements are zeroed for everyone, as Pol.is (`zero-out-columns`) and red-dwarf do. A
+zeroed cell holds a value, so it counts as a vote when a participant's projection is scaled (see
+`pca.py`); after centring those columns are all 0 and contribute nothing to the components.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from clustering.votes import AGREE, DISAGREE, Id, VoteTable
+
+MIN_VOTES_TO_CLUSTER = 7
+"""A participant enters the clustering after voting on min(7, statements) statements
+(Pol.is `conversation.clj`, `:in-conv`)."""
+
+GREEDY_MIN_PARTICIPANTS = 15
+"""If fewer qualify, the most active voters are added up to 15 (Pol.is `greedy-n`)."""
+
+
+@dataclass(frozen=True, eq=False)
+class VoteMatrix:
+    """Votes of one meeting laid out for the pipeline.
+
+    `moderated[j]` marks statement column j as moderated out. `votes_cast[i]` counts participant i's
+    real votes (every statement, moderated or not: Pol.is counts them on the raw matrix to decide who
+    is in the conversation); `cells_filled[i]` adds the zeroed moderated cells, which is the count the
+    sparsity-aware projection divides by.
+    """
+
+    table: VoteTable
+    moderated: NDArray[np.bool_]
+    centred: sp.csr_matrix
+    column_means: NDArray[np.float64]
+    votes_cast: NDArray[np.int64]
+    cells_filled: NDArray[np.int64]
+
+    @property
+    def n_participants(self) -> int:
+        return self.table.n_participants
+
+    @property
+    def n_statements(self) -> int:
+        return self.table.n_statements
+
+
+def build_matrix(table: VoteTable, moderated_out: Collection[Id]) -> VoteMatrix:
+    """Centre the votes by their column means (= mean imputation) with moderated columns zeroed."""
+    n, m = table.n_participants, table.n_statements
+    moderated_set = set(moderated_out)
+    moderated = np.fromiter((s in moderated_set for s in table.statement_ids), dtype=np.bool_, count=m)
+    rows, cols, values = table.rows, table.cols, table.values
+    active = ~moderated[cols]
+    sums = np.bincount(cols[active], weights=values[active], minlength=m)
+    seen = np.bincount(cols[active], minlength=m)
+    means = np.divide(sums, seen, out=np.zeros(m), where=seen > 0)
+    centred = sp.csr_matrix(
+        (values[active] - means[cols[active]], (rows[active], cols[active])), shape=(n, m))
+    votes_cast = np.bincount(rows, minlength=n).astype(np.int64)
+    cells_filled = np.bincount(rows[active], minlength=n).astype(np.int64) + int(moderated.sum())
+    return VoteMatrix(table, moderated, centred, means, votes_cast, cells_filled)
+
+
+def select_participants(matrix: VoteMatrix, keep: Collection[Id] = ()) -> NDArray[np.int64]:
+    """Row indices of the participants who enter the clustering, in row order.
+
+    Pol.is rule: at least min(7, statements) votes; if fewer than 15 qualify, top up with the most
+    active remaining voters. `keep` (the previous result's clustered participants) stay in once in,
+    as Pol.is's `in-conv` set only grows, so a participant never drops off the live map.
+    """
+    counts = matrix.votes_cast
+    threshold = min(MIN_VOTES_TO_CLUSTER, matrix.n_statements)
+    chosen = counts >= max(threshold, 1)
+    if keep:
+        keep_set = set(keep)
+        chosen |= np.fromiter((p in keep_set for p in matrix.table.participant_ids), dtype=np.bool_,
+                              count=matrix.n_participants)
+    missing = GREEDY_MIN_PARTICIPANTS - int(chosen.sum())
+    if missing > 0:
+        candidates = np.flatnonzero(~chosen & (counts > 0))
+        by_activity = candidates[np.argsort(-counts[candidates], kind="stable")]
+        chosen[by_activity[:missing]] = True
+    return np.flatnonzero(chosen).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class Tallies:
+    """Vote counts per (group, statement): arrays of shape (groups, statements)."""
+
+    agree: NDArray[np.int64]
+    acceptable: NDArray[np.int64]
+    disagree: NDArray[np.int64]
+    passed: NDArray[np.int64]
+
+    @property
+    def seen(self) -> NDArray[np.int64]:
+        return self.agree + self.acceptable + self.disagree + self.passed
+
+    @property
+    def accepted(self) -> NDArray[np.int64]:
+        """Agree or acceptable: the numerator of every acceptance measure."""
+        return self.agree + self.acceptable
+
+    def total(self) -> Tallies:
+        """The same counts summed over groups, as a single-row table."""
+        return Tallies(*(a.sum(axis=0, keepdims=True) for a in
+                         (self.agree, self.acceptable, self.disagree, self.passed)))
+
+
+def tally(table: VoteTable, row_group: NDArray[np.int64], n_groups: int) -> Tallies:
+    """Count each vote kind per group and statement; rows with group -1 are ignored.
+
+    Counts come from the raw votes, moderated statements included (they are filtered later), as in
+    Pol.is's `votes-base`.
+    """
+    m = table.n_statements
+    group = row_group[table.rows] if table.rows.size else np.zeros(0, dtype=np.int64)
+    member = group >= 0
+    cell = group[member] * m + table.cols[member]
+    values = table.values[member]
+    size = n_groups * m
+
+    def count(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+        return np.bincount(cell[mask], minlength=size).reshape(n_groups, m).astype(np.int64)
+
+    agree = count(values == AGREE)
+    disagree = count(values == DISAGREE)
+    passed = count(values == 0.0)
+    acceptable = count((values != AGREE) & (values != DISAGREE) & (values != 0.0))
+    return Tallies(agree, acceptable, disagree, passed)

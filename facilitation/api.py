@@ -1,0 +1,165 @@
+"""HTTP endpoints: create a meeting, read its public info, QR code, moderation log, health and metrics.
+
+Errors use the one shape ``{"error": {"code", "message"}}`` (see :mod:`facilitation.errors`). Host-only
+endpoints take the host key in the ``X-Host-Key`` header (or ``?key=`` for a download link), never in a
+page a participant or projector loads.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import segno
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from facilitation import metrics
+from facilitation.codes import format_code, normalize_code
+from facilitation.errors import ClientError
+from facilitation.hub import Hub, Room, UnknownMeeting
+from facilitation.meeting import MeetingSettings
+from facilitation.security import AttemptLimiter, client_address
+
+__all__ = [
+    "create_meeting",
+    "healthz",
+    "meeting_analysis",
+    "meeting_info",
+    "meeting_log",
+    "meeting_qr",
+    "metrics_endpoint",
+    "room_for",
+    "require_host",
+]
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_SEEDS = 200
+
+
+def meeting_urls(request: Request, code: str) -> dict[str, str]:
+    base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")
+    return {
+        "join": f"{base}/m/{code}",
+        "projector": f"{base}/projector/{code}",
+        "host": f"{base}/host/{code}",
+    }
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ClientError("too_large", f"request body over {MAX_BODY_BYTES} bytes", status=413)
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise ClientError("malformed", "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ClientError("malformed", "the request body must be a JSON object")
+    return data
+
+
+async def room_for(request: Request) -> Room:
+    """The room named in the path; unknown codes count as failed attempts for the address."""
+    limiter: AttemptLimiter = request.app.state.attempts
+    address = client_address(request)
+    if not limiter.allowed(address):
+        raise ClientError("too_many_attempts", "too many failed attempts: wait a minute", status=429)
+    raw = request.path_params["code"]
+    code = normalize_code(raw)
+    hub: Hub = request.app.state.hub
+    try:
+        if code is None:
+            raise UnknownMeeting(raw[:12])
+        return await hub.room(code)
+    except UnknownMeeting:
+        limiter.failed(address)
+        raise
+
+
+def require_host(request: Request, room: Room) -> None:
+    """Refuse unless the request carries this meeting's host key; wrong keys are rate-limited."""
+    limiter: AttemptLimiter = request.app.state.attempts
+    address = client_address(request)
+    if not limiter.allowed(address):
+        raise ClientError("too_many_attempts", "too many wrong host keys: wait a minute", status=429)
+    key = request.headers.get("x-host-key") or request.query_params.get("key") or ""
+    if not room.meeting.is_host_key(key):
+        limiter.failed(address)
+        raise ClientError("forbidden", "wrong or missing host key for this meeting", status=403)
+
+
+async def create_meeting(request: Request) -> JSONResponse:
+    data = await _json_body(request)
+    seeds = data.pop("seeds", [])
+    if not isinstance(seeds, list) or len(seeds) > MAX_SEEDS or not all(isinstance(s, str) for s in seeds):
+        raise ClientError("invalid_settings", f"seeds must be a list of at most {MAX_SEEDS} texts")
+    settings = MeetingSettings.from_dict(data)
+    hub: Hub = request.app.state.hub
+    room, host_key = await hub.create_meeting(settings, [s for s in seeds if s.strip()])
+    urls = meeting_urls(request, room.code)
+    urls["host"] += f"#key={host_key}"
+    return JSONResponse(
+        {"code": room.code, "display_code": format_code(room.code), "host_key": host_key, "urls": urls},
+        status_code=201,
+    )
+
+
+async def meeting_info(request: Request) -> JSONResponse:
+    room = await room_for(request)
+    meeting = room.meeting
+    return JSONResponse(
+        {
+            "code": meeting.code,
+            "display_code": format_code(meeting.code),
+            "settings": meeting.settings.to_dict(),
+            "phase": meeting.phase.value,
+            "counters": meeting.counters,
+            "seq": meeting.seq,
+            "urls": {k: v for k, v in meeting_urls(request, meeting.code).items() if k != "host"},
+        }
+    )
+
+
+async def meeting_qr(request: Request) -> Response:
+    room = await room_for(request)
+    qr = segno.make(meeting_urls(request, room.code)["join"], error="m")
+    svg = qr.svg_inline(scale=8, border=2, dark="#000", light="#fff")
+    return Response(svg, media_type="image/svg+xml", headers={"cache-control": "max-age=3600"})
+
+
+async def meeting_log(request: Request) -> JSONResponse:
+    room = await room_for(request)
+    return JSONResponse({"code": room.code, "log": room.meeting.moderation_log})
+
+
+async def meeting_analysis(request: Request) -> JSONResponse:
+    """The last published analysis (what the room saw), or one run of the timelapse with ``?run=N``."""
+    room = await room_for(request)
+    run = request.query_params.get("run")
+    if run is None and room.analysis is not None:
+        return JSONResponse(room.analysis)
+    try:
+        run_number = None if run is None else int(run)
+    except ValueError:
+        raise ClientError("invalid_field", "run must be an integer") from None
+    stored = await room.store.load_analysis(room.code, run_number)
+    if stored is None:
+        raise ClientError("no_analysis", "no analysis has been published for this meeting yet", status=404)
+    return JSONResponse(stored)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    hub: Hub = request.app.state.hub
+    store_ok = await hub.store.healthy()
+    bus_ok = await hub.bus.healthy()
+    status = 200 if store_ok and bus_ok else 503
+    return JSONResponse(
+        {"status": "ok" if status == 200 else "unhealthy", "store": store_ok, "bus": bus_ok,
+         "rooms": len(hub.rooms)},
+        status_code=status,
+    )
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,99 @@
+"""The Starlette application: routes, error handlers, and the lifespan that opens store, bus and hub."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from facilitation import api
+from facilitation.bus import open_bus
+from facilitation.errors import ClientError, error_body
+from facilitation.hub import Hub
+from facilitation.pages import STATIC_DIR, page
+from facilitation.security import AttemptLimiter, SecurityHeaders
+from facilitation.settings import Settings
+from facilitation.store import open_store
+from facilitation.ws import meeting_socket
+
+__all__ = ["create_app"]
+
+
+async def _client_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ClientError)
+    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app; ``settings`` default to the environment (how uvicorn workers get them)."""
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = open_store(settings.store_url)
+        bus = open_bus(settings.redis)
+        await store.start()
+        await bus.start()
+        hub = Hub(store, bus)
+        app.state.hub = hub
+        scheduler = None
+        if settings.analysis:
+            from facilitation.analysis import AnalysisScheduler  # type: ignore[import-not-found,unused-ignore]
+
+            scheduler = AnalysisScheduler(hub)
+            await scheduler.start()
+        app.state.analysis = scheduler
+        demo = None
+        if settings.demo:
+            from facilitation.demo import start_demo
+
+            demo = await start_demo(app, settings)
+        try:
+            yield
+        finally:
+            if demo is not None:
+                await demo.stop()
+            if scheduler is not None:
+                await scheduler.stop()
+            await hub.close()
+            await bus.close()
+            await store.close()
+
+    routes = [
+        Route("/", page),
+        Route("/new", page),
+        Route("/m/{code}", page),
+        Route("/host/{code}", page),
+        Route("/projector/{code}", page),
+        Route("/api/meetings", api.create_meeting, methods=["POST"]),
+        Route("/api/meetings/{code}", api.meeting_info),
+        Route("/api/meetings/{code}/qr.svg", api.meeting_qr),
+        Route("/api/meetings/{code}/log", api.meeting_log),
+        Route("/api/meetings/{code}/analysis", api.meeting_analysis),
+        Route("/healthz", api.healthz),
+        Route("/metrics", api.metrics_endpoint),
+        WebSocketRoute("/ws/{code}", meeting_socket),
+        Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)],
+        exception_handlers={ClientError: _client_error, HTTPException: _http_error},
+    )
+    app.state.settings = settings
+    app.state.attempts = AttemptLimiter()
+    return app

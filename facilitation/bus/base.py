@@ -1,0 +1,34 @@
+"""The bus interface: how a meeting's new events reach every server process that serves it.
+
+In embedded mode the bus is a dictionary of callbacks in this process; with Redis it is one stream per
+meeting read by every worker. Listeners receive events in sequence order; a listener must not block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from facilitation.events import Event
+
+__all__ = ["Bus", "Listener", "Unsubscribe"]
+
+Listener = Callable[[Sequence[Event]], None]
+Unsubscribe = Callable[[], None]
+
+
+class Bus(Protocol):
+    async def start(self) -> None:
+        """Connect."""
+
+    async def close(self) -> None:
+        """Stop delivering and disconnect."""
+
+    async def publish(self, code: str, events: Sequence[Event]) -> None:
+        """Deliver durable events to every subscriber of the meeting, on every process."""
+
+    def subscribe(self, code: str, listener: Listener) -> Unsubscribe:
+        """Call ``listener`` with each batch of the meeting's new events, in order."""
+
+    async def healthy(self) -> bool:
+        """Whether this process still receives the meeting streams."""

@@ -1,0 +1,159 @@
+"""One client connection: its role, a bounded send queue, batching for big screens, a rate limit.
+
+Backpressure policy: each connection owns a send queue of at most :data:`SEND_QUEUE_LIMIT` messages and
+one task that drains it. Fan-out only ever does ``put_nowait``; when a queue is full the client is too
+slow (or gone), so it is closed with :data:`CLOSE_TOO_SLOW` and reconnects with its last sequence number
+to resync. A slow phone therefore never delays anyone else.
+
+Projector and host connections receive events in batches, one message per :data:`BATCH_INTERVAL` at
+most: at 300+ votes per second a message per vote would cost more than the whole fan-out budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from facilitation.protocol import PROTOCOL_VERSION, dumps
+
+__all__ = [
+    "BATCH_INTERVAL",
+    "CLOSE_TOO_SLOW",
+    "Connection",
+    "TokenBucket",
+]
+
+SEND_QUEUE_LIMIT = 256
+BATCH_INTERVAL = 0.05
+"""Seconds between batches to a projector or host: 20 updates a second looks live and costs little."""
+
+CLOSE_TOO_SLOW = 4008
+"""Close code: the client did not read fast enough; reconnect with ``since`` to resync."""
+CLOSE_FLOOD = 4029
+"""Close code: the client kept sending faster than the rate limit after being warned."""
+CLOSE_IDLE = 4000
+"""Close code: nothing heard from the client (not even a ping) for too long."""
+
+
+class TokenBucket:
+    """``rate`` commands per second on average with bursts of ``burst``: an offline queue may replay."""
+
+    __slots__ = ("_stamp", "_tokens", "burst", "rate")
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+
+Sender = Callable[[str], Awaitable[None]]
+Closer = Callable[[int, str], Awaitable[None]]
+
+
+class Connection:
+    """A live client on one socket, seen by the room only through :meth:`send` and :meth:`push_event`."""
+
+    def __init__(self, send_text: Sender, close: Closer, role: str, participant: int | None = None) -> None:
+        self.role = role
+        self.participant = participant
+        self._send_text = send_text
+        self._close = close
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self._batch: list[dict[str, Any]] = []
+        self._batch_seq = 0
+        self._batch_timer: asyncio.TimerHandle | None = None
+        self._batch_extra: Callable[[], dict[str, Any]] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.closed = False
+        self.last_seq = 0
+        """The highest sequence number queued to this client: events at or below it are not sent again."""
+        self.buffering: list[Any] | None = None
+        """While a resume reads the store, live events wait here instead of the queue."""
+
+    @property
+    def batched(self) -> bool:
+        return self.role in ("projector", "host")
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._drain(), name=f"send-{self.role}")
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                text = await self._queue.get()
+                if text is None:
+                    return
+                await self._send_text(text)
+        except Exception:  # the socket is gone: the receive side notices and cleans up
+            self.closed = True
+
+    def send(self, message: dict[str, Any] | str) -> bool:
+        """Queue a message without waiting; close the client if it cannot keep up."""
+        if self.closed:
+            return False
+        text = message if isinstance(message, str) else dumps(message)
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.drop(CLOSE_TOO_SLOW, "too slow: reconnect with since to resync")
+            return False
+        return True
+
+    def push_event(self, seq: int, view: dict[str, Any], extra: Callable[[], dict[str, Any]] | None) -> None:
+        """Add one event to the next batch; the batch goes out at most :data:`BATCH_INTERVAL` from now."""
+        self._batch.append(view)
+        self._batch_seq = seq
+        self._batch_extra = extra
+        if self._batch_timer is None:
+            self._batch_timer = asyncio.get_running_loop().call_later(BATCH_INTERVAL, self.flush)
+
+    def flush(self) -> None:
+        self._batch_timer = None
+        if not self._batch:
+            return
+        message: dict[str, Any] = {
+            "v": PROTOCOL_VERSION,
+            "type": "batch",
+            "seq": self._batch_seq,
+            "events": self._batch,
+        }
+        if self._batch_extra is not None:
+            message.update(self._batch_extra())
+        self._batch = []
+        self.send(message)
+
+    def drop(self, code: int, reason: str) -> None:
+        """Close the client from the fan-out side without awaiting anything."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._batch_timer is not None:
+            self._batch_timer.cancel()
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    async def stop(self) -> None:
+        """Stop the sender after what is queued has gone out (or the socket failed)."""
+        if self._batch_timer is not None:
+            self._batch_timer.cancel()
+            self._batch_timer = None
+        self.closed = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task

@@ -1,0 +1,645 @@
+"""The meeting: a pure, synchronous state machine.
+
+A meeting is event-sourced. :meth:`Meeting.apply` takes a command, checks it against the current state
+and phase, and returns the events it causes (already folded into the state). The same events, read back
+from the store, rebuild the meeting with :meth:`Meeting.replay` after a restart. Nothing here touches a
+socket, a clock or a random source: the adapters pass ``now`` and generated tokens in, which keeps the core
+testable without a server and identical on every worker.
+
+Refusals raise :class:`CommandRefused` with a stable code and a message that names the phase or the
+offending value; the state is left untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from facilitation.errors import ClientError
+from facilitation.events import (
+    Event,
+    MeetingCreated,
+    ParticipantJoined,
+    PhaseChanged,
+    ProfileChanged,
+    SettingsChanged,
+    StatementModerated,
+    StatementPosted,
+    VoteCast,
+)
+
+__all__ = [
+    "HOST",
+    "ROUTABLE_SETTINGS",
+    "Command",
+    "CommandRefused",
+    "Join",
+    "Meeting",
+    "MeetingSettings",
+    "Moderate",
+    "ModerationMode",
+    "Phase",
+    "PostStatement",
+    "SetPhase",
+    "SetProfile",
+    "Statement",
+    "StatementState",
+    "UpdateSettings",
+    "Vote",
+    "hash_secret",
+    "normalize_text",
+]
+
+HOST = "host"
+"""The actor name of the host in op-id bookkeeping and the moderation log."""
+
+OPS_REMEMBERED = 2048
+"""Op ids remembered per actor for idempotency: a phone replays at most its offline queue, far fewer."""
+
+MAX_NICKNAME_CHARS = 40
+MAX_REASON_CHARS = 280
+
+
+class CommandRefused(ClientError):
+    """The meeting refused a command; the state did not change."""
+
+
+class Phase(StrEnum):
+    LOBBY = "lobby"
+    COLLECTING = "collecting"
+    VOTING = "voting"
+    REVIEWING = "reviewing"
+    CLOSED = "closed"
+
+
+PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
+
+
+class ModerationMode(StrEnum):
+    PRE = "pre"
+    """Statements wait for the host's approval before anyone sees them."""
+    POST = "post"
+    """Statements are shown at once; the host can hide them afterwards."""
+
+
+class StatementState(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    HIDDEN = "hidden"
+
+
+SCALES: dict[str, tuple[str, ...]] = {
+    "consent": ("agree", "acceptable", "pass", "disagree"),
+    "classic": ("agree", "disagree", "pass"),
+}
+"""Vote values per scale. ``acceptable`` means "not satisfied, but I can live with it"."""
+
+LANGUAGES = ("zh-TW", "en")
+
+ROUTABLE_SETTINGS = frozenset({"results_visible", "analysis_paused", "title", "topic", "description"})
+"""Settings the host may change while the meeting runs."""
+
+
+def normalize_text(text: str) -> str:
+    """NFC-normalise and collapse whitespace, so duplicates are found whatever the input method typed."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def hash_secret(secret: str) -> str:
+    """Host keys and participant tokens are stored only as hashes; the log never holds a usable secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSettings:
+    title: str
+    topic: str = ""
+    description: str = ""
+    language: str = "zh-TW"
+    scale: str = "consent"
+    roles: tuple[str, ...] = ()
+    moderation: ModerationMode = ModerationMode.POST
+    max_statement_chars: int = 140
+    ask_nickname: bool = True
+
+    def __post_init__(self) -> None:
+        if not normalize_text(self.title):
+            raise CommandRefused("invalid_settings", "a meeting needs a title")
+        if len(self.title) > 200 or len(self.topic) > 500 or len(self.description) > 4000:
+            raise CommandRefused("invalid_settings", "title, topic or description is too long")
+        if self.language not in LANGUAGES:
+            raise CommandRefused("invalid_settings", f"language must be one of {', '.join(LANGUAGES)}")
+        if self.scale not in SCALES:
+            raise CommandRefused("invalid_settings", f"scale must be one of {', '.join(SCALES)}")
+        if not 10 <= self.max_statement_chars <= 1000:
+            raise CommandRefused("invalid_settings", "max_statement_chars must be between 10 and 1000")
+        if len(self.roles) > 20 or any(not r.strip() or len(r) > 60 for r in self.roles):
+            raise CommandRefused("invalid_settings", "up to 20 stakeholder roles of 1-60 characters")
+        if len(set(self.roles)) != len(self.roles):
+            raise CommandRefused("invalid_settings", "stakeholder roles must be distinct")
+
+    @property
+    def vote_values(self) -> tuple[str, ...]:
+        return SCALES[self.scale]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "topic": self.topic,
+            "description": self.description,
+            "language": self.language,
+            "scale": self.scale,
+            "roles": list(self.roles),
+            "moderation": self.moderation.value,
+            "max_statement_chars": self.max_statement_chars,
+            "ask_nickname": self.ask_nickname,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MeetingSettings:
+        try:
+            return cls(
+                title=str(data["title"]),
+                topic=str(data.get("topic", "")),
+                description=str(data.get("description", "")),
+                language=str(data.get("language", "zh-TW")),
+                scale=str(data.get("scale", "consent")),
+                roles=tuple(str(r) for r in data.get("roles", ())),
+                moderation=ModerationMode(data.get("moderation", "post")),
+                max_statement_chars=int(data.get("max_statement_chars", 140)),
+                ask_nickname=bool(data.get("ask_nickname", True)),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CommandRefused("invalid_settings", f"invalid meeting settings: {exc}") from exc
+
+
+# ---------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """A participant arrives. ``token_hash`` is the hash of the token kept in their browser."""
+
+    token_hash: str
+    nickname: str = ""
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SetProfile:
+    participant: int
+    nickname: str = ""
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PostStatement:
+    """``participant`` is None when the host seeds a statement."""
+
+    participant: int | None
+    text: str
+    op: str
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    participant: int
+    statement: int
+    value: str
+    op: str
+
+
+@dataclass(frozen=True, slots=True)
+class Moderate:
+    statement: int
+    action: str
+    """``accept``, ``reject`` (needs a reason), ``hide``."""
+    reason: str = ""
+    op: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SetPhase:
+    phase: str
+    op: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateSettings:
+    changes: dict[str, Any]
+    op: str = ""
+
+
+Command = Join | SetProfile | PostStatement | Vote | Moderate | SetPhase | UpdateSettings
+
+
+# ---------------------------------------------------------------- state
+
+
+@dataclass(slots=True)
+class Participant:
+    id: int
+    nickname: str
+    role: str
+    joined_at: float
+
+
+@dataclass(slots=True)
+class Statement:
+    id: int
+    text: str
+    author: int | None
+    seed: bool
+    state: StatementState
+    created_at: float
+    reason: str = ""
+    tally: dict[str, int] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "seed": self.seed,
+            "state": self.state.value,
+            "reason": self.reason,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(slots=True)
+class Applied:
+    """What :meth:`Meeting.apply` did: the new events and the result the client is acked with."""
+
+    events: list[Event]
+    result: dict[str, Any]
+    duplicate: bool = False
+
+
+PARTICIPANT_PHASES = {
+    "post": (Phase.COLLECTING,),
+    "vote": (Phase.COLLECTING, Phase.VOTING),
+}
+
+
+class Meeting:
+    """One meeting's state, rebuilt from its events and advanced by commands."""
+
+    def __init__(self, created: MeetingCreated) -> None:
+        self.code = created.code
+        self.settings = MeetingSettings.from_dict(created.settings)
+        self.host_key_hash = created.host_key_hash
+        self.created_at = created.at
+        self.phase = Phase.LOBBY
+        self.results_visible = True
+        self.analysis_paused = False
+        self.seq = created.seq
+        self.participants: dict[int, Participant] = {}
+        self.by_token: dict[str, int] = {}
+        self.statements: dict[int, Statement] = {}
+        self.texts: dict[str, int] = {}
+        self.votes: dict[int, dict[int, str]] = {}
+        """participant -> statement -> value: the latest vote per pair."""
+        self.vote_count = 0
+        self.accepted_count = 0
+        self.moderation_log: list[dict[str, Any]] = []
+        self.ops: dict[str, OrderedDict[str, dict[str, Any]]] = {}
+        self.closed_at: float | None = None
+
+    # ------------------------------------------------------------ construction
+
+    @classmethod
+    def create(
+        cls, code: str, settings: MeetingSettings, host_key_hash: str, now: float, seeds: Iterable[str] = ()
+    ) -> tuple[Meeting, list[Event]]:
+        """A new meeting and its first events (creation plus the host's seed statements)."""
+        created = MeetingCreated(
+            seq=1, at=now, code=code, settings=settings.to_dict(), host_key_hash=host_key_hash
+        )
+        meeting = cls(created)
+        events: list[Event] = [created]
+        for i, text in enumerate(seeds):
+            events += meeting.apply(PostStatement(None, text, op=f"seed-{i}"), now).events
+        return meeting, events
+
+    @classmethod
+    def replay(cls, events: Iterable[Event]) -> Meeting:
+        """Rebuild a meeting from its stored events, in sequence order."""
+        iterator: Iterator[Event] = iter(events)
+        first = next(iterator, None)
+        if not isinstance(first, MeetingCreated):
+            raise ValueError("a meeting's log must start with meeting_created")
+        meeting = cls(first)
+        for event in iterator:
+            meeting.evolve(event)
+        return meeting
+
+    # ------------------------------------------------------------ queries
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return {
+            "participants": len(self.participants),
+            "statements": self.accepted_count,
+            "votes": self.vote_count,
+            "pending": sum(1 for s in self.statements.values() if s.state is StatementState.PENDING),
+        }
+
+    def is_host_key(self, key: str) -> bool:
+        import hmac
+
+        return hmac.compare_digest(hash_secret(key), self.host_key_hash)
+
+    def participant_for_token(self, token_hash: str) -> int | None:
+        return self.by_token.get(token_hash)
+
+    def accepted_statements(self) -> list[Statement]:
+        return [s for s in self.statements.values() if s.state is StatementState.ACCEPTED]
+
+    def unvoted(self, participant: int) -> list[Statement]:
+        mine = self.votes.get(participant, {})
+        return [s for s in self.accepted_statements() if s.id not in mine]
+
+    def public_state(self) -> dict[str, Any]:
+        """What every role may see: settings, phase, counters, accepted statements, the moderation log."""
+        return {
+            "code": self.code,
+            "settings": self.settings.to_dict(),
+            "phase": self.phase.value,
+            "results_visible": self.results_visible,
+            "analysis_paused": self.analysis_paused,
+            "counters": self.counters,
+            "statements": [s.public() for s in self.accepted_statements()],
+            "moderation_log": self.moderation_log[-100:],
+            "created_at": self.created_at,
+        }
+
+    # ------------------------------------------------------------ commands
+
+    def apply(self, command: Command, now: float) -> Applied:
+        """Check ``command``, fold the events it causes into the state and return them.
+
+        Raises :class:`CommandRefused` without changing anything when the command is illegal.
+        A command whose op id was already applied returns the first result again with no events.
+        """
+        actor, op = _actor_and_op(command)
+        if op:
+            seen = self.ops.get(actor)
+            if seen is not None and op in seen:
+                return Applied([], seen[op], duplicate=True)
+        applied = self._decide(command, now)
+        for event in applied.events:
+            self.evolve(event)
+        if op:
+            self._remember(actor, op, applied.result)
+        return applied
+
+    def _decide(self, command: Command, now: float) -> Applied:
+        match command:
+            case Join():
+                return self._join(command, now)
+            case SetProfile():
+                self._require_participant(command.participant)
+                nickname, role = self._check_profile(command.nickname, command.role)
+                event = ProfileChanged(self._next(), now, command.participant, nickname, role)
+                return Applied([event], {"participant": command.participant})
+            case PostStatement():
+                return self._post(command, now)
+            case Vote():
+                return self._vote(command, now)
+            case Moderate():
+                return self._moderate(command, now)
+            case SetPhase():
+                return self._set_phase(command, now)
+            case UpdateSettings():
+                return self._update_settings(command, now)
+        raise CommandRefused("unknown_command", f"unknown command {type(command).__name__}")
+
+    def _next(self) -> int:
+        return self.seq + 1
+
+    def _join(self, command: Join, now: float) -> Applied:
+        existing = self.by_token.get(command.token_hash)
+        if existing is not None:
+            return Applied([], {"participant": existing, "new": False})
+        if self.phase is Phase.CLOSED:
+            raise CommandRefused("phase_forbids", "the meeting is closed: new participants cannot join")
+        nickname, role = self._check_profile(command.nickname, command.role)
+        pid = len(self.participants)
+        event = ParticipantJoined(self._next(), now, pid, command.token_hash, nickname, role)
+        return Applied([event], {"participant": pid, "new": True})
+
+    def _check_profile(self, nickname: str, role: str) -> tuple[str, str]:
+        nickname = normalize_text(nickname)
+        if len(nickname) > MAX_NICKNAME_CHARS:
+            raise CommandRefused("too_long", f"a nickname has at most {MAX_NICKNAME_CHARS} characters")
+        if role and role not in self.settings.roles:
+            raise CommandRefused("unknown_role", f"unknown stakeholder role {role!r}")
+        return nickname, role
+
+    def _require_participant(self, participant: int) -> None:
+        if participant not in self.participants:
+            raise CommandRefused("unknown_participant", f"no participant {participant}", status=404)
+
+    def _require_phase(self, action: str) -> None:
+        allowed = PARTICIPANT_PHASES[action]
+        if self.phase not in allowed:
+            names = " or ".join(p.value for p in allowed)
+            raise CommandRefused(
+                "phase_forbids",
+                f"cannot {action} in phase {self.phase.value!r} (only during {names})",
+                status=409,
+            )
+
+    def _post(self, command: PostStatement, now: float) -> Applied:
+        seed = command.participant is None
+        if seed:
+            if self.phase is Phase.CLOSED:
+                raise CommandRefused("phase_forbids", "cannot add statements in phase 'closed'", status=409)
+        else:
+            assert command.participant is not None
+            self._require_participant(command.participant)
+            self._require_phase("post")
+        text = normalize_text(command.text)
+        if not text:
+            raise CommandRefused("empty", "a statement needs some text")
+        limit = self.settings.max_statement_chars
+        if len(text) > limit:
+            raise CommandRefused("too_long", f"a statement has at most {limit} characters, got {len(text)}")
+        if text in self.texts:
+            raise CommandRefused("duplicate", f"this statement already exists (#{self.texts[text]})", status=409)
+        state = (
+            StatementState.PENDING
+            if not seed and self.settings.moderation is ModerationMode.PRE
+            else StatementState.ACCEPTED
+        )
+        sid = len(self.statements)
+        events: list[Event] = [
+            StatementPosted(self._next(), now, sid, text, command.participant, seed, state.value, command.op)
+        ]
+        if command.participant is not None:
+            # Authors implicitly agree with what they wrote, as in Pol.is.
+            events.append(VoteCast(self._next() + 1, now, command.participant, sid, "agree", ""))
+        return Applied(events, {"statement": sid, "state": state.value})
+
+    def _vote(self, command: Vote, now: float) -> Applied:
+        self._require_participant(command.participant)
+        self._require_phase("vote")
+        statement = self.statements.get(command.statement)
+        if statement is None:
+            raise CommandRefused("unknown_statement", f"no statement {command.statement}", status=404)
+        if statement.state is not StatementState.ACCEPTED:
+            raise CommandRefused(
+                "not_votable", f"statement {statement.id} is {statement.state.value}, not open for votes"
+            )
+        if command.value not in self.settings.vote_values:
+            allowed = ", ".join(self.settings.vote_values)
+            raise CommandRefused("invalid_vote", f"vote must be one of {allowed} on this meeting's scale")
+        event = VoteCast(self._next(), now, command.participant, command.statement, command.value, command.op)
+        return Applied([event], {"statement": command.statement, "value": command.value})
+
+    def _moderate(self, command: Moderate, now: float) -> Applied:
+        statement = self.statements.get(command.statement)
+        if statement is None:
+            raise CommandRefused("unknown_statement", f"no statement {command.statement}", status=404)
+        targets = {"accept": StatementState.ACCEPTED, "reject": StatementState.REJECTED, "hide": StatementState.HIDDEN}
+        target = targets.get(command.action)
+        if target is None:
+            raise CommandRefused("invalid_action", "moderation action must be accept, reject or hide")
+        reason = normalize_text(command.reason)
+        if target is StatementState.REJECTED and not reason:
+            raise CommandRefused("reason_required", "rejecting a statement needs a reason the author will see")
+        if len(reason) > MAX_REASON_CHARS:
+            raise CommandRefused("too_long", f"a reason has at most {MAX_REASON_CHARS} characters")
+        if statement.state is target:
+            raise CommandRefused("no_change", f"statement {statement.id} is already {target.value}")
+        if self.phase is Phase.CLOSED:
+            raise CommandRefused("phase_forbids", "cannot moderate in phase 'closed'", status=409)
+        event = StatementModerated(
+            self._next(), now, statement.id, command.action, target.value, reason, statement.state.value
+        )
+        return Applied([event], {"statement": statement.id, "state": target.value})
+
+    def _set_phase(self, command: SetPhase, now: float) -> Applied:
+        try:
+            target = Phase(command.phase)
+        except ValueError:
+            names = ", ".join(p.value for p in Phase)
+            raise CommandRefused("invalid_phase", f"unknown phase {command.phase!r} (one of {names})") from None
+        here = PHASE_ORDER.index(self.phase)
+        there = PHASE_ORDER.index(target)
+        if there == here:
+            raise CommandRefused("no_change", f"the meeting is already in phase {self.phase.value!r}", status=409)
+        if there > here + 1:
+            raise CommandRefused(
+                "illegal_transition",
+                f"cannot go from phase {self.phase.value!r} to {target.value!r}: "
+                f"move forward one phase at a time (next is {PHASE_ORDER[here + 1].value!r})",
+                status=409,
+            )
+        event = PhaseChanged(self._next(), now, self.phase.value, target.value)
+        return Applied([event], {"phase": target.value})
+
+    def _update_settings(self, command: UpdateSettings, now: float) -> Applied:
+        unknown = set(command.changes) - ROUTABLE_SETTINGS
+        if unknown:
+            raise CommandRefused("invalid_settings", f"cannot change {', '.join(sorted(unknown))}")
+        changes: dict[str, Any] = {}
+        for key, value in command.changes.items():
+            if key in ("results_visible", "analysis_paused"):
+                if not isinstance(value, bool):
+                    raise CommandRefused("invalid_settings", f"{key} must be true or false")
+                changes[key] = value
+            else:
+                if not isinstance(value, str):
+                    raise CommandRefused("invalid_settings", f"{key} must be text")
+                changes[key] = value
+        merged = {**self.settings.to_dict(), **{k: v for k, v in changes.items() if k in ("title", "topic", "description")}}
+        MeetingSettings.from_dict(merged)  # validates lengths and the title
+        event = SettingsChanged(self._next(), now, changes)
+        return Applied([event], {"changed": sorted(changes)})
+
+    def _remember(self, actor: str, op: str, result: dict[str, Any]) -> None:
+        seen = self.ops.setdefault(actor, OrderedDict())
+        seen[op] = result
+        if len(seen) > OPS_REMEMBERED:
+            seen.popitem(last=False)
+
+    # ------------------------------------------------------------ evolution
+
+    def evolve(self, event: Event) -> None:
+        """Fold one event into the state. Events are facts: this never refuses."""
+        self.seq = event.seq
+        match event:
+            case ParticipantJoined():
+                self.participants[event.participant] = Participant(
+                    event.participant, event.nickname, event.role, event.at
+                )
+                self.by_token[event.token_hash] = event.participant
+            case ProfileChanged():
+                p = self.participants[event.participant]
+                p.nickname, p.role = event.nickname, event.role
+            case StatementPosted():
+                state = StatementState(event.state)
+                self.statements[event.statement] = Statement(
+                    event.statement, event.text, event.author, event.seed, state, event.at
+                )
+                self.texts[event.text] = event.statement
+                if state is StatementState.ACCEPTED:
+                    self.accepted_count += 1
+                actor = HOST if event.author is None else str(event.author)
+                if event.op:
+                    self._remember(actor, event.op, {"statement": event.statement, "state": event.state})
+            case VoteCast():
+                mine = self.votes.setdefault(event.participant, {})
+                statement = self.statements[event.statement]
+                previous = mine.get(event.statement)
+                if previous is None:
+                    self.vote_count += 1
+                else:
+                    statement.tally[previous] -= 1
+                mine[event.statement] = event.value
+                statement.tally[event.value] = statement.tally.get(event.value, 0) + 1
+                if event.op:
+                    self._remember(
+                        str(event.participant), event.op, {"statement": event.statement, "value": event.value}
+                    )
+            case StatementModerated():
+                statement = self.statements[event.statement]
+                was_accepted = statement.state is StatementState.ACCEPTED
+                statement.state = StatementState(event.state)
+                statement.reason = event.reason
+                self.accepted_count += (statement.state is StatementState.ACCEPTED) - was_accepted
+                self.moderation_log.append(event.log_entry())
+            case PhaseChanged():
+                self.phase = Phase(event.to_phase)
+                if self.phase is Phase.CLOSED:
+                    self.closed_at = event.at
+                self.moderation_log.append(event.log_entry())
+            case SettingsChanged():
+                for key, value in event.changes.items():
+                    if key == "results_visible":
+                        self.results_visible = bool(value)
+                    elif key == "analysis_paused":
+                        self.analysis_paused = bool(value)
+                    else:
+                        self.settings = MeetingSettings.from_dict({**self.settings.to_dict(), key: value})
+                self.moderation_log.append(event.log_entry())
+            case _:
+                pass  # events owned by other layers (analysis, follow-ups) do not change the core state
+
+
+def _actor_and_op(command: Command) -> tuple[str, str]:
+    match command:
+        case Vote():
+            return str(command.participant), command.op
+        case PostStatement():
+            return (HOST if command.participant is None else str(command.participant)), command.op
+        case Moderate() | SetPhase() | UpdateSettings():
+            return HOST, command.op
+    return "", ""

@@ -1,0 +1,40 @@
+"""The web pages: static HTML/JS/CSS from ``static/``, no build step.
+
+The pages carry no secrets: the host console reads its key from the URL fragment (``#key=...``), which
+browsers never send to the server or in a Referer header.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from facilitation.codes import normalize_code
+
+__all__ = ["STATIC_DIR", "page"]
+
+
+def _static_dir() -> Path:
+    installed = Path(__file__).parent / "_static"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "static"
+
+
+STATIC_DIR = _static_dir()
+
+_PAGES = {"m": "participant.html", "host": "host.html", "projector": "projector.html"}
+
+
+async def page(request: Request) -> Response:
+    """Serve a page; a code typed in lower case or with a dash is redirected to its canonical form."""
+    kind = request.url.path.strip("/").split("/")[0]
+    raw = request.path_params.get("code")
+    if raw is not None:
+        code = normalize_code(raw)
+        if code is not None and code != raw:
+            return RedirectResponse(f"/{kind}/{code}", status_code=308)
+    name = _PAGES.get(kind, "index.html")
+    return FileResponse(STATIC_DIR / name, headers={"cache-control": "no-cache"})

@@ -1,0 +1,88 @@
+"""Defences shared by HTTP and WebSocket: failed-attempt limits per address and security headers.
+
+Guessing a meeting code or a host key means many failures from one address; after
+:data:`MAX_FAILURES` failures within :data:`WINDOW` seconds an address is refused until the window
+passes. The table is bounded (oldest addresses are forgotten first) so a spray of addresses cannot grow
+memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["AttemptLimiter", "SecurityHeaders", "client_address"]
+
+MAX_FAILURES = 20
+WINDOW = 60.0
+MAX_ADDRESSES = 100_000
+
+
+def client_address(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client is not None else "unknown"
+
+
+class AttemptLimiter:
+    """Counts failures (unknown code, wrong host key) per address in a sliding window."""
+
+    def __init__(self, max_failures: int = MAX_FAILURES, window: float = WINDOW) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+
+    def allowed(self, address: str) -> bool:
+        stamps = self._failures.get(address)
+        if not stamps:
+            return True
+        cutoff = time.monotonic() - self.window
+        while stamps and stamps[0] < cutoff:
+            stamps.pop(0)
+        return len(stamps) < self.max_failures
+
+    def failed(self, address: str) -> None:
+        stamps = self._failures.setdefault(address, [])
+        self._failures.move_to_end(address)
+        stamps.append(time.monotonic())
+        del stamps[: -self.max_failures]
+        while len(self._failures) > MAX_ADDRESSES:
+            self._failures.popitem(last=False)
+
+
+class SecurityHeaders:
+    """Adds a strict Content-Security-Policy (no inline script) and friends to every HTTP response.
+
+    The projector may be framed by the origins the operator lists (``frame_ancestors``), e.g. a
+    streaming overlay; every other page refuses to be framed.
+    """
+
+    def __init__(self, app: ASGIApp, frame_ancestors: str = "'none'") -> None:
+        self.app = app
+        self.frame_ancestors = frame_ancestors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        ancestors = self.frame_ancestors if path.startswith("/projector/") else "'none'"
+        csp = (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors {ancestors}"
+        )
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", csp.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

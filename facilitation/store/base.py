@@ -1,0 +1,63 @@
+"""The store interface: where a meeting's event log and its published analyses live.
+
+Both backends (SQLite for one machine, Redis for many) implement :class:`Store` and pass the same test
+suite (tests/store/). ``append`` returns only once the events are durable: the server acknowledges a
+vote after that and never before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from facilitation.errors import ClientError
+from facilitation.events import Event
+
+__all__ = ["MeetingExists", "Store", "StoreUnavailable"]
+
+
+class MeetingExists(ClientError):
+    """A meeting with that code is already stored."""
+
+    status = 409
+
+
+class StoreUnavailable(ClientError):
+    """The store cannot take writes right now; the command was not applied durably."""
+
+    status = 503
+
+
+class Store(Protocol):
+    async def start(self) -> None:
+        """Open connections and start the writer."""
+
+    async def close(self) -> None:
+        """Flush what is queued, then close."""
+
+    async def create_meeting(self, code: str, events: Sequence[Event]) -> None:
+        """Store a new meeting's first events; raises :class:`MeetingExists` if the code is taken."""
+
+    async def append(self, code: str, events: Sequence[Event]) -> None:
+        """Append events to a meeting's log; returns once they are durable."""
+
+    async def load(self, code: str) -> list[Event] | None:
+        """A meeting's whole log in sequence order, or None for an unknown code."""
+
+    async def events_since(self, code: str, seq: int, limit: int) -> list[Event]:
+        """Up to ``limit`` events with a sequence number above ``seq``, in order."""
+
+    async def meeting_codes(self) -> list[str]:
+        """Every stored meeting's code, oldest first."""
+
+    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any]) -> None:
+        """Persist a published analysis (run number, the log position it covers, its JSON payload)."""
+
+    async def load_analysis(self, code: str, run: int | None = None) -> dict[str, Any] | None:
+        """The analysis of that run (the latest when run is None) as saved, with run/seq/at fields."""
+
+    async def analysis_runs(self, code: str) -> list[dict[str, Any]]:
+        """Run, seq and time of every stored analysis of a meeting, for a timelapse."""
+
+    async def healthy(self) -> bool:
+        """Whether the store answers."""

@@ -1,0 +1,261 @@
+"""The WebSocket endpoint ``/ws/{code}``: the live protocol's adapter around the rooms.
+
+A connection's life: accept, read one ``hello`` (role, credentials, last seen ``since``), attach to the
+room (missed events or a snapshot), then read commands one at a time, each answered by an ``ack`` or an
+``error`` carrying its ``op``. Commands from one connection are applied in order; a phone's commands are
+rate-limited per participant, so a flood is refused without slowing anyone else, and a client that keeps
+flooding after :data:`FLOOD_TOLERANCE` refusals is disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from facilitation import metrics
+from facilitation.codes import normalize_code
+from facilitation.connection import CLOSE_FLOOD, CLOSE_IDLE, Connection
+from facilitation.errors import ClientError
+from facilitation.hub import Hub, Room, UnknownMeeting
+from facilitation.meeting import (
+    Command,
+    Join,
+    Moderate,
+    PostStatement,
+    SetPhase,
+    SetProfile,
+    UpdateSettings,
+    Vote,
+    hash_secret,
+)
+from facilitation.protocol import (
+    HOST_ONLY,
+    PARTICIPANT_ONLY,
+    PROTOCOL_VERSION,
+    ClientMessage,
+    ProtocolError,
+    dumps,
+    error_message,
+    parse_client_message,
+)
+from facilitation.security import AttemptLimiter, client_address
+
+__all__ = ["meeting_socket"]
+
+log = logging.getLogger("facilitation.ws")
+
+HELLO_TIMEOUT = 15.0
+IDLE_TIMEOUT = 75.0
+"""Phones ping every 20 s; a connection silent for this long is dead (a phone in a tunnel)."""
+FLOOD_TOLERANCE = 200
+"""Refused commands in a row before a flooding client is disconnected."""
+CLOSE_FORBIDDEN = 4003
+CLOSE_UNKNOWN_MEETING = 4004
+CLOSE_BAD_HELLO = 4400
+MIN_TOKEN_CHARS = 16
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _receive(websocket: WebSocket, timeout: float) -> str | bytes:
+    message = await asyncio.wait_for(websocket.receive(), timeout)
+    if message["type"] == "websocket.disconnect":
+        raise _Disconnected
+    if message.get("text") is not None:
+        return str(message["text"])
+    return bytes(message.get("bytes") or b"")
+
+
+async def _refuse(websocket: WebSocket, error: ClientError, close_code: int) -> None:
+    metrics.ERRORS.labels(error.code).inc()
+    with contextlib.suppress(Exception):
+        await websocket.send_text(dumps(error_message(error)))
+        await websocket.close(close_code, error.code)
+
+
+async def meeting_socket(websocket: WebSocket) -> None:
+    """Serve one client of one meeting until it leaves."""
+    hub: Hub = websocket.app.state.hub
+    limiter: AttemptLimiter = websocket.app.state.attempts
+    await websocket.accept()
+    address = client_address(websocket)
+    if not limiter.allowed(address):
+        error = ClientError("too_many_attempts", "too many failed attempts from this address: wait a minute")
+        await _refuse(websocket, error, CLOSE_FORBIDDEN)
+        return
+    raw_code = websocket.path_params["code"]
+    code = normalize_code(raw_code)
+    try:
+        if code is None:
+            raise UnknownMeeting(raw_code[:12])
+        room = await hub.room(code)
+    except UnknownMeeting as exc:
+        limiter.failed(address)
+        await _refuse(websocket, exc, CLOSE_UNKNOWN_MEETING)
+        return
+    try:
+        raw = await _receive(websocket, HELLO_TIMEOUT)
+        hello = parse_client_message(raw)
+        if hello.type != "hello":
+            raise ProtocolError("hello_required", "the first message must be a 'hello'")
+        conn, greeting = await _greet(websocket, room, hello, limiter, address)
+    except (_Disconnected, asyncio.TimeoutError, WebSocketDisconnect):
+        with contextlib.suppress(Exception):
+            await websocket.close(CLOSE_IDLE, "no hello")
+        return
+    except ClientError as exc:
+        close = CLOSE_FORBIDDEN if exc.code in ("forbidden", "too_many_attempts") else CLOSE_BAD_HELLO
+        await _refuse(websocket, exc, close)
+        return
+
+    conn.start()
+    metrics.CONNECTIONS.labels(conn.role).inc()
+    conn.send(greeting)
+    try:
+        await room.attach(conn, hello.fields.get("since"))
+        await _serve(websocket, room, conn)
+    finally:
+        room.detach(conn)
+        metrics.CONNECTIONS.labels(conn.role).dec()
+        await conn.stop()
+
+
+async def _greet(
+    websocket: WebSocket, room: Room, hello: ClientMessage, limiter: AttemptLimiter, address: str
+) -> tuple[Connection, dict[str, Any]]:
+    role = hello.fields["role"]
+
+    async def send_text(text: str) -> None:
+        await websocket.send_text(text)
+
+    async def close(code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await websocket.close(code, reason)
+
+    greeting: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": "welcome", "role": role, "code": room.code}
+    if role == "host":
+        if not limiter.allowed(address):
+            raise ClientError("too_many_attempts", "too many wrong host keys: wait a minute", status=429)
+        if not room.meeting.is_host_key(hello.fields.get("host_key", "")):
+            limiter.failed(address)
+            raise ClientError("forbidden", "wrong host key for this meeting", status=403)
+        return Connection(send_text, close, role), greeting
+    if role == "projector":
+        return Connection(send_text, close, role), greeting
+    token = hello.fields.get("token") or ""
+    if token and len(token) < MIN_TOKEN_CHARS:
+        raise ProtocolError("invalid_field", f"a participant token has at least {MIN_TOKEN_CHARS} characters")
+    issued = not token
+    if issued:
+        token = secrets.token_urlsafe(18)
+    applied = await room.submit(
+        Join(hash_secret(token), hello.fields.get("nickname", ""), hello.fields.get("stakeholder", ""))
+    )
+    participant = int(applied.result["participant"])
+    greeting["participant"] = participant
+    greeting["token"] = token
+    greeting["new"] = bool(applied.result.get("new"))
+    return Connection(send_text, close, role, participant), greeting
+
+
+async def _serve(websocket: WebSocket, room: Room, conn: Connection) -> None:
+    refusals = 0
+    while not conn.closed:
+        try:
+            raw = await _receive(websocket, IDLE_TIMEOUT)
+        except (_Disconnected, WebSocketDisconnect, RuntimeError):
+            return
+        except asyncio.TimeoutError:
+            conn.drop(CLOSE_IDLE, "idle")
+            return
+        op = ""
+        try:
+            message = parse_client_message(raw)
+            op = message.op
+            metrics.COMMANDS.labels(message.type).inc()
+            reply = await _handle(room, conn, message)
+            refusals = 0
+        except ClientError as exc:
+            metrics.ERRORS.labels(exc.code).inc()
+            reply = error_message(exc, op)
+            refusals = refusals + 1 if exc.code == "rate_limited" else 0
+            if refusals > FLOOD_TOLERANCE:
+                conn.send(reply)
+                conn.drop(CLOSE_FLOOD, "flooding")
+                return
+        except Exception:
+            log.exception("command failed in meeting %s", room.code)
+            metrics.ERRORS.labels("internal").inc()
+            reply = error_message(ClientError("internal", "the server failed on this command; it was not applied"), op)
+        if reply is not None:
+            conn.send(reply)
+
+
+async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[str, Any] | None:
+    kind, op, fields = message.type, message.op, message.fields
+    if kind == "ping":
+        return {"v": PROTOCOL_VERSION, "type": "pong", "seq": room.meeting.seq}
+    if kind == "hello":
+        raise ProtocolError("already_greeted", "this connection already said hello")
+    if kind in HOST_ONLY and conn.role != "host":
+        raise ClientError("forbidden", f"only the host may send {kind!r}", status=403)
+    if kind in PARTICIPANT_ONLY and conn.role != "participant":
+        raise ClientError("forbidden", f"only a participant may send {kind!r}", status=403)
+    if conn.role == "projector":
+        raise ClientError("forbidden", "the projector is read-only", status=403)
+    participant = conn.participant
+    if participant is not None and not room.allow(participant):
+        raise ClientError("rate_limited", "too many commands: slow down and resend", status=429)
+    if kind == "next":
+        assert participant is not None
+        return {"v": PROTOCOL_VERSION, "type": "next", **room.next_for(participant)}
+    if kind == "analysis":
+        control = room.control
+        if control is None:
+            raise ClientError("unavailable", "live analysis is not running on this server", status=503)
+        result = await control(fields["action"])
+        return {"v": PROTOCOL_VERSION, "type": "ack", "op": op, "result": result, "seq": room.meeting.seq}
+    command = _command(kind, op, fields, participant)
+    applied = await room.submit(command)
+    ack: dict[str, Any] = {
+        "v": PROTOCOL_VERSION,
+        "type": "ack",
+        "op": op,
+        "result": applied.result,
+        "seq": room.meeting.seq,
+    }
+    if applied.duplicate:
+        ack["duplicate"] = True
+    if kind == "vote":
+        if not applied.duplicate:
+            metrics.VOTES.inc()
+        assert participant is not None
+        ack.update(room.next_for(participant))
+    return ack
+
+
+def _command(kind: str, op: str, fields: dict[str, Any], participant: int | None) -> Command:
+    if kind == "vote":
+        assert participant is not None
+        return Vote(participant, fields["statement"], fields["value"], op)
+    if kind == "post":
+        return PostStatement(participant, fields["text"], op)
+    if kind == "seed":
+        return PostStatement(None, fields["text"], op)
+    if kind == "profile":
+        assert participant is not None
+        return SetProfile(participant, fields.get("nickname", ""), fields.get("stakeholder", ""))
+    if kind == "moderate":
+        return Moderate(fields["statement"], fields["action"], fields.get("reason", ""), op)
+    if kind == "phase":
+        return SetPhase(fields["phase"], op)
+    if kind == "settings":
+        return UpdateSettings(fields["changes"], op)
+    raise ProtocolError("unknown_type", f"unknown message type {kind!r}")
