@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -28,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    options = {
+    options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "ws_max_size": 1024 * 1024,
@@ -57,25 +58,25 @@ def _serve(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from facilitation.commands.analyze import run
 
-    return run(args.path, args.json)
+    return int(run(args.path, args.json))
 
 
 def _import_polis(args: argparse.Namespace) -> int:
     from facilitation.commands.import_polis import run
 
-    return run(args.path, args.store)
+    return int(run(args.path, args.store))
 
 
 def _export(args: argparse.Namespace) -> int:
     from facilitation.commands.export import run
 
-    return run(args.code, args.format, args.out, args.store)
+    return int(run(args.code, args.format, args.out, args.store))
 
 
 def _loadtest(args: argparse.Namespace) -> int:
     from facilitation.loadtest import run
 
-    return run(args)
+    return int(run(args))
 
 
 def build_parser() -> argparse.ArgumentParser:

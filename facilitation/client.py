@@ -64,7 +64,7 @@ class MeetingClient:
         if since is not None:
             hello["since"] = since
         await self.ws.send(json.dumps(hello))
-        first = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        first: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
         if first.get("type") == "error":
             raise ServerError(first["error"])
         self.welcome = first

@@ -1,7 +1,8 @@
 """Join codes: short, unambiguous when read aloud or typed on a phone, and hard to guess.
 
-Six characters from a 31-letter alphabet without look-alikes (no 0, O, 1, I or L) give 31**6 ~ 887 million codes; with join attempts rate-limited per address, guessing a live
-meeting's code is impractical. Codes are shown grouped (``ABC-DEF``) but accepted in any case and with or
+Six characters from a 31-letter alphabet without look-alikes (no 0, O, 1, I or L) give 31**6, about
+887 million codes; with join attempts rate-limited per address, guessing a live meeting's code is
+impractical. Codes are shown grouped (``ABC-DEF``) but accepted in any case and with or
 without separators.
 """
 

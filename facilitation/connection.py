@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from facilitation.protocol import PROTOCOL_VERSION, dumps
@@ -60,7 +60,7 @@ class TokenBucket:
 
 
 Sender = Callable[[str], Awaitable[None]]
-Closer = Callable[[int, str], Awaitable[None]]
+Closer = Callable[[int, str], Coroutine[Any, Any, None]]
 
 
 class Connection:

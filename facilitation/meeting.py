@@ -559,8 +559,8 @@ class Meeting:
                 if not isinstance(value, str):
                     raise CommandRefused("invalid_settings", f"{key} must be text")
                 changes[key] = value
-        merged = {**self.settings.to_dict(), **{k: v for k, v in changes.items() if k in ("title", "topic", "description")}}
-        MeetingSettings.from_dict(merged)  # validates lengths and the title
+        texts = {k: v for k, v in changes.items() if k in ("title", "topic", "description")}
+        MeetingSettings.from_dict({**self.settings.to_dict(), **texts})  # validates lengths and the title
         event = SettingsChanged(self._next(), now, changes)
         return Applied([event], {"changed": sorted(changes)})
 

@@ -13,6 +13,7 @@ in a worker thread; WAL lets them run while the writer writes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import sqlite3
@@ -172,10 +173,8 @@ class SQLiteStore:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             # The disk is full or the file is gone: nothing in this batch is durable.
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
             self._failed = exc
             outcomes = [exc] * len(batch)
         assert self._loop is not None
