@@ -54,7 +54,8 @@ _threads = ThreadpoolController()
 
 
 def _single_thread() -> AbstractContextManager[Any]:
-    return _threads.limit(limits=1)
+    limiter: AbstractContextManager[Any] = _threads.limit(limits=1)
+    return limiter
 
 
 class _Clock:
