@@ -105,6 +105,8 @@ class StatementModerated(Event):
     state: str
     reason: str
     previous: str
+    op: str = ""
+    """The host's op id: replay rebuilds the idempotency memory, so a resent command is not applied twice."""
 
     type: ClassVar[str] = "statement_moderated"
 
@@ -122,6 +124,7 @@ class StatementModerated(Event):
 class PhaseChanged(Event):
     from_phase: str
     to_phase: str
+    op: str = ""
 
     type: ClassVar[str] = "phase_changed"
 
@@ -132,6 +135,7 @@ class PhaseChanged(Event):
 @dataclass(frozen=True, slots=True)
 class SettingsChanged(Event):
     changes: dict[str, Any]
+    op: str = ""
 
     type: ClassVar[str] = "settings_changed"
 
@@ -156,6 +160,7 @@ class FollowUpSet(Event):
     statement: int
     status: str
     response: str
+    op: str = ""
 
     type: ClassVar[str] = "follow_up"
 

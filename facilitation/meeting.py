@@ -521,7 +521,7 @@ class Meeting:
         if self.phase is Phase.CLOSED:
             raise CommandRefused("phase_forbids", "cannot moderate in phase 'closed'", status=409)
         event = StatementModerated(
-            self._next(), now, statement.id, command.action, target.value, reason, statement.state.value
+            self._next(), now, statement.id, command.action, target.value, reason, statement.state.value, command.op
         )
         return Applied([event], {"statement": statement.id, "state": target.value})
 
@@ -542,7 +542,7 @@ class Meeting:
                 f"move forward one phase at a time (next is {PHASE_ORDER[here + 1].value!r})",
                 status=409,
             )
-        event = PhaseChanged(self._next(), now, self.phase.value, target.value)
+        event = PhaseChanged(self._next(), now, self.phase.value, target.value, command.op)
         return Applied([event], {"phase": target.value})
 
     def _update_settings(self, command: UpdateSettings, now: float) -> Applied:
@@ -561,7 +561,7 @@ class Meeting:
                 changes[key] = value
         texts = {k: v for k, v in changes.items() if k in ("title", "topic", "description")}
         MeetingSettings.from_dict({**self.settings.to_dict(), **texts})  # validates lengths and the title
-        event = SettingsChanged(self._next(), now, changes)
+        event = SettingsChanged(self._next(), now, changes, command.op)
         return Applied([event], {"changed": sorted(changes)})
 
     def _remember(self, actor: str, op: str, result: dict[str, Any]) -> None:
@@ -616,11 +616,15 @@ class Meeting:
                 statement.reason = event.reason
                 self.accepted_count += (statement.state is StatementState.ACCEPTED) - was_accepted
                 self.moderation_log.append(event.log_entry())
+                if event.op:
+                    self._remember(HOST, event.op, {"statement": event.statement, "state": event.state})
             case PhaseChanged():
                 self.phase = Phase(event.to_phase)
                 if self.phase is Phase.CLOSED:
                     self.closed_at = event.at
                 self.moderation_log.append(event.log_entry())
+                if event.op:
+                    self._remember(HOST, event.op, {"phase": event.to_phase})
             case SettingsChanged():
                 for key, value in event.changes.items():
                     if key == "results_visible":
@@ -630,6 +634,8 @@ class Meeting:
                     else:
                         self.settings = MeetingSettings.from_dict({**self.settings.to_dict(), key: value})
                 self.moderation_log.append(event.log_entry())
+                if event.op:
+                    self._remember(HOST, event.op, {"changed": sorted(event.changes)})
             case _:
                 pass  # events owned by other layers (analysis, follow-ups) do not change the core state
 
