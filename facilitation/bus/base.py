@@ -27,8 +27,11 @@ class Bus(Protocol):
     async def publish(self, code: str, events: Sequence[Event]) -> None:
         """Deliver durable events to every subscriber of the meeting, on every process."""
 
-    def subscribe(self, code: str, listener: Listener) -> Unsubscribe:
-        """Call ``listener`` with each batch of the meeting's new events, in order."""
+    def subscribe(self, code: str, listener: Listener, since: int | None = None) -> Unsubscribe:
+        """Call ``listener`` with each batch of the meeting's new events, in order.
+
+        ``since`` is the last seq the caller already has: a bus that reads a durable feed (Redis) starts
+        right after it, so nothing published between loading the meeting and subscribing is missed."""
 
     async def healthy(self) -> bool:
         """Whether this process still receives the meeting streams."""

@@ -26,7 +26,8 @@ class MemoryBus:
         for listener in list(self._listeners.get(code, ())):
             listener(events)
 
-    def subscribe(self, code: str, listener: Listener) -> Unsubscribe:
+    def subscribe(self, code: str, listener: Listener, since: int | None = None) -> Unsubscribe:
+        """``since`` needs no handling: delivery is synchronous, so nothing can be published unheard."""
         self._listeners.setdefault(code, []).append(listener)
 
         def unsubscribe() -> None:
