@@ -23,6 +23,7 @@ from typing import Any
 from facilitation.errors import ClientError
 from facilitation.events import (
     Event,
+    FollowUpSet,
     MeetingCreated,
     ParticipantJoined,
     PhaseChanged,
@@ -38,6 +39,7 @@ __all__ = [
     "ROUTABLE_SETTINGS",
     "Command",
     "CommandRefused",
+    "FollowUp",
     "Join",
     "Meeting",
     "MeetingSettings",
@@ -45,6 +47,7 @@ __all__ = [
     "ModerationMode",
     "Phase",
     "PostStatement",
+    "SetFollowUp",
     "SetPhase",
     "SetProfile",
     "Statement",
@@ -63,6 +66,10 @@ OPS_REMEMBERED = 2048
 
 MAX_NICKNAME_CHARS = 40
 MAX_REASON_CHARS = 280
+MAX_RESPONSE_CHARS = 2000
+"""An agency's response to one statement: a few paragraphs, within the protocol's text cap."""
+FOLLOW_UP_STATUSES = ("adopted", "under_study", "not_adopted")
+"""What an agency decided about a statement after the meeting."""
 
 
 class CommandRefused(ClientError):
@@ -236,7 +243,19 @@ class UpdateSettings:
     op: str = ""
 
 
-Command = Join | SetProfile | PostStatement | Vote | Moderate | SetPhase | UpdateSettings
+@dataclass(frozen=True, slots=True)
+class SetFollowUp:
+    """After the meeting the host records an agency's answer to a statement; allowed in every phase,
+    closed included, because the answers arrive weeks later. The latest one per statement counts."""
+
+    statement: int
+    status: str
+    """``adopted``, ``under_study`` or ``not_adopted``."""
+    response: str = ""
+    op: str = ""
+
+
+Command = Join | SetProfile | PostStatement | Vote | Moderate | SetPhase | UpdateSettings | SetFollowUp
 
 
 # ---------------------------------------------------------------- state
@@ -270,6 +289,19 @@ class Statement:
             "reason": self.reason,
             "created_at": self.created_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """The latest follow-up recorded for one statement."""
+
+    statement: int
+    status: str
+    response: str
+    at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statement": self.statement, "status": self.status, "response": self.response, "at": self.at}
 
 
 @dataclass(slots=True)
@@ -308,6 +340,8 @@ class Meeting:
         self.vote_count = 0
         self.accepted_count = 0
         self.moderation_log: list[dict[str, Any]] = []
+        self.follow_ups: dict[int, FollowUp] = {}
+        """statement -> the agency's latest answer, recorded by the host after the meeting."""
         self.ops: dict[str, OrderedDict[str, dict[str, Any]]] = {}
         self.closed_at: float | None = None
 
@@ -418,6 +452,8 @@ class Meeting:
                 return self._set_phase(command, now)
             case UpdateSettings():
                 return self._update_settings(command, now)
+            case SetFollowUp():
+                return self._set_follow_up(command, now)
         raise CommandRefused("unknown_command", f"unknown command {type(command).__name__}")
 
     def _next(self) -> int:
@@ -564,6 +600,17 @@ class Meeting:
         event = SettingsChanged(self._next(), now, changes, command.op)
         return Applied([event], {"changed": sorted(changes)})
 
+    def _set_follow_up(self, command: SetFollowUp, now: float) -> Applied:
+        if command.statement not in self.statements:
+            raise CommandRefused("unknown_statement", f"no statement {command.statement}", status=404)
+        if command.status not in FOLLOW_UP_STATUSES:
+            raise CommandRefused("invalid_status", f"status must be one of {', '.join(FOLLOW_UP_STATUSES)}")
+        response = command.response.strip()
+        if len(response) > MAX_RESPONSE_CHARS:
+            raise CommandRefused("too_long", f"a response has at most {MAX_RESPONSE_CHARS} characters")
+        event = FollowUpSet(self._next(), now, command.statement, command.status, response, command.op)
+        return Applied([event], {"statement": command.statement, "status": command.status})
+
     def _remember(self, actor: str, op: str, result: dict[str, Any]) -> None:
         seen = self.ops.setdefault(actor, OrderedDict())
         seen[op] = result
@@ -636,6 +683,10 @@ class Meeting:
                 self.moderation_log.append(event.log_entry())
                 if event.op:
                     self._remember(HOST, event.op, {"changed": sorted(event.changes)})
+            case FollowUpSet():
+                self.follow_ups[event.statement] = FollowUp(event.statement, event.status, event.response, event.at)
+                if event.op:
+                    self._remember(HOST, event.op, {"statement": event.statement, "status": event.status})
             case _:
                 pass  # events owned by other layers (analysis, follow-ups) do not change the core state
 
@@ -646,6 +697,6 @@ def _actor_and_op(command: Command) -> tuple[str, str]:
             return str(command.participant), command.op
         case PostStatement():
             return (HOST if command.participant is None else str(command.participant)), command.op
-        case Moderate() | SetPhase() | UpdateSettings():
+        case Moderate() | SetPhase() | UpdateSettings() | SetFollowUp():
             return HOST, command.op
     return "", ""

@@ -60,11 +60,12 @@ SCHEMAS: dict[str, dict[str, _Field]] = {
     "phase": {"phase": (str, True)},
     "settings": {"changes": (dict, True)},
     "analysis": {"action": (str, True)},
+    "follow_up": {"statement": (int, True), "status": (str, True), "response": (str, False)},
 }
 
-HOST_ONLY = frozenset({"seed", "moderate", "phase", "settings", "analysis"})
+HOST_ONLY = frozenset({"seed", "moderate", "phase", "settings", "analysis", "follow_up"})
 PARTICIPANT_ONLY = frozenset({"vote", "post", "profile", "next"})
-NEEDS_OP = frozenset({"vote", "post", "seed", "moderate", "phase", "settings", "profile", "analysis"})
+NEEDS_OP = frozenset({"vote", "post", "seed", "moderate", "phase", "settings", "profile", "analysis", "follow_up"})
 ROLES = ("participant", "host", "projector")
 
 

@@ -27,6 +27,7 @@ from facilitation.meeting import (
     Join,
     Moderate,
     PostStatement,
+    SetFollowUp,
     SetPhase,
     SetProfile,
     UpdateSettings,
@@ -258,4 +259,6 @@ def _command(kind: str, op: str, fields: dict[str, Any], participant: int | None
         return SetPhase(fields["phase"], op)
     if kind == "settings":
         return UpdateSettings(fields["changes"], op)
+    if kind == "follow_up":
+        return SetFollowUp(fields["statement"], fields["status"], fields.get("response", ""), op)
     raise ProtocolError("unknown_type", f"unknown message type {kind!r}")

@@ -1,0 +1,68 @@
+"""`facilitation export CODE --format md|html|pdf|json|polis [--out PATH] [--store URL]`.
+
+Reads the meeting and its last published analysis from the store (see :mod:`facilitation.summary`)
+and writes one report file, or a folder of Pol.is CSVs for ``polis``. Without ``--out`` the file is
+``<CODE>.<ext>`` (``<CODE>-polis/`` for the folder) in the current directory; ``--out -`` prints a text
+format on stdout. Errors go to stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from facilitation.codes import normalize_code
+from facilitation.export import FILE_FORMATS, FORMATS, render
+from facilitation.settings import Settings
+from facilitation.store import open_store
+from facilitation.summary import Summary, SummaryUnavailable, build_summary, read_meeting
+
+__all__ = ["base_url", "load", "run"]
+
+
+def base_url(settings: Settings) -> str:
+    """Where links in reports and the printed host URL point: the public URL or the serve address."""
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+async def load(code: str, settings: Settings) -> Summary:
+    store = open_store(settings.store_url)
+    await store.start()
+    try:
+        events, analysis = await read_meeting(store, code)
+    finally:
+        await store.close()
+    return build_summary(events, analysis, join_url=f"{base_url(settings)}/m/{code}")
+
+
+def run(code: str, fmt: str, out: str | None, store: str | None) -> int:
+    settings = Settings.from_env(store=store)
+    canonical = normalize_code(code)
+    if canonical is None:
+        print(f"error: {code!r} is not a meeting code", file=sys.stderr)
+        return 2
+    if fmt not in FORMATS:
+        print(f"error: unknown format {fmt!r}: one of {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    try:
+        summary = asyncio.run(load(canonical, settings))
+        if fmt == "polis":
+            from facilitation.export.polis import write_polis
+
+            folder = Path(out or f"{canonical}-polis")
+            write_polis(summary, folder)
+            print(f"wrote {folder}/", file=sys.stderr)
+            return 0
+        data = render(summary, fmt)
+    except (SummaryUnavailable, OSError, RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if out == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    path = Path(out or f"{canonical}.{FILE_FORMATS[fmt][1]}")
+    path.write_bytes(data)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0

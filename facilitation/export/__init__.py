@@ -1,0 +1,41 @@
+"""Writers of the session summary: Markdown, HTML, PDF, JSON and a Pol.is CSV folder.
+
+All read one :class:`facilitation.summary.Summary`; :func:`render` gives the bytes of a one-file format
+and its media type, :func:`facilitation.export.polis.write_polis` writes the Pol.is folder.
+"""
+
+from __future__ import annotations
+
+from facilitation.summary import Summary
+
+__all__ = ["FILE_FORMATS", "FORMATS", "render"]
+
+FILE_FORMATS: dict[str, tuple[str, str]] = {
+    "md": ("text/markdown; charset=utf-8", "md"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
+    "json": ("application/json", "json"),
+}
+"""One-file formats: media type and file extension."""
+FORMATS = (*FILE_FORMATS, "polis")
+
+
+def render(summary: Summary, fmt: str) -> bytes:
+    """The summary in a one-file format; raises ValueError for anything else (use write_polis for polis)."""
+    if fmt == "md":
+        from facilitation.export.markdown import render_markdown
+
+        return render_markdown(summary).encode("utf-8")
+    if fmt == "html":
+        from facilitation.export.html import render_html
+
+        return render_html(summary).encode("utf-8")
+    if fmt == "pdf":
+        from facilitation.export.pdf import render_pdf
+
+        return render_pdf(summary)
+    if fmt == "json":
+        from facilitation.export.json import render_json
+
+        return render_json(summary).encode("utf-8")
+    raise ValueError(f"unknown export format {fmt!r}: one of {', '.join(FORMATS)}")

@@ -1,0 +1,567 @@
+"""The session summary: one frozen model of a finished (or running) meeting that every export reads.
+
+Built from the meeting's stored event log and its last *published* analysis, so the report says what the
+room saw on the projector, not what a fresh computation would say a minute later. When a meeting has no
+published analysis (live analysis off, or the meeting never reached the scheduler) the summary runs
+:func:`clustering.analyze` itself on the stored votes, with ``random_state=0``, and says so in
+``analysis.source`` (``published`` or ``computed``; ``none`` when there is not a single vote).
+
+The model is plain frozen dataclasses with ids as ints; :func:`summary_to_dict` gives its JSON form (the
+``--format json`` export, documented in docs/export.md). Writers in :mod:`facilitation.export` only read
+it: none of them recomputes a statistic, so Markdown, HTML, PDF, JSON and Pol.is CSVs always agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from facilitation.events import Event, FollowUpSet, MeetingCreated, PhaseChanged, VoteCast
+from facilitation.meeting import Meeting, StatementState
+
+__all__ = [
+    "FORMAT_VERSION",
+    "VOTE_CODES",
+    "Acceptable",
+    "AnalysisInfo",
+    "FollowUpInfo",
+    "GroupLean",
+    "LaneStatement",
+    "LogEntry",
+    "MapPoint",
+    "Opinion",
+    "OpinionGroup",
+    "ParticipantInfo",
+    "Participation",
+    "RoleCount",
+    "Share",
+    "StatementInfo",
+    "Summary",
+    "SummaryUnavailable",
+    "Tally",
+    "VoteRecord",
+    "build_summary",
+    "load_summary",
+    "read_meeting",
+    "summary_to_dict",
+]
+
+FORMAT_VERSION = 1
+"""Version of the summary's JSON form; bumped only when a field changes meaning or disappears."""
+
+VOTE_CODES: dict[str, float] = {"agree": 1.0, "acceptable": 0.5, "pass": 0.0, "disagree": -1.0}
+"""Meeting vote values to the clustering library's codes (clustering.AGREE, ACCEPTABLE, PASS, DISAGREE)."""
+
+MODERATED_OUT = frozenset({StatementState.REJECTED.value, StatementState.HIDDEN.value})
+
+
+class SummaryUnavailable(LookupError):
+    """The meeting is not in the store."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"no meeting with code {self.code!r} in the store"
+
+
+# ---------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Latest votes on one statement, by everyone or by one group or role."""
+
+    agree: int = 0
+    acceptable: int = 0
+    disagree: int = 0
+    passed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.agree + self.acceptable + self.disagree + self.passed
+
+    def share(self, value: str) -> float:
+        """Share of the votes cast that are ``value`` (0 when nobody voted)."""
+        count = {"agree": self.agree, "acceptable": self.acceptable, "disagree": self.disagree,
+                 "pass": self.passed}[value]
+        return count / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class Share:
+    """One group's (or role's) share for a statement."""
+
+    name: str
+    share: float
+
+
+@dataclass(frozen=True)
+class GroupLean:
+    """How one opinion group (or role) voted on a statement, as shares of its votes."""
+
+    name: str
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class FollowUpInfo:
+    status: str
+    """``adopted``, ``under_study`` or ``not_adopted``."""
+    response: str
+    at: float
+
+
+@dataclass(frozen=True)
+class StatementInfo:
+    id: int
+    text: str
+    seed: bool
+    """Seeded by the host (or imported from Pol.is) rather than written by a participant."""
+    author: int | None
+    """The participant who wrote it; None for the host's seeds."""
+    state: str
+    reason: str
+    created_at: float
+    tally: Tally
+    by_group: tuple[GroupLean, ...]
+    by_role: tuple[GroupLean, ...]
+    lane: str | None
+    """``acceptable``, ``disputed``, ``rejected`` or ``needs_votes``; None when moderated out or unanalysed."""
+    follow_up: FollowUpInfo | None
+
+
+@dataclass(frozen=True)
+class Acceptable:
+    """A statement every group (and role) can accept: agree or acceptable, with each one's share."""
+
+    statement: int
+    text: str
+    worst_share: float
+    groups: tuple[Share, ...]
+    roles: tuple[Share, ...]
+
+
+@dataclass(frozen=True)
+class LaneStatement:
+    """A disputed or rejected statement with how each group leans; ``spread`` is the gap between the most
+    and least accepting group (0 with one group)."""
+
+    statement: int
+    text: str
+    spread: float
+    most: str
+    least: str
+    leans: tuple[GroupLean, ...]
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """A representative statement of a group, or a majority opinion of the whole room."""
+
+    statement: int
+    text: str
+    direction: str
+    share: float
+
+
+@dataclass(frozen=True)
+class OpinionGroup:
+    id: str
+    size: int
+    representative: tuple[Opinion, ...]
+
+
+@dataclass(frozen=True)
+class RoleCount:
+    role: str
+    """The stakeholder role, ``""`` for participants who gave none."""
+    participants: int
+    votes: int
+
+
+@dataclass(frozen=True)
+class Participation:
+    participants: int
+    voters: int
+    statements: int
+    """Accepted statements (what people could vote on)."""
+    statements_total: int
+    """Every statement written or seeded, moderated ones included."""
+    votes: int
+    """Effective votes: the latest per (participant, statement)."""
+    by_role: tuple[RoleCount, ...]
+
+
+@dataclass(frozen=True)
+class AnalysisInfo:
+    source: str
+    """``published`` (what the room saw), ``computed`` (run for this summary) or ``none``."""
+    run: int | None
+    seq: int | None
+    """Log position the analysis covers."""
+    at: float | None
+    participants: int
+    clustered: int
+    k: int
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    at: float
+    action: str
+    statement: int | None
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    participant: int
+    x: float
+    y: float
+    group: str | None
+
+
+@dataclass(frozen=True)
+class ParticipantInfo:
+    id: int
+    role: str
+    joined_at: float
+    votes: int
+    statements: int
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """One effective vote, with the time it was cast (the latest vote of that participant there)."""
+
+    participant: int
+    statement: int
+    value: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything a report shows. Ids are ints; times are seconds since the epoch."""
+
+    format_version: int
+    code: str
+    title: str
+    topic: str
+    description: str
+    language: str
+    scale: str
+    roles: tuple[str, ...]
+    phase: str
+    started_at: float
+    ended_at: float
+    duration_s: float
+    generated_at: float
+    join_url: str
+    participation: Participation
+    analysis: AnalysisInfo
+    acceptable: tuple[Acceptable, ...]
+    disputed: tuple[LaneStatement, ...]
+    rejected: tuple[LaneStatement, ...]
+    groups: tuple[OpinionGroup, ...]
+    majority: tuple[Opinion, ...]
+    statements: tuple[StatementInfo, ...]
+    moderation_log: tuple[LogEntry, ...]
+    map: tuple[MapPoint, ...]
+    participants: tuple[ParticipantInfo, ...]
+    votes: tuple[VoteRecord, ...]
+
+    def statement(self, statement_id: int) -> StatementInfo | None:
+        for s in self.statements:
+            if s.id == statement_id:
+                return s
+        return None
+
+
+def summary_to_dict(summary: Summary) -> dict[str, Any]:
+    """The JSON form: the dataclass tree as nested dicts and lists (see docs/export.md)."""
+    return dataclasses.asdict(summary)
+
+
+# ---------------------------------------------------------------- building
+
+
+async def load_summary(store: Any, code: str, *, join_url: str = "", now: float | None = None) -> Summary:
+    """Read a meeting and its last published analysis from ``store`` and build its summary.
+
+    Raises :class:`SummaryUnavailable` for an unknown code. Building may run a full analysis (CPU-bound):
+    an async caller serving other clients should call :func:`build_summary` in a thread instead.
+    """
+    events, analysis = await read_meeting(store, code)
+    return build_summary(events, analysis, join_url=join_url, now=now)
+
+
+async def read_meeting(store: Any, code: str) -> tuple[list[Event], dict[str, Any] | None]:
+    """The meeting's events and its last published analysis, as stored."""
+    events = await store.load(code)
+    if not events:
+        raise SummaryUnavailable(code)
+    return events, await store.load_analysis(code)
+
+
+def build_summary(
+    events: Sequence[Event], analysis: Mapping[str, Any] | None, *, join_url: str = "", now: float | None = None
+) -> Summary:
+    """The summary of a meeting from its events and its published analysis (``{run, seq, at, result}``
+    as the store returns it, or None to compute one)."""
+    meeting = Meeting.replay(events)
+    created = events[0]
+    assert isinstance(created, MeetingCreated)
+    vote_times, follow_up_seqs = _scan(events)
+    result, info = _analysis(meeting, analysis)
+
+    votes = tuple(
+        VoteRecord(pid, sid, value, vote_times[(pid, sid)])
+        for pid, mine in sorted(meeting.votes.items())
+        for sid, value in sorted(mine.items())
+    )
+    role_of = {p.id: p.role for p in meeting.participants.values()}
+    group_of = {int(m): g["id"] for g in result.get("groups", []) for m in g.get("members", [])}
+    role_tallies = _tallies(votes, role_of)
+    overall = _tallies(votes, dict.fromkeys(role_of, ""))
+    group_tallies = {
+        g: {int(s): _tally(t) for s, t in by_statement.items()}
+        for g, by_statement in result.get("group_votes", {}).items()
+    }
+    group_ids = [g["id"] for g in result.get("groups", [])]
+    lanes = {int(s): lane for s, lane in result.get("lanes", {}).items()}
+    texts = {s.id: s.text for s in meeting.statements.values()}
+
+    statements = tuple(
+        StatementInfo(
+            id=s.id, text=s.text, seed=s.seed, author=s.author, state=s.state.value, reason=s.reason, created_at=s.created_at,
+            tally=overall.get("", {}).get(s.id, Tally()),
+            by_group=tuple(GroupLean(g, group_tallies.get(g, {}).get(s.id, Tally())) for g in group_ids),
+            by_role=tuple(
+                GroupLean(r, role_tallies.get(r, {}).get(s.id, Tally()))
+                for r in meeting.settings.roles if r in role_tallies
+            ),
+            lane=None if s.state.value in MODERATED_OUT else lanes.get(s.id),
+            follow_up=_follow_up(meeting, s.id),
+        )
+        for s in sorted(meeting.statements.values(), key=lambda s: s.id)
+    )
+    by_id = {s.id: s for s in statements}
+    live = {s.id for s in statements if s.lane is not None}
+
+    acceptance = {int(a["statement"]): a for a in result.get("acceptance", [])}
+    acceptable = tuple(
+        Acceptable(
+            sid, texts[sid], float(a["worst_share"]),
+            tuple(Share(g, float(v)) for g, v in a.get("groups", {}).items()),
+            tuple(Share(r, float(v)) for r, v in a.get("roles", {}).items()),
+        )
+        for sid, a in sorted(acceptance.items(), key=lambda kv: (-float(kv[1]["worst_share"]), kv[0]))
+        if sid in live and by_id[sid].lane == "acceptable"
+    )
+    disputed = _lane(statements, "disputed", acceptance, descending=True)
+    rejected = _lane(statements, "rejected", acceptance, descending=False)
+
+    groups = tuple(
+        OpinionGroup(
+            g["id"], int(g["size"]),
+            tuple(
+                Opinion(int(r["statement"]), texts.get(int(r["statement"]), ""), r["direction"], float(r["share"]))
+                for r in g.get("representative", [])
+                if int(r["statement"]) in texts
+            ),
+        )
+        for g in result.get("groups", [])
+    )
+    majority = tuple(
+        Opinion(int(o["statement"]), texts.get(int(o["statement"]), ""), o["direction"], float(o["share"]))
+        for o in result.get("majority", [])
+        if int(o["statement"]) in texts
+    )
+    points = tuple(
+        MapPoint(int(p), float(xy[0]), float(xy[1]), group_of.get(int(p)))
+        for p, xy in sorted(result.get("positions", {}).items(), key=lambda kv: int(kv[0]))
+    )
+
+    votes_by_participant: dict[int, int] = {}
+    for v in votes:
+        votes_by_participant[v.participant] = votes_by_participant.get(v.participant, 0) + 1
+    authored: dict[int, int] = {}
+    for s in meeting.statements.values():
+        if s.author is not None:
+            authored[s.author] = authored.get(s.author, 0) + 1
+    participants = tuple(
+        ParticipantInfo(p.id, p.role, p.joined_at, votes_by_participant.get(p.id, 0), authored.get(p.id, 0))
+        for p in sorted(meeting.participants.values(), key=lambda p: p.id)
+    )
+    by_role: dict[str, list[int]] = {}
+    for p in participants:
+        counts = by_role.setdefault(p.role, [0, 0])
+        counts[0] += 1
+        counts[1] += p.votes
+    role_order = [*meeting.settings.roles, ""]
+    participation = Participation(
+        participants=len(participants),
+        voters=len(votes_by_participant),
+        statements=meeting.accepted_count,
+        statements_total=len(meeting.statements),
+        votes=len(votes),
+        by_role=tuple(RoleCount(r, *by_role[r]) for r in role_order if r in by_role),
+    )
+
+    ended = meeting.closed_at or _last_activity(events, follow_up_seqs)
+    return Summary(
+        format_version=FORMAT_VERSION,
+        code=meeting.code,
+        title=meeting.settings.title,
+        topic=meeting.settings.topic,
+        description=meeting.settings.description,
+        language=meeting.settings.language,
+        scale=meeting.settings.scale,
+        roles=meeting.settings.roles,
+        phase=meeting.phase.value,
+        started_at=meeting.created_at,
+        ended_at=ended,
+        duration_s=max(0.0, ended - meeting.created_at),
+        generated_at=time.time() if now is None else now,
+        join_url=join_url,
+        participation=participation,
+        analysis=info,
+        acceptable=acceptable,
+        disputed=disputed,
+        rejected=rejected,
+        groups=groups,
+        majority=majority,
+        statements=statements,
+        moderation_log=tuple(_log_entry(e) for e in meeting.moderation_log),
+        map=points,
+        participants=participants,
+        votes=votes,
+    )
+
+
+def _scan(events: Iterable[Event]) -> tuple[dict[tuple[int, int], float], set[int]]:
+    """Time of each pair's latest vote, and which events are follow-ups (they come weeks later and must
+    not stretch the meeting's duration)."""
+    times: dict[tuple[int, int], float] = {}
+    follow_ups: set[int] = set()
+    for event in events:
+        if isinstance(event, VoteCast):
+            times[(event.participant, event.statement)] = event.at
+        elif isinstance(event, FollowUpSet):
+            follow_ups.add(event.seq)
+    return times, follow_ups
+
+
+def _last_activity(events: Sequence[Event], skip: set[int]) -> float:
+    for event in reversed(events):
+        if event.seq not in skip and event.type != "analysis_published":
+            return event.at
+    return events[0].at
+
+
+def _analysis(meeting: Meeting, stored: Mapping[str, Any] | None) -> tuple[dict[str, Any], AnalysisInfo]:
+    if stored is not None:
+        result = stored.get("result", stored)
+        if isinstance(result, Mapping) and "groups" in result:
+            info = AnalysisInfo("published", _opt_int(stored.get("run")), _opt_int(stored.get("seq")),
+                                _opt_float(stored.get("at")), int(result.get("participants", 0)),
+                                int(result.get("clustered", 0)), int(result.get("k", len(result["groups"]))))
+            return dict(result), info
+    triples = [
+        (pid, sid, VOTE_CODES[value]) for pid, mine in meeting.votes.items() for sid, value in mine.items()
+    ]
+    if not triples:
+        return {}, AnalysisInfo("none", None, None, None, 0, 0, 0)
+    from clustering import analyze
+
+    moderated_out = frozenset(s.id for s in meeting.statements.values() if s.state.value in MODERATED_OUT)
+    roles = {p.id: p.role for p in meeting.participants.values() if p.role}
+    computed = analyze(
+        triples, moderated_out=moderated_out, roles=roles or None, random_state=0,
+        statements=[s.id for s in meeting.accepted_statements()],
+    ).to_dict()
+    info = AnalysisInfo("computed", None, meeting.seq, None, int(computed["participants"]),
+                        int(computed["clustered"]), int(computed.get("k", len(computed["groups"]))))
+    return computed, info
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _tally(data: Mapping[str, Any]) -> Tally:
+    return Tally(int(data.get("agree", 0)), int(data.get("acceptable", 0)), int(data.get("disagree", 0)),
+                 int(data.get("pass", 0)))
+
+
+def _tallies(votes: Iterable[VoteRecord], key_of: Mapping[int, str]) -> dict[str, dict[int, Tally]]:
+    counts: dict[str, dict[int, list[int]]] = {}
+    slot = {"agree": 0, "acceptable": 1, "disagree": 2, "pass": 3}
+    for v in votes:
+        key = key_of.get(v.participant, "")
+        row = counts.setdefault(key, {}).setdefault(v.statement, [0, 0, 0, 0])
+        row[slot[v.value]] += 1
+    return {k: {s: Tally(*c) for s, c in by_s.items()} for k, by_s in counts.items()}
+
+
+def _lane(
+    statements: Sequence[StatementInfo], lane: str, acceptance: Mapping[int, Mapping[str, Any]], *,
+    descending: bool,
+) -> tuple[LaneStatement, ...]:
+    """Disputed statements, most divided first; rejected ones, least accepted first."""
+    out: list[LaneStatement] = []
+    for s in statements:
+        if s.lane != lane:
+            continue
+        shares = {g: float(v) for g, v in acceptance.get(s.id, {}).get("groups", {}).items()}
+        if shares:
+            most = max(shares, key=lambda g: shares[g])
+            least = min(shares, key=lambda g: shares[g])
+            spread = shares[most] - shares[least]
+        else:
+            most = least = ""
+            spread = 0.0
+        out.append(LaneStatement(s.id, s.text, spread, most, least, s.by_group))
+    if descending:
+        out.sort(key=lambda x: (-x.spread, x.statement))
+    else:
+        out.sort(key=lambda x: (_accepted_share(x), x.statement))
+    return tuple(out)
+
+
+def _accepted_share(item: LaneStatement) -> float:
+    seen = sum(lean.tally.total for lean in item.leans)
+    accepted = sum(lean.tally.agree + lean.tally.acceptable for lean in item.leans)
+    return accepted / seen if seen else 0.0
+
+
+def _follow_up(meeting: Meeting, statement: int) -> FollowUpInfo | None:
+    follow_up = meeting.follow_ups.get(statement)
+    if follow_up is None:
+        return None
+    return FollowUpInfo(follow_up.status, follow_up.response, follow_up.at)
+
+
+def _log_entry(entry: Mapping[str, Any]) -> LogEntry:
+    action = str(entry.get("action", ""))
+    statement = entry.get("statement")
+    if action == "phase":
+        detail = f"{entry.get('from', '')} → {entry.get('to', '')}"
+    elif action == "settings":
+        changes = entry.get("changes", {})
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(changes.items())) if isinstance(changes, dict) else ""
+    else:
+        detail = ""
+    return LogEntry(float(entry.get("at", 0.0)), action, None if statement is None else int(statement),
+                    str(entry.get("reason", "")), detail)
