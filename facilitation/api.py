@@ -25,12 +25,13 @@ __all__ = [
     "create_meeting",
     "healthz",
     "meeting_analysis",
+    "meeting_analysis_runs",
     "meeting_info",
     "meeting_log",
     "meeting_qr",
     "metrics_endpoint",
-    "room_for",
     "require_host",
+    "room_for",
 ]
 
 MAX_BODY_BYTES = 256 * 1024
@@ -133,7 +134,7 @@ async def meeting_log(request: Request) -> JSONResponse:
     return JSONResponse({"code": room.code, "log": room.meeting.moderation_log})
 
 
-async def meeting_analysis(request: Request) -> JSONResponse:
+async def meeting_analysis(request: Request) -> Response:
     """The last published analysis (what the room saw), or one run of the timelapse with ``?run=N``."""
     room = await room_for(request)
     run = request.query_params.get("run")
@@ -145,8 +146,19 @@ async def meeting_analysis(request: Request) -> JSONResponse:
         raise ClientError("invalid_field", "run must be an integer") from None
     stored = await room.store.load_analysis(room.code, run_number)
     if stored is None:
+        if run_number is not None:
+            raise ClientError("no_analysis", f"no analysis run {run_number} for this meeting", status=404)
         raise ClientError("no_analysis", "no analysis has been published for this meeting yet", status=404)
+    message = stored["result"].get("message") if isinstance(stored.get("result"), dict) else None
+    if isinstance(message, str):  # the live scheduler stores the projector's message as sent
+        return Response(message, media_type="application/json")
     return JSONResponse(stored)
+
+
+async def meeting_analysis_runs(request: Request) -> JSONResponse:
+    """Run number, covered sequence number and time of every published analysis: a timelapse's index."""
+    room = await room_for(request)
+    return JSONResponse({"code": room.code, "runs": await room.store.analysis_runs(room.code)})
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -13,9 +14,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from facilitation import api
+from facilitation import api, metrics
 from facilitation.bus import open_bus
 from facilitation.errors import ClientError, error_body
+from facilitation.export import routes as export_routes
 from facilitation.hub import Hub
 from facilitation.pages import STATIC_DIR, page
 from facilitation.security import AttemptLimiter, SecurityHeaders
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             scheduler = AnalysisScheduler(hub)
             await scheduler.start()
         app.state.analysis = scheduler
+        loop_monitor = asyncio.get_running_loop().create_task(metrics.monitor_loop_lag(), name="loop-lag")
         demo = None
         if settings.demo:
             from facilitation.demo import start_demo
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await demo.stop()
             if scheduler is not None:
                 await scheduler.stop()
+            loop_monitor.cancel()
             await hub.close()
             await bus.close()
             await store.close()
@@ -83,6 +87,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/meetings/{code}/qr.svg", api.meeting_qr),
         Route("/api/meetings/{code}/log", api.meeting_log),
         Route("/api/meetings/{code}/analysis", api.meeting_analysis),
+        Route("/api/meetings/{code}/export", export_routes.export_meeting),
+        Route("/api/meetings/{code}/follow-ups", export_routes.set_follow_up, methods=["POST"]),
+        Route("/api/meetings/{code}/analysis/runs", api.meeting_analysis_runs),
         Route("/healthz", api.healthz),
         Route("/metrics", api.metrics_endpoint),
         WebSocketRoute("/ws/{code}", meeting_socket),

@@ -72,6 +72,8 @@ class Room:
         self.analysis_error: str | None = None
         self.control: Callable[[str], Awaitable[dict[str, Any]]] | None = None
         """Host controls of live analysis (pause, resume, recompute), set by the analysis scheduler."""
+        self.analysis_view: Callable[[Connection], dict[str, Any] | None] | None = None
+        """A connection's view of the last analysis, for snapshots and resumes (set by the scheduler)."""
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
         """Other in-process consumers of this room's events (the analysis scheduler)."""
         self.delivered_seq = meeting.seq
@@ -115,6 +117,22 @@ class Room:
             await self.bus.publish(self.code, applied.events)
         metrics.COMMAND_SECONDS.observe(time.perf_counter() - started)
         return applied
+
+    async def append_server_event(self, make: Callable[[int, float], Event]) -> Event:
+        """Append an event the server itself makes (e.g. ``analysis_published``) through the normal path.
+
+        Its sequence number is allocated synchronously (``meeting.seq + 1``, folded in at once), so it can
+        never collide with a command's; then it is made durable and published like any other event.
+        """
+        event = make(self.meeting.seq + 1, time.time())
+        self.meeting.evolve(event)
+        try:
+            await self.store.append(self.code, [event])
+        except StoreUnavailable:
+            await self._reload()
+            raise
+        await self.bus.publish(self.code, [event])
+        return event
 
     async def _reload(self) -> None:
         """After a failed write the in-memory state is ahead of the log: rebuild it from the store."""
@@ -214,7 +232,7 @@ class Room:
                 if conn.role == "participant" and not conn.closed and conn.buffering is None:
                     conn.send(text)
 
-    def broadcast(self, build: Callable[[Connection], dict[str, Any] | None]) -> None:
+    def broadcast(self, build: Callable[[Connection], dict[str, Any] | str | None]) -> None:
         """Send a message built per connection (analysis results differ per phone)."""
         for conn in list(self.connections):
             if conn.closed or conn.buffering is not None:
@@ -238,6 +256,7 @@ class Room:
             for event in [e for e in self.recent if e.seq > since]:
                 self._send_event(conn, event, {})
             self._flush_now(conn)
+            self._send_analysis(conn)
             self._register(conn)
             return
         # Older than memory: read the store while live events wait in the connection's buffer.
@@ -260,10 +279,17 @@ class Room:
             if event.seq > conn.last_seq:
                 self._send_event(conn, event, {})
         self._flush_now(conn)
+        self._send_analysis(conn)
 
     def _send_resumed(self, conn: Connection, since: int) -> None:
         conn.send({"v": PROTOCOL_VERSION, "type": "resumed", "since": since, "seq": self.meeting.seq,
                    "counters": self.meeting.counters})
+
+    def _send_analysis(self, conn: Connection) -> None:
+        """A resumed client may have missed analysis messages (they are not events): send the latest."""
+        view = self.analysis_view(conn) if self.analysis_view is not None else None
+        if view is not None:
+            conn.send(view)
 
     def _flush_now(self, conn: Connection) -> None:
         if conn.batched:
@@ -284,6 +310,8 @@ class Room:
             body["analysis_error"] = self.analysis_error
         else:
             body = projector_snapshot(self.meeting)
+        if self.analysis_view is not None:
+            body["analysis"] = self.analysis_view(conn)
         return {"v": PROTOCOL_VERSION, "type": "snapshot", "seq": self.meeting.seq, **body}
 
     def _register(self, conn: Connection) -> None:

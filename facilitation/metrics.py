@@ -5,9 +5,26 @@ prometheus_client does the text format and histogram bookkeeping correctly; we o
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["COMMANDS", "COMMAND_SECONDS", "CONNECTIONS", "ERRORS", "REGISTRY", "VOTES", "render"]
+__all__ = [
+    "ANALYSIS_CPU_SECONDS",
+    "ANALYSIS_QUEUE",
+    "ANALYSIS_RUNS",
+    "ANALYSIS_SECONDS",
+    "COMMANDS",
+    "COMMAND_SECONDS",
+    "CONNECTIONS",
+    "ERRORS",
+    "LOOP_LAG",
+    "LOOP_LAG_MAX",
+    "REGISTRY",
+    "VOTES",
+    "monitor_loop_lag",
+    "render",
+]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -29,6 +46,42 @@ ANALYSIS_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
     registry=REGISTRY,
 )
+
+
+ANALYSIS_RUNS = Counter(
+    "facilitation_analysis_runs_total", "Live analysis runs by outcome (ok, failed)", ["outcome"], registry=REGISTRY
+)
+ANALYSIS_CPU_SECONDS = Counter(
+    "facilitation_analysis_cpu_seconds_total", "CPU time the analysis workers spent in runs", registry=REGISTRY
+)
+ANALYSIS_QUEUE = Gauge(
+    "facilitation_analysis_queue", "Meetings waiting for an analysis worker", registry=REGISTRY
+)
+LOOP_LAG = Histogram(
+    "facilitation_event_loop_lag_seconds",
+    "How late the event loop woke a timer: a stall blocks every heartbeat, vote and broadcast",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    registry=REGISTRY,
+)
+LOOP_LAG_MAX = Gauge(
+    "facilitation_event_loop_lag_max_seconds", "Longest event-loop stall seen since start", registry=REGISTRY
+)
+LOOP_PROBE_INTERVAL = 0.02
+"""The loop monitor wakes every 20 ms; a stall shows as the extra delay of its wake-up."""
+
+
+async def monitor_loop_lag() -> None:
+    """Run forever on the server's loop, measuring its stalls into :data:`LOOP_LAG` (cancel to stop)."""
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    while True:
+        before = loop.time()
+        await asyncio.sleep(LOOP_PROBE_INTERVAL)
+        lag = max(0.0, loop.time() - before - LOOP_PROBE_INTERVAL)
+        LOOP_LAG.observe(lag)
+        if lag > worst:
+            worst = lag
+            LOOP_LAG_MAX.set(lag)
 
 
 def render() -> bytes:

@@ -1,0 +1,9 @@
+"""Live analysis: the clustering library connected to running meetings (see scheduler.py for the design).
+
+``AnalysisScheduler(hub)`` is created by the app's lifespan when ``FACILITATION_ANALYSIS`` is on.
+The messages it sends are documented in docs/protocol.md, "Live analysis".
+"""
+
+from facilitation.analysis.scheduler import AnalysisScheduler, results_shown
+
+__all__ = ["AnalysisScheduler", "results_shown"]

@@ -1,0 +1,450 @@
+"""Live analysis: run the clustering library on every busy meeting, off the event loop, and publish.
+
+Per meeting, a vote (or a role change, a new or moderated statement) marks the meeting *dirty*. A dirty
+meeting becomes ready :data:`DEBOUNCE` seconds later (a burst of votes coalesces into one run) and never
+sooner than a cool-down after its previous run ended (at least :data:`MIN_GAP`, and as long as that run
+took: a meeting spends at most half a worker's time). Ready meetings wait in one FIFO queue, oldest first;
+a meeting is in the queue or running at most once, so votes that arrive during a run are coalesced into
+the next one. With one worker a 30-person meeting therefore waits at most one run of a 20,000-person
+meeting, never a series of them. Quiet meetings cost nothing: no timer, no task, no process until the
+first vote.
+
+Runs happen in a :class:`~concurrent.futures.ProcessPoolExecutor` (``spawn``, BLAS pinned to one thread):
+the event loop only copies the meeting's vote arrays (:class:`~facilitation.analysis.votelog.VoteLog`) and
+later concatenates ready-made JSON text, so heartbeats, votes and broadcasts never wait for the math.
+
+Publication goes through the normal path: the result is saved with ``store.save_analysis`` and an
+``analysis_published`` event is appended with the next sequence number, so a reconnecting projector, an
+export or a timelapse sees exactly what the room saw. A failed run keeps the last good map, sets
+``room.analysis_error``, tells the host console, and is retried after a back-off.
+
+Test hook: ``FACILITATION_ANALYSIS_FAIL_RUNS="2,5"`` makes the 2nd and 5th run attempts of this server
+process raise inside the worker (a real failure through the real path, not a mock); see
+tests/analysis/test_failures.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import pickle
+from collections import deque
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from typing import Any
+
+from facilitation import metrics
+from facilitation.analysis.messages import PhoneParts
+from facilitation.analysis.votelog import VoteLog
+from facilitation.analysis.worker import Job, Outcome, init_worker, run_job, warm_up
+from facilitation.connection import Connection
+from facilitation.errors import ClientError
+from facilitation.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
+from facilitation.hub import Hub, Room
+from facilitation.meeting import Phase, StatementState, UpdateSettings
+from facilitation.protocol import PROTOCOL_VERSION
+
+__all__ = ["DEBOUNCE", "AnalysisScheduler", "results_shown"]
+
+log = logging.getLogger("facilitation.analysis")
+
+DEBOUNCE = 0.25
+"""Seconds from a meeting's first unanalysed change to its run: a burst of votes becomes one run."""
+MIN_GAP = 0.25
+"""Seconds at least between the end of a meeting's run and the start of its next."""
+COOLDOWN_FACTOR = 1.0
+"""A meeting waits this many times its last run's duration before the next: at most ~50% of a worker."""
+PHONE_INTERVAL = 5.0
+"""Phones get an analysis message at most every 5 s (the projector gets every run): at 1,000 phones
+that is 200 messages a second, a fifth of what the 1 s counters already cost."""
+RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0)
+"""Back-off after consecutive failed runs, so a broken run neither freezes the map nor spins."""
+DEFAULT_WORKERS = 1
+"""Worker processes (``FACILITATION_ANALYSIS_WORKERS``): one leaves the other core of a 2-core machine to
+the event loop."""
+
+
+def results_shown(room: Room) -> bool:
+    """Phones see the results summary while the host shows results: phase reviewing/closed, or the
+    ``results_visible`` setting during collecting and voting."""
+    meeting = room.meeting
+    return meeting.phase in (Phase.REVIEWING, Phase.CLOSED) or meeting.results_visible
+
+
+class _Meeting:
+    """The scheduler's bookkeeping for one room."""
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+        self.log = VoteLog.from_meeting(room.meeting)
+        self.previous: Any = None
+        self.run = 0
+        self.dirty = False
+        self.dirty_since = 0.0
+        self.forced = False
+        self.paused = room.meeting.analysis_paused
+        self.queued = False
+        self.running = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.last_end = -1e9
+        self.last_elapsed = 0.0
+        self.failures = 0
+        self.retry_at = 0.0
+        self.job_rows = 0
+        self.phone: PhoneParts | None = None
+        self.phone_at = -1e9
+        self.phone_timer: asyncio.TimerHandle | None = None
+        self.loaded = asyncio.Event()
+        self.closed = False
+
+    def status(self) -> dict[str, Any]:
+        return {"paused": self.paused, "running": self.running, "queued": self.queued or self.timer is not None,
+                "run": self.run, "error": self.room.analysis_error}
+
+
+def _fail_runs(env: Mapping[str, str]) -> frozenset[int]:
+    raw = env.get("FACILITATION_ANALYSIS_FAIL_RUNS", "")
+    return frozenset(int(x) for x in raw.replace(" ", "").split(",") if x)
+
+
+class AnalysisScheduler:
+    """Live analysis for every room of a :class:`~facilitation.hub.Hub` (one per server process)."""
+
+    def __init__(self, hub: Hub, *, workers: int | None = None, env: Mapping[str, str] | None = None) -> None:
+        env = os.environ if env is None else env
+        self.hub = hub
+        self.workers = workers or int(env.get("FACILITATION_ANALYSIS_WORKERS", DEFAULT_WORKERS))
+        self.fail_runs = _fail_runs(env)
+        self.attempts = 0
+        self._meetings: dict[str, _Meeting] = {}
+        self._ready: deque[_Meeting] = deque()
+        self._busy = 0
+        self._wakeup = asyncio.Event()
+        self._pool: ProcessPoolExecutor | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._dispatcher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self.hub.on_room_opened.append(self._attach)
+        for room in list(self.hub.rooms.values()):
+            self._attach(room)
+        self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch(), name="analysis-dispatch")
+
+    async def stop(self) -> None:
+        """Stop dispatching, abandon runs in flight and terminate the workers (a run may take seconds)."""
+        with contextlib.suppress(ValueError):
+            self.hub.on_room_opened.remove(self._attach)
+        tasks = [t for t in (self._dispatcher, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for state in self._meetings.values():
+            self._detach(state)
+        self._meetings.clear()
+        self._shutdown_pool()
+
+    def _shutdown_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(2)
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
+            )
+        return self._pool
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------ rooms
+
+    def _attach(self, room: Room) -> None:
+        state = _Meeting(room)
+        self._meetings[room.code] = state
+        room.listeners.append(lambda events: self._on_events(state, events))
+        room.control = lambda action: self._control(state, action)
+        room.analysis_view = lambda conn: self._view(state, conn)
+        self._spawn(self._restore(state))
+
+    def _detach(self, state: _Meeting) -> None:
+        state.closed = True
+        for handle in (state.timer, state.phone_timer):
+            if handle is not None:
+                handle.cancel()
+        state.room.control = None
+
+    async def _restore(self, state: _Meeting) -> None:
+        """Load the last published analysis, so stable group ids and the map survive a restart."""
+        room = state.room
+        stored = None
+        try:
+            stored = await room.store.load_analysis(room.code)
+            if stored is not None:
+                payload = stored["result"]
+                room.analysis = json.loads(payload["message"])
+                state.run = int(stored["run"])
+                room.priorities = {int(k): float(v) for k, v in payload.get("priority", {}).items()}
+                state.previous = _restore_previous(payload.get("warm", ""), room.analysis)
+        except Exception:
+            log.exception("could not restore the last analysis of meeting %s; starting afresh", room.code)
+        finally:
+            state.loaded.set()
+        meeting = room.meeting
+        behind = stored is None or meeting.seq > int(stored["seq"]) + 1
+        if meeting.vote_count and meeting.phase is not Phase.CLOSED and behind:
+            self._mark_dirty(state)
+
+    def _on_events(self, state: _Meeting, events: Sequence[Event]) -> None:
+        if state.closed:
+            return
+        changed = state.log.feed(events)
+        for event in events:
+            if isinstance(event, SettingsChanged):
+                if "analysis_paused" in event.changes:
+                    state.paused = bool(event.changes["analysis_paused"])
+                    self._arm(state)
+                if "results_visible" in event.changes:
+                    self._phones_soon(state)
+            elif isinstance(event, PhaseChanged):
+                self._phones_soon(state)
+        if changed:
+            self._mark_dirty(state)
+
+    # ------------------------------------------------------------ host controls
+
+    async def _control(self, state: _Meeting, action: str) -> dict[str, Any]:
+        """The host's ``analysis`` command. Pause and resume go through the log (``analysis_paused``)."""
+        if action in ("pause", "resume"):
+            paused = action == "pause"
+            if state.room.meeting.analysis_paused != paused:
+                await state.room.submit(UpdateSettings({"analysis_paused": paused}))
+            return state.status()
+        if action == "recompute":
+            state.forced = True
+            if state.timer is not None:
+                state.timer.cancel()
+                state.timer = None
+            self._arm(state)
+            return state.status()
+        raise ClientError("invalid_action", f"unknown analysis action {action!r} (pause, resume or recompute)")
+
+    # ------------------------------------------------------------ scheduling
+
+    def _mark_dirty(self, state: _Meeting) -> None:
+        if not state.dirty:
+            state.dirty = True
+            state.dirty_since = asyncio.get_running_loop().time()
+            if self._pool is None:
+                self._ensure_pool().submit(warm_up)  # spawn and import during the debounce
+        self._arm(state)
+
+    def _arm(self, state: _Meeting) -> None:
+        """Schedule a meeting's next run if it needs one and has none pending."""
+        if state.closed or state.running or state.queued or state.timer is not None:
+            return
+        if not (state.forced or (state.dirty and not state.paused)):
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        at = now if state.forced else max(
+            state.dirty_since + DEBOUNCE,
+            state.last_end + max(MIN_GAP, COOLDOWN_FACTOR * state.last_elapsed),
+            state.retry_at,
+        )
+        if at <= now:
+            self._enqueue(state)
+        else:
+            state.timer = loop.call_at(at, self._fire, state)
+
+    def _fire(self, state: _Meeting) -> None:
+        state.timer = None
+        if not state.closed:
+            self._enqueue(state)
+
+    def _enqueue(self, state: _Meeting) -> None:
+        state.queued = True
+        self._ready.append(state)
+        metrics.ANALYSIS_QUEUE.set(len(self._ready))
+        self._wakeup.set()
+
+    async def _dispatch(self) -> None:
+        """Hand ready meetings to free workers, oldest-waiting first, one run per meeting at a time."""
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._ready and self._busy < self.workers:
+                state = self._ready.popleft()
+                state.queued = False
+                metrics.ANALYSIS_QUEUE.set(len(self._ready))
+                if state.closed or not (state.forced or (state.dirty and not state.paused)):
+                    continue
+                self._busy += 1
+                state.running = True
+                self._spawn(self._run(state))
+
+    # ------------------------------------------------------------ a run
+
+    def _job(self, state: _Meeting) -> Job:
+        meeting = state.room.meeting
+        participants, statements, values, roles = state.log.snapshot()
+        known = tuple(s.id for s in meeting.statements.values() if s.state is StatementState.ACCEPTED)
+        out = tuple(s.id for s in meeting.statements.values()
+                    if s.state in (StatementState.REJECTED, StatementState.HIDDEN))
+        self.attempts += 1
+        state.dirty = state.forced = False
+        state.job_rows = len(participants)
+        return Job(
+            code=state.room.code, run=state.run + 1, upto_seq=state.log.seen_seq, participants=participants,
+            statements=statements, values=values, roles=roles, role_names=state.log.role_names, known=known,
+            moderated_out=out, previous=state.previous, fail=self.attempts in self.fail_runs,
+        )
+
+    async def _run(self, state: _Meeting) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        run = state.run + 1
+        compute: float | None = None
+        try:
+            await state.loaded.wait()
+            job = self._job(state)
+            run = job.run
+            outcome: Outcome = await loop.run_in_executor(self._ensure_pool(), run_job, job)
+            compute = outcome.elapsed
+            metrics.ANALYSIS_SECONDS.observe(outcome.elapsed)
+            metrics.ANALYSIS_CPU_SECONDS.inc(outcome.cpu)
+            await self._publish(state, outcome)
+            metrics.ANALYSIS_RUNS.labels("ok").inc()
+            state.failures = 0
+            state.retry_at = 0.0
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, BrokenProcessPool):
+                self._shutdown_pool()  # a worker died (killed, out of memory): start a fresh pool next run
+            self._failed(state, run, exc)
+        finally:
+            state.running = False
+            self._busy -= 1
+            state.last_end = loop.time()
+            state.last_elapsed = state.last_end - started if compute is None else compute
+            self._wakeup.set()
+            if not state.closed:
+                self._arm(state)
+
+    async def _publish(self, state: _Meeting, outcome: Outcome) -> None:
+        room = state.room
+        if outcome.compacted is not None:
+            state.log.replace_prefix(state.job_rows, *outcome.compacted)
+        state.previous = outcome.previous
+        room.priorities = outcome.priorities
+        payload = {
+            "message": outcome.map_text,
+            "warm": base64.b64encode(outcome.warm).decode("ascii"),
+            "priority": {str(k): v for k, v in outcome.priorities.items()},
+        }
+        await room.store.save_analysis(room.code, outcome.run, outcome.upto_seq, outcome.at, payload)
+        await room.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
+        state.run = outcome.run
+        room.analysis = outcome.map
+        state.phone = outcome.phone
+        if room.analysis_error is not None:
+            room.analysis_error = None
+            cleared = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": outcome.run, "error": None}
+            room.broadcast(lambda c: cleared if c.role == "host" else None)
+        text = outcome.map_text
+        room.broadcast(lambda c: text if c.role in ("projector", "host") else None)
+        self._phones_soon(state)
+
+    def _failed(self, state: _Meeting, run: int, exc: BaseException) -> None:
+        """Keep the last good map, tell the host, retry after a back-off."""
+        room = state.room
+        metrics.ANALYSIS_RUNS.labels("failed").inc()
+        message = f"analysis run {run} failed: {exc}" if str(exc) else f"analysis run {run} failed: {exc!r}"
+        log.warning("meeting %s: %s", room.code, message)
+        room.analysis_error = message
+        error = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": run,
+                 "error": {"code": "analysis_failed", "message": message}}
+        room.broadcast(lambda c: error if c.role == "host" else None)
+        delay = RETRY_DELAYS[min(state.failures, len(RETRY_DELAYS) - 1)]
+        state.failures += 1
+        state.retry_at = asyncio.get_running_loop().time() + delay
+        if not state.dirty:
+            state.dirty = True
+            state.dirty_since = asyncio.get_running_loop().time()
+
+    # ------------------------------------------------------------ phones
+
+    def _phones_soon(self, state: _Meeting) -> None:
+        if state.phone is None or state.phone_timer is not None or state.closed:
+            return
+        loop = asyncio.get_running_loop()
+        wait = state.phone_at + PHONE_INTERVAL - loop.time()
+        if wait <= 0:
+            self._send_phones(state)
+        else:
+            state.phone_timer = loop.call_later(wait, self._send_phones, state)
+
+    def _send_phones(self, state: _Meeting) -> None:
+        state.phone_timer = None
+        parts = state.phone
+        if parts is None or state.closed:
+            return
+        state.phone_at = asyncio.get_running_loop().time()
+        shown = results_shown(state.room)
+
+        def build(conn: Connection) -> str | None:
+            if conn.role != "participant" or conn.participant is None:
+                return None
+            return parts.text(conn.participant, shown)
+
+        state.room.broadcast(build)
+
+    def _view(self, state: _Meeting, conn: Connection) -> dict[str, Any] | None:
+        """The analysis part of a snapshot or a resume: the map for screens, the phone view for phones."""
+        if conn.role != "participant":
+            return state.room.analysis
+        if state.phone is None or conn.participant is None:
+            return None
+        parsed: dict[str, Any] = json.loads(state.phone.text(conn.participant, results_shown(state.room)))
+        return parsed
+
+
+def _restore_previous(warm: str, message: dict[str, Any]) -> Any:
+    """Rebuild the library's warm-start state from the stored state and the stored map's groups."""
+    if not warm:
+        return None
+    from clustering import AnalysisResult
+
+    state = pickle.loads(base64.b64decode(warm))  # written by our own worker into our own store
+    points = message["points"]
+    groups: dict[str, set[int]] = {g["id"]: set() for g in message["groups"]}
+    letters = [g["id"] for g in message["groups"]]
+    for participant, gi in zip(points["participants"], points["group"], strict=True):
+        if gi >= 0:
+            groups[letters[gi]].add(participant)
+    state = replace(state, previous_groups={g: frozenset(m) for g, m in groups.items()},
+                    clustered=frozenset(points["participants"]))
+    return AnalysisResult(state=state)

@@ -1,0 +1,134 @@
+"""What runs inside an analysis worker process: one job in, ready-to-send messages out.
+
+The scheduler ships a :class:`Job` of compact numpy arrays (9 bytes a vote, never Python dicts of
+votes) and gets back an :class:`Outcome` whose messages are already JSON text, so the event loop does no
+serialisation of anything big. BLAS is pinned to one thread in :func:`init_worker`: on a 2-core machine a
+multithreaded BLAS beside a busy event loop was measured 5-15x slower (docs: ../shared/STYLE.md).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["CODE_VALUES", "VALUE_CODES", "InjectedFailure", "Job", "Outcome", "init_worker", "run_job", "warm_up"]
+
+VALUE_CODES: dict[str, int] = {"agree": 0, "acceptable": 1, "pass": 2, "disagree": 3}
+"""Vote values as int8 codes in the vote log; :data:`CODE_VALUES` maps them to the library's numbers."""
+CODE_VALUES = np.array([1.0, 0.5, 0.0, -1.0])  # AGREE, ACCEPTABLE, PASS, DISAGREE (asserted in warm_up)
+
+_BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+class InjectedFailure(RuntimeError):
+    """Raised on purpose by the test hook ``FACILITATION_ANALYSIS_FAIL_RUNS`` (see scheduler.py)."""
+
+    def __str__(self) -> str:
+        return f"injected analysis failure (test hook): {self.args[0] if self.args else ''}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One meeting's votes up to ``upto_seq``, as parallel arrays (later duplicates win)."""
+
+    code: str
+    run: int
+    upto_seq: int
+    participants: NDArray[np.int32]
+    statements: NDArray[np.int32]
+    values: NDArray[np.int8]
+    roles: NDArray[np.int16]
+    """Role index per participant id (-1: none), into ``role_names``."""
+    role_names: tuple[str, ...]
+    known: tuple[int, ...]
+    """Accepted statements, so ones without votes still get a lane and a routing priority."""
+    moderated_out: tuple[int, ...]
+    previous: Any = None
+    """The previous AnalysisResult (only its warm-start state is read), or None."""
+    fail: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run: int
+    upto_seq: int
+    at: float
+    map: dict[str, Any]
+    map_text: str
+    phone: Any
+    """messages.PhoneParts."""
+    priorities: dict[int, float]
+    previous: Any
+    """AnalysisResult holding only the warm-start state, for the next run."""
+    warm: bytes
+    """The warm-start state without member lists, pickled, for the store (restart keeps stable ids)."""
+    elapsed: float
+    cpu: float
+    compacted: tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int8]] | None = field(default=None)
+    """The job's vote arrays without superseded votes, when they had many: the scheduler swaps them in."""
+
+
+def init_worker() -> None:
+    """Process-pool initializer: one BLAS thread, and import the library before the first job."""
+    for name in _BLAS_ENV:
+        os.environ[name] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        pass
+    warm_up()
+
+
+def warm_up() -> bool:
+    """Import the clustering library (numpy, scipy, scikit-learn: ~1 s) so the first run is fast."""
+    import clustering
+
+    assert tuple(CODE_VALUES) == (clustering.AGREE, clustering.ACCEPTABLE, clustering.PASS, clustering.DISAGREE)
+    return True
+
+
+COMPACT_RATIO = 1.25
+"""Return compacted arrays when the log holds 25% more entries than distinct (participant, statement)."""
+
+
+def run_job(job: Job) -> Outcome:
+    """Analyse one meeting and build every message; runs in a worker process."""
+    import pickle
+
+    from clustering import AnalysisResult, VoteTable, analyze
+    from facilitation.analysis.messages import map_message, phone_parts
+    from facilitation.protocol import dumps
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    if job.fail:
+        raise InjectedFailure(f"run {job.run} of meeting {job.code}")
+    table = VoteTable.from_arrays(job.participants, job.statements, CODE_VALUES[job.values])
+    has_role = np.flatnonzero(job.roles >= 0)
+    roles: dict[Any, str] = {int(p): job.role_names[int(job.roles[p])] for p in has_role.tolist()}
+    result = analyze(table, moderated_out=frozenset(job.moderated_out), roles=roles, previous=job.previous,
+                     random_state=0, statements=job.known)
+    at = time.time()
+    msg = map_message(result, run=job.run, upto_seq=job.upto_seq, at=at, roles=roles)
+    phone = phone_parts(result, msg)
+    state = result.state
+    warm = b"" if state is None else pickle.dumps(replace(state, previous_groups={}, clustered=frozenset()))
+    compacted = None
+    if len(job.participants) > COMPACT_RATIO * len(table) + 1024:
+        p = np.asarray(table.participant_ids, dtype=np.int32)[table.rows]
+        s = np.asarray(table.statement_ids, dtype=np.int32)[table.cols]
+        codes = np.searchsorted(-CODE_VALUES, -table.values).astype(np.int8)
+        compacted = (p, s, codes)
+    return Outcome(
+        run=job.run, upto_seq=job.upto_seq, at=at, map=msg, map_text=dumps(msg), phone=phone,
+        priorities={int(s): float(v) for s, v in result.priority.items()},  # type: ignore[call-overload]
+        previous=AnalysisResult(state=state), warm=warm,
+        elapsed=time.perf_counter() - started, cpu=time.process_time() - cpu_started, compacted=compacted,
+    )
