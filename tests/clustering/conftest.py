@@ -4,10 +4,6 @@ red-dwarf's (the reference implementation), computed once per session with singl
 from __future__ import annotations
 
 import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +26,7 @@ CONVERSATIONS = ("15-per-hour-seattle", "brexit-consensus", "canadian-electoral-
 
 @pytest.fixture(autouse=True, scope="session")
 def _single_threaded_blas() -> Iterator[None]:
+    """BLAS pinned to one thread for every clustering test (the library does it too, red-dwarf not)."""
     with threadpool_limits(limits=1):
         yield
 
