@@ -7,6 +7,7 @@ page a participant or projector loads.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -125,7 +126,9 @@ async def meeting_info(request: Request) -> JSONResponse:
 async def meeting_qr(request: Request) -> Response:
     room = await room_for(request)
     qr = segno.make(meeting_urls(request, room.code)["join"], error="m")
-    svg = qr.svg_inline(scale=8, border=2, dark="#000", light="#fff")
+    buffer = io.BytesIO()  # a standalone file needs the SVG namespace that svg_inline() leaves out
+    qr.save(buffer, kind="svg", xmldecl=False, nl=False, scale=8, border=2, dark="#000", light="#fff")
+    svg = buffer.getvalue()
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "max-age=3600"})
 
 

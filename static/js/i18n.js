@@ -1,0 +1,67 @@
+// Translation catalogs: every user-visible string goes through t(key).
+// Both catalogs are loaded up front (a few KB) so the language toggle is instant and offline-safe.
+
+import { safeGet, safeSet } from "./store.js";
+
+const LANGS = ["zh-TW", "en"];
+const STORE_KEY = "facilitation.lang";
+const catalogs = {};
+let current = "zh-TW";
+const listeners = [];
+
+/** Load both catalogs; the language is the user's toggle choice, else the meeting's, else zh-TW. */
+export async function loadI18n(meetingLanguage) {
+  await Promise.all(LANGS.map(async (lang) => {
+    const response = await fetch(`/static/i18n/${lang}.json`);
+    catalogs[lang] = response.ok ? await response.json() : {};
+  }));
+  const chosen = safeGet(STORE_KEY);
+  current = LANGS.includes(chosen) ? chosen : LANGS.includes(meetingLanguage) ? meetingLanguage : "zh-TW";
+  applyI18n();
+}
+
+/** Adopt the meeting's language unless the user chose one with the toggle. */
+export function setMeetingLanguage(lang) {
+  if (LANGS.includes(safeGet(STORE_KEY))) return;
+  if (LANGS.includes(lang) && lang !== current) {
+    current = lang;
+    applyI18n();
+  }
+}
+
+export function getLang() {
+  return current;
+}
+
+export function toggleLang() {
+  current = current === "zh-TW" ? "en" : "zh-TW";
+  safeSet(STORE_KEY, current);
+  applyI18n();
+}
+
+export function onLangChange(callback) {
+  listeners.push(callback);
+}
+
+export function has(key) {
+  return Object.prototype.hasOwnProperty.call(catalogs[current] || {}, key);
+}
+
+/** The string for key in the current language, with {name} placeholders filled from vars. */
+export function t(key, vars) {
+  const text = (catalogs[current] && catalogs[current][key]) ?? (catalogs.en && catalogs.en[key]) ?? key;
+  if (!vars) return text;
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
+}
+
+/** Fill every [data-i18n] element (textContent) and data-i18n-placeholder / -aria-label / -title. */
+export function applyI18n(root = document) {
+  document.documentElement.lang = current === "zh-TW" ? "zh-Hant-TW" : "en";
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll("[data-i18n-aria-label]")) {
+    el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
+  }
+  for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const callback of listeners) callback(current);
+}

@@ -1,0 +1,226 @@
+// Rendering the live analysis on the projector: the consensus map (SVG dots, one per participant,
+// coloured AND shaped by opinion group, with text labels and sizes), the group cards with their
+// representative statements, and the three lanes. Everything is keyed and updated in place, and moves
+// are CSS transitions on `transform`, so a new analysis animates smoothly without flicker.
+// Statement text is untrusted: it only ever reaches the page through textContent.
+
+import { groupOf, LANE_ORDER, laneStatements, statementId } from "./analysis.js";
+import { el, percent } from "./dom.js";
+import { t } from "./i18n.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const VIEW_W = 1000;
+const VIEW_H = 600;
+const MARGIN = 60;
+const DOT = 9;
+const LANE_LIMIT = 6;
+const REPS_PER_GROUP = 2;
+
+const SHAPES = [
+  `M ${-DOT} 0 a ${DOT} ${DOT} 0 1 0 ${2 * DOT} 0 a ${DOT} ${DOT} 0 1 0 ${-2 * DOT} 0`,
+  `M ${-DOT} ${-DOT} h ${2 * DOT} v ${2 * DOT} h ${-2 * DOT} Z`,
+  `M 0 ${-DOT * 1.2} L ${DOT * 1.1} ${DOT * 0.9} L ${-DOT * 1.1} ${DOT * 0.9} Z`,
+  `M 0 ${-DOT * 1.25} L ${DOT * 1.25} 0 L 0 ${DOT * 1.25} L ${-DOT * 1.25} 0 Z`,
+  `M ${-DOT} ${-DOT / 3} h ${DOT * 2 / 3} v ${-DOT * 2 / 3} h ${DOT * 2 / 3} v ${DOT * 2 / 3} h ${DOT * 2 / 3} v ${DOT * 2 / 3} h ${-DOT * 2 / 3} v ${DOT * 2 / 3} h ${-DOT * 2 / 3} v ${-DOT * 2 / 3} h ${-DOT * 2 / 3} Z`,
+];
+
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  return node;
+}
+
+function groupClass(index) {
+  return index >= 0 ? `g${index % 8}` : "gx";
+}
+
+function shapeFor(index) {
+  return SHAPES[(index >= 0 ? index : 0) % SHAPES.length];
+}
+
+/** A small legend icon: the group's shape in its colour. */
+export function groupIcon(index) {
+  const icon = svg("svg", { viewBox: `${-DOT * 1.4} ${-DOT * 1.4} ${DOT * 2.8} ${DOT * 2.8}`, "aria-hidden": "true" });
+  icon.append(svg("path", { d: shapeFor(index), class: groupClass(index) }));
+  return icon;
+}
+
+export class ConsensusMap {
+  constructor(svgNode, emptyNode, summaryNode) {
+    this.svg = svgNode;
+    this.empty = emptyNode;
+    this.summary = summaryNode;
+    this.dotLayer = svg("g", { class: "dots" });
+    this.labelLayer = svg("g", { class: "labels" });
+    this.svg.append(this.dotLayer, this.labelLayer);
+    this.dots = new Map();
+    this.labels = new Map();
+    this.analysis = null;
+  }
+
+  /** Place every participant of the analysis; dots move to their new place with a transition. */
+  update(analysis) {
+    this.analysis = analysis;
+    const entries = Object.entries((analysis && analysis.positions) || {})
+      .filter(([, p]) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1]));
+    const hasMap = entries.length > 0;
+    this.svg.classList.toggle("is-empty", !hasMap);
+    this.empty.hidden = hasMap;
+    const groupIndex = new Map((analysis ? analysis.groups : []).map((g, i) => [g.id, i]));
+    const memberGroup = new Map();
+    for (const group of analysis ? analysis.groups : []) {
+      for (const member of group.members) memberGroup.set(member, group.id);
+    }
+    const project = this.projection(entries.map(([, p]) => p));
+    const seen = new Set();
+    const sums = new Map();
+    for (const [pid, position] of entries) {
+      seen.add(pid);
+      const [x, y] = project(position);
+      const gid = memberGroup.get(pid);
+      const index = gid === undefined ? -1 : groupIndex.get(gid);
+      if (gid !== undefined) {
+        const sum = sums.get(gid) || { x: 0, y: 0, n: 0, top: Infinity };
+        sum.x += x;
+        sum.y += y;
+        sum.n += 1;
+        sum.top = Math.min(sum.top, y);
+        sums.set(gid, sum);
+      }
+      let dot = this.dots.get(pid);
+      if (!dot) {
+        dot = svg("path", { class: "dot entering" });
+        dot.style.transform = `translate(${x}px, ${y}px)`;
+        this.dotLayer.append(dot);
+        this.dots.set(pid, dot);
+        requestAnimationFrame(() => requestAnimationFrame(() => dot.classList.remove("entering")));
+      }
+      dot.setAttribute("d", shapeFor(index));
+      dot.setAttribute("class", `dot ${groupClass(index)}${dot.classList.contains("entering") ? " entering" : ""}`);
+      dot.style.transform = `translate(${x.toFixed(1)}px, ${y.toFixed(1)}px)`;
+    }
+    for (const [pid, dot] of this.dots) {
+      if (seen.has(pid)) continue;
+      this.dots.delete(pid);
+      dot.classList.add("leaving");
+      setTimeout(() => dot.remove(), 900);
+    }
+    this.updateLabels(analysis, sums, groupIndex);
+    if (this.summary) {
+      const total = analysis && analysis.participants !== null ? analysis.participants : entries.length;
+      this.summary.textContent = hasMap
+        ? t("map.summary", { groups: analysis.groups.length, placed: entries.length, total })
+        : "";
+    }
+  }
+
+  /** Uniform scale into the view box, so distances on the map keep their meaning. */
+  projection(points) {
+    if (!points.length) return () => [VIEW_W / 2, VIEW_H / 2];
+    const xs = points.map((p) => p[0]);
+    const ys = points.map((p) => p[1]);
+    const minX = Math.min(...xs);
+    const maxX = Math.max(...xs);
+    const minY = Math.min(...ys);
+    const maxY = Math.max(...ys);
+    const spanX = Math.max(maxX - minX, 1e-9);
+    const spanY = Math.max(maxY - minY, 1e-9);
+    const scale = Math.min((VIEW_W - 2 * MARGIN) / spanX, (VIEW_H - 2 * MARGIN - 40) / spanY);
+    const offX = (VIEW_W - spanX * scale) / 2;
+    const offY = (VIEW_H - spanY * scale) / 2 + 20;
+    const degenerate = maxX === minX && maxY === minY;
+    return ([x, y]) => (degenerate ? [VIEW_W / 2, VIEW_H / 2] : [offX + (x - minX) * scale, offY + (y - minY) * scale]);
+  }
+
+  updateLabels(analysis, sums, groupIndex) {
+    const seen = new Set();
+    for (const group of analysis ? analysis.groups : []) {
+      const sum = sums.get(group.id);
+      if (!sum) continue;
+      seen.add(group.id);
+      let label = this.labels.get(group.id);
+      if (!label) {
+        const rect = svg("rect", { rx: 10, ry: 10 });
+        const text = svg("text", { "text-anchor": "middle", "dominant-baseline": "central" });
+        label = svg("g", { class: "group-label" });
+        label.append(rect, text);
+        this.labelLayer.append(label);
+        this.labels.set(group.id, label);
+      }
+      label.setAttribute("class", `group-label ${groupClass(groupIndex.get(group.id))}`);
+      const text = label.querySelector("text");
+      text.textContent = t("map.group_label", { group: group.id, size: group.size });
+      const width = Math.max(80, text.getComputedTextLength() + 28);
+      const rect = label.querySelector("rect");
+      rect.setAttribute("x", String(-width / 2));
+      rect.setAttribute("y", "-20");
+      rect.setAttribute("width", String(width));
+      rect.setAttribute("height", "40");
+      const cx = Math.min(VIEW_W - width / 2 - 4, Math.max(width / 2 + 4, sum.x / sum.n));
+      const cy = Math.max(24, sum.top - 34);
+      label.style.transform = `translate(${cx.toFixed(1)}px, ${cy.toFixed(1)}px)`;
+    }
+    for (const [gid, label] of this.labels) {
+      if (!seen.has(gid)) {
+        label.remove();
+        this.labels.delete(gid);
+      }
+    }
+  }
+
+  /** Re-render the text parts after a language switch. */
+  relabel() {
+    if (this.analysis) this.update(this.analysis);
+  }
+}
+
+/** One card per group: its shape and colour, "A 組 · 12 人", and its most representative statements. */
+export function renderGroups(list, analysis, statementText) {
+  list.replaceChildren();
+  if (!analysis) return;
+  analysis.groups.forEach((group, index) => {
+    const reps = el("ul", {});
+    for (const rep of group.representative.slice(0, REPS_PER_GROUP)) {
+      const text = statementText(statementId(rep));
+      if (text === null) continue;
+      const agree = rep.direction !== "disagree";
+      reps.append(el("li", {},
+        el("span", { class: `rep-dir ${agree ? "rep-agree" : "rep-disagree"}`,
+          text: t(agree ? "map.rep_agree" : "map.rep_disagree", { share: percent(rep.share) }) }),
+        document.createTextNode(text)));
+    }
+    list.append(el("li", { class: `group-card ${groupClass(index)}`, dataset: { group: group.id } },
+      el("h3", {}, groupIcon(index), el("span", { text: t("map.group_label", { group: group.id, size: group.size }) })),
+      reps));
+  });
+}
+
+/**
+ * Fill the three lanes. Without an analysis, every statement is listed under "needs more votes"
+ * (newest first) and the other lanes say they are waiting, so the room still sees new statements.
+ */
+export function renderLanes(root, analysis, statements) {
+  const known = Array.from(statements.keys()).map(String);
+  const hasLanes = analysis && Object.keys(analysis.lanes).length > 0;
+  const lanes = hasLanes ? laneStatements(analysis, known)
+    : { acceptable: analysis ? analysis.acceptableToAll.map(statementId) : [], disputed: [],
+      needs_votes: known.slice().sort((a, b) => Number(b) - Number(a)) };
+  for (const lane of LANE_ORDER) {
+    const ids = lanes[lane].filter((id) => statements.has(Number(id)));
+    const list = root.querySelector(`#lane-${lane}`);
+    const existing = new Map(Array.from(list.children).map((li) => [li.dataset.statement, li]));
+    const items = ids.slice(0, LANE_LIMIT).map((id) => {
+      const li = existing.get(id) || el("li", { dataset: { statement: id } });
+      li.textContent = statements.get(Number(id)).text;
+      return li;
+    });
+    list.replaceChildren(...items);
+    const count = root.querySelector(`#lane-${lane}-n`);
+    count.textContent = ids.length ? t("lane.count", { n: ids.length }) : "";
+    const empty = root.querySelector(`#lane-${lane}-empty`);
+    empty.hidden = ids.length > 0;
+    empty.textContent = t(analysis || lane === "needs_votes" ? "lane.none" : "lane.waiting");
+  }
+}
+
+export { groupOf };

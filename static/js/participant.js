@@ -1,0 +1,533 @@
+// The participant's phone: join, vote one statement at a time, change votes, write statements, see
+// results. Votes and posts go through the LiveClient's persistent queue, so a tunnel or a reload never
+// loses or doubles them.
+
+import { groupOf, normalizeAnalysis, statementId } from "./analysis.js";
+import { showConnection, wireLanguageToggle } from "./chrome.js";
+import { $, codeFromPath, displayCode, el, percent, setText, show } from "./dom.js";
+import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
+import { LiveClient } from "./live.js";
+import { keys, safeGet, safeGetJSON, safeSet, safeSetJSON } from "./store.js";
+
+const code = codeFromPath();
+const VOTE_KEYS = {
+  agree: "vote.agree",
+  acceptable: "vote.acceptable",
+  pass: "vote.pass",
+  disagree: "vote.disagree",
+};
+const VOTE_ICONS = { agree: "✓", acceptable: "～", pass: "→", disagree: "✗" };
+const SCALE_ORDER = {
+  consent: ["agree", "acceptable", "pass", "disagree"],
+  classic: ["agree", "disagree", "pass"],
+};
+const STATE_KEYS = {
+  pending: "mine.pending",
+  accepted: "mine.accepted",
+  rejected: "mine.rejected",
+  hidden: "mine.hidden",
+};
+const PHASE_NOTES = {
+  lobby: "phase_note.lobby",
+  reviewing: "phase_note.reviewing",
+  closed: "phase_note.closed",
+  voting: "phase_note.voting",
+};
+const ACK_WAIT = 1500;
+
+const state = {
+  settings: null,
+  phase: "lobby",
+  resultsVisible: true,
+  statements: new Map(),
+  votes: new Map(),
+  mine: new Map(),
+  current: null,
+  changing: false,
+  participant: null,
+  analysis: null,
+  ready: false,
+  voteTicket: 0,
+};
+let live = null;
+let composing = false;
+
+// ------------------------------------------------------------------ boot
+
+async function boot() {
+  setText("#code", displayCode(code));
+  const [info] = await Promise.all([fetchInfo(), loadI18n(null)]);
+  wireLanguageToggle();
+  onLangChange(render);
+  wireWriting();
+  if (!info) {
+    fatal(t("error.unknown_meeting"));
+    return;
+  }
+  state.settings = info.settings;
+  state.phase = info.phase;
+  setMeetingLanguage(info.settings.language);
+  renderIntro();
+  const token = safeGet(keys.token(code));
+  const asks = info.settings.ask_nickname || (info.settings.roles || []).length > 0;
+  if (token || !asks) connect();
+  else showJoin();
+}
+
+async function fetchInfo() {
+  try {
+    const response = await fetch(`/api/meetings/${encodeURIComponent(code)}`);
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function showJoin() {
+  const settings = state.settings;
+  show("#join", true);
+  show("#nickname-field", settings.ask_nickname);
+  const roles = settings.roles || [];
+  show("#roles-field", roles.length > 0);
+  const box = $("#roles");
+  box.replaceChildren();
+  roles.forEach((role, index) => {
+    const id = `role-${index}`;
+    box.append(el("div", { class: "choice" },
+      el("input", { type: "radio", name: "role", id, value: role }),
+      el("label", { for: id, text: role })));
+  });
+  $("#join-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const nickname = $("#nickname").value.trim();
+    const chosen = document.querySelector("input[name=role]:checked");
+    safeSetJSON(keys.profile(code), { nickname, stakeholder: chosen ? chosen.value : "" });
+    show("#join", false);
+    connect();
+  });
+  $("#nickname").focus();
+}
+
+function connect() {
+  live = new LiveClient({
+    code,
+    role: "participant",
+    queueKey: keys.queue(code),
+    hello: () => {
+      const token = safeGet(keys.token(code));
+      if (token) return { token };
+      const profile = safeGetJSON(keys.profile(code), {});
+      const hello = {};
+      if (profile.nickname) hello.nickname = profile.nickname;
+      if (profile.stakeholder) hello.stakeholder = profile.stakeholder;
+      return hello;
+    },
+    onMessage: receive,
+    onState: (connection) => {
+      showConnection(connection);
+      renderQueued();
+    },
+    onFatal: (error, closeCode) => {
+      const key = error && has(`error.${error.code}`) ? `error.${error.code}` : closeCode === 4004
+        ? "error.unknown_meeting" : "error.generic";
+      fatal(t(key));
+    },
+    onCommandError: (entry, error) => {
+      if (entry.type === "post") setText("#write-status", errorText(error));
+      if (entry.type === "vote") resyncVotes();
+    },
+  });
+  // Votes queued before a reload count as cast.
+  for (const entry of live.queued()) {
+    if (entry.type === "vote") state.votes.set(entry.fields.statement, entry.fields.value);
+  }
+  live.start();
+}
+
+function fatal(text) {
+  setText("#fatal", text);
+  show("#fatal", true);
+  for (const id of ["#vote", "#write", "#history", "#results", "#join"]) show(id, false);
+}
+
+// ------------------------------------------------------------------ messages
+
+function receive(msg) {
+  switch (msg.type) {
+    case "welcome":
+      state.participant = msg.participant;
+      if (msg.token) safeSet(keys.token(code), msg.token);
+      break;
+    case "snapshot":
+      applySnapshot(msg);
+      break;
+    case "resumed":
+      state.ready = true;
+      render();
+      break;
+    case "event":
+      applyEvent(msg.event || {});
+      break;
+    case "next":
+      if (!state.changing) setCurrent(msg.next);
+      render();
+      break;
+    case "analysis":
+      state.analysis = normalizeAnalysis(msg);
+      renderResults();
+      break;
+    default:
+      break;
+  }
+}
+
+function applySnapshot(msg) {
+  const meeting = msg.meeting || {};
+  state.settings = meeting.settings || state.settings;
+  state.phase = meeting.phase || state.phase;
+  state.resultsVisible = meeting.results_visible !== false;
+  state.statements = new Map((meeting.statements || []).map((s) => [s.id, s]));
+  const queued = new Map(live.queued().filter((e) => e.type === "vote")
+    .map((e) => [e.fields.statement, e.fields.value]));
+  state.votes = new Map(Object.entries((msg.you && msg.you.votes) || {}).map(([id, v]) => [Number(id), v]));
+  for (const [id, value] of queued) state.votes.set(id, value);
+  state.mine = new Map(((msg.you && msg.you.statements) || []).map((s) => [s.id, s]));
+  if (!state.changing) setCurrent(msg.next);
+  state.ready = true;
+  renderIntro();
+  render();
+  maybeFetchAnalysis();
+}
+
+function applyEvent(event) {
+  switch (event.type) {
+    case "statement":
+      if (event.statement) {
+        state.statements.set(event.statement.id, event.statement);
+        updateMine(event.statement.id, { ...event.statement, state: "accepted" });
+        if (!state.current && votingOpen()) pickNext();
+      }
+      break;
+    case "my_statement":
+      if (event.statement) state.mine.set(event.statement.id, event.statement);
+      break;
+    case "statement_moderated": {
+      const id = event.statement;
+      if (event.state === "accepted" && event.text !== undefined) {
+        const known = state.statements.get(id) || state.mine.get(id) || { id, seed: false };
+        state.statements.set(id, { ...known, text: event.text, state: "accepted" });
+        if (!state.current && votingOpen()) pickNext();
+      } else if (event.state !== "accepted") {
+        state.statements.delete(id);
+        if (state.current && state.current.id === id) {
+          state.changing = false;
+          pickNext();
+        }
+      }
+      updateMine(id, { state: event.state, reason: event.reason || "" });
+      break;
+    }
+    case "vote":
+      if (event.participant === state.participant) state.votes.set(event.statement, event.value);
+      break;
+    case "phase_changed":
+      state.phase = event.to_phase;
+      if (votingOpen() && !state.current) pickNext();
+      maybeFetchAnalysis();
+      break;
+    case "settings_changed": {
+      const changes = event.changes || {};
+      if ("results_visible" in changes) state.resultsVisible = Boolean(changes.results_visible);
+      for (const name of ["title", "topic", "description"]) {
+        if (name in changes) state.settings = { ...state.settings, [name]: changes[name] };
+      }
+      renderIntro();
+      maybeFetchAnalysis();
+      break;
+    }
+    case "analysis_published":
+      maybeFetchAnalysis(true);
+      break;
+    default:
+      break;
+  }
+  render();
+}
+
+function updateMine(id, changes) {
+  const mine = state.mine.get(id);
+  if (mine) state.mine.set(id, { ...mine, ...changes });
+}
+
+function resultsShown() {
+  return state.phase === "reviewing" || state.phase === "closed"
+    || (state.resultsVisible && state.phase === "voting");
+}
+
+let analysisFetch = null;
+function maybeFetchAnalysis(fresh = false) {
+  if (!resultsShown() || analysisFetch || (state.analysis && !fresh)) return;
+  analysisFetch = setTimeout(async () => {
+    try {
+      const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/analysis`);
+      if (response.ok) state.analysis = normalizeAnalysis(await response.json());
+    } catch {
+      // offline: the next analysis_published event tries again
+    } finally {
+      analysisFetch = null;
+      renderResults();
+    }
+  }, fresh ? 300 : 0);
+}
+
+// ------------------------------------------------------------------ voting
+
+function votingOpen() {
+  return state.phase === "collecting" || state.phase === "voting";
+}
+
+function setCurrent(statement) {
+  if (statement && !state.votes.has(statement.id)) state.current = statement;
+  else state.current = statement ? localNext() : null;
+}
+
+/** The oldest accepted statement this phone has not voted on: used while offline or waiting. */
+function localNext() {
+  const ids = Array.from(state.statements.keys()).sort((a, b) => a - b);
+  const id = ids.find((sid) => !state.votes.has(sid));
+  return id === undefined ? null : state.statements.get(id);
+}
+
+function pickNext() {
+  if (live && live.ready) live.request("next");
+  else state.current = localNext();
+}
+
+function vote(value) {
+  const statement = state.current;
+  if (!statement || !votingOpen()) return;
+  state.votes.set(statement.id, value);
+  state.changing = false;
+  state.current = null;
+  const ticket = ++state.voteTicket;
+  const fallback = setTimeout(() => {
+    if (ticket === state.voteTicket && !state.current) {
+      state.current = localNext();
+      render();
+    }
+  }, live.ready ? ACK_WAIT : 0);
+  live.send("vote", { statement: statement.id, value }, { persist: true }).then((ack) => {
+    if (ticket !== state.voteTicket || state.changing) return;
+    clearTimeout(fallback);
+    const next = ack.next;
+    state.current = next && !state.votes.has(next.id) ? next : localNext();
+    render();
+  }, (error) => {
+    resyncVotes();
+    setText("#queued", errorText(error));
+    show("#queued", true);
+  });
+  render();
+  renderQueued();
+}
+
+/** A vote was refused: ask for a fresh snapshot-equivalent view by reconnecting the next statement. */
+function resyncVotes() {
+  if (live && live.ready) live.request("next");
+}
+
+function changeVote(id) {
+  const statement = state.statements.get(id);
+  if (!statement || !votingOpen()) return;
+  state.current = statement;
+  state.changing = true;
+  render();
+  $("#card").scrollIntoView({ behavior: "smooth", block: "center" });
+  const first = $("#vote-buttons button");
+  if (first) first.focus({ preventScroll: true });
+}
+
+// ------------------------------------------------------------------ writing
+
+function normalized(text) {
+  return text.normalize("NFC").trim().replace(/\s+/g, " ");
+}
+
+function wireWriting() {
+  const area = $("#write-text");
+  area.addEventListener("input", renderCounter);
+  area.addEventListener("compositionstart", () => {
+    composing = true;
+  });
+  area.addEventListener("compositionend", () => {
+    // Some browsers fire the Enter keydown that ends a composition after compositionend.
+    setTimeout(() => {
+      composing = false;
+    }, 0);
+  });
+  area.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.shiftKey) return;
+    if (event.isComposing || composing || event.keyCode === 229) return;
+    event.preventDefault();
+    submitStatement();
+  });
+  $("#write-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitStatement();
+  });
+}
+
+function limit() {
+  return (state.settings && state.settings.max_statement_chars) || 140;
+}
+
+function renderCounter() {
+  const length = Array.from(normalized($("#write-text").value)).length;
+  const counter = $("#write-count");
+  counter.textContent = t("write.count", { n: length, max: limit() });
+  counter.classList.toggle("over", length > limit());
+  $("#write-submit").disabled = length === 0 || length > limit();
+}
+
+function submitStatement() {
+  const area = $("#write-text");
+  const text = normalized(area.value);
+  if (!text || Array.from(text).length > limit() || !live) return;
+  setText("#write-status", live.ready ? t("write.sending") : t("write.queued_offline"));
+  live.send("post", { text }, { persist: true }).then((ack) => {
+    const result = ack.result || {};
+    state.mine.set(result.statement, { ...(state.mine.get(result.statement) || {}), id: result.statement, text,
+      state: result.state });
+    setText("#write-status", result.state === "pending" ? t("write.pending") : t("write.accepted"));
+    if (normalized(area.value) === text) area.value = "";
+    renderCounter();
+    render();
+  }, (error) => {
+    setText("#write-status", errorText(error));
+  });
+}
+
+function errorText(error) {
+  if (!error) return t("error.generic");
+  return has(`error.${error.code}`) ? t(`error.${error.code}`) : error.message || t("error.generic");
+}
+
+// ------------------------------------------------------------------ rendering
+
+function renderIntro() {
+  const settings = state.settings || {};
+  setText("#title", settings.title || "");
+  setText("#topic", settings.topic || "");
+  setText("#description", settings.description || "");
+  show("#topic", Boolean(settings.topic));
+  show("#description", Boolean(settings.description));
+  if (settings.title) document.title = `${settings.title} · ${t("participant.page_title")}`;
+}
+
+function render() {
+  if (!state.ready) return;
+  const open = votingOpen();
+  show("#vote", open);
+  show("#write", state.phase === "collecting");
+  show("#history", open && state.votes.size > 0);
+  const noteKey = PHASE_NOTES[state.phase];
+  show("#phase-note", Boolean(noteKey));
+  if (noteKey) setText("#phase-note", t(noteKey));
+  renderCard();
+  renderHistory();
+  renderMine();
+  renderResults();
+  renderQueued();
+  renderCounter();
+}
+
+function renderCard() {
+  const statement = state.current;
+  const remaining = Array.from(state.statements.keys()).filter((id) => !state.votes.has(id)).length;
+  setText("#progress", t("vote.progress", { left: remaining, done: state.votes.size }));
+  show("#card", Boolean(statement));
+  show("#done", !statement);
+  show("#changing", Boolean(statement) && state.changing);
+  setText("#statement", statement ? statement.text : "");
+  const box = $("#vote-buttons");
+  box.replaceChildren();
+  if (!statement) return;
+  const scale = (state.settings && state.settings.scale) || "consent";
+  const current = state.votes.get(statement.id);
+  for (const value of SCALE_ORDER[scale] || SCALE_ORDER.consent) {
+    box.append(el("button", {
+      type: "button",
+      class: `vote vote-${value}`,
+      dataset: { value },
+      "aria-pressed": current === value ? "true" : "false",
+      onclick: () => vote(value),
+    }, el("span", { class: "icon", "aria-hidden": "true", text: VOTE_ICONS[value] }),
+    el("span", { class: "label", text: t(VOTE_KEYS[value]) })));
+  }
+}
+
+function renderHistory() {
+  const list = $("#voted");
+  list.replaceChildren();
+  const ids = Array.from(state.votes.keys()).filter((id) => state.statements.has(id)).sort((a, b) => b - a);
+  for (const id of ids) {
+    const value = state.votes.get(id);
+    list.append(el("li", {},
+      el("button", { type: "button", class: "voted-item", onclick: () => changeVote(id) },
+        el("span", { class: "voted-text", text: state.statements.get(id).text }),
+        el("span", { class: `voted-value vote-${value}`, text: `${VOTE_ICONS[value] || ""} ${t(VOTE_KEYS[value] || "vote.pass")}` }))));
+  }
+}
+
+function renderMine() {
+  const list = $("#my-statements");
+  list.replaceChildren();
+  const items = Array.from(state.mine.values()).sort((a, b) => b.id - a.id);
+  for (const item of items) {
+    const stateText = t(STATE_KEYS[item.state] || "mine.pending");
+    const children = [el("span", { class: "mine-text", text: item.text || "" }),
+      el("span", { class: `badge state-${item.state}`, text: stateText })];
+    if (item.state === "rejected" && item.reason) {
+      children.push(el("span", { class: "mine-reason", text: t("mine.reason", { reason: item.reason }) }));
+    }
+    list.append(el("li", { class: "mine-item" }, ...children));
+  }
+  show(list, items.length > 0);
+}
+
+function renderResults() {
+  const visible = state.ready && resultsShown();
+  show("#results", visible);
+  if (!visible) return;
+  const analysis = state.analysis;
+  const groupId = groupOf(analysis, state.participant);
+  const group = analysis && analysis.groups.find((g) => g.id === groupId);
+  setText("#my-group", group ? t("results.your_group", { group: group.id, size: group.size })
+    : t("results.no_group"));
+  const thinks = $("#group-thinks");
+  thinks.replaceChildren();
+  for (const rep of (group ? group.representative : []).slice(0, 5)) {
+    const statement = state.statements.get(Number(statementId(rep)));
+    if (!statement) continue;
+    const key = rep.direction === "disagree" ? "results.group_disagrees" : "results.group_agrees";
+    thinks.append(el("li", {}, el("span", { class: "result-text", text: statement.text }),
+      el("span", { class: `result-share dir-${rep.direction}`, text: t(key, { share: percent(rep.share) }) })));
+  }
+  const accepts = $("#everyone-accepts");
+  accepts.replaceChildren();
+  for (const entry of (analysis ? analysis.acceptableToAll : []).slice(0, 5)) {
+    const statement = state.statements.get(Number(statementId(entry)));
+    if (statement) accepts.append(el("li", {}, el("span", { class: "result-text", text: statement.text })));
+  }
+  show("#results-empty", !thinks.children.length && !accepts.children.length);
+}
+
+function renderQueued() {
+  if (!live) return;
+  const waiting = live.queued().filter((e) => e.type === "vote").length;
+  const shown = waiting > 0 && !live.ready;
+  show("#queued", shown);
+  if (shown) setText("#queued", t("vote.queued", { n: waiting }));
+}
+
+boot();
