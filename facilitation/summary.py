@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from facilitation.events import Event, FollowUpSet, MeetingCreated, PhaseChanged, VoteCast
+from facilitation.events import Event, FollowUpSet, MeetingCreated, VoteCast
 from facilitation.meeting import Meeting, StatementState
 
 __all__ = [
@@ -340,7 +340,8 @@ def build_summary(
 
     statements = tuple(
         StatementInfo(
-            id=s.id, text=s.text, seed=s.seed, author=s.author, state=s.state.value, reason=s.reason, created_at=s.created_at,
+            id=s.id, text=s.text, seed=s.seed, author=s.author, state=s.state.value, reason=s.reason,
+            created_at=s.created_at,
             tally=overall.get("", {}).get(s.id, Tally()),
             by_group=tuple(GroupLean(g, group_tallies.get(g, {}).get(s.id, Tally())) for g in group_ids),
             by_role=tuple(
@@ -482,7 +483,7 @@ def _analysis(meeting: Meeting, stored: Mapping[str, Any] | None) -> tuple[dict[
     from clustering import analyze
 
     moderated_out = frozenset(s.id for s in meeting.statements.values() if s.state.value in MODERATED_OUT)
-    roles = {p.id: p.role for p in meeting.participants.values() if p.role}
+    roles: dict[Hashable, str] = {p.id: p.role for p in meeting.participants.values() if p.role}
     computed = analyze(
         triples, moderated_out=moderated_out, roles=roles or None, random_state=0,
         statements=[s.id for s in meeting.accepted_statements()],

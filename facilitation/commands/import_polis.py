@@ -53,7 +53,7 @@ from facilitation.meeting import (
 from facilitation.settings import Settings
 from facilitation.store import MeetingExists, open_store
 
-__all__ = ["PolisImportError", "PolisFolder", "build_events", "read_folder", "run"]
+__all__ = ["PolisFolder", "PolisImportError", "build_events", "read_folder", "run"]
 
 MAX_TEXT = 1000
 """The core's largest statement limit; longer Pol.is comments are cut there with an ellipsis."""
@@ -132,9 +132,9 @@ def read_folder(path: str | Path) -> PolisFolder:
     summary_file = folder / "summary.csv"
     if summary_file.is_file():
         with summary_file.open(newline="", encoding="utf-8") as f:
-            for row in csv.reader(f):
-                if len(row) >= 2:
-                    summary[row[0]] = _unneutralize(row[1])
+            for pair in csv.reader(f):
+                if len(pair) >= 2:
+                    summary[pair[0]] = _unneutralize(pair[1])
     sidecar: dict[str, Any] = {}
     sidecar_file = folder / "facilitation.json"
     if sidecar_file.is_file():

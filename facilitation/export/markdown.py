@@ -97,8 +97,9 @@ def render_markdown(summary: Summary) -> str:
     for g in summary.groups:
         add(f"### {cat.t('group')} {escape(g.id)} ({cat.t('group_size', n=g.size)})\n")
         add(f"{cat.t('representative')}:\n")
-        for r in g.representative:
-            add(f"- {percent(r.share)} {cat.t('direction_' + r.direction)}: {escape(r.text)} (#{r.statement})")
+        for rep in g.representative:
+            add(f"- {percent(rep.share)} {cat.t('direction_' + rep.direction)}: {escape(rep.text)} "
+                f"(#{rep.statement})")
         add("")
 
     add(f"## {cat.t('majority')}\n")

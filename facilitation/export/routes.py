@@ -1,0 +1,81 @@
+"""HTTP routes for the host console: download a session summary, record a follow-up.
+
+``GET /api/meetings/{code}/export?format=md|html|pdf|json|polis`` (host key in ``X-Host-Key`` or
+``?key=``) returns the report as a download; ``polis`` returns a zip of the Pol.is folder.
+``POST /api/meetings/{code}/follow-ups`` with ``{"statement", "status", "response"}`` records an agency's
+answer (any phase, closed included). Building a summary may run a full analysis and rendering a PDF takes
+seconds, so both happen in a worker thread, never on the event loop that serves the live meeting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from facilitation.api import _json_body, meeting_urls, require_host, room_for
+from facilitation.errors import ClientError
+from facilitation.export import FILE_FORMATS, FORMATS, render
+from facilitation.meeting import SetFollowUp
+from facilitation.summary import Summary, build_summary, read_meeting
+
+__all__ = ["export_meeting", "set_follow_up"]
+
+
+def _zip_polis(summary: Summary) -> bytes:
+    from facilitation.export.polis import write_polis
+
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_polis(summary, Path(tmp))
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in paths:
+                archive.write(path, f"{summary.code}-polis/{path.name}")
+    return buffer.getvalue()
+
+
+async def export_meeting(request: Request) -> Response:
+    room = await room_for(request)
+    require_host(request, room)
+    fmt = request.query_params.get("format", "html")
+    if fmt not in FORMATS:
+        raise ClientError("invalid_field", f"format must be one of {', '.join(FORMATS)}")
+    events, analysis = await read_meeting(room.store, room.code)
+    join_url = meeting_urls(request, room.code)["join"]
+
+    def produce() -> tuple[bytes, str, str]:
+        summary = build_summary(events, analysis, join_url=join_url)
+        if fmt == "polis":
+            return _zip_polis(summary), "application/zip", f"{room.code}-polis.zip"
+        media, ext = FILE_FORMATS[fmt]
+        return render(summary, fmt), media, f"{room.code}.{ext}"
+
+    try:
+        body, media, filename = await asyncio.to_thread(produce)
+    except RuntimeError as exc:  # PdfUnavailable: WeasyPrint missing on this server
+        raise ClientError("unavailable", str(exc), status=503) from exc
+    return Response(body, media_type=media, headers={
+        "content-disposition": f'attachment; filename="{filename}"',
+        "cache-control": "no-store",
+    })
+
+
+async def set_follow_up(request: Request) -> JSONResponse:
+    room = await room_for(request)
+    require_host(request, room)
+    data = await _json_body(request)
+    statement, status, response = data.get("statement"), data.get("status"), data.get("response", "")
+    if isinstance(statement, bool) or not isinstance(statement, int):
+        raise ClientError("invalid_field", "'statement' must be an integer")
+    if not isinstance(status, str) or not isinstance(response, str):
+        raise ClientError("invalid_field", "'status' and 'response' must be strings")
+    op = data.get("op", "")
+    if not isinstance(op, str) or len(op) > 64:
+        raise ClientError("invalid_field", "'op' must be a string of at most 64 characters")
+    applied = await room.submit(SetFollowUp(statement, status, response, op))
+    return JSONResponse({"result": applied.result, "seq": room.meeting.seq})

@@ -1,0 +1,136 @@
+"""Pol.is interoperability: import-polis -> export polis -> analyze gives the same groups, and red-dwarf
+reads our export."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from tests.export.conftest import CONVERSATIONS, RoundTrip, data_dir
+from tests.support.servers import scaled
+
+
+def _voters(folder: Path) -> list[int]:
+    with (folder / "votes.csv").open(newline="", encoding="utf-8") as f:
+        return sorted({int(r["voter-id"]) for r in csv.DictReader(f)})
+
+
+def _labels(analysis: dict[str, Any], rename: dict[str, str] | None = None) -> dict[str, str]:
+    rename = rename or {}
+    return {rename.get(m, m): g["id"] for g in analysis["groups"] for m in g["members"]}
+
+
+def _renaming(trip: RoundTrip) -> dict[str, str]:
+    """Imported participant i is the i-th smallest Pol.is voter id (voters join in id order)."""
+    return {str(i): str(v) for i, v in enumerate(_voters(data_dir() / trip.name))}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CONVERSATIONS)
+def test_round_trip_gives_the_same_groups(round_trips: dict[str, RoundTrip], name: str) -> None:
+    """Analysing the re-exported folder finds exactly the original's groups (ARI 1.0) and counts."""
+    trip = round_trips[name]
+    for key in ("participants", "statements", "votes", "clustered", "k"):
+        assert trip.again[key] == trip.original[key], key
+    ours, theirs = _labels(trip.original), _labels(trip.again, _renaming(trip))
+    assert ours.keys() == theirs.keys()
+    members = sorted(ours)
+    assert adjusted_rand_score([ours[m] for m in members], [theirs[m] for m in members]) == 1.0
+
+
+@pytest.mark.slow
+def test_imported_votes_equal_the_files_latest_votes(round_trips: dict[str, RoundTrip]) -> None:
+    """The exported votes are exactly the latest vote per pair in the original file (no author votes added)."""
+    for name in ("scoop-hivemind.biodiversity", "london.youth.policing"):  # authors without their own vote
+        trip = round_trips[name]
+        original = data_dir() / name
+        latest: dict[tuple[int, int], tuple[int, int]] = {}
+        with (original / "votes.csv").open(newline="", encoding="utf-8") as f:
+            for i, r in enumerate(csv.DictReader(f)):
+                key = (int(r["voter-id"]), int(r["comment-id"]))
+                stamp = (int(r["timestamp"]), i)
+                if key not in latest or stamp >= latest[key]:
+                    latest[key] = stamp
+        values: dict[tuple[int, int], int] = {}
+        with (original / "votes.csv").open(newline="", encoding="utf-8") as f:
+            for i, r in enumerate(csv.DictReader(f)):
+                key = (int(r["voter-id"]), int(r["comment-id"]))
+                if latest[key] == (int(r["timestamp"]), i):
+                    values[key] = int(r["vote"])
+        voters = _voters(original)
+        with (original / "comments.csv").open(newline="", encoding="utf-8") as f:
+            comments = sorted(int(r["comment-id"]) for r in csv.DictReader(f))
+        exported: dict[tuple[int, int], int] = {}
+        with (trip.exported / "votes.csv").open(newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                exported[(voters[int(r["voter-id"])], comments[int(r["comment-id"])])] = int(r["vote"])
+        assert exported == values
+
+
+def _reddwarf(folder: Path) -> dict[str, int]:
+    """red-dwarf 0.4.0 on a Pol.is folder: its own models parse the CSVs, its Pol.is pipeline clusters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from reddwarf.implementations.polis import run_pipeline
+        from reddwarf.models import Statement, Vote
+
+        with (folder / "comments.csv").open(newline="", encoding="utf-8") as f:
+            statements = [Statement(**row) for row in csv.DictReader(f)]
+        with (folder / "votes.csv").open(newline="", encoding="utf-8") as f:
+            rows = sorted(csv.DictReader(f), key=lambda r: int(r["timestamp"]))
+        latest = {(r["voter-id"], r["comment-id"]): r for r in rows}  # the loader's keep="recent"
+        votes = [Vote(**row).model_dump(mode="json") for row in latest.values()]
+        moderated_out = [s.statement_id for s in statements if int(s.moderated) == -1]
+        result = run_pipeline(votes=votes, mod_out_statement_ids=moderated_out, random_state=0)
+    return {str(p): int(g) for p, g in result.participants_df["cluster_id"].dropna().items()}
+
+
+def _ari(a: dict[str, Any], b: dict[str, Any]) -> float:
+    common = sorted(set(a) & set(b))
+    assert len(common) >= 0.95 * max(len(a), len(b))
+    return float(adjusted_rand_score([a[p] for p in common], [b[p] for p in common]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["brexit-consensus", "canadian-electoral-reform", "scoop-hivemind.biodiversity"])
+def test_reddwarf_reads_the_export_and_finds_our_groups(round_trips: dict[str, RoundTrip], name: str) -> None:
+    """red-dwarf reads our exported CSVs and finds our groups (ARI >= 0.95)."""
+    assert _ari(_labels(round_trips[name].again), _reddwarf(round_trips[name].exported)) >= 0.95
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["15-per-hour-seattle", "london.youth.policing"])
+def test_reddwarf_finds_the_same_groups_in_export_and_original(round_trips: dict[str, RoundTrip], name: str) -> None:
+    """Where our method deliberately differs from red-dwarf (docs/method.md), red-dwarf still finds exactly
+    its own original groups in our export: the CSVs carry the same votes."""
+    trip = round_trips[name]
+    original = _reddwarf(data_dir() / name)
+    renamed = {_renaming(trip)[p]: g for p, g in _reddwarf(trip.exported).items()}
+    assert _ari(original, renamed) == 1.0
+
+
+def test_cli_import_prints_code_and_host_and_export_writes_the_folder(tmp_path: Path) -> None:
+    """`facilitation import-polis` prints `code:` and `host:` lines; `export --format polis` writes Pol.is files."""
+    store = f"sqlite:///{tmp_path / 'm.db'}"
+    env_cmd = [sys.executable, "-m", "facilitation.cli"]
+    done = subprocess.run([*env_cmd, "import-polis", str(data_dir() / "london.youth.policing"), "--store", store],
+                          capture_output=True, text=True, timeout=scaled(60), check=True)
+    lines = dict(line.split(": ", 1) for line in done.stdout.splitlines())
+    code = lines["code"]
+    assert lines["host"].startswith("http://127.0.0.1:8000/host/" + code + "#key=")
+    out = tmp_path / "exported"
+    subprocess.run([*env_cmd, "export", code, "--format", "polis", "--out", str(out), "--store", store],
+                   capture_output=True, text=True, timeout=scaled(60), check=True)
+    for name in ("comments.csv", "votes.csv", "participants-votes.csv", "summary.csv", "comment-groups.csv"):
+        assert (out / name).is_file(), name
+    with (out / "comments.csv").open(newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    with (data_dir() / "london.youth.policing" / "comments.csv").open(newline="", encoding="utf-8") as f:
+        assert header == next(csv.reader(f))
