@@ -51,6 +51,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await bus.start()
         hub = Hub(store, bus)
         app.state.hub = hub
+        coordinator = None
+        if settings.redis:  # several processes may serve a meeting: elect one writer per meeting
+            from facilitation.ownership import Coordinator
+
+            if hasattr(bus, "backfill"):
+                bus.backfill = store.events_since
+            coordinator = Coordinator(settings.redis, store, bus)
+            await coordinator.start()
+            hub.coordinator = coordinator
         scheduler = None
         if settings.analysis:
             from facilitation.analysis import AnalysisScheduler  # type: ignore[import-not-found,unused-ignore]
@@ -72,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if scheduler is not None:
                 await scheduler.stop()
             loop_monitor.cancel()
+            if coordinator is not None:
+                await coordinator.close()
             await hub.close()
             await bus.close()
             await store.close()

@@ -17,7 +17,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from facilitation import metrics
 from facilitation.bus import Bus, Unsubscribe
@@ -45,6 +45,19 @@ PARTICIPANT_BURST = 60.0
 
 
 _PERSONAL_EVENTS = (VoteCast, ParticipantJoined, ProfileChanged)
+
+
+class Coordination(Protocol):
+    """How a room reaches its meeting's single writer when several processes serve it (implemented by
+    :class:`facilitation.ownership.Coordinator` with Redis). Embedded mode has none: the room is the writer."""
+
+    def attach(self, room: Room) -> None: ...
+
+    def is_owner(self, code: str) -> bool: ...
+
+    async def submit(self, room: Room, command: Command) -> Applied: ...
+
+    async def append_server_event(self, room: Room, make: Callable[[int, float], Event]) -> Event: ...
 
 
 class UnknownMeeting(ClientError):
@@ -77,6 +90,8 @@ class Room:
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
         """Other in-process consumers of this room's events (the analysis scheduler)."""
         self.delivered_seq = meeting.seq
+        self.strategy: Coordination | None = None
+        """Set when the meeting may have another writer process; None keeps the embedded path below."""
         self._buckets: dict[int, TokenBucket] = {}
         self._unsubscribe: Unsubscribe | None = None
         self._counter_task: asyncio.Task[None] | None = None
@@ -84,7 +99,7 @@ class Room:
         self._lock = asyncio.Lock()
 
     def open(self) -> None:
-        self._unsubscribe = self.bus.subscribe(self.code, self.deliver)
+        self._unsubscribe = self.bus.subscribe(self.code, self.deliver, since=self.delivered_seq)
         self._counter_task = asyncio.get_running_loop().create_task(self._tick_counters())
 
     async def close(self) -> None:
@@ -106,6 +121,8 @@ class Room:
 
     async def submit(self, command: Command) -> Applied:
         """Apply, make durable, publish; return the result to acknowledge. Raises ClientError on refusal."""
+        if self.strategy is not None:
+            return await self.strategy.submit(self, command)
         started = time.perf_counter()
         applied = self.meeting.apply(command, time.time())
         if applied.events:
@@ -124,6 +141,8 @@ class Room:
         Its sequence number is allocated synchronously (``meeting.seq + 1``, folded in at once), so it can
         never collide with a command's; then it is made durable and published like any other event.
         """
+        if self.strategy is not None:
+            return await self.strategy.append_server_event(self, make)
         event = make(self.meeting.seq + 1, time.time())
         self.meeting.evolve(event)
         try:
@@ -350,6 +369,13 @@ class Hub:
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self.on_room_opened: list[Callable[[Room], None]] = []
+        self.coordinator: Coordination | None = None
+        """Set with Redis: elects one writer process per meeting (see facilitation/ownership.py)."""
+
+    def is_owner(self, code: str) -> bool:
+        """Whether this process writes the meeting (always, embedded): run per-meeting singletons such as
+        the live analysis only where this is true."""
+        return self.coordinator is None or self.coordinator.is_owner(code)
 
     async def create_meeting(self, settings: MeetingSettings, seeds: Sequence[str]) -> tuple[Room, str]:
         """A new meeting with a fresh join code; returns its room and the host key (shown once)."""
@@ -395,6 +421,8 @@ class Hub:
         room = Room(meeting, self.store, self.bus)
         self.rooms[meeting.code] = room
         room.open()
+        if self.coordinator is not None:
+            self.coordinator.attach(room)
         for hook in self.on_room_opened:
             hook(room)
         return room
