@@ -65,11 +65,21 @@ async def room_for(request: Request) -> Room:
     """The room named in the path; unknown codes count as failed attempts for the address."""
     limiter: AttemptLimiter = request.app.state.attempts
     address = client_address(request)
-    if not limiter.allowed(address):
-        raise ClientError("too_many_attempts", "too many failed attempts: wait a minute", status=429)
     raw = request.path_params["code"]
     code = normalize_code(raw)
     hub: Hub = request.app.state.hub
+    if not limiter.allowed(address):
+        # Refused alike whether the code exists, unless the request carries this meeting's host key.
+        refusal = ClientError("too_many_attempts", "too many failed attempts: wait a minute", status=429)
+        if code is None or not _host_key(request):
+            raise refusal
+        try:
+            room = await hub.room(code)
+        except UnknownMeeting:
+            raise refusal from None
+        if not room.meeting.is_host_key(_host_key(request)):
+            raise refusal
+        return room
     try:
         if code is None:
             raise UnknownMeeting(raw[:12])
@@ -83,12 +93,16 @@ def require_host(request: Request, room: Room) -> None:
     """Refuse unless the request carries this meeting's host key; wrong keys are rate-limited."""
     limiter: AttemptLimiter = request.app.state.attempts
     address = client_address(request)
+    if room.meeting.is_host_key(_host_key(request)):
+        return  # the right key always works: a shared address must not lock the host out
     if not limiter.allowed(address):
         raise ClientError("too_many_attempts", "too many wrong host keys: wait a minute", status=429)
-    key = request.headers.get("x-host-key") or request.query_params.get("key") or ""
-    if not room.meeting.is_host_key(key):
-        limiter.failed(address)
-        raise ClientError("forbidden", "wrong or missing host key for this meeting", status=403)
+    limiter.failed(address)
+    raise ClientError("forbidden", "wrong or missing host key for this meeting", status=403)
+
+
+def _host_key(request: Request) -> str:
+    return request.headers.get("x-host-key") or request.query_params.get("key") or ""
 
 
 async def create_meeting(request: Request) -> JSONResponse:

@@ -87,27 +87,27 @@ async def meeting_socket(websocket: WebSocket) -> None:
     limiter: AttemptLimiter = websocket.app.state.attempts
     await websocket.accept()
     address = client_address(websocket)
-    if not limiter.allowed(address):
-        error = ClientError("too_many_attempts", "too many failed attempts from this address: wait a minute")
-        await _refuse(websocket, error, CLOSE_FORBIDDEN)
-        return
     raw_code = websocket.path_params["code"]
-    code = normalize_code(raw_code)
-    try:
-        if code is None:
-            raise UnknownMeeting(raw_code[:12])
-        room = await hub.room(code)
-    except UnknownMeeting as exc:
-        limiter.failed(address)
-        await _refuse(websocket, exc, CLOSE_UNKNOWN_MEETING)
-        return
+    room: Room | None = None
+    if limiter.allowed(address):
+        code = normalize_code(raw_code)
+        try:
+            if code is None:
+                raise UnknownMeeting(raw_code[:12])
+            room = await hub.room(code)
+        except UnknownMeeting as exc:
+            limiter.failed(address)
+            await _refuse(websocket, exc, CLOSE_UNKNOWN_MEETING)
+            return
     try:
         raw = await _receive(websocket, HELLO_TIMEOUT)
         hello = parse_client_message(raw)
         if hello.type != "hello":
             raise ProtocolError("hello_required", "the first message must be a 'hello'")
+        if room is None:
+            room = await _admit_blocked(hub, raw_code, hello)
         conn, greeting = await _greet(websocket, room, hello, limiter, address)
-    except (_Disconnected, asyncio.TimeoutError, WebSocketDisconnect):
+    except (TimeoutError, _Disconnected, WebSocketDisconnect):
         with contextlib.suppress(Exception):
             await websocket.close(CLOSE_IDLE, "no hello")
         return
@@ -128,6 +128,31 @@ async def meeting_socket(websocket: WebSocket) -> None:
         await conn.stop()
 
 
+async def _admit_blocked(hub: Hub, raw_code: str, hello: ClientMessage) -> Room:
+    """Admit a client from a blocked address only when its hello proves a secret of this meeting.
+
+    The address tripped the failed-attempt limit, so it must not learn which codes exist: every client
+    without the host key or a returning phone's token is refused alike, known code or not. With a secret,
+    the host and the phones already in the meeting keep working behind a venue's shared address.
+    """
+    refusal = ClientError("too_many_attempts", "too many failed attempts from this address: wait a minute",
+                          status=429)
+    role = hello.fields["role"]
+    secret = str(hello.fields.get("host_key" if role == "host" else "token") or "")
+    code = normalize_code(raw_code)
+    if role == "projector" or not secret or code is None:
+        raise refusal
+    try:
+        room = await hub.room(code)
+    except UnknownMeeting:
+        raise refusal from None
+    if role == "host" and room.meeting.is_host_key(secret):
+        return room
+    if role == "participant" and room.meeting.participant_for_token(hash_secret(secret)) is not None:
+        return room
+    raise refusal
+
+
 async def _greet(
     websocket: WebSocket, room: Room, hello: ClientMessage, limiter: AttemptLimiter, address: str
 ) -> tuple[Connection, dict[str, Any]]:
@@ -142,12 +167,14 @@ async def _greet(
 
     greeting: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": "welcome", "role": role, "code": room.code}
     if role == "host":
+        # The right key always gets in: a neighbour behind the venue's shared address must not lock the host
+        # out, and a 192-bit key cannot be guessed whether or not wrong guesses are throttled.
+        if room.meeting.is_host_key(hello.fields.get("host_key", "")):
+            return Connection(send_text, close, role), greeting
         if not limiter.allowed(address):
             raise ClientError("too_many_attempts", "too many wrong host keys: wait a minute", status=429)
-        if not room.meeting.is_host_key(hello.fields.get("host_key", "")):
-            limiter.failed(address)
-            raise ClientError("forbidden", "wrong host key for this meeting", status=403)
-        return Connection(send_text, close, role), greeting
+        limiter.failed(address)
+        raise ClientError("forbidden", "wrong host key for this meeting", status=403)
     if role == "projector":
         return Connection(send_text, close, role), greeting
     token = hello.fields.get("token") or ""
@@ -173,7 +200,7 @@ async def _serve(websocket: WebSocket, room: Room, conn: Connection) -> None:
             raw = await _receive(websocket, IDLE_TIMEOUT)
         except (_Disconnected, WebSocketDisconnect, RuntimeError):
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             conn.drop(CLOSE_IDLE, "idle")
             return
         op = ""
