@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run them all: `bash scripts/test.sh [pytest args]`.
 # System packages (Debian): redis-server for the Redis tests, chromium for the browser tests,
-# fonts-noto-cjk so Traditional Chinese renders, poppler-utils (pdftoppm) for the PDF checks.
+# fonts-noto-cjk so Traditional Chinese renders, poppler-utils (pdftoppm) for the PDF checks,
+# libpango-1.0-0 and libpangoft2-1.0-0 for WeasyPrint (the PDF export).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
