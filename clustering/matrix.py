@@ -62,12 +62,16 @@ def build_matrix(table: VoteTable, moderated_out: Collection[Id]) -> VoteMatrix:
     moderated_set = set(moderated_out)
     moderated = np.fromiter((s in moderated_set for s in table.statement_ids), dtype=np.bool_, count=m)
     rows, cols, values = table.rows, table.cols, table.values
+    if rows.size and np.any(rows[1:] < rows[:-1]):
+        order = np.argsort(rows, kind="stable")
+        rows, cols, values = rows[order], cols[order], values[order]
     active = ~moderated[cols]
     sums = np.bincount(cols[active], weights=values[active], minlength=m)
     seen = np.bincount(cols[active], minlength=m)
     means = np.divide(sums, seen, out=np.zeros(m), where=seen > 0)
-    centred = sp.csr_matrix(
-        (values[active] - means[cols[active]], (rows[active], cols[active])), shape=(n, m))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[active], minlength=n), out=indptr[1:])
+    centred = sp.csr_matrix((values[active] - means[cols[active]], cols[active], indptr), shape=(n, m))
     votes_cast = np.bincount(rows, minlength=n).astype(np.int64)
     cells_filled = np.bincount(rows[active], minlength=n).astype(np.int64) + int(moderated.sum())
     return VoteMatrix(table, moderated, centred, means, votes_cast, cells_filled)
@@ -128,15 +132,8 @@ def tally(table: VoteTable, row_group: NDArray[np.int64], n_groups: int) -> Tall
     m = table.n_statements
     group = row_group[table.rows] if table.rows.size else np.zeros(0, dtype=np.int64)
     member = group >= 0
-    cell = group[member] * m + table.cols[member]
     values = table.values[member]
-    size = n_groups * m
-
-    def count(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-        return np.bincount(cell[mask], minlength=size).reshape(n_groups, m).astype(np.int64)
-
-    agree = count(values == AGREE)
-    disagree = count(values == DISAGREE)
-    passed = count(values == 0.0)
-    acceptable = count((values != AGREE) & (values != DISAGREE) & (values != 0.0))
-    return Tallies(agree, acceptable, disagree, passed)
+    kind = np.select([values == AGREE, values == DISAGREE, values == 0.0], [0, 2, 3], default=1)
+    cell = (group[member] * m + table.cols[member]) * 4 + kind
+    counts = np.bincount(cell, minlength=n_groups * m * 4).reshape(n_groups, m, 4).astype(np.int64)
+    return Tallies(counts[:, :, 0], counts[:, :, 1], counts[:, :, 2], counts[:, :, 3])

@@ -117,9 +117,8 @@ def _pick(s: GroupStats, g: int, j: int, best_agree: bool = False) -> Pick:
 def select_representative(s: GroupStats, g: int, eligible: NDArray[np.bool_]) -> list[Pick]:
     """Pol.is `select-rep-comments` for group g over the eligible (not moderated) columns."""
     columns = np.flatnonzero(eligible)
-    sufficient = [j for j in columns.tolist()
-                  if (s.pat[g, j] > Z_90 and s.rat[g, j] > Z_90)
-                  or (s.pdt[g, j] > Z_90 and s.rdt[g, j] > Z_90)]
+    passes = (((s.pat[g] > Z_90) & (s.rat[g] > Z_90)) | ((s.pdt[g] > Z_90) & (s.rdt[g] > Z_90))) & eligible
+    sufficient = np.flatnonzero(passes).tolist()
     best_agree = _best_agree(s, g, columns)
     head = [_pick(s, g, best_agree, best_agree=True)] if best_agree is not None else []
     if not sufficient:
@@ -129,25 +128,30 @@ def select_representative(s: GroupStats, g: int, eligible: NDArray[np.bool_]) ->
             return []
         best = max(columns.tolist(), key=lambda j: max(s.rat[g, j], s.rdt[g, j]))
         return [_pick(s, g, best)]
-    ranked = sorted((_pick(s, g, j) for j in sufficient if j != best_agree),
-                    key=lambda p: -p.metric)
-    chosen = (head + ranked)[:REPRESENTATIVE_MAX]
+    candidates = np.array([j for j in sufficient if j != best_agree], dtype=np.int64)
+    agree_wins = s.rat[g, candidates] > s.rdt[g, candidates]
+    metric = np.where(agree_wins, s.ra[g, candidates] * s.rat[g, candidates] * s.pa[g, candidates]
+                      * s.pat[g, candidates],
+                      s.rd[g, candidates] * s.rdt[g, candidates] * s.pd[g, candidates] * s.pdt[g, candidates])
+    top = candidates[np.argsort(-metric, kind="stable")][:REPRESENTATIVE_MAX]
+    chosen = (head + [_pick(s, g, int(j)) for j in top])[:REPRESENTATIVE_MAX]
     return [p for p in chosen if p.direction == "agree"] + [p for p in chosen if p.direction != "agree"]
 
 
 def _best_agree(s: GroupStats, g: int, columns: NDArray[np.int64]) -> int | None:
     """Pol.is `beats-best-agr?` folded over statements in column order."""
+    na, nd, ra, rat = s.na[g].tolist(), s.nd[g].tolist(), s.ra[g].tolist(), s.rat[g].tolist()
+    pa, pat = s.pa[g].tolist(), s.pat[g].tolist()
     best: int | None = None
     for j in columns.tolist():
-        if s.na[g, j] == 0 and s.nd[g, j] == 0:
+        if na[j] == 0 and nd[j] == 0:
             continue
-        this_full = s.ra[g, j] * s.rat[g, j] * s.pa[g, j] * s.pat[g, j]
         if best is None:
-            if s.pat[g, j] > Z_90 or (s.ra[g, j] > 1.0 and s.pa[g, j] > 0.5):
+            if pat[j] > Z_90 or (ra[j] > 1.0 and pa[j] > 0.5):
                 best = j
-        elif s.ra[g, best] > 1.0:
-            if this_full > s.ra[g, best] * s.rat[g, best] * s.pa[g, best] * s.pat[g, best]:
+        elif ra[best] > 1.0:
+            if ra[j] * rat[j] * pa[j] * pat[j] > ra[best] * rat[best] * pa[best] * pat[best]:
                 best = j
-        elif s.pa[g, j] * s.pat[g, j] > s.pa[g, best] * s.pat[g, best]:
+        elif pa[j] * pat[j] > pa[best] * pat[best]:
             best = j
     return best

@@ -78,7 +78,8 @@ def _factorize(ids: NDArray[Any]) -> tuple[tuple[Id, ...], NDArray[np.int64]]:
 @dataclass(frozen=True, eq=False)
 class VoteTable:
     """Effective votes in coordinate form: `values[i]` is participant `participant_ids[rows[i]]` on
-    statement `statement_ids[cols[i]]`. One entry per (participant, statement) pair.
+    statement `statement_ids[cols[i]]`. One entry per (participant, statement) pair, sorted by row
+    then column, so the sparse matrix is built without another sort.
 
     Build it with `from_arrays` (vectorised, for big inputs) or `from_triples`. When a pair occurs more
     than once the *last* occurrence wins, so passing a vote log in time order gives the latest vote per
@@ -115,9 +116,8 @@ class VoteTable:
         if rows.size:
             key = rows * len(statement_ids) + cols
             _, last_from_end = np.unique(key[::-1], return_index=True)
-            keep = np.sort(key.size - 1 - last_from_end)
-            if keep.size != key.size:
-                rows, cols, v = rows[keep], cols[keep], v[keep]
+            keep = key.size - 1 - last_from_end
+            rows, cols, v = rows[keep], cols[keep], v[keep]
         return cls(participant_ids, statement_ids, rows, cols, v)
 
     @classmethod

@@ -1,0 +1,206 @@
+"""Benchmark the clustering pipeline against red-dwarf's run_pipeline, same run, same machine.
+
+    python bench/bench_clustering.py --out bench/results/clustering.json [--repeat 5] [--skip-reddwarf]
+
+For each shared Pol.is conversation (../shared/data/polis beside the repo) and for synthetic meetings
+with planted groups (1,000 x 100, 10,000 x 500, 20,000 x 2,000, ~30 votes per participant): our cold
+run, a warm update after one new vote, red-dwarf's cold run, agreement (ARI) between the two and with
+Pol.is's exported groups, and peak memory. Times are medians over --repeat runs; building the vote
+table (reading files, factorising ids) is excluded, as it is for `elapsed_ms` in the CLI.
+BLAS is pinned to one thread for both implementations.
+"""
+
+# ruff: noqa: E402  (BLAS thread variables must be set before numpy is imported)
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from clustering import AGREE, AnalysisResult, VoteTable, analyze
+from clustering.polis_io import read_polis_export
+
+DATA_DIR = (ROOT / ".." / "shared" / "data" / "polis").resolve()
+SYNTHETIC = ((1_000, 100, 4), (10_000, 500, 3), (20_000, 2_000, 3))
+"""(participants, statements, planted groups)."""
+VOTES_PER_PARTICIPANT = 30
+REDDWARF_MAX_CELLS = 6_000_000
+"""red-dwarf builds a dense pandas pivot; above this many cells it is skipped (minutes, GBs)."""
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """Median wall and CPU time in ms over `repeat` runs, and the last return value. CPU time is the
+    steadier figure when other work shares the machine."""
+    walls, cpus, out = [], [], None
+    for _ in range(repeat):
+        start, cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        walls.append((time.perf_counter() - start) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+    return statistics.median(walls), statistics.median(cpus), out
+
+
+def peak_mb(fn: Callable[[], Any]) -> float:
+    """Peak Python-tracked memory (numpy included) of one call, in MB."""
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1e6
+
+
+def planted(n: int, m: int, groups: int, seed: int = 0) -> tuple[VoteTable, np.ndarray]:
+    """Participants in `groups` opinion groups voting on ~30 random statements each."""
+    rng = np.random.default_rng(seed)
+    lean = rng.choice([-0.7, 0.7], size=(groups, m))
+    truth = np.arange(n) % groups
+    each = min(VOTES_PER_PARTICIPANT, m)
+    rows = np.repeat(np.arange(n), each)
+    cols = (rng.random((n, m)).argsort(axis=1)[:, :each].ravel() if n * m <= 2_000_000
+            else np.concatenate([rng.choice(m, each, replace=False) for _ in range(n)]))
+    p_agree = (1 + lean[truth[rows], cols]) / 2
+    draw = rng.random(rows.size)
+    values = np.where(draw < 0.9 * p_agree, 1.0, np.where(draw < 0.9, -1.0, 0.0))
+    return VoteTable.from_arrays(rows, cols, values), truth
+
+
+def with_one_more_vote(table: VoteTable) -> VoteTable:
+    """The same table plus one agree by a participant with >= 7 votes on a statement they had not seen."""
+    counts = np.bincount(table.rows, minlength=table.n_participants)
+    row = int(np.flatnonzero((counts >= 7) & (counts < table.n_statements))[0])
+    seen = set(table.cols[table.rows == row].tolist())
+    col = next(c for c in range(table.n_statements) if c not in seen)
+    p = np.append(np.asarray(table.participant_ids, dtype=object)[table.rows], table.participant_ids[row])
+    s = np.append(np.asarray(table.statement_ids, dtype=object)[table.cols], table.statement_ids[col])
+    return VoteTable.from_arrays(p, s, np.append(table.values, AGREE))
+
+
+def labels(result: AnalysisResult) -> dict[Any, str]:
+    return {m: g.id for g in result.groups for m in g.members}
+
+
+def ari(a: dict[Any, Any], b: dict[Any, Any]) -> float | None:
+    common = sorted(set(a) & set(b), key=str)
+    if len(common) < 2:
+        return None
+    return round(float(adjusted_rand_score([a[p] for p in common], [b[p] for p in common])), 4)
+
+
+def run_reddwarf(table: VoteTable, moderated: frozenset[Any]) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from reddwarf.implementations.polis import run_pipeline
+
+        votes = [{"participant_id": table.participant_ids[r], "statement_id": table.statement_ids[c], "vote": v}
+                 for r, c, v in zip(table.rows.tolist(), table.cols.tolist(), table.values.tolist(), strict=True)]
+        return run_pipeline(votes=votes, mod_out_statement_ids=sorted(moderated, key=str), random_state=0)
+
+
+def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: int, use_reddwarf: bool,
+               polis_groups: dict[Any, int] | None = None, truth: dict[Any, int] | None = None) -> dict[str, Any]:
+    analyze(table, moderated_out=moderated)  # warm caches and imports
+    cold_ms, cold_cpu, cold = timed(lambda: analyze(table, moderated_out=moderated), repeat)
+    updated = with_one_more_vote(table)
+    warm_ms, warm_cpu, warm = timed(lambda: analyze(updated, moderated_out=moderated, previous=cold), repeat)
+    row: dict[str, Any] = {
+        "case": name, "participants": table.n_participants, "statements": table.n_statements,
+        "votes": len(table), "clustered": cold.clustered, "k": cold.k,
+        "ours_ms": round(cold_ms, 2), "ours_warm_ms": round(warm_ms, 2),
+        "ours_cpu_ms": round(cold_cpu, 2), "ours_warm_cpu_ms": round(warm_cpu, 2),
+        "ours_stage_ms": {k: round(v, 2) for k, v in cold.timings.items()},
+        "warm_keeps_ids": ari(labels(cold), labels(warm)),
+        "ours_peak_mb": round(peak_mb(lambda: analyze(table, moderated_out=moderated)), 1),
+    }
+    if polis_groups:
+        row["ari_ours_vs_polis"] = ari(labels(cold), polis_groups)
+    if truth is not None:
+        row["ari_ours_vs_planted"] = ari(labels(cold), truth)
+    cells = table.n_participants * table.n_statements
+    if not use_reddwarf or cells > REDDWARF_MAX_CELLS:
+        row["reddwarf"] = f"skipped ({'--skip-reddwarf' if not use_reddwarf else f'{cells:,} cells: too slow'})"
+        return row
+    rd_repeat = max(1, min(repeat, 3))
+    rd_ms, rd_cpu, rd = timed(lambda: run_reddwarf(table, moderated), rd_repeat)
+    rd_labels = {p: int(g) for p, g in rd.participants_df["cluster_id"].dropna().items()}
+    row.update({
+        "reddwarf_ms": round(rd_ms, 2), "speedup": round(rd_ms / cold_ms, 1),
+        "reddwarf_cpu_ms": round(rd_cpu, 2), "speedup_cpu": round(rd_cpu / cold_cpu, 1),
+        "reddwarf_k": int(rd.clusterer.n_clusters) if rd.clusterer is not None else 0,
+        "ari_ours_vs_reddwarf": ari(labels(cold), rd_labels),
+        "reddwarf_peak_mb": round(peak_mb(lambda: run_reddwarf(table, moderated)), 1) if cells < 1_000_000 else None,
+    })
+    if polis_groups:
+        row["ari_reddwarf_vs_polis"] = ari(rd_labels, polis_groups)
+    return row
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    head = (f"{'case':30s} {'ptpts':>6s} {'stmts':>6s} {'votes':>8s} {'k':>2s} {'ours ms':>8s} {'warm ms':>8s} "
+            f"{'rd ms':>8s} {'x':>6s} {'x cpu':>6s} {'ARI rd':>6s} {'ARI polis':>9s} {'peak MB':>7s}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        rd_ms = f"{r['reddwarf_ms']:8.1f}" if "reddwarf_ms" in r else f"{'skipped':>8s}"
+        speed = (f"{r['speedup']:6.1f} {r['speedup_cpu']:6.1f}" if "speedup" in r else f"{'':>6s} {'':>6s}")
+        ari_rd = r.get("ari_ours_vs_reddwarf")
+        ari_p = r.get("ari_ours_vs_polis", r.get("ari_ours_vs_planted"))
+        print(f"{r['case']:30s} {r['participants']:6d} {r['statements']:6d} {r['votes']:8d} {r['k']:2d} "
+              f"{r['ours_ms']:8.1f} {r['ours_warm_ms']:8.1f} {rd_ms} {speed} "
+              f"{'' if ari_rd is None else f'{ari_rd:.3f}':>6s} {'' if ari_p is None else f'{ari_p:.3f}':>9s} "
+              f"{r['ours_peak_mb']:7.1f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="where to write the JSON figures")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per timing (median)")
+    parser.add_argument("--skip-reddwarf", action="store_true", help="time our pipeline only")
+    args = parser.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    with threadpool_limits(limits=1):
+        if DATA_DIR.is_dir():
+            for folder in sorted(p for p in DATA_DIR.iterdir() if p.is_dir()):
+                conv = read_polis_export(folder)
+                rows.append(bench_case(folder.name, conv.votes, conv.moderated_out, args.repeat,
+                                       not args.skip_reddwarf, polis_groups=conv.polis_groups))
+                print(f"done {folder.name}", file=sys.stderr)
+        else:
+            print(f"no Pol.is data at {DATA_DIR}: synthetic cases only", file=sys.stderr)
+        for n, m, g in SYNTHETIC:
+            table, truth = planted(n, m, g)
+            rows.append(bench_case(f"synthetic {n}x{m} ({g} groups)", table, frozenset(), args.repeat,
+                                   not args.skip_reddwarf, truth=dict(enumerate(truth.tolist()))))
+            print(f"done synthetic {n}x{m}", file=sys.stderr)
+    print_table(rows)
+    out = {"machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
+                       "platform": platform.platform(), "blas_threads": 1},
+           "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+           "cases": rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
