@@ -1,50 +1,112 @@
 // Reading the live analysis payload, whatever of it is present. The analysis engine is built in
 // parallel: this module is the one place that knows its shape, so adapting to changes stays local.
 //
-// Accepted shapes: the payload itself ({groups, positions, lanes, ...}) or a wrapper carrying it in
-// `result`, `analysis` or `payload` (e.g. {"type": "analysis", "run": 3, "result": {...}}).
+// Accepted shapes (facilitation/analysis/messages.py and the library's to_dict()):
+// - the map message {type: "analysis", run, groups: [{id, size, center, representative}], points:
+//   {participants, x, y, group (index or -1)}, lanes: {lane: [statement ids]}, acceptable_to_all,
+//   majority, consensus, divisive, counts};
+// - the phone message {type: "analysis", run, groups: [{id, size}], you: {group, x, y} | null,
+//   summary?: {lanes, lane_counts, majority, representative: {group: [...]}}};
+// - the library's to_dict(): groups with members, positions {participant: [x, y]}, lanes {statement: lane};
+// - any of these wrapped in `result` / `analysis` / `payload`, or a stored row whose `message` is JSON text.
 
 export const LANE_ORDER = ["acceptable", "disputed", "needs_votes"];
 
-/** The clustering result inside an analysis message or HTTP payload, with every field defaulted. */
+const list = (value) => (Array.isArray(value) ? value : []);
+const dict = (value) => (value && typeof value === "object" && !Array.isArray(value) ? value : {});
+
+function unwrap(message) {
+  let data = message;
+  for (let depth = 0; depth < 3 && data && typeof data === "object"; depth += 1) {
+    if (typeof data.message === "string" && !data.groups) {
+      try {
+        data = JSON.parse(data.message);
+        continue;
+      } catch {
+        return data;
+      }
+    }
+    const inner = [data.result, data.analysis, data.payload].find((c) => c && typeof c === "object" && !Array.isArray(c));
+    if (!inner || data.groups) return data;
+    data = inner;
+  }
+  return data;
+}
+
+/** The analysis inside a message or HTTP payload, in one internal shape with every field defaulted. */
 export function normalizeAnalysis(message) {
   if (!message || typeof message !== "object") return null;
-  const inner = [message.result, message.analysis, message.payload].find(
-    (candidate) => candidate && typeof candidate === "object" && !Array.isArray(candidate),
-  );
-  const data = inner || message;
-  const list = (value) => (Array.isArray(value) ? value : []);
-  const dict = (value) => (value && typeof value === "object" && !Array.isArray(value) ? value : {});
-  const you = dict(message.you || data.you);
+  const data = unwrap(message);
+  if (!data || typeof data !== "object") return null;
+  const groups = list(data.groups).map((group, index) => ({
+    id: String(group.id ?? String.fromCharCode(65 + index)),
+    size: Number(group.size ?? list(group.members).length),
+    members: list(group.members).map(String),
+    center: Array.isArray(group.center) ? group.center : null,
+    representative: list(group.representative),
+  }));
+  const positions = {};
+  const memberGroup = {};
+  for (const group of groups) for (const member of group.members) memberGroup[member] = group.id;
+  const points = dict(data.points);
+  if (Array.isArray(points.participants)) {
+    points.participants.forEach((pid, i) => {
+      const x = list(points.x)[i];
+      const y = list(points.y)[i];
+      if (Number.isFinite(x) && Number.isFinite(y)) positions[String(pid)] = [x, y];
+      const gi = list(points.group)[i];
+      if (Number.isInteger(gi) && gi >= 0 && groups[gi]) memberGroup[String(pid)] = groups[gi].id;
+    });
+  }
+  for (const [pid, p] of Object.entries(dict(data.positions))) {
+    if (Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1])) positions[String(pid)] = [p[0], p[1]];
+  }
+  const summary = data.summary && typeof data.summary === "object" ? data.summary : null;
+  const lanes = {};
+  const laneOf = {};
+  const addLane = (lane, sid) => {
+    const id = String(sid);
+    if (id in laneOf) return;
+    laneOf[id] = lane;
+    (lanes[lane] = lanes[lane] || []).push(id);
+  };
+  for (const [key, value] of Object.entries(dict(data.lanes || (summary && summary.lanes)))) {
+    if (Array.isArray(value)) for (const sid of value) addLane(key, sid);
+    else if (typeof value === "string") addLane(value, key);
+  }
+  const representative = dict(summary && summary.representative);
+  for (const group of groups) {
+    if (!group.representative.length && Array.isArray(representative[group.id])) {
+      group.representative = representative[group.id];
+    }
+  }
+  const you = data.you && typeof data.you === "object" ? data.you : null;
+  const counts = dict(data.counts);
   return {
-    run: message.run ?? data.run ?? null,
-    groups: list(data.groups).map((group, index) => ({
-      id: String(group.id ?? String.fromCharCode(65 + index)),
-      size: Number(group.size ?? list(group.members).length),
-      members: list(group.members).map(String),
-      center: Array.isArray(group.center) ? group.center : null,
-      representative: list(group.representative),
-    })),
-    positions: dict(data.positions),
-    lanes: dict(data.lanes),
+    run: data.run ?? message.run ?? null,
+    groups,
+    positions,
+    memberGroup,
+    lanes,
+    laneOf,
+    laneCounts: dict(summary && summary.lane_counts),
     acceptableToAll: list(data.acceptable_to_all),
     consensus: list(data.consensus),
-    majority: list(data.majority),
+    majority: list(data.majority || (summary && summary.majority)),
     divisive: list(data.divisive),
-    participants: data.participants ?? null,
-    clustered: data.clustered ?? null,
-    myGroup: you.group ?? message.group ?? data.group ?? null,
+    participants: counts.participants ?? data.participants ?? null,
+    clustered: counts.clustered ?? data.clustered ?? null,
+    myGroup: you && you.group ? String(you.group) : null,
+    hasSummary: Boolean(summary),
   };
 }
 
 /** The id of the opinion group a participant belongs to, or null. */
 export function groupOf(analysis, participant) {
   if (!analysis) return null;
-  if (analysis.myGroup) return String(analysis.myGroup);
+  if (analysis.myGroup) return analysis.myGroup;
   if (participant === null || participant === undefined) return null;
-  const id = String(participant);
-  const group = analysis.groups.find((g) => g.members.includes(id));
-  return group ? group.id : null;
+  return analysis.memberGroup[String(participant)] ?? null;
 }
 
 /** Statement id of an entry that is either an id or an object with `statement`. */
@@ -54,27 +116,27 @@ export function statementId(entry) {
   return String(entry);
 }
 
-/** Statements per lane, in a useful order: acceptable by acceptability, disputed by spread, others newest. */
+/**
+ * Statement ids per shown lane. Acceptable ones in the analysis's order (most widely accepted first),
+ * disputed ones with the most divisive first; statements newer than the analysis need votes (newest first).
+ */
 export function laneStatements(analysis, knownIds) {
   const lanes = { acceptable: [], disputed: [], needs_votes: [] };
   if (!analysis) return lanes;
-  const seen = new Set();
-  const push = (lane, id) => {
-    if (id === null || seen.has(id) || !lanes[lane]) return;
-    seen.add(id);
-    lanes[lane].push(id);
-  };
-  for (const entry of analysis.acceptableToAll) push("acceptable", statementId(entry));
-  for (const entry of analysis.divisive) {
-    const id = statementId(entry);
-    if (analysis.lanes[id] === "disputed") push("disputed", id);
-  }
-  const byLane = Object.entries(analysis.lanes).sort((a, b) => Number(b[0]) - Number(a[0]));
-  for (const [id, lane] of byLane) push(lane, String(id));
-  for (const id of knownIds || []) {
-    if (!(String(id) in analysis.lanes) && Object.keys(analysis.lanes).length) push("needs_votes", String(id));
-  }
+  lanes.acceptable = (analysis.lanes.acceptable || []).slice();
+  if (!lanes.acceptable.length) lanes.acceptable = analysis.acceptableToAll.map(statementId).filter(Boolean);
+  const disputed = analysis.lanes.disputed || [];
+  const divisiveOrder = analysis.divisive.map(statementId);
+  lanes.disputed = disputed.slice().sort((a, b) => rank(divisiveOrder, a) - rank(divisiveOrder, b));
+  const unplaced = (knownIds || []).map(String).filter((id) => !(id in analysis.laneOf));
+  lanes.needs_votes = unplaced.concat(analysis.lanes.needs_votes || [])
+    .sort((a, b) => Number(b) - Number(a));
   return lanes;
+}
+
+function rank(order, id) {
+  const index = order.indexOf(id);
+  return index < 0 ? order.length : index;
 }
 
 /** Group palette: Okabe-Ito (safe for colour-blind viewers), with a shape per group as a second cue. */

@@ -136,6 +136,7 @@ function receive(msg) {
       state.byRole = msg.participants_by_role || {};
       state.statements = new Map((msg.all_statements || []).map((s) => [s.id, { ...s, tally: { ...(s.tally || {}) } }]));
       state.log = meeting.moderation_log || [];
+      if (msg.analysis && msg.analysis.run !== undefined) state.analysisRun = msg.analysis.run;
       show("#console", true);
       show("#fatal", false);
       renderAll();
@@ -152,6 +153,14 @@ function receive(msg) {
       break;
     case "event":
       applyEvent(msg.event || {});
+      renderAll();
+      break;
+    case "analysis":
+      if (msg.run !== undefined) state.analysisRun = msg.run;
+      renderAll();
+      break;
+    case "analysis_error":
+      state.analysisError = msg.error ? msg.error.message || msg.error.code : null;
       renderAll();
       break;
     default:

@@ -12,8 +12,8 @@ const SVG = "http://www.w3.org/2000/svg";
 const VIEW_W = 1000;
 const VIEW_H = 600;
 const MARGIN = 60;
-const DOT = 9;
-const LANE_LIMIT = 6;
+const DOT = 12;
+const LANE_LIMIT = 5;
 const REPS_PER_GROUP = 2;
 
 const SHAPES = [
@@ -67,10 +67,7 @@ export class ConsensusMap {
     this.svg.classList.toggle("is-empty", !hasMap);
     this.empty.hidden = hasMap;
     const groupIndex = new Map((analysis ? analysis.groups : []).map((g, i) => [g.id, i]));
-    const memberGroup = new Map();
-    for (const group of analysis ? analysis.groups : []) {
-      for (const member of group.members) memberGroup.set(member, group.id);
-    }
+    const memberGroup = new Map(Object.entries((analysis && analysis.memberGroup) || {}));
     const project = this.projection(entries.map(([, p]) => p));
     const seen = new Set();
     const sums = new Map();
@@ -201,26 +198,38 @@ export function renderGroups(list, analysis, statementText) {
  */
 export function renderLanes(root, analysis, statements) {
   const known = Array.from(statements.keys()).map(String);
-  const hasLanes = analysis && Object.keys(analysis.lanes).length > 0;
-  const lanes = hasLanes ? laneStatements(analysis, known)
-    : { acceptable: analysis ? analysis.acceptableToAll.map(statementId) : [], disputed: [],
-      needs_votes: known.slice().sort((a, b) => Number(b) - Number(a)) };
+  const lanes = analysis ? laneStatements(analysis, known)
+    : { acceptable: [], disputed: [], needs_votes: known.slice().sort((a, b) => Number(b) - Number(a)) };
   for (const lane of LANE_ORDER) {
     const ids = lanes[lane].filter((id) => statements.has(Number(id)));
     const list = root.querySelector(`#lane-${lane}`);
-    const existing = new Map(Array.from(list.children).map((li) => [li.dataset.statement, li]));
-    const items = ids.slice(0, LANE_LIMIT).map((id) => {
-      const li = existing.get(id) || el("li", { dataset: { statement: id } });
-      li.textContent = statements.get(Number(id)).text;
-      return li;
-    });
-    list.replaceChildren(...items);
+    reconcile(list, ids.slice(0, LANE_LIMIT), (id) => statements.get(Number(id)).text);
     const count = root.querySelector(`#lane-${lane}-n`);
     count.textContent = ids.length ? t("lane.count", { n: ids.length }) : "";
     const empty = root.querySelector(`#lane-${lane}-empty`);
     empty.hidden = ids.length > 0;
     empty.textContent = t(analysis || lane === "needs_votes" ? "lane.none" : "lane.waiting");
   }
+}
+
+/**
+ * Make `list` hold one <li> per id, in order, reusing the existing items: only new statements are
+ * created (and animate in), so a re-render never restarts animations or flickers.
+ */
+function reconcile(list, ids, textOf) {
+  const existing = new Map(Array.from(list.children).map((li) => [li.dataset.statement, li]));
+  const wanted = new Set(ids);
+  for (const [id, li] of existing) if (!wanted.has(id)) li.remove();
+  ids.forEach((id, index) => {
+    let li = existing.get(id);
+    if (!li) {
+      li = el("li", { class: "arriving", dataset: { statement: id } });
+      li.addEventListener("animationend", () => li.classList.remove("arriving"), { once: true });
+    }
+    const text = textOf(id);
+    if (li.textContent !== text) li.textContent = text;
+    if (list.children[index] !== li) list.insertBefore(li, list.children[index] || null);
+  });
 }
 
 export { groupOf };

@@ -46,6 +46,8 @@ const state = {
   changing: false,
   participant: null,
   analysis: null,
+  nickname: "",
+  role: "",
   ready: false,
   voteTicket: 0,
 };
@@ -174,6 +176,7 @@ function receive(msg) {
       break;
     case "analysis":
       state.analysis = normalizeAnalysis(msg);
+      maybeFetchAnalysis();
       renderResults();
       break;
     default:
@@ -192,7 +195,10 @@ function applySnapshot(msg) {
   state.votes = new Map(Object.entries((msg.you && msg.you.votes) || {}).map(([id, v]) => [Number(id), v]));
   for (const [id, value] of queued) state.votes.set(id, value);
   state.mine = new Map(((msg.you && msg.you.statements) || []).map((s) => [s.id, s]));
+  state.nickname = (msg.you && msg.you.nickname) || "";
+  state.role = (msg.you && msg.you.role) || "";
   if (!state.changing) setCurrent(msg.next);
+  if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
   state.ready = true;
   renderIntro();
   render();
@@ -245,9 +251,6 @@ function applyEvent(event) {
       maybeFetchAnalysis();
       break;
     }
-    case "analysis_published":
-      maybeFetchAnalysis(true);
-      break;
     default:
       break;
   }
@@ -259,25 +262,40 @@ function updateMine(id, changes) {
   if (mine) state.mine.set(id, { ...mine, ...changes });
 }
 
+/** The server's rule (facilitation/analysis/scheduler.py results_shown): reviewing or closed, or the
+ * host's results_visible switch while the meeting runs. */
 function resultsShown() {
   return state.phase === "reviewing" || state.phase === "closed"
-    || (state.resultsVisible && state.phase === "voting");
+    || (state.resultsVisible && (state.phase === "collecting" || state.phase === "voting"));
 }
 
 let analysisFetch = null;
-function maybeFetchAnalysis(fresh = false) {
-  if (!resultsShown() || analysisFetch || (state.analysis && !fresh)) return;
+let analysisFetchedAt = 0;
+const REFETCH_AFTER = 10000;
+
+/**
+ * Phones get their analysis pushed (their group, and a summary while results are shown). When results
+ * are shown but the last push had no summary yet (the host just flipped the switch), read the map once.
+ */
+function maybeFetchAnalysis() {
+  if (!resultsShown() || analysisFetch || (state.analysis && state.analysis.hasSummary)) return;
+  if (Date.now() - analysisFetchedAt < REFETCH_AFTER) return;
   analysisFetch = setTimeout(async () => {
+    analysisFetchedAt = Date.now();
     try {
       const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/analysis`);
-      if (response.ok) state.analysis = normalizeAnalysis(await response.json());
+      const map = response.ok ? normalizeAnalysis(await response.json()) : null;
+      if (map && !(state.analysis && state.analysis.hasSummary)) {
+        map.myGroup = groupOf(state.analysis, state.participant) ?? groupOf(map, state.participant);
+        state.analysis = map;
+      }
     } catch {
-      // offline: the next analysis_published event tries again
+      // offline: the next pushed analysis brings the summary
     } finally {
       analysisFetch = null;
       renderResults();
     }
-  }, fresh ? 300 : 0);
+  }, 300);
 }
 
 // ------------------------------------------------------------------ voting
@@ -422,6 +440,9 @@ function renderIntro() {
   show("#topic", Boolean(settings.topic));
   show("#description", Boolean(settings.description));
   if (settings.title) document.title = `${settings.title} · ${t("participant.page_title")}`;
+  const who = [state.nickname, state.role].filter(Boolean).join(" · ");
+  setText("#me", who ? t("participant.you_are", { who }) : "");
+  show("#me", Boolean(who));
 }
 
 function render() {
@@ -493,6 +514,7 @@ function renderMine() {
     list.append(el("li", { class: "mine-item" }, ...children));
   }
   show(list, items.length > 0);
+  show("#mine-heading", items.length > 0);
 }
 
 function renderResults() {

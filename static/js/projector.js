@@ -63,6 +63,7 @@ function receive(msg) {
       state.phase = meeting.phase || state.phase;
       state.counters = meeting.counters || state.counters;
       state.statements = new Map((meeting.statements || []).map((s) => [s.id, s]));
+      if (msg.analysis) applyAnalysis(msg.analysis);
       renderHead();
       renderCounters();
       renderAnalysis();
