@@ -208,6 +208,8 @@ class AnalysisScheduler:
                 state.run = int(stored["run"])
                 room.priorities = {int(k): float(v) for k, v in payload.get("priority", {}).items()}
                 state.previous = _restore_previous(payload.get("warm", ""), room.analysis)
+                text = payload["message"]
+                room.broadcast(lambda c: text if c.role in ("projector", "host") else None)
         except Exception:
             log.exception("could not restore the last analysis of meeting %s; starting afresh", room.code)
         finally:
@@ -227,9 +229,9 @@ class AnalysisScheduler:
                     state.paused = bool(event.changes["analysis_paused"])
                     self._arm(state)
                 if "results_visible" in event.changes:
-                    self._phones_soon(state)
+                    self._phones_now(state)
             elif isinstance(event, PhaseChanged):
-                self._phones_soon(state)
+                self._phones_now(state)
         if changed:
             self._mark_dirty(state)
 
@@ -406,6 +408,12 @@ class AnalysisScheduler:
             self._send_phones(state)
         else:
             state.phone_timer = loop.call_later(wait, self._send_phones, state)
+
+    def _phones_now(self, state: _Meeting) -> None:
+        """The host changed what phones may see (phase, results_visible): tell them without waiting."""
+        if state.phone_timer is not None:
+            state.phone_timer.cancel()
+        self._send_phones(state)
 
     def _send_phones(self, state: _Meeting) -> None:
         state.phone_timer = None

@@ -74,8 +74,23 @@ class Outcome:
     """The job's vote arrays without superseded votes, when they had many: the scheduler swaps them in."""
 
 
+PARENT_CHECK_INTERVAL = 1.0
+"""Seconds between checks that the server process is still alive."""
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A server killed with SIGKILL cannot stop its pool: each worker leaves when it is orphaned."""
+    while True:
+        time.sleep(PARENT_CHECK_INTERVAL)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def init_worker() -> None:
-    """Process-pool initializer: one BLAS thread, and import the library before the first job."""
+    """Process-pool initializer: one BLAS thread, exit with the server, import the library up front."""
+    import threading
+
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     for name in _BLAS_ENV:
         os.environ[name] = "1"
     try:

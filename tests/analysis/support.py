@@ -43,9 +43,11 @@ async def phones(server: ServerProcess, code: str, n: int, roles: tuple[str, ...
 
 
 async def vote_camps(clients: list[MeetingClient], statements: range) -> None:
-    """Half the phones in camp 0, half in camp 1, each voting on every statement."""
+    """Half the phones in camp 0, half in camp 1, each voting on every statement; each phone passes on one
+    statement so no two phones sit on the same spot (identical points make k-means degenerate)."""
     for i, client in enumerate(clients):
-        await asyncio.gather(*(client.vote(s, camp_vote(i % 2, s)) for s in statements))
+        quirk = statements[(i // 2) % len(statements)]
+        await asyncio.gather(*(client.vote(s, "pass" if s == quirk else camp_vote(i % 2, s)) for s in statements))
 
 
 async def next_analysis(client: MeetingClient, timeout: float = 15.0, after_run: int = 0) -> dict[str, Any]:
