@@ -14,6 +14,7 @@ it: none of them recomputes a statistic, so Markdown, HTML, PDF, JSON and Pol.is
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -330,10 +331,7 @@ def build_summary(
     group_of = {int(m): g["id"] for g in result.get("groups", []) for m in g.get("members", [])}
     role_tallies = _tallies(votes, role_of)
     overall = _tallies(votes, dict.fromkeys(role_of, ""))
-    group_tallies = {
-        g: {int(s): _tally(t) for s, t in by_statement.items()}
-        for g, by_statement in result.get("group_votes", {}).items()
-    }
+    group_tallies = _tallies((v for v in votes if v.participant in group_of), group_of)
     group_ids = [g["id"] for g in result.get("groups", [])]
     lanes = {int(s): lane for s, lane in result.get("lanes", {}).items()}
     texts = {s.id: s.text for s in meeting.statements.values()}
@@ -356,7 +354,9 @@ def build_summary(
     by_id = {s.id: s for s in statements}
     live = {s.id for s in statements if s.lane is not None}
 
-    acceptance = {int(a["statement"]): a for a in result.get("acceptance", [])}
+    acceptance = {int(a["statement"]): a for a in result.get("acceptance", result.get("acceptable_to_all", []))}
+    for sid, by_group in _raw_acceptance(group_tallies, group_ids).items():
+        acceptance.setdefault(sid, {"statement": sid, "worst_share": min(by_group.values()), "groups": by_group})
     acceptable = tuple(
         Acceptable(
             sid, texts[sid], float(a["worst_share"]),
@@ -467,9 +467,50 @@ def _last_activity(events: Sequence[Event], skip: set[int]) -> float:
     return events[0].at
 
 
+def _raw_acceptance(tallies: Mapping[str, Mapping[int, Tally]], groups: Sequence[str]) -> dict[int, dict[str, float]]:
+    """Share of each group agreeing or finding it acceptable, for statements the analysis did not list."""
+    out: dict[int, dict[str, float]] = {}
+    statements = {s for by_statement in tallies.values() for s in by_statement}
+    for sid in statements:
+        shares = {}
+        for g in groups:
+            t = tallies.get(g, {}).get(sid, Tally())
+            shares[g] = (t.agree + t.acceptable) / t.total if t.total else 0.0
+        out[sid] = shares
+    return out
+
+
+def from_map_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    """The live scheduler's published map message (facilitation.analysis.messages.map_message) in the
+    shape of ``AnalysisResult.to_dict()``, as far as it goes: members from the map's points, lanes per
+    statement, the listed acceptable-to-all shares; per-group tallies are counted from the votes."""
+    points = message.get("points", {})
+    members: dict[int, list[str]] = {}
+    positions: dict[str, list[float]] = {}
+    for pid, x, y, g in zip(points.get("participants", []), points.get("x", []), points.get("y", []),
+                            points.get("group", []), strict=False):
+        positions[str(pid)] = [float(x), float(y)]
+        if int(g) >= 0:
+            members.setdefault(int(g), []).append(str(pid))
+    counts = message.get("counts", {})
+    groups = message.get("groups", [])
+    return {
+        "participants": counts.get("participants", 0),
+        "clustered": counts.get("clustered", 0),
+        "k": len(groups),
+        "groups": [{**g, "members": members.get(i, [])} for i, g in enumerate(groups)],
+        "positions": positions,
+        "lanes": {str(s): lane for lane, ids in message.get("lanes", {}).items() for s in ids},
+        "acceptable_to_all": message.get("acceptable_to_all", []),
+        "majority": message.get("majority", []),
+    }
+
+
 def _analysis(meeting: Meeting, stored: Mapping[str, Any] | None) -> tuple[dict[str, Any], AnalysisInfo]:
     if stored is not None:
         result = stored.get("result", stored)
+        if isinstance(result, Mapping) and isinstance(result.get("message"), str):
+            result = from_map_message(json.loads(result["message"]))
         if isinstance(result, Mapping) and "groups" in result:
             info = AnalysisInfo("published", _opt_int(stored.get("run")), _opt_int(stored.get("seq")),
                                 _opt_float(stored.get("at")), int(result.get("participants", 0)),
@@ -500,10 +541,6 @@ def _opt_int(value: Any) -> int | None:
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
-
-def _tally(data: Mapping[str, Any]) -> Tally:
-    return Tally(int(data.get("agree", 0)), int(data.get("acceptable", 0)), int(data.get("disagree", 0)),
-                 int(data.get("pass", 0)))
 
 
 def _tallies(votes: Iterable[VoteRecord], key_of: Mapping[int, str]) -> dict[str, dict[int, Tally]]:

@@ -34,7 +34,8 @@ from facilitation.store import open_store
 DATA_DIR = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "polis").resolve()
 CONVERSATIONS = ("15-per-hour-seattle", "brexit-consensus", "canadian-electoral-reform",
                  "london.youth.policing", "scoop-hivemind.biodiversity", "vtaiwan.uberx")
-MALICIOUS = "<script>alert(1)</script> [x](javascript:alert(1)) **bold** =HYPERLINK(\"http://evil\")"
+MALICIOUS = "<script>alert(1)</script> [x](javascript:alert(1)) **bold**"
+FORMULA = '=HYPERLINK("http://evil","x")'
 
 
 def data_dir() -> Path:
@@ -115,7 +116,7 @@ def small_meeting(language: str = "zh-TW", *, malicious: bool = False) -> tuple[
                                topic="大眾運輸", language=language, scale="consent", roles=("居民", "業者"))
     seeds = list(STATEMENTS_ZH)
     if malicious:
-        seeds.append(MALICIOUS)
+        seeds += [MALICIOUS, FORMULA]
     meeting, events = Meeting.create("ABCDEF", settings, hash_secret("host-key"), T0, seeds)
 
     def apply(command: Any, at: float) -> Any:
