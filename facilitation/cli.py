@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--vote-interval", type=float, default=3.0)
     load.add_argument("--code", default=None, help="join this meeting instead of creating one")
     load.add_argument("--json", action="store_true")
+    load.add_argument("--host-key", default=None, help="with --code: open the meeting if it is in the lobby")
+    load.add_argument("--processes", type=int, default=0, help="phone processes (default: 2 from 400 phones)")
+    load.add_argument("--steady", action="store_true", help="vote at a fixed interval instead of at random")
+    load.add_argument("--seed", type=int, default=0, help="random seed of the simulated phones")
     load.set_defaults(func=_loadtest)
     return parser
 

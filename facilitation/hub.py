@@ -38,7 +38,11 @@ RECENT_EVENTS = 20_000
 RESUME_LIMIT = 2_000
 """A client further behind than this gets a fresh snapshot instead of the missed events."""
 COUNTER_INTERVAL = 1.0
-"""Seconds between counter updates to phones: 1,000 phones x 1/s is a small share of the fan-out budget."""
+"""Seconds between counter updates to one phone, at least."""
+COUNTER_BUDGET = 200
+"""Counter messages a room sends per second at most: with 1,000 phones each gets counters every 5 s."""
+COUNTER_TICK = 0.1
+"""Counter sends are spread over ticks this long, so no loop iteration carries hundreds of them."""
 PARTICIPANT_RATE = 20.0
 PARTICIPANT_BURST = 60.0
 """A phone may send 20 commands a second, and 60 at once when its offline queue replays."""
@@ -240,15 +244,33 @@ class Room:
         return {"counters": self.meeting.counters}
 
     async def _tick_counters(self) -> None:
+        """Counters to phones: each phone at most once per :data:`COUNTER_INTERVAL`, and the room at most
+        :data:`COUNTER_BUDGET` counter messages a second, spread over short ticks.
+
+        Sending 1,000 phones their counters in one loop iteration stalls every vote behind 1,000 socket
+        writes (measured: it set the vote -> projector p99); a round over 1,000 phones takes 5 s instead.
+        """
+        loop = asyncio.get_running_loop()
+        per_tick = max(1, int(COUNTER_BUDGET * COUNTER_TICK))
+        waiting: list[Connection] = []
+        round_started = -COUNTER_INTERVAL
+        latest: dict[str, int] = {}
+        text = ""
         while True:
-            await asyncio.sleep(COUNTER_INTERVAL)
+            await asyncio.sleep(COUNTER_TICK)
             counters = self.meeting.counters
-            if counters == self._counters_sent:
-                continue
-            self._counters_sent = counters
-            text = dumps({"v": PROTOCOL_VERSION, "type": "counters", "counters": counters})
-            for conn in list(self.connections):
-                if conn.role == "participant" and not conn.closed and conn.buffering is None:
+            if not waiting:
+                if loop.time() - round_started < COUNTER_INTERVAL or counters == self._counters_sent:
+                    continue
+                waiting = [c for c in self.connections if c.role == "participant"]
+                round_started = loop.time()
+                self._counters_sent = counters  # a change during the round starts another round
+            if counters != latest:
+                latest = counters
+                text = dumps({"v": PROTOCOL_VERSION, "type": "counters", "counters": counters})
+            chunk, waiting = waiting[:per_tick], waiting[per_tick:]
+            for conn in chunk:
+                if not conn.closed and conn.buffering is None:
                     conn.send(text)
 
     def broadcast(self, build: Callable[[Connection], dict[str, Any] | str | None]) -> None:

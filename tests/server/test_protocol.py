@@ -141,8 +141,8 @@ async def test_phone_receives_own_votes_but_not_others(host: MeetingClient, clie
     await me.vote(0, "pass")
     own = await me.next_message("event", where=lambda m: m["event"]["type"] == "vote")
     assert own["event"]["participant"] == me.participant
-    counters = await me.next_message("counters", timeout=scaled(3))
-    assert counters["counters"]["votes"] == 2
+    counters = await me.next_message("counters", timeout=scaled(4), where=lambda m: m["counters"]["votes"] == 2)
+    assert counters["counters"]["participants"] == 2
     leftovers = []
     while not me.messages.empty():
         leftovers.append(me.messages.get_nowait())

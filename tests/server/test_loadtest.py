@@ -1,0 +1,27 @@
+"""`facilitation loadtest` against a real server: the contract's JSON keys and nothing lost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.support.servers import ServerProcess, scaled
+
+
+def test_loadtest_json_reports_contract_keys_and_loses_nothing(server: ServerProcess) -> None:
+    """A short loadtest prints one JSON object with the contract keys; every acked vote reached the projector."""
+    result = subprocess.run(
+        [sys.executable, "-m", "facilitation.cli", "loadtest", server.url, "--participants", "20",
+         "--duration", "3", "--vote-interval", "0.3", "--json"],
+        capture_output=True, text=True, timeout=scaled(90),
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    figures = json.loads(result.stdout)
+    assert {"participants", "connected", "votes_sent", "votes_acked", "updates_received", "lost", "p50_ms",
+            "p99_ms", "errors"} <= set(figures)
+    assert figures["participants"] == figures["connected"] == 20
+    assert figures["votes_acked"] == figures["votes_sent"] > 50
+    assert figures["lost"] == 0 and figures["errors"] == 0 and figures["projector_gaps"] == 0
+    assert figures["updates_received"] >= figures["votes_acked"]
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
