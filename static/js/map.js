@@ -131,6 +131,7 @@ export class ConsensusMap {
 
   updateLabels(analysis, sums, groupIndex) {
     const seen = new Set();
+    const placed = [];
     for (const group of analysis ? analysis.groups : []) {
       const sum = sums.get(group.id);
       if (!sum) continue;
@@ -154,7 +155,7 @@ export class ConsensusMap {
       rect.setAttribute("width", String(width));
       rect.setAttribute("height", "40");
       const cx = Math.min(VIEW_W - width / 2 - 4, Math.max(width / 2 + 4, sum.x / sum.n));
-      const cy = Math.max(24, sum.top - 34);
+      const cy = freeSpot(placed, cx, Math.max(24, sum.top - 34), width);
       label.style.transform = `translate(${cx.toFixed(1)}px, ${cy.toFixed(1)}px)`;
     }
     for (const [gid, label] of this.labels) {
@@ -169,6 +170,21 @@ export class ConsensusMap {
   relabel() {
     if (this.analysis) this.update(this.analysis);
   }
+}
+
+/** A label height below or above `cy` that does not overlap the labels already placed. */
+function freeSpot(placed, cx, cy, width) {
+  const height = 44;
+  const clashes = (y) => placed.some((p) => Math.abs(p.x - cx) < (p.w + width) / 2 && Math.abs(p.y - y) < height);
+  let y = cy;
+  for (let step = 1; clashes(y) && step < 20; step += 1) {
+    const offset = Math.ceil(step / 2) * height;
+    y = step % 2 ? cy - offset : cy + offset;
+    if (y < 24 || y > VIEW_H - 24) y = cy + Math.ceil(step / 2) * height * (step % 2 ? 1 : -1);
+  }
+  y = Math.min(VIEW_H - 24, Math.max(24, y));
+  placed.push({ x: cx, y, w: width });
+  return y;
 }
 
 /** One card per group: its shape and colour, "A 組 · 12 人", and its most representative statements. */

@@ -230,6 +230,7 @@ function applyEvent(event) {
           pickNext();
         }
       }
+      if (state.mine.has(id)) setText("#write-status", "");
       updateMine(id, { state: event.state, reason: event.reason || "" });
       break;
     }
@@ -541,6 +542,8 @@ function renderResults() {
     const statement = state.statements.get(Number(statementId(entry)));
     if (statement) accepts.append(el("li", {}, el("span", { class: "result-text", text: statement.text })));
   }
+  show("#group-thinks-h", thinks.children.length > 0);
+  show("#everyone-accepts-h", accepts.children.length > 0);
   show("#results-empty", !thinks.children.length && !accepts.children.length);
 }
 

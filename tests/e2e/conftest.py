@@ -10,6 +10,7 @@ import json
 import os
 import re
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,10 +129,11 @@ def host_command(base: str, code: str, host_key: str, message: dict[str, Any]) -
         ws.send(json.dumps({"v": 1, "type": "hello", "role": "host", "host_key": host_key}))
         while json.loads(ws.recv(timeout=scaled(10)))["type"] != "snapshot":
             pass
-        ws.send(json.dumps({"v": 1, "op": "t1", **message}))
+        op = f"test-{uuid.uuid4().hex[:12]}"  # host ops are deduplicated across connections: never reuse one
+        ws.send(json.dumps({"v": 1, "op": op, **message}))
         while True:
             reply: dict[str, Any] = json.loads(ws.recv(timeout=scaled(10)))
-            if reply.get("op") == "t1":
+            if reply.get("op") == op:
                 return reply
 
 

@@ -1,0 +1,76 @@
+"""axe-core on every page: zero serious or critical violations, in both languages.
+
+The pages' CSP forbids injected scripts, so these contexts bypass CSP; nothing else differs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import DESKTOP, PHONE, PROJECTOR, Demo, new_page
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def serious_violations(page: Any) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def check(page: Any) -> None:
+    problems = serious_violations(page)
+    page.click("#lang-toggle")
+    problems += serious_violations(page)
+    assert problems == []
+
+
+def test_front_door_and_create_form(browser: Any, demo: Demo) -> None:
+    """The code entry page and the create-meeting form have no serious accessibility problems."""
+    for path in ("/", "/new"):
+        page = new_page(browser, PHONE, bypass_csp=True)
+        page.goto(demo.server.url + path)
+        expect(page.locator("form:visible button[type=submit]")).to_be_visible()
+        check(page)
+
+
+def test_participant_page(browser: Any, demo: Demo) -> None:
+    """The phone page, on the join form and while voting, has no serious accessibility problems."""
+    page = new_page(browser, PHONE, bypass_csp=True)
+    page.goto(demo.join)
+    expect(page.locator("#join")).to_be_visible()
+    assert serious_violations(page) == []
+    page.click("#join-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    page.click("#vote-buttons [data-value=agree]")
+    expect(page.locator("#voted li")).to_have_count(1)
+    check(page)
+
+
+def test_host_console(browser: Any, demo: Demo) -> None:
+    """The host console has no serious accessibility problems."""
+    page = new_page(browser, DESKTOP, bypass_csp=True)
+    page.goto(demo.host)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    expect(page.locator("#all-statements li").first).to_be_visible()
+    check(page)
+
+
+def test_projector(browser: Any, demo: Demo) -> None:
+    """The projector has no serious accessibility problems (contrast included, on its dark theme)."""
+    page = new_page(browser, PROJECTOR, bypass_csp=True)
+    page.goto(demo.projector)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    expect(page.locator("#lane-needs_votes li, #lane-acceptable li").first).to_be_visible()
+    page.wait_for_timeout(1000)
+    check(page)

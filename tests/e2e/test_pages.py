@@ -1,0 +1,221 @@
+"""Page behaviours in Chromium: untrusted text stays text, offline votes are queued and sent once, input
+methods never submit early, the phone layout holds at 360 px and 200% zoom, the host key stays private,
+and the pages degrade gracefully without live analysis."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import (
+    DESKTOP,
+    PHONE,
+    PROJECTOR,
+    Demo,
+    counters,
+    create_meeting,
+    host_command,
+    new_page,
+    screenshot,
+    start_collecting,
+)
+from tests.support.servers import scaled
+
+pytestmark = pytest.mark.browser
+
+ATTACK_IMG = '<img src=x onerror="window.__pwned=1;alert(1)">'
+ATTACK_SCRIPT = "<script>window.__pwned=1;alert(1)</script>"
+ATTACK_NICK = "<img src=x onerror=alert(1)>"  # nicknames have at most 40 characters
+
+
+def wait_for(predicate: Any, seconds: float = 10.0) -> None:
+    """Poll a server-side condition (the page side uses Playwright's expect)."""
+    import time
+
+    deadline = time.monotonic() + scaled(seconds)
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def open_phone(browser: Any, base: str, code: str, nickname: str = "") -> Any:
+    phone = new_page(browser, PHONE)
+    phone.goto(f"{base}/m/{code}")
+    expect(phone.locator("#title")).not_to_be_empty()
+    if phone.locator("#join").is_visible():
+        phone.fill("#nickname", nickname)
+        phone.click("#join-form button[type=submit]")
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "online")
+    return phone
+
+
+def assert_untouched(page: Any) -> None:
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.errors == [], page.errors
+    assert page.locator("main img:not(#qr), .stage img:not(#qr)").count() == 0
+
+
+def test_injected_markup_renders_as_text(browser: Any, demo: Demo) -> None:
+    """Markup in a title, a nickname and a statement shows as literal text on all pages, never runs."""
+    base = demo.server.url
+    created = create_meeting(base, title=f"會議 {ATTACK_IMG}", topic=ATTACK_SCRIPT, moderation="pre")
+    start_collecting(base, created)
+    code = created["code"]
+    host = new_page(browser, DESKTOP)
+    host.goto(f"{base}/host/{code}#key={created['host_key']}")
+    projector = new_page(browser, PROJECTOR)
+    projector.goto(f"{base}/projector/{code}")
+    phone = open_phone(browser, base, code, nickname=ATTACK_NICK)
+    statement = f"{ATTACK_SCRIPT}{ATTACK_IMG} 危險"
+    phone.fill("#write-text", statement)
+    phone.click("#write-submit")
+    expect(host.locator("#queue li")).to_contain_text(statement)
+    host.click("#queue li button.accept")
+    expect(projector.locator(".lanes")).to_contain_text(statement)
+    expect(phone.locator("#my-statements")).to_contain_text(statement)
+    expect(phone.locator("#me")).to_contain_text(ATTACK_NICK)
+    for page in (host, projector, phone):
+        expect(page.locator("#title")).to_contain_text(ATTACK_IMG)
+        assert_untouched(page)
+
+
+def test_offline_votes_are_queued_and_sent_exactly_once(browser: Any, demo: Demo) -> None:
+    """Votes cast offline wait in localStorage, are sent on reconnect, and a replayed queue is not doubled."""
+    base = demo.server.url
+    created = create_meeting(base, ask_nickname=False, seeds=["一", "二", "三"])
+    start_collecting(base, created)
+    code = created["code"]
+    phone = open_phone(browser, base, code)
+    phone.context.set_offline(True)
+    expect(phone.locator("#conn")).not_to_have_attribute("data-state", "online")
+    phone.click("#vote-buttons [data-value=agree]")
+    phone.click("#vote-buttons [data-value=disagree]")
+    expect(phone.locator("#queued")).to_be_visible()
+    queue = phone.evaluate(f"localStorage.getItem('facilitation.queue.{code}')")
+    assert [entry["type"] for entry in json.loads(queue)] == ["vote", "vote"]
+    assert counters(base, code)["votes"] == 0
+    screenshot(phone, "participant-offline", full_page=True)
+
+    phone.context.set_offline(False)
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "online", timeout=scaled(20) * 1000)
+    wait_for(lambda: counters(base, code)["votes"] == 2)
+    expect(phone.locator("#queued")).to_be_hidden()
+    assert json.loads(phone.evaluate(f"localStorage.getItem('facilitation.queue.{code}')")) == []
+
+    # A phone that resends the same ops (say it never saw the acks) must not double anything.
+    phone.evaluate(f"localStorage.setItem('facilitation.queue.{code}', {json.dumps(queue)})")
+    phone.reload()
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "online")
+    wait_for(lambda: phone.evaluate(f"localStorage.getItem('facilitation.queue.{code}')") == "[]")
+    assert counters(base, code)["votes"] == 2
+    expect(phone.locator("#voted li")).to_have_count(2)
+    assert phone.errors == []
+
+
+def test_enter_while_composing_never_submits(browser: Any, demo: Demo) -> None:
+    """Enter that confirms a Zhuyin/Cangjie/pinyin composition does not post; a plain Enter does."""
+    base = demo.server.url
+    created = create_meeting(base, ask_nickname=False)
+    start_collecting(base, created)
+    phone = open_phone(browser, base, created["code"])
+    phone.fill("#write-text", "應該增設自行車道")
+    phone.evaluate("""() => {
+        const area = document.querySelector('#write-text');
+        const enter = (init) => area.dispatchEvent(new KeyboardEvent('keydown',
+            {key: 'Enter', bubbles: true, cancelable: true, ...init}));
+        enter({isComposing: true});
+        area.dispatchEvent(new CompositionEvent('compositionstart', {bubbles: true}));
+        enter({keyCode: 229});
+        enter({});
+    }""")
+    phone.wait_for_timeout(500)
+    assert counters(base, created["code"])["statements"] == 2
+    expect(phone.locator("#my-statements li")).to_have_count(0)
+    phone.evaluate("document.querySelector('#write-text').dispatchEvent(new CompositionEvent('compositionend'))")
+    phone.wait_for_timeout(50)
+    phone.press("#write-text", "Enter")
+    expect(phone.locator("#my-statements li")).to_have_count(1)
+    assert counters(base, created["code"])["statements"] == 3
+
+
+def test_phone_layout_at_360px_and_200_percent_zoom(browser: Any, demo: Demo) -> None:
+    """No sideways scrolling at 360 px nor at 200% zoom (180 CSS px); every button is at least 44 px."""
+    for width, height in ((360, 740), (180, 370)):
+        phone = new_page(browser, {"width": width, "height": height})
+        phone.goto(demo.join)
+        phone.click("#join-form button[type=submit]")
+        expect(phone.locator("#conn")).to_have_attribute("data-state", "online")
+        phone.click("#vote-buttons [data-value=pass]")
+        expect(phone.locator("#voted li")).to_have_count(1)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= width
+        for box in phone.locator("button:visible").evaluate_all(
+            "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"
+        ):
+            assert box[0] >= 44 and box[1] >= 44, box
+        if width == 180:
+            screenshot(phone, "participant-zoom-200", full_page=True)
+
+
+def test_host_key_stays_in_the_console(browser: Any, demo: Demo) -> None:
+    """The key leaves the host URL at once, and no participant or projector page ever holds it."""
+    base = demo.server.url
+    created = create_meeting(base)
+    code, key = created["code"], created["host_key"]
+    host = new_page(browser, DESKTOP)
+    host.goto(f"{base}/host/{code}#key={key}")
+    expect(host.locator("#conn")).to_have_attribute("data-state", "online")
+    assert host.evaluate("location.hash") == ""
+    assert host.evaluate(f"localStorage.getItem('facilitation.host.{code}')") == key
+    projector = new_page(browser, PROJECTOR)
+    projector.goto(f"{base}/projector/{code}")
+    phone = open_phone(browser, base, code)
+    for page in (projector, phone):
+        expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+        assert key not in page.content()
+        assert key not in page.evaluate("JSON.stringify(localStorage) + location.href")
+    host.goto(f"{base}/host/{code}")  # a reload without the fragment still works from localStorage
+    expect(host.locator("#conn")).to_have_attribute("data-state", "online")
+
+
+def test_wrong_host_key_asks_for_the_key(browser: Any, demo: Demo) -> None:
+    """A wrong key is refused: the console says so and offers the key form instead of retrying forever."""
+    base = demo.server.url
+    created = create_meeting(base)
+    host = new_page(browser, DESKTOP)
+    host.goto(f"{base}/host/{created['code']}#key=not-the-key")
+    expect(host.locator("#key-section")).to_be_visible()
+    expect(host.locator("#fatal")).to_be_visible()
+    host.fill("#key-input", created["host_key"])
+    host.click("#key-form button[type=submit]")
+    expect(host.locator("#conn")).to_have_attribute("data-state", "online")
+
+
+def test_results_on_the_phone_when_the_host_shows_them(browser: Any, demo: Demo) -> None:
+    """In the reviewing phase the phone shows the results panel and stops offering votes."""
+    base = demo.server.url
+    created = create_meeting(base, ask_nickname=False)
+    start_collecting(base, created)
+    phone = open_phone(browser, base, created["code"])
+    phone.click("#vote-buttons [data-value=agree]")
+    for phase in ("voting", "reviewing"):
+        reply = host_command(base, created["code"], created["host_key"], {"type": "phase", "phase": phase})
+        assert reply["type"] == "ack", reply
+    expect(phone.locator("#results")).to_be_visible()
+    expect(phone.locator("#vote")).to_be_hidden()
+    expect(phone.locator("#phase-note")).to_be_visible()
+
+
+def test_projector_without_analysis_lists_statements(browser: Any, plain_demo: Demo) -> None:
+    """With live analysis off the projector says the map is coming and still lists every statement."""
+    projector = new_page(browser, PROJECTOR)
+    projector.goto(plain_demo.projector)
+    expect(projector.locator("#conn")).to_have_attribute("data-state", "online")
+    expect(projector.locator("#map-empty")).to_be_visible()
+    expect(projector.locator("#lane-needs_votes li")).to_have_count(5)
+    expect(projector.locator("#lane-acceptable-empty")).to_be_visible()
+    assert projector.locator("#map .dot").count() == 0
+    screenshot(projector, "projector-no-analysis")
+    assert projector.errors == []
