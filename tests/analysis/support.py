@@ -14,8 +14,8 @@ from tests.support.servers import ServerProcess, scaled
 async def create_meeting(server: ServerProcess, statements: int = 8, roles: tuple[str, ...] = (),
                          **settings: Any) -> tuple[str, str]:
     """A meeting in phase collecting with ``statements`` seed statements; returns (code, host key)."""
-    body = {"title": "analysis test", "roles": list(roles), "seeds": [f"statement number {i}" for i in range(statements)],
-            **settings}
+    seeds = [f"statement number {i}" for i in range(statements)]
+    body = {"title": "analysis test", "roles": list(roles), "seeds": seeds, **settings}
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await http.post("/api/meetings", json=body)
         response.raise_for_status()
@@ -56,3 +56,45 @@ async def next_analysis(client: MeetingClient, timeout: float = 15.0, after_run:
 
 async def close_all(clients: list[MeetingClient]) -> None:
     await asyncio.gather(*(c.close() for c in clients))
+
+
+async def build_big_meeting(store_url: str, participants: int, statements: int, votes_each: int,
+                            host_key: str = "big-meeting-host-key") -> str:
+    """Write a meeting straight into a store (joining 20,000 phones over sockets would take minutes).
+
+    The events are made by the real core (creation, seeds, joins, phase) plus vote events in the log's own
+    format; the server replays them on first use exactly as after a restart. Three opinion camps.
+    """
+    import time as _time
+
+    import numpy as np
+
+    from facilitation.events import VoteCast
+    from facilitation.meeting import Join, Meeting, MeetingSettings, SetPhase, hash_secret
+    from facilitation.store import open_store
+
+    now = _time.time()
+    code = "BGMTG" + "23456789ABCDEFGHJKMNPQRSTUVWXYZ"[participants % 31]
+    meeting, events = Meeting.create(code, MeetingSettings(title="big"), hash_secret(host_key), now,
+                                     [f"statement {i}" for i in range(statements)])
+    for i in range(participants):
+        events += meeting.apply(Join(hash_secret(f"token-{i:08d}-padding")), now).events
+    events += meeting.apply(SetPhase("collecting"), now).events
+    rng = np.random.default_rng(0)
+    seq = meeting.seq
+    values = ("agree", "disagree", "pass", "acceptable")
+    for p in range(participants):
+        camp = p % 3
+        for s in rng.choice(statements, size=votes_each, replace=False).tolist():
+            value = "agree" if s % 3 == camp else values[int(rng.integers(0, 4))]
+            seq += 1
+            events.append(VoteCast(seq, now, p, s, value, ""))
+    store = open_store(store_url)
+    await store.start()
+    try:
+        await store.create_meeting(code, events[:1])
+        for start in range(1, len(events), 50_000):
+            await store.append(code, events[start:start + 50_000])
+    finally:
+        await store.close()
+    return code

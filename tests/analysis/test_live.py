@@ -90,8 +90,9 @@ async def test_phone_gets_own_group_and_summary_only_when_shown(server: ServerPr
         await vote_camps(clients, range(8))
         ack = await clients[-1].vote(7, "agree")
         screen = await _map_covering(projector, ack["seq"], timeout=30)
-        mine = await clients[0].next_message(
-            "analysis", timeout=scaled(15), where=lambda m: m["you"] is not None and m["upto_seq"] >= screen["upto_seq"])
+        upto = screen["upto_seq"]
+        mine = await clients[0].next_message("analysis", timeout=scaled(15),
+                                             where=lambda m: m["you"] is not None and m["upto_seq"] >= upto)
         assert mine["you"]["group"] == _letters(screen)[clients[0].participant]
         assert {"x", "y"} <= set(mine["you"])
         assert "summary" not in mine and "points" not in mine
