@@ -101,8 +101,13 @@ def new_page(browser: Any, viewport: dict[str, int], **options: Any) -> Any:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    page.errors = errors  # type: ignore[attr-defined]
+
+    def on_dialog(dialog: Any) -> None:
+        errors.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.errors = errors
     return page
 
 
@@ -144,4 +149,4 @@ def start_collecting(base: str, created: dict[str, Any]) -> None:
 
 def counters(base: str, code: str) -> dict[str, int]:
     info: dict[str, Any] = api(base, f"/api/meetings/{code}")
-    return info["counters"]
+    return {name: int(value) for name, value in info["counters"].items()}

@@ -29,7 +29,7 @@ def _used_keys() -> set[str]:
 class _TextOutsideI18n(HTMLParser):
     """Collects text in the HTML that no data-i18n attribute will replace (hard-coded strings)."""
 
-    VOID = {"meta", "link", "img", "input", "br", "hr", "source"}
+    VOID = frozenset({"meta", "link", "img", "input", "br", "hr", "source"})
 
     def __init__(self) -> None:
         super().__init__()
