@@ -124,11 +124,15 @@ export function laneStatements(analysis, knownIds) {
   const lanes = { acceptable: [], disputed: [], needs_votes: [] };
   if (!analysis) return lanes;
   lanes.acceptable = (analysis.lanes.acceptable || []).slice();
-  if (!lanes.acceptable.length) lanes.acceptable = analysis.acceptableToAll.map(statementId).filter(Boolean);
+  if (!Object.keys(analysis.laneOf).length) {
+    // No lanes in this payload: fall back on the acceptable-to-all list (each statement in one lane only).
+    lanes.acceptable = analysis.acceptableToAll.map(statementId).filter(Boolean);
+  }
   const disputed = analysis.lanes.disputed || [];
   const divisiveOrder = analysis.divisive.map(statementId);
   lanes.disputed = disputed.slice().sort((a, b) => rank(divisiveOrder, a) - rank(divisiveOrder, b));
-  const unplaced = (knownIds || []).map(String).filter((id) => !(id in analysis.laneOf));
+  const shown = new Set(lanes.acceptable);
+  const unplaced = (knownIds || []).map(String).filter((id) => !(id in analysis.laneOf) && !shown.has(id));
   lanes.needs_votes = unplaced.concat(analysis.lanes.needs_votes || [])
     .sort((a, b) => Number(b) - Number(a));
   return lanes;

@@ -5,6 +5,7 @@ and the pages degrade gracefully without live analysis."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,4 +219,50 @@ def test_projector_without_analysis_lists_statements(browser: Any, plain_demo: D
     expect(projector.locator("#lane-acceptable-empty")).to_be_visible()
     assert projector.locator("#map .dot").count() == 0
     screenshot(projector, "projector-no-analysis")
+    assert projector.errors == []
+
+
+def test_host_exports_download_with_the_key_in_a_header(browser: Any, demo: Demo) -> None:
+    """The export buttons download the file through fetch + blob, so the key never appears in a URL."""
+    base = demo.server.url
+    created = create_meeting(base)
+    host = new_page(browser, DESKTOP, accept_downloads=True)
+    requests: list[str] = []
+    host.on("request", lambda request: requests.append(request.url))
+    host.goto(f"{base}/host/{created['code']}#key={created['host_key']}")
+    expect(host.locator("#conn")).to_have_attribute("data-state", "online")
+    with host.expect_download() as download:
+        host.click("#exports [data-format=json]")
+    path = download.value.path()
+    assert json.loads(Path(path).read_text("utf-8"))
+    assert download.value.suggested_filename.endswith(".json")
+    assert not any(created["host_key"] in url for url in requests)
+
+
+LIBRARY_SHAPE = {
+    "groups": [
+        {"id": "A", "size": 3, "members": ["0", "1", "2"],
+         "representative": [{"statement": "0", "direction": "agree", "share": 0.9, "z": 3.1}]},
+        {"id": "B", "size": 2, "members": ["3", "4"],
+         "representative": [{"statement": "1", "direction": "disagree", "share": 0.8, "z": 2.5}]},
+    ],
+    "positions": {"0": [0.1, 0.2], "1": [0.2, 0.1], "2": [0.15, 0.25], "3": [-1.0, -0.9], "4": [-1.1, -1.0]},
+    "lanes": {"0": "acceptable", "1": "disputed", "2": "needs_votes"},
+    "acceptable_to_all": [{"statement": "0", "worst_share": 0.7}],
+    "consensus": [{"statement": "0", "score": 0.8}],
+}
+
+
+def test_projector_renders_the_library_shape_too(browser: Any, plain_demo: Demo) -> None:
+    """The map module also reads the clustering library's to_dict() shape: dots, labelled groups, lanes."""
+    projector = new_page(browser, PROJECTOR)
+    projector.goto(plain_demo.projector)
+    expect(projector.locator("#conn")).to_have_attribute("data-state", "online")
+    projector.evaluate("async (p) => (await import('/static/js/projector.js')).showAnalysis(p)", LIBRARY_SHAPE)
+    expect(projector.locator("#map .dot")).to_have_count(5)
+    expect(projector.locator("#map .group-label")).to_have_count(2)
+    expect(projector.locator("#groups .group-card").first).to_contain_text("3")
+    expect(projector.locator("#lane-acceptable li")).to_have_count(1)
+    expect(projector.locator("#lane-disputed li")).to_have_count(1)
+    expect(projector.locator("#map-empty")).to_be_hidden()
     assert projector.errors == []

@@ -16,6 +16,11 @@ pytestmark = pytest.mark.browser
 LONG = scaled(20) * 1000
 
 
+def assert_one_lane_each(projector: Any) -> None:
+    ids = projector.locator(".lane-list li").evaluate_all("els => els.map(e => e.dataset.statement)")
+    assert len(ids) == len(set(ids)), f"a statement shown in two lanes: {ids}"
+
+
 def join_phone(browser: Any, url: str, nickname: str = "") -> Any:
     """Open the join link on a 360 px phone and get past the nickname form if there is one."""
     phone = new_page(browser, PHONE)
@@ -64,11 +69,13 @@ def test_projector_draws_the_live_map(browser: Any, demo: Demo) -> None:
     expect(projector.locator("#map .group-label text").first).to_contain_text(re.compile(r"\d"))
     expect(projector.locator("#groups .group-card").first).to_be_visible()
     assert int(projector.locator("#c-participants").text_content() or 0) >= 36
+    assert_one_lane_each(projector)
     projector.wait_for_timeout(1500)  # let the dots finish moving before the picture
     screenshot(projector, "projector-demo")
     assert projector.errors == []
 
 
+@pytest.mark.slow
 def test_pre_moderation_scenario(browser: Any, demo: Demo) -> None:
     """Create a pre-moderated meeting on /new; phones vote and post; the host accepts; the projector shows it."""
     base = demo.server.url
@@ -126,6 +133,7 @@ def test_pre_moderation_scenario(browser: Any, demo: Demo) -> None:
     # The voter's vote plus the author's implicit agree on each of the two posts.
     expect(projector.locator("#c-votes")).to_have_text("3")
     expect(projector.locator(".lanes")).to_contain_text(text)
+    assert_one_lane_each(projector)
     voter.click("#vote-buttons [data-value=pass]")
     expect(voter.locator("#statement")).to_have_text(text)
     expect(projector.locator("#c-votes")).to_have_text("4")
