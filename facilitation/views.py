@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from facilitation.events import (
+    AnalysisPublished,
     Event,
     ParticipantJoined,
     ProfileChanged,
@@ -56,6 +57,10 @@ def view_for(event: Event, role: str, participant: int | None, meeting: Meeting)
             return event.public() if mine else None
         case ProfileChanged():
             return event.public() if mine else None
+        case AnalysisPublished():
+            # Phones get their own throttled ``analysis`` message instead: one event per run to every
+            # phone would cost 2,000 messages a second at 1,000 phones.
+            return event.public() if role == "projector" else None
     return event.public()
 
 
