@@ -94,6 +94,8 @@ class VoteCast(Event):
     statement: int
     value: str
     op: str
+    previous: str = ""
+    """The vote this one replaces ("" for a first vote), so a live tally can move a vote without history."""
 
     type: ClassVar[str] = "vote"
 

@@ -518,8 +518,8 @@ class Meeting:
         events: list[Event] = [
             StatementPosted(self._next(), now, sid, text, command.participant, seed, state.value, command.op)
         ]
-        if command.participant is not None:
-            # Authors implicitly agree with what they wrote, as in Pol.is.
+        if command.participant is not None and state is StatementState.ACCEPTED:
+            # Authors implicitly agree with what they wrote, as in Pol.is (under pre-moderation: once accepted).
             events.append(VoteCast(self._next() + 1, now, command.participant, sid, "agree", ""))
         return Applied(events, {"statement": sid, "state": state.value})
 
@@ -536,7 +536,10 @@ class Meeting:
         if command.value not in self.settings.vote_values:
             allowed = ", ".join(self.settings.vote_values)
             raise CommandRefused("invalid_vote", f"vote must be one of {allowed} on this meeting's scale")
-        event = VoteCast(self._next(), now, command.participant, command.statement, command.value, command.op)
+        previous = self.votes.get(command.participant, {}).get(command.statement, "")
+        event = VoteCast(
+            self._next(), now, command.participant, command.statement, command.value, command.op, previous
+        )
         return Applied([event], {"statement": command.statement, "value": command.value})
 
     def _moderate(self, command: Moderate, now: float) -> Applied:
@@ -556,10 +559,17 @@ class Meeting:
             raise CommandRefused("no_change", f"statement {statement.id} is already {target.value}")
         if self.phase is Phase.CLOSED:
             raise CommandRefused("phase_forbids", "cannot moderate in phase 'closed'", status=409)
-        event = StatementModerated(
-            self._next(), now, statement.id, command.action, target.value, reason, statement.state.value, command.op
-        )
-        return Applied([event], {"statement": statement.id, "state": target.value})
+        events: list[Event] = [
+            StatementModerated(
+                self._next(), now, statement.id, command.action, target.value, reason, statement.state.value,
+                command.op,
+            )
+        ]
+        author = statement.author
+        if target is StatementState.ACCEPTED and author is not None and statement.id not in self.votes.get(author, {}):
+            # The author's implicit agree, held back while the statement waited for moderation.
+            events.append(VoteCast(self._next() + 1, now, author, statement.id, "agree", ""))
+        return Applied(events, {"statement": statement.id, "state": target.value})
 
     def _set_phase(self, command: SetPhase, now: float) -> Applied:
         try:

@@ -49,7 +49,7 @@ def view_for(event: Event, role: str, participant: int | None, meeting: Meeting)
         case VoteCast():
             if role == "projector":
                 return {"type": "vote", "participant": event.participant, "statement": event.statement,
-                        "value": event.value}
+                        "value": event.value, "previous": event.previous}
             return event.public() if mine else None
         case ParticipantJoined():
             if role == "projector":
