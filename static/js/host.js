@@ -49,7 +49,6 @@ const state = {
   counters: {},
   byRole: {},
   statements: new Map(),
-  seenVotes: new Map(),
   log: [],
 };
 let live = null;
@@ -185,12 +184,10 @@ function applyEvent(event) {
     case "vote": {
       const statement = state.statements.get(event.statement);
       if (!statement) break;
-      // Tallies from the snapshot plus votes seen since; a changed vote seen here moves between values.
-      const key = `${event.participant}:${event.statement}`;
-      const previous = state.seenVotes.get(key);
+      // The event names the vote it replaces, so a changed vote moves between values exactly.
+      const previous = event.previous;
       if (previous) statement.tally[previous] = Math.max(0, (statement.tally[previous] || 0) - 1);
       statement.tally[event.value] = (statement.tally[event.value] || 0) + 1;
-      state.seenVotes.set(key, event.value);
       break;
     }
     case "participant_joined":
