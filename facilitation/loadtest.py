@@ -103,6 +103,12 @@ async def _phone(index: int, url: str, interval: float, steady: bool, start: asy
         """op -> index in result.records, until acked."""
 
         async def read() -> None:
+            try:
+                await read_all()
+            except websockets.ConnectionClosed as exc:
+                result.errors[f"closed:{exc.rcvd.code if exc.rcvd else 'none'}"] += 1
+
+        async def read_all() -> None:
             async for raw in ws:
                 text = raw if isinstance(raw, str) else raw.decode()
                 head = text[:40]
@@ -204,6 +210,8 @@ class Projector:
         self.batches = 0
         self.last_seq = 0
         self.gaps = 0
+        self.closed: str | None = None
+        """Why the server closed the projector before the end (a dead projector makes every vote "lost")."""
         self.ws: Any = None
         self.task: asyncio.Task[None] | None = None
 
@@ -216,6 +224,12 @@ class Projector:
         self.task = asyncio.get_running_loop().create_task(self._read())
 
     async def _read(self) -> None:
+        try:
+            await self._read_all()
+        except websockets.ConnectionClosed as exc:
+            self.closed = f"{exc.rcvd.code if exc.rcvd else 'none'} {exc.rcvd.reason if exc.rcvd else ''}".strip()
+
+    async def _read_all(self) -> None:
         async for raw in self.ws:
             now = time.monotonic()
             message = json.loads(raw)
@@ -362,6 +376,7 @@ def _figures(n: int, results: list[FleetResult], projector: Projector, voting_st
         "posts_sent": sum(f.posts for f in results),
         "projector_batches": projector.batches,
         "projector_gaps": projector.gaps,
+        "projector_closed": projector.closed,
         "duration_s": duration,
         "processes": processes,
         "code": code,
