@@ -328,8 +328,12 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.to_thread(proc.join, 10)
             if proc.is_alive():
                 proc.kill()
-    # Projector batches trail acks by one batch interval: a short grace, then everything not seen is lost.
-    await asyncio.sleep(0.5)
+    # Projector batches trail acks: wait until the projector has seen the meeting's last event (bounded),
+    # then everything acked but not seen is lost.
+    final_seq = int((await asyncio.to_thread(_http_json, "GET", f"{base}/api/meetings/{code}"))["seq"])
+    catch_up = time.monotonic() + DRAIN_SECONDS
+    while projector.last_seq < final_seq and projector.closed is None and time.monotonic() < catch_up:
+        await asyncio.sleep(0.05)
     await projector.stop()
     return _figures(n, results, projector, voting_started, duration, processes, code)
 
