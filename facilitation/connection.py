@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 SEND_QUEUE_LIMIT = 256
+SEND_QUEUE_CHARS = 2_000_000
+"""The queue is bounded in characters too: a projector's batches can each carry hundreds of events, so 256
+of them could hold tens of megabytes for one frozen screen. A message into an empty queue is always taken,
+so one large snapshot never closes a client by itself."""
 BATCH_INTERVAL = 0.05
 """Seconds between batches to a projector or host: 20 updates a second looks live and costs little."""
 
@@ -72,6 +76,7 @@ class Connection:
         self._send_text = send_text
         self._close = close
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self._queued_chars = 0
         self._batch: list[dict[str, Any]] = []
         self._batch_seq = 0
         self._batch_timer: asyncio.TimerHandle | None = None
@@ -82,6 +87,8 @@ class Connection:
         """The highest sequence number queued to this client: events at or below it are not sent again."""
         self.buffering: list[Any] | None = None
         """While a resume reads the store, live events wait here instead of the queue."""
+        self.interrupt: Callable[[], Any] | None = None
+        """Set by the socket's reader: stops its wait for the next frame when the client is dropped."""
 
     @property
     def batched(self) -> bool:
@@ -97,6 +104,7 @@ class Connection:
                 if text is None:
                     return
                 await self._send_text(text)
+                self._queued_chars -= len(text)
         except Exception:  # the socket is gone: the receive side notices and cleans up
             self.closed = True
 
@@ -105,11 +113,15 @@ class Connection:
         if self.closed:
             return False
         text = message if isinstance(message, str) else dumps(message)
+        if self._queued_chars and self._queued_chars + len(text) > SEND_QUEUE_CHARS:
+            self.drop(CLOSE_TOO_SLOW, "too slow: reconnect with since to resync")
+            return False
         try:
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
             self.drop(CLOSE_TOO_SLOW, "too slow: reconnect with since to resync")
             return False
+        self._queued_chars += len(text)
         return True
 
     def push_event(self, seq: int, view: dict[str, Any], extra: Callable[[], dict[str, Any]] | None) -> None:
@@ -142,6 +154,8 @@ class Connection:
         self.closed = True
         if self._batch_timer is not None:
             self._batch_timer.cancel()
+        if self.interrupt is not None:
+            self.interrupt()
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().create_task(self._close(code, reason))
 

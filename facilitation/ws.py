@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from facilitation import metrics
 from facilitation.codes import normalize_code
-from facilitation.connection import CLOSE_FLOOD, CLOSE_IDLE, Connection
+from facilitation.connection import CLOSE_FLOOD, CLOSE_IDLE, Connection, TokenBucket
 from facilitation.errors import ClientError
 from facilitation.hub import Hub, Room, UnknownMeeting
 from facilitation.meeting import (
@@ -54,7 +55,15 @@ HELLO_TIMEOUT = 15.0
 IDLE_TIMEOUT = 75.0
 """Phones ping every 20 s; a connection silent for this long is dead (a phone in a tunnel)."""
 FLOOD_TOLERANCE = 200
-"""Refused commands in a row before a flooding client is disconnected."""
+"""Refused (rate-limited) messages within :data:`FLOOD_WINDOW` before a flooding client is disconnected.
+
+Counted in a window, not in a row: a client flooding at 1,000/s still gets a command through now and then
+as the bucket refills, and must not reset its count with it."""
+FLOOD_WINDOW = 10.0
+FRAME_RATE = 100.0
+FRAME_BURST = 200.0
+"""Every frame a connection sends, valid or not and whatever its role, draws on a bucket of this rate and
+burst: the per-participant command limit does not see pings, garbage or a projector's refused commands."""
 CLOSE_FORBIDDEN = 4003
 CLOSE_UNKNOWN_MEETING = 4004
 CLOSE_BAD_HELLO = 4400
@@ -65,8 +74,19 @@ class _Disconnected(Exception):
     pass
 
 
-async def _receive(websocket: WebSocket, timeout: float) -> str | bytes:
-    message = await asyncio.wait_for(websocket.receive(), timeout)
+async def _receive(websocket: WebSocket, timeout: float, conn: Connection | None = None) -> str | bytes:
+    """The next frame; a connection dropped by the fan-out side (too slow) interrupts the wait at once,
+    so a client that never reads is detached now, not after :data:`IDLE_TIMEOUT`."""
+    receiving = asyncio.ensure_future(websocket.receive())
+    if conn is not None:
+        conn.interrupt = receiving.cancel
+    try:
+        message = await asyncio.wait_for(receiving, timeout)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if conn is not None and conn.closed and not (task is not None and task.cancelling()):
+            raise _Disconnected from None
+        raise
     if message["type"] == "websocket.disconnect":
         raise _Disconnected
     if message.get("text") is not None:
@@ -195,25 +215,33 @@ async def _greet(
 
 async def _serve(websocket: WebSocket, room: Room, conn: Connection) -> None:
     refusals = 0
+    window_start = time.monotonic()
+    frames = TokenBucket(FRAME_RATE, FRAME_BURST)
     while not conn.closed:
         try:
-            raw = await _receive(websocket, IDLE_TIMEOUT)
+            raw = await _receive(websocket, IDLE_TIMEOUT, conn)
         except (_Disconnected, WebSocketDisconnect, RuntimeError):
             return
         except TimeoutError:
             conn.drop(CLOSE_IDLE, "idle")
             return
         op = ""
+        throttled = not frames.take()
         try:
             message = parse_client_message(raw)
             op = message.op
+            if throttled:
+                raise ClientError("rate_limited", "too many messages: slow down and resend", status=429)
             metrics.COMMANDS.labels(message.type).inc()
             reply = await _handle(room, conn, message)
-            refusals = 0
         except ClientError as exc:
             metrics.ERRORS.labels(exc.code).inc()
             reply = error_message(exc, op)
-            refusals = refusals + 1 if exc.code == "rate_limited" else 0
+            if exc.code == "rate_limited" or throttled:
+                now = time.monotonic()
+                if now - window_start > FLOOD_WINDOW:
+                    window_start, refusals = now, 0
+                refusals += 1
             if refusals > FLOOD_TOLERANCE:
                 conn.send(reply)
                 conn.drop(CLOSE_FLOOD, "flooding")
@@ -251,7 +279,7 @@ async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[
         result = await control(fields["action"])
         return {"v": PROTOCOL_VERSION, "type": "ack", "op": op, "result": result, "seq": room.meeting.seq}
     command = _command(kind, op, fields, participant)
-    applied = await room.submit(command)
+    applied = await room.submit(command, origin=conn)
     ack: dict[str, Any] = {
         "v": PROTOCOL_VERSION,
         "type": "ack",
