@@ -81,6 +81,7 @@ class Room:
         self.bus = bus
         self.connections: set[Connection] = set()
         self._screens: set[Connection] = set()
+        self._origin: Connection | None = None
         self._phones: dict[int, set[Connection]] = {}
         self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
         self.priorities: dict[int, float] = {}
@@ -123,8 +124,13 @@ class Room:
             bucket = self._buckets[participant] = TokenBucket(PARTICIPANT_RATE, PARTICIPANT_BURST)
         return bucket.take()
 
-    async def submit(self, command: Command) -> Applied:
-        """Apply, make durable, publish; return the result to acknowledge. Raises ClientError on refusal."""
+    async def submit(self, command: Command, origin: Connection | None = None) -> Applied:
+        """Apply, make durable, publish; return the result to acknowledge. Raises ClientError on refusal.
+
+        ``origin`` is the connection that sent the command: its ack already confirms the vote, so the vote
+        event is not echoed back to it (half the messages on the vote path). Other devices of the same
+        participant still receive it.
+        """
         if self.strategy is not None:
             return await self.strategy.submit(self, command)
         started = time.perf_counter()
@@ -135,7 +141,11 @@ class Room:
             except StoreUnavailable:
                 await self._reload()
                 raise
-            await self.bus.publish(self.code, applied.events)
+            self._origin = origin  # the in-process bus delivers synchronously, inside this call
+            try:
+                await self.bus.publish(self.code, applied.events)
+            finally:
+                self._origin = None
         metrics.COMMAND_SECONDS.observe(time.perf_counter() - started)
         return applied
 
@@ -192,6 +202,8 @@ class Room:
         phones: Iterable[Connection]
         if isinstance(event, _PERSONAL_EVENTS):
             phones = self._phones.get(event.participant, ())
+            if isinstance(event, VoteCast) and event.op and self._origin is not None:
+                phones = [c for c in phones if c is not self._origin]
         elif isinstance(event, StatementPosted) and event.state != StatementState.ACCEPTED.value:
             phones = () if event.author is None else self._phones.get(event.author, ())
         else:
@@ -375,11 +387,9 @@ class Room:
     def next_for(self, participant: int) -> dict[str, Any]:
         """The next statement for a phone and how many remain, as sent in snapshots and vote acks."""
         rng = random.Random(participant * 1_000_003 + len(self.meeting.votes.get(participant, {})))
-        statement = next_statement(self.meeting, participant, self.priorities, rng)
-        return {
-            "next": None if statement is None else statement.public(),
-            "remaining": len(self.meeting.unvoted(participant)),
-        }
+        candidates = self.meeting.unvoted(participant)
+        statement = next_statement(candidates, self.priorities, rng)
+        return {"next": None if statement is None else statement.public(), "remaining": len(candidates)}
 
 
 class Hub:

@@ -339,6 +339,8 @@ class Meeting:
         """participant -> statement -> value: the latest vote per pair."""
         self.vote_count = 0
         self.accepted_count = 0
+        self._accepted: list[Statement] | None = None
+        """Accepted statements in id order, rebuilt only when a statement is posted or moderated (hot path)."""
         self.moderation_log: list[dict[str, Any]] = []
         self.follow_ups: dict[int, FollowUp] = {}
         """statement -> the agency's latest answer, recorded by the host after the meeting."""
@@ -393,7 +395,10 @@ class Meeting:
         return self.by_token.get(token_hash)
 
     def accepted_statements(self) -> list[Statement]:
-        return [s for s in self.statements.values() if s.state is StatementState.ACCEPTED]
+        """Statements open for votes, in id order. The list is shared: do not modify it."""
+        if self._accepted is None:
+            self._accepted = [s for s in self.statements.values() if s.state is StatementState.ACCEPTED]
+        return self._accepted
 
     def unvoted(self, participant: int) -> list[Statement]:
         mine = self.votes.get(participant, {})
@@ -647,6 +652,7 @@ class Meeting:
                     event.statement, event.text, event.author, event.seed, state, event.at
                 )
                 self.texts[event.text] = event.statement
+                self._accepted = None
                 if state is StatementState.ACCEPTED:
                     self.accepted_count += 1
                 actor = HOST if event.author is None else str(event.author)
@@ -671,6 +677,7 @@ class Meeting:
                 was_accepted = statement.state is StatementState.ACCEPTED
                 statement.state = StatementState(event.state)
                 statement.reason = event.reason
+                self._accepted = None
                 self.accepted_count += (statement.state is StatementState.ACCEPTED) - was_accepted
                 self.moderation_log.append(event.log_entry())
                 if event.op:

@@ -16,9 +16,9 @@ The random source is passed in, so the choice is reproducible in tests and the c
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from facilitation.meeting import Meeting, Statement
+from facilitation.meeting import Statement
 
 __all__ = ["NEW_STATEMENT_VOTES", "next_statement"]
 
@@ -30,14 +30,13 @@ DEFAULT_PRIORITY = 1.0
 
 
 def next_statement(
-    meeting: Meeting, participant: int, priorities: Mapping[int, float], rng: random.Random
+    candidates: Sequence[Statement], priorities: Mapping[int, float], rng: random.Random
 ) -> Statement | None:
-    """The statement ``participant`` should vote on next, or None when they have voted on all."""
-    candidates = meeting.unvoted(participant)
+    """Which of ``candidates`` (the statements a participant has not voted on) to show next; None if empty."""
     if not candidates:
         return None
     fresh = [s for s in candidates if sum(s.tally.values()) < NEW_STATEMENT_VOTES]
     if fresh:
         return min(fresh, key=lambda s: (sum(s.tally.values()), s.created_at, s.id))
     weights = [max(priorities.get(s.id, DEFAULT_PRIORITY), 1e-6) for s in candidates]
-    return rng.choices(candidates, weights=weights, k=1)[0]
+    return rng.choices(list(candidates), weights=weights, k=1)[0]

@@ -25,10 +25,10 @@ def test_new_statements_first_fewest_votes_then_oldest() -> None:
         meeting.apply(Vote(v, 0, "agree", op=f"a{i}"), NOW)
     meeting.apply(Vote(voters[2], 1, "agree", op="b"), NOW)
     rng = random.Random(0)
-    choice = next_statement(meeting, me, {}, rng)
+    choice = next_statement(meeting.unvoted(me), {}, rng)
     assert choice is not None and choice.id == 2  # 0 votes
     meeting.apply(Vote(voters[3], 2, "agree", op="c"), NOW)
-    choice = next_statement(meeting, me, {}, rng)
+    choice = next_statement(meeting.unvoted(me), {}, rng)
     assert choice is not None and choice.id == 1  # 1 vote, older than statement 2
 
 
@@ -40,7 +40,7 @@ def test_fresh_statement_jumps_ahead_of_ranked_ones() -> None:
         for s in (0, 1):
             meeting.apply(Vote(v, s, "agree", op=f"v{i}-{s}"), NOW)
     sid = meeting.apply(PostStatement(voters[0], "Brand new.", op="p"), NOW).result["statement"]
-    choice = next_statement(meeting, voters[-1], {0: 100.0, 1: 100.0}, random.Random(1))
+    choice = next_statement(meeting.unvoted(voters[-1]), {0: 100.0, 1: 100.0}, random.Random(1))
     assert choice is not None and choice.id == sid
 
 
@@ -56,7 +56,7 @@ def test_priority_weighted_draw_is_reproducible_and_weighted() -> None:
 
     def draws(seed: int) -> list[int]:
         rng = random.Random(seed)
-        return [next_statement(meeting, me, priorities, rng).id for _ in range(500)]  # type: ignore[union-attr]
+        return [next_statement(meeting.unvoted(me), priorities, rng).id for _ in range(500)]  # type: ignore[union-attr]
 
     assert draws(42) == draws(42)
     counts = {s: draws(42).count(s) for s in (0, 1, 2)}
@@ -69,7 +69,7 @@ def test_nothing_left_returns_none() -> None:
     meeting = new_meeting(seeds=("A.",))
     me = join(meeting)
     meeting.apply(Vote(me, 0, "agree", op="v"), NOW)
-    assert next_statement(meeting, me, {}, random.Random(0)) is None
+    assert next_statement(meeting.unvoted(me), {}, random.Random(0)) is None
 
 
 def test_new_codes_use_the_unambiguous_alphabet() -> None:

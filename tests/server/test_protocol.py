@@ -134,20 +134,22 @@ async def test_projector_sees_every_vote_in_order_without_gaps(
 
 @pytest.mark.asyncio
 async def test_phone_receives_own_votes_but_not_others(host: MeetingClient, clients: Clients) -> None:
-    """A phone gets its own vote event but not another phone's; counters arrive about once a second."""
+    """A vote is echoed to the voter's other devices, not to the sending one nor to other phones."""
     me, other = await clients.open(), await clients.open()
+    my_tablet = await clients.open(token=me.token)
+    assert my_tablet.participant == me.participant
     await me.next_message("snapshot")
+    await my_tablet.next_message("snapshot")
     await other.vote(1, "agree")
     await me.vote(0, "pass")
-    own = await me.next_message("event", where=lambda m: m["event"]["type"] == "vote")
-    assert own["event"]["participant"] == me.participant
+    own = await my_tablet.next_message("event", where=lambda m: m["event"]["type"] == "vote")
+    assert own["event"]["participant"] == me.participant and own["event"]["value"] == "pass"
     counters = await me.next_message("counters", timeout=scaled(4), where=lambda m: m["counters"]["votes"] == 2)
     assert counters["counters"]["participants"] == 2
     leftovers = []
     while not me.messages.empty():
         leftovers.append(me.messages.get_nowait())
-    assert not any(m.get("type") == "event" and m["event"].get("participant") == other.participant
-                   and m["event"]["type"] == "vote" for m in leftovers)
+    assert not any(m.get("type") == "event" and m["event"]["type"] == "vote" for m in leftovers)
 
 
 @pytest.mark.asyncio
