@@ -31,9 +31,13 @@ DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium for the whole session; each test opens its own contexts (separate storage)."""
+    """One Chromium per test module; each test opens its own contexts (separate storage).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main thread until
+    it stops, and pytest-asyncio tests collected after the browser tests cannot start their own loop.
+    """
     if not os.path.exists(CHROMIUM):
         message = f"{CHROMIUM} is missing (apt-get install chromium)"
         if os.environ.get("CI") == "true":
