@@ -75,8 +75,6 @@ FORWARD_DEADLINE = 20.0
 """Seconds after which a forwarded command is refused (the phone resends it later with the same op)."""
 DELIVERY_WAIT = 5.0
 """Seconds a non-owner waits for its replica to receive a forwarded command's events before acking."""
-POP_BATCH = 500
-"""Forwarded commands the owner takes per pop."""
 
 _CAMPAIGN = """
 -- KEYS: owner lock, epoch. ARGV: worker id, token we may hold ('' if none), ttl ms
@@ -130,7 +128,6 @@ class _Seat:
         """The replica may hold events that never became durable: reload before trusting it."""
         self.inflight: asyncio.Future[None] | None = None
         self.campaign: asyncio.Task[None] | None = None
-        self.consumer: asyncio.Task[None] | None = None
         self.waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def delivered(self, events: object) -> None:
@@ -162,6 +159,8 @@ class Coordinator:
         """Called with (code, owner?) whenever this process gains or loses a meeting's ownership."""
         self._fences: dict[str, str] | None = getattr(store, "fences", None)
         self._store_streams = self._fences is not None
+        if self._store_streams:
+            store.require_fence = True  # type: ignore[attr-defined]
         """A Redis store writes the stream itself (one script, log + stream); otherwise publish on the bus."""
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._outbox: dict[str, list[str]] = {}
@@ -170,6 +169,7 @@ class Coordinator:
         self._redis: Redis | None = None
         self._replies_task: asyncio.Task[None] | None = None
         self._replies_ok = False
+        self._pubsub: Any = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -177,7 +177,7 @@ class Coordinator:
         self._redis = keys.connect(self.url)
         self._campaign = self._redis.register_script(_CAMPAIGN)
         self._release = self._redis.register_script(_RELEASE)
-        self._replies_task = asyncio.get_running_loop().create_task(self._read_replies(), name="owner-replies")
+        self._replies_task = asyncio.get_running_loop().create_task(self._listen(), name="owner-channel")
 
     async def close(self) -> None:
         """Hand every owned meeting over at once (release the locks) instead of waiting for expiry."""
@@ -190,6 +190,9 @@ class Coordinator:
         if self._flusher is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._flusher, 2.0)
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -266,7 +269,7 @@ class Coordinator:
         seat.token = seat.last_token = token
         if self._fences is not None:
             self._fences[room.code] = token
-        seat.consumer = asyncio.get_running_loop().create_task(self._consume(seat), name=f"cmds-{room.code}")
+        await self._channel(room.code, True)
         log.info("meeting %s: this worker (%s) owns it now, token %s, seq %d", room.code, self.worker, token,
                  room.meeting.seq)
         self._notify(room.code, True)
@@ -277,11 +280,7 @@ class Coordinator:
         seat.token = None
         if self._fences is not None:
             self._fences.pop(seat.room.code, None)
-        if seat.consumer is not None:
-            seat.consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await seat.consumer
-            seat.consumer = None
+        await self._channel(seat.room.code, False)
         self._notify(seat.room.code, False)
 
     async def _resync(self, seat: _Seat) -> None:
@@ -364,9 +363,13 @@ class Coordinator:
                 if seat.token is not None:  # we became the owner meanwhile: the op id makes this safe
                     return await self._apply(seat, command)
                 try:
-                    await keys.retrying(lambda: self._redis.rpush(keys.commands(code), payload))  # type: ignore[union-attr]
-                    answer = await asyncio.wait_for(asyncio.shield(future), FORWARD_ATTEMPT)
-                    break
+                    heard = await self._redis.publish(keys.commands(code), payload)
+                    if heard:
+                        answer = await asyncio.wait_for(asyncio.shield(future), FORWARD_ATTEMPT)
+                        break
+                    await asyncio.sleep(0.2)  # no owner listening (failover in progress): ask again soon
+                    if loop.time() > deadline:
+                        raise TimeoutError
                 except (TimeoutError, RedisError, OSError):
                     if loop.time() > deadline:
                         raise OwnerUnavailable(
@@ -392,33 +395,6 @@ class Coordinator:
             log.warning("meeting %s: seq %d durable but not yet on this worker's stream", seat.room.code, seq)
 
     # ------------------------------------------------------------ the owner's intake
-
-    async def _consume(self, seat: _Seat) -> None:
-        """Pop forwarded commands on a dedicated connection while this process owns the meeting."""
-        code = seat.room.code
-        client = keys.connect(self.url, blocking=True)
-        backoff = 0.05
-        try:
-            while seat.token is not None:
-                try:
-                    item: Any = await client.blpop([keys.commands(code)], timeout=1)
-                    if item is None:
-                        continue
-                    raws = [item[1]]
-                    more: Any = await client.lpop(keys.commands(code), POP_BATCH)
-                    raws += more or []
-                    backoff = 0.05
-                except (RedisError, OSError):
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 2.0)
-                    continue
-                for raw in raws:
-                    task = asyncio.get_running_loop().create_task(self._serve(seat, raw))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-        finally:
-            with contextlib.suppress(Exception):
-                await client.aclose()
 
     async def _serve(self, seat: _Seat, raw: str) -> None:
         request = json.loads(raw)
@@ -447,38 +423,61 @@ class Coordinator:
             outbox, self._outbox = self._outbox, {}
             pipe = self._redis.pipeline(transaction=False)
             for worker, answers in outbox.items():
-                pipe.rpush(keys.replies(worker), *answers)
-                pipe.expire(keys.replies(worker), 60)
+                for answer in answers:
+                    pipe.publish(keys.replies(worker), answer)
             try:
                 await pipe.execute()
             except (RedisError, OSError) as exc:
                 log.warning("could not send %d answers (%s); the senders will resend",
                             sum(map(len, outbox.values())), exc)
 
-    async def _read_replies(self) -> None:
-        client = keys.connect(self.url, blocking=True)
+    async def _listen(self) -> None:
+        """One pub/sub connection per process: answers to our forwarded commands, and commands for the
+        meetings we own. Pub/sub is not written to the AOF, so a forwarded command costs no fsync on its
+        way in or out; a message lost in a blip is covered by the sender's resend with the same op id."""
         backoff = 0.05
-        try:
-            while True:
-                try:
-                    item: Any = await client.blpop([keys.replies(self.worker)], timeout=1)
-                    self._replies_ok = True
-                    backoff = 0.05
-                    if item is None:
-                        continue
-                    raws = [item[1]]
-                    more: Any = await client.lpop(keys.replies(self.worker), POP_BATCH)
-                    raws += more or []
-                except (RedisError, OSError):
-                    self._replies_ok = False
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 2.0)
-                    continue
-                for raw in raws:
-                    answer = json.loads(raw)
-                    future = self._pending.get(answer["id"])
-                    if future is not None and not future.done():
-                        future.set_result(answer)
-        finally:
-            with contextlib.suppress(Exception):
-                await client.aclose()
+        while True:
+            try:
+                if self._pubsub is None:
+                    self._pubsub = keys.connect(self.url, blocking=True).pubsub(ignore_subscribe_messages=True)
+                    await self._pubsub.subscribe(keys.replies(self.worker),
+                                                 *(keys.commands(c) for c, seat in self.seats.items() if seat.token))
+                message: Any = await self._pubsub.get_message(timeout=1.0)
+                self._replies_ok = True
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                if self._replies_ok:
+                    log.warning("command channel lost Redis (%s); reconnecting", exc)
+                self._replies_ok = False
+                if self._pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await self._pubsub.aclose()
+                    self._pubsub = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel, data = message["channel"], message["data"]
+            if channel == keys.replies(self.worker):
+                answer = json.loads(data)
+                future = self._pending.get(answer["id"])
+                if future is not None and not future.done():
+                    future.set_result(answer)
+                continue
+            seat = self.seats.get(channel.partition("}")[0].removeprefix("{m:"))
+            if seat is not None and seat.token is not None:
+                task = asyncio.get_running_loop().create_task(self._serve(seat, data))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _channel(self, code: str, listen: bool) -> None:
+        if self._pubsub is None:
+            return  # (re)connecting: the listener subscribes to every owned meeting when it is back
+        with contextlib.suppress(RedisError, OSError):
+            if listen:
+                await self._pubsub.subscribe(keys.commands(code))
+            else:
+                await self._pubsub.unsubscribe(keys.commands(code))

@@ -117,6 +117,9 @@ class RedisStore:
         self.stream_maxlen = stream_maxlen
         self.fences: dict[str, str] = {}
         """Meeting code -> the owner token this process writes with (set by the ownership module)."""
+        self.require_fence = False
+        """Set by the ownership module: then a write for a meeting this process does not own is refused
+        here, before it could race the owner (e.g. a per-worker scheduler saving an analysis)."""
         self._redis: Redis | None = None
         self._queue: list[_Write] = []
         self._wake = asyncio.Event()
@@ -181,10 +184,15 @@ class RedisStore:
             return
         if self._writer is None or self._writer.done():
             raise StoreUnavailable("store_unavailable", "the store is not started")
+        self._check_fence(code)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append(_Write(code, self.fences.get(code, ""), events, future))
         self._wake.set()
         await future
+
+    def _check_fence(self, code: str) -> None:
+        if self.require_fence and code not in self.fences:
+            raise Fenced("store_unavailable", f"this worker does not own meeting {code}; its owner writes it")
 
     async def _write_loop(self) -> None:
         """Group commit: everything queued goes out in one pipeline on one connection, so writes land in the
@@ -227,6 +235,7 @@ class RedisStore:
         return list(await pipe.execute(raise_on_error=False))
 
     async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any]) -> None:
+        self._check_fence(code)
         meta = json.dumps({"run": run, "seq": seq, "at": at})
         try:
             await self._save(keys=[keys.runs(code), keys.analysis(code), keys.owner(code)],

@@ -70,6 +70,13 @@ class Screen:
                 await self.changed.wait()
 
 
+async def _until_acked(phones: list[Phone], count: int) -> None:
+    """Wait until the phones together have ``count`` acknowledged votes: the failure then hits mid-meeting."""
+    async with asyncio.timeout(scaled(20)):
+        while sum(len(p.acked) for p in phones) < count:
+            await asyncio.sleep(0.01)
+
+
 async def _log(redis: RedisServer, code: str) -> list[Any]:
     store = RedisStore(redis.url)
     await store.start()
@@ -146,10 +153,10 @@ async def test_kill_9_of_the_owner_loses_no_acknowledged_vote(
     async def vote_all(phone: Phone) -> None:
         for statement in range(12):
             await phone.vote(statement, deadline)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
 
     voting = asyncio.gather(*(vote_all(p) for p in phones))
-    await asyncio.sleep(0.4)
+    await _until_acked(phones, 20)
     a.kill()
     await voting
     log = votes_in(await _log(redis, meeting["code"]))
@@ -177,10 +184,10 @@ async def test_redis_restart_mid_meeting_loses_nothing_acknowledged(
     async def vote_all(phone: Phone) -> None:
         for statement in range(12):
             await phone.vote(statement, deadline)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
 
     voting = asyncio.gather(*(vote_all(p) for p in phones))
-    await asyncio.sleep(0.4)
+    await _until_acked(phones, 20)
     redis.kill()
     await asyncio.sleep(1.0)
     redis.start()
