@@ -1,0 +1,230 @@
+"""Soak: N phones vote for M minutes against one server; memory, latency and errors sampled over time.
+
+    python bench/bench_soak.py --minutes 30 --phones 1000 --out soak.json
+    python bench/bench_soak.py --minutes 4 --phones 400 --out soak-short.json      # a quick check
+
+Starts its own ``facilitation serve`` (SQLite in a temporary directory) unless ``--url`` points at a
+running server (then memory is read only if ``--pid`` is given). Every phone votes on average every
+``--vote-interval`` seconds (exponential gaps) and posts a statement now and then; a projector and the host
+stay connected. Every ``--sample`` seconds one row is taken: server RSS and open file descriptors, acks,
+ack latency p50/p99 in that window, errors and reconnects so far. The verdict at the end: memory flat
+(the second half's RSS grows less than 10% over the first half's) and no error growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import websockets
+
+from facilitation.client import MeetingClient, ServerError
+from tests.support.servers import ServerProcess
+
+VALUES = ("agree", "acceptable", "pass", "disagree")
+SEEDS = 40
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.window: list[float] = []
+        self.acks = 0
+        self.errors: dict[str, int] = {}
+        self.reconnects = 0
+
+    def error(self, code: str) -> None:
+        self.errors[code] = self.errors.get(code, 0) + 1
+
+
+class Phone:
+    def __init__(self, url: str, code: str, index: int, stats: Stats) -> None:
+        self.client = MeetingClient(url, code)
+        self.index = index
+        self.stats = stats
+        self.rng = random.Random(index)
+
+    async def connect(self) -> None:
+        since = self.client.last_seq or None
+        await self.client.connect(since=since, timeout=30)
+        self.client.on_message = lambda message: None
+
+    async def run(self, until: float, vote_interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        posts = 0
+        while loop.time() < until:
+            await asyncio.sleep(self.rng.expovariate(1 / vote_interval))
+            started = time.perf_counter()
+            try:
+                if self.rng.random() < 0.01:
+                    posts += 1
+                    await self.client.post(f"手機 {self.index} 的第 {posts} 則發言：增加夜間公車班次。")
+                else:
+                    await self.client.vote(self.rng.randrange(SEEDS), self.rng.choice(VALUES))
+                self.stats.window.append(time.perf_counter() - started)
+                self.stats.acks += 1
+            except ServerError as exc:
+                self.stats.error(exc.code)
+            except (ConnectionError, TimeoutError, websockets.WebSocketException, OSError) as exc:
+                self.stats.error(type(exc).__name__)
+                self.stats.reconnects += 1
+                with contextlib.suppress(Exception):
+                    await self.client.close()
+                with contextlib.suppress(Exception):
+                    await self.connect()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def soak(args: argparse.Namespace) -> dict[str, Any]:
+    server: ServerProcess | None = None
+    tmp = tempfile.mkdtemp(prefix="soak-")
+    if args.url:
+        url, pid = args.url.rstrip("/"), args.pid
+    else:
+        server = ServerProcess(f"sqlite:///{tmp}/soak.db", env={"FACILITATION_ANALYSIS": "1"}).start()
+        assert server.proc is not None
+        url, pid = server.url, server.proc.pid
+    try:
+        return await _drive(args, url, pid)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+async def _drive(args: argparse.Namespace, url: str, pid: int | None) -> dict[str, Any]:
+    import urllib.request
+
+    body = json.dumps({"title": "soak", "seeds": [f"第 {i} 條陳述" for i in range(SEEDS)]}).encode()
+    request = urllib.request.Request(url + "/api/meetings", data=body, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        meeting = json.loads(response.read())
+    host = MeetingClient(url, meeting["code"], "host", host_key=meeting["host_key"])
+    await host.connect()
+    host.on_message = lambda message: None
+    await host.command("phase", phase="collecting")
+    projector = MeetingClient(url, meeting["code"], "projector")
+    await projector.connect()
+    projector.on_message = lambda message: None
+    stats = Stats()
+    phones = [Phone(url, meeting["code"], i, stats) for i in range(args.phones)]
+    started = time.monotonic()
+    for first in range(0, len(phones), 50):
+        await asyncio.gather(*(p.connect() for p in phones[first:first + 50]))
+    connect_s = time.monotonic() - started
+    loop = asyncio.get_running_loop()
+    until = loop.time() + args.minutes * 60
+    runners = asyncio.gather(*(p.run(until, args.vote_interval) for p in phones))
+    samples: list[dict[str, Any]] = []
+    t0 = time.monotonic()
+    print(f"{args.phones} phones connected in {connect_s:.1f} s; sampling every {args.sample:g} s", flush=True)
+    header = ("t (s)", "RSS MB", "fds", "acks/s", "p50 ms", "p99 ms", "errors", "reconn")
+    print(" ".join(f"{h:>8}" for h in header))
+    while loop.time() < until:
+        await asyncio.sleep(min(args.sample, max(0.0, until - loop.time())))
+        window, stats.window = stats.window, []
+        row = {
+            "t": round(time.monotonic() - t0, 1),
+            "rss_mb": round(rss_mb(pid), 1) if pid else None,
+            "fds": open_fds(pid) if pid else None,
+            "acks_per_s": round(len(window) / args.sample, 1),
+            "p50_ms": round(percentile(window, 0.5), 1),
+            "p99_ms": round(percentile(window, 0.99), 1),
+            "errors": sum(stats.errors.values()),
+            "reconnects": stats.reconnects,
+        }
+        samples.append(row)
+        print(" ".join(f"{row[k] if row[k] is not None else '-':>8}" for k in
+                       ("t", "rss_mb", "fds", "acks_per_s", "p50_ms", "p99_ms", "errors", "reconnects")), flush=True)
+    await runners
+    for first in range(0, len(phones), 200):
+        await asyncio.gather(*(p.client.close() for p in phones[first:first + 200]))
+    await projector.close()
+    await host.close()
+    return summarise(args, samples, stats)
+
+
+def summarise(args: argparse.Namespace, samples: list[dict[str, Any]], stats: Stats) -> dict[str, Any]:
+    half = max(1, len(samples) // 2)
+    rss = [s["rss_mb"] for s in samples if s["rss_mb"] is not None]
+    first_half = max(rss[:half]) if rss else 0.0
+    second_half = max(rss[half:]) if len(rss) > half else first_half
+    growth = (second_half - first_half) / first_half if first_half else 0.0
+    errors_first = samples[half - 1]["errors"] if samples else 0
+    errors_last = samples[-1]["errors"] if samples else 0
+    p99s = [s["p99_ms"] for s in samples]
+    tail = [(s["t"], s["rss_mb"]) for s in samples[half:] if s["rss_mb"] is not None]
+    slope = 0.0
+    if len(tail) > 1:  # least-squares slope over the second half, MB per minute
+        mean_t = sum(t for t, _ in tail) / len(tail)
+        mean_r = sum(r for _, r in tail) / len(tail)
+        spread = sum((t - mean_t) ** 2 for t, _ in tail)
+        slope = 60 * sum((t - mean_t) * (r - mean_r) for t, r in tail) / spread if spread else 0.0
+    result = {
+        "minutes": args.minutes,
+        "phones": args.phones,
+        "vote_interval_s": args.vote_interval,
+        "acks": stats.acks,
+        "errors": stats.errors,
+        "reconnects": stats.reconnects,
+        "rss_mb": {"first": rss[0] if rss else None, "max_first_half": first_half,
+                   "max_second_half": second_half, "last": rss[-1] if rss else None},
+        "rss_growth_second_half": round(growth, 3),
+        "rss_slope_mb_per_min_second_half": round(slope, 2),
+        "p99_ms_max_window": max(p99s) if p99s else None,
+        "p99_ms_median_window": sorted(p99s)[len(p99s) // 2] if p99s else None,
+        "memory_flat": growth < 0.10,
+        "no_error_growth": errors_last - errors_first <= errors_first,
+        "samples": samples,
+    }
+    print(f"\nacks {stats.acks}, errors {stats.errors or 0}, reconnects {stats.reconnects}")
+    print(f"RSS MB: first {result['rss_mb']['first']}, max 1st half {first_half}, max 2nd half {second_half} "
+          f"({growth:+.1%}, {slope:+.2f} MB/min over the 2nd half) -> memory flat: {result['memory_flat']}")
+    print(f"p99 per window: median {result['p99_ms_median_window']} ms, worst {result['p99_ms_max_window']} ms; "
+          f"no error growth: {result['no_error_growth']}")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--phones", type=int, default=1000)
+    parser.add_argument("--vote-interval", type=float, default=3.0, help="mean seconds between a phone's votes")
+    parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--url", default=None, help="drive this running server instead of starting one")
+    parser.add_argument("--pid", type=int, default=None, help="with --url: the server's pid, to read its memory")
+    parser.add_argument("--out", required=True, help="write the figures as JSON here")
+    args = parser.parse_args()
+    result = asyncio.run(soak(args))
+    Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0 if result["memory_flat"] and result["no_error_growth"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
