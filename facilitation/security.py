@@ -4,8 +4,8 @@ Guessing a meeting code or a host key means many failures from one address; afte
 :data:`MAX_FAILURES` failures within :data:`WINDOW` seconds an address is refused until the window
 passes, except for requests that prove a secret of the meeting (its host key, a returning phone's token):
 a venue's Wi-Fi puts hundreds of phones behind one address, and one guesser there must not lock out the
-host or the phones already in the meeting (see docs/security.md). The table is bounded (oldest addresses are forgotten first) so a spray of addresses cannot grow
-memory.
+host or the phones already in the meeting (see docs/security.md). The table is bounded (oldest addresses
+are forgotten first) so a spray of addresses cannot grow memory.
 """
 
 from __future__ import annotations
