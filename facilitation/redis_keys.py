@@ -10,9 +10,9 @@ nodes. The only global key is the meeting index, read by ``meeting_codes()`` (li
 | ``{m:CODE}:events`` | stream | the live feed every worker XREADs; entry id ``<seq>-0``; capped (MAXLEN ~) |
 | ``{m:CODE}:owner`` | string | the owner lock: ``<epoch>:<worker>``, with a PX expiry, renewed |
 | ``{m:CODE}:epoch`` | counter | INCR'd at each new owner: the fencing token's monotonic part |
-| ``{m:CODE}:cmds`` | list | commands forwarded by non-owners, popped by the owner |
+| ``{m:CODE}:cmds`` | channel | commands forwarded by non-owners (pub/sub: not persisted, no fsync) |
 | ``{m:CODE}:runs`` / ``{m:CODE}:analysis`` | hashes | published analyses: run -> metadata / payload |
-| ``{w:WORKER}:replies`` | list | answers to a worker's forwarded commands (expires when the worker is gone) |
+| ``{w:WORKER}:replies`` | channel | answers to a worker's forwarded commands |
 | ``facilitation:meetings`` | sorted set | every meeting code, scored by creation time |
 """
 
