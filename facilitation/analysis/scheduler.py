@@ -135,6 +135,9 @@ class AnalysisScheduler:
 
     async def start(self) -> None:
         self.hub.on_room_opened.append(self._attach)
+        coordinator = getattr(self.hub, "coordinator", None)
+        if coordinator is not None:
+            coordinator.on_change.append(self._ownership_changed)
         for room in list(self.hub.rooms.values()):
             self._attach(room)
         self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch(), name="analysis-dispatch")
@@ -203,13 +206,7 @@ class AnalysisScheduler:
         try:
             stored = await room.store.load_analysis(room.code)
             if stored is not None:
-                payload = stored["result"]
-                room.analysis = json.loads(payload["message"])
-                state.run = int(stored["run"])
-                room.priorities = {int(k): float(v) for k, v in payload.get("priority", {}).items()}
-                state.previous = _restore_previous(payload.get("warm", ""), room.analysis)
-                text = payload["message"]
-                room.broadcast(lambda c: text if c.role in ("projector", "host") else None)
+                self._adopt(state, stored)
         except Exception:
             log.exception("could not restore the last analysis of meeting %s; starting afresh", room.code)
         finally:
@@ -219,12 +216,44 @@ class AnalysisScheduler:
         if meeting.vote_count and meeting.phase is not Phase.CLOSED and behind:
             self._mark_dirty(state)
 
+    def _adopt(self, state: _Meeting, stored: dict[str, Any]) -> None:
+        """Make a stored run this process's current map (after a restart, or one the meeting's owner made)."""
+        room = state.room
+        payload = stored["result"]
+        room.analysis = json.loads(payload["message"])
+        state.run = int(stored["run"])
+        room.priorities = {int(k): float(v) for k, v in payload.get("priority", {}).items()}
+        state.previous = _restore_previous(payload.get("warm", ""), room.analysis)
+        text = payload["message"]
+        room.broadcast(lambda c: text if c.role in ("projector", "host") else None)
+
+    async def _follow(self, state: _Meeting, run: int) -> None:
+        """Another worker owns the meeting and published run ``run``: show it here too."""
+        try:
+            stored = await state.room.store.load_analysis(state.room.code, run)
+        except Exception:
+            log.exception("could not load analysis run %s of meeting %s", run, state.room.code)
+            return
+        if stored is not None and not state.closed and int(stored["run"]) > state.run:
+            self._adopt(state, stored)
+            state.dirty = False
+            self._phones_soon(state)
+
+    def _ownership_changed(self, code: str, owner: bool) -> None:
+        """Ownership moved: the new owner runs the analysis from now on (a dead owner's pending work too)."""
+        state = self._meetings.get(code)
+        if state is not None and owner and not state.closed:
+            self._arm(state)
+
     def _on_events(self, state: _Meeting, events: Sequence[Event]) -> None:
         if state.closed:
             return
         changed = state.log.feed(events)
+        owner = self.hub.is_owner(state.room.code)
         for event in events:
-            if isinstance(event, SettingsChanged):
+            if isinstance(event, AnalysisPublished) and not owner and event.run > state.run:
+                self._spawn(self._follow(state, event.run))
+            elif isinstance(event, SettingsChanged):
                 if "analysis_paused" in event.changes:
                     state.paused = bool(event.changes["analysis_paused"])
                     self._arm(state)
@@ -267,6 +296,8 @@ class AnalysisScheduler:
         """Schedule a meeting's next run if it needs one and has none pending."""
         if state.closed or state.running or state.queued or state.timer is not None:
             return
+        if not self.hub.is_owner(state.room.code):
+            return  # with Redis, one worker (the meeting's owner) analyses; the others follow its runs
         if not (state.forced or (state.dirty and not state.paused)):
             return
         loop = asyncio.get_running_loop()

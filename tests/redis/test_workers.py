@@ -246,3 +246,43 @@ async def test_serve_with_two_uvicorn_workers_through_redis(redis: RedisServer) 
         await asyncio.gather(*(p.close() for p in phones), screen.client.close())
     finally:
         server.stop()
+
+
+@pytest.mark.asyncio
+async def test_one_analysis_leader_and_every_worker_shows_its_map(redis: RedisServer) -> None:
+    """With analysis on, only the meeting's owner analyses; projectors on both workers get the same runs."""
+    a = worker(redis, FACILITATION_ANALYSIS="1").start()
+    b = worker(redis, FACILITATION_ANALYSIS="1").start()
+    try:
+        meeting = create_meeting(a.url, 8)
+        await open_voting(a.url, meeting)
+        screens = [MeetingClient(url, meeting["code"], "projector") for url in (a.url, b.url)]
+        for screen in screens:
+            await screen.connect()
+        phones = [Phone([a.url, b.url], meeting["code"], i) for i in range(16)]
+        await asyncio.gather(*(p.connect() for p in phones))
+        deadline = asyncio.get_running_loop().time() + scaled(30)
+        for statement in range(8):
+            await asyncio.gather(*(p.vote(statement, deadline) for p in phones))
+        maps = [await s.next_message("analysis", timeout=scaled(30), where=lambda m: m["counts"]["votes"] >= 128)
+                for s in screens]
+        assert maps[0]["run"] == maps[1]["run"]
+        assert maps[0]["groups"] == maps[1]["groups"]
+        runs = [int(e["run"]) for e in await _runs(a.url, meeting["code"])]
+        assert runs == list(range(1, len(runs) + 1)), "one leader: run numbers have no duplicates or gaps"
+        await asyncio.gather(*(p.close() for p in phones), *(s.close() for s in screens))
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def _runs(base: str, code: str) -> list[Any]:
+    import json
+    import urllib.request
+
+    def fetch() -> list[Any]:
+        with urllib.request.urlopen(f"{base}/api/meetings/{code}/analysis/runs", timeout=scaled(10)) as response:
+            body = json.loads(response.read())
+        return list(body["runs"] if isinstance(body, dict) else body)
+
+    return await asyncio.to_thread(fetch)
