@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import secrets
 import time
 from collections import deque
@@ -386,9 +385,9 @@ class Room:
 
     def next_for(self, participant: int) -> dict[str, Any]:
         """The next statement for a phone and how many remain, as sent in snapshots and vote acks."""
-        rng = random.Random(participant * 1_000_003 + len(self.meeting.votes.get(participant, {})))
+        seed = participant * 1_000_003 + len(self.meeting.votes.get(participant, {}))
         candidates = self.meeting.unvoted(participant)
-        statement = next_statement(candidates, self.priorities, rng)
+        statement = next_statement(candidates, self.priorities, seed)
         return {"next": None if statement is None else statement.public(), "remaining": len(candidates)}
 
 

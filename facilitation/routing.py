@@ -10,7 +10,7 @@ Priority, in order (documented in docs/protocol.md, "Next statement"):
    that separate or unite the opinion groups are shown more, yet every phone does not see the same order,
    which would starve the tail of votes.
 
-The random source is passed in, so the choice is reproducible in tests and the core stays pure.
+The random source (or its seed) is passed in, so the choice is reproducible in tests and the core stays pure.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ DEFAULT_PRIORITY = 1.0
 
 
 def next_statement(
-    candidates: Sequence[Statement], priorities: Mapping[int, float], rng: random.Random
+    candidates: Sequence[Statement], priorities: Mapping[int, float], rng: random.Random | int
 ) -> Statement | None:
     """Which of ``candidates`` (the statements a participant has not voted on) to show next; None if empty."""
     if not candidates:
@@ -39,4 +39,6 @@ def next_statement(
     if fresh:
         return min(fresh, key=lambda s: (sum(s.tally.values()), s.created_at, s.id))
     weights = [max(priorities.get(s.id, DEFAULT_PRIORITY), 1e-6) for s in candidates]
+    if isinstance(rng, int):
+        rng = random.Random(rng)  # seeded only here: seeding costs more than the rest of a vote's routing
     return rng.choices(list(candidates), weights=weights, k=1)[0]
