@@ -285,8 +285,6 @@ def test_exports_need_the_host_key(server: ServerProcess, meeting: dict[str, Any
     """GET /api/meetings/{code}/export answers 403 without or with a wrong key, 200 with the right one."""
     url = server.url + f"/api/meetings/{meeting['code']}/export?format=json"
     status, body = http_json("GET", url, headers={"X-Forwarded-For": fresh_address()})
-    if status == 404 and isinstance(body, dict) and body.get("error", {}).get("code") == "not_found":
-        pytest.skip("the export endpoint has not landed yet (export engineer)")
     assert status == 403 and body["error"]["code"] == "forbidden", body
     status, body = http_json("GET", url, headers={"X-Forwarded-For": fresh_address(), "X-Host-Key": "nope"})
     assert status == 403 and body["error"]["code"] == "forbidden", body
