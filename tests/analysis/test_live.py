@@ -66,7 +66,9 @@ async def test_group_ids_stable_after_one_more_vote(server: ServerProcess) -> No
         await vote_camps(clients, range(8))
         ack = await clients[-1].vote(1, "pass")  # phone 19 re-casts its quirk vote: no change, the last seq
         before = await _map_covering(projector, ack["seq"], timeout=30)
-        assert len(before["groups"]) == 2
+        # Two planted camps; the quirk voters may form small groups of their own depending on which votes each
+        # debounced run saw. What matters here is that one more vote relabels nobody.
+        assert len(before["groups"]) >= 2
         seeded = await host.command("seed", text="one more statement")
         ack = await clients[3].vote(seeded["result"]["statement"], "agree")
         after = await _map_covering(projector, ack["seq"])
