@@ -3,7 +3,6 @@ red-dwarf's (the reference implementation), computed once per session with singl
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from threadpoolctl import threadpool_limits
 
 from clustering import AnalysisResult, analyze
 from clustering.polis_io import PolisConversation, read_polis_export
+from tests.support.data import polis_data_dir
 
-DATA_DIR = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "polis").resolve()
 """The six public Pol.is exports, kept beside the repository (../shared)."""
 
 CONVERSATIONS = ("15-per-hour-seattle", "brexit-consensus", "canadian-electoral-reform",
@@ -33,12 +32,7 @@ def _single_threaded_blas() -> Iterator[None]:
 
 def data_dir() -> Path:
     """The data folder; a missing folder fails loudly under CI and skips locally."""
-    if not DATA_DIR.is_dir():
-        message = f"Pol.is data missing at {DATA_DIR} (expected ../shared/data/polis beside the repo)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return DATA_DIR
+    return polis_data_dir()
 
 
 @dataclass

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,8 @@ from facilitation.meeting import (
     hash_secret,
 )
 from facilitation.store import open_store
+from tests.support.data import polis_data_dir
 
-DATA_DIR = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "polis").resolve()
 CONVERSATIONS = ("15-per-hour-seattle", "brexit-consensus", "canadian-electoral-reform",
                  "london.youth.policing", "scoop-hivemind.biodiversity", "vtaiwan.uberx")
 MALICIOUS = "<script>alert(1)</script> [x](javascript:alert(1)) **bold**"
@@ -40,12 +39,7 @@ FORMULA = '=HYPERLINK("http://evil","x")'
 
 def data_dir() -> Path:
     """The Pol.is data; missing data fails under CI=true and skips locally."""
-    if not DATA_DIR.is_dir():
-        message = f"Pol.is data missing at {DATA_DIR} (expected ../shared/data/polis beside the repo)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return DATA_DIR
+    return polis_data_dir()
 
 
 def analyze_json(folder: Path) -> dict[str, Any]:
