@@ -33,6 +33,7 @@ from facilitation.events import (
     StatementPosted,
     VoteCast,
 )
+from facilitation.vocabulary import SCALES
 
 __all__ = [
     "HOST",
@@ -103,11 +104,6 @@ class StatementState(StrEnum):
     HIDDEN = "hidden"
 
 
-SCALES: dict[str, tuple[str, ...]] = {
-    "consent": ("agree", "acceptable", "pass", "disagree"),
-    "classic": ("agree", "disagree", "pass"),
-}
-"""Vote values per scale. ``acceptable`` means "not satisfied, but I can live with it"."""
 
 LANGUAGES = ("zh-TW", "en")
 

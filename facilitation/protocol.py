@@ -36,7 +36,12 @@ MAX_INT = 2**53
 
 
 class ProtocolError(ClientError):
-    """A message that is not valid protocol: not JSON, unknown type, missing or mistyped field."""
+    """A message that is not valid protocol: not JSON, unknown type, missing or mistyped field.
+
+    ``op`` is the command's operation id when the frame parsed far enough to read a valid one, so the
+    refusal reaches the client waiting for that op instead of leaving it hanging."""
+
+    op: str = ""
 
 
 _Field = tuple[type, bool]  # (type, required)
@@ -95,10 +100,18 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     if not isinstance(kind, str) or kind not in SCHEMAS:
         raise ProtocolError("unknown_type", f"unknown message type {str(kind)[:40]!r}")
     op = data.get("op", "")
-    if not isinstance(op, str) or len(op) > MAX_OP_CHARS:
+    if not isinstance(op, str) or len(op) > MAX_OP_CHARS or _has_lone_surrogate(op):
         raise ProtocolError("invalid_field", f"'op' must be a string of at most {MAX_OP_CHARS} characters")
     if kind in NEEDS_OP and not op:
         raise ProtocolError("missing_field", f"a {kind!r} command needs an 'op' (client operation id)")
+    try:
+        return ClientMessage(kind, op, _fields(kind, data))
+    except ProtocolError as exc:
+        exc.op = op
+        raise
+
+
+def _fields(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, (expected, required) in SCHEMAS[kind].items():
         if name not in data or data[name] is None:
@@ -121,7 +134,7 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         fields[name] = value
     if kind == "hello" and fields["role"] not in ROLES:
         raise ProtocolError("invalid_field", f"role must be one of {', '.join(ROLES)}")
-    return ClientMessage(kind, op, fields)
+    return fields
 
 
 def _has_lone_surrogate(text: str) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 
 from facilitation.events import Event, FollowUpSet, MeetingCreated, VoteCast
 from facilitation.meeting import Meeting, StatementState
+from facilitation.vocabulary import VOTE_WEIGHTS
 
 __all__ = [
     "FORMAT_VERSION",
@@ -53,7 +54,7 @@ __all__ = [
 FORMAT_VERSION = 1
 """Version of the summary's JSON form; bumped only when a field changes meaning or disappears."""
 
-VOTE_CODES: dict[str, float] = {"agree": 1.0, "acceptable": 0.5, "pass": 0.0, "disagree": -1.0}
+VOTE_CODES: dict[str, float] = VOTE_WEIGHTS
 """Meeting vote values to the clustering library's codes (clustering.AGREE, ACCEPTABLE, PASS, DISAGREE)."""
 
 MODERATED_OUT = frozenset({StatementState.REJECTED.value, StatementState.HIDDEN.value})

@@ -236,7 +236,7 @@ async def _serve(websocket: WebSocket, room: Room, conn: Connection) -> None:
             reply = await _handle(room, conn, message)
         except ClientError as exc:
             metrics.ERRORS.labels(exc.code).inc()
-            reply = error_message(exc, op)
+            reply = error_message(exc, exc.op if isinstance(exc, ProtocolError) and exc.op else op)
             if exc.code == "rate_limited" or throttled:
                 now = time.monotonic()
                 if now - window_start > FLOOD_WINDOW:

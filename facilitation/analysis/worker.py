@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from facilitation.vocabulary import VOTE_VALUES, VOTE_WEIGHTS
+
 __all__ = ["CODE_VALUES", "VALUE_CODES", "InjectedFailure", "Job", "Outcome", "init_worker", "run_job", "warm_up"]
 
-VALUE_CODES: dict[str, int] = {"agree": 0, "acceptable": 1, "pass": 2, "disagree": 3}
+VALUE_CODES: dict[str, int] = {value: code for code, value in enumerate(VOTE_VALUES)}
 """Vote values as int8 codes in the vote log; :data:`CODE_VALUES` maps them to the library's numbers."""
-CODE_VALUES = np.array([1.0, 0.5, 0.0, -1.0])  # AGREE, ACCEPTABLE, PASS, DISAGREE (asserted in warm_up)
+CODE_VALUES = np.array([VOTE_WEIGHTS[value] for value in VOTE_VALUES])
 
 _BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")

@@ -37,7 +37,6 @@ from facilitation.codes import new_code
 from facilitation.events import Event
 from facilitation.meeting import (
     LANGUAGES,
-    SCALES,
     CommandRefused,
     Join,
     Meeting,
@@ -52,6 +51,7 @@ from facilitation.meeting import (
 )
 from facilitation.settings import Settings
 from facilitation.store import MeetingExists, open_store
+from facilitation.vocabulary import SCALES
 
 __all__ = ["PolisFolder", "PolisImportError", "build_events", "read_folder", "run"]
 
