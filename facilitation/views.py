@@ -96,7 +96,8 @@ def projector_snapshot(meeting: Meeting) -> dict[str, Any]:
 
 
 def host_snapshot(meeting: Meeting) -> dict[str, Any]:
-    """Everything the console needs: all statements with tallies, the queue, participants by role."""
+    """Everything the console needs: all statements with tallies, the queue, participants by role, and
+    each participant's nickname and role (the host moderates people, not numbers)."""
     by_role: dict[str, int] = {}
     for p in meeting.participants.values():
         by_role[p.role] = by_role.get(p.role, 0) + 1
@@ -106,4 +107,8 @@ def host_snapshot(meeting: Meeting) -> dict[str, Any]:
             {**s.public(), "author": s.author, "tally": dict(s.tally)} for s in meeting.statements.values()
         ],
         "participants_by_role": by_role,
+        "participants": [
+            {"participant": p.id, "nickname": p.nickname, "role": p.role}
+            for p in meeting.participants.values()
+        ],
     }

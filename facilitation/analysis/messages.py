@@ -8,8 +8,13 @@ JSON text. Two audiences (docs/protocol.md, "Live analysis"):
   representative statements, the traffic-light lanes, and short top lists. Never the vote matrix: a
   20,000-participant map is ~0.5 MB of JSON, a 1,000-participant map ~25 KB.
 * **phone** (one participant): their group and position, group sizes, and, when the host shows results,
-  a short summary (top statements per lane, majority opinions, each group's representative statements).
-  A phone message is a few hundred bytes whatever the meeting's size.
+  a short summary (top statements per lane, what every group can accept, majority opinions, each group's
+  representative statements). A phone message is about a kilobyte whatever the meeting's size.
+
+Truthful numbers: the library's ``share`` values are smoothed ((count + 1) / (seen + 2)) and rank
+statements; they are never what a screen prints. Every figure a person reads comes with the raw counts it
+is made of (``count`` of ``seen``, or ``accepted`` of ``seen``), taken from the groups' raw tallies
+(``AnalysisResult.group_votes``), so each one can be checked against the meeting's votes.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clustering import AnalysisResult
+from clustering.result import AcceptanceScore, Representative, Tally
 from facilitation.protocol import PROTOCOL_VERSION, dumps
 
 __all__ = [
@@ -41,6 +47,8 @@ ROLE_TOP = 5
 ROLE_MIN_SEEN = 3
 """A role's top statements only count statements at least 3 of its members voted on."""
 LANE_NAMES = ("acceptable", "disputed", "rejected", "needs_votes")
+PHONE_ACCEPTABLE_TOP = 5
+"""Statements every group can accept on a phone (the "大家都能接受的" list)."""
 
 
 def _i(x: Any) -> int:
@@ -52,13 +60,58 @@ def _r(x: float, digits: int = POSITION_DECIMALS) -> float:
     return round(float(x), digits)
 
 
+def _tally(result: AnalysisResult, group: str, statement: Any) -> Tally | None:
+    return result.group_votes.get(group, {}).get(statement)
+
+
+def _only_passes(result: AnalysisResult, statement: Any) -> bool:
+    """Every group's members who voted on it said "pass": there is nothing to dispute (or accept) yet.
+
+    False when the result has no group tallies for it (no opinion groups yet): nothing to judge by.
+    """
+    tallies = [votes[statement] for votes in result.group_votes.values() if statement in votes]
+    return bool(tallies) and sum(t.agree + t.acceptable + t.disagree for t in tallies) == 0
+
+
 def _lanes(result: AnalysisResult) -> dict[str, list[int]]:
-    """Statement ids per lane, the most widely accepted first (the library's maximin order)."""
+    """Statement ids per lane, the most widely accepted first (the library's maximin order).
+
+    A statement everyone passed on moves to ``needs_votes``: a room that skipped it has not disagreed.
+    """
     order = {a.statement: i for i, a in enumerate(result.acceptance)}
     out: dict[str, list[int]] = {name: [] for name in LANE_NAMES}
     for statement, lane in sorted(result.lanes.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
+        if lane != "needs_votes" and _only_passes(result, statement):
+            lane = "needs_votes"
         out.setdefault(lane, []).append(_i(statement))
     return out
+
+
+def _acceptable_entry(result: AnalysisResult, score: AcceptanceScore) -> dict[str, Any]:
+    """One statement acceptable to all: per group how many accepted (agree or acceptable) of how many voted."""
+    counts: dict[str, dict[str, int]] = {}
+    for group in score.group_shares:
+        tally = _tally(result, group, score.statement)
+        accepted = 0 if tally is None else tally.agree + tally.acceptable
+        counts[group] = {"accepted": accepted, "seen": 0 if tally is None else tally.seen}
+    return {
+        "statement": _i(score.statement),
+        "worst_share": _r(score.worst_share),
+        "groups": {g: _r(s) for g, s in score.group_shares.items()},
+        "roles": {r: _r(s) for r, s in score.role_shares.items()},
+        "accepted": sum(c["accepted"] for c in counts.values()),
+        "seen": sum(c["seen"] for c in counts.values()),
+        "group_counts": counts,
+    }
+
+
+def _representative(result: AnalysisResult, group: str, rep: Representative) -> dict[str, Any]:
+    """A representative statement with the raw count behind it: ``count`` of the group's ``seen`` voted
+    ``direction`` (``share`` is the library's smoothed value, for ranking only)."""
+    tally = _tally(result, group, rep.statement)
+    count = 0 if tally is None else (tally.disagree if rep.direction == "disagree" else tally.agree)
+    return {"statement": _i(rep.statement), "direction": rep.direction, "share": _r(rep.share),
+            "z": _r(rep.z, 2), "count": count, "seen": 0 if tally is None else tally.seen}
 
 
 def _membership(result: AnalysisResult) -> dict[Any, int]:
@@ -72,13 +125,13 @@ def _role_breakdown(result: AnalysisResult, roles: Mapping[int, str]) -> dict[st
         scored = []
         for statement, t in summary.votes.items():
             if t.seen >= ROLE_MIN_SEEN:
-                scored.append((statement, (t.agree + t.acceptable) / t.seen, t.disagree / t.seen))
-        accepts = sorted(scored, key=lambda x: (-x[1], x[0]))[:ROLE_TOP]
-        rejects = sorted(scored, key=lambda x: (-x[2], x[0]))[:ROLE_TOP]
+                scored.append((statement, t.agree + t.acceptable, t.disagree, t.seen))
+        accepts = sorted(scored, key=lambda x: (-x[1] / x[3], x[0]))[:ROLE_TOP]
+        rejects = sorted(scored, key=lambda x: (-x[2] / x[3], x[0]))[:ROLE_TOP]
         out[name] = {
             "participants": summary.participants,
-            "accepts": [{"statement": _i(s), "share": _r(a)} for s, a, _ in accepts],
-            "rejects": [{"statement": _i(s), "share": _r(d)} for s, _, d in rejects],
+            "accepts": [{"statement": _i(s), "share": _r(a / n), "count": a, "seen": n} for s, a, _, n in accepts],
+            "rejects": [{"statement": _i(s), "share": _r(d / n), "count": d, "seen": n} for s, _, d, n in rejects],
         }
     return out
 
@@ -101,11 +154,8 @@ def map_message(
             "size": group.size,
             "center": [_r(c) for c in group.center],
             "roles": by_role,
-            "representative": [
-                {"statement": _i(r.statement), "direction": r.direction, "share": _r(r.share),
-                 "z": _r(r.z, 2)}
-                for r in group.representative[:REPRESENTATIVE_TOP]
-            ],
+            "representative": [_representative(result, group.id, r)
+                               for r in group.representative[:REPRESENTATIVE_TOP]],
         })
     return {
         "v": PROTOCOL_VERSION,
@@ -123,12 +173,8 @@ def map_message(
             "group": [membership.get(p, -1) for p in ids],
         },
         "lanes": _lanes(result),
-        "acceptable_to_all": [
-            {"statement": _i(a.statement), "worst_share": _r(a.worst_share),
-             "groups": {g: _r(s) for g, s in a.group_shares.items()},
-             "roles": {r: _r(s) for r, s in a.role_shares.items()}}
-            for a in result.acceptable_to_all[:TOP]
-        ],
+        "acceptable_to_all": [_acceptable_entry(result, a) for a in result.acceptable_to_all[:TOP]
+                              if not _only_passes(result, a.statement)],
         "majority": [
             {"statement": _i(o.statement), "direction": o.direction, "share": _r(o.share)}
             for o in result.majority[:TOP]
@@ -179,6 +225,11 @@ def phone_parts(result: AnalysisResult, map_msg: dict[str, Any]) -> PhoneParts:
     summary = {
         "lanes": {name: ids[:PHONE_TOP] for name, ids in lanes.items()},
         "lane_counts": {name: len(ids) for name, ids in lanes.items()},
+        "acceptable_to_all": [
+            {"statement": a["statement"], "accepted": a["accepted"], "seen": a["seen"],
+             "group_counts": a["group_counts"]}
+            for a in map_msg["acceptable_to_all"][:PHONE_ACCEPTABLE_TOP]
+        ],
         "majority": map_msg["majority"][:PHONE_TOP],
         "representative": {g["id"]: g["representative"][:PHONE_REPRESENTATIVE_TOP] for g in map_msg["groups"]},
     }

@@ -6,7 +6,9 @@
 //   {participants, x, y, group (index or -1)}, lanes: {lane: [statement ids]}, acceptable_to_all,
 //   majority, consensus, divisive, counts};
 // - the phone message {type: "analysis", run, groups: [{id, size}], you: {group, x, y} | null,
-//   summary?: {lanes, lane_counts, majority, representative: {group: [...]}}};
+//   summary?: {lanes, lane_counts, acceptable_to_all, majority, representative: {group: [...]}}};
+// Figures: `share` fields are the library's smoothed values, for ranking only; screens print the raw
+// `count`/`seen` (representative) and `accepted`/`seen` (acceptable to all) through dom.js countShare().
 // - the library's to_dict(): groups with members, positions {participant: [x, y]}, lanes {statement: lane};
 // - any of these wrapped in `result` / `analysis` / `payload`, or a stored row whose `message` is JSON text.
 
@@ -90,7 +92,7 @@ export function normalizeAnalysis(message) {
     lanes,
     laneOf,
     laneCounts: dict(summary && summary.lane_counts),
-    acceptableToAll: list(data.acceptable_to_all),
+    acceptableToAll: list(data.acceptable_to_all || (summary && summary.acceptable_to_all)),
     consensus: list(data.consensus),
     majority: list(data.majority || (summary && summary.majority)),
     divisive: list(data.divisive),
@@ -107,6 +109,12 @@ export function groupOf(analysis, participant) {
   if (analysis.myGroup) return analysis.myGroup;
   if (participant === null || participant === undefined) return null;
   return analysis.memberGroup[String(participant)] ?? null;
+}
+
+/** The acceptable-to-all entry of a statement (with its raw counts), or null. */
+export function acceptanceOf(analysis, id) {
+  if (!analysis) return null;
+  return analysis.acceptableToAll.find((entry) => statementId(entry) === String(id)) || null;
 }
 
 /** Statement id of an entry that is either an id or an object with `statement`. */

@@ -27,6 +27,14 @@ export function setText(selector, text) {
   if (node) node.textContent = text;
 }
 
+/** A status line in a tone: "ok" (green), "error" (red) or "info"; a success never looks like a failure. */
+export function setStatus(selector, text, tone = "info") {
+  const node = typeof selector === "string" ? $(selector) : selector;
+  if (!node) return;
+  node.textContent = text;
+  node.dataset.tone = tone;
+}
+
 export function show(node, visible) {
   const target = typeof node === "string" ? $(node) : node;
   if (target) target.hidden = !visible;
@@ -46,6 +54,12 @@ export function formatNumber(n) {
   return new Intl.NumberFormat().format(n || 0);
 }
 
-export function percent(share) {
-  return `${Math.round((share || 0) * 100)}%`;
+/**
+ * A figure a reader can check: the raw count, out of how many, and the share they make
+ * ("5 / 5 贊成 · 100%"). Null when the counts are missing: a screen then prints no number at all
+ * rather than a smoothed value that no raw count explains.
+ */
+export function countShare(count, seen) {
+  if (!Number.isInteger(count) || !Number.isInteger(seen) || seen <= 0) return null;
+  return { count, seen, percent: `${Math.round((count / seen) * 100)}%` };
 }

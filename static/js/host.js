@@ -1,11 +1,15 @@
-// The host console: moderation queue, phases, live analysis controls, exports. The host key comes from
-// the URL fragment (never sent to the server in a URL), is kept in localStorage for this meeting and is
-// removed from the visible address at once.
+// The host console, the facilitator's cockpit: the moderation queue first, the live map and lanes beside
+// the phase and analysis controls, the people in the room by nickname and role, exports. The host key
+// comes from the URL fragment (never sent to the server in a URL), is kept in localStorage for this
+// meeting and removed from the visible address at once; the console shows the host link (with the key)
+// so the host can open the console on a second device or hand it to a co-host.
 
+import { normalizeAnalysis } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
-import { $, codeFromPath, displayCode, el, formatNumber, setText, show } from "./dom.js";
+import { $, codeFromPath, displayCode, el, formatNumber, setStatus, setText, show } from "./dom.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
+import { ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { keys, safeGet, safeSet } from "./store.js";
 
 const code = codeFromPath();
@@ -30,8 +34,17 @@ const STATE_KEYS = {
   rejected: "mine.rejected",
   hidden: "mine.hidden",
 };
+// Labels per vote value; which values the meeting offers, in order, come from the server (`votes`).
 const VOTE_KEYS = { agree: "vote.agree", acceptable: "vote.acceptable", pass: "vote.pass", disagree: "vote.disagree" };
 const LOG_KEYS = { accept: "log.accept", reject: "log.reject", hide: "log.hide" };
+/** How each setting change reads in the log: never the setting's internal name. */
+const SETTING_LOG = {
+  results_visible: (on) => t(on ? "log.results_shown" : "log.results_hidden"),
+  analysis_paused: (on) => t(on ? "log.analysis_paused" : "log.analysis_resumed"),
+  title: () => t("log.title_changed"),
+  topic: () => t("log.topic_changed"),
+  description: () => t("log.description_changed"),
+};
 const ANALYSIS_DONE = {
   pause: "host.analysis_done_pause",
   resume: "host.analysis_done_resume",
@@ -50,9 +63,14 @@ const state = {
   byRole: {},
   statements: new Map(),
   log: [],
+  people: new Map(),
+  votes: [],
+  analysis: null,
 };
 let live = null;
 let hostKey = null;
+let map = null;
+let pendingPhase = null;
 
 function takeKey() {
   const match = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
@@ -68,13 +86,20 @@ async function boot() {
   hostKey = takeKey();
   await loadI18n(null);
   wireLanguageToggle();
-  onLangChange(renderAll);
+  map = new ConsensusMap($("#map"), $("#map-empty"), $("#map-summary"));
+  onLangChange(() => {
+    renderAll();
+    map.relabel();
+  });
   const info = await fetch(`/api/meetings/${encodeURIComponent(code)}`).then((r) => (r.ok ? r.json() : null), () => null);
   if (!info) {
     fatal(t("error.unknown_meeting"));
+    show("#home-link", true);
+    showConnection("failed");
     return;
   }
   state.settings = info.settings;
+  state.votes = Array.isArray(info.votes) ? info.votes : [];
   setMeetingLanguage(info.settings.language);
   const joinUrl = (info.urls && info.urls.join) || `${window.location.origin}/m/${code}`;
   $("#join-link").value = joinUrl;
@@ -105,7 +130,7 @@ function start() {
         safeSet(keys.hostKey(code), null);
         hostKey = null;
         setText("#fatal", t("error.forbidden_host"));
-        show("#fatal", true);
+        show("#fatal-box", true);
         askKey();
         return;
       }
@@ -116,8 +141,13 @@ function start() {
 
 function fatal(text) {
   setText("#fatal", text);
-  show("#fatal", true);
+  show("#fatal-box", true);
   show("#console", false);
+}
+
+/** The link that opens this console on another device: the page plus the key in the fragment. */
+function hostLink() {
+  return `${window.location.origin}/host/${code}#key=${encodeURIComponent(hostKey || "")}`;
 }
 
 // ------------------------------------------------------------------ messages
@@ -133,12 +163,19 @@ function receive(msg) {
       state.analysisError = msg.analysis_error || null;
       state.counters = meeting.counters || {};
       state.byRole = msg.participants_by_role || {};
+      state.people = new Map((msg.participants || []).map((p) => [p.participant, p]));
       state.statements = new Map((msg.all_statements || []).map((s) => [s.id, { ...s, tally: { ...(s.tally || {}) } }]));
       state.log = meeting.moderation_log || [];
       if (msg.analysis && msg.analysis.run !== undefined) state.analysisRun = msg.analysis.run;
+      if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
       show("#console", true);
-      show("#fatal", false);
+      show("#fatal-box", false);
+      $("#host-link").value = hostLink();
       renderAll();
+      break;
+    }
+    case "welcome": {
+      if (Array.isArray(msg.votes) && msg.votes.length) state.votes = msg.votes;
       break;
     }
     case "batch":
@@ -156,6 +193,7 @@ function receive(msg) {
       break;
     case "analysis":
       if (msg.run !== undefined) state.analysisRun = msg.run;
+      state.analysis = normalizeAnalysis(msg);
       renderAll();
       break;
     case "analysis_error":
@@ -192,7 +230,17 @@ function applyEvent(event) {
     }
     case "participant_joined":
       state.byRole[event.role || ""] = (state.byRole[event.role || ""] || 0) + 1;
+      state.people.set(event.participant, { participant: event.participant, nickname: event.nickname || "", role: event.role || "" });
       break;
+    case "profile_changed": {
+      const before = state.people.get(event.participant);
+      if (before && before.role !== (event.role || "")) {
+        state.byRole[before.role] = Math.max(0, (state.byRole[before.role] || 0) - 1);
+        state.byRole[event.role || ""] = (state.byRole[event.role || ""] || 0) + 1;
+      }
+      state.people.set(event.participant, { participant: event.participant, nickname: event.nickname || "", role: event.role || "" });
+      break;
+    }
     case "phase_changed":
       state.phase = event.to_phase;
       state.log.push({ seq: event.seq, at: event.at, action: "phase", from: event.from_phase, to: event.to_phase });
@@ -224,11 +272,49 @@ function errorText(error) {
 }
 
 function command(type, fields, statusSelector) {
-  if (statusSelector) setText(statusSelector, "");
+  if (statusSelector) setStatus(statusSelector, "");
   return live.send(type, fields).catch((error) => {
-    if (statusSelector) setText(statusSelector, errorText(error));
+    if (statusSelector) setStatus(statusSelector, errorText(error), "error");
     throw error;
   });
+}
+
+async function copy(input, statusSelector) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    const type = input.type;
+    input.type = "text";
+    input.select();
+    document.execCommand("copy");
+    input.type = type;
+  }
+  setStatus(statusSelector, t("host.copied"), "ok");
+}
+
+/**
+ * Going back a phase, or reopening a closed meeting, changes what every phone shows: ask first.
+ * Moving forward needs no confirmation.
+ */
+function requestPhase(phase) {
+  const back = PHASES.indexOf(phase) < PHASES.indexOf(state.phase);
+  if (!back) {
+    changePhase(phase);
+    return;
+  }
+  pendingPhase = phase;
+  const key = state.phase === "closed" ? "host.confirm_reopen" : "host.confirm_back";
+  setText("#phase-confirm-text", t(key, { from: t(PHASE_KEYS[state.phase]), to: t(PHASE_KEYS[phase]) }));
+  show("#phase-confirm", true);
+  $("#phase-confirm-no").focus();
+}
+
+function changePhase(phase) {
+  pendingPhase = null;
+  show("#phase-confirm", false);
+  command("phase", { phase }, "#phase-status").then(() => {
+    setStatus("#phase-status", t("host.phase_done", { phase: t(PHASE_KEYS[phase]) }), "ok");
+  }, () => {});
 }
 
 function wireControls() {
@@ -241,15 +327,20 @@ function wireControls() {
     show("#fatal", false);
     start();
   });
-  $("#copy-link").addEventListener("click", async () => {
-    const input = $("#join-link");
-    try {
-      await navigator.clipboard.writeText(input.value);
-    } catch {
-      input.select();
-      document.execCommand("copy");
-    }
-    setText("#copy-status", t("host.copied"));
+  $("#copy-link").addEventListener("click", () => copy($("#join-link"), "#copy-status"));
+  $("#host-link-copy").addEventListener("click", () => copy($("#host-link"), "#host-link-status"));
+  $("#host-link-show").addEventListener("click", () => {
+    const input = $("#host-link");
+    const hidden = input.type === "password";
+    input.type = hidden ? "text" : "password";
+    setText("#host-link-show", t(hidden ? "host.host_link_hide" : "host.host_link_show"));
+  });
+  $("#phase-confirm-yes").addEventListener("click", () => {
+    if (pendingPhase) changePhase(pendingPhase);
+  });
+  $("#phase-confirm-no").addEventListener("click", () => {
+    pendingPhase = null;
+    show("#phase-confirm", false);
   });
   $("#results-visible").addEventListener("change", (event) => {
     command("settings", { changes: { results_visible: event.target.checked } }, "#analysis-status").catch(renderAll);
@@ -257,7 +348,7 @@ function wireControls() {
   for (const action of ["pause", "resume", "recompute"]) {
     $(`#analysis-${action}`).addEventListener("click", () => {
       command("analysis", { action }, "#analysis-status").then(() => {
-        setText("#analysis-status", t(ANALYSIS_DONE[action]));
+        setStatus("#analysis-status", t(ANALYSIS_DONE[action]), "ok");
       }, () => {});
     });
   }
@@ -268,7 +359,7 @@ function wireControls() {
     if (!text) return;
     command("seed", { text }, "#seed-status").then(() => {
       input.value = "";
-      setText("#seed-status", t("host.seed_added"));
+      setStatus("#seed-status", t("host.seed_added"), "ok");
     }, () => {});
   });
   for (const button of document.querySelectorAll("#exports button")) {
@@ -276,16 +367,22 @@ function wireControls() {
   }
 }
 
+/** An export the server could not make: its own hint (e.g. what to install for PDF) beats a generic line. */
+function exportErrorText(status, error) {
+  if (status === 404 && !error) return t("host.export_unavailable");
+  if (error && error.code === "unavailable" && error.message) return t("host.export_failed", { reason: error.message });
+  return errorText(error);
+}
+
 async function download(format) {
-  setText("#export-status", t("host.export_working"));
+  setStatus("#export-status", t("host.export_working"), "info");
   try {
     const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/export?format=${format}`, {
       headers: { "X-Host-Key": hostKey },
     });
     if (!response.ok) {
       const body = await response.json().catch(() => ({}));
-      setText("#export-status", response.status === 404 && !body.error
-        ? t("host.export_unavailable") : errorText(body.error));
+      setStatus("#export-status", exportErrorText(response.status, body.error), "error");
       return;
     }
     const blob = await response.blob();
@@ -296,9 +393,9 @@ async function download(format) {
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-    setText("#export-status", t("host.export_done"));
+    setStatus("#export-status", t("host.export_done"), "ok");
   } catch {
-    setText("#export-status", t("error.network"));
+    setStatus("#export-status", t("error.network"), "error");
   }
 }
 
@@ -323,10 +420,12 @@ function renderAll() {
   setText("#c-statements", formatNumber(c.statements));
   setText("#c-votes", formatNumber(c.votes));
   setText("#c-pending", formatNumber(c.pending));
+  setText("#phase-now", t("host.phase_now", { phase: t(PHASE_KEYS[state.phase] || "phase.lobby") }));
   const roles = Object.entries(state.byRole).filter(([, n]) => n > 0)
-    .map(([role, n]) => `${role || t("host.no_role")} ${n}`);
+    .map(([role, n]) => t("host.role_count", { role: role || t("host.no_role"), n }));
   setText("#by-role", roles.length ? t("host.by_role", { list: roles.join("、") }) : "");
   renderPhases();
+  renderPeople();
   $("#results-visible").checked = state.resultsVisible;
   const status = [];
   status.push(t(state.analysisPaused ? "host.analysis_paused" : "host.analysis_running"));
@@ -336,6 +435,7 @@ function renderAll() {
   renderQueue();
   renderStatements();
   renderLog();
+  renderMap();
 }
 
 function renderPhases() {
@@ -347,14 +447,42 @@ function renderPhases() {
       type: "button",
       "aria-pressed": phase === state.phase ? "true" : "false",
       disabled: index > here + 1 || phase === state.phase,
-      onclick: () => command("phase", { phase }, "#phase-status").catch(() => {}),
+      onclick: () => requestPhase(phase),
     }, `${index + 1}. ${t(PHASE_KEYS[phase])}`));
   });
   setText("#phase-help", t(PHASE_HELP[state.phase] || "phase_help.lobby"));
 }
 
+/** "小華 · 住戶", or "匿名 #3" for someone who gave no nickname: how the host sees a person. */
+function personName(id) {
+  const person = state.people.get(id);
+  const name = person && person.nickname ? person.nickname : t("host.anonymous", { id });
+  return person && person.role ? `${name} · ${person.role}` : name;
+}
+
+function renderPeople() {
+  const list = $("#people");
+  const people = Array.from(state.people.values()).sort((a, b) => a.participant - b.participant);
+  setText("#people-count", formatNumber(people.length));
+  show("#people-empty", people.length === 0);
+  list.replaceChildren(...people.map((p) => el("li", { dataset: { participant: p.participant } },
+    el("span", { class: "person-name", text: p.nickname || t("host.anonymous", { id: p.participant }) }),
+    p.role ? el("span", { class: "badge", text: p.role }) : null)));
+}
+
+function renderMap() {
+  if (!map) return;
+  map.update(state.analysis);
+  const accepted = new Map(Array.from(state.statements.values()).filter((s) => s.state === "accepted").map((s) => [s.id, s]));
+  renderGroups($("#groups"), state.analysis, (id) => {
+    const statement = accepted.get(Number(id));
+    return statement ? statement.text : null;
+  });
+  renderLanes(document, state.analysis, accepted);
+}
+
 function statementHead(statement) {
-  const author = statement.seed ? t("host.by_host") : t("host.by_participant", { id: statement.author });
+  const author = statement.seed ? t("host.by_host") : t("host.by_participant", { name: personName(statement.author) });
   return el("div", { class: "stmt-head" },
     el("span", { class: "stmt-id", text: `#${statement.id}` }),
     el("span", { class: "stmt-text", text: statement.text }),
@@ -399,9 +527,15 @@ function renderQueue() {
   if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
 }
 
+/** "贊成 5（56%）· 反對 4（44%）· 共 9 票": raw counts first, each share of the statement's votes. */
 function tallyText(tally) {
-  const parts = Object.keys(VOTE_KEYS).filter((v) => tally[v]).map((v) => `${t(VOTE_KEYS[v])} ${tally[v]}`);
-  return parts.length ? parts.join(" · ") : t("host.no_votes");
+  const values = state.votes.length ? state.votes : Object.keys(tally);
+  const total = values.reduce((sum, v) => sum + (tally[v] || 0), 0);
+  if (!total) return t("host.no_votes");
+  const parts = values.filter((v) => tally[v]).map((v) => t("host.tally_part", {
+    label: t(VOTE_KEYS[v] || "vote.pass"), n: tally[v], percent: `${Math.round((tally[v] / total) * 100)}%`,
+  }));
+  return `${parts.join(" · ")} · ${t("host.tally_total", { n: total })}`;
 }
 
 function renderStatements() {
@@ -435,7 +569,9 @@ function renderLog() {
     if (entry.action === "phase") {
       text = t("log.phase", { from: t(PHASE_KEYS[entry.from] || "phase.lobby"), to: t(PHASE_KEYS[entry.to] || "phase.lobby") });
     } else if (entry.action === "settings") {
-      text = t("log.settings", { changes: Object.keys(entry.changes || {}).join(", ") });
+      const changes = Object.entries(entry.changes || {})
+        .map(([name, value]) => (SETTING_LOG[name] ? SETTING_LOG[name](Boolean(value)) : t("log.other_setting")));
+      text = changes.join("；");
     } else {
       const statement = state.statements.get(entry.statement);
       text = t(LOG_KEYS[entry.action] || "log.hide", { id: entry.statement, text: statement ? statement.text : "" });

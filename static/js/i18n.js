@@ -47,9 +47,18 @@ export function has(key) {
   return Object.prototype.hasOwnProperty.call(catalogs[current] || {}, key);
 }
 
-/** The string for key in the current language, with {name} placeholders filled from vars. */
+function lookup(key) {
+  return (catalogs[current] && catalogs[current][key]) ?? (catalogs.en && catalogs.en[key]);
+}
+
+/**
+ * The string for key in the current language, with {name} placeholders filled from vars. Plurals: when
+ * vars.n (or vars.size) is 1 and the catalog has `key_one`, that form is used ("1 person", not "1 people").
+ */
 export function t(key, vars) {
-  const text = (catalogs[current] && catalogs[current][key]) ?? (catalogs.en && catalogs.en[key]) ?? key;
+  const count = vars ? (vars.n ?? vars.size) : undefined;
+  const one = Number(count) === 1 ? lookup(`${key}_one`) : undefined;
+  const text = one ?? lookup(key) ?? key;
   if (!vars) return text;
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
 }

@@ -4,8 +4,8 @@
 // are CSS transitions on `transform`, so a new analysis animates smoothly without flicker.
 // Statement text is untrusted: it only ever reaches the page through textContent.
 
-import { groupOf, LANE_ORDER, laneStatements, statementId } from "./analysis.js";
-import { el, percent } from "./dom.js";
+import { acceptanceOf, groupOf, LANE_ORDER, laneStatements, statementId } from "./analysis.js";
+import { countShare, el } from "./dom.js";
 import { t } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -187,6 +187,23 @@ function freeSpot(placed, cx, cy, width) {
   return y;
 }
 
+/**
+ * "✓ 5 / 6 贊成 · 83%": how many of the group's voters on the statement voted its way, from the raw
+ * counts. Without counts only the direction is shown, never the smoothed share.
+ */
+export function repFigure(rep) {
+  const agree = rep.direction !== "disagree";
+  const figure = countShare(rep.count, rep.seen);
+  if (!figure) return t(agree ? "map.rep_agree_plain" : "map.rep_disagree_plain");
+  return t(agree ? "map.rep_agree" : "map.rep_disagree", figure);
+}
+
+/** "9 / 10 贊成或可接受 · 90%" for a statement acceptable to all, from its raw counts; "" without them. */
+export function acceptanceFigure(entry) {
+  const figure = entry ? countShare(entry.accepted, entry.seen) : null;
+  return figure ? t("figure.accepted", figure) : "";
+}
+
 /** One card per group: its shape and colour, "A 組 · 12 人", and its most representative statements. */
 export function renderGroups(list, analysis, statementText) {
   list.replaceChildren();
@@ -198,8 +215,7 @@ export function renderGroups(list, analysis, statementText) {
       if (text === null) continue;
       const agree = rep.direction !== "disagree";
       reps.append(el("li", {},
-        el("span", { class: `rep-dir ${agree ? "rep-agree" : "rep-disagree"}`,
-          text: t(agree ? "map.rep_agree" : "map.rep_disagree", { share: percent(rep.share) }) }),
+        el("span", { class: `rep-dir ${agree ? "rep-agree" : "rep-disagree"}`, text: repFigure(rep) }),
         document.createTextNode(text)));
     }
     list.append(el("li", { class: `group-card ${groupClass(index)}`, dataset: { group: group.id } },
@@ -219,7 +235,10 @@ export function renderLanes(root, analysis, statements) {
   for (const lane of LANE_ORDER) {
     const ids = lanes[lane].filter((id) => statements.has(Number(id)));
     const list = root.querySelector(`#lane-${lane}`);
-    reconcile(list, ids.slice(0, LANE_LIMIT), (id) => statements.get(Number(id)).text);
+    reconcile(list, ids.slice(0, LANE_LIMIT), (id) => ({
+      text: statements.get(Number(id)).text,
+      figure: lane === "acceptable" ? acceptanceFigure(acceptanceOf(analysis, id)) : "",
+    }));
     const count = root.querySelector(`#lane-${lane}-n`);
     count.textContent = ids.length ? t("lane.count", { n: ids.length }) : "";
     const empty = root.querySelector(`#lane-${lane}-empty`);
@@ -230,20 +249,25 @@ export function renderLanes(root, analysis, statements) {
 
 /**
  * Make `list` hold one <li> per id, in order, reusing the existing items: only new statements are
- * created (and animate in), so a re-render never restarts animations or flickers.
+ * created (and animate in), so a re-render never restarts animations or flickers. Each item holds the
+ * statement's text and, when there is one, its figure.
  */
-function reconcile(list, ids, textOf) {
+function reconcile(list, ids, contentOf) {
   const existing = new Map(Array.from(list.children).map((li) => [li.dataset.statement, li]));
   const wanted = new Set(ids);
   for (const [id, li] of existing) if (!wanted.has(id)) li.remove();
   ids.forEach((id, index) => {
     let li = existing.get(id);
     if (!li) {
-      li = el("li", { class: "arriving", dataset: { statement: id } });
+      li = el("li", { class: "arriving", dataset: { statement: id } },
+        el("span", { class: "lane-text" }), el("span", { class: "lane-figure" }));
       li.addEventListener("animationend", () => li.classList.remove("arriving"), { once: true });
     }
-    const text = textOf(id);
-    if (li.textContent !== text) li.textContent = text;
+    const { text, figure } = contentOf(id);
+    const [textNode, figureNode] = li.children;
+    if (textNode.textContent !== text) textNode.textContent = text;
+    if (figureNode.textContent !== figure) figureNode.textContent = figure;
+    figureNode.hidden = !figure;
     if (list.children[index] !== li) list.insertBefore(li, list.children[index] || null);
   });
 }

@@ -1,15 +1,19 @@
 // The participant's phone: join, vote one statement at a time, change votes, write statements, see
 // results. Votes and posts go through the LiveClient's persistent queue, so a tunnel or a reload never
-// loses or doubles them.
+// loses or doubles them. Someone who opens the link after the meeting (reviewing or closed) without
+// having joined reads the results as a viewer (a read-only `projector` connection) instead of joining.
 
 import { groupOf, normalizeAnalysis, statementId } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
-import { $, codeFromPath, displayCode, el, percent, setText, show } from "./dom.js";
+import { $, codeFromPath, displayCode, el, setText, show } from "./dom.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
+import { acceptanceFigure, repFigure } from "./map.js";
 import { keys, safeGet, safeGetJSON, safeSet, safeSetJSON } from "./store.js";
 
 const code = codeFromPath();
+// Labels and icons per vote value; WHICH values a meeting offers, and in what order, come from the
+// server (`votes` in the meeting info and the welcome), never from a copy here.
 const VOTE_KEYS = {
   agree: "vote.agree",
   acceptable: "vote.acceptable",
@@ -17,9 +21,13 @@ const VOTE_KEYS = {
   disagree: "vote.disagree",
 };
 const VOTE_ICONS = { agree: "✓", acceptable: "～", pass: "→", disagree: "✗" };
-const SCALE_ORDER = {
-  consent: ["agree", "acceptable", "pass", "disagree"],
-  classic: ["agree", "disagree", "pass"],
+const PHASE_ORDER = ["lobby", "collecting", "voting", "reviewing", "closed"];
+const PHASE_KEYS = {
+  lobby: "phase.lobby",
+  collecting: "phase.collecting",
+  voting: "phase.voting",
+  reviewing: "phase.reviewing",
+  closed: "phase.closed",
 };
 const STATE_KEYS = {
   pending: "mine.pending",
@@ -50,6 +58,8 @@ const state = {
   role: "",
   ready: false,
   voteTicket: 0,
+  votes_offered: [],
+  viewer: false,
 };
 let live = null;
 let composing = false;
@@ -68,12 +78,30 @@ async function boot() {
   }
   state.settings = info.settings;
   state.phase = info.phase;
+  state.votes_offered = Array.isArray(info.votes) ? info.votes : [];
   setMeetingLanguage(info.settings.language);
   renderIntro();
   const token = safeGet(keys.token(code));
+  if (!token && (info.phase === "reviewing" || info.phase === "closed")) {
+    view();
+    return;
+  }
   const asks = info.settings.ask_nickname || (info.settings.roles || []).length > 0;
   if (token || !asks) connect();
   else showJoin();
+}
+
+/** After the meeting, someone who never joined reads the results without becoming a participant. */
+function view() {
+  state.viewer = true;
+  live = new LiveClient({
+    code,
+    role: "projector",
+    onMessage: receive,
+    onState: showConnection,
+    onFatal: () => fatal(t("error.generic")),
+  });
+  live.start();
 }
 
 async function fetchInfo() {
@@ -148,8 +176,9 @@ function connect() {
 
 function fatal(text) {
   setText("#fatal", text);
-  show("#fatal", true);
-  for (const id of ["#vote", "#write", "#history", "#results", "#join"]) show(id, false);
+  show("#fatal-box", true);
+  showConnection("failed");
+  for (const id of ["#vote", "#write", "#history", "#results", "#join", "#phase-note"]) show(id, false);
 }
 
 // ------------------------------------------------------------------ messages
@@ -157,8 +186,10 @@ function fatal(text) {
 function receive(msg) {
   switch (msg.type) {
     case "welcome":
+      if (state.viewer) break;
       state.participant = msg.participant;
       if (msg.token) safeSet(keys.token(code), msg.token);
+      if (Array.isArray(msg.votes) && msg.votes.length) state.votes_offered = msg.votes;
       break;
     case "snapshot":
       applySnapshot(msg);
@@ -178,6 +209,9 @@ function receive(msg) {
       state.analysis = normalizeAnalysis(msg);
       maybeFetchAnalysis();
       renderResults();
+      break;
+    case "batch":
+      for (const event of msg.events || []) applyEvent(event);
       break;
     default:
       break;
@@ -238,7 +272,12 @@ function applyEvent(event) {
       if (event.participant === state.participant) state.votes.set(event.statement, event.value);
       break;
     case "phase_changed":
+      if (state.viewer && event.to_phase !== "reviewing" && event.to_phase !== "closed") {
+        window.location.reload();  // the meeting was reopened: join it like everyone else
+        return;
+      }
       state.phase = event.to_phase;
+      notePhaseChange(event.from_phase, event.to_phase);
       if (votingOpen() && !state.current) pickNext();
       maybeFetchAnalysis();
       break;
@@ -256,6 +295,18 @@ function applyEvent(event) {
       break;
   }
   render();
+}
+
+/** Tell the phone when the host went back a phase or reopened the meeting: nothing happens silently. */
+function notePhaseChange(from, to) {
+  const back = PHASE_ORDER.indexOf(to) < PHASE_ORDER.indexOf(from);
+  if (!back) {
+    show("#phase-change", false);
+    return;
+  }
+  const key = from === "closed" ? "phase_change.reopened" : "phase_change.back";
+  setText("#phase-change", t(key, { phase: t(PHASE_KEYS[to] || "phase.lobby") }));
+  show("#phase-change", true);
 }
 
 function updateMine(id, changes) {
@@ -302,7 +353,7 @@ function maybeFetchAnalysis() {
 // ------------------------------------------------------------------ voting
 
 function votingOpen() {
-  return state.phase === "collecting" || state.phase === "voting";
+  return !state.viewer && (state.phase === "collecting" || state.phase === "voting");
 }
 
 function setCurrent(statement) {
@@ -450,7 +501,7 @@ function render() {
   if (!state.ready) return;
   const open = votingOpen();
   show("#vote", open);
-  show("#write", state.phase === "collecting");
+  show("#write", state.phase === "collecting" && !state.viewer);
   show("#history", open && state.votes.size > 0);
   const noteKey = PHASE_NOTES[state.phase];
   show("#phase-note", Boolean(noteKey));
@@ -474,9 +525,8 @@ function renderCard() {
   const box = $("#vote-buttons");
   box.replaceChildren();
   if (!statement) return;
-  const scale = (state.settings && state.settings.scale) || "consent";
   const current = state.votes.get(statement.id);
-  for (const value of SCALE_ORDER[scale] || SCALE_ORDER.consent) {
+  for (const value of state.votes_offered) {
     box.append(el("button", {
       type: "button",
       class: `vote vote-${value}`,
@@ -523,8 +573,9 @@ function renderResults() {
   show("#results", visible);
   if (!visible) return;
   const analysis = state.analysis;
-  const groupId = groupOf(analysis, state.participant);
+  const groupId = state.viewer ? null : groupOf(analysis, state.participant);
   const group = analysis && analysis.groups.find((g) => g.id === groupId);
+  show("#my-group", !state.viewer);
   setText("#my-group", group ? t("results.your_group", { group: group.id, size: group.size })
     : t("results.no_group"));
   const thinks = $("#group-thinks");
@@ -532,19 +583,28 @@ function renderResults() {
   for (const rep of (group ? group.representative : []).slice(0, 5)) {
     const statement = state.statements.get(Number(statementId(rep)));
     if (!statement) continue;
-    const key = rep.direction === "disagree" ? "results.group_disagrees" : "results.group_agrees";
     thinks.append(el("li", {}, el("span", { class: "result-text", text: statement.text }),
-      el("span", { class: `result-share dir-${rep.direction}`, text: t(key, { share: percent(rep.share) }) })));
+      el("span", { class: `result-share dir-${rep.direction}`, text: repFigure(rep) })));
   }
   const accepts = $("#everyone-accepts");
   accepts.replaceChildren();
   for (const entry of (analysis ? analysis.acceptableToAll : []).slice(0, 5)) {
     const statement = state.statements.get(Number(statementId(entry)));
-    if (statement) accepts.append(el("li", {}, el("span", { class: "result-text", text: statement.text })));
+    if (!statement) continue;
+    const figure = acceptanceFigure(entry);
+    accepts.append(el("li", {}, el("span", { class: "result-text", text: statement.text }),
+      figure ? el("span", { class: "result-share dir-agree", text: figure }) : null));
+  }
+  const disputed = $("#disputed");
+  disputed.replaceChildren();
+  for (const id of (analysis ? analysis.lanes.disputed || [] : []).slice(0, 5)) {
+    const statement = state.statements.get(Number(id));
+    if (statement) disputed.append(el("li", {}, el("span", { class: "result-text", text: statement.text })));
   }
   show("#group-thinks-h", thinks.children.length > 0);
   show("#everyone-accepts-h", accepts.children.length > 0);
-  show("#results-empty", !thinks.children.length && !accepts.children.length);
+  show("#disputed-h", disputed.children.length > 0);
+  show("#results-empty", !thinks.children.length && !accepts.children.length && !disputed.children.length);
 }
 
 function renderQueued() {

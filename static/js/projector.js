@@ -1,9 +1,11 @@
-// The projector: join QR and code, live counters, the consensus map and the lanes. Read-only: it
+// The projector: one screen per phase. Lobby: a join slide (big QR, code, who has joined). Collecting and
+// voting: the live consensus map and lanes beside a small QR. Reviewing: the results (map, lanes with
+// their raw counts). Closed: thanks, the totals and where the results stay readable. Read-only: it
 // connects as `projector` and never holds a host key.
 
 import { normalizeAnalysis } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
-import { $, codeFromPath, displayCode, formatNumber, setText } from "./dom.js";
+import { $, codeFromPath, displayCode, formatNumber, setText, show } from "./dom.js";
 import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { ConsensusMap, renderGroups, renderLanes } from "./map.js";
@@ -17,6 +19,9 @@ const PHASE_KEYS = {
   closed: "phase.closed",
 };
 const FETCH_DELAY = 400;
+/** Which screen each phase shows (body[data-screen], see projector.css). */
+const SCREENS = { lobby: "join", collecting: "live", voting: "live", reviewing: "results", closed: "closed" };
+const QR_IMAGES = ["#qr", "#slide-qr", "#closing-qr"];
 
 const state = {
   settings: {},
@@ -32,25 +37,37 @@ let laneTimer = null;
 
 async function boot() {
   const display = displayCode(code);
-  setText("#join-code", display);
+  for (const node of document.querySelectorAll(".join-code-text")) node.textContent = display;
   await loadI18n(null);
   wireLanguageToggle();
   map = new ConsensusMap($("#map"), $("#map-empty"), $("#map-summary"));
   onLangChange(() => {
     renderHead();
+    renderCounters();
     map.relabel();
     renderAnalysis();
   });
-  const qr = $("#qr");
-  qr.src = `/api/meetings/${encodeURIComponent(code)}/qr.svg`;
-  qr.alt = t("projector.qr_alt", { code: display });
   const info = await fetch(`/api/meetings/${encodeURIComponent(code)}`).then((r) => (r.ok ? r.json() : null), () => null);
-  if (info) {
-    state.settings = info.settings;
-    setMeetingLanguage(info.settings.language);
-    const join = new URL((info.urls && info.urls.join) || `/m/${code}`, window.location.href);
-    setText("#join-url", `${join.host}${join.pathname}`);
+  if (!info) {
+    // An unknown code: say so instead of "connecting..." forever.
+    document.body.dataset.screen = "missing";
+    setText("#fatal", t("error.unknown_meeting"));
+    show("#fatal", true);
+    showConnection("failed");
+    return;
   }
+  state.settings = info.settings;
+  state.phase = info.phase || state.phase;
+  state.counters = info.counters || state.counters;
+  setMeetingLanguage(info.settings.language);
+  for (const selector of QR_IMAGES) {
+    $(selector).src = `/api/meetings/${encodeURIComponent(code)}/qr.svg`;
+    $(selector).alt = t("projector.qr_alt", { code: display });
+  }
+  const join = new URL((info.urls && info.urls.join) || `/m/${code}`, window.location.href);
+  for (const node of document.querySelectorAll(".join-url-text")) node.textContent = `${join.host}${join.pathname}`;
+  renderHead();
+  renderCounters();
   new LiveClient({ code, role: "projector", onMessage: receive, onState: showConnection }).start();
   fetchAnalysis();
 }
@@ -112,6 +129,7 @@ function applyEvent(event) {
     case "phase_changed":
       state.phase = event.to_phase;
       renderHead();
+      renderAnalysis();
       return false;
     case "settings_changed":
       for (const name of ["title", "topic", "description"]) {
@@ -170,6 +188,9 @@ function renderHead() {
   setText("#title", state.settings.title || "");
   setText("#topic", state.settings.topic || "");
   setText("#phase", t(PHASE_KEYS[state.phase] || "phase.lobby"));
+  const screen = SCREENS[state.phase] || "live";
+  document.body.dataset.screen = screen;
+  setText("#join-h", t(screen === "results" ? "projector.scan_for_results" : "projector.scan_to_join"));
   if (state.settings.title) document.title = `${state.settings.title} · ${t("projector.page_title")}`;
 }
 
@@ -178,6 +199,10 @@ function renderCounters() {
   setText("#c-participants", formatNumber(c.participants));
   setText("#c-statements", formatNumber(c.statements));
   setText("#c-votes", formatNumber(c.votes));
+  setText("#slide-count", t("projector.joined", { n: formatNumber(c.participants) }));
+  setText("#closing-totals", t("projector.closing_totals", {
+    participants: formatNumber(c.participants), statements: formatNumber(c.statements), votes: formatNumber(c.votes),
+  }));
 }
 
 function renderAnalysis() {
