@@ -129,6 +129,7 @@ async def meeting_info(request: Request) -> JSONResponse:
             "code": meeting.code,
             "display_code": format_code(meeting.code),
             "settings": meeting.settings.to_dict(),
+            "votes": list(meeting.settings.vote_values),
             "phase": meeting.phase.value,
             "counters": meeting.counters,
             "seq": meeting.seq,

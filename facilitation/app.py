@@ -19,7 +19,7 @@ from facilitation.bus import open_bus
 from facilitation.errors import ClientError, error_body
 from facilitation.export import routes as export_routes
 from facilitation.hub import Hub
-from facilitation.pages import STATIC_DIR, page
+from facilitation.pages import STATIC_DIR, favicon, page
 from facilitation.security import AttemptLimiter, SecurityHeaders
 from facilitation.settings import Settings
 from facilitation.store import open_store
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/m/{code}", page),
         Route("/host/{code}", page),
         Route("/projector/{code}", page),
+        Route("/favicon.ico", favicon),
         Route("/api/meetings", api.create_meeting, methods=["POST"]),
         Route("/api/meetings/{code}", api.meeting_info),
         Route("/api/meetings/{code}/qr.svg", api.meeting_qr),

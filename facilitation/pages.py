@@ -13,7 +13,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from facilitation.codes import normalize_code
 
-__all__ = ["STATIC_DIR", "page"]
+__all__ = ["STATIC_DIR", "favicon", "page"]
 
 
 def _static_dir() -> Path:
@@ -38,3 +38,13 @@ async def page(request: Request) -> Response:
             return RedirectResponse(f"/{kind}/{code}", status_code=308)
     name = _PAGES.get(kind, "index.html")
     return FileResponse(STATIC_DIR / name, headers={"cache-control": "no-cache"})
+
+
+async def favicon(request: Request) -> Response:
+    """``/favicon.ico``, which browsers and bookmarks ask for whatever the page links: the SVG icon.
+
+    Every browser in use reads an SVG served under that name by its media type; the pages link the
+    same file (``/static/favicon.svg``) directly.
+    """
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                        headers={"cache-control": "max-age=86400"})
