@@ -572,6 +572,8 @@ function renderResults() {
   const visible = state.ready && resultsShown();
   show("#results", visible);
   if (!visible) return;
+  const final = state.phase === "reviewing" || state.phase === "closed";
+  setText("#results-heading", t(final ? "results.heading_final" : "results.heading"));
   const analysis = state.analysis;
   const groupId = state.viewer ? null : groupOf(analysis, state.participant);
   const group = analysis && analysis.groups.find((g) => g.id === groupId);

@@ -56,7 +56,7 @@ def open_phone(browser: Any, base: str, code: str, nickname: str = "") -> Any:
 def assert_untouched(page: Any) -> None:
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.errors == [], page.errors
-    assert page.locator("main img:not(#qr), .stage img:not(#qr)").count() == 0
+    assert page.locator("main img:not(#qr):not(.qr-img), .stage img:not(#qr):not(.qr-img)").count() == 0
 
 
 def test_injected_markup_renders_as_text(browser: Any, demo: Demo) -> None:

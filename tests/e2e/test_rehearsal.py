@@ -45,8 +45,9 @@ INTERNAL = re.compile(
     r"results_visible|analysis_paused|needs_votes|acceptable_to_all|\blobby\b|\bcollecting\b|\bvoting\b|"
     r"\breviewing\b|\bclosed\b|\bundefined\b|\bNaN\b|\bnull\b|參與者 #\d|participant #\d|\{\w+\}")
 FIGURE = re.compile(r"(\d+) / (\d+) [^·\n]*· (\d+)%")
-EXPORT_INTERNAL = re.compile(r"results_visible|analysis_paused|needs_votes|(?:lobby|collecting|voting|reviewing) → |"
-                             r"→ (?:collecting|voting|reviewing|closed)\b|階段\*\*: (?:lobby|collecting|voting|reviewing|closed)")
+PHASE_NAMES = r"(?:lobby|collecting|voting|reviewing|closed)"
+EXPORT_INTERNAL = re.compile(rf"results_visible|analysis_paused|needs_votes|{PHASE_NAMES} → |→ {PHASE_NAMES}\b|"
+                             rf"階段\*\*: {PHASE_NAMES}")
 EXPORTS: dict[str, str] = {}
 """The Markdown and HTML exports the rehearsal downloaded through the console."""
 
