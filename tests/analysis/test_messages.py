@@ -1,0 +1,85 @@
+"""The analysis messages print only figures a reader can check against the raw votes (issue 13, finding 4).
+
+Pure: a real analysis by the clustering library of a known vote set, then the messages built from it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from clustering import ACCEPTABLE, AGREE, DISAGREE, PASS, analyze
+from facilitation.analysis.messages import map_message, phone_parts
+
+COMMON, SPLIT_FIRST, SPLIT_LAST, SKIPPED = 0, 1, 6, 7
+CAMP_A = range(0, 12)
+CAMP_B = range(12, 20)
+
+
+def _value(participant: int, statement: int) -> float:
+    """Camp A agrees with 1-3 and rejects 4-6, camp B the opposite; everyone accepts 0, passes on 7."""
+    a = participant in CAMP_A
+    if statement == COMMON:
+        return AGREE if a else ACCEPTABLE
+    if statement == SKIPPED:
+        return PASS
+    if (statement <= 3) == a:
+        return AGREE
+    # the first of each camp passes on its camp's first rejected statement: not two identical camps
+    return PASS if participant in (CAMP_A[0], CAMP_B[0]) and statement in (1, 4) else DISAGREE
+
+
+VOTES = [(p, s, _value(p, s)) for p in [*CAMP_A, *CAMP_B] for s in range(SKIPPED + 1)]
+
+
+@pytest.fixture(scope="module")
+def messages() -> tuple[Any, dict[str, Any]]:
+    result = analyze(VOTES, random_state=0, statements=range(SKIPPED + 1))
+    assert len(result.groups) == 2, [g.members for g in result.groups]
+    return result, map_message(result, run=1, upto_seq=len(VOTES), at=0.0, roles={})
+
+
+def _raw(members: set[int], statement: int, values: tuple[float, ...]) -> tuple[int, int]:
+    cast = [v for p, s, v in VOTES if s == statement and p in members]
+    return sum(v in values for v in cast), len(cast)
+
+
+def test_representative_figures_are_raw_counts(messages: tuple[Any, dict[str, Any]]) -> None:
+    """Each representative statement carries how many of the group voted its way out of how many voted."""
+    result, msg = messages
+    members = {g.id: {int(m) for m in g.members} for g in result.groups}
+    checked = 0
+    for group in msg["groups"]:
+        for rep in group["representative"]:
+            values = (DISAGREE,) if rep["direction"] == "disagree" else (AGREE,)
+            assert (rep["count"], rep["seen"]) == _raw(members[group["id"]], rep["statement"], values)
+            checked += 1
+    assert checked >= 2
+
+
+def test_acceptable_to_all_has_counts_and_reaches_phones(messages: tuple[Any, dict[str, Any]]) -> None:
+    """The common statement is acceptable to all with per-group counts, and the phone summary lists it."""
+    result, msg = messages
+    members = {g.id: {int(m) for m in g.members} for g in result.groups}
+    entry = next(a for a in msg["acceptable_to_all"] if a["statement"] == COMMON)
+    for group, counts in entry["group_counts"].items():
+        assert (counts["accepted"], counts["seen"]) == _raw(members[group], COMMON, (AGREE, ACCEPTABLE))
+    everyone = set().union(*members.values())
+    assert (entry["accepted"], entry["seen"]) == _raw(everyone, COMMON, (AGREE, ACCEPTABLE))
+    phone = json.loads(phone_parts(result, msg).text(0, with_summary=True))
+    listed = phone["summary"]["acceptable_to_all"]
+    assert [a["statement"] for a in listed][:1] == [COMMON]
+    assert listed[0]["accepted"] == entry["accepted"] and listed[0]["seen"] == entry["seen"]
+    plain = json.loads(phone_parts(result, msg).text(0, with_summary=False))
+    assert "summary" not in plain
+
+
+def test_a_statement_everyone_passed_is_not_disputed(messages: tuple[Any, dict[str, Any]]) -> None:
+    """Nobody took a side on it: it needs votes, it is neither disputed nor acceptable."""
+    _, msg = messages
+    assert SKIPPED in msg["lanes"]["needs_votes"]
+    assert SKIPPED not in msg["lanes"]["disputed"]
+    assert all(a["statement"] != SKIPPED for a in msg["acceptable_to_all"])
+    assert SPLIT_FIRST in msg["lanes"]["disputed"] and SPLIT_LAST in msg["lanes"]["disputed"]
