@@ -19,7 +19,7 @@ from facilitation.bus import open_bus
 from facilitation.errors import ClientError, error_body
 from facilitation.export import routes as export_routes
 from facilitation.hub import Hub
-from facilitation.pages import STATIC_DIR, favicon, page
+from facilitation.pages import STATIC_DIR, favicon, host_qr, page
 from facilitation.security import AttemptLimiter, SecurityHeaders
 from facilitation.settings import Settings
 from facilitation.store import open_store
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/meetings", api.create_meeting, methods=["POST"]),
         Route("/api/meetings/{code}", api.meeting_info),
         Route("/api/meetings/{code}/qr.svg", api.meeting_qr),
+        Route("/api/meetings/{code}/host-qr.svg", host_qr),
         Route("/api/meetings/{code}/log", api.meeting_log),
         Route("/api/meetings/{code}/analysis", api.meeting_analysis),
         Route("/api/meetings/{code}/export", export_routes.export_meeting),

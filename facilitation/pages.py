@@ -6,14 +6,18 @@ browsers never send to the server or in a Referer header.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from urllib.parse import quote
 
+import segno
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from facilitation import api
 from facilitation.codes import normalize_code
 
-__all__ = ["STATIC_DIR", "favicon", "page"]
+__all__ = ["STATIC_DIR", "favicon", "host_qr", "page"]
 
 
 def _static_dir() -> Path:
@@ -48,3 +52,20 @@ async def favicon(request: Request) -> Response:
     """
     return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
                         headers={"cache-control": "max-age=86400"})
+
+
+async def host_qr(request: Request) -> Response:
+    """A QR code of the host link (the console's page with the key in its fragment), for the host to open
+    the console on a phone or tablet by scanning their laptop's screen.
+
+    Host-only like the exports: the key comes in the ``X-Host-Key`` header, never in this URL, and the
+    answer is not cached. The console shows it only when the host asks for it, never on the projector.
+    """
+    room = await api.room_for(request)
+    api.require_host(request, room)
+    key = request.headers.get("x-host-key", "")
+    link = f"{api.meeting_urls(request, room.code)['host']}#key={quote(key, safe='')}"
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="svg", xmldecl=False, nl=False, scale=8, border=2,
+                                     dark="#000", light="#fff")
+    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"cache-control": "no-store"})

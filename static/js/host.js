@@ -335,6 +335,7 @@ function wireControls() {
     input.type = hidden ? "text" : "password";
     setText("#host-link-show", t(hidden ? "host.host_link_hide" : "host.host_link_show"));
   });
+  $("#host-qr-toggle").addEventListener("click", toggleHostQr);
   $("#phase-confirm-yes").addEventListener("click", () => {
     if (pendingPhase) changePhase(pendingPhase);
   });
@@ -364,6 +365,29 @@ function wireControls() {
   });
   for (const button of document.querySelectorAll("#exports button")) {
     button.addEventListener("click", () => download(button.dataset.format));
+  }
+}
+
+/** Show (or hide) the host link as a QR code; fetched with the key in a header, shown as a data: URL. */
+async function toggleHostQr() {
+  const img = $("#host-qr");
+  if (!img.hidden) {
+    img.hidden = true;
+    img.removeAttribute("src");
+    setText("#host-qr-toggle", t("host.host_qr_show"));
+    return;
+  }
+  try {
+    const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/host-qr.svg`, {
+      headers: { "X-Host-Key": hostKey },
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(await response.text())}`;
+    img.alt = t("host.host_qr_alt");
+    img.hidden = false;
+    setText("#host-qr-toggle", t("host.host_qr_hide"));
+  } catch {
+    setStatus("#host-link-status", t("error.network"), "error");
   }
 }
 
@@ -430,8 +454,11 @@ function renderAll() {
   const status = [];
   status.push(t(state.analysisPaused ? "host.analysis_paused" : "host.analysis_running"));
   if (state.analysisRun !== null) status.push(t("host.analysis_run", { run: state.analysisRun }));
-  if (state.analysisError) status.push(t("host.analysis_error", { error: state.analysisError }));
+  // The server's message is for the operator's log, not for the facilitator: say what it means here and
+  // keep the detail in the tooltip.
+  if (state.analysisError) status.push(t("host.analysis_failed"));
   setText("#analysis-state", status.join(" · "));
+  $("#analysis-state").title = state.analysisError || "";
   renderQueue();
   renderStatements();
   renderLog();

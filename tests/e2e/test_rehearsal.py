@@ -257,10 +257,16 @@ def test_a_whole_meeting_in_a_room(browser: Any, server: ServerProcess) -> None:
     assert host.evaluate("location.hash") == ""
     room = Room(base, code)
 
-    # --- host access that survives devices: the console shows the host link; a second device uses it
+    # --- host access that survives devices: the console shows the host link and its QR code; a phone that
+    # scans it opens the console too (the co-host)
     link = host.locator("#host-link").input_value()
     assert re.fullmatch(rf"{re.escape(base)}/host/{code}#key=\S+", link), link
-    cohost = new_page(browser, DESKTOP)
+    host.click("#host-qr-toggle")
+    host.wait_for_function("() => document.querySelector('#host-qr').naturalWidth > 0")
+    assert decode_qr(host.locator("#host-qr").screenshot()) == link
+    host.click("#host-qr-toggle")
+    expect(host.locator("#host-qr")).to_be_hidden()
+    cohost = new_page(browser, PHONE)
     cohost.goto(link)
     expect(cohost.locator("#conn")).to_have_attribute("data-state", "online")
     expect(cohost.locator("#console")).to_be_visible()
@@ -338,6 +344,7 @@ def test_a_whole_meeting_in_a_room(browser: Any, server: ServerProcess) -> None:
     projector.wait_for_timeout(1300)  # let the dots finish moving before the picture
     screenshot(projector, "rehearsal-projector-live")
     screenshot(host, "rehearsal-host-cockpit", full_page=True)
+    screenshot(cohost, "rehearsal-cohost-phone")
 
     # phones list what everyone can accept, with figures that match the raw votes
     for i in (0, CHANGER):
@@ -417,6 +424,7 @@ def test_a_whole_meeting_in_a_room(browser: Any, server: ServerProcess) -> None:
     expect(lost.locator("#home-link")).to_be_visible()
     expect(lost.locator("#conn")).to_have_attribute("data-state", "failed")
 
+    assert_no_internal_words(cohost, "co-host console")
     for page in (host, cohost, projector, late, *phones):
         assert page.errors == [], page.errors
     with urllib.request.urlopen(f"{base}/favicon.ico", timeout=scaled(10)) as response:
