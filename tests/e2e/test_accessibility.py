@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, PROJECTOR, Demo, new_page
+from tests.e2e.conftest import DESKTOP, PHONE, PROJECTOR, Demo, create_meeting, host_command, new_page
 
 pytestmark = pytest.mark.browser
 
@@ -74,3 +74,24 @@ def test_projector(browser: Any, demo: Demo) -> None:
     expect(page.locator("#lane-needs_votes li, #lane-acceptable li").first).to_be_visible()
     page.wait_for_timeout(1000)
     check(page)
+
+
+def test_projector_screens_and_the_late_joiner(browser: Any, demo: Demo) -> None:
+    """Every projector screen (join slide, results, closing) and the results a late joiner reads pass too."""
+    base = demo.server.url
+    created = create_meeting(base, ask_nickname=False)
+    code, key = created["code"], created["host_key"]
+    projector = new_page(browser, PROJECTOR, bypass_csp=True)
+    projector.goto(f"{base}/projector/{code}")
+    expect(projector.locator("#join-slide")).to_be_visible()
+    assert serious_violations(projector) == []
+    for phase, shown in (("collecting", ".map-area"), ("voting", ".map-area"), ("reviewing", "#results-heading"),
+                         ("closed", "#closing")):
+        assert host_command(base, code, key, {"type": "phase", "phase": phase})["type"] == "ack"
+        expect(projector.locator(shown)).to_be_visible()
+        if phase in ("reviewing", "closed"):
+            assert serious_violations(projector) == [], phase
+    late = new_page(browser, PHONE, bypass_csp=True)
+    late.goto(f"{base}/m/{code}")
+    expect(late.locator("#results")).to_be_visible()
+    check(late)
