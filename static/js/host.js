@@ -71,6 +71,7 @@ let live = null;
 let hostKey = null;
 let map = null;
 let pendingPhase = null;
+let publicOrigin = window.location.origin;
 
 function takeKey() {
   const match = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
@@ -102,6 +103,7 @@ async function boot() {
   state.votes = Array.isArray(info.votes) ? info.votes : [];
   setMeetingLanguage(info.settings.language);
   const joinUrl = (info.urls && info.urls.join) || `${window.location.origin}/m/${code}`;
+  publicOrigin = new URL(joinUrl, window.location.href).origin;
   $("#join-link").value = joinUrl;
   $("#projector-link").href = `/projector/${code}`;
   $("#qr").src = `/api/meetings/${encodeURIComponent(code)}/qr.svg`;
@@ -145,9 +147,13 @@ function fatal(text) {
   show("#console", false);
 }
 
-/** The link that opens this console on another device: the page plus the key in the fragment. */
+/**
+ * The link that opens this console on another device: the page plus the key in the fragment. It names
+ * the same address as the join link (one phones in the room can reach), not necessarily this tab's
+ * (which may be the laptop's own 127.0.0.1).
+ */
 function hostLink() {
-  return `${window.location.origin}/host/${code}#key=${encodeURIComponent(hostKey || "")}`;
+  return `${publicOrigin}/host/${code}#key=${encodeURIComponent(hostKey || "")}`;
 }
 
 // ------------------------------------------------------------------ messages

@@ -12,6 +12,7 @@ Screenshots go to artifacts/screenshots/rehearsal-*.png.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import urllib.request
@@ -138,6 +139,11 @@ class Room:
         return sum(v in values for v in cast), len(cast)
 
 
+def percent(count: int, seen: int) -> int:
+    """The page's rounding (JavaScript Math.round: halves up), not Python's round (halves to even)."""
+    return math.floor(100 * count / seen + 0.5)
+
+
 def figures(text: str) -> list[tuple[int, int, int]]:
     return [(int(a), int(b), int(c)) for a, b, c in FIGURE.findall(text)]
 
@@ -146,7 +152,7 @@ def assert_shares_add_up(page: Any, where: str) -> None:
     """Every "count / seen · percent" on the page is internally true: percent = round(100·count/seen)."""
     for count, seen, pct in figures(page_text(page)):
         assert 0 <= count <= seen and seen > 0, (where, count, seen)
-        assert pct == round(100 * count / seen), f"{where}: {count} / {seen} shown as {pct}%"
+        assert pct == percent(count, seen), f"{where}: {count} / {seen} shown as {pct}%"
 
 
 def group_card_mismatch(page: Any, room: Room, members: dict[str, set[int]], selector: str) -> str | None:
@@ -235,7 +241,7 @@ def host_tally_mismatch(host: Any, room: Room) -> str | None:
             return f"{text!r}: expected 共 {total} 票 in {meta!r}"
         for value, label in (("agree", "贊成"), ("acceptable", "可接受"), ("pass", "略過"), ("disagree", "反對")):
             n = room.count(everyone, text, (value,))[0]
-            if n and f"{label} {n}（{round(100 * n / total)}%）" not in meta:
+            if n and f"{label} {n}（{percent(n, total)}%）" not in meta:
                 return f"{text!r}: expected {label} {n} in {meta!r}"
     return None
 
