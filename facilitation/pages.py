@@ -63,7 +63,7 @@ async def host_qr(request: Request) -> Response:
     """
     room = await api.room_for(request)
     api.require_host(request, room)
-    key = request.headers.get("x-host-key", "")
+    key = request.headers.get("x-host-key") or request.query_params.get("key") or ""  # as require_host reads it
     link = f"{api.meeting_urls(request, room.code)['host']}#key={quote(key, safe='')}"
     buffer = io.BytesIO()
     segno.make(link, error="m").save(buffer, kind="svg", xmldecl=False, nl=False, scale=8, border=2,

@@ -4,6 +4,7 @@ told when the host goes back a phase."""
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -72,4 +73,20 @@ def test_favicon(plain_demo: Demo) -> None:
     with urllib.request.urlopen(f"{plain_demo.server.url}/favicon.ico", timeout=scaled(10)) as response:
         assert response.status == 200
         assert response.headers["content-type"].startswith("image/svg+xml")
+        assert b"<svg" in response.read()
+
+
+def test_the_host_link_qr_needs_the_host_key(plain_demo: Demo) -> None:
+    """The host-link QR code is served only to a request that carries the key, and is never cached."""
+    base = plain_demo.server.url
+    created = create_meeting(base)
+    url = f"{base}/api/meetings/{created['code']}/host-qr.svg"
+    for headers in ({}, {"X-Host-Key": "not-the-key"}):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=scaled(10))
+        assert refused.value.code == 403
+    request = urllib.request.Request(url, headers={"X-Host-Key": created["host_key"]})
+    with urllib.request.urlopen(request, timeout=scaled(10)) as response:
+        assert response.headers["content-type"].startswith("image/svg+xml")
+        assert response.headers["cache-control"] == "no-store"
         assert b"<svg" in response.read()
