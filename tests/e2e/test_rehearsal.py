@@ -386,6 +386,14 @@ def test_a_whole_meeting_in_a_room(browser: Any, server: ServerProcess) -> None:
     screenshot(projector, "rehearsal-projector-results")
     assert_shares_add_up(projector, "projector (reviewing)")
     assert_no_internal_words(projector, "projector (reviewing)")
+    projector.click("#lang-toggle")  # the same screen in English
+    expect(projector.locator("#results-heading")).to_have_text("Results")
+    projector.wait_for_timeout(1300)  # the relabelled group labels slide to their new width
+    screenshot(projector, "rehearsal-projector-results-en")
+    assert_shares_add_up(projector, "projector (reviewing, English)")
+    assert_no_internal_words(projector, "projector (reviewing, English)")
+    projector.click("#lang-toggle")
+    expect(projector.locator("#results-heading")).to_have_text("討論結果")
 
     # --- closed: thanks and where the results are; reopening asks first; a late joiner reads the results
     host.locator("#phases button", has_text="已結束").click()
