@@ -49,10 +49,11 @@ def test_summary_counts_lanes_and_group_shares() -> None:
 def test_markdown_has_every_section_in_chinese() -> None:
     """The zh-TW Markdown report has the participation counts, lanes, groups, follow-up and moderation log."""
     md = render_markdown(_summary())
-    for heading in ("參與情形", "大家都能接受的", "仍有爭議的", "大家都不同意的", "意見群組", "多數意見",
+    for heading in ("參與情形", "大家都能接受的", "意見分歧", "大家都反對的", "意見群組", "多數意見",
                     "所有意見", "審核紀錄", "後續回應", "意見地圖"):
         assert f"## {heading}" in md, heading
     assert "| 12 | 12 | 6 | 7 | 84 |" in md
+    assert "| 0 | 公車應該延長營運到午夜 | 6 / 6 · 100% | 6 / 6 · 100% | 6 / 6 · 100% | 6 / 6 · 100% |" in md
     assert "交通局：明年起試辦" in md and "採納" in md
     assert "data:image/svg+xml;base64," in md
     assert "離題" in md
@@ -61,7 +62,7 @@ def test_markdown_has_every_section_in_chinese() -> None:
 def test_json_is_the_complete_model() -> None:
     """The JSON export holds the whole model: counts, lanes, per-group tallies, votes and the follow-up."""
     data = json.loads(render(_summary(), "json"))
-    assert data["format_version"] == 1 and data["language"] == "zh-TW"
+    assert data["format_version"] == 2 and data["language"] == "zh-TW"
     assert data["participation"]["votes"] == 84 and len(data["votes"]) == 84
     assert [a["statement"] for a in data["acceptable"]] and data["rejected"][0]["statement"] == 2
     statement = data["statements"][3]
