@@ -42,8 +42,9 @@ dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.1rem 1r
 dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: 0.3rem 0 0.8rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.4rem; vertical-align: top; text-align: left; }
-td.text { min-width: 12rem; overflow-wrap: anywhere; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.4rem; vertical-align: top; text-align: left;
+         word-break: keep-all; }
+td.text { min-width: 11rem; word-break: normal; overflow-wrap: anywhere; }
 th { background: #f2f2f2; }
 td.n { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr { page-break-inside: avoid; break-inside: avoid; }

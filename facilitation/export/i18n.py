@@ -271,12 +271,12 @@ class Catalog:
     def setting(self, key: str, value: object) -> str:
         """One settings change as a sentence a person reads (never ``results_visible=False``)."""
         if key == "results_visible":
-            return f"{self.t('host.results_visible')}: {self.t('on' if value else 'off')}"
+            return f"{self.t('host.results_visible')}{self.t('colon')}{self.t('on' if value else 'off')}"
         if key == "analysis_paused":
             return self.t("host.analysis_pause" if value else "host.analysis_resume")
         label = {"title": self.t("setting_title"), "topic": self.t("new.topic"),
                  "description": self.t("new.description")}.get(key)
-        return f"{label}: {value}" if label else str(value)
+        return f"{label}{self.t('colon')}{value}" if label else str(value)
 
 
 def catalog(language: str) -> Catalog:
