@@ -6,6 +6,12 @@ published analysis (live analysis off, or the meeting never reached the schedule
 :func:`clustering.analyze` itself on the stored votes, with ``random_state=0``, and says so in
 ``analysis.source`` (``published`` or ``computed``; ``none`` when there is not a single vote).
 
+Group membership, lanes and which statements represent a group come from that analysis; every figure
+comes from the raw votes: each share is stored with its counts (``count`` of ``of``) and is their exact
+quotient, smoothed values only order the lists, a statement nobody took a position on is never a verdict,
+and a group below the minimum group size is not an opinion group (docs/export.md, "Where the numbers come
+from").
+
 The model is plain frozen dataclasses with ids as ints; :func:`summary_to_dict` gives its JSON form (the
 ``--format json`` export, documented in docs/export.md). Writers in :mod:`facilitation.export` only read
 it: none of them recomputes a statistic, so Markdown, HTML, PDF, JSON and Pol.is CSVs always agree.

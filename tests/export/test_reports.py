@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -152,3 +154,78 @@ def test_http_export_needs_the_host_key(tmp_path: Path) -> None:
         assert data["statements"][1]["follow_up"]["status"] == "under_study"
     finally:
         server.stop()
+
+
+BLOCK_WEASYPRINT = '''
+import sys
+
+
+class _NoWeasyPrint:
+    """Loads nothing: makes `import weasyprint` fail the way a server without it (or without Pango) does."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "weasyprint" or name.startswith("weasyprint."):
+            raise {error}("{message}")
+        return None
+
+
+sys.meta_path.insert(0, _NoWeasyPrint())
+'''
+
+
+def _without_weasyprint(folder: Path, error: str, message: str) -> dict[str, str]:
+    """Environment for a child Python in which importing WeasyPrint raises ``error``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(BLOCK_WEASYPRINT.format(error=error, message=message))
+    return {"PYTHONPATH": str(folder)}
+
+
+def test_pdf_unavailable_gives_the_install_hint_over_http(tmp_path: Path) -> None:
+    """Without Pango the PDF download answers 503 `pdf_unavailable` naming the Debian packages to install
+    (not the live-analysis message the console showed for `unavailable`); other formats still work."""
+    db = tmp_path / "meetings.db"
+    _, events = small_meeting()
+    store_events(f"sqlite:///{db}", events)
+    env = _without_weasyprint(tmp_path / "site", "OSError", "cannot load library 'libpango-1.0-0'")
+    server = ServerProcess(f"sqlite:///{db}", env={"FACILITATION_ANALYSIS": "0", **env}).start()
+    try:
+        url = f"{server.url}/api/meetings/ABCDEF/export?key=host-key&format="
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "pdf", timeout=scaled(30))
+        assert refused.value.code == 503
+        error = json.loads(refused.value.read())["error"]
+        assert error["code"] == "pdf_unavailable"
+        assert "apt-get install libpango-1.0-0 libpangoft2-1.0-0" in error["message"]
+        with urllib.request.urlopen(url + "html", timeout=scaled(30)) as answer:
+            assert answer.status == 200
+    finally:
+        server.stop()
+
+
+def test_pdf_unavailable_cli_says_how_to_install(tmp_path: Path) -> None:
+    """`facilitation export --format pdf` without WeasyPrint exits 2 with the pip hint, writing no file."""
+    db = tmp_path / "meetings.db"
+    _, events = small_meeting()
+    store_events(f"sqlite:///{db}", events)
+    env = {**os.environ, **_without_weasyprint(tmp_path / "site", "ImportError", "No module named 'weasyprint'")}
+    out = tmp_path / "report.pdf"
+    done = subprocess.run([sys.executable, "-m", "facilitation.cli", "export", "ABCDEF", "--format", "pdf",
+                           "--out", str(out), "--store", f"sqlite:///{db}"], capture_output=True, text=True,
+                          env=env, timeout=scaled(120))
+    assert done.returncode == 2, done.stderr
+    assert "pip install weasyprint" in done.stderr
+    assert not out.exists()
+
+
+def test_settings_change_text_stays_inert() -> None:
+    """A hostile title set mid-meeting reaches the moderation log as words, escaped in HTML and Markdown."""
+    from facilitation.meeting import UpdateSettings
+    from tests.export.conftest import MALICIOUS
+
+    meeting, events = small_meeting()
+    events.extend(meeting.apply(UpdateSettings({"title": MALICIOUS}), events[-1].at + 1).events)
+    summary = build_summary(events, None, now=1_800_000_000.0)
+    html = render(summary, "html").decode()
+    assert "<script>" not in html and "會議名稱：&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    md = render_markdown(summary)
+    assert "<script>" not in md and "會議名稱：&lt;script&gt;" in md and "title=" not in md
