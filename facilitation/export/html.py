@@ -31,20 +31,22 @@ CSS = """
         @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #666; } }
 html { font-family: "Noto Sans CJK TC", "Noto Sans TC", "Noto Sans", "Helvetica Neue", Arial, sans-serif;
        font-size: 16px; line-height: 1.5; color: #111; -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
+html:lang(en) { font-family: "Noto Sans", "Helvetica Neue", Arial, "DejaVu Sans", "Noto Sans CJK TC", sans-serif; }
 body { max-width: 60rem; margin: 0 auto; padding: 0 0.9rem 2rem; }
 h1 { font-size: 1.6rem; margin: 1rem 0 0.2rem; line-height: 1.25; }
 h2 { font-size: 1.25rem; margin: 1.6rem 0 0.4rem; border-bottom: 1px solid #ccc; page-break-after: avoid;
      break-after: avoid; }
 h3 { font-size: 1.05rem; margin: 1rem 0 0.2rem; page-break-after: avoid; break-after: avoid; }
-p, li { overflow-wrap: anywhere; }
+p, li, td.text, dl.meta dd { overflow-wrap: break-word; }
+@media screen { p, li, td.text, dl.meta dd { overflow-wrap: anywhere; } th, td { word-break: keep-all; }
+                td.text { word-break: normal; } }
 .subtitle { color: #555; margin: 0 0 0.6rem; }
 dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.1rem 1rem; margin: 0 0 0.6rem; }
-dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: 0.3rem 0 0.8rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.4rem; vertical-align: top; text-align: left;
-         word-break: keep-all; }
-td.text { min-width: 11rem; word-break: normal; overflow-wrap: anywhere; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.4rem; vertical-align: top; text-align: left; }
+td.text { min-width: 11rem; }
 th { background: #f2f2f2; }
 td.n { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr { page-break-inside: avoid; break-inside: avoid; }
@@ -57,7 +59,7 @@ ul.opinions { padding-left: 1.2rem; }
   html { font-size: 17px; }
   table { font-size: 0.85rem; }
 }
-@media print {
+@media print {  /* WeasyPrint: "overflow-wrap: anywhere" would make its table layout ~10x slower */
   html { font-size: 10pt; line-height: 1.45; }
   body { max-width: none; padding: 0; }
   .scroll { overflow: visible; }

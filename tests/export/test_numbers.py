@@ -426,3 +426,24 @@ def test_shared_words_come_from_the_pages_catalogs() -> None:
     for key in ("vote.agree", "vote.acceptable", "vote.pass", "vote.disagree", "results.everyone_accepts",
                 "lane.disputed", "projector.map_heading"):
         assert page[key] in md, key
+
+
+def test_published_map_message_gives_the_same_checked_figures(meeting: tuple[list[Event], Summary]) -> None:
+    """The summary of what the room saw (the live scheduler's stored map message) shows figures that
+    match the raw votes with the map's membership, exactly like a computed one."""
+    events, _ = meeting
+    from clustering import analyze
+    from facilitation.analysis.messages import map_message
+
+    state = Meeting.replay(events)
+    result = analyze([(p, s, {"agree": 1.0, "acceptable": 0.5, "pass": 0.0, "disagree": -1.0}[v])
+                      for p, mine in state.votes.items() for s, v in mine.items()], random_state=0)
+    message = map_message(result, run=4, upto_seq=state.seq, at=T0, roles={p.id: p.role for p in
+                                                                              state.participants.values()})
+    stored = {"run": 4, "seq": state.seq, "at": T0, "result": {"message": json.dumps(message)}}
+    summary = build_summary(events, stored, now=1_800_000_000.0)
+    assert summary.analysis.source == "published" and summary.analysis.run == 4 and summary.groups
+    raw = raw_of(events, json.loads(render(summary, "json")))
+    sections, text = html_sections(render(summary, "html").decode())
+    assert check_sections(sections, raw, summary) > 40
+    check_text(text, summary.language)
