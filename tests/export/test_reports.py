@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from facilitation.export import render
+from facilitation.export.i18n import PAGE_CATALOGS
 from facilitation.export.markdown import render_markdown
 from facilitation.export.polis import write_polis
 from facilitation.summary import build_summary
@@ -51,8 +52,9 @@ def test_summary_counts_lanes_and_group_shares() -> None:
 def test_markdown_has_every_section_in_chinese() -> None:
     """The zh-TW Markdown report has the participation counts, lanes, groups, follow-up and moderation log."""
     md = render_markdown(_summary())
-    for heading in ("參與情形", "大家都能接受的", "意見分歧", "大家都反對的", "意見群組", "多數意見",
-                    "所有意見", "審核紀錄", "後續回應", "意見地圖"):
+    page = PAGE_CATALOGS["zh-TW"]  # the pages' words, whatever the glossary review settles on
+    for heading in ("參與情形", page["results.everyone_accepts"], page["lane.disputed"], "大家都反對的", "意見群組",
+                    "多數意見", "所有意見", "審核紀錄", "後續回應", page["projector.map_heading"]):
         assert f"## {heading}" in md, heading
     assert "| 12 | 12 | 6 | 7 | 84 |" in md
     assert "| 0 | 公車應該延長營運到午夜 | 6 / 6 · 100% | 6 / 6 · 100% | 6 / 6 · 100% | 6 / 6 · 100% |" in md
@@ -118,7 +120,7 @@ def test_pdf_renders_chinese_without_tofu(tmp_path: Path) -> None:
     assert dark > 500, "the first page is blank"
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
                           check=True, timeout=scaled(60)).stdout
-    assert "會議摘要" in text and "大家都能接受的" in text
+    assert "會議摘要" in text and PAGE_CATALOGS["zh-TW"]["results.everyone_accepts"] in text
     for statement in STATEMENTS_ZH[:3]:
         assert statement in text.replace("\n", "").replace(" ", "")
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, timeout=scaled(60)).stdout
@@ -142,7 +144,7 @@ def test_http_export_needs_the_host_key(tmp_path: Path) -> None:
                                     timeout=scaled(30)) as answer:
             assert answer.status == 200
             assert "attachment" in answer.headers["content-disposition"]
-            assert "大家都能接受的" in answer.read().decode()
+            assert PAGE_CATALOGS["zh-TW"]["results.everyone_accepts"] in answer.read().decode()
         body = json.dumps({"statement": 1, "status": "under_study", "response": "研議中"}).encode()
         post = urllib.request.Request(f"{server.url}/api/meetings/ABCDEF/follow-ups?key=host-key", data=body,
                                       method="POST", headers={"content-type": "application/json"})
