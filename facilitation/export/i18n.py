@@ -56,7 +56,7 @@ SHARED_KEYS = frozenset({
     "results.everyone_accepts", "projector.map_heading", "map.group_label",
     "counters.participants", "counters.statements", "counters.votes", "counters.pending",
     "host.accept", "host.reject", "host.hide", "host.results_visible", "host.analysis_pause",
-    "host.analysis_resume", "log.phase", "new.topic", "new.description",
+    "host.analysis_resume", "new.topic", "new.description",
 })
 """The pages' keys the exports use (tests/export check that both page catalogs have every one)."""
 
