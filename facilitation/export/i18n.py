@@ -54,7 +54,8 @@ SHARED_KEYS = frozenset({
     "lane.acceptable", "lane.disputed", "lane.needs_votes",
     "phase.lobby", "phase.collecting", "phase.voting", "phase.reviewing", "phase.closed",
     "results.everyone_accepts", "projector.map_heading", "map.group_label",
-    "counters.participants", "counters.statements", "counters.votes", "counters.pending",
+    "counters.participants", "counters.statements", "counters.votes",
+    "mine.accepted", "mine.rejected", "mine.hidden", "mine.pending",
     "host.accept", "host.reject", "host.hide", "host.results_visible", "host.analysis_pause",
     "host.analysis_resume", "new.topic", "new.description",
 })
@@ -119,9 +120,6 @@ _EN: dict[str, str] = {
     "map_caption": "Each mark is a participant; the closer two marks, the more alike they voted. Colour and "
                    "shape show the group, as on the projector; grey marks are participants not in a group.",
     "seeded": " (seeded by the host)",
-    "state_accepted": "published",
-    "state_rejected": "rejected",
-    "state_hidden": "hidden",
     "lane_rejected": "opposed by all",
     "lane_unclear": "unclear",
     "log_phase": "Phase changed",
@@ -191,9 +189,6 @@ _ZH: dict[str, str] = {
     "map_caption": "每個記號代表一位參與者；位置越接近，表態越相似。顏色與形狀代表所屬群組，與投影畫面相同；"
                    "灰色記號是尚未分組的參與者。",
     "seeded": "（主持人提供）",
-    "state_accepted": "已通過",
-    "state_rejected": "已拒絕",
-    "state_hidden": "已隱藏",
     "lane_rejected": "大家都反對",
     "lane_unclear": "看法不明",
     "log_phase": "變更階段",
@@ -244,7 +239,13 @@ class Catalog:
         return self.t(f"phase.{phase}") if f"phase.{phase}" in self.page else phase
 
     def state(self, state: str) -> str:
-        return self.t("counters.pending") if state == "pending" else self.t(f"state_{state}")
+        """A statement's moderation state in the pages' words (已採用 / 未採用 / 已隱藏 / 審核中)."""
+        return self.t(f"mine.{state}") if f"mine.{state}" in self.page else state
+
+    def plural(self, key: str, n: int, **values: object) -> str:
+        """The pages' plural convention: ``key_one`` when n is 1 and the catalog has it, else ``key``."""
+        one = f"{key}_one"
+        return self.t(one if n == 1 and one in self.page else key, **values)
 
     def lane(self, lane: str | None) -> str:
         if lane is None:
@@ -255,9 +256,9 @@ class Catalog:
         return self.t("group_name", group=group)
 
     def accepted_words(self, scale: str) -> str:
-        """贊成 or 贊成／可接受 (agree, or agree/acceptable on the consent scale)."""
+        """贊成, or 贊成或可接受 on the consent scale (the pages' words for an accepting vote)."""
         if scale == "consent":
-            return f"{self.vote('agree')}／{self.vote('acceptable')}" if self.language == "zh-TW" \
+            return f"{self.vote('agree')}或{self.vote('acceptable')}" if self.language == "zh-TW" \
                 else f"{self.vote('agree')} or {self.vote('acceptable')}"
         return self.vote("agree")
 
@@ -269,14 +270,23 @@ class Catalog:
         return action
 
     def setting(self, key: str, value: object) -> str:
-        """One settings change as a sentence a person reads (never ``results_visible=False``)."""
+        """One settings change as a sentence a person reads (never ``results_visible=False``): the pages'
+        log sentence when their catalog has one (``log.results_shown``, ``log.title_changed``, ...), else
+        the setting's label and its new value."""
+        logged = {"results_visible": "log.results_shown" if value else "log.results_hidden",
+                  "analysis_paused": "log.analysis_paused" if value else "log.analysis_resumed",
+                  "title": "log.title_changed", "topic": "log.topic_changed",
+                  "description": "log.description_changed"}.get(key, "log.other_setting")
+        shown = f"{self.t('colon')}{value}" if key in ("title", "topic") else ""
+        if logged in self.page:
+            return self.t(logged) + shown
         if key == "results_visible":
             return f"{self.t('host.results_visible')}{self.t('colon')}{self.t('on' if value else 'off')}"
         if key == "analysis_paused":
             return self.t("host.analysis_pause" if value else "host.analysis_resume")
         label = {"title": self.t("setting_title"), "topic": self.t("new.topic"),
                  "description": self.t("new.description")}.get(key)
-        return f"{label}{self.t('colon')}{value}" if label else str(value)
+        return f"{label}{self.t('colon')}{value}" if label and key != "description" else (label or "")
 
 
 def catalog(language: str) -> Catalog:

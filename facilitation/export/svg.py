@@ -107,7 +107,7 @@ def label_boxes(summary: Summary, cat: Catalog) -> list[Label]:
         mine = [xy for xy, group in dots if group == g.id]
         if not mine:
             continue
-        text = cat.t("map.group_label", group=g.id, size=g.size)
+        text = cat.plural("map.group_label", g.size, group=g.id, size=g.size)
         width = max(80.0, text_width(text) + 28)
         left, right = min(x for x, _ in mine), max(x for x, _ in mine)
         top, bottom = min(y for _, y in mine), max(y for _, y in mine)

@@ -369,11 +369,13 @@ def test_all_pass_statement_needs_votes_not_disputed(meeting: tuple[list[Event],
 
 
 def test_settings_and_phases_are_words(meeting: tuple[list[Event], Summary]) -> None:
-    """The log says "表態階段讓參與者看到結果：關閉" and "表態 → 檢視結果", never the identifiers."""
+    """The log says in words that results were hidden from phones and "表態 → 檢視結果", never the
+    identifiers (`results_visible=False`, `voting → reviewing`)."""
     _, summary = meeting
     cat = catalog(summary.language)
     md = render(summary, "md").decode().replace("\\", "")
-    assert f"{cat.t('host.results_visible')}{cat.t('colon')}{cat.t('off')}" in md
+    hidden = cat.setting("results_visible", False)
+    assert hidden and hidden in md and not IDENTIFIERS.search(hidden) and hidden != cat.setting("results_visible", True)
     assert f"{cat.phase('voting')} → {cat.phase('reviewing')}" in md
     assert f"{cat.t('phase')}**: {cat.phase('closed')}" in md
 

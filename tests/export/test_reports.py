@@ -228,6 +228,6 @@ def test_settings_change_text_stays_inert() -> None:
     events.extend(meeting.apply(UpdateSettings({"title": MALICIOUS}), events[-1].at + 1).events)
     summary = build_summary(events, None, now=1_800_000_000.0)
     html = render(summary, "html").decode()
-    assert "<script>" not in html and "會議名稱：&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>" not in html and "：&lt;script&gt;alert(1)&lt;/script&gt;" in html
     md = render_markdown(summary)
-    assert "<script>" not in md and "會議名稱：&lt;script&gt;" in md and "title=" not in md
+    assert "<script>" not in md and "：&lt;script&gt;" in md and "title=" not in md
