@@ -358,8 +358,7 @@ def build_summary(
         for sid, value in sorted(mine.items())
     )
     role_of = {p.id: p.role for p in meeting.participants.values()}
-    shown_groups = [g for g in result.get("groups", []) if int(g.get("size", len(g.get("members", []))))
-                    >= min_group_size()]
+    shown_groups = [g for g in result.get("groups", []) if _size(g) >= min_group_size()]
     group_of = {int(m): str(g["id"]) for g in shown_groups for m in g.get("members", [])}
     role_tallies = _tallies(votes, role_of)
     overall = _tallies(votes, dict.fromkeys(role_of, ""))
@@ -403,7 +402,7 @@ def build_summary(
 
     groups = tuple(
         OpinionGroup(
-            str(g["id"]), int(g.get("size", len(g.get("members", [])))),
+            str(g["id"]), _size(g),
             tuple(
                 o for o in (
                     opinion(r, group_tallies.get(str(g["id"]), {}).get(int(r["statement"]), Tally()))
@@ -508,6 +507,12 @@ def min_group_size() -> int:
     import clustering.groups as library_groups
 
     return int(getattr(library_groups, "MIN_GROUP_SIZE", 2))
+
+
+def _size(group: Mapping[str, Any]) -> int:
+    """A group's size as the map shows it: its members, or the stated size when members are not listed."""
+    members = group.get("members")
+    return len(members) if members else int(group.get("size", 0))
 
 
 def _lane_of(lane: str | None, tally: Tally) -> str | None:
