@@ -125,6 +125,14 @@ def test_pdf_renders_chinese_without_tofu(tmp_path: Path) -> None:
         assert statement in text.replace("\n", "").replace(" ", "")
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, timeout=scaled(60)).stdout
     assert "NotoSansCJK" in fonts.replace(" ", "") or "Noto" in fonts
+    # The map's group labels are real text in a font that has their glyphs (they were broken boxes before):
+    summary = _summary()
+    flat = text.replace("\n", "").replace(" ", "")
+    for g in summary.groups:
+        label = PAGE_CATALOGS["zh-TW"]["map.group_label"].format(group=g.id, size=g.size)
+        assert label.replace(" ", "") in flat, label
+    embedded = [line.split()[0] for line in fonts.splitlines()[2:] if line.strip()]
+    assert embedded and all("Noto-Sans-CJK" in name for name in embedded), embedded
 
 
 def test_http_export_needs_the_host_key(tmp_path: Path) -> None:
