@@ -109,6 +109,9 @@ def test_pdf_renders_chinese_without_tofu(tmp_path: Path) -> None:
     """The PDF renders to a non-blank page and pdftotext gets the Chinese statements back."""
     if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
         pytest.fail("poppler-utils (pdftoppm, pdftotext) is required: apt-get install poppler-utils")
+    from facilitation.export.pdf import pdf_available
+
+    assert pdf_available(), "WeasyPrint or its Pango libraries cannot load on this machine"
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(render(_summary(), "pdf"))
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
