@@ -6,6 +6,12 @@ published analysis (live analysis off, or the meeting never reached the schedule
 :func:`clustering.analyze` itself on the stored votes, with ``random_state=0``, and says so in
 ``analysis.source`` (``published`` or ``computed``; ``none`` when there is not a single vote).
 
+Group membership, lanes and which statements represent a group come from that analysis; every figure
+comes from the raw votes: each share is stored with its counts (``count`` of ``of``) and is their exact
+quotient, smoothed values only order the lists, a statement nobody took a position on is never a verdict,
+and a group below the minimum group size is not an opinion group (docs/export.md, "Where the numbers come
+from").
+
 The model is plain frozen dataclasses with ids as ints; :func:`summary_to_dict` gives its JSON form (the
 ``--format json`` export, documented in docs/export.md). Writers in :mod:`facilitation.export` only read
 it: none of them recomputes a statistic, so Markdown, HTML, PDF, JSON and Pol.is CSVs always agree.
@@ -51,8 +57,10 @@ __all__ = [
     "summary_to_dict",
 ]
 
-FORMAT_VERSION = 1
-"""Version of the summary's JSON form; bumped only when a field changes meaning or disappears."""
+FORMAT_VERSION = 2
+"""Version of the summary's JSON form; bumped only when a field changes meaning or disappears.
+2: every share is a raw count (``count``/``of``) with its exact share, never a smoothed value; the
+moderation log is structured (``from_phase``, ``to_phase``, ``changes`` instead of ``detail``)."""
 
 VOTE_CODES: dict[str, float] = VOTE_WEIGHTS
 """Meeting vote values to the clustering library's codes (clustering.AGREE, ACCEPTABLE, PASS, DISAGREE)."""
@@ -96,10 +104,17 @@ class Tally:
 
 @dataclass(frozen=True)
 class Share:
-    """One group's (or role's) share for a statement."""
+    """``count`` of ``of`` votes of one group (or role) on a statement, and ``share`` = count / of (0 when
+    nobody voted): raw counts, never smoothed, so a reader can check every figure by hand."""
 
     name: str
+    count: int
+    of: int
     share: float
+
+
+def _share(name: str, count: int, of: int) -> Share:
+    return Share(name, count, of, count / of if of else 0.0)
 
 
 @dataclass(frozen=True)
@@ -139,7 +154,9 @@ class StatementInfo:
 
 @dataclass(frozen=True)
 class Acceptable:
-    """A statement every group (and role) can accept: agree or acceptable, with each one's share."""
+    """A statement every group (and role) can accept. Each share counts agree + acceptable votes of the
+    group (role) out of all its votes on the statement (pass included); ``worst_share`` is the lowest
+    group share."""
 
     statement: int
     text: str
@@ -150,24 +167,30 @@ class Acceptable:
 
 @dataclass(frozen=True)
 class LaneStatement:
-    """A disputed or rejected statement with how each group leans; ``spread`` is the gap between the most
-    and least accepting group (0 with one group)."""
+    """A disputed or rejected statement with how each group leans. ``shares`` are what the report shows:
+    for a disputed statement each group's agree + acceptable votes of its votes, for a rejected one each
+    group's disagree votes of its votes. ``spread`` is the gap between the most and least accepting
+    group's raw accepted share (0 with one group)."""
 
     statement: int
     text: str
     spread: float
     most: str
     least: str
+    shares: tuple[Share, ...]
     leans: tuple[GroupLean, ...]
 
 
 @dataclass(frozen=True)
 class Opinion:
-    """A representative statement of a group, or a majority opinion of the whole room."""
+    """A representative statement of a group, or a majority opinion of the whole room: ``count`` votes in
+    ``direction`` (agree, or disagree) out of ``of`` votes on the statement by that group (or everyone)."""
 
     statement: int
     text: str
     direction: str
+    count: int
+    of: int
     share: float
 
 
@@ -214,11 +237,17 @@ class AnalysisInfo:
 
 @dataclass(frozen=True)
 class LogEntry:
+    """One moderation-log line as data: ``action`` is accept / reject / hide / phase / settings;
+    ``from_phase``/``to_phase`` for a phase change, ``changes`` for a settings change. Writers turn it
+    into words (never the identifiers themselves)."""
+
     at: float
     action: str
     statement: int | None
     reason: str
-    detail: str
+    from_phase: str
+    to_phase: str
+    changes: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -329,60 +358,63 @@ def build_summary(
         for sid, value in sorted(mine.items())
     )
     role_of = {p.id: p.role for p in meeting.participants.values()}
-    group_of = {int(m): g["id"] for g in result.get("groups", []) for m in g.get("members", [])}
+    shown_groups = [g for g in result.get("groups", []) if _size(g) >= min_group_size()]
+    group_of = {int(m): str(g["id"]) for g in shown_groups for m in g.get("members", [])}
     role_tallies = _tallies(votes, role_of)
     overall = _tallies(votes, dict.fromkeys(role_of, ""))
     group_tallies = _tallies((v for v in votes if v.participant in group_of), group_of)
-    group_ids = [g["id"] for g in result.get("groups", [])]
-    lanes = {int(s): lane for s, lane in result.get("lanes", {}).items()}
+    group_ids = [str(g["id"]) for g in shown_groups]
+    lanes = {int(s): str(lane) for s, lane in result.get("lanes", {}).items()}
     texts = {s.id: s.text for s in meeting.statements.values()}
+
+    def everyone(sid: int) -> Tally:
+        return overall.get("", {}).get(sid, Tally())
 
     statements = tuple(
         StatementInfo(
             id=s.id, text=s.text, seed=s.seed, author=s.author, state=s.state.value, reason=s.reason,
             created_at=s.created_at,
-            tally=overall.get("", {}).get(s.id, Tally()),
+            tally=everyone(s.id),
             by_group=tuple(GroupLean(g, group_tallies.get(g, {}).get(s.id, Tally())) for g in group_ids),
             by_role=tuple(
                 GroupLean(r, role_tallies.get(r, {}).get(s.id, Tally()))
                 for r in meeting.settings.roles if r in role_tallies
             ),
-            lane=None if s.state.value in MODERATED_OUT else lanes.get(s.id),
+            lane=_lane_of(lanes.get(s.id), everyone(s.id)) if s.state is StatementState.ACCEPTED else None,
             follow_up=_follow_up(meeting, s.id),
         )
         for s in sorted(meeting.statements.values(), key=lambda s: s.id)
     )
-    by_id = {s.id: s for s in statements}
-    live = {s.id for s in statements if s.lane is not None}
 
-    acceptance = {int(a["statement"]): a for a in result.get("acceptance", result.get("acceptable_to_all", []))}
-    for sid, by_group in _raw_acceptance(group_tallies, group_ids).items():
-        acceptance.setdefault(sid, {"statement": sid, "worst_share": min(by_group.values()), "groups": by_group})
     acceptable = tuple(
-        Acceptable(
-            sid, texts[sid], float(a["worst_share"]),
-            tuple(Share(g, float(v)) for g, v in a.get("groups", {}).items()),
-            tuple(Share(r, float(v)) for r, v in a.get("roles", {}).items()),
-        )
-        for sid, a in sorted(acceptance.items(), key=lambda kv: (-float(kv[1]["worst_share"]), kv[0]))
-        if sid in live and by_id[sid].lane == "acceptable"
+        Acceptable(s.id, s.text, min((x.share for x in _accepted_all(s.by_group)), default=0.0),
+                   _accepted_all(s.by_group), tuple(_accepted(lean) for lean in s.by_role if lean.tally.total))
+        for s in sorted((s for s in statements if s.lane == "acceptable"), key=lambda s: (-_rank(s.by_group), s.id))
     )
-    disputed = _lane(statements, "disputed", acceptance, descending=True)
-    rejected = _lane(statements, "rejected", acceptance, descending=False)
+    disputed = _lane_statements(statements, "disputed")
+    rejected = _lane_statements(statements, "rejected")
+
+    def opinion(o: Mapping[str, Any], tally: Tally) -> Opinion:
+        direction = str(o["direction"])
+        count = tally.disagree if direction == "disagree" else tally.agree
+        return Opinion(int(o["statement"]), texts[int(o["statement"])], direction, count, tally.total,
+                       count / tally.total if tally.total else 0.0)
 
     groups = tuple(
         OpinionGroup(
-            g["id"], int(g["size"]),
+            str(g["id"]), _size(g),
             tuple(
-                Opinion(int(r["statement"]), texts.get(int(r["statement"]), ""), r["direction"], float(r["share"]))
-                for r in g.get("representative", [])
-                if int(r["statement"]) in texts
+                o for o in (
+                    opinion(r, group_tallies.get(str(g["id"]), {}).get(int(r["statement"]), Tally()))
+                    for r in g.get("representative", []) if int(r["statement"]) in texts
+                )
+                if o.count  # "0 of 6 disagree" does not set a group apart, whatever a smoothed test says
             ),
         )
-        for g in result.get("groups", [])
+        for g in shown_groups
     )
     majority = tuple(
-        Opinion(int(o["statement"]), texts.get(int(o["statement"]), ""), o["direction"], float(o["share"]))
+        opinion(o, everyone(int(o["statement"])))
         for o in result.get("majority", [])
         if int(o["statement"]) in texts
     )
@@ -468,17 +500,51 @@ def _last_activity(events: Sequence[Event], skip: set[int]) -> float:
     return events[0].at
 
 
-def _raw_acceptance(tallies: Mapping[str, Mapping[int, Tally]], groups: Sequence[str]) -> dict[int, dict[str, float]]:
-    """Share of each group agreeing or finding it acceptable, for statements the analysis did not list."""
-    out: dict[int, dict[str, float]] = {}
-    statements = {s for by_statement in tallies.values() for s in by_statement}
-    for sid in statements:
-        shares = {}
-        for g in groups:
-            t = tallies.get(g, {}).get(sid, Tally())
-            shares[g] = (t.agree + t.acceptable) / t.total if t.total else 0.0
-        out[sid] = shares
-    return out
+def min_group_size() -> int:
+    """Smallest group shown as an opinion group: the clustering library's rule (issue 14) when it has
+    one, else 2. A one-person group speaks for nobody but its member; an older published analysis may
+    still hold one, so the summary drops such groups itself (their members count as not in a group)."""
+    import clustering.groups as library_groups
+
+    return int(getattr(library_groups, "MIN_GROUP_SIZE", 2))
+
+
+def _size(group: Mapping[str, Any]) -> int:
+    """A group's size as the map shows it: its members, or the stated size when members are not listed."""
+    members = group.get("members")
+    return len(members) if members else int(group.get("size", 0))
+
+
+def _lane_of(lane: str | None, tally: Tally) -> str | None:
+    """The analysis' lane, except that a statement nobody took a position on (every vote a pass, or no
+    vote) is never a verdict: it needs votes, it is not disputed."""
+    if lane is None:
+        return "needs_votes"
+    if tally.agree + tally.acceptable + tally.disagree == 0 and lane in ("acceptable", "disputed", "rejected"):
+        return "needs_votes"
+    return lane
+
+
+def _accepted(lean: GroupLean) -> Share:
+    return _share(lean.name, lean.tally.agree + lean.tally.acceptable, lean.tally.total)
+
+
+def _disagreed(lean: GroupLean) -> Share:
+    return _share(lean.name, lean.tally.disagree, lean.tally.total)
+
+
+def _smoothed(count: int, of: int) -> float:
+    """Pol.is's Laplace-smoothed share (count + 1) / (of + 2): for ranking only, never shown."""
+    return (count + 1) / (of + 2)
+
+
+def _accepted_all(leans: Sequence[GroupLean]) -> tuple[Share, ...]:
+    return tuple(_accepted(lean) for lean in leans)
+
+
+def _rank(leans: Sequence[GroupLean]) -> float:
+    """Maximin rank: the least accepting group's smoothed accepted share."""
+    return min((_smoothed(x.tally.agree + x.tally.acceptable, x.tally.total) for x in leans), default=0.0)
 
 
 def from_map_message(message: Mapping[str, Any]) -> dict[str, Any]:
@@ -554,35 +620,29 @@ def _tallies(votes: Iterable[VoteRecord], key_of: Mapping[int, str]) -> dict[str
     return {k: {s: Tally(*c) for s, c in by_s.items()} for k, by_s in counts.items()}
 
 
-def _lane(
-    statements: Sequence[StatementInfo], lane: str, acceptance: Mapping[int, Mapping[str, Any]], *,
-    descending: bool,
-) -> tuple[LaneStatement, ...]:
-    """Disputed statements, most divided first; rejected ones, least accepted first."""
-    out: list[LaneStatement] = []
+def _lane_statements(statements: Sequence[StatementInfo], lane: str) -> tuple[LaneStatement, ...]:
+    """Disputed statements, most divided first; rejected ones, least accepted first (both ranked on
+    smoothed shares so a verdict resting on more votes comes first; the shares shown are raw)."""
+    out: list[tuple[float, LaneStatement]] = []
     for s in statements:
         if s.lane != lane:
             continue
-        shares = {g: float(v) for g, v in acceptance.get(s.id, {}).get("groups", {}).items()}
-        if shares:
-            most = max(shares, key=lambda g: shares[g])
-            least = min(shares, key=lambda g: shares[g])
-            spread = shares[most] - shares[least]
+        accepted = [_accepted(lean) for lean in s.by_group if lean.tally.total]
+        smoothed = {lean.name: _smoothed(lean.tally.agree + lean.tally.acceptable, lean.tally.total)
+                    for lean in s.by_group if lean.tally.total}
+        if accepted:
+            most = max(accepted, key=lambda x: (x.share, x.count))
+            least = min(accepted, key=lambda x: (x.share, -x.count))
+            spread = most.share - least.share
+            key = -(max(smoothed.values()) - min(smoothed.values())) if lane == "disputed" else \
+                _smoothed(s.tally.agree + s.tally.acceptable, s.tally.total)
         else:
-            most = least = ""
-            spread = 0.0
-        out.append(LaneStatement(s.id, s.text, spread, most, least, s.by_group))
-    if descending:
-        out.sort(key=lambda x: (-x.spread, x.statement))
-    else:
-        out.sort(key=lambda x: (_accepted_share(x), x.statement))
-    return tuple(out)
-
-
-def _accepted_share(item: LaneStatement) -> float:
-    seen = sum(lean.tally.total for lean in item.leans)
-    accepted = sum(lean.tally.agree + lean.tally.acceptable for lean in item.leans)
-    return accepted / seen if seen else 0.0
+            most = least = _share("", 0, 0)
+            spread, key = 0.0, 0.0
+        shown = tuple((_accepted if lane == "disputed" else _disagreed)(lean) for lean in s.by_group)
+        out.append((key, LaneStatement(s.id, s.text, spread, most.name, least.name, shown, s.by_group)))
+    out.sort(key=lambda kv: (kv[0], kv[1].statement))
+    return tuple(item for _, item in out)
 
 
 def _follow_up(meeting: Meeting, statement: int) -> FollowUpInfo | None:
@@ -593,14 +653,9 @@ def _follow_up(meeting: Meeting, statement: int) -> FollowUpInfo | None:
 
 
 def _log_entry(entry: Mapping[str, Any]) -> LogEntry:
-    action = str(entry.get("action", ""))
     statement = entry.get("statement")
-    if action == "phase":
-        detail = f"{entry.get('from', '')} → {entry.get('to', '')}"
-    elif action == "settings":
-        changes = entry.get("changes", {})
-        detail = ", ".join(f"{k}={v}" for k, v in sorted(changes.items())) if isinstance(changes, dict) else ""
-    else:
-        detail = ""
-    return LogEntry(float(entry.get("at", 0.0)), action, None if statement is None else int(statement),
-                    str(entry.get("reason", "")), detail)
+    changes = entry.get("changes", {})
+    return LogEntry(float(entry.get("at", 0.0)), str(entry.get("action", "")),
+                    None if statement is None else int(statement), str(entry.get("reason", "")),
+                    str(entry.get("from", "")), str(entry.get("to", "")),
+                    dict(changes) if isinstance(changes, Mapping) else {})

@@ -1,18 +1,27 @@
-"""Helpers shared by the Markdown and HTML writers: vote columns and cell texts (plain, unescaped)."""
+"""Texts shared by the Markdown and HTML writers (plain, unescaped), so both show the same words and the
+same figures: every share is written with its counts (``5 / 6 · 83%``), never alone."""
 
 from __future__ import annotations
 
-from facilitation.export.i18n import Catalog, percent
-from facilitation.summary import GroupLean, Summary, Tally
+from facilitation.export.i18n import Catalog, fraction, percent_of
+from facilitation.summary import LogEntry, Opinion, Share, Summary, Tally
+from facilitation.vocabulary import SCALES
 
-__all__ = ["lean_text", "tally_header", "tally_text", "values_of"]
+__all__ = [
+    "accepted_note",
+    "log_detail",
+    "opinion_text",
+    "rejected_note",
+    "share_text",
+    "tally_header",
+    "tally_text",
+    "values_of",
+]
 
 
 def values_of(summary: Summary) -> tuple[str, ...]:
-    """Vote values shown in tables: ``acceptable`` only on the consent scale."""
-    if summary.scale == "consent":
-        return ("agree", "acceptable", "disagree", "pass")
-    return ("agree", "disagree", "pass")
+    """The meeting's vote values in the phone's order: ``acceptable`` only on the consent scale."""
+    return SCALES.get(summary.scale, SCALES["consent"])
 
 
 def tally_header(summary: Summary, cat: Catalog) -> str:
@@ -25,9 +34,28 @@ def tally_text(tally: Tally, summary: Summary) -> str:
     return " / ".join(str(counts[v]) for v in values_of(summary))
 
 
-def lean_text(lean: GroupLean, summary: Summary, cat: Catalog) -> str:
-    """``60% agree · 30% disagree`` (values with a zero share left out)."""
-    if not lean.tally.total:
-        return "-"
-    parts = [f"{percent(lean.tally.share(v))} {cat.vote(v)}" for v in values_of(summary) if lean.tally.share(v)]
-    return " · ".join(parts)
+def share_text(share: Share) -> str:
+    """``5 / 6 · 83%``; ``-`` when the group did not vote on it."""
+    return fraction(share.count, share.of)
+
+
+def opinion_text(opinion: Opinion, cat: Catalog) -> str:
+    """``5 / 6 贊成 · 83%``."""
+    return f"{opinion.count} / {opinion.of} {cat.vote(opinion.direction)} · {percent_of(opinion.count, opinion.of)}"
+
+
+def accepted_note(summary: Summary, cat: Catalog) -> str:
+    return cat.t("accepted_cell", accepted=cat.accepted_words(summary.scale), **{"pass": cat.vote("pass")})
+
+
+def rejected_note(cat: Catalog) -> str:
+    return cat.t("rejected_cell", disagree=cat.vote("disagree"), **{"pass": cat.vote("pass")})
+
+
+def log_detail(entry: LogEntry, cat: Catalog) -> str:
+    """A phase change as ``準備中 → 蒐集意見``, a settings change as words; never internal names."""
+    if entry.action == "phase":
+        return f"{cat.phase(entry.from_phase)} → {cat.phase(entry.to_phase)}"
+    if entry.action == "settings":
+        return "; ".join(cat.setting(k, v) for k, v in sorted(entry.changes.items()))
+    return ""

@@ -8,12 +8,21 @@ renders with the same font on screen and in the PDF.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
-from facilitation.export._common import lean_text, tally_header, tally_text
-from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time, percent
+from facilitation.export._common import (
+    accepted_note,
+    log_detail,
+    opinion_text,
+    rejected_note,
+    share_text,
+    tally_header,
+    tally_text,
+)
+from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.svg import map_svg
-from facilitation.summary import Summary
+from facilitation.summary import Opinion, Summary
 
 __all__ = ["CSS", "render_html"]
 
@@ -21,24 +30,44 @@ CSS = """
 @page { size: A4; margin: 16mm 14mm 18mm 14mm;
         @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #666; } }
 html { font-family: "Noto Sans CJK TC", "Noto Sans TC", "Noto Sans", "Helvetica Neue", Arial, sans-serif;
-       font-size: 10pt; line-height: 1.45; color: #111; }
-body { max-width: 190mm; margin: 0 auto; }
-h1 { font-size: 18pt; margin: 0 0 2mm; }
-h2 { font-size: 13pt; margin: 7mm 0 2mm; border-bottom: 1px solid #ccc; page-break-after: avoid;
+       font-size: 16px; line-height: 1.5; color: #111; -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
+html:lang(en) { font-family: "Noto Sans", "Helvetica Neue", Arial, "DejaVu Sans", "Noto Sans CJK TC", sans-serif; }
+body { max-width: 60rem; margin: 0 auto; padding: 0 0.9rem 2rem; }
+h1 { font-size: 1.6rem; margin: 1rem 0 0.2rem; line-height: 1.25; }
+h2 { font-size: 1.25rem; margin: 1.6rem 0 0.4rem; border-bottom: 1px solid #ccc; page-break-after: avoid;
      break-after: avoid; }
-h3 { font-size: 11pt; margin: 4mm 0 1mm; page-break-after: avoid; break-after: avoid; }
-.subtitle { color: #555; margin: 0 0 3mm; }
-dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.5mm 4mm; margin: 0 0 3mm; }
+h3 { font-size: 1.05rem; margin: 1rem 0 0.2rem; page-break-after: avoid; break-after: avoid; }
+p, li, td.text, dl.meta dd { overflow-wrap: break-word; }
+@media screen { p, li, td.text, dl.meta dd { overflow-wrap: anywhere; } th, td { word-break: keep-all; }
+                td.text { word-break: normal; } }
+.subtitle { color: #555; margin: 0 0 0.6rem; }
+dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.1rem 1rem; margin: 0 0 0.6rem; }
 dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
-table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm; font-size: 8.5pt; }
-th, td { border: 1px solid #ccc; padding: 1mm 1.5mm; vertical-align: top; text-align: left; }
+.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: 0.3rem 0 0.8rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.4rem; vertical-align: top; text-align: left; }
+td.text { min-width: 11rem; }
 th { background: #f2f2f2; }
-td.n { text-align: right; white-space: nowrap; }
+td.n { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr { page-break-inside: avoid; break-inside: avoid; }
 thead { display: table-header-group; }
-.map svg { width: 100%; height: auto; max-height: 120mm; }
-.note { color: #555; }
-@media print { a { color: inherit; text-decoration: none; } }
+.map svg { display: block; width: 100%; height: auto; }
+.note { color: #444; }
+ul.opinions { padding-left: 1.2rem; }
+.figure { font-weight: bold; white-space: nowrap; font-variant-numeric: tabular-nums; }
+@media (max-width: 40rem) {
+  html { font-size: 17px; }
+  table { font-size: 0.85rem; }
+}
+@media print {  /* WeasyPrint: "overflow-wrap: anywhere" would make its table layout ~10x slower */
+  html { font-size: 10pt; line-height: 1.45; }
+  body { max-width: none; padding: 0; }
+  .scroll { overflow: visible; }
+  table { font-size: 8.5pt; }
+  td.text { min-width: 0; }
+  .map svg { max-height: 120mm; }
+  a { color: inherit; text-decoration: none; }
+}
 """
 
 
@@ -48,7 +77,8 @@ def render_html(summary: Summary) -> str:
     out: list[str] = []
     add = out.append
     add("<!DOCTYPE html>")
-    add(f'<html lang="{e(summary.language)}"><head><meta charset="utf-8">')
+    add(f'<html lang="{"zh-Hant-TW" if cat.language == "zh-TW" else "en"}"><head><meta charset="utf-8">')
+    add('<meta name="viewport" content="width=device-width, initial-scale=1">')
     add(f"<title>{e(summary.title)} · {e(cat.t('report'))}</title>")
     add(f"<style>{CSS}</style></head><body>")
     add(f"<h1>{e(summary.title)}</h1>")
@@ -56,12 +86,12 @@ def render_html(summary: Summary) -> str:
     add('<dl class="meta">')
     meta = []
     if summary.topic:
-        meta.append((cat.t("topic"), summary.topic))
+        meta.append((cat.t("new.topic"), summary.topic))
     meta += [
         (cat.t("date"), format_date(summary.started_at)),
         (cat.t("duration"), format_duration(summary.duration_s, cat)),
         (cat.t("code"), summary.code),
-        (cat.t("phase"), summary.phase),
+        (cat.t("phase"), cat.phase(summary.phase)),
         (cat.t("generated"), format_time(summary.generated_at)),
     ]
     for key, value in meta:
@@ -71,127 +101,156 @@ def render_html(summary: Summary) -> str:
         add(f"<p>{e(summary.description)}</p>")
 
     p = summary.participation
-    add(f"<h2>{e(cat.t('participation'))}</h2>")
-    _table(out, [cat.t("participants"), cat.t("voters"), cat.t("statements"), cat.t("statements_total"),
-                 cat.t("votes")], [[_n(p.participants), _n(p.voters), _n(p.statements), _n(p.statements_total),
-                                    _n(p.votes)]])
+    _h2(out, "participation", cat.t("participation"))
+    add('<dl class="meta">')  # label: number pairs read well on a phone, where a 5-column table does not
+    for label, number in ((cat.t("counters.participants"), p.participants), (cat.t("voters"), p.voters),
+                          (cat.t("counters.statements"), p.statements), (cat.t("statements_total"), p.statements_total),
+                          (cat.t("counters.votes"), p.votes)):
+        add(f'<dt>{e(label)}</dt><dd class="n">{number}</dd>')
+    add("</dl>")
     if summary.roles:
         add(f"<h3>{e(cat.t('by_role'))}</h3>")
-        _table(out, [cat.t("role"), cat.t("participants"), cat.t("votes")],
+        _table(out, [cat.t("role"), cat.t("counters.participants"), cat.t("counters.votes")],
                [[e(r.role) if r.role else e(cat.t("no_role")), _n(r.participants), _n(r.votes)]
                 for r in p.by_role])
 
-    add(f"<h2>{e(cat.t('analysis'))}</h2>")
+    _h2(out, "analysis", cat.t("analysis"))
     add(f'<p class="note">{e(_analysis_note(summary, cat))}</p>')
 
     group_ids = [g.id for g in summary.groups]
-    group_heads = [f"{cat.t('group')} {g}" for g in group_ids]
-    add(f"<h2>{e(cat.t('acceptable'))}</h2>")
-    add(f'<p class="note">{e(cat.t("acceptable_intro"))}</p>')
+    group_heads = [cat.group(g) for g in group_ids]
+    _h2(out, "acceptable", cat.t("results.everyone_accepts"))
+    add(f'<p class="note">{e(cat.join(cat.t("acceptable_intro"), accepted_note(summary, cat)))}</p>')
     if summary.acceptable:
-        roles = [r.name for r in summary.acceptable[0].roles]
+        roles = [r for r in summary.roles if any(x.name == r for a in summary.acceptable for x in a.roles)]
         rows = []
         for a in summary.acceptable:
-            shares = {s.name: s.share for s in (*a.groups, *a.roles)}
-            rows.append([_n(a.statement), e(a.text),
-                         *[_n(percent(shares[k])) if k in shares else "-" for k in (*group_ids, *roles)]])
+            shares = {x.name: x for x in a.groups}
+            by_role = {x.name: x for x in a.roles}
+            rows.append([_n(a.statement), _text(a.text),
+                         *[_n(share_text(shares[g])) if g in shares else _n("-") for g in group_ids],
+                         *[_n(share_text(by_role[r])) if r in by_role else _n("-") for r in roles]])
         _table(out, ["#", cat.t("statement"), *group_heads, *roles], rows)
     else:
         add(f"<p>{e(cat.t('none_yet'))}</p>")
 
-    for key, items in (("disputed", summary.disputed), ("rejected", summary.rejected)):
-        add(f"<h2>{e(cat.t(key))}</h2>")
-        add(f'<p class="note">{e(cat.t(key + "_intro"))}</p>')
+    for key, title, intro, note, items in (
+        ("disputed", cat.t("lane.disputed"), cat.t("disputed_intro"), accepted_note(summary, cat), summary.disputed),
+        ("rejected", cat.t("rejected"), cat.t("rejected_intro"), rejected_note(cat), summary.rejected),
+    ):
+        _h2(out, key, title)
+        add(f'<p class="note">{e(cat.join(intro, note))}</p>')
         if not items:
             add(f"<p>{e(cat.t('none_yet'))}</p>")
             continue
         rows = []
         for d in items:
-            leans = {lean.name: lean for lean in d.leans}
-            rows.append([_n(d.statement), e(d.text),
-                         *[e(lean_text(leans[g], summary, cat)) if g in leans else "-" for g in group_ids]])
+            shares = {x.name: x for x in d.shares}
+            rows.append([_n(d.statement), _text(d.text),
+                         *[_n(share_text(shares[g])) if g in shares else _n("-") for g in group_ids]])
         _table(out, ["#", cat.t("statement"), *group_heads], rows)
+    if summary.acceptable or summary.disputed or summary.rejected:
+        add(f'<p class="note">{e(cat.t("ranking_note"))}</p>')
 
-    add(f"<h2>{e(cat.t('groups'))}</h2>")
+    _h2(out, "groups", cat.t("groups"))
     if not summary.groups:
         add(f"<p>{e(cat.t('none_yet'))}</p>")
+    else:
+        intro = cat.t("representative_intro", agree=cat.vote("agree"), disagree=cat.vote("disagree"))
+        add(f'<p class="note">{e(intro)}</p>')
     for g in summary.groups:
-        add(f"<h3>{e(cat.t('group'))} {e(g.id)} ({e(cat.t('group_size', n=g.size))})</h3>")
-        add("<ul>")
-        for r in g.representative:
-            add(f"<li>{e(percent(r.share))} {e(cat.t('direction_' + r.direction))}: {e(r.text)} "
-                f"(#{r.statement})</li>")
-        add("</ul>")
+        add(f"<h3>{e(cat.t('group_heading', group=g.id, people=cat.people(g.size)))}</h3>")
+        _opinions(out, g.representative, cat)
 
-    add(f"<h2>{e(cat.t('majority'))}</h2>")
+    _h2(out, "majority", cat.t("majority"))
     if not summary.majority:
         add(f"<p>{e(cat.t('none_yet'))}</p>")
     else:
-        add("<ul>")
-        for m in summary.majority:
-            add(f"<li>{e(percent(m.share))} {e(cat.t('direction_' + m.direction))}: {e(m.text)} "
-                f"(#{m.statement})</li>")
-        add("</ul>")
+        add(f'<p class="note">{e(cat.t("majority_intro", agree=cat.vote("agree"), disagree=cat.vote("disagree")))}</p>')
+        _opinions(out, summary.majority, cat)
 
-    add(f"<h2>{e(cat.t('map'))}</h2>")
+    _h2(out, "map", cat.t("projector.map_heading"))
     if summary.map:
-        add(f'<div class="map">{map_svg(summary, cat.t("map"))}</div>')
+        add(f'<div class="map">{map_svg(summary, cat)}</div>')
         add(f'<p class="note">{e(cat.t("map_caption"))}</p>')
     else:
         add(f"<p>{e(cat.t('none_yet'))}</p>")
 
     follow_ups = [s for s in summary.statements if s.follow_up is not None]
     if follow_ups:
-        add(f"<h2>{e(cat.t('follow_up'))}</h2>")
+        _h2(out, "follow-up", cat.t("follow_up"))
         _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")],
-               [[_n(s.id), e(s.text), e(cat.t(s.follow_up.status)), e(s.follow_up.response)]
+               [[_n(s.id), _text(s.text), e(cat.t(s.follow_up.status)), e(s.follow_up.response)]
                 for s in follow_ups if s.follow_up is not None])
 
-    add(f"<h2>{e(cat.t('all_statements'))}</h2>")
-    add(f'<p class="note">{e(cat.t("votes"))}: {e(tally_header(summary, cat))}</p>')
+    _h2(out, "statements", cat.t("all_statements"))
+    add(f'<p class="note">{e(cat.t("all_statements_intro", values=tally_header(summary, cat)))}</p>')
     rows = []
     for s in summary.statements:
         by_group = {lean.name: lean.tally for lean in s.by_group}
-        state = cat.state(s.state) + (f" ({cat.t('seed')})" if s.seed else "")
+        state = cat.state(s.state) + (cat.t("seeded") if s.seed else "")
         follow = ""
         if s.follow_up is not None:
             follow = cat.t(s.follow_up.status) + (f": {s.follow_up.response}" if s.follow_up.response else "")
-        rows.append([_n(s.id), e(s.text), e(state), e(cat.lane(s.lane)), _n(tally_text(s.tally, summary)),
-                     *[_n(tally_text(by_group[g], summary)) if g in by_group else "-" for g in group_ids],
+        rows.append([_n(s.id), _text(s.text), e(state), e(cat.lane(s.lane)), _n(tally_text(s.tally, summary)),
+                     *[_n(tally_text(by_group[g], summary)) if g in by_group else _n("-") for g in group_ids],
                      e(follow)])
     _table(out, ["#", cat.t("statement"), cat.t("state"), cat.t("lane"), cat.t("overall"), *group_heads,
                  cat.t("follow_up")], rows)
 
-    add(f"<h2>{e(cat.t('moderation_log'))}</h2>")
+    _h2(out, "moderation-log", cat.t("moderation_log"))
     if not summary.moderation_log:
         add(f"<p>{e(cat.t('none_yet'))}</p>")
     else:
         _table(out, [cat.t("time"), cat.t("action"), cat.t("statement"), cat.t("reason"), cat.t("detail")],
                [[e(format_time(x.at)), e(cat.log_action(x.action)), "" if x.statement is None else _n(x.statement),
-                 e(x.reason), e(x.detail)] for x in summary.moderation_log])
+                 e(x.reason), e(log_detail(x, cat))] for x in summary.moderation_log])
     add("</body></html>")
     return "\n".join(out)
+
+
+def _h2(out: list[str], anchor: str, title: str) -> None:
+    out.append(f'<h2 id="{anchor}">{escape(title)}</h2>')
+
+
+def _opinions(out: list[str], opinions: Sequence[Opinion], cat: Catalog) -> None:
+    out.append('<ul class="opinions">')
+    for o in opinions:
+        figure = escape(opinion_text(o, cat))
+        out.append(f'<li><span class="figure">{figure}</span>{escape(cat.t("colon"))}{escape(o.text)} '
+                   f"(#{o.statement})</li>")
+    out.append("</ul>")
 
 
 class _Cell(str):
     """A cell already rendered as numeric HTML (right-aligned)."""
 
 
+class _TextCell(str):
+    """A cell holding a statement (escaped), allowed to wrap anywhere."""
+
+
 def _n(value: object) -> _Cell:
     return _Cell(escape(str(value)))
 
 
+def _text(value: str) -> _TextCell:
+    return _TextCell(escape(value))
+
+
 def _table(out: list[str], head: list[str], rows: list[list[str]]) -> None:
     """Headers are escaped here; cells arrive escaped (or built by :func:`_n`)."""
-    out.append("<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr></thead><tbody>")
+    out.append('<div class="scroll"><table><thead><tr>' + "".join(f"<th>{escape(h)}</th>" for h in head)
+               + "</tr></thead><tbody>")
     for row in rows:
-        cells = "".join(f'<td class="n">{c}</td>' if isinstance(c, _Cell) else f"<td>{c}</td>" for c in row)
+        cells = "".join(f'<td class="n">{c}</td>' if isinstance(c, _Cell) else
+                        f'<td class="text">{c}</td>' if isinstance(c, _TextCell) else f"<td>{c}</td>" for c in row)
         out.append(f"<tr>{cells}</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
 
 
 def _analysis_note(summary: Summary, cat: Catalog) -> str:
     a = summary.analysis
     if a.source == "published":
-        return cat.t("analysis_published", run=a.run, seq=a.seq)
+        return cat.t("analysis_published", run=a.run)
     return cat.t(f"analysis_{a.source}")

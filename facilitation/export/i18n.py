@@ -1,65 +1,112 @@
 """Report strings in the meeting's language: Traditional Chinese (zh-TW) and English.
 
-A small catalog rather than gettext: the reports are the only place these strings live, and a reviewer
-can read both languages side by side here. Times are shown in Taiwan time (UTC+8, no daylight saving),
-because the reports are written for Taiwan's public sector whatever the server's time zone.
+One glossary for the room and the report: every term the live pages also show — the vote values
+(贊成 / 可接受 / 略過 / 反對), the lanes ("大家都能接受", "意見分歧", ...), the phases, the counters, the
+group labels — is read by key from the pages' own catalogs (``static/i18n/<lang>.json``, found through
+:data:`facilitation.pages.STATIC_DIR`, which is ``facilitation/_static`` in an installed wheel), so a
+word fixed for the pages is fixed in every export too. Keys with a dot (``vote.agree``) are the pages'
+keys; keys without one are the few strings only a report needs, kept here side by side in both
+languages. Times are shown in Taiwan time (UTC+8, no daylight saving), because the reports are written
+for Taiwan's public sector whatever the server's time zone.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
-__all__ = ["TAIPEI", "Catalog", "catalog", "format_date", "format_duration", "format_time", "percent"]
+from facilitation.pages import STATIC_DIR
+
+__all__ = [
+    "LANGUAGES",
+    "PAGE_CATALOGS",
+    "SHARED_KEYS",
+    "TAIPEI",
+    "Catalog",
+    "catalog",
+    "format_date",
+    "format_duration",
+    "format_time",
+    "fraction",
+    "percent",
+    "percent_of",
+    "utc_text",
+]
 
 TAIPEI = timezone(timedelta(hours=8), "UTC+8")
+LANGUAGES = ("zh-TW", "en")
+
+
+def _load_page_catalog(language: str, folder: Path = STATIC_DIR / "i18n") -> dict[str, str]:
+    with (folder / f"{language}.json").open(encoding="utf-8") as f:
+        data = json.load(f)
+    return {str(k): str(v) for k, v in data.items()}
+
+
+PAGE_CATALOGS: dict[str, dict[str, str]] = {lang: _load_page_catalog(lang) for lang in LANGUAGES}
+"""The live pages' catalogs, read once at import."""
+
+SHARED_KEYS = frozenset({
+    "vote.agree", "vote.acceptable", "vote.pass", "vote.disagree",
+    "lane.acceptable", "lane.disputed", "lane.needs_votes",
+    "phase.lobby", "phase.collecting", "phase.voting", "phase.reviewing", "phase.closed",
+    "results.everyone_accepts", "projector.map_heading", "map.group_label",
+    "counters.participants", "counters.statements", "counters.votes",
+    "mine.accepted", "mine.rejected", "mine.hidden", "mine.pending",
+    "host.accept", "host.reject", "host.hide", "host.results_visible", "host.analysis_pause",
+    "host.analysis_resume", "new.topic", "new.description",
+})
+"""The pages' keys the exports use (tests/export check that both page catalogs have every one)."""
 
 _EN: dict[str, str] = {
     "report": "Session summary",
-    "topic": "Topic",
     "date": "Date",
     "duration": "Duration",
     "code": "Meeting code",
-    "phase": "Phase at export",
+    "phase": "Phase when exported",
     "generated": "Generated",
     "participation": "Participation",
-    "participants": "Participants",
     "voters": "Voters",
-    "statements": "Statements",
     "statements_total": "Statements written (incl. moderated)",
-    "votes": "Votes",
     "by_role": "By stakeholder role",
     "role": "Role",
     "no_role": "(no role given)",
     "analysis": "Analysis",
-    "analysis_published": "The last analysis shown to the room (run {run}, covering event {seq}).",
-    "analysis_computed": "No analysis was published during the meeting; this one was computed for the report "
+    "analysis_published": "The last analysis shown to the room (analysis no. {run}).",
+    "analysis_computed": "No analysis was shown during the meeting; this one was computed for the report "
                          "from the stored votes.",
     "analysis_none": "No votes were cast, so there is no analysis.",
-    "acceptable": "What everyone can accept",
-    "acceptable_intro": "Statements that every opinion group and every stakeholder role agreed with or found "
-                        "acceptable. Shares are the part of each group that agreed or found it acceptable.",
-    "disputed": "What is disputed",
-    "disputed_intro": "Statements the groups still disagree on, most divided first, with how each group leans.",
-    "rejected": "What everyone rejects",
-    "rejected_intro": "Statements that every group disagreed with.",
+    "acceptable_intro": "Statements the analysis found accepted by every opinion group (and by every "
+                        "stakeholder role with at least 5 votes on them).",
+    "accepted_cell": "Each cell: how many in the group voted {accepted} / how many in the group voted on the "
+                     "statement ({pass} included), and that share.",
+    "disputed_intro": "Statements the groups see differently, most divided first.",
+    "rejected": "What everyone opposes",
+    "rejected_intro": "Statements every opinion group opposed.",
+    "rejected_cell": "Each cell: how many in the group voted {disagree} / how many in the group voted on the "
+                     "statement ({pass} included), and that share.",
+    "ranking_note": "Order: statements with more votes behind them come first (ranked with one extra vote "
+                    "added each way, as Pol.is does); every figure shown is the real count and its share.",
     "none_yet": "None.",
     "groups": "Opinion groups",
-    "group": "Group",
-    "group_size": "{n} participants",
-    "representative": "Representative statements",
+    "group_name": "Group {group}",
+    "group_heading": "Group {group} ({people})",
+    "people_one": "{n} person",
+    "people_other": "{n} people",
+    "representative_intro": "What sets each group apart. Each line: how many in the group voted {agree} (or "
+                            "{disagree}) / how many in the group voted on the statement, and that share.",
     "majority": "Majority opinions",
+    "majority_intro": "What most of the room agreed or disagreed with. Each line: how many voted {agree} (or "
+                      "{disagree}) / how many voted on the statement, and that share.",
     "all_statements": "All statements",
+    "all_statements_intro": "Vote counts in the order {values}.",
     "statement": "Statement",
     "state": "State",
     "lane": "Lane",
     "overall": "Everyone",
-    "agree": "agree",
-    "acceptable_vote": "acceptable",
-    "disagree": "disagree",
-    "pass": "pass",
-    "share": "Share",
-    "worst": "Least accepting group",
-    "spread": "Spread",
     "follow_up": "Follow-up",
     "response": "Response",
     "adopted": "Adopted",
@@ -70,74 +117,65 @@ _EN: dict[str, str] = {
     "action": "Action",
     "reason": "Reason",
     "detail": "Detail",
-    "map": "Opinion map",
-    "map_caption": "Each dot is a participant; nearby dots voted alike. Letters mark the groups.",
-    "seed": "seeded",
-    "accepted": "accepted",
-    "pending": "pending",
-    "rejected_state": "rejected",
-    "hidden": "hidden",
-    "lane_acceptable": "acceptable to all",
-    "lane_disputed": "disputed",
-    "lane_rejected": "rejected by all",
-    "lane_needs_votes": "needs votes",
-    "direction_agree": "agree",
-    "direction_disagree": "disagree",
-    "log_accept": "accepted",
-    "log_reject": "rejected",
-    "log_hide": "hidden",
-    "log_phase": "phase",
-    "log_settings": "settings",
+    "map_caption": "Each mark is a participant; the closer two marks, the more alike they voted. Colour and "
+                   "shape show the group, as on the projector; grey marks are participants not in a group.",
+    "seeded": " (seeded by the host)",
+    "lane_rejected": "opposed by all",
+    "lane_unclear": "unclear",
+    "log_phase": "Phase changed",
+    "log_settings": "Settings changed",
+    "setting_title": "Title",
+    "on": "on",
+    "off": "off",
+    "colon": ": ",
     "minutes": "{m} min",
     "hours": "{h} h {m} min",
 }
 
 _ZH: dict[str, str] = {
     "report": "會議摘要",
-    "topic": "議題",
     "date": "日期",
-    "duration": "時長",
+    "duration": "會議時長",
     "code": "會議代碼",
-    "phase": "匯出時階段",
+    "phase": "匯出時的會議階段",
     "generated": "產生時間",
     "participation": "參與情形",
-    "participants": "參與者",
-    "voters": "投票人數",
-    "statements": "意見",
-    "statements_total": "提出的意見（含審核未通過）",
-    "votes": "票數",
+    "voters": "表態人數",
+    "statements_total": "提出的意見（含未通過審核者）",
     "by_role": "依利害關係人身分",
     "role": "身分",
     "no_role": "（未填身分）",
     "analysis": "分析",
-    "analysis_published": "會議現場最後顯示的分析（第 {run} 次，涵蓋至事件 {seq}）。",
-    "analysis_computed": "會議期間未發布分析；本分析為產生報告時依已儲存的投票計算。",
-    "analysis_none": "尚無投票，因此沒有分析。",
-    "acceptable": "大家都能接受的",
-    "acceptable_intro": "每個意見群組與每種利害關係人身分都同意或可以接受的意見。"
-                        "比例為各群組中同意或可接受者所佔的比例。",
-    "disputed": "仍有爭議的",
-    "disputed_intro": "各群組看法仍有分歧的意見，分歧最大者在前，並列出各群組的傾向。",
-    "rejected": "大家都不同意的",
-    "rejected_intro": "每個群組都不同意的意見。",
+    "analysis_published": "會議現場最後顯示的分析（第 {run} 次分析）。",
+    "analysis_computed": "會議期間沒有顯示分析；本分析是產生報告時，依已儲存的表態計算的。",
+    "analysis_none": "沒有任何表態，因此沒有分析。",
+    "acceptable_intro": "分析判定每個意見群組（以及對該意見有 5 人以上表態的每種身分）都能接受的意見。",
+    "accepted_cell": "每一格：該群組中表態「{accepted}」的人數 / 該群組對這則意見表態的人數（含「{pass}」），"
+                     "以及所佔比例。",
+    "disputed_intro": "各群組看法不同的意見，分歧最大的排在前面。",
+    "rejected": "大家都反對的",
+    "rejected_intro": "每個意見群組都反對的意見。",
+    "rejected_cell": "每一格：該群組中表態「{disagree}」的人數 / 該群組對這則意見表態的人數（含「{pass}」），"
+                     "以及所佔比例。",
+    "ranking_note": "排序時每個比例都先加上一票贊成、一票反對（與 Pol.is 相同），讓表態人數多的意見排在前面；"
+                    "表中顯示的都是實際人數與實際比例。",
     "none_yet": "無。",
     "groups": "意見群組",
-    "group": "群組",
-    "group_size": "{n} 位參與者",
-    "representative": "代表性意見",
+    "group_name": "{group} 組",
+    "group_heading": "{group} 組（{people}）",
+    "people_one": "{n} 人",
+    "people_other": "{n} 人",
+    "representative_intro": "讓各群組與眾不同的意見。每一項：該群組中表態「{agree}」（或「{disagree}」）的人數 / "
+                            "該群組對這則意見表態的人數，以及所佔比例。",
     "majority": "多數意見",
+    "majority_intro": "全場多數人贊成或反對的意見。每一項：表態「{agree}」（或「{disagree}」）的人數 / "
+                      "對這則意見表態的人數，以及所佔比例。",
     "all_statements": "所有意見",
+    "all_statements_intro": "表態人數依序為：{values}。",
     "statement": "意見",
     "state": "狀態",
     "lane": "分類",
     "overall": "全體",
-    "agree": "同意",
-    "acceptable_vote": "可接受",
-    "disagree": "不同意",
-    "pass": "略過",
-    "share": "比例",
-    "worst": "最不接受的群組",
-    "spread": "差距",
     "follow_up": "後續回應",
     "response": "機關回應",
     "adopted": "採納",
@@ -148,54 +186,107 @@ _ZH: dict[str, str] = {
     "action": "動作",
     "reason": "理由",
     "detail": "內容",
-    "map": "意見地圖",
-    "map_caption": "每個點是一位參與者；距離越近，投票越相似。字母標示群組。",
-    "seed": "預設",
-    "accepted": "已接受",
-    "pending": "待審核",
-    "rejected_state": "已退回",
-    "hidden": "已隱藏",
-    "lane_acceptable": "大家都能接受",
-    "lane_disputed": "有爭議",
-    "lane_rejected": "大家都不同意",
-    "lane_needs_votes": "票數不足",
-    "direction_agree": "同意",
-    "direction_disagree": "不同意",
-    "log_accept": "接受",
-    "log_reject": "退回",
-    "log_hide": "隱藏",
-    "log_phase": "階段",
-    "log_settings": "設定",
+    "map_caption": "每個記號代表一位參與者；位置越接近，表態越相似。顏色與形狀代表所屬群組，與投影畫面相同；"
+                   "灰色記號是尚未分組的參與者。",
+    "seeded": "（主持人提供）",
+    "lane_rejected": "大家都反對",
+    "lane_unclear": "看法不明",
+    "log_phase": "變更階段",
+    "log_settings": "變更設定",
+    "setting_title": "會議名稱",
+    "on": "開啟",
+    "off": "關閉",
+    "colon": "：",
     "minutes": "{m} 分鐘",
     "hours": "{h} 小時 {m} 分鐘",
 }
 
 CATALOGS = {"en": _EN, "zh-TW": _ZH}
+"""Strings only the reports use."""
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 class Catalog:
-    """Strings of one language; ``t(key, **values)`` formats one."""
+    """Strings of one language; ``t(key, **values)`` fills ``{name}`` placeholders as the pages do."""
 
     def __init__(self, language: str) -> None:
         self.language = language if language in CATALOGS else "en"
         self.strings = CATALOGS[self.language]
+        self.page = PAGE_CATALOGS[self.language]
 
     def t(self, key: str, **values: object) -> str:
-        text = self.strings.get(key) or _EN[key]
-        return text.format(**values) if values else text
+        if "." in key:
+            text = self.page.get(key) or PAGE_CATALOGS["en"].get(key) or key
+        else:
+            text = self.strings.get(key) or _EN[key]
+        if not values:
+            return text
+        return _PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], text)
 
-    def state(self, state: str) -> str:
-        return self.t("rejected_state" if state == "rejected" else state)
+    def join(self, *sentences: str) -> str:
+        """Sentences in a row: with a space in English, without one in Chinese."""
+        return ("" if self.language == "zh-TW" else " ").join(x for x in sentences if x)
 
-    def lane(self, lane: str | None) -> str:
-        return "" if lane is None else self.t(f"lane_{lane}")
+    def people(self, n: int) -> str:
+        """``1 person`` / ``2 people`` (``1 人`` / ``2 人``)."""
+        return self.t("people_one" if n == 1 else "people_other", n=n)
 
     def vote(self, value: str) -> str:
-        return self.t("acceptable_vote" if value == "acceptable" else value)
+        return self.t(f"vote.{value}")
+
+    def phase(self, phase: str) -> str:
+        return self.t(f"phase.{phase}") if f"phase.{phase}" in self.page else phase
+
+    def state(self, state: str) -> str:
+        """A statement's moderation state in the pages' words (已採用 / 未採用 / 已隱藏 / 審核中)."""
+        return self.t(f"mine.{state}") if f"mine.{state}" in self.page else state
+
+    def plural(self, key: str, n: int, **values: object) -> str:
+        """The pages' plural convention: ``key_one`` when n is 1 and the catalog has it, else ``key``."""
+        one = f"{key}_one"
+        return self.t(one if n == 1 and one in self.page else key, **values)
+
+    def lane(self, lane: str | None) -> str:
+        if lane is None:
+            return ""
+        return self.t(f"lane.{lane}") if f"lane.{lane}" in self.page else self.t(f"lane_{lane}")
+
+    def group(self, group: str) -> str:
+        return self.t("group_name", group=group)
+
+    def accepted_words(self, scale: str) -> str:
+        """贊成, or 贊成或可接受 on the consent scale (the pages' words for an accepting vote)."""
+        if scale == "consent":
+            return f"{self.vote('agree')}或{self.vote('acceptable')}" if self.language == "zh-TW" \
+                else f"{self.vote('agree')} or {self.vote('acceptable')}"
+        return self.vote("agree")
 
     def log_action(self, action: str) -> str:
-        key = f"log_{action}"
-        return self.t(key) if key in _EN else action
+        if action in ("accept", "reject", "hide"):
+            return self.t(f"host.{action}")
+        if action in ("phase", "settings"):
+            return self.t(f"log_{action}")
+        return action
+
+    def setting(self, key: str, value: object) -> str:
+        """One settings change as a sentence a person reads (never ``results_visible=False``): the pages'
+        log sentence when their catalog has one (``log.results_shown``, ``log.title_changed``, ...), else
+        the setting's label and its new value."""
+        logged = {"results_visible": "log.results_shown" if value else "log.results_hidden",
+                  "analysis_paused": "log.analysis_paused" if value else "log.analysis_resumed",
+                  "title": "log.title_changed", "topic": "log.topic_changed",
+                  "description": "log.description_changed"}.get(key, "log.other_setting")
+        shown = f"{self.t('colon')}{value}" if key in ("title", "topic") else ""
+        if logged in self.page:
+            return self.t(logged) + shown
+        if key == "results_visible":
+            return f"{self.t('host.results_visible')}{self.t('colon')}{self.t('on' if value else 'off')}"
+        if key == "analysis_paused":
+            return self.t("host.analysis_pause" if value else "host.analysis_resume")
+        label = {"title": self.t("setting_title"), "topic": self.t("new.topic"),
+                 "description": self.t("new.description")}.get(key)
+        return f"{label}{self.t('colon')}{value}" if label and key != "description" else (label or "")
 
 
 def catalog(language: str) -> Catalog:
@@ -218,7 +309,18 @@ def format_duration(seconds: float, cat: Catalog) -> str:
 
 
 def percent(share: float) -> str:
-    return f"{round(share * 100)}%"
+    """A share as a whole percentage, halves rounded up (as a person checking by hand would)."""
+    return f"{math.floor(share * 100 + 0.5)}%"
+
+
+def percent_of(count: int, of: int) -> str:
+    """``count / of`` as a whole percentage, exact integer arithmetic with halves rounded up."""
+    return f"{(200 * count + of) // (2 * of)}%" if of else "-"
+
+
+def fraction(count: int, of: int) -> str:
+    """``5 / 6 · 83%``: the counts and their share, so every figure can be checked by hand."""
+    return f"{count} / {of} · {percent_of(count, of)}" if of else "-"
 
 
 def utc_text(at: float) -> str:

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import re
 
-from facilitation.export._common import lean_text, tally_header, tally_text
-from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time, percent
+from facilitation.export._common import (
+    accepted_note,
+    log_detail,
+    opinion_text,
+    rejected_note,
+    share_text,
+    tally_header,
+    tally_text,
+)
+from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.svg import map_data_uri
 from facilitation.summary import Summary
 
@@ -33,24 +41,24 @@ def render_markdown(summary: Summary) -> str:
     add(f"# {escape(summary.title)}\n")
     add(f"*{cat.t('report')}*\n")
     if summary.topic:
-        add(f"- **{cat.t('topic')}**: {escape(summary.topic)}")
+        add(f"- **{cat.t('new.topic')}**: {escape(summary.topic)}")
     add(f"- **{cat.t('date')}**: {format_date(summary.started_at)}")
     add(f"- **{cat.t('duration')}**: {format_duration(summary.duration_s, cat)}")
     add(f"- **{cat.t('code')}**: {escape(summary.code)}")
-    add(f"- **{cat.t('phase')}**: {escape(summary.phase)}")
+    add(f"- **{cat.t('phase')}**: {cat.phase(summary.phase)}")
     add(f"- **{cat.t('generated')}**: {format_time(summary.generated_at)}\n")
     if summary.description:
         add(escape(summary.description) + "\n")
 
     p = summary.participation
     add(f"## {cat.t('participation')}\n")
-    add(f"| {cat.t('participants')} | {cat.t('voters')} | {cat.t('statements')} | "
-        f"{cat.t('statements_total')} | {cat.t('votes')} |")
+    add(f"| {cat.t('counters.participants')} | {cat.t('voters')} | {cat.t('counters.statements')} | "
+        f"{cat.t('statements_total')} | {cat.t('counters.votes')} |")
     add("|---:|---:|---:|---:|---:|")
     add(f"| {p.participants} | {p.voters} | {p.statements} | {p.statements_total} | {p.votes} |\n")
     if summary.roles:
         add(f"### {cat.t('by_role')}\n")
-        add(f"| {cat.t('role')} | {cat.t('participants')} | {cat.t('votes')} |")
+        add(f"| {cat.t('role')} | {cat.t('counters.participants')} | {cat.t('counters.votes')} |")
         add("|---|---:|---:|")
         for r in p.by_role:
             add(f"| {escape(r.role) if r.role else cat.t('no_role')} | {r.participants} | {r.votes} |")
@@ -60,58 +68,66 @@ def render_markdown(summary: Summary) -> str:
     add(_analysis_note(summary, cat) + "\n")
 
     group_ids = [g.id for g in summary.groups]
-    add(f"## {cat.t('acceptable')}\n")
-    add(cat.t("acceptable_intro") + "\n")
+    group_heads = [escape(cat.group(g)) for g in group_ids]
+    add(f"## {cat.t('results.everyone_accepts')}\n")
+    add(cat.join(cat.t("acceptable_intro"), accepted_note(summary, cat)) + "\n")
     if summary.acceptable:
-        roles = [r.name for r in summary.acceptable[0].roles]
-        head = ["#", cat.t("statement"), *[f"{cat.t('group')} {escape(g)}" for g in group_ids],
-                *[escape(r) for r in roles]]
+        roles = [r for r in summary.roles if any(x.name == r for a in summary.acceptable for x in a.roles)]
+        head = ["#", cat.t("statement"), *group_heads, *[escape(r) for r in roles]]
         _table(out, head, ["---:", "---", *["---:"] * (len(head) - 2)])
         for a in summary.acceptable:
-            shares = {s.name: s.share for s in (*a.groups, *a.roles)}
+            shares = {x.name: x for x in a.groups}
+            by_role = {x.name: x for x in a.roles}
             cells = [str(a.statement), escape(a.text),
-                     *[percent(shares[g]) if g in shares else "-" for g in (*group_ids, *roles)]]
+                     *[share_text(shares[g]) if g in shares else "-" for g in group_ids],
+                     *[share_text(by_role[r]) if r in by_role else "-" for r in roles]]
             add("| " + " | ".join(cells) + " |")
         add("")
     else:
         add(cat.t("none_yet") + "\n")
 
-    for key, items in (("disputed", summary.disputed), ("rejected", summary.rejected)):
-        add(f"## {cat.t(key)}\n")
-        add(cat.t(f"{key}_intro") + "\n")
+    for title, intro, note, items in (
+        (cat.t("lane.disputed"), cat.t("disputed_intro"), accepted_note(summary, cat), summary.disputed),
+        (cat.t("rejected"), cat.t("rejected_intro"), rejected_note(cat), summary.rejected),
+    ):
+        add(f"## {title}\n")
+        add(cat.join(intro, note) + "\n")
         if not items:
             add(cat.t("none_yet") + "\n")
             continue
-        head = ["#", cat.t("statement"), *[f"{cat.t('group')} {escape(g)}" for g in group_ids]]
-        _table(out, head, ["---:", "---", *["---"] * len(group_ids)])
+        _table(out, ["#", cat.t("statement"), *group_heads], ["---:", "---", *["---:"] * len(group_ids)])
         for d in items:
-            leans = {lean.name: lean for lean in d.leans}
+            shares = {x.name: x for x in d.shares}
             cells = [str(d.statement), escape(d.text),
-                     *[lean_text(leans[g], summary, cat) if g in leans else "-" for g in group_ids]]
+                     *[share_text(shares[g]) if g in shares else "-" for g in group_ids]]
             add("| " + " | ".join(cells) + " |")
         add("")
+    if summary.acceptable or summary.disputed or summary.rejected:
+        add(cat.t("ranking_note") + "\n")
 
     add(f"## {cat.t('groups')}\n")
     if not summary.groups:
         add(cat.t("none_yet") + "\n")
+    else:
+        add(cat.t("representative_intro", agree=cat.vote("agree"), disagree=cat.vote("disagree")) + "\n")
     for g in summary.groups:
-        add(f"### {cat.t('group')} {escape(g.id)} ({cat.t('group_size', n=g.size)})\n")
-        add(f"{cat.t('representative')}:\n")
+        add(f"### {escape(cat.t('group_heading', group=g.id, people=cat.people(g.size)))}\n")
         for rep in g.representative:
-            add(f"- {percent(rep.share)} {cat.t('direction_' + rep.direction)}: {escape(rep.text)} "
-                f"(#{rep.statement})")
+            add(f"- {opinion_text(rep, cat)}{cat.t('colon')}{escape(rep.text)} (#{rep.statement})")
         add("")
 
     add(f"## {cat.t('majority')}\n")
     if not summary.majority:
         add(cat.t("none_yet") + "\n")
+    else:
+        add(cat.t("majority_intro", agree=cat.vote("agree"), disagree=cat.vote("disagree")) + "\n")
     for m in summary.majority:
-        add(f"- {percent(m.share)} {cat.t('direction_' + m.direction)}: {escape(m.text)} (#{m.statement})")
+        add(f"- {opinion_text(m, cat)}{cat.t('colon')}{escape(m.text)} (#{m.statement})")
     add("")
 
-    add(f"## {cat.t('map')}\n")
+    add(f"## {cat.t('projector.map_heading')}\n")
     if summary.map:
-        add(f"![{escape(cat.t('map'))}]({map_data_uri(summary, cat.t('map'))})\n")
+        add(f"![{escape(cat.t('projector.map_heading'))}]({map_data_uri(summary, cat)})\n")
         add(cat.t("map_caption") + "\n")
     else:
         add(cat.t("none_yet") + "\n")
@@ -126,13 +142,13 @@ def render_markdown(summary: Summary) -> str:
         add("")
 
     add(f"## {cat.t('all_statements')}\n")
-    add(f"{cat.t('votes')}: {tally_header(summary, cat)}\n")
-    head = ["#", cat.t("statement"), cat.t("state"), cat.t("lane"), cat.t("overall"),
-            *[f"{cat.t('group')} {escape(g)}" for g in group_ids], cat.t("follow_up")]
-    _table(out, head, ["---:", "---", "---", "---", "---", *["---"] * len(group_ids), "---"])
+    add(cat.t("all_statements_intro", values=tally_header(summary, cat)) + "\n")
+    head = ["#", cat.t("statement"), cat.t("state"), cat.t("lane"), cat.t("overall"), *group_heads,
+            cat.t("follow_up")]
+    _table(out, head, ["---:", "---", "---", "---", "---:", *["---:"] * len(group_ids), "---"])
     for s in summary.statements:
         by_group = {lean.name: lean.tally for lean in s.by_group}
-        state = cat.state(s.state) + (f" ({cat.t('seed')})" if s.seed else "")
+        state = cat.state(s.state) + (cat.t("seeded") if s.seed else "")
         follow = ""
         if s.follow_up is not None:
             follow = cat.t(s.follow_up.status) + (f": {escape(s.follow_up.response)}" if s.follow_up.response else "")
@@ -149,7 +165,7 @@ def render_markdown(summary: Summary) -> str:
                ["---", "---", "---:", "---", "---"])
         for e in summary.moderation_log:
             add(f"| {format_time(e.at)} | {escape(cat.log_action(e.action))} | "
-                f"{'' if e.statement is None else e.statement} | {escape(e.reason)} | {escape(e.detail)} |")
+                f"{'' if e.statement is None else e.statement} | {escape(e.reason)} | {escape(log_detail(e, cat))} |")
         add("")
     return "\n".join(out)
 
@@ -157,7 +173,7 @@ def render_markdown(summary: Summary) -> str:
 def _analysis_note(summary: Summary, cat: Catalog) -> str:
     a = summary.analysis
     if a.source == "published":
-        return cat.t("analysis_published", run=a.run, seq=a.seq)
+        return cat.t("analysis_published", run=a.run)
     return cat.t(f"analysis_{a.source}")
 
 

@@ -57,8 +57,8 @@ async def export_meeting(request: Request) -> Response:
 
     try:
         body, media, filename = await asyncio.to_thread(produce)
-    except RuntimeError as exc:  # PdfUnavailable: WeasyPrint missing on this server
-        raise ClientError("unavailable", str(exc), status=503) from exc
+    except RuntimeError as exc:  # PdfUnavailable: WeasyPrint or its Pango libraries missing on this server
+        raise ClientError(getattr(exc, "code", "unavailable"), str(exc), status=503) from exc
     return Response(body, media_type=media, headers={
         "content-disposition": f'attachment; filename="{filename}"',
         "cache-control": "no-store",

@@ -1,0 +1,69 @@
+"""The HTML export read on a phone: Debian's Chromium at 390 x 844 (an iPhone 12-14 viewport).
+
+Skips locally without /usr/bin/chromium and fails under CI=true, like the e2e tests. The full-page
+screenshot is saved as artifacts/screenshots/export-html-phone.png for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from facilitation.export import render
+from facilitation.summary import build_summary
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.export.test_numbers import noisy_meeting
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_html_export_reads_on_a_phone(chromium: Any, tmp_path: Path) -> None:
+    """The page fits the phone's width (wide tables scroll inside their own box), text is at least 16 px,
+    the map scales to the screen, and the figures are not cut."""
+    _, events = noisy_meeting("zh-TW")
+    page_file = tmp_path / "report.html"
+    page_file.write_bytes(render(build_summary(events, None, now=1_800_000_000.0), "html"))
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        assert page.locator('meta[name="viewport"]').get_attribute("content") == \
+            "width=device-width, initial-scale=1"
+        width = page.evaluate("document.documentElement.clientWidth")
+        assert width == PHONE["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
+        sizes = page.evaluate("Array.from(document.querySelectorAll('p, li'))"
+                              ".map(e => parseFloat(getComputedStyle(e).fontSize))")
+        assert sizes and min(sizes) >= 16
+        box = page.locator(".map svg").bounding_box()
+        assert box is not None and 300 <= box["width"] <= width
+        for table in page.locator(".scroll").all():
+            table_box = table.bounding_box()
+            assert table_box is not None and table_box["x"] >= 0 and table_box["x"] + table_box["width"] <= width
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "export-html-phone.png"), full_page=True)
+    finally:
+        context.close()
