@@ -197,8 +197,8 @@ def check_port(ctx: Context) -> Check:
                 "沒有：它只綁定本機。"), t(
                 "Restart it with --host 0.0.0.0.", "請用 --host 0.0.0.0 重新啟動。"), data)
         return Check("port", "pass", t(
-            f"A facilitation server is running and answers on {', '.join(ours)}:{s.port}.",
-            f"facilitation 伺服器已在執行，{', '.join(ours)}:{s.port} 有回應。"), None, data)
+            f"A facilitation server is running and answers on {', '.join(f'{a}:{s.port}' for a in ours)}.",
+            f"facilitation 伺服器已在執行，{', '.join(f'{a}:{s.port}' for a in ours)} 有回應。"), None, data)
     bind_at = "0.0.0.0" if network.is_wildcard(s.host) else s.host
     try:
         with socket.socket(socket.AF_INET6 if ":" in bind_at else socket.AF_INET) as probe:
