@@ -122,9 +122,11 @@ def _loadtest(args: argparse.Namespace) -> int:
     from facilitation.loadtest import run
 
     limit = fdlimit.raise_limit()  # the phones' processes inherit it: each phone is one socket here too
-    if limit.soft is not None and limit.soft < fdlimit.files_needed(args.participants // max(1, args.processes or 2)):
-        print(f"warning: the load generator's open-file limit is {limit.soft}: {fdlimit.raise_command(limit.soft)}",
-              file=sys.stderr)
+    processes = args.processes or (2 if args.participants >= 400 else 1)  # loadtest's own default
+    needed = fdlimit.files_needed(-(-args.participants // max(1, processes)))
+    if limit.soft is not None and limit.soft < needed:
+        print(f"warning: the load generator's open-file limit is {limit.soft:,}, below the {needed:,} its phones "
+              f"need: {fdlimit.raise_command(needed, 'facilitation loadtest')}", file=sys.stderr)
 
     return int(run(args))
 

@@ -139,14 +139,14 @@ def suggested_limit(needed: int) -> int:
     return max(4096, -(-needed // 1024) * 1024)
 
 
-def raise_command(needed: int) -> str:
+def raise_command(needed: int, command: str = "facilitation serve") -> str:
     """The exact shell command that lets a process reach ``needed`` open files, for this system."""
     value = suggested_limit(needed)
     if sys.platform == "darwin":
         return (f"sudo launchctl limit maxfiles {max(value, 65536)} 200000, then in a new terminal "
-                f"`ulimit -n {value}` before `facilitation serve`")
+                f"`ulimit -n {value}` before `{command}`")
     return (f"`sudo prlimit --pid $$ --nofile={value}:{value}` (raises this shell's limit), then start "
-            f"`facilitation serve` from the same shell; for good, add `* hard nofile {max(value, 65536)}` to "
+            f"`{command}` from the same shell; for good, add `* hard nofile {max(value, 65536)}` to "
             f"/etc/security/limits.conf and log in again")
 
 

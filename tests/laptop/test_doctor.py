@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -201,3 +202,15 @@ def test_language_follows_the_locale_by_default() -> None:
     english = run_cli("doctor", "--port", str(free_port()), env={"LANG": "en_US.UTF-8", "LC_ALL": ""})
     assert "這台筆電準備好開會了嗎" in chinese.stdout
     assert "is this laptop ready for the meeting?" in english.stdout
+
+
+def test_missing_pdf_libraries_fail_the_pdf_line(tmp_path: Path, store: str) -> None:
+    """A WeasyPrint that cannot load Pango (as on a laptop without the system libraries) fails the PDF line."""
+    shadow = tmp_path / "shadow" / "weasyprint"
+    shadow.mkdir(parents=True)
+    # What WeasyPrint raises when libpango is absent; placed first on the path for this one child process.
+    (shadow / "__init__.py").write_text("raise OSError(\"cannot load library 'libpango-1.0-0'\")\n")
+    code, checks = doctor("--store", store, env={"PYTHONPATH": f"{shadow.parent}{os.pathsep}{Path.cwd()}"})
+    assert code == 1 and checks["pdf"]["status"] == "fail"
+    assert "libpango-1.0-0" in checks["pdf"]["summary"]
+    assert "pip install 'facilitation[pdf]'" in checks["pdf"]["fix"] and "libpangoft2" in checks["pdf"]["fix"]
