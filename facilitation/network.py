@@ -14,7 +14,7 @@ How the address is found, cheapest and most telling first, with no packet sent:
    with ``socket.if_nameindex`` and each one's IPv4 address by the ``SIOCGIFADDR`` ioctl (Linux; macOS uses
    the same ``ifreq`` layout, untested here). Named interfaces let us drop virtual ones (Docker bridges,
    veth pairs, libvirt, VirtualBox, VMware, VPN tunnels) that phones cannot reach.
-3. ``getaddrinfo(gethostname())``: the portable fallback (Windows lists every adapter's address there).
+3. ``getaddrinfo(gethostname())``: the last resort, when neither of the above answered (it may wait on DNS).
 
 ``FACILITATION_PUBLIC_URL`` always wins: behind a proxy or with a name phones resolve, it is the truth.
 """
@@ -138,7 +138,10 @@ def _detect() -> list[str]:
     interfaces = _interface_addresses()
     routed = _routed_addresses()
     ordered: list[str] = []
-    for address in routed + list(interfaces) + _hostname_addresses():
+    # The hostname lookup may wait on DNS or mDNS (seconds on some Macs), and this runs in request handlers:
+    # it is the last resort, for systems where neither the routing table nor the interfaces answered.
+    fallback = [] if routed or interfaces else _hostname_addresses()
+    for address in routed + list(interfaces) + fallback:
         if address not in ordered and not _is_virtual(interfaces.get(address)):
             ordered.append(address)
     # The routed address first, then private (RFC 1918) ones, then any other: a stable, explainable order.
