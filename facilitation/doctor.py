@@ -326,6 +326,13 @@ def check_pdf(ctx: Context) -> Check:
 
 def check_redis(ctx: Context) -> Check:
     t, url = ctx.t, ctx.settings.redis
+    if not url and ctx.settings.workers > 1:
+        return Check("redis", "fail", t(f"--workers {ctx.settings.workers} without Redis: serve refuses to start.",
+                                        f"--workers {ctx.settings.workers} 卻沒有 Redis：serve 會拒絕啟動。"),
+                     t("Add --redis redis://localhost:6379/0, or serve one process (one process holds the phones the "
+                       "open_files line shows).",
+                       "請加上 --redis redis://localhost:6379/0，或只用單一程序"
+                       "（可容納的手機數見 open_files 那一行）。"))
     if not url:
         return Check("redis", "skip", t("No Redis configured: one process with the SQLite store.",
                                         "未設定 Redis：單一程序搭配 SQLite。"))

@@ -42,7 +42,8 @@ RESERVED_DESCRIPTORS = 64
 """Files the server holds besides phones' sockets: standard streams, the listening socket, the event loop's
 epoll and self-pipe, SQLite's database, WAL and shared-memory files for the writer and the reader, the
 analysis process pool's pipes, a Redis connection pool, HTTP requests in flight (pages, QR, exports).
-Measured: about 30 on Linux with live analysis on; 64 leaves room for page loads during a join rush."""
+Measured: 23 on Linux with live analysis on and its pool started; 64 leaves room for page loads during a
+join rush."""
 DARWIN_MAX_FILES = 10240
 """macOS refuses a soft limit above ``kern.maxfilesperproc`` (10,240 by default; OPEN_MAX) even when the
 hard limit reads "unlimited", so the target is capped there."""

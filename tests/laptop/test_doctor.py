@@ -214,3 +214,9 @@ def test_missing_pdf_libraries_fail_the_pdf_line(tmp_path: Path, store: str) -> 
     assert code == 1 and checks["pdf"]["status"] == "fail"
     assert "libpango-1.0-0" in checks["pdf"]["summary"]
     assert "pip install 'facilitation[pdf]'" in checks["pdf"]["fix"] and "libpangoft2" in checks["pdf"]["fix"]
+
+
+def test_workers_without_redis_fail_the_redis_line(store: str) -> None:
+    """`--workers 2` without Redis is what serve refuses: doctor says so before the meeting."""
+    code, checks = doctor("--store", store, "--workers", "2")
+    assert code == 1 and checks["redis"]["status"] == "fail" and "--redis" in checks["redis"]["fix"]
