@@ -159,7 +159,7 @@ def capacity_message(limit: FdLimit, workers: int = 1) -> str:
                     f"about {WINDOWS_SELECT_SOCKETS - RESERVED_DESCRIPTORS} phones (select() takes "
                     f"{WINDOWS_SELECT_SOCKETS} sockets)")
         return "open files: no per-process limit on this system (Windows): phones are limited by memory"
-    raised = f" (raised from {limit.before})" if limit.raised else ""
+    raised = f" (raised from {limit.before:,})" if limit.raised else ""
     per = f" per worker, {workers * (limit.phones or 0):,} in all" if workers > 1 else ""
     return f"open files: limit {limit.soft:,}{raised}: this process can hold {limit.phones:,} phones{per}"
 
