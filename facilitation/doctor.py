@@ -475,6 +475,9 @@ def run(args: argparse.Namespace) -> int:
     language = args.lang or detect_language()
     expect = args.expect if args.expect is not None else fdlimit.DEFAULT_EXPECT
     checks = run_checks(settings, expect, language, meeting_language=args.lang or "zh-TW")
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a Windows console or a file in a legacy code page cannot encode "→" or 通過
+        reconfigure(errors="replace")
     failed = any(c.status == "fail" for c in checks)
     if args.json:
         print(json.dumps({"ok": not failed, "language": language, "expect": expect,
