@@ -200,7 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `facilitation doctor | head`: the reader left; say nothing more, as cat would
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's exit flush would raise again on the closed pipe
+        return 141 if os.name != "nt" else 1  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 
 if __name__ == "__main__":
