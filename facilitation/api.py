@@ -40,7 +40,12 @@ MAX_SEEDS = 200
 
 
 def meeting_urls(request: Request, code: str) -> dict[str, str]:
-    base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")
+    """Links phones can open: a request from the laptop itself (loopback) gets the LAN address when the
+    server listens on it; ``FACILITATION_PUBLIC_URL`` wins (see :mod:`facilitation.network`)."""
+    from facilitation.network import join_base
+
+    settings = request.app.state.settings
+    base = join_base(str(request.base_url), settings.host, settings.public_url)
     return {
         "join": f"{base}/m/{code}",
         "projector": f"{base}/projector/{code}",

@@ -1,11 +1,16 @@
-"""The ``facilitation`` command: serve, analyze, import-polis, export, loadtest (see CONTRACT.md)."""
+"""The ``facilitation`` command: serve, doctor, analyze, import-polis, export, loadtest (see CONTRACT.md)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from facilitation.fdlimit import DEFAULT_EXPECT
+
+if TYPE_CHECKING:
+    from facilitation.settings import Settings
 
 __all__ = ["main"]
 
@@ -40,9 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
         "log_level": "info",
         "access_log": False,
     }
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
-    print(f"facilitation serving on {base} (store {settings.store_url.split('@')[-1]})", flush=True)
-    print(f"create a meeting: {base}/new", flush=True)
+    _announce(settings, args.expect)
     if settings.workers > 1:
         import os
 
@@ -53,6 +56,47 @@ def _serve(args: argparse.Namespace) -> int:
 
         uvicorn.run(create_app(settings), **options)
     return 0
+
+
+def _announce(settings: Settings, expect: int) -> None:
+    """Before the server starts: raise the open-file limit, say where phones join and what may stop them."""
+    from facilitation import fdlimit, network
+
+    limit = fdlimit.raise_limit()  # before uvicorn: workers and the analysis pool inherit it
+    base = network.advertised_base(settings.host, settings.port, settings.public_url)
+    print(f"facilitation serving on {settings.host}:{settings.port} (store {settings.store_url.split('@')[-1]})",
+          flush=True)
+    print(fdlimit.capacity_message(limit, settings.workers), flush=True)
+    shortfall = fdlimit.shortfall_message(limit, expect, settings.workers)
+    if shortfall:
+        print(shortfall, file=sys.stderr, flush=True)
+    print(f"create a meeting: {base}/new", flush=True)
+    if not network.is_loopback(settings.host) or settings.public_url:
+        print(f"phones join at: {base}/m/<CODE> (the QR on the projector names this address)", flush=True)
+    for line in _reachability_warning(settings):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _reachability_warning(settings: Settings) -> list[str]:
+    """Loud lines when phones in the room cannot reach the links this server hands out."""
+    from facilitation import network
+
+    if settings.public_url:
+        return []
+    lan = network.lan_addresses()
+    if network.is_loopback(settings.host):
+        where = f"http://{lan[0]}:{settings.port}" if lan else "this laptop's Wi-Fi address"
+        return [
+            "!" * 78,
+            f"!! bound to {settings.host}: only this laptop can open these links; PHONES CANNOT JOIN.",
+            f"!! To let phones on the same Wi-Fi join, restart with --host 0.0.0.0 (links will name {where}),",
+            "!! or set FACILITATION_PUBLIC_URL to an address phones reach. Check with: facilitation doctor",
+            "!" * 78,
+        ]
+    if network.is_wildcard(settings.host) and not lan:
+        return ["warning: no network address found besides loopback: phones cannot reach this laptop. Join a "
+                "Wi-Fi or a phone's hotspot (then restart), or set FACILITATION_PUBLIC_URL."]
+    return []
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -74,7 +118,21 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _loadtest(args: argparse.Namespace) -> int:
+    from facilitation import fdlimit
     from facilitation.loadtest import run
+
+    limit = fdlimit.raise_limit()  # the phones' processes inherit it: each phone is one socket here too
+    processes = args.processes or (2 if args.participants >= 400 else 1)  # loadtest's own default
+    needed = fdlimit.files_needed(-(-args.participants // max(1, processes)))
+    if limit.soft is not None and limit.soft < needed:
+        print(f"warning: the load generator's open-file limit is {limit.soft:,}, below the {needed:,} its phones "
+              f"need: {fdlimit.raise_command(needed, 'facilitation loadtest')}", file=sys.stderr)
+
+    return int(run(args))
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from facilitation.doctor import run
 
     return int(run(args))
 
@@ -90,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--redis", default=None, help="Redis URL: share meetings across workers and machines")
     serve.add_argument("--workers", type=int, default=None, help="worker processes (needs --redis above 1)")
     serve.add_argument("--demo", action="store_true", help="create a demo meeting with simulated voters")
+    serve.add_argument("--expect", type=int, default=DEFAULT_EXPECT, metavar="N",
+                       help=f"participants you expect (default {DEFAULT_EXPECT:,}): warns at startup when the "
+                            "open-file limit cannot hold them")
     serve.set_defaults(func=_serve)
 
     analyze = sub.add_parser("analyze", help="cluster a Pol.is export folder")
@@ -109,6 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--store", default=None)
     export.set_defaults(func=_export)
 
+    doctor = sub.add_parser("doctor", help="check this laptop before a meeting: network, limits, disk, PDF, ...")
+    doctor.add_argument("--host", default=None, help="the address serve will bind (default 127.0.0.1)")
+    doctor.add_argument("--port", type=int, default=None, help="the port serve will use (default 8000)")
+    doctor.add_argument("--store", default=None, help="the store serve will use")
+    doctor.add_argument("--redis", default=None, help="the Redis URL serve will use")
+    doctor.add_argument("--workers", type=int, default=None, help="the worker processes serve will run")
+    doctor.add_argument("--expect", type=int, default=DEFAULT_EXPECT, metavar="N",
+                        help=f"participants you expect (default {DEFAULT_EXPECT:,})")
+    doctor.add_argument("--lang", default=None, choices=["zh-TW", "en"],
+                        help="language of this report and of the meeting (default: from LANG)")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON only")
+    doctor.set_defaults(func=_doctor)
+
     load = sub.add_parser("loadtest", help="drive a running server like N phones and a projector")
     load.add_argument("url")
     load.add_argument("--participants", type=int, default=100)
@@ -126,7 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `facilitation doctor | head`: the reader left; say nothing more, as cat would
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's exit flush would raise again on the closed pipe
+        return 141 if os.name != "nt" else 1  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from facilitation.errors import ClientError
 from facilitation.hub import Hub, Room
 from facilitation.meeting import Join, MeetingSettings, SetPhase, Vote, hash_secret
+from facilitation.network import advertised_base
 from facilitation.settings import Settings
 
 __all__ = ["DEMO_SEEDS", "Demo", "start_demo"]
@@ -94,7 +95,7 @@ async def start_demo(app: Starlette, settings: Settings) -> Demo:
     )
     room, host_key = await hub.create_meeting(meeting_settings, DEMO_SEEDS)
     await room.submit(SetPhase("collecting", "demo-start"))
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    base = advertised_base(settings.host, settings.port, settings.public_url)
     print(f"host: {base}/host/{room.code}#key={host_key}", flush=True)
     print(f"projector: {base}/projector/{room.code}", flush=True)
     print(f"join: {base}/m/{room.code}", flush=True)

@@ -89,8 +89,16 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def init_worker() -> None:
-    """Process-pool initializer: one BLAS thread, exit with the server, import the library up front."""
+    """Process-pool initializer: one BLAS thread, exit with the server, import the library up front.
+
+    Ctrl+C in a terminal reaches every process of the console (POSIX process group, Windows console), so a
+    worker ignores SIGINT: the server shuts its pool down in order instead of each worker dumping a
+    KeyboardInterrupt traceback.
+    """
+    import signal
     import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     for name in _BLAS_ENV:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from facilitation.codes import normalize_code
 from facilitation.export import FILE_FORMATS, FORMATS, render
+from facilitation.network import advertised_base
 from facilitation.settings import Settings
 from facilitation.store import open_store
 from facilitation.summary import Summary, SummaryUnavailable, build_summary, read_meeting
@@ -22,8 +23,9 @@ __all__ = ["base_url", "load", "run"]
 
 
 def base_url(settings: Settings) -> str:
-    """Where links in reports and the printed host URL point: the public URL or the serve address."""
-    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    """Where links in reports and the printed host URL point: the public URL, else the address phones would
+    use for a server bound as configured (the LAN address for ``0.0.0.0``, see :mod:`facilitation.network`)."""
+    return advertised_base(settings.host, settings.port, settings.public_url)
 
 
 async def load(code: str, settings: Settings) -> Summary:
