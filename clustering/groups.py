@@ -8,7 +8,8 @@ size), because its Clojure k-means over every participant was slow. In 2-D a vec
 k-means and silhouette are small numpy routines rather than scikit-learn estimators: with k <= 5 in
 2-D, the estimators' per-call validation and thread-pool set-up cost more than the arithmetic, and the
 pipeline runs dozens of fits per update. Silhouette reuses one distance matrix for every k and is
-exact up to `SILHOUETTE_SAMPLE` points, estimated on a fixed-seed sample above (it is quadratic).
+exact up to `SILHOUETTE_EXACT_MAX` points (blocked, float32), estimated above it on a fixed-seed sample
+large enough that only candidates closer than `SILHOUETTE_TOLERANCE` are left undecided (a tie).
 """
 
 from __future__ import annotations
@@ -45,9 +46,31 @@ KMEANS_TOL = 1e-4
 """Stop when the centers' total squared shift falls below 1e-4 x the data's mean variance
 (scikit-learn's `tol` default and rule)."""
 
-SILHOUETTE_SAMPLE = 1_000
-"""Points used to score a clustering: exact below, a fixed-seed sample above. The standard error of a
-mean silhouette over 1,000 points is about 0.01, and Pol.is itself scores only ~100 base clusters."""
+SILHOUETTE_EXACT_MAX = 5_000
+"""Up to this many clustered participants the silhouette is exact (every pair: 25 million float32
+distances at most, ~0.1 s in blocks), as red-dwarf computes it, so the chosen k is red-dwarf's."""
+
+SILHOUETTE_BLOCK_CELLS = 4_000_000
+"""Distances are computed this many float32 cells (16 MB) at a time."""
+
+SILHOUETTE_TOLERANCE = 0.01
+"""Above `SILHOUETTE_EXACT_MAX`, two ks whose estimated silhouettes are closer than this are a tie (the
+smaller k wins, red-dwarf's rule for equal scores). On the shared conversations the gaps between the
+best and the runner-up k are 0.03 to 0.2 (docs/method.md); the held-out case that motivated this
+(0.398 vs 0.388) is decided exactly below `SILHOUETTE_EXACT_MAX`."""
+
+SILHOUETTE_SE_RATIO = 4.0
+"""The sample grows until every candidate's gap to the leader has a standard error of at most
+tolerance / 4, so a gap wider than the tolerance is never an artefact of the sample (4 sigma)."""
+
+SILHOUETTE_SAMPLE_MIN = 2_000
+"""The first sample above `SILHOUETTE_EXACT_MAX`; it grows as needed (up to everyone)."""
+
+MIN_GROUP_SIZE = 2
+"""A clustering that leaves a group of one participant is not a candidate: one person is not an opinion
+group, and showing them as one would display their own votes as "the group's" shares. Pol.is and
+red-dwarf have no such rule (a lone point scores 0 in the silhouette, which only discourages it). When
+no k qualifies there are no groups and the room is analysed as one unit."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,9 +110,11 @@ def lloyd(points: NDArray[np.float64], centers: NDArray[np.float64], max_iter: i
         if np.array_equal(new, labels):
             break
         labels = new
-        moved = np.empty_like(centers)
+        moved = centers.copy()
+        filled = counts > 0
         for d in range(points.shape[1]):
-            moved[:, d] = np.bincount(labels, weights=points[:, d], minlength=k) / counts
+            sums = np.bincount(labels, weights=points[:, d], minlength=k)
+            moved[filled, d] = sums[filled] / counts[filled]  # an empty cluster (duplicates) keeps its center
         shift = float(((moved - centers) ** 2).sum())
         centers = moved
         if shift <= tol:
@@ -150,57 +175,156 @@ def fit_kmeans(
     return best
 
 
-def silhouettes(
-    points: NDArray[np.float64], clusterings: dict[int, Clustering], random_state: int,
-) -> dict[int, Clustering]:
-    """Attach the mean silhouette to each clustering, sharing one distance matrix."""
-    n = points.shape[0]
-    idx = np.arange(n)
-    if n > SILHOUETTE_SAMPLE:
-        idx = np.sort(np.random.default_rng(random_state).choice(n, SILHOUETTE_SAMPLE, replace=False))
-    sample = points[idx].astype(np.float32)
-    sq = (sample ** 2).sum(axis=1)
-    gram = sample @ sample.T
-    gram *= -2.0
-    gram += sq[:, None]
-    gram += sq[None, :]
-    dist = np.sqrt(np.maximum(gram, 0.0, out=gram), out=gram)
-    out = {}
-    for k, c in clusterings.items():
-        out[k] = Clustering(c.k, c.labels, c.centers, c.inertia, _mean_silhouette(dist, c.labels[idx], k))
+@dataclass(frozen=True, eq=False)
+class SilhouetteScores:
+    """Mean silhouette per k, and how it was measured.
+
+    `exact`: every clustered participant scored. Otherwise `sample` participants were scored (each
+    against everyone, so each point's value is exact and only the mean is estimated) and `stderr[k]` is
+    the standard error of k's mean minus the leader's (0 for the leader), from the per-point
+    differences: the candidates share the sample, so their errors largely cancel."""
+
+    means: dict[int, float]
+    exact: bool
+    sample: int
+    stderr: dict[int, float]
+
+
+def _one_hot(labels: list[NDArray[np.int64]], ks: list[int], n: int) -> NDArray[np.float32]:
+    """Membership of every point in every candidate's clusters, side by side: one matrix product then
+    gives each point's distance sums to every cluster of every k."""
+    out = np.zeros((n, sum(ks)), dtype=np.float32)
+    offset = 0
+    rows = np.arange(n)
+    for lab, k in zip(labels, ks, strict=True):
+        out[rows, offset + lab] = 1.0
+        offset += k
     return out
 
 
-def _mean_silhouette(dist: NDArray[np.float64], labels: NDArray[np.int64], k: int) -> float:
-    """Mean of (b − a) / max(a, b); a point alone in its cluster scores 0 (scikit-learn's rule)."""
-    counts = np.bincount(labels, minlength=k)
-    if np.count_nonzero(counts) < 2:
-        return -1.0
-    onehot = np.zeros((labels.size, k), dtype=dist.dtype)
-    onehot[np.arange(labels.size), labels] = 1.0
-    sums = dist @ onehot
-    own = counts[labels]
-    a = sums[np.arange(labels.size), labels] / np.maximum(own - 1, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_other = sums / counts[None, :]
-    mean_other[np.arange(labels.size), labels] = np.inf
-    mean_other[:, counts == 0] = np.inf
-    b = mean_other.min(axis=1)
-    denom = np.maximum(a, b)
-    s = np.where((own > 1) & (denom > 0), (b - a) / np.where(denom > 0, denom, 1.0), 0.0)
-    return float(s.mean())
+def point_silhouettes(
+    points: NDArray[np.float64], rows: NDArray[np.int64], clusterings: list[Clustering],
+) -> NDArray[np.float64]:
+    """Silhouette s(i) of each point `rows[i]` under each clustering, against all points: shape
+    (len(rows), len(clusterings)).
+
+    Distances are computed in blocks of `SILHOUETTE_BLOCK_CELLS` float32 cells, directly from the
+    coordinates (no Gram-matrix cancellation), so memory stays ~16 MB whatever the size and the
+    quadratic work runs at memory speed. s(i) = (b − a) / max(a, b), 0 for a point alone in its
+    cluster (scikit-learn's rule, which red-dwarf uses)."""
+    n = points.shape[0]
+    ks = [c.k for c in clusterings]
+    onehot = _one_hot([c.labels for c in clusterings], ks, n)
+    counts = [np.bincount(c.labels, minlength=c.k) for c in clusterings]
+    xy = points.astype(np.float32)
+    x, y = xy[:, 0], xy[:, 1]
+    out = np.empty((rows.size, len(clusterings)))
+    block = max(1, SILHOUETTE_BLOCK_CELLS // max(n, 1))
+    for start in range(0, rows.size, block):
+        chunk = rows[start:start + block]
+        dx = x[chunk, None] - x[None, :]
+        dy = y[chunk, None] - y[None, :]
+        dx *= dx
+        dy *= dy
+        dx += dy
+        np.sqrt(dx, out=dx)
+        sums = (dx @ onehot).astype(np.float64)
+        offset = 0
+        for c, (clustering, count) in enumerate(zip(clusterings, counts, strict=True)):
+            k = clustering.k
+            mine = clustering.labels[chunk]
+            part = sums[:, offset:offset + k]
+            offset += k
+            own = count[mine]
+            idx = np.arange(chunk.size)
+            a = part[idx, mine] / np.maximum(own - 1, 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean_other = part / count[None, :]
+            mean_other[idx, mine] = np.inf
+            mean_other[:, count == 0] = np.inf
+            b = mean_other.min(axis=1)
+            denom = np.maximum(a, b)
+            ok = (own > 1) & (denom > 0) & np.isfinite(b)
+            out[start:start + chunk.size, c] = np.where(ok, (b - a) / np.where(ok, denom, 1.0), 0.0)
+    return out
+
+
+def _paired_stderr(values: NDArray[np.float64], leader: int) -> NDArray[np.float64]:
+    """Standard error of each column's mean minus the leader column's mean (paired per point)."""
+    if values.shape[0] < 2:
+        return np.full(values.shape[1], np.inf)
+    diff = values - values[:, [leader]]
+    return np.asarray(diff.std(axis=0, ddof=1) / np.sqrt(values.shape[0]))
+
+
+def score_silhouettes(
+    points: NDArray[np.float64], clusterings: dict[int, Clustering], random_state: int,
+) -> SilhouetteScores:
+    """Mean silhouette of every candidate k.
+
+    Exact (every point against every point) up to `SILHOUETTE_EXACT_MAX` points. Above it, a fixed-seed
+    sample of at least `SILHOUETTE_SAMPLE_MIN` points, grown until the standard error of every
+    candidate's gap to the leader is at most `SILHOUETTE_TOLERANCE / SILHOUETTE_SE_RATIO`: a gap wider
+    than the tolerance is then at least 4 standard errors, so the sample ranks such candidates as the
+    exact computation would; closer ones are a tie for `best_k`. The sample grows to everyone (exact)
+    if it has to."""
+    ks = sorted(clusterings)
+    fits = [clusterings[k] for k in ks]
+    n = points.shape[0]
+    if n <= SILHOUETTE_EXACT_MAX:
+        values = point_silhouettes(points, np.arange(n, dtype=np.int64), fits)
+        return SilhouetteScores({k: float(v) for k, v in zip(ks, values.mean(axis=0).tolist(), strict=True)},
+                                True, n, {k: 0.0 for k in ks})
+    order = np.random.default_rng([random_state, n]).permutation(n).astype(np.int64)
+    size = min(n, SILHOUETTE_SAMPLE_MIN)
+    values = point_silhouettes(points, order[:size], fits)
+    limit = SILHOUETTE_TOLERANCE / SILHOUETTE_SE_RATIO
+    while True:
+        means = values.mean(axis=0)
+        leader = int(np.argmax(means))
+        stderr = _paired_stderr(values, leader)
+        if size >= n or float(stderr.max()) <= limit:
+            break
+        spread = float(stderr.max()) * np.sqrt(size)
+        wanted = int(np.ceil((spread / limit) ** 2 * 1.1))
+        grown = min(n, max(wanted, 2 * size) if wanted > size else 2 * size)
+        values = np.vstack([values, point_silhouettes(points, order[size:grown], fits)])
+        size = grown
+    exact = size >= n
+    return SilhouetteScores({k: float(v) for k, v in zip(ks, means.tolist(), strict=True)}, exact, size,
+                            {k: 0.0 if exact else float(e) for k, e in zip(ks, stderr.tolist(), strict=True)})
+
+
+def silhouettes(
+    points: NDArray[np.float64], clusterings: dict[int, Clustering], random_state: int,
+) -> tuple[dict[int, Clustering], SilhouetteScores]:
+    """Attach the mean silhouette to each clustering (see `score_silhouettes`)."""
+    scores = score_silhouettes(points, clusterings, random_state)
+    out = {k: Clustering(c.k, c.labels, c.centers, c.inertia, scores.means[k]) for k, c in clusterings.items()}
+    return out, scores
+
+
+def too_small(clustering: Clustering) -> bool:
+    """A clustering with a group of fewer than `MIN_GROUP_SIZE` participants is not a candidate."""
+    sizes = np.bincount(clustering.labels, minlength=clustering.k)
+    return bool(sizes.min() < MIN_GROUP_SIZE)
 
 
 def cluster_all_k(
     points: NDArray[np.float64],
     warm_centers: dict[int, NDArray[np.float64]],
     random_state: int,
-) -> dict[int, Clustering]:
-    """Every candidate k's clustering with its silhouette, warm-started per k where possible."""
+) -> tuple[dict[int, Clustering], SilhouetteScores | None]:
+    """Every candidate k's clustering with its silhouette, warm-started per k where possible. A k whose
+    clustering leaves a group smaller than `MIN_GROUP_SIZE` is dropped (see `MIN_GROUP_SIZE`)."""
     fits = {k: fit_kmeans(points, k, warm_centers.get(k), random_state) for k in candidate_ks(points)}
-    return silhouettes(points, fits, random_state) if fits else {}
+    fits = {k: c for k, c in fits.items() if not too_small(c)}
+    return silhouettes(points, fits, random_state) if fits else ({}, None)
 
 
-def best_k(clusterings: dict[int, Clustering]) -> int:
-    """The k with the highest silhouette; ties go to the smaller k."""
-    return max(sorted(clusterings), key=lambda k: clusterings[k].silhouette)
+def best_k(clusterings: dict[int, Clustering], tolerance: float = 0.0) -> int:
+    """The k with the highest mean silhouette; ks within `tolerance` of the highest are a tie, and a tie
+    goes to the smaller k (red-dwarf's rule: its GridSearchCV ranks equal scores alike and keeps the
+    first, i.e. the smallest, k of the grid). `tolerance` is 0 when the silhouettes are exact."""
+    top = max(c.silhouette for c in clusterings.values())
+    return min(k for k, c in clusterings.items() if c.silhouette >= top - tolerance)
