@@ -23,7 +23,6 @@ from numpy.typing import NDArray
 from clustering.stability import KSmoother
 from clustering.votes import Id
 
-
 RESULT_FORMAT = "clustering-analysis-result"
 RESULT_VERSION = 2
 """Version of the JSON form. 2: raw counts beside every share, `version`, `ids`, optional `warm`.
