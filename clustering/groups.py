@@ -36,8 +36,13 @@ settled the way Pol.is and red-dwarf settle them, while a clearly worse local op
 london.youth.policing: 44% worse at k=4, which changes the chosen k) is not kept for compatibility."""
 
 RESTART_SAMPLE = 500
-"""Above this many participants the k-means++ restarts run on a fixed-seed sample of 500, and only the
-best is refined on everyone: the restarts only have to find the right basin."""
+"""Above this many participants the k-means++ restarts run on one fixed-seed sample of 500 (shared by
+every k), and only the best per k is refined on everyone: the restarts only have to find the right
+basin."""
+
+RESTART_MAX_ITER = 10
+"""Lloyd iterations of a k-means++ restart before the best restart per k is run to convergence: ten
+are enough to tell the basins apart (measured on the shared conversations) at a third of the cost."""
 
 KMEANS_MAX_ITER = 300
 """Lloyd iterations cap (scikit-learn's default); 2-D runs converge in tens."""
@@ -51,7 +56,11 @@ SILHOUETTE_EXACT_MAX = 5_000
 distances at most, ~0.1 s in blocks), as red-dwarf computes it, so the chosen k is red-dwarf's."""
 
 SILHOUETTE_BLOCK_CELLS = 4_000_000
-"""Distances are computed this many float32 cells (16 MB) at a time."""
+"""Distances are computed at most this many float32 cells (16 MB) at a time."""
+
+SILHOUETTE_MIN_BLOCK = 128
+"""Rows per block at least; the exact computation uses about an eighth of the points per block, so the
+upper triangle it skips is nearly half of the square."""
 
 SILHOUETTE_TOLERANCE = 0.01
 """Above `SILHOUETTE_EXACT_MAX`, two ks whose estimated silhouettes are closer than this are a tie (the
@@ -154,25 +163,47 @@ def kmeans_plus_plus(points: NDArray[np.float64], k: int, rng: np.random.Generat
     return np.asarray(centers)
 
 
+def fit_all_k(
+    points: NDArray[np.float64], ks: list[int], warm_centers: dict[int, NDArray[np.float64]],
+    random_state: int,
+) -> dict[int, Clustering]:
+    """k-means for every k in `ks`: one Lloyd run from the previous update's centers where they fit;
+    otherwise (cold) the Pol.is start and `KMEANS_RESTARTS` k-means++ restarts, see
+    `POLIS_START_TOLERANCE`. Above `RESTART_SAMPLE` participants the restarts run on one fixed-seed
+    sample (shared by every k). Restarts stop after `RESTART_MAX_ITER` iterations; the best per k is then
+    run to convergence on everyone."""
+    dims = points.shape[1]
+    warm = [k for k in ks if (c := warm_centers.get(k)) is not None and c.shape == (k, dims)
+            and bool(np.all(np.isfinite(c)))]
+    cold = [k for k in ks if k not in warm]
+    out = {k: lloyd(points, warm_centers[k]) for k in warm}
+    if not cold:
+        return out
+    distinct = np.unique(points, axis=0)
+    starts = [distinct[:k] for k in cold]
+    sample = points
+    if points.shape[0] > RESTART_SAMPLE:
+        pick = np.random.default_rng([random_state]).choice(points.shape[0], RESTART_SAMPLE, replace=False)
+        sample = points[np.sort(pick)]
+    seeds: list[NDArray[np.float64]] = []
+    for k in cold:
+        rng = np.random.default_rng([random_state, k])
+        seeds += [kmeans_plus_plus(sample, k, rng) for _ in range(KMEANS_RESTARTS)]
+    polis = [lloyd(points, start) for start in starts]
+    restarts = [lloyd(sample, seed, RESTART_MAX_ITER) for seed in seeds]
+    challengers = [min(restarts[i * KMEANS_RESTARTS:(i + 1) * KMEANS_RESTARTS], key=lambda c: c.inertia)
+                   for i in range(len(cold))]
+    challengers = [lloyd(points, c.centers) for c in challengers]
+    for k, best, challenger in zip(cold, polis, challengers, strict=True):
+        out[k] = challenger if challenger.inertia < (1.0 - POLIS_START_TOLERANCE) * best.inertia else best
+    return out
+
+
 def fit_kmeans(
     points: NDArray[np.float64], k: int, init: NDArray[np.float64] | None, random_state: int,
 ) -> Clustering:
-    """One Lloyd run from `init` (the previous update's centers) when given; on a cold start the
-    Pol.is start and k-means++ restarts, see `POLIS_START_TOLERANCE`."""
-    if init is not None and init.shape == (k, points.shape[1]) and np.all(np.isfinite(init)):
-        return lloyd(points, init)
-    best = lloyd(points, np.unique(points, axis=0)[:k])
-    rng = np.random.default_rng([random_state, k])
-    sample = points
-    if points.shape[0] > RESTART_SAMPLE:
-        sample = points[np.sort(rng.choice(points.shape[0], RESTART_SAMPLE, replace=False))]
-    restarts = [lloyd(sample, kmeans_plus_plus(sample, k, rng)) for _ in range(KMEANS_RESTARTS)]
-    challenger = min(restarts, key=lambda c: c.inertia)
-    if sample is not points:
-        challenger = lloyd(points, challenger.centers)
-    if challenger.inertia < (1.0 - POLIS_START_TOLERANCE) * best.inertia:
-        return challenger
-    return best
+    """One k's clustering (see `fit_all_k`)."""
+    return fit_all_k(points, [k], {} if init is None else {k: init}, random_state)[k]
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,50 +233,76 @@ def _one_hot(labels: list[NDArray[np.int64]], ks: list[int], n: int) -> NDArray[
     return out
 
 
-def point_silhouettes(
-    points: NDArray[np.float64], rows: NDArray[np.int64], clusterings: list[Clustering],
-) -> NDArray[np.float64]:
-    """Silhouette s(i) of each point `rows[i]` under each clustering, against all points: shape
-    (len(rows), len(clusterings)).
+def _distances(xy: NDArray[np.float32], rows: NDArray[np.int64] | slice, cols: slice) -> NDArray[np.float32]:
+    """Euclidean distances between two sets of 2-D points, straight from the coordinates."""
+    x, y = xy[:, 0], xy[:, 1]
+    dx = x[rows, None] - x[None, cols]
+    dy = y[rows, None] - y[None, cols]
+    dx *= dx
+    dy *= dy
+    dx += dy
+    np.sqrt(dx, out=dx)
+    return dx
 
-    Distances are computed in blocks of `SILHOUETTE_BLOCK_CELLS` float32 cells, directly from the
-    coordinates (no Gram-matrix cancellation), so memory stays ~16 MB whatever the size and the
-    quadratic work runs at memory speed. s(i) = (b − a) / max(a, b), 0 for a point alone in its
-    cluster (scikit-learn's rule, which red-dwarf uses)."""
+
+def _silhouette_values(
+    sums: NDArray[np.float64], labels_of: list[NDArray[np.int64]], clusterings: list[Clustering],
+    counts: list[NDArray[np.int64]],
+) -> NDArray[np.float64]:
+    """s(i) per point and clustering from each point's distance sums to every cluster."""
+    out = np.empty((sums.shape[0], len(clusterings)))
+    idx = np.arange(sums.shape[0])
+    offset = 0
+    for c, (clustering, count, mine) in enumerate(zip(clusterings, counts, labels_of, strict=True)):
+        part = sums[:, offset:offset + clustering.k]
+        offset += clustering.k
+        own = count[mine]
+        a = part[idx, mine] / np.maximum(own - 1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_other = part / count[None, :]
+        mean_other[idx, mine] = np.inf
+        mean_other[:, count == 0] = np.inf
+        b = mean_other.min(axis=1)
+        denom = np.maximum(a, b)
+        ok = (own > 1) & (denom > 0) & np.isfinite(b)
+        out[:, c] = np.where(ok, (b - a) / np.where(ok, denom, 1.0), 0.0)
+    return out
+
+
+def point_silhouettes(
+    points: NDArray[np.float64], rows: NDArray[np.int64] | None, clusterings: list[Clustering],
+) -> NDArray[np.float64]:
+    """Silhouette s(i) of each point `rows[i]` (every point when `rows` is None) under each clustering,
+    against all points: shape (len(rows), len(clusterings)).
+
+    Distances are computed in float32 blocks of about `SILHOUETTE_BLOCK_CELLS` cells, directly from the
+    coordinates (no Gram-matrix cancellation), so memory stays ~16 MB whatever the size. One matrix
+    product per block gives the distance sums to every cluster of every k at once. For every point
+    (exact) only the upper triangle is computed, each block adding its transpose to the later rows.
+    s(i) = (b − a) / max(a, b), 0 for a point alone in its cluster (scikit-learn's rule, which red-dwarf
+    uses)."""
     n = points.shape[0]
     ks = [c.k for c in clusterings]
     onehot = _one_hot([c.labels for c in clusterings], ks, n)
     counts = [np.bincount(c.labels, minlength=c.k) for c in clusterings]
     xy = points.astype(np.float32)
-    x, y = xy[:, 0], xy[:, 1]
+    if rows is None:
+        sums = np.zeros((n, onehot.shape[1]), dtype=np.float64)
+        block = max(SILHOUETTE_MIN_BLOCK, min(SILHOUETTE_BLOCK_CELLS // max(n, 1), n // 8 + 1))
+        for a in range(0, n, block):
+            b = min(n, a + block)
+            dist = _distances(xy, slice(a, b), slice(a, n))
+            sums[a:b] += dist @ onehot[a:]
+            if b < n:
+                sums[b:] += dist[:, b - a:].T @ onehot[a:b]
+        return _silhouette_values(sums, [c.labels for c in clusterings], clusterings, counts)
     out = np.empty((rows.size, len(clusterings)))
     block = max(1, SILHOUETTE_BLOCK_CELLS // max(n, 1))
     for start in range(0, rows.size, block):
         chunk = rows[start:start + block]
-        dx = x[chunk, None] - x[None, :]
-        dy = y[chunk, None] - y[None, :]
-        dx *= dx
-        dy *= dy
-        dx += dy
-        np.sqrt(dx, out=dx)
-        sums = (dx @ onehot).astype(np.float64)
-        offset = 0
-        for c, (clustering, count) in enumerate(zip(clusterings, counts, strict=True)):
-            k = clustering.k
-            mine = clustering.labels[chunk]
-            part = sums[:, offset:offset + k]
-            offset += k
-            own = count[mine]
-            idx = np.arange(chunk.size)
-            a = part[idx, mine] / np.maximum(own - 1, 1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                mean_other = part / count[None, :]
-            mean_other[idx, mine] = np.inf
-            mean_other[:, count == 0] = np.inf
-            b = mean_other.min(axis=1)
-            denom = np.maximum(a, b)
-            ok = (own > 1) & (denom > 0) & np.isfinite(b)
-            out[start:start + chunk.size, c] = np.where(ok, (b - a) / np.where(ok, denom, 1.0), 0.0)
+        sums = (_distances(xy, chunk, slice(0, n)) @ onehot).astype(np.float64)
+        out[start:start + chunk.size] = _silhouette_values(sums, [c.labels[chunk] for c in clusterings],
+                                                           clusterings, counts)
     return out
 
 
@@ -272,7 +329,7 @@ def score_silhouettes(
     fits = [clusterings[k] for k in ks]
     n = points.shape[0]
     if n <= SILHOUETTE_EXACT_MAX:
-        values = point_silhouettes(points, np.arange(n, dtype=np.int64), fits)
+        values = point_silhouettes(points, None, fits)
         return SilhouetteScores({k: float(v) for k, v in zip(ks, values.mean(axis=0).tolist(), strict=True)},
                                 True, n, {k: 0.0 for k in ks})
     order = np.random.default_rng([random_state, n]).permutation(n).astype(np.int64)
@@ -317,8 +374,8 @@ def cluster_all_k(
 ) -> tuple[dict[int, Clustering], SilhouetteScores | None]:
     """Every candidate k's clustering with its silhouette, warm-started per k where possible. A k whose
     clustering leaves a group smaller than `MIN_GROUP_SIZE` is dropped (see `MIN_GROUP_SIZE`)."""
-    fits = {k: fit_kmeans(points, k, warm_centers.get(k), random_state) for k in candidate_ks(points)}
-    fits = {k: c for k, c in fits.items() if not too_small(c)}
+    fits = fit_all_k(points, list(candidate_ks(points)), warm_centers, random_state)
+    fits = {k: c for k, c in sorted(fits.items()) if not too_small(c)}
     return silhouettes(points, fits, random_state) if fits else ({}, None)
 
 
