@@ -69,10 +69,10 @@ best and the runner-up k are 0.03 to 0.2 (docs/method.md); the held-out case tha
 (0.398 vs 0.388) is decided exactly below `SILHOUETTE_EXACT_MAX`."""
 
 SILHOUETTE_SE_RATIO = 4.0
-"""The sample grows until every candidate's gap to the leader has a standard error of at most
-tolerance / 4, so a gap wider than the tolerance is never an artefact of the sample (4 sigma)."""
+"""The sample grows until every candidate's gap to the leader has a standard error of at most a quarter
+of max(gap, tolerance), so a gap wider than the tolerance is never an artefact of the sample (4 sigma)."""
 
-SILHOUETTE_SAMPLE_MIN = 2_000
+SILHOUETTE_SAMPLE_MIN = 1_000
 """The first sample above `SILHOUETTE_EXACT_MAX`; it grows as needed (up to everyone)."""
 
 MIN_GROUP_SIZE = 2
@@ -321,10 +321,11 @@ def score_silhouettes(
 
     Exact (every point against every point) up to `SILHOUETTE_EXACT_MAX` points. Above it, a fixed-seed
     sample of at least `SILHOUETTE_SAMPLE_MIN` points, grown until the standard error of every
-    candidate's gap to the leader is at most `SILHOUETTE_TOLERANCE / SILHOUETTE_SE_RATIO`: a gap wider
-    than the tolerance is then at least 4 standard errors, so the sample ranks such candidates as the
-    exact computation would; closer ones are a tie for `best_k`. The sample grows to everyone (exact)
-    if it has to."""
+    candidate's gap to the leader is at most a quarter (`SILHOUETTE_SE_RATIO`) of the larger of that gap
+    and `SILHOUETTE_TOLERANCE`: a gap wider than the tolerance is then at least 4 standard errors, so the
+    sample ranks such candidates as the exact computation would, and a candidate within the tolerance
+    is known to within a quarter of it (a tie for `best_k`). Far-behind candidates settle at once; only
+    near ones make the sample grow, up to everyone (exact) if need be."""
     ks = sorted(clusterings)
     fits = [clusterings[k] for k in ks]
     n = points.shape[0]
@@ -335,16 +336,16 @@ def score_silhouettes(
     order = np.random.default_rng([random_state, n]).permutation(n).astype(np.int64)
     size = min(n, SILHOUETTE_SAMPLE_MIN)
     values = point_silhouettes(points, order[:size], fits)
-    limit = SILHOUETTE_TOLERANCE / SILHOUETTE_SE_RATIO
     while True:
         means = values.mean(axis=0)
         leader = int(np.argmax(means))
         stderr = _paired_stderr(values, leader)
-        if size >= n or float(stderr.max()) <= limit:
+        gap = means[leader] - means
+        limit = np.maximum(gap, SILHOUETTE_TOLERANCE) / SILHOUETTE_SE_RATIO
+        if size >= n or bool(np.all(stderr <= limit)):
             break
-        spread = float(stderr.max()) * np.sqrt(size)
-        wanted = int(np.ceil((spread / limit) ** 2 * 1.1))
-        grown = min(n, max(wanted, 2 * size) if wanted > size else 2 * size)
+        wanted = int(np.ceil(float(np.max((stderr / limit) ** 2)) * size * 1.1))
+        grown = min(n, max(wanted, size + SILHOUETTE_SAMPLE_MIN))
         values = np.vstack([values, point_silhouettes(points, order[size:grown], fits)])
         size = grown
     exact = size >= n
