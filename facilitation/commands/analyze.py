@@ -1,9 +1,10 @@
 """`facilitation analyze PATH [--json]`: run the clustering pipeline on a Pol.is export folder.
 
 With `--json` stdout carries exactly the contract's JSON (shared/CONTRACT.md) and nothing else; errors
-go to stderr with exit status 2. A reader that stops early (`| head`) ends the command quietly, status 0. Without it, a report a facilitator can read: each group with the text
+go to stderr with exit status 2. Without it, a report a facilitator can read: each group with the text
 of its representative statements, then group-informed consensus, acceptable-to-all and majority
-opinions. `elapsed_ms` is the pipeline's time; reading the files is not included.
+opinions. `elapsed_ms` is the pipeline's time; reading the files is not included. A reader that stops
+early (`| head`) ends the command quietly, status 0.
 """
 
 from __future__ import annotations

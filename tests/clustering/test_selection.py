@@ -29,8 +29,9 @@ def three_blobs(n: int, lift: float, seed: int = 0) -> NDArray[np.float64]:
     k=3 nearly equally good (the third blob reads as part of either side)."""
     rng = np.random.default_rng(seed)
     m = n // 3
-    return np.vstack([rng.normal(size=(m, 2)), rng.normal(size=(m, 2)) + [6.0, 0.0],
-                      rng.normal(size=(n - 2 * m, 2)) + [3.0, lift]])
+    right, middle = np.array([6.0, 0.0]), np.array([3.0, lift])
+    return np.vstack([rng.normal(size=(m, 2)), rng.normal(size=(m, 2)) + right,
+                      rng.normal(size=(n - 2 * m, 2)) + middle])
 
 
 def _fake(silhouettes: dict[int, float]) -> dict[int, Clustering]:
