@@ -111,20 +111,27 @@ def lloyd(points: NDArray[np.float64], centers: NDArray[np.float64], max_iter: i
     centers = centers.astype(np.float64, copy=True)
     labels = np.full(points.shape[0], -1, dtype=np.int64)
     tol = KMEANS_TOL * float(np.mean(np.var(points, axis=0))) if points.shape[0] else 0.0
+    columns = [np.ascontiguousarray(points[:, d]) for d in range(points.shape[1])]
     for _ in range(max_iter):
         new = _assign(points, centers)
         counts = np.bincount(new, minlength=k)
         if not counts.all():
             new, counts = _refill_empty(points, centers, new, counts)
-        if np.array_equal(new, labels):
+        if (new == labels).all():
             break
         labels = new
-        moved = centers.copy()
-        filled = counts > 0
-        for d in range(points.shape[1]):
-            sums = np.bincount(labels, weights=points[:, d], minlength=k)
-            moved[filled, d] = sums[filled] / counts[filled]  # an empty cluster (duplicates) keeps its center
-        shift = float(((moved - centers) ** 2).sum())
+        moved: NDArray[np.float64]
+        if counts.all():
+            moved = np.stack([np.bincount(labels, weights=c, minlength=k) for c in columns], axis=1)
+            moved = moved / counts[:, None]
+        else:  # an empty cluster (duplicate positions) keeps its center
+            moved = centers.copy()
+            filled = counts > 0
+            for d, c in enumerate(columns):
+                sums = np.bincount(labels, weights=c, minlength=k)
+                moved[filled, d] = sums[filled] / counts[filled]
+        delta = moved - centers
+        shift = float(np.dot(delta.ravel(), delta.ravel()))
         centers = moved
         if shift <= tol:
             labels = _assign(points, centers)
@@ -153,14 +160,83 @@ def _refill_empty(
 
 def kmeans_plus_plus(points: NDArray[np.float64], k: int, rng: np.random.Generator) -> NDArray[np.float64]:
     """k-means++ seeding: each next center drawn with probability proportional to squared distance."""
-    centers = [points[rng.integers(points.shape[0])]]
+    n = points.shape[0]
+    centers = [points[rng.integers(n)]]
     closest = ((points - centers[0]) ** 2).sum(axis=1)
     for _ in range(1, k):
-        total = closest.sum()
-        pick = int(rng.choice(points.shape[0], p=closest / total)) if total > 0 else 0
+        cumulative = np.cumsum(closest)
+        total = float(cumulative[-1])
+        pick = min(int(np.searchsorted(cumulative, rng.random() * total, side="right")), n - 1) if total > 0 else 0
         centers.append(points[pick])
         closest = np.minimum(closest, ((points - points[pick]) ** 2).sum(axis=1))
     return np.asarray(centers)
+
+
+def lloyd_batch(
+    points: NDArray[np.float64], inits: list[NDArray[np.float64]], max_iter: int = KMEANS_MAX_ITER,
+) -> list[Clustering]:
+    """`lloyd` from several starts on the same points at once (same rule, same result per start), one
+    numpy pass per iteration over all of them: for the short k-means++ restarts the per-call overhead of
+    numpy, not the arithmetic, dominated a loop of separate runs. Converged runs drop out."""
+    runs, n = len(inits), points.shape[0]
+    if runs == 0:
+        return []
+    ks = [int(c.shape[0]) for c in inits]
+    width = max(ks)
+    centers = np.zeros((runs, width, 2))
+    valid = np.zeros((runs, width), dtype=np.bool_)
+    for r, c in enumerate(inits):
+        centers[r, :ks[r]] = c
+        valid[r, :ks[r]] = True
+    barrier = np.where(valid, 0.0, np.inf)
+    tol = KMEANS_TOL * float(np.mean(np.var(points, axis=0))) if n else 0.0
+    labels = np.full((runs, n), -1, dtype=np.int64)
+    active = np.ones(runs, dtype=np.bool_)
+    x, y = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        c = centers[idx]
+        scale = -2.0 * c
+        offset = (c ** 2).sum(axis=2) + barrier[idx]
+        best = x * scale[:, 0, 0, None] + y * scale[:, 0, 1, None] + offset[:, 0, None]
+        new = np.zeros(best.shape, dtype=np.int64)
+        for j in range(1, width):  # k passes beat argmin along a last axis of length <= 5
+            d = x * scale[:, j, 0, None] + y * scale[:, j, 1, None] + offset[:, j, None]
+            new[d < best] = j
+            np.minimum(best, d, out=best)
+        offsets = (np.arange(idx.size) * width)[:, None]
+        counts = np.bincount((new + offsets).ravel(), minlength=idx.size * width).reshape(idx.size, width)
+        for row in np.flatnonzero(((counts == 0) & valid[idx]).any(axis=1)).tolist():
+            r, k = int(idx[row]), ks[int(idx[row])]
+            new[row], counts[row, :k] = _refill_empty(points, centers[r, :k], new[row], counts[row, :k])
+        same = (new == labels[idx]).all(axis=1)
+        active[idx[same]] = False
+        moving = ~same
+        if not moving.any():
+            break
+        ui, nl, cnt = idx[moving], new[moving], counts[moving]
+        labels[ui] = nl
+        flat = (nl + (np.arange(ui.size) * width)[:, None]).ravel()
+        sx = np.bincount(flat, weights=np.tile(x, ui.size), minlength=ui.size * width).reshape(ui.size, width)
+        sy = np.bincount(flat, weights=np.tile(y, ui.size), minlength=ui.size * width).reshape(ui.size, width)
+        old = centers[ui]
+        filled = cnt > 0
+        safe = np.where(filled, cnt, 1)
+        moved = old.copy()
+        moved[:, :, 0] = np.where(filled, sx / safe, old[:, :, 0])  # an empty cluster keeps its center
+        moved[:, :, 1] = np.where(filled, sy / safe, old[:, :, 1])
+        shift = (((moved - old) ** 2).sum(axis=2) * valid[ui]).sum(axis=1)
+        centers[ui] = moved
+        for r in ui[shift <= tol].tolist():
+            labels[r] = _assign(points, centers[r, :ks[r]])
+            active[r] = False
+    out = []
+    for r, k in enumerate(ks):
+        c = centers[r, :k].copy()
+        out.append(Clustering(k, labels[r].copy(), c, float(((points - c[labels[r]]) ** 2).sum())))
+    return out
 
 
 def fit_all_k(
@@ -190,7 +266,7 @@ def fit_all_k(
         rng = np.random.default_rng([random_state, k])
         seeds += [kmeans_plus_plus(sample, k, rng) for _ in range(KMEANS_RESTARTS)]
     polis = [lloyd(points, start) for start in starts]
-    restarts = [lloyd(sample, seed, RESTART_MAX_ITER) for seed in seeds]
+    restarts = lloyd_batch(sample, seeds, RESTART_MAX_ITER)
     challengers = [min(restarts[i * KMEANS_RESTARTS:(i + 1) * KMEANS_RESTARTS], key=lambda c: c.inertia)
                    for i in range(len(cold))]
     challengers = [lloyd(points, c.centers) for c in challengers]
