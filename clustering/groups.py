@@ -102,15 +102,20 @@ def candidate_ks(points: NDArray[np.float64]) -> range:
     return range(MIN_K, min(MAX_K, distinct, n - 1) + 1)
 
 
+def kmeans_tol(points: NDArray[np.float64]) -> float:
+    """scikit-learn's absolute tolerance: `KMEANS_TOL` x the data's mean per-axis variance."""
+    return KMEANS_TOL * float(np.mean(np.var(points, axis=0))) if points.shape[0] else 0.0
+
+
 def lloyd(points: NDArray[np.float64], centers: NDArray[np.float64], max_iter: int = KMEANS_MAX_ITER,
-          ) -> Clustering:
+          tol: float | None = None) -> Clustering:
     """Lloyd iterations until no label changes or the centers move less than `KMEANS_TOL` (the
     stopping rule of scikit-learn's KMeans, which red-dwarf uses). An emptied cluster restarts at the
     point farthest from its center, as in scikit-learn, so k groups stay k groups."""
     k = centers.shape[0]
     centers = centers.astype(np.float64, copy=True)
     labels = np.full(points.shape[0], -1, dtype=np.int64)
-    tol = KMEANS_TOL * float(np.mean(np.var(points, axis=0))) if points.shape[0] else 0.0
+    tol = kmeans_tol(points) if tol is None else tol
     columns = [np.ascontiguousarray(points[:, d]) for d in range(points.shape[1])]
     for _ in range(max_iter):
         new = _assign(points, centers)
@@ -120,18 +125,18 @@ def lloyd(points: NDArray[np.float64], centers: NDArray[np.float64], max_iter: i
         if (new == labels).all():
             break
         labels = new
-        moved: NDArray[np.float64]
+        moved = np.empty_like(centers)
         if counts.all():
-            moved = np.stack([np.bincount(labels, weights=c, minlength=k) for c in columns], axis=1)
-            moved = moved / counts[:, None]
+            for d, c in enumerate(columns):
+                moved[:, d] = np.bincount(labels, weights=c, minlength=k) / counts
         else:  # an empty cluster (duplicate positions) keeps its center
-            moved = centers.copy()
+            moved[:] = centers
             filled = counts > 0
             for d, c in enumerate(columns):
                 sums = np.bincount(labels, weights=c, minlength=k)
                 moved[filled, d] = sums[filled] / counts[filled]
-        delta = moved - centers
-        shift = float(np.dot(delta.ravel(), delta.ravel()))
+        delta = (moved - centers).ravel()
+        shift = float(np.dot(delta, delta))
         centers = moved
         if shift <= tol:
             labels = _assign(points, centers)
@@ -174,6 +179,7 @@ def kmeans_plus_plus(points: NDArray[np.float64], k: int, rng: np.random.Generat
 
 def lloyd_batch(
     points: NDArray[np.float64], inits: list[NDArray[np.float64]], max_iter: int = KMEANS_MAX_ITER,
+    tol: float | None = None,
 ) -> list[Clustering]:
     """`lloyd` from several starts on the same points at once (same rule, same result per start), one
     numpy pass per iteration over all of them: for the short k-means++ restarts the per-call overhead of
@@ -189,7 +195,7 @@ def lloyd_batch(
         centers[r, :ks[r]] = c
         valid[r, :ks[r]] = True
     barrier = np.where(valid, 0.0, np.inf)
-    tol = KMEANS_TOL * float(np.mean(np.var(points, axis=0))) if n else 0.0
+    tol = kmeans_tol(points) if tol is None else tol
     labels = np.full((runs, n), -1, dtype=np.int64)
     active = np.ones(runs, dtype=np.bool_)
     x, y = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
@@ -252,7 +258,8 @@ def fit_all_k(
     warm = [k for k in ks if (c := warm_centers.get(k)) is not None and c.shape == (k, dims)
             and bool(np.all(np.isfinite(c)))]
     cold = [k for k in ks if k not in warm]
-    out = {k: lloyd(points, warm_centers[k]) for k in warm}
+    tol = kmeans_tol(points)
+    out = {k: lloyd(points, warm_centers[k], tol=tol) for k in warm}
     if not cold:
         return out
     distinct = np.unique(points, axis=0)
@@ -265,11 +272,11 @@ def fit_all_k(
     for k in cold:
         rng = np.random.default_rng([random_state, k])
         seeds += [kmeans_plus_plus(sample, k, rng) for _ in range(KMEANS_RESTARTS)]
-    polis = [lloyd(points, start) for start in starts]
-    restarts = lloyd_batch(sample, seeds, RESTART_MAX_ITER)
+    polis = [lloyd(points, start, tol=tol) for start in starts]
+    restarts = lloyd_batch(sample, seeds, RESTART_MAX_ITER, tol if sample is points else None)
     challengers = [min(restarts[i * KMEANS_RESTARTS:(i + 1) * KMEANS_RESTARTS], key=lambda c: c.inertia)
                    for i in range(len(cold))]
-    challengers = [lloyd(points, c.centers) for c in challengers]
+    challengers = [lloyd(points, c.centers, tol=tol) for c in challengers]
     for k, best, challenger in zip(cold, polis, challengers, strict=True):
         out[k] = challenger if challenger.inertia < (1.0 - POLIS_START_TOLERANCE) * best.inertia else best
     return out
