@@ -269,7 +269,7 @@ class WarmState:
                   clustered: frozenset[Id]) -> WarmState:
         last_k, count, smoothed = (int(x) for x in data["smoother"])
         statements = tuple(ids(x) for x in data["statements"])
-        components = np.asarray(data["components"], dtype=np.float64).reshape(-1, len(statements))
+        components = np.asarray(data["components"], dtype=np.float64).reshape(len(data["components"]), len(statements))
         return cls(statements, components,
                    {int(k): np.asarray(c, dtype=np.float64).reshape(-1, 2) for k, c in data["centers"].items()},
                    KSmoother(last_k, count, smoothed), {g.id: frozenset(g.members) for g in groups}, clustered)

@@ -146,3 +146,12 @@ def test_every_share_comes_with_its_counts(result: AnalysisResult) -> None:
     assert set(data["groups"][0]["representative"][0]["counts"]) == {"agree", "acceptable", "disagree", "pass",
                                                                       "seen"}
     assert set(data["acceptance"][0]["group_counts"]) == {g.id for g in result.groups}
+
+
+@pytest.mark.parametrize("votes", [[], [("a", "s", 1.0)], [("a", 1, 1.0), ("b", 1, -1.0)]])
+def test_tiny_results_round_trip(votes: list[tuple[object, object, float]]) -> None:
+    """Empty and tiny meetings (no groups, no statements) store and warm-start too."""
+    original = analyze(votes)
+    again = AnalysisResult.from_dict(json.loads(json.dumps(original.to_dict(digits=None, warm=True))))
+    assert again == original
+    assert analyze(votes, previous=again).to_dict()["groups"] == original.to_dict()["groups"]
