@@ -5,9 +5,11 @@
 For each shared Pol.is conversation (../shared/data/polis beside the repo) and for synthetic meetings
 with planted groups (1,000 x 100, 10,000 x 500, 20,000 x 2,000, ~30 votes per participant): our cold
 run, a warm update after one new vote, red-dwarf's cold run, agreement (ARI) between the two and with
-Pol.is's exported groups, and peak memory. Times are medians over --repeat runs; building the vote
-table (reading files, factorising ids) is excluded, as it is for `elapsed_ms` in the CLI.
-BLAS is pinned to one thread for both implementations.
+Pol.is's exported groups, the silhouette of every k, and peak memory. The three are timed in the same
+process, interleaved round by round (ours cold, ours warm, red-dwarf, ours cold, ...), and reported as
+medians over --repeat rounds, so a machine shared with other work slows both sides alike. Building the
+vote table (reading files, factorising ids) is excluded, as it is for `elapsed_ms` in the CLI. BLAS is
+pinned to one thread for both implementations.
 """
 
 # ruff: noqa: E402  (BLAS thread variables must be set before numpy is imported)
@@ -47,18 +49,6 @@ SYNTHETIC = ((1_000, 100, 4), (10_000, 500, 3), (20_000, 2_000, 3))
 VOTES_PER_PARTICIPANT = 30
 REDDWARF_MAX_CELLS = 6_000_000
 """red-dwarf builds a dense pandas pivot; above this many cells it is skipped (minutes, GBs)."""
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    """Median wall and CPU time in ms over `repeat` runs, and the last return value. CPU time is the
-    steadier figure when other work shares the machine."""
-    walls, cpus, out = [], [], None
-    for _ in range(repeat):
-        start, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        walls.append((time.perf_counter() - start) * 1000)
-        cpus.append((time.process_time() - cpu) * 1000)
-    return statistics.median(walls), statistics.median(cpus), out
 
 
 def peak_mb(fn: Callable[[], Any]) -> float:
@@ -117,18 +107,47 @@ def run_reddwarf(table: VoteTable, moderated: frozenset[Any]) -> Any:
         return run_pipeline(votes=votes, mod_out_statement_ids=sorted(moderated, key=str), random_state=0)
 
 
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, float, Any]]:
+    """Median wall and CPU ms of each function, run in turn within every round (ours, red-dwarf, ours, ...),
+    so load from other processes on a shared machine falls on both sides alike."""
+    walls: dict[str, list[float]] = {name: [] for name in fns}
+    cpus: dict[str, list[float]] = {name: [] for name in fns}
+    last: dict[str, Any] = {}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start, cpu = time.perf_counter(), time.process_time()
+            last[name] = fn()
+            walls[name].append((time.perf_counter() - start) * 1000)
+            cpus[name].append((time.process_time() - cpu) * 1000)
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name]), last[name]) for name in fns}
+
+
 def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: int, use_reddwarf: bool,
                polis_groups: dict[Any, int] | None = None, truth: dict[Any, int] | None = None) -> dict[str, Any]:
-    analyze(table, moderated_out=moderated)  # warm caches and imports
-    cold_ms, cold_cpu, cold = timed(lambda: analyze(table, moderated_out=moderated), repeat)
+    cells = table.n_participants * table.n_statements
+    with_rd = use_reddwarf and cells <= REDDWARF_MAX_CELLS
+    first = analyze(table, moderated_out=moderated)  # warm caches and imports
     updated = with_one_more_vote(table)
-    warm_ms, warm_cpu, warm = timed(lambda: analyze(updated, moderated_out=moderated, previous=cold), repeat)
+    fns: dict[str, Callable[[], Any]] = {
+        "cold": lambda: analyze(table, moderated_out=moderated),
+        "warm": lambda: analyze(updated, moderated_out=moderated, previous=first),
+    }
+    if with_rd:
+        run_reddwarf(table, moderated)
+        fns["reddwarf"] = lambda: run_reddwarf(table, moderated)
+    times = interleaved(fns, repeat)
+    cold_ms, cold_cpu, cold = times["cold"]
+    warm_ms, warm_cpu, warm = times["warm"]
     row: dict[str, Any] = {
         "case": name, "participants": table.n_participants, "statements": table.n_statements,
         "votes": len(table), "clustered": cold.clustered, "k": cold.k,
+        "silhouettes": {str(k): round(v, 4) for k, v in cold.silhouettes.items()},
+        "silhouette_sample": cold.silhouette_sample,
         "ours_ms": round(cold_ms, 2), "ours_warm_ms": round(warm_ms, 2),
         "ours_cpu_ms": round(cold_cpu, 2), "ours_warm_cpu_ms": round(warm_cpu, 2),
+        "warm_speedup": round(cold_ms / warm_ms, 1), "warm_speedup_cpu": round(cold_cpu / warm_cpu, 1),
         "ours_stage_ms": {k: round(v, 2) for k, v in cold.timings.items()},
+        "ours_warm_stage_ms": {k: round(v, 2) for k, v in warm.timings.items()},
         "warm_keeps_ids": ari(labels(cold), labels(warm)),
         "ours_peak_mb": round(peak_mb(lambda: analyze(table, moderated_out=moderated)), 1),
     }
@@ -136,12 +155,10 @@ def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: i
         row["ari_ours_vs_polis"] = ari(labels(cold), polis_groups)
     if truth is not None:
         row["ari_ours_vs_planted"] = ari(labels(cold), truth)
-    cells = table.n_participants * table.n_statements
-    if not use_reddwarf or cells > REDDWARF_MAX_CELLS:
+    if not with_rd:
         row["reddwarf"] = f"skipped ({'--skip-reddwarf' if not use_reddwarf else f'{cells:,} cells: too slow'})"
         return row
-    rd_repeat = max(1, min(repeat, 3))
-    rd_ms, rd_cpu, rd = timed(lambda: run_reddwarf(table, moderated), rd_repeat)
+    rd_ms, rd_cpu, rd = times["reddwarf"]
     rd_labels = {p: int(g) for p, g in rd.participants_df["cluster_id"].dropna().items()}
     row.update({
         "reddwarf_ms": round(rd_ms, 2), "speedup": round(rd_ms / cold_ms, 1),
@@ -157,7 +174,7 @@ def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: i
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     head = (f"{'case':30s} {'ptpts':>6s} {'stmts':>6s} {'votes':>8s} {'k':>2s} {'ours ms':>8s} {'warm ms':>8s} "
-            f"{'rd ms':>8s} {'x':>6s} {'x cpu':>6s} {'ARI rd':>6s} {'ARI polis':>9s} {'peak MB':>7s}")
+            f"{'warm x':>6s} {'rd ms':>8s} {'x':>6s} {'x cpu':>6s} {'ARI rd':>6s} {'ARI polis':>9s} {'peak MB':>7s}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -166,7 +183,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         ari_rd = r.get("ari_ours_vs_reddwarf")
         ari_p = r.get("ari_ours_vs_polis", r.get("ari_ours_vs_planted"))
         print(f"{r['case']:30s} {r['participants']:6d} {r['statements']:6d} {r['votes']:8d} {r['k']:2d} "
-              f"{r['ours_ms']:8.1f} {r['ours_warm_ms']:8.1f} {rd_ms} {speed} "
+              f"{r['ours_ms']:8.1f} {r['ours_warm_ms']:8.1f} {r['warm_speedup']:6.1f} {rd_ms} {speed} "
               f"{'' if ari_rd is None else f'{ari_rd:.3f}':>6s} {'' if ari_p is None else f'{ari_p:.3f}':>9s} "
               f"{r['ours_peak_mb']:7.1f}")
 
@@ -174,7 +191,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="where to write the JSON figures")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per timing (median)")
+    parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds per case (medians)")
+    parser.add_argument("--polis-only", action="store_true", help="the shared conversations only, no synthetic")
     parser.add_argument("--skip-reddwarf", action="store_true", help="time our pipeline only")
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
@@ -187,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"done {folder.name}", file=sys.stderr)
         else:
             print(f"no Pol.is data at {DATA_DIR}: synthetic cases only", file=sys.stderr)
-        for n, m, g in SYNTHETIC:
+        for n, m, g in () if args.polis_only else SYNTHETIC:
             table, truth = planted(n, m, g)
             rows.append(bench_case(f"synthetic {n}x{m} ({g} groups)", table, frozenset(), args.repeat,
                                    not args.skip_reddwarf, truth=dict(enumerate(truth.tolist()))))

@@ -8,7 +8,8 @@ size), because its Clojure k-means over every participant was slow. In 2-D a vec
 k-means and silhouette are small numpy routines rather than scikit-learn estimators: with k <= 5 in
 2-D, the estimators' per-call validation and thread-pool set-up cost more than the arithmetic, and the
 pipeline runs dozens of fits per update. Silhouette reuses one distance matrix for every k and is
-exact up to `SILHOUETTE_SAMPLE` points, estimated on a fixed-seed sample above (it is quadratic).
+exact up to `SILHOUETTE_EXACT_MAX` points (blocked, float32), estimated above it on a fixed-seed sample
+large enough that only candidates closer than `SILHOUETTE_TOLERANCE` are left undecided (a tie).
 """
 
 from __future__ import annotations
@@ -35,8 +36,14 @@ settled the way Pol.is and red-dwarf settle them, while a clearly worse local op
 london.youth.policing: 44% worse at k=4, which changes the chosen k) is not kept for compatibility."""
 
 RESTART_SAMPLE = 500
-"""Above this many participants the k-means++ restarts run on a fixed-seed sample of 500, and only the
-best is refined on everyone: the restarts only have to find the right basin."""
+"""Above this many participants the k-means++ restarts run on one fixed-seed sample of 500 (shared by
+every k), and only the best per k is refined on everyone: the restarts only have to find the right
+basin."""
+
+RESTART_MAX_ITER = 5
+"""Lloyd iterations of a k-means++ restart before the best restart per k is run to convergence: enough
+to tell the basins apart (on the six shared conversations 3 already give the same groups as running
+every restart to convergence) at a fraction of the cost."""
 
 KMEANS_MAX_ITER = 300
 """Lloyd iterations cap (scikit-learn's default); 2-D runs converge in tens."""
@@ -45,9 +52,35 @@ KMEANS_TOL = 1e-4
 """Stop when the centers' total squared shift falls below 1e-4 x the data's mean variance
 (scikit-learn's `tol` default and rule)."""
 
-SILHOUETTE_SAMPLE = 1_000
-"""Points used to score a clustering: exact below, a fixed-seed sample above. The standard error of a
-mean silhouette over 1,000 points is about 0.01, and Pol.is itself scores only ~100 base clusters."""
+SILHOUETTE_EXACT_MAX = 5_000
+"""Up to this many clustered participants the silhouette is exact (every pair: 25 million float32
+distances at most, ~0.1 s in blocks), as red-dwarf computes it, so the chosen k is red-dwarf's."""
+
+SILHOUETTE_BLOCK_CELLS = 4_000_000
+"""Distances are computed at most this many float32 cells (16 MB) at a time."""
+
+SILHOUETTE_MIN_BLOCK = 128
+"""Rows per block at least; the exact computation uses about an eighth of the points per block, so the
+upper triangle it skips is nearly half of the square."""
+
+SILHOUETTE_TOLERANCE = 0.01
+"""Above `SILHOUETTE_EXACT_MAX`, two ks whose estimated silhouettes are closer than this are a tie (the
+smaller k wins, red-dwarf's rule for equal scores). Below it nothing is estimated and the exact values
+decide, as in red-dwarf: brexit-consensus (k=3 by 0.009) and the held-out case that motivated this
+(k=2 by 0.010, 0.398 vs 0.388, ~1,600 participants) are both decided exactly (docs/method.md)."""
+
+SILHOUETTE_SE_RATIO = 4.0
+"""The sample grows until every candidate's gap to the leader has a standard error of at most a quarter
+of max(gap, tolerance), so a gap wider than the tolerance is never an artefact of the sample (4 sigma)."""
+
+SILHOUETTE_SAMPLE_MIN = 1_000
+"""The first sample above `SILHOUETTE_EXACT_MAX`; it grows as needed (up to everyone)."""
+
+MIN_GROUP_SIZE = 2
+"""A clustering that leaves a group of one participant is not a candidate: one person is not an opinion
+group, and showing them as one would display their own votes as "the group's" shares. Pol.is and
+red-dwarf have no such rule (a lone point scores 0 in the silhouette, which only discourages it). When
+no k qualifies there are no groups and the room is analysed as one unit."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,27 +103,41 @@ def candidate_ks(points: NDArray[np.float64]) -> range:
     return range(MIN_K, min(MAX_K, distinct, n - 1) + 1)
 
 
+def kmeans_tol(points: NDArray[np.float64]) -> float:
+    """scikit-learn's absolute tolerance: `KMEANS_TOL` x the data's mean per-axis variance."""
+    return KMEANS_TOL * float(np.mean(np.var(points, axis=0))) if points.shape[0] else 0.0
+
+
 def lloyd(points: NDArray[np.float64], centers: NDArray[np.float64], max_iter: int = KMEANS_MAX_ITER,
-          ) -> Clustering:
+          tol: float | None = None) -> Clustering:
     """Lloyd iterations until no label changes or the centers move less than `KMEANS_TOL` (the
     stopping rule of scikit-learn's KMeans, which red-dwarf uses). An emptied cluster restarts at the
     point farthest from its center, as in scikit-learn, so k groups stay k groups."""
     k = centers.shape[0]
     centers = centers.astype(np.float64, copy=True)
     labels = np.full(points.shape[0], -1, dtype=np.int64)
-    tol = KMEANS_TOL * float(np.mean(np.var(points, axis=0))) if points.shape[0] else 0.0
+    tol = kmeans_tol(points) if tol is None else tol
+    columns = [np.ascontiguousarray(points[:, d]) for d in range(points.shape[1])]
     for _ in range(max_iter):
         new = _assign(points, centers)
         counts = np.bincount(new, minlength=k)
         if not counts.all():
             new, counts = _refill_empty(points, centers, new, counts)
-        if np.array_equal(new, labels):
+        if (new == labels).all():
             break
         labels = new
         moved = np.empty_like(centers)
-        for d in range(points.shape[1]):
-            moved[:, d] = np.bincount(labels, weights=points[:, d], minlength=k) / counts
-        shift = float(((moved - centers) ** 2).sum())
+        if counts.all():
+            for d, c in enumerate(columns):
+                moved[:, d] = np.bincount(labels, weights=c, minlength=k) / counts
+        else:  # an empty cluster (duplicate positions) keeps its center
+            moved[:] = centers
+            filled = counts > 0
+            for d, c in enumerate(columns):
+                sums = np.bincount(labels, weights=c, minlength=k)
+                moved[filled, d] = sums[filled] / counts[filled]
+        delta = (moved - centers).ravel()
+        shift = float(np.dot(delta, delta))
         centers = moved
         if shift <= tol:
             labels = _assign(points, centers)
@@ -119,88 +166,307 @@ def _refill_empty(
 
 def kmeans_plus_plus(points: NDArray[np.float64], k: int, rng: np.random.Generator) -> NDArray[np.float64]:
     """k-means++ seeding: each next center drawn with probability proportional to squared distance."""
-    centers = [points[rng.integers(points.shape[0])]]
+    n = points.shape[0]
+    centers = [points[rng.integers(n)]]
     closest = ((points - centers[0]) ** 2).sum(axis=1)
     for _ in range(1, k):
-        total = closest.sum()
-        pick = int(rng.choice(points.shape[0], p=closest / total)) if total > 0 else 0
+        cumulative = np.cumsum(closest)
+        total = float(cumulative[-1])
+        pick = min(int(np.searchsorted(cumulative, rng.random() * total, side="right")), n - 1) if total > 0 else 0
         centers.append(points[pick])
         closest = np.minimum(closest, ((points - points[pick]) ** 2).sum(axis=1))
     return np.asarray(centers)
 
 
+def lloyd_batch(
+    points: NDArray[np.float64], inits: list[NDArray[np.float64]], max_iter: int = KMEANS_MAX_ITER,
+    tol: float | None = None,
+) -> list[Clustering]:
+    """`lloyd` from several starts on the same points at once (same rule, same result per start), one
+    numpy pass per iteration over all of them: for the short k-means++ restarts the per-call overhead of
+    numpy, not the arithmetic, dominated a loop of separate runs. Converged runs drop out."""
+    runs, n = len(inits), points.shape[0]
+    if runs == 0:
+        return []
+    ks = [int(c.shape[0]) for c in inits]
+    width = max(ks)
+    centers = np.zeros((runs, width, 2))
+    valid = np.zeros((runs, width), dtype=np.bool_)
+    for r, c in enumerate(inits):
+        centers[r, :ks[r]] = c
+        valid[r, :ks[r]] = True
+    barrier = np.where(valid, 0.0, np.inf)
+    tol = kmeans_tol(points) if tol is None else tol
+    labels = np.full((runs, n), -1, dtype=np.int64)
+    active = np.ones(runs, dtype=np.bool_)
+    x, y = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        c = centers[idx]
+        scale = -2.0 * c
+        offset = (c ** 2).sum(axis=2) + barrier[idx]
+        best = x * scale[:, 0, 0, None] + y * scale[:, 0, 1, None] + offset[:, 0, None]
+        new = np.zeros(best.shape, dtype=np.int64)
+        for j in range(1, width):  # k passes beat argmin along a last axis of length <= 5
+            d = x * scale[:, j, 0, None] + y * scale[:, j, 1, None] + offset[:, j, None]
+            new[d < best] = j
+            np.minimum(best, d, out=best)
+        offsets = (np.arange(idx.size) * width)[:, None]
+        counts = np.bincount((new + offsets).ravel(), minlength=idx.size * width).reshape(idx.size, width)
+        for row in np.flatnonzero(((counts == 0) & valid[idx]).any(axis=1)).tolist():
+            r, k = int(idx[row]), ks[int(idx[row])]
+            new[row], counts[row, :k] = _refill_empty(points, centers[r, :k], new[row], counts[row, :k])
+        same = (new == labels[idx]).all(axis=1)
+        active[idx[same]] = False
+        moving = ~same
+        if not moving.any():
+            break
+        ui, nl, cnt = idx[moving], new[moving], counts[moving]
+        labels[ui] = nl
+        flat = (nl + (np.arange(ui.size) * width)[:, None]).ravel()
+        sx = np.bincount(flat, weights=np.tile(x, ui.size), minlength=ui.size * width).reshape(ui.size, width)
+        sy = np.bincount(flat, weights=np.tile(y, ui.size), minlength=ui.size * width).reshape(ui.size, width)
+        old = centers[ui]
+        filled = cnt > 0
+        safe = np.where(filled, cnt, 1)
+        moved = old.copy()
+        moved[:, :, 0] = np.where(filled, sx / safe, old[:, :, 0])  # an empty cluster keeps its center
+        moved[:, :, 1] = np.where(filled, sy / safe, old[:, :, 1])
+        shift = (((moved - old) ** 2).sum(axis=2) * valid[ui]).sum(axis=1)
+        centers[ui] = moved
+        for r in ui[shift <= tol].tolist():
+            labels[r] = _assign(points, centers[r, :ks[r]])
+            active[r] = False
+    out = []
+    for r, k in enumerate(ks):
+        c = centers[r, :k].copy()
+        out.append(Clustering(k, labels[r].copy(), c, float(((points - c[labels[r]]) ** 2).sum())))
+    return out
+
+
+def fit_all_k(
+    points: NDArray[np.float64], ks: list[int], warm_centers: dict[int, NDArray[np.float64]],
+    random_state: int,
+) -> dict[int, Clustering]:
+    """k-means for every k in `ks`: one Lloyd run from the previous update's centers where they fit;
+    otherwise (cold) the Pol.is start and `KMEANS_RESTARTS` k-means++ restarts, see
+    `POLIS_START_TOLERANCE`. Above `RESTART_SAMPLE` participants the restarts run on one fixed-seed
+    sample (shared by every k). Restarts stop after `RESTART_MAX_ITER` iterations; the best per k is then
+    run to convergence on everyone."""
+    dims = points.shape[1]
+    warm = [k for k in ks if (c := warm_centers.get(k)) is not None and c.shape == (k, dims)
+            and bool(np.all(np.isfinite(c)))]
+    cold = [k for k in ks if k not in warm]
+    tol = kmeans_tol(points)
+    out = {k: lloyd(points, warm_centers[k], tol=tol) for k in warm}
+    if not cold:
+        return out
+    distinct = np.unique(points, axis=0)
+    starts = [distinct[:k] for k in cold]
+    sample = points
+    if points.shape[0] > RESTART_SAMPLE:
+        pick = np.random.default_rng([random_state]).choice(points.shape[0], RESTART_SAMPLE, replace=False)
+        sample = points[np.sort(pick)]
+    seeds: list[NDArray[np.float64]] = []
+    for k in cold:
+        rng = np.random.default_rng([random_state, k])
+        seeds += [kmeans_plus_plus(sample, k, rng) for _ in range(KMEANS_RESTARTS)]
+    polis = [lloyd(points, start, tol=tol) for start in starts]
+    restarts = lloyd_batch(sample, seeds, RESTART_MAX_ITER, tol if sample is points else None)
+    challengers = [min(restarts[i * KMEANS_RESTARTS:(i + 1) * KMEANS_RESTARTS], key=lambda c: c.inertia)
+                   for i in range(len(cold))]
+    challengers = [lloyd(points, c.centers, tol=tol) for c in challengers]
+    for k, best, challenger in zip(cold, polis, challengers, strict=True):
+        out[k] = challenger if challenger.inertia < (1.0 - POLIS_START_TOLERANCE) * best.inertia else best
+    return out
+
+
 def fit_kmeans(
     points: NDArray[np.float64], k: int, init: NDArray[np.float64] | None, random_state: int,
 ) -> Clustering:
-    """One Lloyd run from `init` (the previous update's centers) when given; on a cold start the
-    Pol.is start and k-means++ restarts, see `POLIS_START_TOLERANCE`."""
-    if init is not None and init.shape == (k, points.shape[1]) and np.all(np.isfinite(init)):
-        return lloyd(points, init)
-    best = lloyd(points, np.unique(points, axis=0)[:k])
-    rng = np.random.default_rng([random_state, k])
-    sample = points
-    if points.shape[0] > RESTART_SAMPLE:
-        sample = points[np.sort(rng.choice(points.shape[0], RESTART_SAMPLE, replace=False))]
-    restarts = [lloyd(sample, kmeans_plus_plus(sample, k, rng)) for _ in range(KMEANS_RESTARTS)]
-    challenger = min(restarts, key=lambda c: c.inertia)
-    if sample is not points:
-        challenger = lloyd(points, challenger.centers)
-    if challenger.inertia < (1.0 - POLIS_START_TOLERANCE) * best.inertia:
-        return challenger
-    return best
+    """One k's clustering (see `fit_all_k`)."""
+    return fit_all_k(points, [k], {} if init is None else {k: init}, random_state)[k]
+
+
+@dataclass(frozen=True, eq=False)
+class SilhouetteScores:
+    """Mean silhouette per k, and how it was measured.
+
+    `exact`: every clustered participant scored. Otherwise `sample` participants were scored (each
+    against everyone, so each point's value is exact and only the mean is estimated) and `stderr[k]` is
+    the standard error of k's mean minus the leader's (0 for the leader), from the per-point
+    differences: the candidates share the sample, so their errors largely cancel."""
+
+    means: dict[int, float]
+    exact: bool
+    sample: int
+    stderr: dict[int, float]
+
+
+def _one_hot(labels: list[NDArray[np.int64]], ks: list[int], n: int) -> NDArray[np.float32]:
+    """Membership of every point in every candidate's clusters, side by side: one matrix product then
+    gives each point's distance sums to every cluster of every k."""
+    out = np.zeros((n, sum(ks)), dtype=np.float32)
+    offset = 0
+    rows = np.arange(n)
+    for lab, k in zip(labels, ks, strict=True):
+        out[rows, offset + lab] = 1.0
+        offset += k
+    return out
+
+
+def _distances(xy: NDArray[np.float32], rows: NDArray[np.int64] | slice, cols: slice) -> NDArray[np.float32]:
+    """Euclidean distances between two sets of 2-D points, straight from the coordinates."""
+    x, y = xy[:, 0], xy[:, 1]
+    dx = x[rows, None] - x[None, cols]
+    dy = y[rows, None] - y[None, cols]
+    dx *= dx
+    dy *= dy
+    dx += dy
+    np.sqrt(dx, out=dx)
+    return dx
+
+
+def _silhouette_values(
+    sums: NDArray[np.float64], labels_of: list[NDArray[np.int64]], clusterings: list[Clustering],
+    counts: list[NDArray[np.int64]],
+) -> NDArray[np.float64]:
+    """s(i) per point and clustering from each point's distance sums to every cluster."""
+    out = np.empty((sums.shape[0], len(clusterings)))
+    idx = np.arange(sums.shape[0])
+    offset = 0
+    for c, (clustering, count, mine) in enumerate(zip(clusterings, counts, labels_of, strict=True)):
+        part = sums[:, offset:offset + clustering.k]
+        offset += clustering.k
+        own = count[mine]
+        a = part[idx, mine] / np.maximum(own - 1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_other = part / count[None, :]
+        mean_other[idx, mine] = np.inf
+        mean_other[:, count == 0] = np.inf
+        b = mean_other.min(axis=1)
+        denom = np.maximum(a, b)
+        ok = (own > 1) & (denom > 0) & np.isfinite(b)
+        out[:, c] = np.where(ok, (b - a) / np.where(ok, denom, 1.0), 0.0)
+    return out
+
+
+def point_silhouettes(
+    points: NDArray[np.float64], rows: NDArray[np.int64] | None, clusterings: list[Clustering],
+) -> NDArray[np.float64]:
+    """Silhouette s(i) of each point `rows[i]` (every point when `rows` is None) under each clustering,
+    against all points: shape (len(rows), len(clusterings)).
+
+    Distances are computed in float32 blocks of about `SILHOUETTE_BLOCK_CELLS` cells, directly from the
+    coordinates (no Gram-matrix cancellation), so memory stays ~16 MB whatever the size. One matrix
+    product per block gives the distance sums to every cluster of every k at once. For every point
+    (exact) only the upper triangle is computed, each block adding its transpose to the later rows.
+    s(i) = (b − a) / max(a, b), 0 for a point alone in its cluster (scikit-learn's rule, which red-dwarf
+    uses)."""
+    n = points.shape[0]
+    ks = [c.k for c in clusterings]
+    onehot = _one_hot([c.labels for c in clusterings], ks, n)
+    counts = [np.bincount(c.labels, minlength=c.k) for c in clusterings]
+    xy = points.astype(np.float32)
+    if rows is None:
+        sums = np.zeros((n, onehot.shape[1]), dtype=np.float64)
+        block = max(SILHOUETTE_MIN_BLOCK, min(SILHOUETTE_BLOCK_CELLS // max(n, 1), n // 8 + 1))
+        for a in range(0, n, block):
+            b = min(n, a + block)
+            dist = _distances(xy, slice(a, b), slice(a, n))
+            sums[a:b] += dist @ onehot[a:]
+            if b < n:
+                sums[b:] += dist[:, b - a:].T @ onehot[a:b]
+        return _silhouette_values(sums, [c.labels for c in clusterings], clusterings, counts)
+    out = np.empty((rows.size, len(clusterings)))
+    block = max(1, SILHOUETTE_BLOCK_CELLS // max(n, 1))
+    for start in range(0, rows.size, block):
+        chunk = rows[start:start + block]
+        sums = (_distances(xy, chunk, slice(0, n)) @ onehot).astype(np.float64)
+        out[start:start + chunk.size] = _silhouette_values(sums, [c.labels[chunk] for c in clusterings],
+                                                           clusterings, counts)
+    return out
+
+
+def _paired_stderr(values: NDArray[np.float64], leader: int) -> NDArray[np.float64]:
+    """Standard error of each column's mean minus the leader column's mean (paired per point)."""
+    if values.shape[0] < 2:
+        return np.full(values.shape[1], np.inf)
+    diff = values - values[:, [leader]]
+    return np.asarray(diff.std(axis=0, ddof=1) / np.sqrt(values.shape[0]))
+
+
+def score_silhouettes(
+    points: NDArray[np.float64], clusterings: dict[int, Clustering], random_state: int,
+) -> SilhouetteScores:
+    """Mean silhouette of every candidate k.
+
+    Exact (every point against every point) up to `SILHOUETTE_EXACT_MAX` points. Above it, a fixed-seed
+    sample of at least `SILHOUETTE_SAMPLE_MIN` points, grown until the standard error of every
+    candidate's gap to the leader is at most a quarter (`SILHOUETTE_SE_RATIO`) of the larger of that gap
+    and `SILHOUETTE_TOLERANCE`: a gap wider than the tolerance is then at least 4 standard errors, so the
+    sample ranks such candidates as the exact computation would, and a candidate within the tolerance
+    is known to within a quarter of it (a tie for `best_k`). Far-behind candidates settle at once; only
+    near ones make the sample grow, up to everyone (exact) if need be."""
+    ks = sorted(clusterings)
+    fits = [clusterings[k] for k in ks]
+    n = points.shape[0]
+    if n <= SILHOUETTE_EXACT_MAX:
+        values = point_silhouettes(points, None, fits)
+        return SilhouetteScores({k: float(v) for k, v in zip(ks, values.mean(axis=0).tolist(), strict=True)},
+                                True, n, {k: 0.0 for k in ks})
+    order = np.random.default_rng([random_state, n]).permutation(n).astype(np.int64)
+    size = min(n, SILHOUETTE_SAMPLE_MIN)
+    values = point_silhouettes(points, order[:size], fits)
+    while True:
+        means = values.mean(axis=0)
+        leader = int(np.argmax(means))
+        stderr = _paired_stderr(values, leader)
+        gap = means[leader] - means
+        limit = np.maximum(gap, SILHOUETTE_TOLERANCE) / SILHOUETTE_SE_RATIO
+        if size >= n or bool(np.all(stderr <= limit)):
+            break
+        wanted = int(np.ceil(float(np.max((stderr / limit) ** 2)) * size * 1.1))
+        grown = min(n, max(wanted, size + SILHOUETTE_SAMPLE_MIN))
+        values = np.vstack([values, point_silhouettes(points, order[size:grown], fits)])
+        size = grown
+    exact = size >= n
+    return SilhouetteScores({k: float(v) for k, v in zip(ks, means.tolist(), strict=True)}, exact, size,
+                            {k: 0.0 if exact else float(e) for k, e in zip(ks, stderr.tolist(), strict=True)})
 
 
 def silhouettes(
     points: NDArray[np.float64], clusterings: dict[int, Clustering], random_state: int,
-) -> dict[int, Clustering]:
-    """Attach the mean silhouette to each clustering, sharing one distance matrix."""
-    n = points.shape[0]
-    idx = np.arange(n)
-    if n > SILHOUETTE_SAMPLE:
-        idx = np.sort(np.random.default_rng(random_state).choice(n, SILHOUETTE_SAMPLE, replace=False))
-    sample = points[idx].astype(np.float32)
-    sq = (sample ** 2).sum(axis=1)
-    gram = sample @ sample.T
-    gram *= -2.0
-    gram += sq[:, None]
-    gram += sq[None, :]
-    dist = np.sqrt(np.maximum(gram, 0.0, out=gram), out=gram)
-    out = {}
-    for k, c in clusterings.items():
-        out[k] = Clustering(c.k, c.labels, c.centers, c.inertia, _mean_silhouette(dist, c.labels[idx], k))
-    return out
+) -> tuple[dict[int, Clustering], SilhouetteScores]:
+    """Attach the mean silhouette to each clustering (see `score_silhouettes`)."""
+    scores = score_silhouettes(points, clusterings, random_state)
+    out = {k: Clustering(c.k, c.labels, c.centers, c.inertia, scores.means[k]) for k, c in clusterings.items()}
+    return out, scores
 
 
-def _mean_silhouette(dist: NDArray[np.float64], labels: NDArray[np.int64], k: int) -> float:
-    """Mean of (b − a) / max(a, b); a point alone in its cluster scores 0 (scikit-learn's rule)."""
-    counts = np.bincount(labels, minlength=k)
-    if np.count_nonzero(counts) < 2:
-        return -1.0
-    onehot = np.zeros((labels.size, k), dtype=dist.dtype)
-    onehot[np.arange(labels.size), labels] = 1.0
-    sums = dist @ onehot
-    own = counts[labels]
-    a = sums[np.arange(labels.size), labels] / np.maximum(own - 1, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_other = sums / counts[None, :]
-    mean_other[np.arange(labels.size), labels] = np.inf
-    mean_other[:, counts == 0] = np.inf
-    b = mean_other.min(axis=1)
-    denom = np.maximum(a, b)
-    s = np.where((own > 1) & (denom > 0), (b - a) / np.where(denom > 0, denom, 1.0), 0.0)
-    return float(s.mean())
+def too_small(clustering: Clustering) -> bool:
+    """A clustering with a group of fewer than `MIN_GROUP_SIZE` participants is not a candidate."""
+    sizes = np.bincount(clustering.labels, minlength=clustering.k)
+    return bool(sizes.min() < MIN_GROUP_SIZE)
 
 
 def cluster_all_k(
     points: NDArray[np.float64],
     warm_centers: dict[int, NDArray[np.float64]],
     random_state: int,
-) -> dict[int, Clustering]:
-    """Every candidate k's clustering with its silhouette, warm-started per k where possible."""
-    fits = {k: fit_kmeans(points, k, warm_centers.get(k), random_state) for k in candidate_ks(points)}
-    return silhouettes(points, fits, random_state) if fits else {}
+) -> tuple[dict[int, Clustering], SilhouetteScores | None]:
+    """Every candidate k's clustering with its silhouette, warm-started per k where possible. A k whose
+    clustering leaves a group smaller than `MIN_GROUP_SIZE` is dropped (see `MIN_GROUP_SIZE`)."""
+    fits = fit_all_k(points, list(candidate_ks(points)), warm_centers, random_state)
+    fits = {k: c for k, c in sorted(fits.items()) if not too_small(c)}
+    return silhouettes(points, fits, random_state) if fits else ({}, None)
 
 
-def best_k(clusterings: dict[int, Clustering]) -> int:
-    """The k with the highest silhouette; ties go to the smaller k."""
-    return max(sorted(clusterings), key=lambda k: clusterings[k].silhouette)
+def best_k(clusterings: dict[int, Clustering], tolerance: float = 0.0) -> int:
+    """The k with the highest mean silhouette; ks within `tolerance` of the highest are a tie, and a tie
+    goes to the smaller k (red-dwarf's rule: its GridSearchCV ranks equal scores alike and keeps the
+    first, i.e. the smallest, k of the grid). `tolerance` is 0 when the silhouettes are exact."""
+    top = max(c.silhouette for c in clusterings.values())
+    return min(k for k, c in clusterings.items() if c.silhouette >= top - tolerance)

@@ -29,7 +29,7 @@ from clustering.consensus import (
     lanes,
     majority_opinions,
 )
-from clustering.groups import Clustering, best_k, cluster_all_k
+from clustering.groups import SILHOUETTE_TOLERANCE, Clustering, best_k, cluster_all_k
 from clustering.matrix import Tallies, VoteMatrix, build_matrix, select_participants, tally
 from clustering.pca import principal_components, project
 from clustering.repness import group_stats, select_representative
@@ -127,13 +127,13 @@ def _analyze(
 
     rows = select_participants(matrix, keep=warm.clustered if warm else ())
     points = projection.positions[rows]
-    clusterings = cluster_all_k(points, warm.centers if warm else {}, random_state)
+    clusterings, scores = cluster_all_k(points, warm.centers if warm else {}, random_state)
     smoother = KSmoother()
     k = 0
     letters: list[str] = []
     labels = np.zeros(0, dtype=np.int64)
     if clusterings:
-        winner = best_k(clusterings)
+        winner = best_k(clusterings, 0.0 if scores is None or scores.exact else SILHOUETTE_TOLERANCE)
         smoother = (warm.smoother if warm else KSmoother()).update(winner)
         k = smoother.smoothed_k if smoother.smoothed_k in clusterings else winner
         chosen = clusterings[k]
@@ -180,6 +180,8 @@ def _analyze(
         group_votes=result["group_votes"],
         roles=result["roles"],
         silhouettes={kk: c.silhouette for kk, c in clusterings.items()},
+        silhouette_sample=scores.sample if scores is not None else 0,
+        lane_votes=result["lane_votes"],
         timings=dict(clock.laps),
         elapsed_ms=clock.total(),
         state=state,
@@ -205,11 +207,16 @@ def _start_vector(components: NDArray[np.float64] | None) -> NDArray[np.float64]
     return None if components is None else np.asarray(components[0])
 
 
-def _tallies_to_dict(t: Tallies, unit: int, ids: tuple[Id, ...], keep: NDArray[np.bool_]) -> dict[Id, Tally]:
-    columns = np.flatnonzero(keep)
-    counts = zip(t.agree[unit, columns].tolist(), t.acceptable[unit, columns].tolist(),
-                 t.disagree[unit, columns].tolist(), t.passed[unit, columns].tolist(), strict=True)
-    return {ids[j]: Tally(*c) for j, c in zip(columns.tolist(), counts, strict=True)}
+def _tally_rows(t: Tallies, unit: int) -> list[Tally]:
+    """One `Tally` per statement column for one unit (group, role or the room): built once and shared by
+    every measure that reports them."""
+    counts = zip(t.agree[unit].tolist(), t.acceptable[unit].tolist(), t.disagree[unit].tolist(),
+                 t.passed[unit].tolist(), strict=True)
+    return [Tally(*c) for c in counts]
+
+
+def _tallies_to_dict(rows: list[Tally], ids: tuple[Id, ...], keep: NDArray[np.bool_]) -> dict[Id, Tally]:
+    return {ids[j]: rows[j] for j in np.flatnonzero(keep).tolist()}
 
 
 def _measure(
@@ -235,23 +242,29 @@ def _measure(
         units = [ALL_VOTERS]
     unit_tallies = tally(table, row_unit, len(units))
     everyone = tally(table, np.zeros(table.n_participants, dtype=np.int64), 1)
+    unit_rows = [_tally_rows(unit_tallies, g) for g in range(len(units))]
+    room_rows = _tally_rows(everyone, 0)
 
     picks: dict[str, list[Representative]] = {}
     if letters:
         stats = group_stats(unit_tallies)
         for g, letter in enumerate(letters):
             picks[letter] = [Representative(ids[p.column], p.direction, p.share, p.z, p.repness,
-                                            p.repness_z, p.best_agree)
+                                            p.repness_z, p.best_agree, unit_rows[g][p.column])
                              for p in select_representative(stats, g, eligible)]
+
+    def per_unit(j: int) -> dict[str, Tally]:
+        return {u: unit_rows[g][j] for g, u in enumerate(units)}
 
     gic = group_informed_consensus(unit_tallies)
     columns = np.flatnonzero(eligible)
     by_gic = columns[np.argsort(-gic[columns], kind="stable")]
-    consensus = tuple(ConsensusScore(ids[j], float(gic[j])) for j in by_gic.tolist())
-    majority = tuple(Opinion(ids[p.column], p.direction, p.share, p.z)
+    unit_counts = {j: per_unit(j) for j in columns.tolist()}
+    consensus = tuple(ConsensusScore(ids[j], float(gic[j]), unit_counts[j]) for j in by_gic.tolist())
+    majority = tuple(Opinion(ids[p.column], p.direction, p.share, p.z, room_rows[p.column])
                      for p in majority_opinions(everyone, eligible))
 
-    role_names, role_acc, role_summaries = _roles(table, roles, eligible)
+    role_names, role_acc, role_summaries, role_rows = _roles(table, roles, eligible)
     unit_acc = acceptance(unit_tallies)
     accepted_flags = acceptable_to_all(unit_acc, role_acc)
     worst = unit_acc.share.min(axis=0) if unit_acc.share.size else np.zeros(len(ids))
@@ -262,6 +275,9 @@ def _measure(
             {u: float(unit_acc.share[g, j]) for g, u in enumerate(units)},
             {r: float(role_acc.share[i, j]) for i, r in enumerate(role_names)
              if role_acc is not None and role_acc.seen[i, j] > 0},
+            unit_counts[j],
+            {r: role_rows[i][j] for i, r in enumerate(role_names)
+             if role_acc is not None and role_acc.seen[i, j] > 0},
         )
         for j in by_worst.tolist())
 
@@ -271,39 +287,44 @@ def _measure(
     extremity = np.linalg.norm(statement_xy, axis=1) if statement_xy.size else np.zeros(len(ids))
     prio = priority(total.accepted[0], total.passed[0], total.seen[0], extremity)
     lane_map: dict[Id, str] = {ids[j]: str(lane_of[j]) for j in columns.tolist()}
+    lane_votes: dict[Id, dict[str, Tally]] = {ids[j]: unit_counts[j] for j in columns.tolist()}
     prio_map: dict[Id, float] = {ids[j]: float(prio[j]) for j in columns.tolist()}
     unseen_priority = float(priority(np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
                                      np.zeros(1))[0])
     for s in extra_statements:
         if s not in lane_map and s not in moderated_out:
             lane_map[s] = "needs_votes"
+            lane_votes[s] = {u: Tally() for u in units}
             prio_map[s] = unseen_priority
 
-    divisive_picks = tuple(Divisive(ids[d.column], d.spread, d.z, units[d.most], units[d.least])
-                           for d in divisive(unit_tallies, eligible)) if letters else ()
-    group_votes = {u: _tallies_to_dict(unit_tallies, g, ids, eligible)
+    divisive_picks = tuple(
+        Divisive(ids[d.column], d.spread, d.z, units[d.most], units[d.least],
+                 {units[d.most]: unit_rows[d.most][d.column], units[d.least]: unit_rows[d.least][d.column]})
+        for d in divisive(unit_tallies, eligible)) if letters else ()
+    group_votes = {u: _tallies_to_dict(unit_rows[g], ids, eligible)
                    for g, u in enumerate(units)} if letters else {}
     return {"picks": picks, "consensus": consensus, "majority": majority, "acceptance": acceptance_scores,
-            "lanes": lane_map, "priority": prio_map, "divisive": divisive_picks,
+            "lanes": lane_map, "lane_votes": lane_votes, "priority": prio_map, "divisive": divisive_picks,
             "group_votes": group_votes, "roles": role_summaries}
 
 
 def _roles(
     table: VoteTable, roles: Mapping[Id, str], eligible: NDArray[np.bool_],
-) -> tuple[list[str], Acceptance | None, dict[str, RoleSummary]]:
+) -> tuple[list[str], Acceptance | None, dict[str, RoleSummary], list[list[Tally]]]:
     """Tallies per stakeholder role over every voter holding it (clustered or not)."""
     if not roles:
-        return [], None, {}
+        return [], None, {}, []
     names = sorted({str(roles[p]) for p in table.participant_ids if p in roles})
     index = {r: i for i, r in enumerate(names)}
     row_role = np.fromiter((index[str(roles[p])] if p in roles else -1 for p in table.participant_ids),
                            dtype=np.int64, count=table.n_participants)
     tallies = tally(table, row_role, len(names))
     counts = np.bincount(row_role[row_role >= 0], minlength=len(names))
-    summaries = {r: RoleSummary(r, int(counts[i]), _tallies_to_dict(tallies, i, table.statement_ids,
+    rows = [_tally_rows(tallies, i) for i in range(len(names))]
+    summaries = {r: RoleSummary(r, int(counts[i]), _tallies_to_dict(rows[i], table.statement_ids,
                                                                     eligible & (tallies.seen[i] > 0)))
                  for i, r in enumerate(names)}
-    return names, acceptance(tallies), summaries
+    return names, acceptance(tallies), summaries, rows
 
 
 def _groups(

@@ -7,6 +7,7 @@ page a participant or projector loads.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from typing import Any
@@ -172,8 +173,11 @@ async def meeting_analysis(request: Request) -> Response:
         if run_number is not None:
             raise ClientError("no_analysis", f"no analysis run {run_number} for this meeting", status=404)
         raise ClientError("no_analysis", "no analysis has been published for this meeting yet", status=404)
-    message = stored["result"].get("message") if isinstance(stored.get("result"), dict) else None
-    if isinstance(message, str):  # the live scheduler stores the projector's message as sent
+    from facilitation.analysis.worker import stored_map_text  # the message is rebuilt from the stored result
+
+    roles = {p.id: p.role for p in room.meeting.participants.values() if p.role}
+    message = await asyncio.to_thread(stored_map_text, stored, roles)
+    if message is not None:
         return Response(message, media_type="application/json")
     return JSONResponse(stored)
 

@@ -573,10 +573,21 @@ def from_map_message(message: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def from_stored_analysis(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored analysis payload (``facilitation.analysis.worker.stored_payload``: the clustering
+    library's result as versioned JSON text) as ``AnalysisResult.to_dict()``: exactly what the room saw,
+    with every share's raw counts. Raises ``ValueError`` for an unknown format or version."""
+    from clustering import AnalysisResult
+
+    return AnalysisResult.from_dict(json.loads(str(payload["analysis"]))).to_dict()
+
+
 def _analysis(meeting: Meeting, stored: Mapping[str, Any] | None) -> tuple[dict[str, Any], AnalysisInfo]:
     if stored is not None:
         result = stored.get("result", stored)
-        if isinstance(result, Mapping) and isinstance(result.get("message"), str):
+        if isinstance(result, Mapping) and isinstance(result.get("analysis"), str):
+            result = from_stored_analysis(result)
+        elif isinstance(result, Mapping) and isinstance(result.get("message"), str):
             result = from_map_message(json.loads(result["message"]))
         if isinstance(result, Mapping) and "groups" in result:
             info = AnalysisInfo("published", _opt_int(stored.get("run")), _opt_int(stored.get("seq")),

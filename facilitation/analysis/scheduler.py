@@ -15,7 +15,10 @@ later concatenates ready-made JSON text, so heartbeats, votes and broadcasts nev
 
 Publication goes through the normal path: the result is saved with ``store.save_analysis`` and an
 ``analysis_published`` event is appended with the next sequence number, so a reconnecting projector, an
-export or a timelapse sees exactly what the room saw. A failed run keeps the last good map, sets
+export or a timelapse sees exactly what the room saw. What is saved is data, not a message: the clustering
+library's result as versioned JSON with its warm-start state (:func:`~facilitation.analysis.worker.stored_payload`,
+no pickle); the wire messages (here, after a restart or on a following worker) and the export summary
+(:func:`facilitation.summary.from_stored_analysis`) are both derived from it. A failed run keeps the last good map, sets
 ``room.analysis_error``, tells the host console, and is retried after a back-off.
 
 Test hook: ``FACILITATION_ANALYSIS_FAIL_RUNS="2,5"`` makes the 2nd and 5th run attempts of this server
@@ -26,24 +29,21 @@ tests/analysis/test_failures.py.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
 import multiprocessing
 import os
-import pickle
 from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
 from typing import Any
 
 from facilitation import metrics
 from facilitation.analysis.messages import PhoneParts
 from facilitation.analysis.votelog import VoteLog
-from facilitation.analysis.worker import Job, Outcome, init_worker, run_job, warm_up
+from facilitation.analysis.worker import Job, Outcome, init_worker, rebuild, run_job, stored_payload, warm_up
 from facilitation.connection import Connection
 from facilitation.errors import ClientError
 from facilitation.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
@@ -206,7 +206,7 @@ class AnalysisScheduler:
         try:
             stored = await room.store.load_analysis(room.code)
             if stored is not None:
-                self._adopt(state, stored)
+                await self._adopt(state, stored)
         except Exception:
             log.exception("could not restore the last analysis of meeting %s; starting afresh", room.code)
         finally:
@@ -216,15 +216,29 @@ class AnalysisScheduler:
         if meeting.vote_count and meeting.phase is not Phase.CLOSED and behind:
             self._mark_dirty(state)
 
-    def _adopt(self, state: _Meeting, stored: dict[str, Any]) -> None:
-        """Make a stored run this process's current map (after a restart, or one the meeting's owner made)."""
+    async def _adopt(self, state: _Meeting, stored: dict[str, Any]) -> None:
+        """Make a stored run this process's current map (after a restart, or one the meeting's owner made):
+        the messages and the next warm start are rebuilt from the stored result, in a thread (a big
+        meeting's result takes tens of milliseconds to decode)."""
         room = state.room
         payload = stored["result"]
-        room.analysis = json.loads(payload["message"])
+        roles = {p.id: p.role for p in room.meeting.participants.values() if p.role}
+        rebuilt = await asyncio.to_thread(rebuild, payload, run=int(stored["run"]), upto_seq=int(stored["seq"]),
+                                          at=float(stored["at"]), roles=roles)
+        if state.closed:
+            return
+        if rebuilt is None:  # a version 1 payload: its wire message, no warm start
+            text = str(payload["message"])
+            room.analysis = json.loads(text)
+            room.priorities = {int(k): float(v) for k, v in payload.get("priority", {}).items()}
+            state.previous = None
+        else:
+            text = rebuilt.map_text
+            room.analysis = rebuilt.map
+            room.priorities = rebuilt.priorities
+            state.previous = rebuilt.previous
+            state.phone = rebuilt.phone
         state.run = int(stored["run"])
-        room.priorities = {int(k): float(v) for k, v in payload.get("priority", {}).items()}
-        state.previous = _restore_previous(payload.get("warm", ""), room.analysis)
-        text = payload["message"]
         room.broadcast(lambda c: text if c.role in ("projector", "host") else None)
 
     async def _follow(self, state: _Meeting, run: int) -> None:
@@ -235,7 +249,11 @@ class AnalysisScheduler:
             log.exception("could not load analysis run %s of meeting %s", run, state.room.code)
             return
         if stored is not None and not state.closed and int(stored["run"]) > state.run:
-            self._adopt(state, stored)
+            try:
+                await self._adopt(state, stored)
+            except Exception:
+                log.exception("could not show analysis run %s of meeting %s", run, state.room.code)
+                return
             state.dirty = False
             self._phones_soon(state)
 
@@ -393,11 +411,7 @@ class AnalysisScheduler:
             state.log.replace_prefix(state.job_rows, *outcome.compacted)
         state.previous = outcome.previous
         room.priorities = outcome.priorities
-        payload = {
-            "message": outcome.map_text,
-            "warm": base64.b64encode(outcome.warm).decode("ascii"),
-            "priority": {str(k): v for k, v in outcome.priorities.items()},
-        }
+        payload = stored_payload(outcome.stored)
         await room.store.save_analysis(room.code, outcome.run, outcome.upto_seq, outcome.at, payload)
         await room.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
         state.run = outcome.run
@@ -469,21 +483,3 @@ class AnalysisScheduler:
             return None
         parsed: dict[str, Any] = json.loads(state.phone.text(conn.participant, results_shown(state.room)))
         return parsed
-
-
-def _restore_previous(warm: str, message: dict[str, Any]) -> Any:
-    """Rebuild the library's warm-start state from the stored state and the stored map's groups."""
-    if not warm:
-        return None
-    from clustering import AnalysisResult
-
-    state = pickle.loads(base64.b64decode(warm))  # written by our own worker into our own store
-    points = message["points"]
-    groups: dict[str, set[int]] = {g["id"]: set() for g in message["groups"]}
-    letters = [g["id"] for g in message["groups"]]
-    for participant, gi in zip(points["participants"], points["group"], strict=True):
-        if gi >= 0:
-            groups[letters[gi]].add(participant)
-    state = replace(state, previous_groups={g: frozenset(m) for g, m in groups.items()},
-                    clustered=frozenset(points["participants"]))
-    return AnalysisResult(state=state)

@@ -8,9 +8,10 @@ multithreaded BLAS beside a busy event loop was measured 5-15x slower (docs: ../
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,22 @@ from numpy.typing import NDArray
 
 from facilitation.vocabulary import VOTE_VALUES, VOTE_WEIGHTS
 
-__all__ = ["CODE_VALUES", "VALUE_CODES", "InjectedFailure", "Job", "Outcome", "init_worker", "run_job", "warm_up"]
+__all__ = [
+    "CODE_VALUES",
+    "STORED_FORMAT",
+    "STORED_VERSION",
+    "VALUE_CODES",
+    "InjectedFailure",
+    "Job",
+    "Outcome",
+    "Rebuilt",
+    "init_worker",
+    "rebuild",
+    "run_job",
+    "stored_map_text",
+    "stored_payload",
+    "warm_up",
+]
 
 VALUE_CODES: dict[str, int] = {value: code for code, value in enumerate(VOTE_VALUES)}
 """Vote values as int8 codes in the vote log; :data:`CODE_VALUES` maps them to the library's numbers."""
@@ -68,8 +84,10 @@ class Outcome:
     priorities: dict[int, float]
     previous: Any
     """AnalysisResult holding only the warm-start state, for the next run."""
-    warm: bytes
-    """The warm-start state without member lists, pickled, for the store (restart keeps stable ids)."""
+    stored: str
+    """The whole result with its warm-start state as versioned JSON text
+    (``AnalysisResult.to_dict(digits=None, warm=True)``): what the store keeps, and what a restarted or
+    following server rebuilds the messages and the next warm start from (see :func:`rebuild`)."""
     elapsed: float
     cpu: float
     compacted: tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int8]] | None = field(default=None)
@@ -124,10 +142,65 @@ COMPACT_RATIO = 1.25
 """Return compacted arrays when the log holds 25% more entries than distinct (participant, statement)."""
 
 
+STORED_FORMAT = "facilitation-analysis"
+STORED_VERSION = 2
+"""The analysis payload kept by ``store.save_analysis``: ``{"format", "version", "analysis"}`` where
+``analysis`` is the clustering library's result as JSON *text* (``clustering.result.RESULT_VERSION``;
+its fields are listed in docs/method.md, "Output"). Text rather than a nested object so the event loop
+never re-serialises a large result: the store writes the string as is. Version 1 was the wire message
+plus a pickled warm state; it is still read (the map, without a warm start), never written."""
+
+
+def stored_payload(stored: str) -> dict[str, Any]:
+    """The payload dict saved with ``store.save_analysis``."""
+    return {"format": STORED_FORMAT, "version": STORED_VERSION, "analysis": stored}
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """A stored result turned back into what a server needs to show it and to continue from it."""
+
+    map: dict[str, Any]
+    map_text: str
+    phone: Any
+    priorities: dict[int, float]
+    previous: Any
+
+
+def rebuild(payload: dict[str, Any], *, run: int, upto_seq: int, at: float, roles: dict[int, str]) -> Rebuilt | None:
+    """The messages and warm start of a stored run (after a restart, or one another worker published).
+    None for a payload without a stored result (version 1: the caller falls back to its message)."""
+    from clustering import AnalysisResult
+    from facilitation.analysis.messages import map_message, phone_parts
+    from facilitation.protocol import dumps
+
+    if not isinstance(payload.get("analysis"), str):
+        return None
+    if payload.get("format") != STORED_FORMAT or int(payload.get("version", 0)) != STORED_VERSION:
+        raise ValueError(f"unknown analysis payload {payload.get('format')!r} version {payload.get('version')!r}")
+    result = AnalysisResult.from_dict(json.loads(payload["analysis"]))
+    msg = map_message(result, run=run, upto_seq=upto_seq, at=at, roles=roles)
+    return Rebuilt(msg, dumps(msg), phone_parts(result, msg),
+                   {int(s): float(v) for s, v in result.priority.items()},  # type: ignore[call-overload]
+                   AnalysisResult(state=result.state))
+
+
+def stored_map_text(stored: dict[str, Any], roles: dict[int, str]) -> str | None:
+    """The projector's ``analysis`` message of a stored run (``store.load_analysis`` output), rebuilt from
+    the stored result; the message itself for a version 1 payload; None when neither is there."""
+    payload = stored.get("result")
+    if not isinstance(payload, dict):
+        return None
+    rebuilt = rebuild(payload, run=int(stored["run"]), upto_seq=int(stored["seq"]), at=float(stored["at"]),
+                      roles=roles)
+    if rebuilt is not None:
+        return rebuilt.map_text
+    message = payload.get("message")
+    return message if isinstance(message, str) else None
+
+
 def run_job(job: Job) -> Outcome:
     """Analyse one meeting and build every message; runs in a worker process."""
-    import pickle
-
     from clustering import AnalysisResult, VoteTable, analyze
     from facilitation.analysis.messages import map_message, phone_parts
     from facilitation.protocol import dumps
@@ -143,8 +216,7 @@ def run_job(job: Job) -> Outcome:
     at = time.time()
     msg = map_message(result, run=job.run, upto_seq=job.upto_seq, at=at, roles=roles)
     phone = phone_parts(result, msg)
-    state = result.state
-    warm = b"" if state is None else pickle.dumps(replace(state, previous_groups={}, clustered=frozenset()))
+    stored = dumps(result.to_dict(digits=None, warm=True))
     compacted = None
     if len(job.participants) > COMPACT_RATIO * len(table) + 1024:
         p = np.asarray(table.participant_ids, dtype=np.int32)[table.rows]
@@ -154,6 +226,6 @@ def run_job(job: Job) -> Outcome:
     return Outcome(
         run=job.run, upto_seq=job.upto_seq, at=at, map=msg, map_text=dumps(msg), phone=phone,
         priorities={int(s): float(v) for s, v in result.priority.items()},  # type: ignore[call-overload]
-        previous=AnalysisResult(state=state), warm=warm,
+        previous=AnalysisResult(state=result.state), stored=stored,
         elapsed=time.perf_counter() - started, cpu=time.process_time() - cpu_started, compacted=compacted,
     )

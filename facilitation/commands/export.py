@@ -14,6 +14,7 @@ from pathlib import Path
 
 from facilitation.codes import normalize_code
 from facilitation.export import FILE_FORMATS, FORMATS, render
+from facilitation.export.polis import PolisIds, polis_ids
 from facilitation.network import advertised_base
 from facilitation.settings import Settings
 from facilitation.store import open_store
@@ -29,13 +30,18 @@ def base_url(settings: Settings) -> str:
 
 
 async def load(code: str, settings: Settings) -> Summary:
+    return (await load_with_ids(code, settings))[0]
+
+
+async def load_with_ids(code: str, settings: Settings) -> tuple[Summary, PolisIds]:
+    """The summary, and the Pol.is ids an imported meeting keeps in its log (for ``--format polis``)."""
     store = open_store(settings.store_url)
     await store.start()
     try:
         events, analysis = await read_meeting(store, code)
     finally:
         await store.close()
-    return build_summary(events, analysis, join_url=f"{base_url(settings)}/m/{code}")
+    return build_summary(events, analysis, join_url=f"{base_url(settings)}/m/{code}"), polis_ids(events)
 
 
 def run(code: str, fmt: str, out: str | None, store: str | None) -> int:
@@ -48,12 +54,12 @@ def run(code: str, fmt: str, out: str | None, store: str | None) -> int:
         print(f"error: unknown format {fmt!r}: one of {', '.join(FORMATS)}", file=sys.stderr)
         return 2
     try:
-        summary = asyncio.run(load(canonical, settings))
+        summary, ids = asyncio.run(load_with_ids(canonical, settings))
         if fmt == "polis":
             from facilitation.export.polis import write_polis
 
             folder = Path(out or f"{canonical}-polis")
-            write_polis(summary, folder)
+            write_polis(summary, folder, ids)
             print(f"wrote {folder}/", file=sys.stderr)
             return 0
         data = render(summary, fmt)

@@ -9,8 +9,13 @@ timestamps, and the resulting events stored. Choices (see docs/export.md):
   would add votes. Seeds add none, so the imported votes equal the file's latest votes exactly. The
   Pol.is author id is not kept.
 - Participants are the voters, joined in voter-id order at the conversation's start (Pol.is exports do
-  not say when someone arrived). Commenters who never voted are not imported. Because ids keep their
-  order, the vote matrix is the file's up to renaming, and ``analyze`` finds the same groups.
+  not say when someone arrived). Commenters who never voted are not imported.
+- **Original ids are kept**: the meeting numbers participants and statements 0, 1, 2, ... itself, so the
+  Pol.is ids are recorded in the log: each statement's ``op`` is ``polis-<comment-id>``, and each voter's
+  ``token_hash`` is ``polis-voter:<voter-id>`` (:data:`facilitation.export.polis.VOTER_TOKEN_PREFIX`).
+  That value is not a SHA-256 hex digest, so no token can sign in as an imported voter. ``export
+  --format polis`` writes these ids back, so an export of an imported meeting analyses exactly like the
+  original, member by member.
 - Only the latest vote per (voter, comment) is imported (Pol.is's rule), in time order.
 - ``moderated`` -1 becomes a rejection (reason "moderated out in Pol.is") applied after the votes,
   since votes can only be cast on accepted statements; 0 (unmoderated, shown by Pol.is) and 1 are
@@ -35,6 +40,7 @@ from typing import Any
 
 from facilitation.codes import new_code
 from facilitation.events import Event
+from facilitation.export.polis import statement_op, voter_token
 from facilitation.meeting import (
     LANGUAGES,
     CommandRefused,
@@ -202,8 +208,7 @@ def build_events(data: PolisFolder, code: str, host_key_hash: str) -> tuple[Meet
     participant_of: dict[int, int] = {}
     for voter in voters:
         role = str(roles.get(str(voter), ""))
-        joined = meeting.apply(Join(hash_secret(f"polis-import:{code}:{voter}"), "",
-                                    role if role in settings.roles else ""), start)
+        joined = meeting.apply(Join(voter_token(voter), "", role if role in settings.roles else ""), start)
         events.extend(joined.events)
         participant_of[voter] = int(joined.result["participant"])
 
@@ -218,7 +223,7 @@ def build_events(data: PolisFolder, code: str, host_key_hash: str) -> tuple[Meet
         own = _int(c.get("timestamp"), "comments.csv timestamp")
         posted_at = max(posted_at, min(own, first_vote.get(cid, own)))
         statement_of[cid] = index  # statements are numbered in post order, which is comment-id order
-        timeline.append((posted_at, 0, index, PostStatement(None, texts[cid], op=f"polis-{cid}")))
+        timeline.append((posted_at, 0, index, PostStatement(None, texts[cid], op=statement_op(cid))))
     post_time = {cid: timeline[statement_of[cid]][0] for cid in statement_of}
     acceptable = {(int(p), int(s)) for p, s in data.sidecar.get("acceptable", [])}
     for order, (ts, voter, comment, value) in enumerate(data.votes):

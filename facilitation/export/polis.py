@@ -18,8 +18,15 @@ sidecar ``facilitation.json`` (with the meeting's settings, statement states, ro
 ``facilitation import-polis`` restores it losslessly while Pol.is tools read plain agree/disagree/pass.
 
 Moderation: accepted -> 1, pending -> 0 (unmoderated), rejected and hidden -> -1. Host-seeded statements
-have no author; Pol.is requires one, so they get ``author-id`` = the number of participants, an id no
-voter has. Group ids are 0-based in Pol.is order (our A -> 0, B -> 1, ...).
+have no author; Pol.is requires one, so they get an ``author-id`` no participant has (one above the
+largest). Group ids are 0-based in Pol.is order (our A -> 0, B -> 1, ...).
+
+Ids: a meeting imported with ``facilitation import-polis`` keeps its Pol.is ids in the event log
+(:func:`voter_token`, :func:`statement_op`); given the log, :func:`polis_ids` recovers them and
+``write_polis`` writes the original ``voter-id`` and ``comment-id`` everywhere (sidecar included), so
+import then export is the identity on ids and an analysis of the export equals the original's member by
+member. Participants and statements without a Pol.is id (added live after the import, or a meeting that
+was never imported) get ids above every original one, in meeting order; without the log, meeting ids.
 
 CSV formula injection: a text cell starting with ``= + - @``, tab or CR gets a leading ``'`` so a
 spreadsheet shows it as text; numeric columns are written as numbers and left alone.
@@ -29,14 +36,96 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from facilitation.events import Event, ParticipantJoined, StatementPosted
 from facilitation.export.i18n import utc_text
 from facilitation.summary import Summary
 
-__all__ = ["POLIS_VALUES", "SIDECAR", "neutralize", "write_polis"]
+__all__ = [
+    "POLIS_VALUES",
+    "SIDECAR",
+    "VOTER_TOKEN_PREFIX",
+    "PolisIds",
+    "neutralize",
+    "polis_ids",
+    "statement_op",
+    "voter_token",
+    "write_polis",
+]
+
+VOTER_TOKEN_PREFIX = "polis-voter:"
+"""An imported voter's ``token_hash``: this prefix and the Pol.is voter id. Not a SHA-256 hex digest, so
+no participant token hashes to it (nobody can sign in as an imported voter)."""
+_VOTER = re.compile(r"^polis-voter:(-?\d+)$")
+_STATEMENT = re.compile(r"^polis-(-?\d+)$")
+
+
+def voter_token(voter: int) -> str:
+    """The ``token_hash`` an imported Pol.is voter joins with."""
+    return f"{VOTER_TOKEN_PREFIX}{voter}"
+
+
+def statement_op(comment: int) -> str:
+    """The ``op`` an imported Pol.is comment is seeded with."""
+    return f"polis-{comment}"
+
+
+@dataclass(frozen=True)
+class PolisIds:
+    """Meeting id -> Pol.is id, for participants and statements that came from a Pol.is import."""
+
+    participants: dict[int, int] = field(default_factory=dict)
+    statements: dict[int, int] = field(default_factory=dict)
+
+
+def _injective(pairs: dict[int, int]) -> dict[int, int]:
+    """Drop every pair whose Pol.is id is claimed twice (a host could seed ``polis-7`` by hand)."""
+    claims: dict[int, int] = {}
+    for original in pairs.values():
+        claims[original] = claims.get(original, 0) + 1
+    return {ours: original for ours, original in pairs.items() if claims[original] == 1}
+
+
+def polis_ids(events: Iterable[Event]) -> PolisIds:
+    """The Pol.is ids recorded by ``import-polis`` in a meeting's log (host seeds only, for statements)."""
+    participants: dict[int, int] = {}
+    statements: dict[int, int] = {}
+    for event in events:
+        if isinstance(event, ParticipantJoined):
+            m = _VOTER.match(event.token_hash)
+            if m:
+                participants[event.participant] = int(m.group(1))
+        elif isinstance(event, StatementPosted) and event.seed and event.author is None:
+            m = _STATEMENT.match(event.op)
+            if m:
+                statements[event.statement] = int(m.group(1))
+    return PolisIds(_injective(participants), _injective(statements))
+
+
+class _Renumber:
+    """Meeting ids -> exported ids: the Pol.is id when known, else a fresh id above every Pol.is id."""
+
+    def __init__(self, known: dict[int, int], ours: Iterable[int]) -> None:
+        mine = sorted(set(ours) | set(known))
+        if not known:  # never imported: the meeting's own ids
+            self.map = {o: o for o in mine}
+            self.next_free = (mine[-1] + 1) if mine else 0
+            return
+        self.map = dict(known)
+        free = max(known.values()) + 1
+        for o in mine:
+            if o not in self.map:
+                self.map[o] = free
+                free += 1
+        self.next_free = free
+
+    def __call__(self, ours: int) -> int:
+        return self.map[ours]
 
 POLIS_VALUES = {"agree": 1, "acceptable": 1, "pass": 0, "disagree": -1}
 MODERATED = {"accepted": 1, "pending": 0, "rejected": -1, "hidden": -1}
@@ -61,37 +150,44 @@ def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
         writer.writerows(rows)
 
 
-def write_polis(summary: Summary, folder: str | Path) -> list[Path]:
-    """Write the Pol.is files and the sidecar into ``folder`` (created if needed); returns their paths."""
+def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = None) -> list[Path]:
+    """Write the Pol.is files and the sidecar into ``folder`` (created if needed); returns their paths.
+    ``ids``: the meeting's Pol.is ids (:func:`polis_ids` of its events), so an imported meeting keeps them."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    host_author = summary.participation.participants
+    ids = ids or PolisIds()
+    everyone = {p.id for p in summary.participants} | {v.participant for v in summary.votes}
+    everyone |= {s.author for s in summary.statements if s.author is not None}
+    pid = _Renumber(ids.participants, everyone)
+    sid = _Renumber(ids.statements, [s.id for s in summary.statements])
+    host_author = pid.next_free
     group_index = {g.id: i for i, g in enumerate(summary.groups)}
-    group_of = {p.participant: p.group for p in summary.map if p.group is not None}
+    group_of = {pid(p.participant): p.group for p in summary.map if p.group is not None}
     paths = [out / name for name in ("comments.csv", "votes.csv", "participants-votes.csv", "summary.csv",
                                      "comment-groups.csv", SIDECAR)]
 
     _write(paths[0], ["timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees", "moderated",
                       "comment-body"],
-           ([_ms(s.created_at), utc_text(s.created_at), s.id, host_author if s.author is None else s.author,
+           ([_ms(s.created_at), utc_text(s.created_at), sid(s.id), host_author if s.author is None else pid(s.author),
              s.tally.agree + s.tally.acceptable, s.tally.disagree, MODERATED.get(s.state, 0), neutralize(s.text)]
             for s in summary.statements))
 
-    votes = sorted(summary.votes, key=lambda v: (v.at, v.participant, v.statement))
+    votes = sorted(summary.votes, key=lambda v: (v.at, pid(v.participant), sid(v.statement)))
     _write(paths[1], ["timestamp", "datetime", "comment-id", "voter-id", "vote"],
-           ([_ms(v.at), utc_text(v.at), v.statement, v.participant, POLIS_VALUES[v.value]] for v in votes))
+           ([_ms(v.at), utc_text(v.at), sid(v.statement), pid(v.participant), POLIS_VALUES[v.value]]
+            for v in votes))
 
-    statement_ids = [s.id for s in summary.statements]
+    statement_ids = [sid(s.id) for s in summary.statements]
     by_participant: dict[int, dict[int, int]] = {}
     for v in summary.votes:
-        by_participant.setdefault(v.participant, {})[v.statement] = POLIS_VALUES[v.value]
-    info = {p.id: p for p in summary.participants}
+        by_participant.setdefault(pid(v.participant), {})[sid(v.statement)] = POLIS_VALUES[v.value]
+    info = {pid(p.id): p for p in summary.participants}
     rows = []
-    for pid in sorted(by_participant):
-        mine = by_participant[pid]
-        group = group_of.get(pid)
+    for voter in sorted(by_participant):
+        mine = by_participant[voter]
+        group = group_of.get(voter)
         rows.append([
-            pid, "" if group is None else group_index[group], info[pid].statements if pid in info else 0,
+            voter, "" if group is None else group_index[group], info[voter].statements if voter in info else 0,
             len(mine), sum(1 for x in mine.values() if x == 1), sum(1 for x in mine.values() if x == -1),
             *[mine.get(s, "") for s in statement_ids],
         ])
@@ -121,7 +217,7 @@ def write_polis(summary: Summary, folder: str | Path) -> list[Path]:
                    f"group-{letter}-passes"]
     group_rows = []
     for s in summary.statements:
-        row: list[Any] = [s.id, neutralize(s.text), s.tally.total, s.tally.agree + s.tally.acceptable,
+        row: list[Any] = [sid(s.id), neutralize(s.text), s.tally.total, s.tally.agree + s.tally.acceptable,
                           s.tally.disagree, s.tally.passed]
         leans = {lean.name: lean.tally for lean in s.by_group}
         for g in summary.groups:
@@ -137,11 +233,12 @@ def write_polis(summary: Summary, folder: str | Path) -> list[Path]:
         "settings": {"title": summary.title, "topic": summary.topic, "description": summary.description,
                      "language": summary.language, "scale": summary.scale, "roles": list(summary.roles)},
         "phase": summary.phase,
-        "statements": {str(s.id): {"state": s.state, "reason": s.reason, "seed": s.seed} for s in summary.statements},
-        "roles": {str(p.id): p.role for p in summary.participants if p.role},
-        "acceptable": [[v.participant, v.statement] for v in summary.votes if v.value == "acceptable"],
-        "follow_ups": {str(s.id): {"status": s.follow_up.status, "response": s.follow_up.response,
-                                   "at": s.follow_up.at}
+        "statements": {str(sid(s.id)): {"state": s.state, "reason": s.reason, "seed": s.seed}
+                       for s in summary.statements},
+        "roles": {str(pid(p.id)): p.role for p in summary.participants if p.role},
+        "acceptable": [[pid(v.participant), sid(v.statement)] for v in summary.votes if v.value == "acceptable"],
+        "follow_ups": {str(sid(s.id)): {"status": s.follow_up.status, "response": s.follow_up.response,
+                                        "at": s.follow_up.at}
                        for s in summary.statements if s.follow_up is not None},
     }
     paths[5].write_text(json.dumps(sidecar, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -13,6 +13,7 @@ import asyncio
 import io
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from facilitation.api import _json_body, meeting_urls, require_host, room_for
 from facilitation.errors import ClientError
+from facilitation.events import Event
 from facilitation.export import FILE_FORMATS, FORMATS, render
 from facilitation.meeting import SetFollowUp
 from facilitation.summary import Summary, build_summary, read_meeting
@@ -27,12 +29,12 @@ from facilitation.summary import Summary, build_summary, read_meeting
 __all__ = ["export_meeting", "set_follow_up"]
 
 
-def _zip_polis(summary: Summary) -> bytes:
-    from facilitation.export.polis import write_polis
+def _zip_polis(summary: Summary, events: Sequence[Event]) -> bytes:
+    from facilitation.export.polis import polis_ids, write_polis
 
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_polis(summary, Path(tmp))
+        paths = write_polis(summary, Path(tmp), polis_ids(events))
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in paths:
                 archive.write(path, f"{summary.code}-polis/{path.name}")
@@ -51,7 +53,7 @@ async def export_meeting(request: Request) -> Response:
     def produce() -> tuple[bytes, str, str]:
         summary = build_summary(events, analysis, join_url=join_url)
         if fmt == "polis":
-            return _zip_polis(summary), "application/zip", f"{room.code}-polis.zip"
+            return _zip_polis(summary, events), "application/zip", f"{room.code}-polis.zip"
         media, ext = FILE_FORMATS[fmt]
         return render(summary, fmt), media, f"{room.code}.{ext}"
 
