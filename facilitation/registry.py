@@ -80,7 +80,10 @@ Check = Callable[[Any, str], Any]
 # ---------------------------------------------------------------- field checks
 
 
-def text_field(max_chars: int, *, multiline: bool = False, visible: bool = False) -> Check:
+def text_field(max_chars: int, *, multiline: bool = False, visible: bool = True) -> Check:
+    """Free text: see :func:`facilitation.text.clean`. ``visible``: text made only of invisible characters
+    is refused (empty stays allowed where the field is optional)."""
+
     def check(value: Any, name: str) -> str:
         return text.clean(value, name, max_chars=max_chars, multiline=multiline, visible=visible)
 
@@ -218,15 +221,15 @@ HOST = frozenset({"host"})
 EVERYONE = frozenset(ROLES)
 
 STATEMENT = Field("statement", int_field, required=True)
-NICKNAME = Field("nickname", text_field(MAX_NICKNAME_CHARS, visible=True))
+NICKNAME = Field("nickname", text_field(MAX_NICKNAME_CHARS))
 STAKEHOLDER = Field("stakeholder", text_field(MAX_ROLE_CHARS))
-STATEMENT_TEXT = Field("text", text_field(MAX_STATEMENT_CHARS, visible=True), required=True)
+STATEMENT_TEXT = Field("text", text_field(MAX_STATEMENT_CHARS), required=True)
 WORD = text_field(MAX_WORD_CHARS)
 
 SETTING_CHANGES: dict[str, Check] = {
     "results_visible": bool_field,
     "analysis_paused": bool_field,
-    "title": text_field(MeetingSettings.MAX_TITLE, visible=True),
+    "title": text_field(MeetingSettings.MAX_TITLE),
     "topic": text_field(MeetingSettings.MAX_TOPIC),
     "description": text_field(MeetingSettings.MAX_DESCRIPTION, multiline=True),
 }
@@ -348,16 +351,16 @@ def parse_http_command(kind: str, data: Mapping[str, Any], participant: int | No
 
 
 MEETING_FIELDS: tuple[Field, ...] = (
-    Field("title", text_field(MeetingSettings.MAX_TITLE, visible=True), required=True),
+    Field("title", text_field(MeetingSettings.MAX_TITLE), required=True),
     Field("topic", text_field(MeetingSettings.MAX_TOPIC)),
     Field("description", text_field(MeetingSettings.MAX_DESCRIPTION, multiline=True)),
     Field("language", choice_field(LANGUAGES)),
     Field("scale", choice_field(tuple(SCALES))),
-    Field("roles", list_field(text_field(MAX_ROLE_CHARS, visible=True), MAX_ROLES)),
+    Field("roles", list_field(text_field(MAX_ROLE_CHARS), MAX_ROLES)),
     Field("moderation", choice_field(tuple(ModerationMode))),
     Field("max_statement_chars", int_field),
     Field("ask_nickname", bool_field),
-    Field("seeds", list_field(text_field(MAX_STATEMENT_CHARS, visible=True), MAX_SEEDS)),
+    Field("seeds", list_field(text_field(MAX_STATEMENT_CHARS), MAX_SEEDS)),
 )
 """``POST /api/meetings``: the body's fields, checked like a command's."""
 

@@ -33,9 +33,10 @@ class Settings:
     frame_ancestors: str = "'none'"
     """Origins allowed to frame the projector page (``FACILITATION_FRAME_ANCESTORS``)."""
     analysis: bool = True
-    create_limit: int = 10
+    create_limit: int = 30
     """Meetings one address may create per ``create_window`` seconds (``FACILITATION_CREATE_LIMIT``, 0: no
-    limit). A venue shares one address, but its hosts create a few meetings, not ten a minute."""
+    limit). A venue shares one address: a workshop's 30 tables may each create a meeting in the same minute,
+    while a script creating hundreds a second (and filling the store) is stopped."""
     create_window: float = 60.0
 
     def __repr__(self) -> str:
