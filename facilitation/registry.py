@@ -148,11 +148,13 @@ def changes_field(checks: Mapping[str, Check]) -> Check:
 
 
 def check_op(value: Any) -> str:
-    """An op id: a string of at most 64 characters with no control, bidi or surrogate character, kept as is
-    (never normalised: it is echoed back to a client that matches it byte for byte)."""
-    if not isinstance(value, str) or len(value) > MAX_OP_CHARS or text.has_forbidden(value):
-        raise ProtocolError("invalid_field", f"'op' must be a string of at most {MAX_OP_CHARS} characters "
-                                             "without control characters")
+    """An op id: a string of at most 64 characters with no control, bidi or surrogate character and, unless
+    empty, a visible one; kept as is (never normalised: it is echoed back to a client that matches it byte for
+    byte)."""
+    if (not isinstance(value, str) or len(value) > MAX_OP_CHARS or text.has_forbidden(value)
+            or (value and not text.is_visible(value))):
+        raise ProtocolError("invalid_field", f"'op' must be a string of at most {MAX_OP_CHARS} visible "
+                                             "characters without control characters")
     return value
 
 
