@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from facilitation.errors import ProtocolError
-from facilitation.text import FORBIDDEN, clean, collapse, dedup_key, is_visible
+from facilitation.text import FORBIDDEN, FORMAT_CHARACTERS, clean, collapse, dedup_key, is_visible
 
 
 def refusal(value: object, *, max_chars: int = 100, multiline: bool = False, visible: bool = False) -> str:
@@ -88,6 +89,10 @@ def test_lookalikes_share_the_duplicate_key(a: str, b: str) -> None:
     assert dedup_key(a) == dedup_key(b)
 
 
+def test_whitespace_of_any_kind_separates_words_in_the_key() -> None:
+    assert dedup_key("a\tb") == dedup_key("a\u2028b") == dedup_key("a\u3000b") == "a b" != dedup_key("ab")
+
+
 def test_different_texts_keep_different_keys() -> None:
     assert dedup_key("agree") != dedup_key("disagree")
     assert dedup_key("résumé") != dedup_key("resume")
@@ -112,3 +117,12 @@ def test_clean_either_refuses_or_returns_storable_text(value: str) -> None:
 def test_dedup_key_is_idempotent(value: str) -> None:
     key = dedup_key(collapse(value))
     assert dedup_key(key) == key
+
+
+def test_format_character_table_matches_this_pythons_unicode_data() -> None:
+    """The duplicate key's hard-coded table is exactly the Cf, Cc, Zl and Zp characters unicodedata knows."""
+    table = re.compile(f"[{FORMAT_CHARACTERS}]")
+    for code in [*range(0x20000), *range(0xE0000, 0xE1000)]:
+        char = chr(code)
+        expected = unicodedata.category(char) in ("Cf", "Cc", "Zl", "Zp")
+        assert (table.match(char) is not None) == expected, f"U+{code:04X}"
