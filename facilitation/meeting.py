@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -659,14 +659,17 @@ class Meeting:
             raise CommandRefused("too_long", f"a response has at most {MAX_RESPONSE_CHARS} characters")
         return [FollowUpSet(self._next(), now, command.statement, command.status, response, command.op)]
 
-    def _remember(self, event: Event) -> None:
-        """Record the op id of the command that caused ``event`` (once, here: live and on replay alike)."""
-        recorded = _recorded_op(event)
-        if recorded is None or not recorded[1]:
-            return  # an event no client op caused (an author's implicit agree, a server-made change)
-        actor, op, asked = recorded
+    def _remember(self, event: Event, op: str) -> None:
+        """Record the op id of the command that caused ``event`` (once, here: live and on replay alike).
+
+        :meth:`evolve` calls it for events with an op only: an author's implicit agree or a server-made change
+        has none."""
+        record = _OP_RECORDS.get(type(event))
+        if record is None:
+            return
+        actor, asked, result = record(event)
         seen = self.ops.setdefault(actor, OrderedDict())
-        seen[op] = (asked, result_of(event))
+        seen[op] = (asked, result)
         if len(seen) > OPS_REMEMBERED:
             seen.popitem(last=False)
 
@@ -684,6 +687,8 @@ class Meeting:
             case ProfileChanged():
                 p = self.participants[event.participant]
                 p.nickname, p.role = event.nickname, event.role
+                if event.op:
+                    self._remember(event, event.op)
             case StatementPosted():
                 state = StatementState(event.state)
                 self.statements[event.statement] = Statement(
@@ -693,6 +698,8 @@ class Meeting:
                 self._accepted = None
                 if state is StatementState.ACCEPTED:
                     self.accepted_count += 1
+                if event.op:
+                    self._remember(event, event.op)
             case VoteCast():
                 mine = self.votes.setdefault(event.participant, {})
                 statement = self.statements[event.statement]
@@ -703,6 +710,8 @@ class Meeting:
                     statement.tally[previous] -= 1
                 mine[event.statement] = event.value
                 statement.tally[event.value] = statement.tally.get(event.value, 0) + 1
+                if event.op:
+                    self._remember(event, event.op)
             case StatementModerated():
                 statement = self.statements[event.statement]
                 was_accepted = statement.state is StatementState.ACCEPTED
@@ -711,11 +720,15 @@ class Meeting:
                 self._accepted = None
                 self.accepted_count += (statement.state is StatementState.ACCEPTED) - was_accepted
                 self.moderation_log.append(event.log_entry())
+                if event.op:
+                    self._remember(event, event.op)
             case PhaseChanged():
                 self.phase = Phase(event.to_phase)
                 if self.phase is Phase.CLOSED:
                     self.closed_at = event.at
                 self.moderation_log.append(event.log_entry())
+                if event.op:
+                    self._remember(event, event.op)
             case SettingsChanged():
                 for key, value in event.changes.items():
                     if key == "results_visible":
@@ -725,11 +738,14 @@ class Meeting:
                     else:
                         self.settings = MeetingSettings.from_dict({**self.settings.to_dict(), key: value})
                 self.moderation_log.append(event.log_entry())
+                if event.op:
+                    self._remember(event, event.op)
             case FollowUpSet():
                 self.follow_ups[event.statement] = FollowUp(event.statement, event.status, event.response, event.at)
+                if event.op:
+                    self._remember(event, event.op)
             case _:
                 pass  # events owned by other layers (analysis) do not change the core state
-        self._remember(event)
 
 
 Fingerprint = tuple[Any, ...]
@@ -772,45 +788,29 @@ def command_fingerprint(command: Command) -> Fingerprint:
     return (type(command).__name__,)
 
 
-def _recorded_op(event: Event) -> tuple[str, str, Fingerprint] | None:
-    """(actor, op, fingerprint) of the command that caused ``event``, rebuilt from the event alone."""
-    match event:
-        case VoteCast():
-            return str(event.participant), event.op, ("vote", event.statement, event.value)
-        case StatementPosted():
-            actor = HOST if event.author is None else str(event.author)
-            return actor, event.op, ("post", event.text)
-        case ProfileChanged():
-            return str(event.participant), event.op, ("profile", event.nickname, event.role)
-        case StatementModerated():
-            return HOST, event.op, ("moderate", event.statement, event.action, event.reason)
-        case PhaseChanged():
-            return HOST, event.op, ("phase", event.to_phase)
-        case SettingsChanged():
-            return HOST, event.op, ("settings", _canonical(event.changes))
-        case FollowUpSet():
-            return HOST, event.op, ("follow_up", event.statement, event.status, event.response)
-    return None
+def _actor(participant: int | None) -> str:
+    return HOST if participant is None else str(participant)
+
+
+_OP_RECORDS: dict[type[Event], Callable[[Any], tuple[str, Fingerprint, dict[str, Any]]]] = {
+    VoteCast: lambda e: (str(e.participant), ("vote", e.statement, e.value),
+                         {"statement": e.statement, "value": e.value}),
+    StatementPosted: lambda e: (_actor(e.author), ("post", e.text), {"statement": e.statement, "state": e.state}),
+    ProfileChanged: lambda e: (str(e.participant), ("profile", e.nickname, e.role), {"participant": e.participant}),
+    StatementModerated: lambda e: (HOST, ("moderate", e.statement, e.action, e.reason),
+                                   {"statement": e.statement, "state": e.state}),
+    PhaseChanged: lambda e: (HOST, ("phase", e.to_phase), {"phase": e.to_phase}),
+    SettingsChanged: lambda e: (HOST, ("settings", _canonical(e.changes)), {"changed": sorted(e.changes)}),
+    FollowUpSet: lambda e: (HOST, ("follow_up", e.statement, e.status, e.response),
+                            {"statement": e.statement, "status": e.status}),
+    ParticipantJoined: lambda e: ("", (), {"participant": e.participant, "new": True}),
+}
+"""For each event a command causes first: (the actor whose op it records, the command's fingerprint rebuilt
+from the event, the ack ``result``). The one place results are shaped: a live command's ack and a resend's
+duplicate ack both come from here (a table, not a ``match``: replay calls it for every vote)."""
 
 
 def result_of(event: Event) -> dict[str, Any]:
-    """The ack ``result`` of the command whose first event is ``event``: built here only, for a live
-    command and for a resend answered from the op memory alike."""
-    match event:
-        case ParticipantJoined():
-            return {"participant": event.participant, "new": True}
-        case ProfileChanged():
-            return {"participant": event.participant}
-        case StatementPosted():
-            return {"statement": event.statement, "state": event.state}
-        case VoteCast():
-            return {"statement": event.statement, "value": event.value}
-        case StatementModerated():
-            return {"statement": event.statement, "state": event.state}
-        case PhaseChanged():
-            return {"phase": event.to_phase}
-        case SettingsChanged():
-            return {"changed": sorted(event.changes)}
-        case FollowUpSet():
-            return {"statement": event.statement, "status": event.status}
-    return {}
+    """The ack ``result`` of the command whose first event is ``event``."""
+    record = _OP_RECORDS.get(type(event))
+    return {} if record is None else record(event)[2]
