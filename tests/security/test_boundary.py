@@ -20,6 +20,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from facilitation.text import FORBIDDEN
+from facilitation.vocabulary import SCALES
 from tests.redis.support import redis_or_skip
 from tests.security.wire import DOCUMENTED_ERROR_CODES, http_json, server_env, ws_url
 from tests.support.servers import RedisServer, ServerProcess, scaled
@@ -319,3 +320,32 @@ def test_an_op_reused_with_another_payload_is_an_op_conflict(meeting: tuple[dict
     refused(host.send(type="seed", op="host-op", text="另一條陳述。"), "host-op", "op_conflict")
     refused(host.send(type="phase", op="host-op", phase="voting"), "host-op", "op_conflict")
     assert host.send(type="seed", op="host-op", text="主持人的陳述。")["duplicate"] is True
+
+
+# ------------------------------------------------------------------ the HTTP follow-up route, meeting info
+
+
+def test_http_follow_up_uses_the_command_schema(server: ServerProcess,
+                                                meeting: tuple[dict[str, Any], Socket, Socket]) -> None:
+    created, host, _ = meeting
+    url = server.url + f"/api/meetings/{created['code']}/follow-ups"
+    key = {"X-Host-Key": created["host_key"], "X-Forwarded-For": fresh_address()}
+    before = host.seq()
+    for body in ({"statement": "0", "status": "adopted"}, {"statement": True, "status": "adopted"},
+                 {"statement": 0, "status": "adopted", "response": "\ud800"},
+                 {"statement": 0, "status": "adopted", "response": "\x1b[2J"},
+                 {"statement": 0, "status": "adopted", "response": "\u200b"},
+                 {"statement": 0, "status": "adopted", "op": 7}, {"statement": 0}):
+        status, answer = http_json("POST", url, body, key)
+        assert status == 400, (body, status, answer)
+        assert_error_shape(answer)
+    assert host.seq() == before
+    status, answer = http_json("POST", url, {"statement": 0, "status": "adopted", "response": "已採納\n下月施工"}, key)
+    assert status == 200 and answer["result"] == {"statement": 0, "status": "adopted"}, answer
+
+
+@pytest.mark.parametrize("scale", ["consent", "classic"])
+def test_meeting_info_serves_the_vote_values_in_display_order(server: ServerProcess, scale: str) -> None:
+    created = create(server, scale=scale)
+    status, info = http_json("GET", server.url + f"/api/meetings/{created['code']}")
+    assert status == 200 and info["votes"] == list(SCALES[scale])
