@@ -44,8 +44,9 @@ VALID: dict[str, Any] = {
 }
 """A valid value for every command field: the hostile value is then the only thing wrong with a frame."""
 WITNESSES = 5
-"""Phones of the other meeting voting in turn, one vote per example: each stays at an honest phone's pace
-(under the 20 commands/s a participant may send) however fast the examples run."""
+"""Phones of the other meeting voting in turn, one vote per example, and screens of the attacked meeting
+answering the pings that read its seq: each stays at an honest client's pace (a participant may send 20
+commands a second, any connection 100 frames) however fast the examples run."""
 
 BAD_CHARS = ["\ud800", "\udfff", "\ud83d", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b", "\u202e", "\u202a",
              "\u2066", "\u2069"]
@@ -87,7 +88,7 @@ def hostile_for(field: str) -> st.SearchStrategy[Any]:
 
 PAIRS = [(kind, field) for kind in COMMANDS for field in (*SPECS[kind].field_names, "op")]
 """Every (command, field) pair, ``op`` included: each is fuzzed on its own, so none can be skipped."""
-EXAMPLES_PER_FIELD = 6
+EXAMPLES_PER_FIELD = 10
 _ops = itertools.count()
 
 
@@ -110,6 +111,8 @@ class Arena:
         assert self.ask(self.host, {"v": 1, "type": "phase", "op": "open", "phase": "collecting"})["type"] == "ack"
         self.phone = self.connect(a["code"], role="participant")
         self.projector = self.connect(a["code"], role="projector")
+        self.watchers = [self.connect(a["code"], role="projector") for _ in range(WITNESSES)]
+        self.pings = itertools.count()
         b = new_meeting(server, seeds=["另一場會議的陳述。"])
         other_host = self.connect(b["code"], role="host", host_key=b["host_key"])
         assert self.ask(other_host, {"v": 1, "type": "phase", "op": "open", "phase": "collecting"})["type"] == "ack"
@@ -147,7 +150,11 @@ class Arena:
         return self.answer(ws)
 
     def seq(self) -> int:
-        return int(self.ask(self.host, {"v": 1, "type": "ping"})["seq"])
+        """Meeting A's sequence number, from a pong (on screens taken in turn: every connection may send at most
+        100 frames a second, and the examples run faster than that)."""
+        pong = self.ask(self.watchers[next(self.pings) % WITNESSES], {"v": 1, "type": "ping"})
+        assert pong["type"] == "pong", f"the host's ping was answered by {pong}"
+        return int(pong["seq"])
 
     def witness_votes(self) -> None:
         n = next(self.votes)
@@ -160,7 +167,7 @@ class Arena:
         assert elapsed < scaled(1.0), f"the other meeting's vote took {elapsed:.3f} s"
 
     def close(self) -> None:
-        for ws in (self.host, self.phone, self.projector, *self.witnesses):
+        for ws in (self.host, self.phone, self.projector, *self.witnesses, *self.watchers):
             ws.close()
 
 
