@@ -168,9 +168,12 @@ class Field:
     required: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Args:
-    """What a command's builder receives: the clean fields, the op and the sender."""
+    """What a command's builder receives: the clean fields, the op and the sender.
+
+    (Args, ClientMessage and Routed are made per frame and never shared, so not frozen: a frozen
+    dataclass's constructor costs several times more, and the vote path makes three.)"""
 
     op: str
     fields: dict[str, Any]
@@ -192,7 +195,7 @@ class CommandSpec:
         return tuple(f.name for f in self.fields)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientMessage:
     """One parsed, validated client frame."""
 
@@ -201,7 +204,7 @@ class ClientMessage:
     fields: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Routed:
     """A command that passed the role check: a meeting ``command``, or a session message (ping, next,
     analysis) for the connection to answer itself."""

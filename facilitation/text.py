@@ -89,8 +89,13 @@ def _multiline(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in lines).strip("\n")
 
 
+_ASCII_VISIBLE = re.compile("[!-~]")
+
+
 def is_visible(text: str) -> bool:
     """Whether ``text`` shows anything: at least one character that is not invisible (see module doc)."""
+    if text.isascii():  # the common case (op ids, vote values), without a per-character lookup
+        return _ASCII_VISIBLE.search(text) is not None
     return any(
         unicodedata.category(char) not in _INVISIBLE_CATEGORIES and char not in _BLANK_LETTERS for char in text
     )
