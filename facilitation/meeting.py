@@ -66,8 +66,9 @@ HOST = "host"
 
 OPS_REMEMBERED = 256
 """Op ids remembered per actor for idempotency. A phone only resends what was not acknowledged (its offline
-queue, a few dozen votes at most); 256 keeps that safe while bounding memory to ~110 KB per participant
-(a 1,000-phone meeting's soak grew ~3 MB/min with 2,048)."""
+queue, a few dozen votes at most); 256 keeps that safe while bounding memory per participant (a 1,000-phone
+meeting's soak grew ~3 MB/min with 2,048). Each remembered op holds its op string and a reference to the event
+it caused, which the meeting's log already made."""
 
 MAX_NICKNAME_CHARS = 40
 MAX_REASON_CHARS = 280
@@ -366,8 +367,10 @@ class Meeting:
         self.moderation_log: list[dict[str, Any]] = []
         self.follow_ups: dict[int, FollowUp] = {}
         """statement -> the agency's latest answer, recorded by the host after the meeting."""
-        self.ops: dict[str, OrderedDict[str, tuple[Fingerprint, dict[str, Any]]]] = {}
-        """actor -> op id -> (what the command asked, its result), recorded once, in :meth:`evolve`."""
+        self.ops: dict[str, OrderedDict[str, Event]] = {}
+        """actor -> op id -> the first event the op's command caused, recorded once, in :meth:`evolve`. What the
+        command asked and its result are rebuilt from that event when the op comes again (rarely), so
+        remembering an op costs a reference, not a copy."""
         self.closed_at: float | None = None
 
     # ------------------------------------------------------------ construction
@@ -451,9 +454,9 @@ class Meeting:
         actor, op = _actor_and_op(command)
         if op:
             memory = self.ops.get(actor)
-            seen = None if memory is None else memory.get(op)
-            if seen is not None:
-                asked, result = seen
+            first = None if memory is None else memory.get(op)
+            if first is not None:
+                asked, result = _OP_RECORDS[type(first)](first)
                 if asked != command_fingerprint(command):
                     raise CommandRefused(
                         "op_conflict",
@@ -659,17 +662,15 @@ class Meeting:
             raise CommandRefused("too_long", f"a response has at most {MAX_RESPONSE_CHARS} characters")
         return [FollowUpSet(self._next(), now, command.statement, command.status, response, command.op)]
 
-    def _remember(self, event: Event, op: str) -> None:
-        """Record the op id of the command that caused ``event`` (once, here: live and on replay alike).
+    def _remember(self, actor: str, op: str, event: Event) -> None:
+        """Record that ``actor``'s ``op`` caused ``event`` (once, here: live and on replay alike).
 
         :meth:`evolve` calls it for events with an op only: an author's implicit agree or a server-made change
         has none."""
-        record = _OP_RECORDS.get(type(event))
-        if record is None:
-            return
-        actor, asked, result = record(event)
-        seen = self.ops.setdefault(actor, OrderedDict())
-        seen[op] = (asked, result)
+        seen = self.ops.get(actor)
+        if seen is None:
+            seen = self.ops[actor] = OrderedDict()
+        seen[op] = event
         if len(seen) > OPS_REMEMBERED:
             seen.popitem(last=False)
 
@@ -688,7 +689,7 @@ class Meeting:
                 p = self.participants[event.participant]
                 p.nickname, p.role = event.nickname, event.role
                 if event.op:
-                    self._remember(event, event.op)
+                    self._remember(str(event.participant), event.op, event)
             case StatementPosted():
                 state = StatementState(event.state)
                 self.statements[event.statement] = Statement(
@@ -699,7 +700,7 @@ class Meeting:
                 if state is StatementState.ACCEPTED:
                     self.accepted_count += 1
                 if event.op:
-                    self._remember(event, event.op)
+                    self._remember(_actor(event.author), event.op, event)
             case VoteCast():
                 mine = self.votes.setdefault(event.participant, {})
                 statement = self.statements[event.statement]
@@ -711,7 +712,7 @@ class Meeting:
                 mine[event.statement] = event.value
                 statement.tally[event.value] = statement.tally.get(event.value, 0) + 1
                 if event.op:
-                    self._remember(event, event.op)
+                    self._remember(str(event.participant), event.op, event)
             case StatementModerated():
                 statement = self.statements[event.statement]
                 was_accepted = statement.state is StatementState.ACCEPTED
@@ -721,14 +722,14 @@ class Meeting:
                 self.accepted_count += (statement.state is StatementState.ACCEPTED) - was_accepted
                 self.moderation_log.append(event.log_entry())
                 if event.op:
-                    self._remember(event, event.op)
+                    self._remember(HOST, event.op, event)
             case PhaseChanged():
                 self.phase = Phase(event.to_phase)
                 if self.phase is Phase.CLOSED:
                     self.closed_at = event.at
                 self.moderation_log.append(event.log_entry())
                 if event.op:
-                    self._remember(event, event.op)
+                    self._remember(HOST, event.op, event)
             case SettingsChanged():
                 for key, value in event.changes.items():
                     if key == "results_visible":
@@ -739,11 +740,11 @@ class Meeting:
                         self.settings = MeetingSettings.from_dict({**self.settings.to_dict(), key: value})
                 self.moderation_log.append(event.log_entry())
                 if event.op:
-                    self._remember(event, event.op)
+                    self._remember(HOST, event.op, event)
             case FollowUpSet():
                 self.follow_ups[event.statement] = FollowUp(event.statement, event.status, event.response, event.at)
                 if event.op:
-                    self._remember(event, event.op)
+                    self._remember(HOST, event.op, event)
             case _:
                 pass  # events owned by other layers (analysis) do not change the core state
 
@@ -792,25 +793,24 @@ def _actor(participant: int | None) -> str:
     return HOST if participant is None else str(participant)
 
 
-_OP_RECORDS: dict[type[Event], Callable[[Any], tuple[str, Fingerprint, dict[str, Any]]]] = {
-    VoteCast: lambda e: (str(e.participant), ("vote", e.statement, e.value),
-                         {"statement": e.statement, "value": e.value}),
-    StatementPosted: lambda e: (_actor(e.author), ("post", e.text), {"statement": e.statement, "state": e.state}),
-    ProfileChanged: lambda e: (str(e.participant), ("profile", e.nickname, e.role), {"participant": e.participant}),
-    StatementModerated: lambda e: (HOST, ("moderate", e.statement, e.action, e.reason),
+_OP_RECORDS: dict[type[Event], Callable[[Any], tuple[Fingerprint, dict[str, Any]]]] = {
+    VoteCast: lambda e: (("vote", e.statement, e.value), {"statement": e.statement, "value": e.value}),
+    StatementPosted: lambda e: (("post", e.text), {"statement": e.statement, "state": e.state}),
+    ProfileChanged: lambda e: (("profile", e.nickname, e.role), {"participant": e.participant}),
+    StatementModerated: lambda e: (("moderate", e.statement, e.action, e.reason),
                                    {"statement": e.statement, "state": e.state}),
-    PhaseChanged: lambda e: (HOST, ("phase", e.to_phase), {"phase": e.to_phase}),
-    SettingsChanged: lambda e: (HOST, ("settings", _canonical(e.changes)), {"changed": sorted(e.changes)}),
-    FollowUpSet: lambda e: (HOST, ("follow_up", e.statement, e.status, e.response),
+    PhaseChanged: lambda e: (("phase", e.to_phase), {"phase": e.to_phase}),
+    SettingsChanged: lambda e: (("settings", _canonical(e.changes)), {"changed": sorted(e.changes)}),
+    FollowUpSet: lambda e: (("follow_up", e.statement, e.status, e.response),
                             {"statement": e.statement, "status": e.status}),
-    ParticipantJoined: lambda e: ("", (), {"participant": e.participant, "new": True}),
+    ParticipantJoined: lambda e: ((), {"participant": e.participant, "new": True}),
 }
-"""For each event a command causes first: (the actor whose op it records, the command's fingerprint rebuilt
-from the event, the ack ``result``). The one place results are shaped: a live command's ack and a resend's
-duplicate ack both come from here (a table, not a ``match``: replay calls it for every vote)."""
+"""For each event a command causes first: (the command's fingerprint rebuilt from the event, the ack
+``result``). The one place results are shaped: a live command's ack and a resend's duplicate ack (from the
+event the op memory keeps) both come from here."""
 
 
 def result_of(event: Event) -> dict[str, Any]:
     """The ack ``result`` of the command whose first event is ``event``."""
     record = _OP_RECORDS.get(type(event))
-    return {} if record is None else record(event)[2]
+    return {} if record is None else record(event)[1]
