@@ -138,6 +138,8 @@ def changes_field(checks: Mapping[str, Check]) -> Check:
     def check(value: Any, name: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise ProtocolError("invalid_field", f"{name!r} must be an object")
+        if not value:
+            raise ProtocolError("invalid_settings", f"{name!r} names no setting to change")
         unknown = [key for key in value if key not in checks]
         if unknown:
             shown = ", ".join(ascii(key)[:40] for key in sorted(unknown, key=ascii)[:5])

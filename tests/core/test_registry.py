@@ -156,6 +156,12 @@ def test_unknown_settings_keys_refused_with_the_op() -> None:
     info.value.message.encode("utf-8")
 
 
+def test_empty_settings_changes_are_refused() -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(json.dumps({"v": 1, "type": "settings", "op": "s0", "changes": {}}))
+    assert info.value.code == "invalid_settings" and info.value.op == "s0"
+
+
 def test_an_invalid_op_is_refused_without_one() -> None:
     for op in ["\ud800", "a\x1bb", "x" * 65, 5, ["op"]]:
         with pytest.raises(ProtocolError) as info:
