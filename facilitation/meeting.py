@@ -34,7 +34,7 @@ from facilitation.events import (
     StatementPosted,
     VoteCast,
 )
-from facilitation.text import collapse, dedup_key, is_visible
+from facilitation.text import collapse, dedup_key, has_forbidden, is_visible
 from facilitation.vocabulary import SCALES
 
 __all__ = [
@@ -130,6 +130,15 @@ def normalize_text(text: str) -> str:
     return collapse(text)
 
 
+def _clean(text: str) -> str:
+    """Normalised text, refused if it holds a control, bidi or surrogate character. Adapters validate at their
+    boundary (facilitation/registry.py); this keeps the meeting's own invariant for every other caller (the
+    Pol.is import, the demo), so no export or store ever meets such text."""
+    if has_forbidden(text):
+        raise CommandRefused("invalid_field", "text contains a control, bidi or invalid character")
+    return normalize_text(text)
+
+
 def hash_secret(secret: str) -> str:
     """Host keys and participant tokens are stored only as hashes; the log never holds a usable secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -152,6 +161,8 @@ class MeetingSettings:
     MAX_DESCRIPTION: ClassVar[int] = 4000
 
     def __post_init__(self) -> None:
+        if any(has_forbidden(t) for t in (self.title, self.topic, self.description, *self.roles)):
+            raise CommandRefused("invalid_settings", "settings text contains a control or bidi character")
         if not is_visible(self.title):
             raise CommandRefused("invalid_settings", "a meeting needs a title")
         if (len(self.title) > self.MAX_TITLE or len(self.topic) > self.MAX_TOPIC
@@ -512,7 +523,7 @@ class Meeting:
         return [ParticipantJoined(self._next(), now, pid, command.token_hash, nickname, role)]
 
     def _check_profile(self, nickname: str, role: str) -> tuple[str, str]:
-        nickname = normalize_text(nickname)
+        nickname = _clean(nickname)
         if len(nickname) > MAX_NICKNAME_CHARS:
             raise CommandRefused("too_long", f"a nickname has at most {MAX_NICKNAME_CHARS} characters")
         if role and role not in self.settings.roles:
@@ -542,7 +553,7 @@ class Meeting:
             assert command.participant is not None
             self._require_participant(command.participant)
             self._require_phase("post")
-        text = normalize_text(command.text)
+        text = _clean(command.text)
         if not is_visible(text):
             raise CommandRefused("empty", "a statement needs some visible text")
         limit = self.settings.max_statement_chars
@@ -594,7 +605,7 @@ class Meeting:
         target = targets.get(command.action)
         if target is None:
             raise CommandRefused("invalid_action", "moderation action must be accept, reject or hide")
-        reason = normalize_text(command.reason)
+        reason = _clean(command.reason)
         if target is StatementState.REJECTED and not reason:
             raise CommandRefused("reason_required", "rejecting a statement needs a reason the author will see")
         if len(reason) > MAX_REASON_CHARS:
@@ -658,6 +669,8 @@ class Meeting:
         if command.status not in FOLLOW_UP_STATUSES:
             raise CommandRefused("invalid_status", f"status must be one of {', '.join(FOLLOW_UP_STATUSES)}")
         response = command.response.strip()
+        if has_forbidden(response):
+            raise CommandRefused("invalid_field", "the response contains a control or bidi character")
         if len(response) > MAX_RESPONSE_CHARS:
             raise CommandRefused("too_long", f"a response has at most {MAX_RESPONSE_CHARS} characters")
         return [FollowUpSet(self._next(), now, command.statement, command.status, response, command.op)]

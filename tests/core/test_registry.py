@@ -267,3 +267,20 @@ def test_meeting_full_caps_statements_and_participants(monkeypatch: pytest.Monke
         join(m, "token-2222222222")
     assert info.value.code == "meeting_full"
     assert join(m, "token-1111111111") == 1  # a returning phone still gets in
+
+
+def test_the_core_keeps_control_and_bidi_text_out_for_every_caller() -> None:
+    """The Pol.is import and the demo call the core directly: it refuses such text itself."""
+    m = new_meeting()
+    p = join(m)
+    for i, text in enumerate(["\x1b[2J", "a\u202eb", "\ud800"]):
+        with pytest.raises(CommandRefused) as info:
+            m.apply(PostStatement(p, text, f"x{i}"), NOW)
+        assert info.value.code == "invalid_field"
+        with pytest.raises(CommandRefused):
+            m.apply(SetProfile(p, text, "", f"y{i}"), NOW)
+        with pytest.raises(CommandRefused):
+            m.apply(SetFollowUp(0, "adopted", text, f"z{i}"), NOW)
+        with pytest.raises(CommandRefused):
+            MeetingSettings(title=f"t{text}")
+    assert len(m.statements) == 2
