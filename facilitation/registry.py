@@ -44,6 +44,7 @@ from facilitation.meeting import (
 from facilitation.vocabulary import SCALES
 
 __all__ = [
+    "COMMAND_TYPES",
     "MAX_INT",
     "MAX_OP_CHARS",
     "MAX_SEEDS",
