@@ -20,8 +20,8 @@ from facilitation import metrics
 from facilitation.codes import format_code, normalize_code
 from facilitation.errors import ClientError
 from facilitation.hub import Hub, Room, UnknownMeeting
-from facilitation.meeting import MeetingSettings
-from facilitation.security import AttemptLimiter, client_address
+from facilitation.registry import parse_new_meeting
+from facilitation.security import AttemptLimiter, RateLimiter, client_address
 
 __all__ = [
     "create_meeting",
@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 256 * 1024
-MAX_SEEDS = 200
 
 
 def meeting_urls(request: Request, code: str) -> dict[str, str]:
@@ -60,7 +59,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raise ClientError("too_large", f"request body over {MAX_BODY_BYTES} bytes", status=413)
     try:
         data = json.loads(body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a body nested thousands of levels deep
         raise ClientError("malformed", "the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ClientError("malformed", "the request body must be a JSON object")
@@ -112,13 +111,14 @@ def _host_key(request: Request) -> str:
 
 
 async def create_meeting(request: Request) -> JSONResponse:
-    data = await _json_body(request)
-    seeds = data.pop("seeds", [])
-    if not isinstance(seeds, list) or len(seeds) > MAX_SEEDS or not all(isinstance(s, str) for s in seeds):
-        raise ClientError("invalid_settings", f"seeds must be a list of at most {MAX_SEEDS} texts")
-    settings = MeetingSettings.from_dict(data)
+    """``POST /api/meetings``: the body is checked field by field like a command (registry.MEETING_FIELDS);
+    each address may create ``Settings.create_limit`` meetings per ``create_window`` seconds."""
+    creations: RateLimiter = request.app.state.creations
+    if not creations.take(client_address(request)):
+        raise ClientError("rate_limited", "too many meetings created from this address: wait a minute", status=429)
+    settings, seeds = parse_new_meeting(await _json_body(request))
     hub: Hub = request.app.state.hub
-    room, host_key = await hub.create_meeting(settings, [s for s in seeds if s.strip()])
+    room, host_key = await hub.create_meeting(settings, seeds)
     urls = meeting_urls(request, room.code)
     urls["host"] += f"#key={host_key}"
     return JSONResponse(

@@ -20,7 +20,7 @@ from facilitation.errors import ClientError, error_body
 from facilitation.export import routes as export_routes
 from facilitation.hub import Hub
 from facilitation.pages import STATIC_DIR, favicon, host_qr, page
-from facilitation.security import AttemptLimiter, SecurityHeaders
+from facilitation.security import AttemptLimiter, RateLimiter, SecurityHeaders
 from facilitation.settings import Settings
 from facilitation.store import open_store
 from facilitation.ws import meeting_socket
@@ -116,4 +116,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.attempts = AttemptLimiter()
+    app.state.creations = RateLimiter(settings.create_limit, settings.create_window)
     return app

@@ -83,6 +83,7 @@ class ProfileChanged(Event):
     participant: int
     nickname: str
     role: str
+    op: str = ""
 
     type: ClassVar[str] = "profile_changed"
 

@@ -13,12 +13,13 @@ offending value; the state is left untouched.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
+import hmac
+import json
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from facilitation.errors import ClientError
 from facilitation.events import (
@@ -33,6 +34,7 @@ from facilitation.events import (
     StatementPosted,
     VoteCast,
 )
+from facilitation.text import collapse, dedup_key, has_forbidden, is_visible
 from facilitation.vocabulary import SCALES
 
 __all__ = [
@@ -64,11 +66,23 @@ HOST = "host"
 
 OPS_REMEMBERED = 256
 """Op ids remembered per actor for idempotency. A phone only resends what was not acknowledged (its offline
-queue, a few dozen votes at most); 256 keeps that safe while bounding memory to ~110 KB per participant
-(a 1,000-phone meeting's soak grew ~3 MB/min with 2,048)."""
+queue, a few dozen votes at most); 256 keeps that safe while bounding memory per participant (a 1,000-phone
+meeting's soak grew ~3 MB/min with 2,048). Each remembered op holds its op string and a reference to the event
+it caused, which the meeting's log already made."""
 
 MAX_NICKNAME_CHARS = 40
 MAX_REASON_CHARS = 280
+MAX_ROLE_CHARS = 60
+MAX_ROLES = 20
+MAX_STATEMENT_CHARS = 1000
+"""The largest ``max_statement_chars`` a meeting may set, hence the boundary's cap on any statement."""
+MAX_STATEMENTS = 5000
+"""Statements one meeting may hold (seeds included); then posts are refused with ``meeting_full``.
+
+Pol.is's largest public conversations have a few thousand comments; no room votes on more than this."""
+MAX_PARTICIPANTS = 50_000
+"""Participants one meeting may hold; then new phones are refused with ``meeting_full``. With
+:data:`MAX_STATEMENTS` it bounds a meeting's votes, so its stored size and memory are bounded too."""
 MAX_RESPONSE_CHARS = 2000
 """An agency's response to one statement: a few paragraphs, within the protocol's text cap."""
 FOLLOW_UP_STATUSES = ("adopted", "under_study", "not_adopted")
@@ -112,8 +126,17 @@ ROUTABLE_SETTINGS = frozenset({"results_visible", "analysis_paused", "title", "t
 
 
 def normalize_text(text: str) -> str:
-    """NFC-normalise and collapse whitespace, so duplicates are found whatever the input method typed."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    """NFC-normalise and collapse whitespace (:func:`facilitation.text.collapse`)."""
+    return collapse(text)
+
+
+def _clean(text: str) -> str:
+    """Normalised text, refused if it holds a control, bidi or surrogate character. Adapters validate at their
+    boundary (facilitation/registry.py); this keeps the meeting's own invariant for every other caller (the
+    Pol.is import, the demo), so no export or store ever meets such text."""
+    if has_forbidden(text):
+        raise CommandRefused("invalid_field", "text contains a control, bidi or invalid character")
+    return normalize_text(text)
 
 
 def hash_secret(secret: str) -> str:
@@ -133,19 +156,30 @@ class MeetingSettings:
     max_statement_chars: int = 140
     ask_nickname: bool = True
 
+    MAX_TITLE: ClassVar[int] = 200
+    MAX_TOPIC: ClassVar[int] = 500
+    MAX_DESCRIPTION: ClassVar[int] = 4000
+
     def __post_init__(self) -> None:
-        if not normalize_text(self.title):
+        if any(has_forbidden(t) for t in (self.title, self.topic, self.description, *self.roles)):
+            raise CommandRefused("invalid_settings", "settings text contains a control or bidi character")
+        if not is_visible(self.title):
             raise CommandRefused("invalid_settings", "a meeting needs a title")
-        if len(self.title) > 200 or len(self.topic) > 500 or len(self.description) > 4000:
+        if (len(self.title) > self.MAX_TITLE or len(self.topic) > self.MAX_TOPIC
+                or len(self.description) > self.MAX_DESCRIPTION):
             raise CommandRefused("invalid_settings", "title, topic or description is too long")
         if self.language not in LANGUAGES:
             raise CommandRefused("invalid_settings", f"language must be one of {', '.join(LANGUAGES)}")
         if self.scale not in SCALES:
             raise CommandRefused("invalid_settings", f"scale must be one of {', '.join(SCALES)}")
-        if not 10 <= self.max_statement_chars <= 1000:
-            raise CommandRefused("invalid_settings", "max_statement_chars must be between 10 and 1000")
-        if len(self.roles) > 20 or any(not r.strip() or len(r) > 60 for r in self.roles):
-            raise CommandRefused("invalid_settings", "up to 20 stakeholder roles of 1-60 characters")
+        if not 10 <= self.max_statement_chars <= MAX_STATEMENT_CHARS:
+            raise CommandRefused(
+                "invalid_settings", f"max_statement_chars must be between 10 and {MAX_STATEMENT_CHARS}"
+            )
+        if len(self.roles) > MAX_ROLES or any(not is_visible(r) or len(r) > MAX_ROLE_CHARS for r in self.roles):
+            raise CommandRefused(
+                "invalid_settings", f"up to {MAX_ROLES} stakeholder roles of 1-{MAX_ROLE_CHARS} characters"
+            )
         if len(set(self.roles)) != len(self.roles):
             raise CommandRefused("invalid_settings", "stakeholder roles must be distinct")
 
@@ -201,6 +235,7 @@ class SetProfile:
     participant: int
     nickname: str = ""
     role: str = ""
+    op: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +368,7 @@ class Meeting:
         self.by_token: dict[str, int] = {}
         self.statements: dict[int, Statement] = {}
         self.texts: dict[str, int] = {}
+        """dedup key (:func:`facilitation.text.dedup_key`) -> statement id: lookalikes are duplicates."""
         self.votes: dict[int, dict[int, str]] = {}
         """participant -> statement -> value: the latest vote per pair."""
         self.vote_count = 0
@@ -342,7 +378,10 @@ class Meeting:
         self.moderation_log: list[dict[str, Any]] = []
         self.follow_ups: dict[int, FollowUp] = {}
         """statement -> the agency's latest answer, recorded by the host after the meeting."""
-        self.ops: dict[str, OrderedDict[str, dict[str, Any]]] = {}
+        self.ops: dict[str, OrderedDict[str, Event]] = {}
+        """actor -> op id -> the first event the op's command caused, recorded once, in :meth:`evolve`. What the
+        command asked and its result are rebuilt from that event when the op comes again (rarely), so
+        remembering an op costs a reference, not a copy."""
         self.closed_at: float | None = None
 
     # ------------------------------------------------------------ construction
@@ -385,8 +424,6 @@ class Meeting:
         }
 
     def is_host_key(self, key: str) -> bool:
-        import hmac
-
         return hmac.compare_digest(hash_secret(key), self.host_key_hash)
 
     def participant_for_token(self, token_hash: str) -> int | None:
@@ -422,29 +459,40 @@ class Meeting:
         """Check ``command``, fold the events it causes into the state and return them.
 
         Raises :class:`CommandRefused` without changing anything when the command is illegal.
-        A command whose op id was already applied returns the first result again with no events.
+        A command whose op id was already applied returns the first result again with no events; an op id
+        reused for a different command (another type or payload) is refused with ``op_conflict``.
         """
         actor, op = _actor_and_op(command)
         if op:
-            seen = self.ops.get(actor)
-            if seen is not None and op in seen:
-                return Applied([], seen[op], duplicate=True)
-        applied = self._decide(command, now)
-        for event in applied.events:
+            memory = self.ops.get(actor)
+            first = None if memory is None else memory.get(op)
+            if first is not None:
+                asked, result = _OP_RECORDS[type(first)](first)
+                if asked != command_fingerprint(command):
+                    raise CommandRefused(
+                        "op_conflict",
+                        f"op {op!r} was already used for a different command; use a new op id",
+                        status=409,
+                    )
+                return Applied([], result, duplicate=True)
+        events = self._decide(command, now)
+        if not events:  # a returning participant: nothing happens
+            assert isinstance(command, Join)
+            return Applied([], {"participant": self.by_token[command.token_hash], "new": False})
+        for event in events:
             self.evolve(event)
-        if op:
-            self._remember(actor, op, applied.result)
-        return applied
+        return Applied(events, result_of(events[0]))
 
-    def _decide(self, command: Command, now: float) -> Applied:
+    def _decide(self, command: Command, now: float) -> list[Event]:
+        """The events ``command`` causes, or :class:`CommandRefused`. The first event is the one whose
+        :func:`result_of` acknowledges the command."""
         match command:
             case Join():
                 return self._join(command, now)
             case SetProfile():
                 self._require_participant(command.participant)
                 nickname, role = self._check_profile(command.nickname, command.role)
-                event = ProfileChanged(self._next(), now, command.participant, nickname, role)
-                return Applied([event], {"participant": command.participant})
+                return [ProfileChanged(self._next(), now, command.participant, nickname, role, command.op)]
             case PostStatement():
                 return self._post(command, now)
             case Vote():
@@ -462,19 +510,20 @@ class Meeting:
     def _next(self) -> int:
         return self.seq + 1
 
-    def _join(self, command: Join, now: float) -> Applied:
-        existing = self.by_token.get(command.token_hash)
-        if existing is not None:
-            return Applied([], {"participant": existing, "new": False})
+    def _join(self, command: Join, now: float) -> list[Event]:
+        if command.token_hash in self.by_token:
+            return []
         if self.phase is Phase.CLOSED:
             raise CommandRefused("phase_forbids", "the meeting is closed: new participants cannot join")
+        if len(self.participants) >= MAX_PARTICIPANTS:
+            raise CommandRefused("meeting_full", f"this meeting has its maximum of {MAX_PARTICIPANTS} participants",
+                                 status=409)
         nickname, role = self._check_profile(command.nickname, command.role)
         pid = len(self.participants)
-        event = ParticipantJoined(self._next(), now, pid, command.token_hash, nickname, role)
-        return Applied([event], {"participant": pid, "new": True})
+        return [ParticipantJoined(self._next(), now, pid, command.token_hash, nickname, role)]
 
     def _check_profile(self, nickname: str, role: str) -> tuple[str, str]:
-        nickname = normalize_text(nickname)
+        nickname = _clean(nickname)
         if len(nickname) > MAX_NICKNAME_CHARS:
             raise CommandRefused("too_long", f"a nickname has at most {MAX_NICKNAME_CHARS} characters")
         if role and role not in self.settings.roles:
@@ -495,7 +544,7 @@ class Meeting:
                 status=409,
             )
 
-    def _post(self, command: PostStatement, now: float) -> Applied:
+    def _post(self, command: PostStatement, now: float) -> list[Event]:
         seed = command.participant is None
         if seed:
             if self.phase is Phase.CLOSED:
@@ -504,14 +553,18 @@ class Meeting:
             assert command.participant is not None
             self._require_participant(command.participant)
             self._require_phase("post")
-        text = normalize_text(command.text)
-        if not text:
-            raise CommandRefused("empty", "a statement needs some text")
+        text = _clean(command.text)
+        if not is_visible(text):
+            raise CommandRefused("empty", "a statement needs some visible text")
         limit = self.settings.max_statement_chars
         if len(text) > limit:
             raise CommandRefused("too_long", f"a statement has at most {limit} characters, got {len(text)}")
-        if text in self.texts:
-            raise CommandRefused("duplicate", f"this statement already exists (#{self.texts[text]})", status=409)
+        existing = self.texts.get(dedup_key(text))
+        if existing is not None:
+            raise CommandRefused("duplicate", f"this statement already exists (#{existing})", status=409)
+        if len(self.statements) >= MAX_STATEMENTS:
+            raise CommandRefused("meeting_full", f"this meeting has its maximum of {MAX_STATEMENTS} statements",
+                                 status=409)
         state = (
             StatementState.PENDING
             if not seed and self.settings.moderation is ModerationMode.PRE
@@ -524,9 +577,9 @@ class Meeting:
         if command.participant is not None and state is StatementState.ACCEPTED:
             # Authors implicitly agree with what they wrote, as in Pol.is (under pre-moderation: once accepted).
             events.append(VoteCast(self._next() + 1, now, command.participant, sid, "agree", ""))
-        return Applied(events, {"statement": sid, "state": state.value})
+        return events
 
-    def _vote(self, command: Vote, now: float) -> Applied:
+    def _vote(self, command: Vote, now: float) -> list[Event]:
         self._require_participant(command.participant)
         self._require_phase("vote")
         statement = self.statements.get(command.statement)
@@ -540,12 +593,11 @@ class Meeting:
             allowed = ", ".join(self.settings.vote_values)
             raise CommandRefused("invalid_vote", f"vote must be one of {allowed} on this meeting's scale")
         previous = self.votes.get(command.participant, {}).get(command.statement, "")
-        event = VoteCast(
-            self._next(), now, command.participant, command.statement, command.value, command.op, previous
-        )
-        return Applied([event], {"statement": command.statement, "value": command.value})
+        return [
+            VoteCast(self._next(), now, command.participant, command.statement, command.value, command.op, previous)
+        ]
 
-    def _moderate(self, command: Moderate, now: float) -> Applied:
+    def _moderate(self, command: Moderate, now: float) -> list[Event]:
         statement = self.statements.get(command.statement)
         if statement is None:
             raise CommandRefused("unknown_statement", f"no statement {command.statement}", status=404)
@@ -553,7 +605,7 @@ class Meeting:
         target = targets.get(command.action)
         if target is None:
             raise CommandRefused("invalid_action", "moderation action must be accept, reject or hide")
-        reason = normalize_text(command.reason)
+        reason = _clean(command.reason)
         if target is StatementState.REJECTED and not reason:
             raise CommandRefused("reason_required", "rejecting a statement needs a reason the author will see")
         if len(reason) > MAX_REASON_CHARS:
@@ -572,9 +624,9 @@ class Meeting:
         if target is StatementState.ACCEPTED and author is not None and statement.id not in self.votes.get(author, {}):
             # The author's implicit agree, held back while the statement waited for moderation.
             events.append(VoteCast(self._next() + 1, now, author, statement.id, "agree", ""))
-        return Applied(events, {"statement": statement.id, "state": target.value})
+        return events
 
-    def _set_phase(self, command: SetPhase, now: float) -> Applied:
+    def _set_phase(self, command: SetPhase, now: float) -> list[Event]:
         try:
             target = Phase(command.phase)
         except ValueError:
@@ -591,10 +643,9 @@ class Meeting:
                 f"move forward one phase at a time (next is {PHASE_ORDER[here + 1].value!r})",
                 status=409,
             )
-        event = PhaseChanged(self._next(), now, self.phase.value, target.value, command.op)
-        return Applied([event], {"phase": target.value})
+        return [PhaseChanged(self._next(), now, self.phase.value, target.value, command.op)]
 
-    def _update_settings(self, command: UpdateSettings, now: float) -> Applied:
+    def _update_settings(self, command: UpdateSettings, now: float) -> list[Event]:
         unknown = set(command.changes) - ROUTABLE_SETTINGS
         if unknown:
             raise CommandRefused("invalid_settings", f"cannot change {', '.join(sorted(unknown))}")
@@ -610,23 +661,29 @@ class Meeting:
                 changes[key] = value
         texts = {k: v for k, v in changes.items() if k in ("title", "topic", "description")}
         MeetingSettings.from_dict({**self.settings.to_dict(), **texts})  # validates lengths and the title
-        event = SettingsChanged(self._next(), now, changes, command.op)
-        return Applied([event], {"changed": sorted(changes)})
+        return [SettingsChanged(self._next(), now, changes, command.op)]
 
-    def _set_follow_up(self, command: SetFollowUp, now: float) -> Applied:
+    def _set_follow_up(self, command: SetFollowUp, now: float) -> list[Event]:
         if command.statement not in self.statements:
             raise CommandRefused("unknown_statement", f"no statement {command.statement}", status=404)
         if command.status not in FOLLOW_UP_STATUSES:
             raise CommandRefused("invalid_status", f"status must be one of {', '.join(FOLLOW_UP_STATUSES)}")
         response = command.response.strip()
+        if has_forbidden(response):
+            raise CommandRefused("invalid_field", "the response contains a control or bidi character")
         if len(response) > MAX_RESPONSE_CHARS:
             raise CommandRefused("too_long", f"a response has at most {MAX_RESPONSE_CHARS} characters")
-        event = FollowUpSet(self._next(), now, command.statement, command.status, response, command.op)
-        return Applied([event], {"statement": command.statement, "status": command.status})
+        return [FollowUpSet(self._next(), now, command.statement, command.status, response, command.op)]
 
-    def _remember(self, actor: str, op: str, result: dict[str, Any]) -> None:
-        seen = self.ops.setdefault(actor, OrderedDict())
-        seen[op] = result
+    def _remember(self, actor: str, op: str, event: Event) -> None:
+        """Record that ``actor``'s ``op`` caused ``event`` (once, here: live and on replay alike).
+
+        :meth:`evolve` calls it for events with an op only: an author's implicit agree or a server-made change
+        has none."""
+        seen = self.ops.get(actor)
+        if seen is None:
+            seen = self.ops[actor] = OrderedDict()
+        seen[op] = event
         if len(seen) > OPS_REMEMBERED:
             seen.popitem(last=False)
 
@@ -644,18 +701,19 @@ class Meeting:
             case ProfileChanged():
                 p = self.participants[event.participant]
                 p.nickname, p.role = event.nickname, event.role
+                if event.op:
+                    self._remember(str(event.participant), event.op, event)
             case StatementPosted():
                 state = StatementState(event.state)
                 self.statements[event.statement] = Statement(
                     event.statement, event.text, event.author, event.seed, state, event.at
                 )
-                self.texts[event.text] = event.statement
+                self.texts[dedup_key(event.text)] = event.statement
                 self._accepted = None
                 if state is StatementState.ACCEPTED:
                     self.accepted_count += 1
-                actor = HOST if event.author is None else str(event.author)
                 if event.op:
-                    self._remember(actor, event.op, {"statement": event.statement, "state": event.state})
+                    self._remember(_actor(event.author), event.op, event)
             case VoteCast():
                 mine = self.votes.setdefault(event.participant, {})
                 statement = self.statements[event.statement]
@@ -667,9 +725,7 @@ class Meeting:
                 mine[event.statement] = event.value
                 statement.tally[event.value] = statement.tally.get(event.value, 0) + 1
                 if event.op:
-                    self._remember(
-                        str(event.participant), event.op, {"statement": event.statement, "value": event.value}
-                    )
+                    self._remember(str(event.participant), event.op, event)
             case StatementModerated():
                 statement = self.statements[event.statement]
                 was_accepted = statement.state is StatementState.ACCEPTED
@@ -679,14 +735,14 @@ class Meeting:
                 self.accepted_count += (statement.state is StatementState.ACCEPTED) - was_accepted
                 self.moderation_log.append(event.log_entry())
                 if event.op:
-                    self._remember(HOST, event.op, {"statement": event.statement, "state": event.state})
+                    self._remember(HOST, event.op, event)
             case PhaseChanged():
                 self.phase = Phase(event.to_phase)
                 if self.phase is Phase.CLOSED:
                     self.closed_at = event.at
                 self.moderation_log.append(event.log_entry())
                 if event.op:
-                    self._remember(HOST, event.op, {"phase": event.to_phase})
+                    self._remember(HOST, event.op, event)
             case SettingsChanged():
                 for key, value in event.changes.items():
                     if key == "results_visible":
@@ -697,21 +753,77 @@ class Meeting:
                         self.settings = MeetingSettings.from_dict({**self.settings.to_dict(), key: value})
                 self.moderation_log.append(event.log_entry())
                 if event.op:
-                    self._remember(HOST, event.op, {"changed": sorted(event.changes)})
+                    self._remember(HOST, event.op, event)
             case FollowUpSet():
                 self.follow_ups[event.statement] = FollowUp(event.statement, event.status, event.response, event.at)
                 if event.op:
-                    self._remember(HOST, event.op, {"statement": event.statement, "status": event.status})
+                    self._remember(HOST, event.op, event)
             case _:
-                pass  # events owned by other layers (analysis, follow-ups) do not change the core state
+                pass  # events owned by other layers (analysis) do not change the core state
+
+
+Fingerprint = tuple[Any, ...]
+"""What a command asked for, in the form its event records it: an op reused with another fingerprint is a
+conflict, with the same one a harmless resend."""
+
+
+def _canonical(changes: dict[str, Any]) -> str:
+    return json.dumps(changes, sort_keys=True, ensure_ascii=False)
 
 
 def _actor_and_op(command: Command) -> tuple[str, str]:
     match command:
-        case Vote():
+        case Vote() | SetProfile():
             return str(command.participant), command.op
         case PostStatement():
             return (HOST if command.participant is None else str(command.participant)), command.op
         case Moderate() | SetPhase() | UpdateSettings() | SetFollowUp():
             return HOST, command.op
     return "", ""
+
+
+def command_fingerprint(command: Command) -> Fingerprint:
+    """The fingerprint of a command, normalised as :meth:`Meeting.apply` would store it."""
+    match command:
+        case Vote():
+            return ("vote", command.statement, command.value)
+        case PostStatement():
+            return ("post", normalize_text(command.text))
+        case SetProfile():
+            return ("profile", normalize_text(command.nickname), command.role)
+        case Moderate():
+            return ("moderate", command.statement, command.action, normalize_text(command.reason))
+        case SetPhase():
+            return ("phase", command.phase)
+        case UpdateSettings():
+            return ("settings", _canonical(command.changes))
+        case SetFollowUp():
+            return ("follow_up", command.statement, command.status, command.response.strip())
+    return (type(command).__name__,)
+
+
+def _actor(participant: int | None) -> str:
+    return HOST if participant is None else str(participant)
+
+
+_OP_RECORDS: dict[type[Event], Callable[[Any], tuple[Fingerprint, dict[str, Any]]]] = {
+    VoteCast: lambda e: (("vote", e.statement, e.value), {"statement": e.statement, "value": e.value}),
+    StatementPosted: lambda e: (("post", e.text), {"statement": e.statement, "state": e.state}),
+    ProfileChanged: lambda e: (("profile", e.nickname, e.role), {"participant": e.participant}),
+    StatementModerated: lambda e: (("moderate", e.statement, e.action, e.reason),
+                                   {"statement": e.statement, "state": e.state}),
+    PhaseChanged: lambda e: (("phase", e.to_phase), {"phase": e.to_phase}),
+    SettingsChanged: lambda e: (("settings", _canonical(e.changes)), {"changed": sorted(e.changes)}),
+    FollowUpSet: lambda e: (("follow_up", e.statement, e.status, e.response),
+                            {"statement": e.statement, "status": e.status}),
+    ParticipantJoined: lambda e: ((), {"participant": e.participant, "new": True}),
+}
+"""For each event a command causes first: (the command's fingerprint rebuilt from the event, the ack
+``result``). The one place results are shaped: a live command's ack and a resend's duplicate ack (from the
+event the op memory keeps) both come from here."""
+
+
+def result_of(event: Event) -> dict[str, Any]:
+    """The ack ``result`` of the command whose first event is ``event``."""
+    record = _OP_RECORDS.get(type(event))
+    return {} if record is None else record(event)[1]

@@ -11,12 +11,12 @@ are forgotten first) so a spray of addresses cannot grow memory.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["AttemptLimiter", "SecurityHeaders", "client_address"]
+__all__ = ["AttemptLimiter", "RateLimiter", "SecurityHeaders", "client_address"]
 
 MAX_FAILURES = 20
 WINDOW = 60.0
@@ -51,6 +51,35 @@ class AttemptLimiter:
         del stamps[: -self.max_failures]
         while len(self._failures) > MAX_ADDRESSES:
             self._failures.popitem(last=False)
+
+
+class RateLimiter:
+    """At most ``limit`` actions per address in any ``window`` seconds (a sliding window); ``limit`` 0 means
+    no limit. Used for meeting creation: cheap for a venue (a host creates a few meetings), a wall for a
+    script creating hundreds a second. Bounded like :class:`AttemptLimiter`."""
+
+    def __init__(self, limit: int, window: float = WINDOW) -> None:
+        self.limit = limit
+        self.window = window
+        self._stamps: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def take(self, address: str) -> bool:
+        """Count one action for ``address`` if it is within the limit; False (nothing counted) if not."""
+        if self.limit <= 0:
+            return True
+        now = time.monotonic()
+        stamps = self._stamps.get(address)
+        if stamps is None:
+            stamps = self._stamps[address] = deque()
+        self._stamps.move_to_end(address)
+        while stamps and stamps[0] <= now - self.window:
+            stamps.popleft()
+        if len(stamps) >= self.limit:
+            return False
+        stamps.append(now)
+        while len(self._stamps) > MAX_ADDRESSES:
+            self._stamps.popitem(last=False)
+        return True
 
 
 class SecurityHeaders:

@@ -33,6 +33,11 @@ class Settings:
     frame_ancestors: str = "'none'"
     """Origins allowed to frame the projector page (``FACILITATION_FRAME_ANCESTORS``)."""
     analysis: bool = True
+    create_limit: int = 30
+    """Meetings one address may create per ``create_window`` seconds (``FACILITATION_CREATE_LIMIT``, 0: no
+    limit). A venue shares one address: a workshop's 30 tables may each create a meeting in the same minute,
+    while a script creating hundreds a second (and filling the store) is stopped."""
+    create_window: float = 60.0
 
     def __repr__(self) -> str:
         return (
@@ -52,6 +57,7 @@ class Settings:
             public_url=env.get("FACILITATION_PUBLIC_URL") or None,
             frame_ancestors=env.get("FACILITATION_FRAME_ANCESTORS", "'none'"),
             analysis=env.get("FACILITATION_ANALYSIS", "1") not in ("0", "false", "no"),
+            create_limit=int(env.get("FACILITATION_CREATE_LIMIT", cls.create_limit)),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -71,6 +77,7 @@ class Settings:
             "FACILITATION_WORKERS": str(self.workers),
             "FACILITATION_FRAME_ANCESTORS": self.frame_ancestors,
             "FACILITATION_ANALYSIS": "1" if self.analysis else "0",
+            "FACILITATION_CREATE_LIMIT": str(self.create_limit),
         }
         if self.redis:
             env["FACILITATION_REDIS"] = self.redis

@@ -18,26 +18,13 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from facilitation import metrics
+from facilitation import metrics, registry
 from facilitation.codes import normalize_code
 from facilitation.connection import CLOSE_FLOOD, CLOSE_IDLE, Connection, TokenBucket
 from facilitation.errors import ClientError
 from facilitation.hub import Hub, Room, UnknownMeeting
-from facilitation.meeting import (
-    Command,
-    Join,
-    Moderate,
-    PostStatement,
-    SetFollowUp,
-    SetPhase,
-    SetProfile,
-    UpdateSettings,
-    Vote,
-    hash_secret,
-)
+from facilitation.meeting import Join, hash_secret
 from facilitation.protocol import (
-    HOST_ONLY,
-    PARTICIPANT_ONLY,
     PROTOCOL_VERSION,
     ClientMessage,
     ProtocolError,
@@ -255,31 +242,27 @@ async def _serve(websocket: WebSocket, room: Room, conn: Connection) -> None:
 
 
 async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[str, Any] | None:
-    kind, op, fields = message.type, message.op, message.fields
-    if kind == "ping":
+    routed = registry.route(message, conn.role, conn.participant)  # role checks; builds the meeting command
+    op = routed.op
+    if routed.type == "ping":
         return {"v": PROTOCOL_VERSION, "type": "pong", "seq": room.meeting.seq}
-    if kind == "hello":
-        raise ProtocolError("already_greeted", "this connection already said hello")
-    if kind in HOST_ONLY and conn.role != "host":
-        raise ClientError("forbidden", f"only the host may send {kind!r}", status=403)
-    if kind in PARTICIPANT_ONLY and conn.role != "participant":
-        raise ClientError("forbidden", f"only a participant may send {kind!r}", status=403)
-    if conn.role == "projector":
-        raise ClientError("forbidden", "the projector is read-only", status=403)
     participant = conn.participant
     if participant is not None and not room.allow(participant):
-        raise ClientError("rate_limited", "too many commands: slow down and resend", status=429)
-    if kind == "next":
+        raise ClientError("rate_limited", "too many commands: slow down and resend", status=429, op=op)
+    if routed.type == "next":
         assert participant is not None
         return {"v": PROTOCOL_VERSION, "type": "next", **room.next_for(participant)}
-    if kind == "analysis":
+    if routed.command is None:  # the host's "analysis" control
         control = room.control
         if control is None:
-            raise ClientError("unavailable", "live analysis is not running on this server", status=503)
-        result = await control(fields["action"])
+            raise ClientError("unavailable", "live analysis is not running on this server", status=503, op=op)
+        result = await control(routed.fields["action"])
         return {"v": PROTOCOL_VERSION, "type": "ack", "op": op, "result": result, "seq": room.meeting.seq}
-    command = _command(kind, op, fields, participant)
-    applied = await room.submit(command, origin=conn)
+    try:
+        applied = await room.submit(routed.command, origin=conn)
+    except ClientError as exc:
+        exc.op = exc.op or op
+        raise
     ack: dict[str, Any] = {
         "v": PROTOCOL_VERSION,
         "type": "ack",
@@ -289,31 +272,9 @@ async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[
     }
     if applied.duplicate:
         ack["duplicate"] = True
-    if kind == "vote":
+    if routed.type == "vote":
         if not applied.duplicate:
             metrics.VOTES.inc()
         assert participant is not None
         ack.update(room.next_for(participant))
     return ack
-
-
-def _command(kind: str, op: str, fields: dict[str, Any], participant: int | None) -> Command:
-    if kind == "vote":
-        assert participant is not None
-        return Vote(participant, fields["statement"], fields["value"], op)
-    if kind == "post":
-        return PostStatement(participant, fields["text"], op)
-    if kind == "seed":
-        return PostStatement(None, fields["text"], op)
-    if kind == "profile":
-        assert participant is not None
-        return SetProfile(participant, fields.get("nickname", ""), fields.get("stakeholder", ""))
-    if kind == "moderate":
-        return Moderate(fields["statement"], fields["action"], fields.get("reason", ""), op)
-    if kind == "phase":
-        return SetPhase(fields["phase"], op)
-    if kind == "settings":
-        return UpdateSettings(fields["changes"], op)
-    if kind == "follow_up":
-        return SetFollowUp(fields["statement"], fields["status"], fields.get("response", ""), op)
-    raise ProtocolError("unknown_type", f"unknown message type {kind!r}")

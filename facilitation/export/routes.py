@@ -23,7 +23,7 @@ from facilitation.api import _json_body, meeting_urls, require_host, room_for
 from facilitation.errors import ClientError
 from facilitation.events import Event
 from facilitation.export import FILE_FORMATS, FORMATS, render
-from facilitation.meeting import SetFollowUp
+from facilitation.registry import parse_http_command
 from facilitation.summary import Summary, build_summary, read_meeting
 
 __all__ = ["export_meeting", "set_follow_up"]
@@ -70,14 +70,6 @@ async def export_meeting(request: Request) -> Response:
 async def set_follow_up(request: Request) -> JSONResponse:
     room = await room_for(request)
     require_host(request, room)
-    data = await _json_body(request)
-    statement, status, response = data.get("statement"), data.get("status"), data.get("response", "")
-    if isinstance(statement, bool) or not isinstance(statement, int):
-        raise ClientError("invalid_field", "'statement' must be an integer")
-    if not isinstance(status, str) or not isinstance(response, str):
-        raise ClientError("invalid_field", "'status' and 'response' must be strings")
-    op = data.get("op", "")
-    if not isinstance(op, str) or len(op) > 64:
-        raise ClientError("invalid_field", "'op' must be a string of at most 64 characters")
-    applied = await room.submit(SetFollowUp(statement, status, response, op))
+    command = parse_http_command("follow_up", await _json_body(request))
+    applied = await room.submit(command)
     return JSONResponse({"result": applied.result, "seq": room.meeting.seq})

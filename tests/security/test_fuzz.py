@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from facilitation.protocol import MAX_MESSAGE_BYTES, SCHEMAS
+from facilitation.protocol import MAX_MESSAGE_BYTES
+from facilitation.registry import SPECS
+from facilitation.vocabulary import VOTE_VALUES as VOTES
 from tests.security.wire import (
     DOCUMENTED_CLOSE_CODES,
     DOCUMENTED_ERROR_CODES,
@@ -30,7 +32,7 @@ from tests.security.wire import (
 from tests.support.servers import ServerProcess, scaled
 
 SEEDS = ["應該增設機車停車區。", "夜市應該延長營業時間。", "<b>加強</b>巡邏"]
-VOTE_VALUES = ["agree", "acceptable", "pass", "disagree"]
+VOTE_VALUES = list(VOTES)
 NASTY_TEXT = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
@@ -131,7 +133,7 @@ json_values = st.recursive(
 @st.composite
 def protocol_like(draw: st.DrawFn, kinds: tuple[str, ...] = ()) -> str:
     """A message shaped like the protocol, with some fields right, some wrong, some missing, some extra."""
-    kind = draw(st.sampled_from(kinds)) if kinds else draw(st.sampled_from(sorted(SCHEMAS)) | st.text(max_size=12))
+    kind = draw(st.sampled_from(kinds)) if kinds else draw(st.sampled_from(sorted(SPECS)) | st.text(max_size=12))
     message: dict[str, Any] = {}
     if draw(st.booleans()) or draw(st.booleans()):
         message["v"] = draw(st.sampled_from([1, 1, 1, 2, 0, "1", True, None, 1.0]))
@@ -139,7 +141,7 @@ def protocol_like(draw: st.DrawFn, kinds: tuple[str, ...] = ()) -> str:
     if draw(st.integers(0, 5)):
         message["op"] = draw(st.one_of(st.uuids().map(str), st.uuids().map(str), st.text(min_size=1, max_size=8),
                                        st.text(min_size=60, max_size=80), json_values))
-    for name in SCHEMAS.get(kind, {}):
+    for name in SPECS[kind].field_names if kind in SPECS else ():
         if draw(st.integers(0, 4)) == 0:
             continue  # missing
         if name == "statement":

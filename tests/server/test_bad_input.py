@@ -55,6 +55,11 @@ async def raw_phone(server: ServerProcess, code: str) -> Any:
         ('{"v": 1, "type": "hello", "role": "participant"}', "already_greeted"),
         ('{"v": 1, "type": "post", "op": "d", "text": "' + "長" * 141 + '"}', "too_long"),
         ("x" * 9000, "too_large"),
+        ('{"v": 1, "type": "vote", "op": "\\ud800", "statement": 0, "value": "agree"}', "invalid_field"),
+        ('{"v": 1, "type": "post", "op": "e", "text": "\\u200b\\u200b"}', "empty"),
+        ('{"v": 1, "type": "post", "op": "f", "text": "\\u001b[2J"}', "invalid_field"),
+        ('{"v": 1, "type": "post", "op": "g", "text": "Seed statement 0\\u00ad."}', "duplicate"),
+        ('{"v": 1, "type": "vote", "op": "h", "statement": true, "value": "agree"}', "invalid_field"),
         (b"\x00\x01binary", "binary_frame"),
     ],
 )
