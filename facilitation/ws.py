@@ -257,7 +257,7 @@ async def _serve(websocket: WebSocket, room: Room, conn: Connection) -> None:
 async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[str, Any] | None:
     kind, op, fields = message.type, message.op, message.fields
     if kind == "ping":
-        return {"v": PROTOCOL_VERSION, "type": "pong", "seq": room.meeting.seq}
+        return {"v": PROTOCOL_VERSION, "type": "pong", "seq": room.seq}
     if kind == "hello":
         raise ProtocolError("already_greeted", "this connection already said hello")
     if kind in HOST_ONLY and conn.role != "host":
@@ -277,7 +277,7 @@ async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[
         if control is None:
             raise ClientError("unavailable", "live analysis is not running on this server", status=503)
         result = await control(fields["action"])
-        return {"v": PROTOCOL_VERSION, "type": "ack", "op": op, "result": result, "seq": room.meeting.seq}
+        return {"v": PROTOCOL_VERSION, "type": "ack", "op": op, "result": result, "seq": room.seq}
     command = _command(kind, op, fields, participant)
     applied = await room.submit(command, origin=conn)
     ack: dict[str, Any] = {
@@ -285,7 +285,7 @@ async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[
         "type": "ack",
         "op": op,
         "result": applied.result,
-        "seq": room.meeting.seq,
+        "seq": applied.seq,  # durable in the log (meeting.seq may name events still in flight)
     }
     if applied.duplicate:
         ack["duplicate"] = True
