@@ -185,12 +185,14 @@ async def healthz(request: Request) -> JSONResponse:
     hub: Hub = request.app.state.hub
     checks = await hub.healthy()
     coordinator = request.app.state.coordinator
+    extra: dict[str, str] = {}
     if coordinator is not None:
         checks["ownership"] = await coordinator.healthy()
+        extra["worker"] = coordinator.worker  # the id in owner locks: which worker writes which meeting
     ok = all(checks.values())
     metrics.STORE_HEALTHY.set(1 if checks["store"] else 0)
     return JSONResponse(
-        {"status": "ok" if ok else "unhealthy", **checks, "rooms": len(hub.rooms)},
+        {"status": "ok" if ok else "unhealthy", **checks, "rooms": len(hub.rooms), **extra},
         status_code=200 if ok else 503,
     )
 

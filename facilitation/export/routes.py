@@ -78,4 +78,4 @@ async def set_follow_up(request: Request) -> JSONResponse:
     if not isinstance(op, str) or len(op) > 64:
         raise ClientError("invalid_field", "'op' must be a string of at most 64 characters")
     applied = await room.submit(SetFollowUp(statement, status, response, op))
-    return JSONResponse({"result": applied.result, "seq": room.meeting.seq})
+    return JSONResponse({"result": applied.result, "seq": applied.seq})
