@@ -71,6 +71,9 @@ MAX_BATCH = 5000
 """Writes per transaction at most, so one huge burst does not hold every waiting ack back."""
 
 _INSERT_EVENTS = "INSERT INTO events (meeting, seq, data) VALUES (?, ?, ?)"
+_ITEM_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, ValueError, TypeError,
+                OverflowError)
+"""Errors that belong to one write (a taken seq, a value SQLite cannot bind), not to the database."""
 
 
 @dataclass(eq=False)
@@ -228,27 +231,24 @@ class SQLiteStore:
                 conn.close()
 
     def _write_batch(self, conn: sqlite3.Connection, batch: list[_Write]) -> list[BaseException | None]:
-        """One transaction for the whole batch; a write that fails alone is refused alone."""
-        outcomes: list[BaseException | None] = []
-        failed: set[str] = set()
+        """One transaction for the whole batch. Fast path: every event row of the batch in one
+        ``executemany`` (a vote costs one row, not three statements). Only if that fails is the batch
+        redone write by write in savepoints, so a write that fails alone is refused alone."""
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for write in batch:
-                if write.kind == "events" and write.code in failed:
-                    outcomes.append(StoreUnavailable(
-                        "store_unavailable", "an earlier write of this meeting failed; resend"))
-                    continue
-                conn.execute("SAVEPOINT w")
-                try:
-                    _execute(conn, write)
-                    conn.execute("RELEASE w")
-                    outcomes.append(None)
-                except (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, ValueError,
-                        TypeError, OverflowError) as exc:
-                    conn.execute("ROLLBACK TO w")
-                    conn.execute("RELEASE w")
-                    outcomes.append(exc)
-                    failed.add(write.code)
+            try:
+                rows: list[Any] = []
+                for write in batch:
+                    if write.kind == "events":
+                        rows.extend(write.rows)
+                    else:
+                        _execute(conn, write)
+                conn.executemany(_INSERT_EVENTS, rows)
+                outcomes: list[BaseException | None] = [None] * len(batch)
+            except _ITEM_ERRORS:
+                conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                outcomes = self._write_one_by_one(conn, batch)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             # The disk is full, the file is read-only or gone: nothing in this batch is durable.
@@ -256,6 +256,27 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
             log.warning("SQLite writer: a batch of %d writes was not stored: %s", len(batch), exc)
             outcomes = [exc] * len(batch)
+        return outcomes
+
+    @staticmethod
+    def _write_one_by_one(conn: sqlite3.Connection, batch: list[_Write]) -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = []
+        failed: set[str] = set()
+        for write in batch:
+            if write.kind == "events" and write.code in failed:
+                outcomes.append(StoreUnavailable(
+                    "store_unavailable", "an earlier write of this meeting failed; resend"))
+                continue
+            conn.execute("SAVEPOINT w")
+            try:
+                _execute(conn, write)
+                conn.execute("RELEASE w")
+                outcomes.append(None)
+            except _ITEM_ERRORS as exc:
+                conn.execute("ROLLBACK TO w")
+                conn.execute("RELEASE w")
+                outcomes.append(exc)
+                failed.add(write.code)
         return outcomes
 
     async def _probe(self) -> None:
@@ -355,8 +376,7 @@ def _resolve(batch: list[_Write], outcomes: list[BaseException | None]) -> None:
         elif isinstance(outcome, sqlite3.IntegrityError):
             future.set_exception(StoreUnavailable("store_unavailable", "the log already holds that seq: "
                                                   "another write won; resend"))
-        elif isinstance(outcome, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, ValueError,
-                                  TypeError, OverflowError)):
+        elif isinstance(outcome, _ITEM_ERRORS):
             metrics.STORE_REFUSED.inc()
             future.set_exception(StoreRefused("store_refused", f"the store refused this write: {outcome}"))
         else:
