@@ -76,6 +76,11 @@ _ITEM_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataErro
 """Errors that belong to one write (a taken seq, a value SQLite cannot bind), not to the database."""
 
 
+class _Gap(Exception):
+    """An append that does not continue its meeting's log (an earlier write of it failed, or another
+    writer got there first)."""
+
+
 @dataclass(eq=False)
 class _Write:
     """One queued write: what it is (``kind``), its meeting, its rows, and the future its caller awaits."""
@@ -122,6 +127,9 @@ class SQLiteStore:
         self._closing = False
         self._holding: list[_Write] = []
         """The batch the writer thread is working on (to fail it if the thread ends mid-batch)."""
+        self._tops: dict[str, int] = {}
+        """Writer thread only: each meeting's last committed seq, so an append that would leave a gap is
+        refused without a query."""
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -233,23 +241,32 @@ class SQLiteStore:
     def _write_batch(self, conn: sqlite3.Connection, batch: list[_Write]) -> list[BaseException | None]:
         """One transaction for the whole batch. Fast path: every event row of the batch in one
         ``executemany`` (a vote costs one row, not three statements). Only if that fails is the batch
-        redone write by write in savepoints, so a write that fails alone is refused alone."""
+        redone write by write in savepoints, so a write that fails alone is refused alone.
+
+        Like the Redis append script, a meeting's appends must continue its log exactly (first seq = last
+        seq + 1): after a failed batch, a later write of that meeting cannot leave a hole in its numbers."""
+        tops: dict[str, int] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 rows: list[Any] = []
                 for write in batch:
                     if write.kind == "events":
+                        self._continue(conn, tops, write)
                         rows.extend(write.rows)
                     else:
                         _execute(conn, write)
+                        if write.kind == "create":
+                            tops[write.code] = write.rows[-1][1]
                 conn.executemany(_INSERT_EVENTS, rows)
                 outcomes: list[BaseException | None] = [None] * len(batch)
-            except _ITEM_ERRORS:
+            except (*_ITEM_ERRORS, _Gap):
                 conn.execute("ROLLBACK")
                 conn.execute("BEGIN IMMEDIATE")
-                outcomes = self._write_one_by_one(conn, batch)
+                tops = {}
+                outcomes = self._write_one_by_one(conn, batch, tops)
             conn.execute("COMMIT")
+            self._tops.update(tops)
         except sqlite3.Error as exc:
             # The disk is full, the file is read-only or gone: nothing in this batch is durable.
             with contextlib.suppress(sqlite3.Error):
@@ -258,25 +275,36 @@ class SQLiteStore:
             outcomes = [exc] * len(batch)
         return outcomes
 
-    @staticmethod
-    def _write_one_by_one(conn: sqlite3.Connection, batch: list[_Write]) -> list[BaseException | None]:
+    def _continue(self, conn: sqlite3.Connection, tops: dict[str, int], write: _Write) -> None:
+        """Raise :class:`_Gap` unless ``write`` starts right after its meeting's last seq."""
+        top = tops.get(write.code)
+        if top is None:
+            top = self._tops.get(write.code)
+        if top is None:
+            row = conn.execute("SELECT MAX(seq) FROM events WHERE meeting = ?", (write.code,)).fetchone()
+            top = int(row[0] or 0)
+        first = write.rows[0][1]
+        if first != top + 1:
+            raise _Gap(f"the log of {write.code} is at seq {top}, not {first - 1}")
+        tops[write.code] = write.rows[-1][1]
+
+    def _write_one_by_one(self, conn: sqlite3.Connection, batch: list[_Write],
+                          tops: dict[str, int]) -> list[BaseException | None]:
         outcomes: list[BaseException | None] = []
-        failed: set[str] = set()
         for write in batch:
-            if write.kind == "events" and write.code in failed:
-                outcomes.append(StoreUnavailable(
-                    "store_unavailable", "an earlier write of this meeting failed; resend"))
-                continue
             conn.execute("SAVEPOINT w")
             try:
+                if write.kind == "events":
+                    self._continue(conn, dict(tops), write)
                 _execute(conn, write)
                 conn.execute("RELEASE w")
+                if write.kind in ("events", "create"):
+                    tops[write.code] = write.rows[-1][1]
                 outcomes.append(None)
-            except _ITEM_ERRORS as exc:
+            except (*_ITEM_ERRORS, _Gap) as exc:
                 conn.execute("ROLLBACK TO w")
                 conn.execute("RELEASE w")
                 outcomes.append(exc)
-                failed.add(write.code)
         return outcomes
 
     async def _probe(self) -> None:
@@ -373,9 +401,9 @@ def _resolve(batch: list[_Write], outcomes: list[BaseException | None]) -> None:
             future.set_exception(outcome)
         elif write.kind == "create" and isinstance(outcome, sqlite3.IntegrityError):
             future.set_exception(MeetingExists("meeting_exists", "a meeting with that code already exists"))
-        elif isinstance(outcome, sqlite3.IntegrityError):
-            future.set_exception(StoreUnavailable("store_unavailable", "the log already holds that seq: "
-                                                  "another write won; resend"))
+        elif isinstance(outcome, (sqlite3.IntegrityError, _Gap)):
+            future.set_exception(StoreUnavailable("store_unavailable", f"the log did not take this write "
+                                                  f"({outcome}); resend"))
         elif isinstance(outcome, _ITEM_ERRORS):
             metrics.STORE_REFUSED.inc()
             future.set_exception(StoreRefused("store_refused", f"the store refused this write: {outcome}"))

@@ -200,3 +200,14 @@ async def test_an_unstorable_analysis_fails_alone(store: Store) -> None:
         await store.save_analysis(code, 1, 2, 1.0, {"label": "\udfff"})
     await store.save_analysis(code, 1, 2, 1.0, {"label": "ok"})
     assert (await store.load_analysis(code)) is not None
+
+
+async def test_append_that_would_leave_a_gap_is_refused(store: Store) -> None:
+    """An append must continue the log exactly (first seq = last seq + 1): after a lost write, a later
+    one cannot leave a hole in the meeting's sequence numbers."""
+    code = _code()
+    await store.create_meeting(code, _created(code))
+    with pytest.raises(StoreUnavailable):
+        await store.append(code, _votes(4, 1))
+    await store.append(code, _votes(3, 2))
+    assert [e.seq for e in await store.load(code) or []] == [1, 2, 3, 4]
