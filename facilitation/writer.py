@@ -59,6 +59,10 @@ class Writer(Protocol):
     def durable_seq(self) -> int:
         """The highest sequence number known durable in the log."""
 
+    @property
+    def fence(self) -> str:
+        """The token this writer's appends carry ('' embedded, or while not the owner in Redis mode)."""
+
     def is_owner(self) -> bool:
         """Whether this process decides the meeting's commands (always, embedded)."""
 

@@ -392,7 +392,7 @@ class AnalysisScheduler:
             "warm": base64.b64encode(outcome.warm).decode("ascii"),
             "priority": {str(k): v for k, v in outcome.priorities.items()},
         }
-        await room.store.save_analysis(room.code, outcome.run, outcome.upto_seq, outcome.at, payload)
+        await room.save_analysis(outcome.run, outcome.upto_seq, outcome.at, payload)
         await room.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
         state.run = outcome.run
         room.analysis = outcome.map

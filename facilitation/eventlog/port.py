@@ -43,8 +43,8 @@ class EventLog(Protocol):
     async def events_since(self, code: str, seq: int, limit: int) -> list[Event]:
         """Up to ``limit`` durable events after ``seq`` (deep resumes)."""
 
-    async def healthy(self) -> bool:
-        """Whether events can be appended and are being delivered now."""
+    async def healthy(self) -> dict[str, bool]:
+        """``store``: a real write became durable now; ``bus``: events are being delivered."""
 
 
 class StoreLog:
@@ -70,8 +70,8 @@ class StoreLog:
     async def events_since(self, code: str, seq: int, limit: int) -> list[Event]:
         return await self.store.events_since(code, seq, limit)
 
-    async def healthy(self) -> bool:
-        return await self.store.healthy() and await self.bus.healthy()
+    async def healthy(self) -> dict[str, bool]:
+        return {"store": await self.store.healthy(), "bus": await self.bus.healthy()}
 
 
 class RedisLog(StoreLog):

@@ -6,7 +6,7 @@ appends a batch to both, so a worker can never see an event on the stream that t
 
 The script refuses the batch unless
 - its first sequence number is exactly the log's length + 1 (no gap, no second writer for that seq), and
-- when this process holds a fencing token for the meeting (it is the owner, see
+- when the append carries a fencing token (the owner's writer passes it, see
   :mod:`facilitation.ownership`), the owner lock still holds exactly that token. A worker that stalled past
   its lock's expiry and woke up can therefore never write, even though it still believes it owns the meeting.
 
@@ -145,7 +145,8 @@ class RedisStore:
 
     async def close(self) -> None:
         if self._writer is not None:
-            while self._queue:
+            deadline = asyncio.get_running_loop().time() + 5.0
+            while self._queue and not self._writer.done() and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.01)  # let queued writes finish: they are someone's pending acks
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
