@@ -20,7 +20,7 @@ import contextlib
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from facilitation import metrics
@@ -29,32 +29,20 @@ from facilitation.codes import new_code
 from facilitation.connection import Connection, TokenBucket
 from facilitation.errors import ClientError
 from facilitation.eventlog.port import EventLog
-from facilitation.events import Event, ParticipantJoined, ProfileChanged, StatementPosted, VoteCast
-from facilitation.meeting import Command, Meeting, MeetingSettings, StatementState, Vote, hash_secret
-from facilitation.protocol import PROTOCOL_VERSION, dumps
+from facilitation.events import Event
+from facilitation.fanout import Fanout
+from facilitation.meeting import Command, Meeting, MeetingSettings, Vote, hash_secret
+from facilitation.protocol import PROTOCOL_VERSION
 from facilitation.routing import next_statement
 from facilitation.store import MeetingExists, Store, StoreUnavailable
-from facilitation.views import host_snapshot, participant_snapshot, projector_snapshot, view_for
+from facilitation.views import host_snapshot, participant_snapshot, projector_snapshot
 from facilitation.writer import Committed, LogWriter, Writer, WriterFactory
 
 __all__ = ["AnalysisFactory", "Hub", "Room", "RoomAnalysis", "UnknownMeeting"]
 
-RECENT_EVENTS = 20_000
-"""Events kept in memory per room, so most resumes are served without reading the store."""
-RESUME_LIMIT = 2_000
-"""A client further behind than this gets a fresh snapshot instead of the missed events."""
-COUNTER_INTERVAL = 1.0
-"""Seconds between counter updates to one phone, at least."""
-COUNTER_BUDGET = 200
-"""Counter messages a room sends per second at most: with 1,000 phones each gets counters every 5 s."""
-COUNTER_TICK = 0.1
-"""Counter sends are spread over ticks this long, so no loop iteration carries hundreds of them."""
 PARTICIPANT_RATE = 20.0
 PARTICIPANT_BURST = 60.0
 """A phone may send 20 commands a second, and 60 at once when its offline queue replays."""
-
-
-_PERSONAL_EVENTS = (VoteCast, ParticipantJoined, ProfileChanged)
 
 
 class RoomAnalysis(Protocol):
@@ -97,11 +85,7 @@ class Room:
         self.store = store
         """Read-only use by exports and analysis reads; every write goes through the writer."""
         self.code = writer.meeting.code
-        self.connections: set[Connection] = set()
-        self._screens: set[Connection] = set()
-        self._origins: dict[tuple[int, str], Connection] = {}
-        self._phones: dict[int, set[Connection]] = {}
-        self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
+        self.fanout = Fanout(self, event_log)
         self.priorities: dict[int, float] = {}
         self.analysis: dict[str, Any] | None = None
         """The last published analysis payload (set by the analysis scheduler)."""
@@ -110,7 +94,6 @@ class Room:
         self._buckets: dict[int, TokenBucket] = {}
         self._unsubscribe: Unsubscribe | None = None
         self._counter_task: asyncio.Task[None] | None = None
-        self._counters_sent: dict[str, int] = {}
         self._analysis = analysis(self) if analysis is not None else None
         if self._analysis is not None:
             writer.watch_ownership(self._analysis.on_ownership)
@@ -136,7 +119,7 @@ class Room:
 
     def open(self) -> None:
         self._unsubscribe = self._log.subscribe(self.code, self.deliver, since=self.delivered_seq)
-        self._counter_task = asyncio.get_running_loop().create_task(self._tick_counters())
+        self._counter_task = asyncio.get_running_loop().create_task(self.fanout.tick_counters())
 
     async def close(self) -> None:
         if self._unsubscribe is not None:
@@ -172,12 +155,12 @@ class Room:
         key = None
         if origin is not None and isinstance(command, Vote):
             key = (command.participant, command.op)
-            self._origins[key] = origin
+            self.fanout.origins[key] = origin
         try:
             committed = await self._writer.submit(command)
         finally:
             if key is not None:
-                self._origins.pop(key, None)
+                self.fanout.origins.pop(key, None)
         metrics.COMMAND_SECONDS.observe(time.perf_counter() - started)
         return committed
 
@@ -193,187 +176,43 @@ class Room:
             raise StoreUnavailable("store_unavailable", f"this worker does not own meeting {self.code}")
         await self.store.save_analysis(self.code, run, seq, at, payload, fence=self._writer.fence)
 
-    # ------------------------------------------------------------ fan-out
+    # ------------------------------------------------------------ fan-out (facilitation/fanout.py)
 
     def deliver(self, events: Sequence[Event]) -> None:
-        """Event-log listener: durable events, in order. Fold what this process did not apply, remember
-        them, fan them out, then tell the analysis."""
+        """Event-log listener: durable events, in order. Fold what this process did not apply, fan them
+        out, then tell the analysis."""
         fresh = [e for e in events if e.seq > self.delivered_seq]  # a reader may redeliver after a reconnect
         if not fresh:
             return
         self._writer.observe(fresh)
         for event in fresh:
             self.delivered_seq = event.seq
-            self.recent.append(event)
-            self._fan_out(event)
+            self.fanout.recent.append(event)
+            self.fanout.publish(event)
         if self._analysis is not None:
             self._analysis.on_events(fresh)
 
-    def _fan_out(self, event: Event) -> None:
-        """Send one event to the connections it concerns.
+    @property
+    def connections(self) -> set[Connection]:
+        return self.fanout.connections
 
-        Hot path: at 300+ votes a second, a vote must not visit 1,000 phone connections. Votes, joins and
-        profile changes go to the screens (projector, host) and to that participant's own phones only; a
-        pending statement to its author only; everything else to everyone.
-        """
-        shared: dict[tuple[str, bool], str | None] = {}
-        for conn in list(self._screens):
-            self._offer(conn, event, shared)
-        phones: Iterable[Connection]
-        if isinstance(event, _PERSONAL_EVENTS):
-            phones = self._phones.get(event.participant, ())
-            if isinstance(event, VoteCast) and event.op and self._origins:
-                origin = self._origins.get((event.participant, event.op))
-                if origin is not None:
-                    phones = [c for c in phones if c is not origin]
-        elif isinstance(event, StatementPosted) and event.state != StatementState.ACCEPTED.value:
-            phones = () if event.author is None else self._phones.get(event.author, ())
-        else:
-            phones = [c for group in self._phones.values() for c in group]
-        for conn in list(phones):
-            self._offer(conn, event, shared)
-
-    def _offer(self, conn: Connection, event: Event, shared: dict[tuple[str, bool], str | None]) -> None:
-        if conn.closed or event.seq <= conn.last_seq:
-            return
-        if conn.buffering is not None:
-            conn.buffering.append(event)
-            return
-        self._send_event(conn, event, shared)
-
-    def _send_event(self, conn: Connection, event: Event, shared: dict[tuple[str, bool], str | None]) -> None:
-        conn.last_seq = event.seq
-        if conn.batched:
-            view = view_for(event, conn.role, conn.participant, self.meeting)
-            if view is not None:
-                view["seq"] = event.seq
-                conn.push_event(event.seq, view, self._batch_extra)
-            return
-        personal = conn.participant is not None and (
-            getattr(event, "participant", None) == conn.participant
-            or getattr(event, "author", None) == conn.participant
-            or self._authored(event, conn.participant)
-        )
-        key = (conn.role, personal)
-        if personal or key not in shared:
-            view = view_for(event, conn.role, conn.participant, self.meeting)
-            text = None if view is None else dumps({"v": PROTOCOL_VERSION, "type": "event", "seq": event.seq,
-                                                    "event": view})
-            if personal:
-                if text is not None:
-                    conn.send(text)
-                return
-            shared[key] = text
-        cached = shared[key]
-        if cached is not None:
-            conn.send(cached)
-
-    def _authored(self, event: Event, participant: int) -> bool:
-        statement = getattr(event, "statement", None)
-        if not isinstance(statement, int) or statement not in self.meeting.statements:
-            return False
-        return self.meeting.statements[statement].author == participant
-
-    def _batch_extra(self) -> dict[str, Any]:
-        return {"counters": self.meeting.counters}
-
-    async def _tick_counters(self) -> None:
-        """Counters to phones: each phone at most once per :data:`COUNTER_INTERVAL`, and the room at most
-        :data:`COUNTER_BUDGET` counter messages a second, spread over short ticks.
-
-        Sending 1,000 phones their counters in one loop iteration stalls every vote behind 1,000 socket
-        writes (measured: it set the vote -> projector p99); a round over 1,000 phones takes 5 s instead.
-        """
-        loop = asyncio.get_running_loop()
-        per_tick = max(1, int(COUNTER_BUDGET * COUNTER_TICK))
-        waiting: list[Connection] = []
-        round_started = -COUNTER_INTERVAL
-        latest: dict[str, int] = {}
-        text = ""
-        while True:
-            await asyncio.sleep(COUNTER_TICK)
-            counters = self.meeting.counters
-            if not waiting:
-                if loop.time() - round_started < COUNTER_INTERVAL or counters == self._counters_sent:
-                    continue
-                waiting = [c for c in self.connections if c.role == "participant"]
-                round_started = loop.time()
-                self._counters_sent = counters  # a change during the round starts another round
-            if counters != latest:
-                latest = counters
-                text = dumps({"v": PROTOCOL_VERSION, "type": "counters", "counters": counters})
-            chunk, waiting = waiting[:per_tick], waiting[per_tick:]
-            for conn in chunk:
-                if not conn.closed and conn.buffering is None:
-                    conn.send(text)
+    @property
+    def recent(self) -> deque[Event]:
+        return self.fanout.recent
 
     def broadcast(self, build: Callable[[Connection], dict[str, Any] | str | None]) -> None:
         """Send a message built per connection (analysis results differ per phone)."""
-        for conn in list(self.connections):
-            if conn.closed or conn.buffering is not None:
-                continue
-            message = build(conn)
-            if message is not None:
-                conn.send(message)
-
-    # ------------------------------------------------------------ attach / resume
+        self.fanout.broadcast(build)
 
     async def attach(self, conn: Connection, since: int | None) -> None:
         """Register a connection and bring it up to date: missed events when it can, else a snapshot."""
-        behind = None if since is None else self.meeting.seq - since
-        if since is None or behind is None or behind < 0 or behind > RESUME_LIMIT:
-            self._attach_with_snapshot(conn)
-            return
-        oldest = self.recent[0].seq if self.recent else self.meeting.seq + 1
-        if since + 1 >= oldest or behind == 0:
-            conn.last_seq = since
-            self._send_resumed(conn, since)
-            for event in [e for e in self.recent if e.seq > since]:
-                self._send_event(conn, event, {})
-            self._flush_now(conn)
-            self._send_analysis(conn)
-            self._register(conn)
-            return
-        # Older than memory: read the store while live events wait in the connection's buffer.
-        conn.buffering = []
-        conn.last_seq = since
-        self._register(conn)
-        try:
-            missed = await self.store.events_since(self.code, since, RESUME_LIMIT + 1)
-        except Exception:
-            conn.buffering = None
-            self.detach(conn)
-            self._attach_with_snapshot(conn)
-            return
-        self._send_resumed(conn, since)
-        for event in missed:
-            if event.seq > conn.last_seq:
-                self._send_event(conn, event, {})
-        waiting, conn.buffering = conn.buffering, None
-        for event in waiting:
-            if event.seq > conn.last_seq:
-                self._send_event(conn, event, {})
-        self._flush_now(conn)
-        self._send_analysis(conn)
+        await self.fanout.attach(conn, since)
 
-    def _send_resumed(self, conn: Connection, since: int) -> None:
-        conn.send({"v": PROTOCOL_VERSION, "type": "resumed", "since": since, "seq": self.meeting.seq,
-                   "counters": self.meeting.counters})
+    def detach(self, conn: Connection) -> None:
+        self.fanout.detach(conn)
 
-    def _send_analysis(self, conn: Connection) -> None:
-        """A resumed client may have missed analysis messages (they are not events): send the latest."""
-        view = self._analysis.view(conn) if self._analysis is not None else None
-        if view is not None:
-            conn.send(view)
-
-    def _flush_now(self, conn: Connection) -> None:
-        if conn.batched:
-            conn.flush()
-
-    def _attach_with_snapshot(self, conn: Connection) -> None:
-        conn.last_seq = self.meeting.seq
-        conn.send(self.snapshot(conn))
-        self._register(conn)
+    def analysis_view(self, conn: Connection) -> dict[str, Any] | None:
+        return self._analysis.view(conn) if self._analysis is not None else None
 
     def snapshot(self, conn: Connection) -> dict[str, Any]:
         if conn.role == "participant":
@@ -388,23 +227,6 @@ class Room:
         if self._analysis is not None:
             body["analysis"] = self._analysis.view(conn)
         return {"v": PROTOCOL_VERSION, "type": "snapshot", "seq": self.meeting.seq, **body}
-
-    def _register(self, conn: Connection) -> None:
-        self.connections.add(conn)
-        if conn.participant is None:
-            self._screens.add(conn)
-        else:
-            self._phones.setdefault(conn.participant, set()).add(conn)
-
-    def detach(self, conn: Connection) -> None:
-        self.connections.discard(conn)
-        self._screens.discard(conn)
-        if conn.participant is not None:
-            group = self._phones.get(conn.participant)
-            if group is not None:
-                group.discard(conn)
-                if not group:
-                    del self._phones[conn.participant]
 
     def next_for(self, participant: int) -> dict[str, Any]:
         """The next statement for a phone and how many remain, as sent in snapshots and vote acks."""
