@@ -114,6 +114,29 @@ def _fail_runs(env: Mapping[str, str]) -> frozenset[int]:
     return frozenset(int(x) for x in raw.replace(" ", "").split(",") if x)
 
 
+class _RoomAnalysis:
+    """One room's part of the live analysis: the :class:`~facilitation.hub.RoomAnalysis` the room calls."""
+
+    def __init__(self, scheduler: AnalysisScheduler, state: _Meeting) -> None:
+        self._scheduler = scheduler
+        self._state = state
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        self._scheduler._on_events(self._state, events)
+
+    def on_ownership(self, owner: bool) -> None:
+        self._scheduler._ownership_changed(self._state, owner)
+
+    async def control(self, action: str) -> dict[str, Any]:
+        return await self._scheduler._control(self._state, action)
+
+    def view(self, conn: Connection) -> dict[str, Any] | None:
+        return self._scheduler._view(self._state, conn)
+
+    def close(self) -> None:
+        self._scheduler._forget(self._state)
+
+
 class AnalysisScheduler:
     """Live analysis for every room of a :class:`~facilitation.hub.Hub` (one per server process); the hub is
     made with :meth:`attach` as its analysis factory, so each room gets its part at construction."""
@@ -463,29 +486,6 @@ class AnalysisScheduler:
             return None
         parsed: dict[str, Any] = json.loads(state.phone.text(conn.participant, results_shown(state.room)))
         return parsed
-
-
-class _RoomAnalysis:
-    """One room's part of the live analysis: the :class:`~facilitation.hub.RoomAnalysis` the room calls."""
-
-    def __init__(self, scheduler: AnalysisScheduler, state: _Meeting) -> None:
-        self._scheduler = scheduler
-        self._state = state
-
-    def on_events(self, events: Sequence[Event]) -> None:
-        self._scheduler._on_events(self._state, events)
-
-    def on_ownership(self, owner: bool) -> None:
-        self._scheduler._ownership_changed(self._state, owner)
-
-    async def control(self, action: str) -> dict[str, Any]:
-        return await self._scheduler._control(self._state, action)
-
-    def view(self, conn: Connection) -> dict[str, Any] | None:
-        return self._scheduler._view(self._state, conn)
-
-    def close(self) -> None:
-        self._scheduler._forget(self._state)
 
 
 def _restore_previous(warm: str, message: dict[str, Any]) -> Any:
