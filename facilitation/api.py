@@ -189,14 +189,21 @@ async def meeting_analysis_runs(request: Request) -> JSONResponse:
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """200 only when this process can take commands now: the store's writer runs and a real write probe
+    became durable, the event log delivers, and (Redis) the ownership channel and lock renewals work.
+    Anything else is 503, so a load balancer or supervisor stops sending phones here."""
     hub: Hub = request.app.state.hub
-    store_ok = await hub.store.healthy()
-    bus_ok = await hub.bus.healthy()
-    status = 200 if store_ok and bus_ok else 503
+    checks = await hub.healthy()
+    coordinator = request.app.state.coordinator
+    extra: dict[str, str] = {}
+    if coordinator is not None:
+        checks["ownership"] = await coordinator.healthy()
+        extra["worker"] = coordinator.worker  # the id in owner locks: which worker writes which meeting
+    ok = all(checks.values())
+    metrics.STORE_HEALTHY.set(1 if checks["store"] else 0)
     return JSONResponse(
-        {"status": "ok" if status == 200 else "unhealthy", "store": store_ok, "bus": bus_ok,
-         "rooms": len(hub.rooms)},
-        status_code=status,
+        {"status": "ok" if ok else "unhealthy", **checks, "rooms": len(hub.rooms), **extra},
+        status_code=200 if ok else 503,
     )
 
 

@@ -17,12 +17,14 @@ from starlette.staticfiles import StaticFiles
 from facilitation import api, metrics
 from facilitation.bus import open_bus
 from facilitation.errors import ClientError, error_body
+from facilitation.eventlog.port import open_event_log
 from facilitation.export import routes as export_routes
 from facilitation.hub import Hub
 from facilitation.pages import STATIC_DIR, favicon, host_qr, page
 from facilitation.security import AttemptLimiter, RateLimiter, SecurityHeaders
 from facilitation.settings import Settings
 from facilitation.store import open_store
+from facilitation.writer import WriterFactory
 from facilitation.ws import meeting_socket
 
 __all__ = ["create_app"]
@@ -46,26 +48,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.store_url)
-        bus = open_bus(settings.redis)
+        bus = open_bus(settings.redis, backfill=store.events_since)
         await store.start()
         await bus.start()
-        hub = Hub(store, bus)
-        app.state.hub = hub
+        event_log = open_event_log(store, bus)
+        writers: WriterFactory | None = None
         coordinator = None
         if settings.redis:  # several processes may serve a meeting: elect one writer per meeting
             from facilitation.ownership import Coordinator
 
-            if hasattr(bus, "backfill"):
-                bus.backfill = store.events_since
-            coordinator = Coordinator(settings.redis, store, bus)
+            coordinator = Coordinator(settings.redis, event_log)
             await coordinator.start()
-            hub.coordinator = coordinator
+            writers = coordinator.writer
         scheduler = None
         if settings.analysis:
             from facilitation.analysis import AnalysisScheduler  # type: ignore[import-not-found,unused-ignore]
 
-            scheduler = AnalysisScheduler(hub)
+            scheduler = AnalysisScheduler()
             await scheduler.start()
+        hub = Hub(store, event_log, writers, analysis=None if scheduler is None else scheduler.attach)
+        app.state.hub = hub
+        app.state.coordinator = coordinator
         app.state.analysis = scheduler
         loop_monitor = asyncio.get_running_loop().create_task(metrics.monitor_loop_lag(), name="loop-lag")
         demo = None
@@ -81,9 +84,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if scheduler is not None:
                 await scheduler.stop()
             loop_monitor.cancel()
+            await hub.close()
             if coordinator is not None:
                 await coordinator.close()
-            await hub.close()
             await bus.close()
             await store.close()
 

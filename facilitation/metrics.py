@@ -21,6 +21,9 @@ __all__ = [
     "LOOP_LAG",
     "LOOP_LAG_MAX",
     "REGISTRY",
+    "STORE_HEALTHY",
+    "STORE_REFUSED",
+    "STORE_WRITER_RESTARTS",
     "VOTES",
     "monitor_loop_lag",
     "render",
@@ -56,6 +59,18 @@ ANALYSIS_CPU_SECONDS = Counter(
 )
 ANALYSIS_QUEUE = Gauge(
     "facilitation_analysis_queue", "Meetings waiting for an analysis worker", registry=REGISTRY
+)
+STORE_REFUSED = Counter(
+    "facilitation_store_refused_total",
+    "Writes the store refused alone (an item it cannot represent); the writer went on", registry=REGISTRY,
+)
+STORE_WRITER_RESTARTS = Counter(
+    "facilitation_store_writer_restarts_total",
+    "Times a store writer (SQLite thread, Redis write task) had ended unexpectedly and was restarted",
+    registry=REGISTRY,
+)
+STORE_HEALTHY = Gauge(
+    "facilitation_store_healthy", "1 when the last /healthz write probe succeeded, else 0", registry=REGISTRY
 )
 LOOP_LAG = Histogram(
     "facilitation_event_loop_lag_seconds",

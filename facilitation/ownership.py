@@ -7,9 +7,10 @@ statements, remembers op ids). With several workers serving one meeting, exactly
   the lock ``{m:CODE}:owner`` if it holds our token, else take it if it is free (``INCR {m:CODE}:epoch``
   makes the token ``<epoch>:<worker>``, ``SET ... PX ttl``). If the owner dies, its lock expires and the
   next campaigner takes over within ``ttl + ttl/3``.
-- **Fencing.** The token is registered with the store; the store's append script refuses a batch whose
-  token is not the lock's current value. A worker that stalled (GC, swapped out, network partition) past
-  its lock's expiry cannot write when it wakes, even though it still believes it is the owner.
+- **Fencing.** The owner's writer passes its token with every append (the event-log port's ``fence``); the
+  store's append script refuses a batch whose token is not the lock's current value. A worker that
+  stalled (GC, swapped out, network partition) past its lock's expiry cannot write when it wakes, even
+  though it still believes it is the owner.
 - **Takeover.** A new owner reads the durable log after taking the lock and replays it unless its replica
   is already exactly at the log's end, so it continues from what is durable, never from a guess.
 - **Forwarding.** A non-owner publishes the command on the channel ``{m:CODE}:cmds`` (pub/sub, which the
@@ -20,11 +21,13 @@ statements, remembers op ids). With several workers serving one meeting, exactly
   resend: the non-owner then waits until its own replica has the events (the
   bus brings them) and acknowledges, so the phone's next statement is chosen from an up-to-date replica.
   An unanswered command is published again with the same op id: the core answers a repeat as a duplicate.
-- **Local commands on the owner** take the embedded path's shape: apply, await the store's group commit,
-  deliver locally at once (the bus skips these when its stream read brings them back).
+- **Commands on the owner** take exactly the embedded path: :class:`OwnedWriter` *is* a
+  :class:`~facilitation.writer.LogWriter` whose appends carry the fence, with the same commit and the same
+  failure path (a failed append makes the replica stale; it is rebuilt from the durable log before the
+  next command; a fenced append also steps down).
 
-The analysis scheduler should run a meeting's analysis only where :meth:`Coordinator.is_owner` is true and
-follow :attr:`Coordinator.on_change` to start or stop it when ownership moves.
+The analysis runs a meeting only where its writer :meth:`~OwnedWriter.is_owner`, and follows
+:meth:`~OwnedWriter.watch_ownership` to start or stop when ownership moves.
 """
 
 from __future__ import annotations
@@ -35,36 +38,23 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from facilitation import redis_keys as keys
-from facilitation.bus import Bus
 from facilitation.errors import ClientError
+from facilitation.eventlog.port import EventLog
 from facilitation.events import Event, event_from_dict
-from facilitation.meeting import (
-    Applied,
-    Command,
-    Join,
-    Meeting,
-    Moderate,
-    PostStatement,
-    SetPhase,
-    SetProfile,
-    UpdateSettings,
-    Vote,
-)
-from facilitation.store import Store, StoreUnavailable
+from facilitation.meeting import Command, Meeting
+from facilitation.registry import decode_command, encode_command
+from facilitation.store import StoreUnavailable
 from facilitation.store.redis import Fenced
+from facilitation.writer import Committed, LogWriter
 
-if TYPE_CHECKING:
-    from facilitation.hub import Room
-
-__all__ = ["Coordinator", "OwnerUnavailable"]
+__all__ = ["Coordinator", "OwnedWriter", "OwnerUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -97,47 +87,61 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-_COMMANDS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (Join, SetProfile, PostStatement, Vote, Moderate, SetPhase, UpdateSettings)
-}
-
-
 class OwnerUnavailable(StoreUnavailable):
     """No worker answered for the meeting in time (failover in progress or Redis unreachable)."""
 
 
-def encode_command(command: Command) -> dict[str, Any]:
-    return {"kind": type(command).__name__, **asdict(command)}
+class OwnedWriter(LogWriter):
+    """A meeting's writer in Redis mode: the embedded commit path with the owner's fence while this
+    process holds the meeting's lock, forwarding to the owner while it does not."""
 
-
-def decode_command(data: dict[str, Any]) -> Command:
-    fields = dict(data)
-    cls = _COMMANDS[fields.pop("kind")]
-    command: Command = cls(**fields)
-    return command
-
-
-class _Seat:
-    """This process's part in one meeting: its room, whether it owns it, and who waits for what."""
-
-    def __init__(self, room: Room) -> None:
-        self.room = room
+    def __init__(self, meeting: Meeting, event_log: EventLog, coordinator: Coordinator) -> None:
+        super().__init__(meeting, event_log)
+        self.coordinator = coordinator
         self.token: str | None = None
         """The fencing token while this process owns the meeting, else None."""
         self.last_token = ""
         self.renewed = 0.0
         self.ready = asyncio.Event()
-        self.dirty = False
-        """The replica may hold events that never became durable: reload before trusting it."""
-        self.inflight: asyncio.Future[None] | None = None
+        """Set after the first campaign: before it, nobody knows whether to apply or forward."""
         self.campaign: asyncio.Task[None] | None = None
         self.waiters: list[tuple[int, asyncio.Future[None]]] = []
 
-    def delivered(self, events: object) -> None:
-        """Room listener: wake forwarded commands whose events this replica now has."""
+    @property
+    def fence(self) -> str:
+        return self.token or ""
+
+    def is_owner(self) -> bool:
+        return self.token is not None
+
+    async def submit(self, command: Command) -> Committed:
+        if not self.ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ready.wait(), FORWARD_ATTEMPT)
+        if self.token is not None:
+            return await self.apply_as_owner(command)
+        return await self.coordinator.forward(self, command)
+
+    async def apply_as_owner(self, command: Command) -> Committed:
+        await self._current()
+        if self.token is None:  # stepped down while recovering: the sender resends to the new owner
+            raise OwnerUnavailable("store_unavailable", f"this worker no longer owns meeting {self.code}; resend")
+        return await self._apply(command)
+
+    async def append_server_event(self, make: Callable[[int, float], Event]) -> Event:
+        if self.token is None:
+            raise OwnerUnavailable("store_unavailable", f"this worker does not own meeting {self.code}")
+        return await super().append_server_event(make)
+
+    def _failed(self, error: ClientError) -> None:
+        if isinstance(error, Fenced):
+            self.step_down()
+
+    def observe(self, events: Sequence[Event]) -> None:
+        super().observe(events)
         if not self.waiters:
             return
-        upto = self.room.delivered_seq
+        upto = self.durable_seq
         keep = []
         for seq, future in self.waiters:
             if seq <= upto:
@@ -147,24 +151,61 @@ class _Seat:
                 keep.append((seq, future))
         self.waiters = keep
 
+    async def delivered(self, seq: int) -> None:
+        """Wait (bounded) until this replica has heard durable event ``seq`` from the log."""
+        if self.durable_seq >= seq:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append((seq, future))
+        try:
+            await asyncio.wait_for(future, DELIVERY_WAIT)
+        except TimeoutError:
+            log.warning("meeting %s: seq %d durable but not yet on this worker's stream", self.code, seq)
+
+    async def take(self, token: str) -> None:
+        """Become the owner: continue from the durable log, never from a guess."""
+        await self._quiet()
+        durable = await self.log.last_seq(self.code)
+        if self._stale or self.meeting.seq != durable:
+            events = await self.log.load(self.code)
+            if not events:
+                raise StoreUnavailable("store_unavailable", f"meeting {self.code} has no log")
+            self._replace(Meeting.replay(events))
+            self._stale = False
+        self.token = self.last_token = token
+        log.info("meeting %s: this worker (%s) owns it now, token %s, seq %d", self.code,
+                 self.coordinator.worker, token, self.meeting.seq)
+        self.coordinator.listen(self.code, True)
+        self._ownership_changed(True)
+
+    def step_down(self) -> None:
+        if self.token is None:
+            return
+        self.token = None
+        self.coordinator.listen(self.code, False)
+        self._ownership_changed(False)
+
+    async def resync(self) -> None:
+        """A non-owner whose replica went stale (a failed append while it owned) rebuilds it now, so the
+        events it hears from the stream are folded onto the durable state."""
+        if self._stale:
+            with contextlib.suppress(ClientError):
+                await self._current()
+
+    async def close(self) -> None:
+        await self.coordinator.detach(self)
+        await super().close()
+
 
 class Coordinator:
-    """Ownership, forwarding and the owner's command intake for every meeting this process serves."""
+    """Ownership campaigns, forwarding and the owner's command intake for every meeting of this process."""
 
-    def __init__(self, url: str, store: Store, bus: Bus, *, lock_ttl: float = LOCK_TTL) -> None:
+    def __init__(self, url: str, event_log: EventLog, *, lock_ttl: float = LOCK_TTL) -> None:
         self.url = url
-        self.store = store
-        self.bus = bus
+        self.log = event_log
         self.lock_ttl = lock_ttl
         self.worker = secrets.token_hex(6)
-        self.seats: dict[str, _Seat] = {}
-        self.on_change: list[Callable[[str, bool], None]] = []
-        """Called with (code, owner?) whenever this process gains or loses a meeting's ownership."""
-        self._fences: dict[str, str] | None = getattr(store, "fences", None)
-        self._store_streams = self._fences is not None
-        if self._store_streams:
-            store.require_fence = True  # type: ignore[attr-defined]
-        """A Redis store writes the stream itself (one script, log + stream); otherwise publish on the bus."""
+        self.writers: dict[str, OwnedWriter] = {}
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._outbox: dict[str, list[str]] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -184,8 +225,8 @@ class Coordinator:
 
     async def close(self) -> None:
         """Hand every owned meeting over at once (release the locks) instead of waiting for expiry."""
-        for code in list(self.seats):
-            await self.detach(code)
+        for writer in list(self.writers.values()):
+            await self.detach(writer)
         if self._replies_task is not None:
             self._replies_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -199,162 +240,76 @@ class Coordinator:
         if self._redis is not None:
             await self._redis.aclose()
 
-    def attach(self, room: Room) -> None:
-        """Serve ``room`` through ownership: campaign now and keep campaigning while it is open."""
-        seat = _Seat(room)
-        self.seats[room.code] = seat
-        room.strategy = self
-        room.listeners.append(seat.delivered)
-        seat.campaign = asyncio.get_running_loop().create_task(self._campaign_loop(seat), name=f"own-{room.code}")
+    def writer(self, meeting: Meeting) -> OwnedWriter:
+        """The :data:`~facilitation.writer.WriterFactory` in Redis mode: campaign now and while it is open."""
+        writer = OwnedWriter(meeting, self.log, self)
+        self.writers[meeting.code] = writer
+        writer.campaign = asyncio.get_running_loop().create_task(self._campaign_loop(writer),
+                                                                 name=f"own-{meeting.code}")
+        return writer
 
-    async def detach(self, code: str) -> None:
-        seat = self.seats.pop(code, None)
-        if seat is None:
-            return
-        if seat.campaign is not None:
-            seat.campaign.cancel()
+    async def detach(self, writer: OwnedWriter) -> None:
+        if self.writers.get(writer.code) is writer:
+            del self.writers[writer.code]
+        if writer.campaign is not None:
+            writer.campaign.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await seat.campaign
-        token = seat.token
-        await self._step_down(seat)
+                await writer.campaign
+            writer.campaign = None
+        token = writer.token
+        writer.step_down()
         if token is not None:
             with contextlib.suppress(RedisError, OSError):
-                await self._release(keys=[keys.owner(code)], args=[token])
+                await self._release(keys=[keys.owner(writer.code)], args=[token])
 
     def is_owner(self, code: str) -> bool:
-        seat = self.seats.get(code)
-        return seat is not None and seat.token is not None
+        writer = self.writers.get(code)
+        return writer is not None and writer.is_owner()
 
     async def healthy(self) -> bool:
-        return self._replies_ok and self._replies_task is not None and not self._replies_task.done()
+        """The command channel is connected and every owned meeting's lock was renewed recently."""
+        if not (self._replies_ok and self._replies_task is not None and not self._replies_task.done()):
+            return False
+        now = time.monotonic()
+        return all(now - w.renewed <= self.lock_ttl for w in self.writers.values() if w.token is not None)
 
     # ------------------------------------------------------------ election
 
-    async def _campaign_loop(self, seat: _Seat) -> None:
-        code = seat.room.code
+    async def _campaign_loop(self, writer: OwnedWriter) -> None:
+        code = writer.code
         while True:
             try:
                 status = await self._campaign(
                     keys=[keys.owner(code), keys.epoch(code)],
-                    args=[self.worker, seat.token or seat.last_token, int(self.lock_ttl * 1000)],
+                    args=[self.worker, writer.token or writer.last_token, int(self.lock_ttl * 1000)],
                 )
                 if status.startswith("own:"):
                     token = status[4:]
-                    seat.renewed = time.monotonic()
-                    if seat.token != token:
-                        await self._become_owner(seat, token)
-                elif seat.token is not None:
+                    writer.renewed = time.monotonic()
+                    if writer.token != token:
+                        await writer.take(token)
+                elif writer.token is not None:
                     log.warning("meeting %s: lost ownership to %s", code, status[5:])
-                    await self._step_down(seat)
-                if seat.token is None and seat.dirty:
-                    await self._resync(seat)
+                    writer.step_down()
+                if writer.token is None:
+                    await writer.resync()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError, StoreUnavailable) as exc:
-                if seat.token is not None and time.monotonic() - seat.renewed > self.lock_ttl * 0.8:
+                if writer.token is not None and time.monotonic() - writer.renewed > self.lock_ttl * 0.8:
                     log.warning("meeting %s: cannot renew ownership (%s); stepping down", code, exc)
-                    await self._step_down(seat)
+                    writer.step_down()
             except Exception:
                 log.exception("meeting %s: campaign failed", code)
-            seat.ready.set()
+            writer.ready.set()
             await asyncio.sleep(self.lock_ttl / 3)
 
-    async def _become_owner(self, seat: _Seat, token: str) -> None:
-        room = seat.room
-        last_seq = getattr(self.store, "last_seq", None)
-        durable = await last_seq(room.code) if last_seq is not None else -1
-        if seat.dirty or room.meeting.seq != durable:
-            events = await self.store.load(room.code)
-            if not events:
-                raise StoreUnavailable("store_unavailable", f"meeting {room.code} has no log")
-            room.meeting = Meeting.replay(events)
-        seat.dirty = False
-        seat.token = seat.last_token = token
-        if self._fences is not None:
-            self._fences[room.code] = token
-        await self._channel(room.code, True)
-        log.info("meeting %s: this worker (%s) owns it now, token %s, seq %d", room.code, self.worker, token,
-                 room.meeting.seq)
-        self._notify(room.code, True)
+    # ------------------------------------------------------------ forwarding
 
-    async def _step_down(self, seat: _Seat) -> None:
-        if seat.token is None:
-            return
-        seat.token = None
-        if self._fences is not None:
-            self._fences.pop(seat.room.code, None)
-        await self._channel(seat.room.code, False)
-        self._notify(seat.room.code, False)
-
-    async def _resync(self, seat: _Seat) -> None:
-        """Replace a replica that may be ahead of the log (a failed write) with the durable log's replay."""
-        events = await self.store.load(seat.room.code)
-        if events:
-            seat.room.meeting = Meeting.replay(events)
-            seat.dirty = False
-
-    def _notify(self, code: str, owner: bool) -> None:
-        for hook in list(self.on_change):
-            try:
-                hook(code, owner)
-            except Exception:
-                log.exception("ownership hook failed")
-
-    # ------------------------------------------------------------ submitting
-
-    async def submit(self, room: Room, command: Command) -> Applied:
-        """Room strategy: apply here when this process owns the meeting, else forward to the owner."""
-        seat = self.seats[room.code]
-        if not seat.ready.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(seat.ready.wait(), FORWARD_ATTEMPT)
-        if seat.token is not None:
-            return await self._apply(seat, command)
-        return await self._forward(seat, command)
-
-    async def _apply(self, seat: _Seat, command: Command) -> Applied:
-        applied = seat.room.meeting.apply(command, time.time())
-        if not applied.events:
-            if seat.inflight is not None:  # ack a repeat only once the original is durable
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(seat.inflight)
-            return applied
-        await self._commit(seat, applied.events)
-        return applied
-
-    async def append_server_event(self, room: Room, make: Callable[[int, float], Event]) -> Event:
-        """Room strategy for server-made events (``analysis_published``): only the owner may append."""
-        seat = self.seats[room.code]
-        if seat.token is None:
-            raise OwnerUnavailable("store_unavailable", f"this worker does not own meeting {room.code}")
-        event = make(room.meeting.seq + 1, time.time())
-        room.meeting.evolve(event)
-        await self._commit(seat, [event])
-        return event
-
-    async def _commit(self, seat: _Seat, events: list[Event]) -> None:
-        """Make events the replica already holds durable (group commit in the store), then deliver."""
-        code = seat.room.code
-        write = asyncio.ensure_future(self.store.append(code, events))
-        seat.inflight = write
-        try:
-            await write
-            if not self._store_streams:
-                await self.bus.publish(code, events)
-        except StoreUnavailable as exc:
-            seat.dirty = True
-            if isinstance(exc, Fenced):
-                await self._step_down(seat)
-            with contextlib.suppress(Exception):
-                await self._resync(seat)
-            raise
-        deliver_local = getattr(self.bus, "deliver_local", None)
-        if deliver_local is not None:
-            deliver_local(code, events)
-
-    async def _forward(self, seat: _Seat, command: Command) -> Applied:
+    async def forward(self, writer: OwnedWriter, command: Command) -> Committed:
+        """Send the command to the meeting's owner and wait for its answer (resending with the same op)."""
         assert self._redis is not None
-        code = seat.room.code
+        code = writer.code
         loop = asyncio.get_running_loop()
         request = secrets.token_hex(8)
         payload = json.dumps({"id": request, "reply": self.worker, "cmd": encode_command(command)})
@@ -363,8 +318,8 @@ class Coordinator:
         deadline = loop.time() + FORWARD_DEADLINE
         try:
             while True:
-                if seat.token is not None:  # we became the owner meanwhile: the op id makes this safe
-                    return await self._apply(seat, command)
+                if writer.token is not None:  # we became the owner meanwhile: the op id makes this safe
+                    return await writer.apply_as_owner(command)
                 try:
                     heard = await self._redis.publish(keys.commands(code), payload)
                     if heard:
@@ -383,36 +338,26 @@ class Coordinator:
         error = answer.get("error")
         if error is not None:
             raise ClientError(error["code"], error["message"], status=int(answer.get("status", 400)))
-        await self._delivered(seat, int(answer["seq"]))
+        seq = int(answer["seq"])
+        await writer.delivered(seq)
         events: list[Event] = [event_from_dict(e) for e in answer.get("events", ())]
-        return Applied(events, answer["result"], bool(answer.get("duplicate")))
+        return Committed(events, answer["result"], bool(answer.get("duplicate")), seq)
 
-    async def _delivered(self, seat: _Seat, seq: int) -> None:
-        if seat.room.delivered_seq >= seq:
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        seat.waiters.append((seq, future))
-        try:
-            await asyncio.wait_for(future, DELIVERY_WAIT)
-        except TimeoutError:
-            log.warning("meeting %s: seq %d durable but not yet on this worker's stream", seat.room.code, seq)
-
-    # ------------------------------------------------------------ the owner's intake
-
-    async def _serve(self, seat: _Seat, raw: str) -> None:
+    async def _serve(self, writer: OwnedWriter, raw: str) -> None:
         request = json.loads(raw)
         answer: dict[str, Any] = {"id": request["id"]}
         try:
-            command = decode_command(request["cmd"])
-            seq = seat.room.meeting.seq
-            applied = await self._apply(seat, command)
-            answer.update(result=applied.result, duplicate=applied.duplicate,
-                          seq=applied.events[-1].seq if applied.events else seq,
-                          events=[e.to_dict() for e in applied.events])
+            try:
+                command = decode_command(request["cmd"])
+            except (ValueError, TypeError) as exc:
+                raise ClientError("bad_command", f"the forwarded command could not be read: {exc}") from None
+            committed = await writer.apply_as_owner(command)
+            answer.update(result=committed.result, duplicate=committed.duplicate, seq=committed.seq,
+                          events=[e.to_dict() for e in committed.events])
         except ClientError as exc:
             answer.update(error=exc.to_dict(), status=exc.status)
         except Exception:
-            log.exception("meeting %s: forwarded command failed", seat.room.code)
+            log.exception("meeting %s: forwarded command failed", writer.code)
             answer.update(error={"code": "internal", "message": "the server failed on this command; "
                                  "it was not applied"}, status=500)
         self._outbox.setdefault(request["reply"], []).append(json.dumps(answer))
@@ -444,7 +389,7 @@ class Coordinator:
                 if self._pubsub is None:
                     self._pubsub = keys.connect(self.url, blocking=True).pubsub(ignore_subscribe_messages=True)
                     await self._pubsub.subscribe(keys.replies(self.worker),
-                                                 *(keys.commands(c) for c, seat in self.seats.items() if seat.token))
+                                                 *(keys.commands(c) for c, w in self.writers.items() if w.token))
                 message: Any = await self._pubsub.get_message(timeout=1.0)
                 self._replies_ok = True
                 backoff = 0.05
@@ -470,11 +415,17 @@ class Coordinator:
                 if future is not None and not future.done():
                     future.set_result(answer)
                 continue
-            seat = self.seats.get(channel.partition("}")[0].removeprefix("{m:"))
-            if seat is not None and seat.token is not None:
-                task = asyncio.get_running_loop().create_task(self._serve(seat, data))
+            writer = self.writers.get(channel.partition("}")[0].removeprefix("{m:"))
+            if writer is not None and writer.token is not None:
+                task = asyncio.get_running_loop().create_task(self._serve(writer, data))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+    def listen(self, code: str, on: bool) -> None:
+        """Start or stop taking the meeting's forwarded commands (in the background: never blocks a step down)."""
+        task = asyncio.get_running_loop().create_task(self._channel(code, on))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _channel(self, code: str, listen: bool) -> None:
         if self._pubsub is None:

@@ -14,6 +14,7 @@ nodes. The only global key is the meeting index, read by ``meeting_codes()`` (li
 | ``{m:CODE}:runs`` / ``{m:CODE}:analysis`` | hashes | published analyses: run -> metadata / payload |
 | ``{w:WORKER}:replies`` | channel | answers to a worker's forwarded commands |
 | ``facilitation:meetings`` | sorted set | every meeting code, scored by creation time |
+| ``facilitation:health`` | string | written by ``/healthz`` (10 s expiry): proof that Redis takes writes |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 __all__ = [
+    "HEALTH",
     "MEETINGS",
     "STREAM_MAXLEN",
     "analysis",
@@ -49,6 +51,7 @@ RETRY_DELAYS = (0.05, 0.2, 0.5)
 (a restart) fails once, and the retry opens a fresh one."""
 
 MEETINGS = "facilitation:meetings"
+HEALTH = "facilitation:health"
 STREAM_MAXLEN = 10_000
 """Entries kept (approximately) in a meeting's live stream: a worker that falls further behind than this
 backfills from the log list instead. ~10,000 x ~250 bytes = ~2.5 MB per meeting."""

@@ -413,5 +413,8 @@ def decode_command(data: Mapping[str, Any]) -> Command:
     cls = COMMAND_TYPES.get(str(fields.pop("kind", "")))
     if cls is None:
         raise ValueError(f"unknown command kind {data.get('kind')!r}")
+    unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown fields {sorted(unknown)} for {cls.__name__}")
     command: Command = cls(**fields)
     return command

@@ -245,7 +245,7 @@ async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[
     routed = registry.route(message, conn.role, conn.participant)  # role checks; builds the meeting command
     op = routed.op
     if routed.type == "ping":
-        return {"v": PROTOCOL_VERSION, "type": "pong", "seq": room.meeting.seq}
+        return {"v": PROTOCOL_VERSION, "type": "pong", "seq": room.seq}
     participant = conn.participant
     if participant is not None and not room.allow(participant):
         raise ClientError("rate_limited", "too many commands: slow down and resend", status=429, op=op)
@@ -257,7 +257,7 @@ async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[
         if control is None:
             raise ClientError("unavailable", "live analysis is not running on this server", status=503, op=op)
         result = await control(routed.fields["action"])
-        return {"v": PROTOCOL_VERSION, "type": "ack", "op": op, "result": result, "seq": room.meeting.seq}
+        return {"v": PROTOCOL_VERSION, "type": "ack", "op": op, "result": result, "seq": room.seq}
     try:
         applied = await room.submit(routed.command, origin=conn)
     except ClientError as exc:
@@ -268,7 +268,7 @@ async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[
         "type": "ack",
         "op": op,
         "result": applied.result,
-        "seq": room.meeting.seq,
+        "seq": applied.seq,  # durable in the log (meeting.seq may name events still in flight)
     }
     if applied.duplicate:
         ack["duplicate"] = True

@@ -1,6 +1,7 @@
 """Live analysis: the clustering library connected to running meetings (see scheduler.py for the design).
 
-``AnalysisScheduler(hub)`` is created by the app's lifespan when ``FACILITATION_ANALYSIS`` is on.
+``AnalysisScheduler()`` is created by the app's lifespan when ``FACILITATION_ANALYSIS`` is on; its
+``attach`` is the hub's analysis factory.
 The messages it sends are documented in docs/protocol.md, "Live analysis".
 """
 

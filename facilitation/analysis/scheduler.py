@@ -47,7 +47,7 @@ from facilitation.analysis.worker import Job, Outcome, init_worker, rebuild, run
 from facilitation.connection import Connection
 from facilitation.errors import ClientError
 from facilitation.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
-from facilitation.hub import Hub, Room
+from facilitation.hub import Room
 from facilitation.meeting import Phase, StatementState, UpdateSettings
 from facilitation.protocol import PROTOCOL_VERSION
 
@@ -114,12 +114,35 @@ def _fail_runs(env: Mapping[str, str]) -> frozenset[int]:
     return frozenset(int(x) for x in raw.replace(" ", "").split(",") if x)
 
 
-class AnalysisScheduler:
-    """Live analysis for every room of a :class:`~facilitation.hub.Hub` (one per server process)."""
+class _RoomAnalysis:
+    """One room's part of the live analysis: the :class:`~facilitation.hub.RoomAnalysis` the room calls."""
 
-    def __init__(self, hub: Hub, *, workers: int | None = None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, scheduler: AnalysisScheduler, state: _Meeting) -> None:
+        self._scheduler = scheduler
+        self._state = state
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        self._scheduler._on_events(self._state, events)
+
+    def on_ownership(self, owner: bool) -> None:
+        self._scheduler._ownership_changed(self._state, owner)
+
+    async def control(self, action: str) -> dict[str, Any]:
+        return await self._scheduler._control(self._state, action)
+
+    def view(self, conn: Connection) -> dict[str, Any] | None:
+        return self._scheduler._view(self._state, conn)
+
+    def close(self) -> None:
+        self._scheduler._forget(self._state)
+
+
+class AnalysisScheduler:
+    """Live analysis for every room of a :class:`~facilitation.hub.Hub` (one per server process); the hub is
+    made with :meth:`attach` as its analysis factory, so each room gets its part at construction."""
+
+    def __init__(self, *, workers: int | None = None, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
-        self.hub = hub
         self.workers = workers or int(env.get("FACILITATION_ANALYSIS_WORKERS", DEFAULT_WORKERS))
         self.fail_runs = _fail_runs(env)
         self.attempts = 0
@@ -134,18 +157,10 @@ class AnalysisScheduler:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self.hub.on_room_opened.append(self._attach)
-        coordinator = getattr(self.hub, "coordinator", None)
-        if coordinator is not None:
-            coordinator.on_change.append(self._ownership_changed)
-        for room in list(self.hub.rooms.values()):
-            self._attach(room)
         self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch(), name="analysis-dispatch")
 
     async def stop(self) -> None:
         """Stop dispatching, abandon runs in flight and terminate the workers (a run may take seconds)."""
-        with contextlib.suppress(ValueError):
-            self.hub.on_room_opened.remove(self._attach)
         tasks = [t for t in (self._dispatcher, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
@@ -184,20 +199,23 @@ class AnalysisScheduler:
 
     # ------------------------------------------------------------ rooms
 
-    def _attach(self, room: Room) -> None:
+    def attach(self, room: Room) -> _RoomAnalysis:
+        """The hub's analysis factory: this room's part of the live analysis."""
         state = _Meeting(room)
         self._meetings[room.code] = state
-        room.listeners.append(lambda events: self._on_events(state, events))
-        room.control = lambda action: self._control(state, action)
-        room.analysis_view = lambda conn: self._view(state, conn)
         self._spawn(self._restore(state))
+        return _RoomAnalysis(self, state)
 
     def _detach(self, state: _Meeting) -> None:
         state.closed = True
         for handle in (state.timer, state.phone_timer):
             if handle is not None:
                 handle.cancel()
-        state.room.control = None
+
+    def _forget(self, state: _Meeting) -> None:
+        self._detach(state)
+        if self._meetings.get(state.room.code) is state:
+            del self._meetings[state.room.code]
 
     async def _restore(self, state: _Meeting) -> None:
         """Load the last published analysis, so stable group ids and the map survive a restart."""
@@ -257,17 +275,16 @@ class AnalysisScheduler:
             state.dirty = False
             self._phones_soon(state)
 
-    def _ownership_changed(self, code: str, owner: bool) -> None:
+    def _ownership_changed(self, state: _Meeting, owner: bool) -> None:
         """Ownership moved: the new owner runs the analysis from now on (a dead owner's pending work too)."""
-        state = self._meetings.get(code)
-        if state is not None and owner and not state.closed:
+        if owner and not state.closed:
             self._arm(state)
 
     def _on_events(self, state: _Meeting, events: Sequence[Event]) -> None:
         if state.closed:
             return
         changed = state.log.feed(events)
-        owner = self.hub.is_owner(state.room.code)
+        owner = state.room.is_owner()
         for event in events:
             if isinstance(event, AnalysisPublished) and not owner and event.run > state.run:
                 self._spawn(self._follow(state, event.run))
@@ -314,7 +331,7 @@ class AnalysisScheduler:
         """Schedule a meeting's next run if it needs one and has none pending."""
         if state.closed or state.running or state.queued or state.timer is not None:
             return
-        if not self.hub.is_owner(state.room.code):
+        if not state.room.is_owner():
             return  # with Redis, one worker (the meeting's owner) analyses; the others follow its runs
         if not (state.forced or (state.dirty and not state.paused)):
             return
@@ -412,7 +429,7 @@ class AnalysisScheduler:
         state.previous = outcome.previous
         room.priorities = outcome.priorities
         payload = stored_payload(outcome.stored)
-        await room.store.save_analysis(room.code, outcome.run, outcome.upto_seq, outcome.at, payload)
+        await room.save_analysis(outcome.run, outcome.upto_seq, outcome.at, payload)
         await room.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
         state.run = outcome.run
         room.analysis = outcome.map

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from facilitation.bus.base import Bus, Listener, Unsubscribe
+from facilitation.bus.base import Backfill, Bus, Listener, Unsubscribe
 
-__all__ = ["Bus", "Listener", "Unsubscribe", "open_bus"]
+__all__ = ["Backfill", "Bus", "Listener", "Unsubscribe", "open_bus"]
 
 
-def open_bus(url: str | None) -> Bus:
-    """The bus for ``url``: None or ``memory://`` is in-process."""
+def open_bus(url: str | None, backfill: Backfill | None = None) -> Bus:
+    """The bus for ``url``: None or ``memory://`` is in-process. ``backfill`` reads durable events a Redis
+    reader missed because the capped stream was trimmed past it (the store's ``events_since``)."""
     if url is None or url.startswith("memory://"):
         from facilitation.bus.memory import MemoryBus
 
@@ -16,5 +17,5 @@ def open_bus(url: str | None) -> Bus:
     if url.startswith(("redis://", "rediss://", "unix://")):
         from facilitation.bus.redis import RedisBus  # type: ignore[import-not-found,unused-ignore]
 
-        return RedisBus(url)  # type: ignore[no-any-return,unused-ignore]
+        return RedisBus(url, backfill=backfill)  # type: ignore[no-any-return,unused-ignore]
     raise ValueError(f"unsupported bus URL {url!r}: use memory:// or redis://host:port/db")

@@ -6,15 +6,17 @@ meeting read by every worker. Listeners receive events in sequence order; a list
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from facilitation.events import Event
 
-__all__ = ["Bus", "Listener", "Unsubscribe"]
+__all__ = ["Backfill", "Bus", "Listener", "Unsubscribe"]
 
 Listener = Callable[[Sequence[Event]], None]
 Unsubscribe = Callable[[], None]
+Backfill = Callable[[str, int, int], Awaitable[list[Event]]]
+"""``(code, after_seq, limit) -> events``: reads durable events from the log (a store's ``events_since``)."""
 
 
 class Bus(Protocol):

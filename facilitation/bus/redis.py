@@ -9,8 +9,10 @@ the same thing.
 One reader task per process holds one dedicated connection and XREADs every subscribed meeting's stream
 (BLOCK :data:`BLOCK_MS`; a newly subscribed meeting joins the next read). If the stream was trimmed past
 a reader's position (it was away longer than the stream's cap), the reader sees a gap in sequence numbers
-and fills it from the log through :attr:`RedisBus.backfill` before delivering anything later: listeners
-always receive every event, in order, exactly once.
+and fills it from the log through the ``backfill`` reader given at construction before delivering
+anything later: listeners always receive every event, in order, exactly once. The bus writes no stream in
+Redis mode (the store's append script does, see :mod:`facilitation.eventlog.port`); :meth:`RedisBus.publish`
+serves a non-Redis store.
 
 While the reader cannot reach Redis, :meth:`healthy` is False (``/healthz`` answers 503, so a load balancer
 stops sending new phones here), and it reconnects with exponential backoff.
@@ -22,16 +24,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from facilitation import redis_keys as keys
-from facilitation.bus.base import Listener, Unsubscribe
+from facilitation.bus.base import Backfill, Listener, Unsubscribe
+from facilitation.eventlog.codec import decode, encode
 from facilitation.events import Event
-from facilitation.store.redis import decode, encode
 
 __all__ = ["RedisBus"]
 
@@ -44,7 +46,6 @@ READ_COUNT = 2_000
 BACKOFF_MIN, BACKOFF_MAX = 0.05, 2.0
 """Reconnect delays in seconds: doubling from the first to the second."""
 
-Backfill = Callable[[str, int, int], Awaitable[list[Event]]]
 
 _PUBLISH = """
 -- KEYS: events stream. ARGV: maxlen, then seq, event JSON pairs. Skips what the stream already has.
@@ -77,10 +78,11 @@ class _Feed:
 class RedisBus:
     """:class:`~facilitation.bus.base.Bus` over per-meeting Redis streams."""
 
-    def __init__(self, url: str, *, stream_maxlen: int = keys.STREAM_MAXLEN) -> None:
+    def __init__(self, url: str, *, backfill: Backfill | None = None,
+                 stream_maxlen: int = keys.STREAM_MAXLEN) -> None:
         self.url = url
         self.stream_maxlen = stream_maxlen
-        self.backfill: Backfill | None = None
+        self.backfill = backfill
         """Reads missed events (``store.events_since``) when the stream was trimmed past a reader."""
         self._feeds: dict[str, _Feed] = {}
         self._redis: Redis | None = None
@@ -136,7 +138,7 @@ class RedisBus:
 
         return unsubscribe
 
-    def deliver_local(self, code: str, events: Sequence[Event]) -> None:
+    def announce(self, code: str, events: Sequence[Event]) -> None:
         """Hand events this process just made durable to its own listeners now, without the Redis round
         trip; the reader skips them when the stream brings them back."""
         feed = self._feeds.get(code)

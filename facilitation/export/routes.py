@@ -72,4 +72,4 @@ async def set_follow_up(request: Request) -> JSONResponse:
     require_host(request, room)
     command = parse_http_command("follow_up", await _json_body(request))
     applied = await room.submit(command)
-    return JSONResponse({"result": applied.result, "seq": room.meeting.seq})
+    return JSONResponse({"result": applied.result, "seq": applied.seq})

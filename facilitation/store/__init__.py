@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from facilitation.store.base import MeetingExists, Store, StoreUnavailable
+from facilitation.store.base import MeetingExists, Store, StoreRefused, StoreUnavailable
 
-__all__ = ["MeetingExists", "Store", "StoreUnavailable", "open_store"]
+__all__ = ["MeetingExists", "Store", "StoreRefused", "StoreUnavailable", "open_store"]
 
 
 def open_store(url: str) -> Store:

@@ -3,6 +3,10 @@
 Both backends (SQLite for one machine, Redis for many) implement :class:`Store` and pass the same test
 suite (tests/store/). ``append`` returns only once the events are durable: the server acknowledges a
 vote after that and never before.
+
+Failure isolation: an item the store cannot represent fails alone with :class:`StoreRefused`
+(``store_refused``); a store that cannot write at all fails with :class:`StoreUnavailable`
+(``store_unavailable``). Neither stops the writer that serves every other meeting.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from facilitation.errors import ClientError
+from facilitation.eventlog.codec import StoreRefused
 from facilitation.events import Event
 
-__all__ = ["MeetingExists", "Store", "StoreUnavailable"]
+__all__ = ["MeetingExists", "Store", "StoreRefused", "StoreUnavailable"]
+
+HEALTH_TIMEOUT = 2.0
+"""Seconds a health probe may take before the store is reported unable to write."""
 
 
 class MeetingExists(ClientError):
@@ -38,8 +46,15 @@ class Store(Protocol):
     async def create_meeting(self, code: str, events: Sequence[Event]) -> None:
         """Store a new meeting's first events; raises :class:`MeetingExists` if the code is taken."""
 
-    async def append(self, code: str, events: Sequence[Event]) -> None:
-        """Append events to a meeting's log; returns once they are durable."""
+    async def append(self, code: str, events: Sequence[Event], fence: str = "") -> None:
+        """Append events to a meeting's log; returns once they are durable.
+
+        ``fence`` is the owner's token in Redis mode: the write is refused (:class:`Fenced`, a
+        :class:`StoreUnavailable`) unless the meeting's owner lock still holds it. Empty: no fence (embedded,
+        or a tool such as the Pol.is importer that runs alone)."""
+
+    async def last_seq(self, code: str) -> int:
+        """The sequence number of the last durable event (0 for an unknown meeting)."""
 
     async def load(self, code: str) -> list[Event] | None:
         """A meeting's whole log in sequence order, or None for an unknown code."""
@@ -50,8 +65,10 @@ class Store(Protocol):
     async def meeting_codes(self) -> list[str]:
         """Every stored meeting's code, oldest first."""
 
-    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any]) -> None:
-        """Persist a published analysis (run number, the log position it covers, its JSON payload)."""
+    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any],
+                            fence: str = "") -> None:
+        """Persist a published analysis (run number, the log position it covers, its JSON payload);
+        ``fence`` as for :meth:`append`."""
 
     async def load_analysis(self, code: str, run: int | None = None) -> dict[str, Any] | None:
         """The analysis of that run (the latest when run is None) as saved, with run/seq/at fields."""
@@ -60,4 +77,4 @@ class Store(Protocol):
         """Run, seq and time of every stored analysis of a meeting, for a timelapse."""
 
     async def healthy(self) -> bool:
-        """Whether the store answers."""
+        """Whether the store can write now: its writer runs and a real write probe became durable."""

@@ -6,7 +6,7 @@ appends a batch to both, so a worker can never see an event on the stream that t
 
 The script refuses the batch unless
 - its first sequence number is exactly the log's length + 1 (no gap, no second writer for that seq), and
-- when this process holds a fencing token for the meeting (it is the owner, see
+- when the append carries a fencing token (the owner's writer passes it, see
   :mod:`facilitation.ownership`), the owner lock still holds exactly that token. A worker that stalled past
   its lock's expiry and woke up can therefore never write, even though it still believes it owns the meeting.
 
@@ -23,15 +23,18 @@ import contextlib
 import functools
 import json
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from facilitation import metrics
 from facilitation import redis_keys as keys
-from facilitation.events import Event, event_from_dict
-from facilitation.store.base import MeetingExists, StoreUnavailable
+from facilitation.eventlog.codec import StoreRefused, decode, encode
+from facilitation.events import Event
+from facilitation.store.base import HEALTH_TIMEOUT, MeetingExists, StoreUnavailable
 
 __all__ = ["Fenced", "RedisStore"]
 
@@ -91,7 +94,8 @@ class Fenced(StoreUnavailable):
 class _Write(NamedTuple):
     code: str
     fence: str
-    events: Sequence[Event]
+    first: int
+    encoded: list[str]
     future: asyncio.Future[None]
 
 
@@ -101,27 +105,16 @@ def _append_error(exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable("store_unavailable", f"the write was not stored: {exc}")
 
 
-def encode(event: Event) -> str:
-    return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
-
-
-def decode(raw: str) -> Event:
-    return event_from_dict(json.loads(raw))
-
-
 class RedisStore:
     """:class:`~facilitation.store.base.Store` on Redis (AOF on; ``appendfsync always`` for no loss)."""
 
     def __init__(self, url: str, *, stream_maxlen: int = keys.STREAM_MAXLEN) -> None:
         self.url = url
         self.stream_maxlen = stream_maxlen
-        self.fences: dict[str, str] = {}
-        """Meeting code -> the owner token this process writes with (set by the ownership module)."""
-        self.require_fence = False
-        """Set by the ownership module: then a write for a meeting this process does not own is refused
-        here, before it could race the owner (e.g. a per-worker scheduler saving an analysis)."""
         self._redis: Redis | None = None
         self._queue: list[_Write] = []
+        self._holding: list[_Write] = []
+        """The batch the write task is sending (to fail it if the task ends mid-batch)."""
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
@@ -152,7 +145,8 @@ class RedisStore:
 
     async def close(self) -> None:
         if self._writer is not None:
-            while self._queue:
+            deadline = asyncio.get_running_loop().time() + 5.0
+            while self._queue and not self._writer.done() and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.01)  # let queued writes finish: they are someone's pending acks
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -179,41 +173,63 @@ class RedisStore:
         except RedisError as exc:  # the meeting exists; only the listing misses it until the next create
             log.warning("meeting %s stored but not indexed: %s", code, exc)
 
-    async def append(self, code: str, events: Sequence[Event]) -> None:
+    async def append(self, code: str, events: Sequence[Event], fence: str = "") -> None:
+        """Queue the batch for the next group commit. Events are encoded here, in the caller's task, so
+        an unstorable one is refused alone (:class:`StoreRefused`) and never reaches the shared writer."""
         if not events:
             return
-        if self._writer is None or self._writer.done():
-            raise StoreUnavailable("store_unavailable", "the store is not started")
-        self._check_fence(code)
+        encoded = [encode(e) for e in events]
+        self._ensure_writer()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Write(code, self.fences.get(code, ""), events, future))
+        self._queue.append(_Write(code, fence, events[0].seq, encoded, future))
         self._wake.set()
         await future
 
-    def _check_fence(self, code: str) -> None:
-        if self.require_fence and code not in self.fences:
-            raise Fenced("store_unavailable", f"this worker does not own meeting {code}; its owner writes it")
+    def _ensure_writer(self) -> None:
+        """The write task ended although nobody closed the store: say so, fail what it held, restart."""
+        if self._redis is None or self._writer is None:
+            raise StoreUnavailable("store_unavailable", "the store is not started")
+        if not self._writer.done():
+            return
+        log.error("the Redis store's write task ended unexpectedly; failing its pending writes and restarting it")
+        metrics.STORE_WRITER_RESTARTS.inc()
+        lost, self._queue = self._holding + self._queue, []
+        self._holding = []
+        error = StoreUnavailable("store_unavailable", "the store's writer restarted; resend")
+        for write in lost:
+            if not write.future.done():
+                write.future.set_exception(error)
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="redis-store-writer")
 
     async def _write_loop(self) -> None:
         """Group commit: everything queued goes out in one pipeline on one connection, so writes land in the
         order they were submitted and one round trip (and, with appendfsync always, one fsync) covers
-        them all. Consecutive appends to one meeting merge into one script call."""
+        them all. Consecutive appends to one meeting merge into one script call.
+
+        Never raises out of a batch: an unexpected error fails that batch's writes and the loop goes on."""
         while True:
             await self._wake.wait()
             self._wake.clear()
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             if self._queue:
                 self._wake.set()
+            self._holding = batch
             groups: list[list[_Write]] = []
             for write in batch:
-                if groups and groups[-1][0].code == write.code and groups[-1][0].fence == write.fence:
+                if (groups and groups[-1][0].code == write.code and groups[-1][0].fence == write.fence
+                        and groups[-1][-1].first + len(groups[-1][-1].encoded) == write.first):
                     groups[-1].append(write)
                 else:
                     groups.append([write])
+            results: list[Any]
             try:
                 results = await keys.retrying(functools.partial(self._send, groups))
             except (RedisError, OSError) as exc:
                 results = [exc] * len(groups)
+            except Exception as exc:
+                log.exception("Redis store: a batch of %d writes failed", len(batch))
+                results = [exc] * len(groups)
+            self._holding = []
             for group, result in zip(groups, results, strict=True):
                 error = _append_error(result) if isinstance(result, BaseException) else None
                 for write in group:
@@ -228,19 +244,23 @@ class RedisStore:
         pipe = self.redis.pipeline(transaction=False)
         for group in groups:
             code = group[0].code
-            args: list[Any] = [group[0].fence, self.stream_maxlen, group[0].events[0].seq]
+            args: list[Any] = [group[0].fence, self.stream_maxlen, group[0].first]
             for write in group:
-                args += [encode(e) for e in write.events]
+                args += write.encoded
             await self._append(keys=[keys.log(code), keys.events(code), keys.owner(code)], args=args, client=pipe)
         return list(await pipe.execute(raise_on_error=False))
 
-    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any]) -> None:
-        self._check_fence(code)
+    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any],
+                            fence: str = "") -> None:
         meta = json.dumps({"run": run, "seq": seq, "at": at})
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise StoreRefused("store_refused", f"the analysis cannot be stored: {exc.reason}") from None
         try:
             await self._save(keys=[keys.runs(code), keys.analysis(code), keys.owner(code)],
-                             args=[self.fences.get(code, ""), run, meta,
-                                   json.dumps(payload, ensure_ascii=False, separators=(",", ":"))])
+                             args=[fence, run, meta, data])
         except ResponseError as exc:
             if str(exc).startswith("FENCED"):
                 raise Fenced("store_unavailable", "this server no longer owns the meeting") from None
@@ -277,7 +297,10 @@ class RedisStore:
 
     async def last_seq(self, code: str) -> int:
         """The sequence number of the last durable event (0 for an unknown meeting)."""
-        return int(await keys.retrying(lambda: self.redis.llen(keys.log(code))))
+        try:
+            return int(await keys.retrying(lambda: self.redis.llen(keys.log(code))))
+        except RedisError as exc:
+            raise StoreUnavailable("store_unavailable", f"the log could not be read: {exc}") from exc
 
     async def meeting_codes(self) -> list[str]:
         codes: list[str] = await self.redis.zrange(keys.MEETINGS, 0, -1)  # type: ignore[assignment]
@@ -300,9 +323,14 @@ class RedisStore:
         return sorted((json.loads(v) for v in stored.values()), key=lambda r: int(r["run"]))
 
     async def healthy(self) -> bool:
+        """A real write (a key with a short expiry) must be acknowledged: a PING succeeds on a Redis that
+        refuses writes (read-only replica, ``MISCONF`` after a failed save, out of memory)."""
         if self._redis is None:
             return False
         try:
-            return bool(await self._redis.ping())
-        except (RedisError, OSError):
+            self._ensure_writer()
+            redis = self._redis
+            await asyncio.wait_for(redis.set(keys.HEALTH, repr(time.time()), px=10_000), HEALTH_TIMEOUT)
+        except (RedisError, OSError, TimeoutError, StoreUnavailable):
             return False
+        return True

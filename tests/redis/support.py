@@ -62,6 +62,8 @@ class Phone:
         self.token: str | None = None
         self.participant: int | None = None
         self.acked: dict[int, str] = {}
+        self.acked_seq = 0
+        """The highest seq an ack named: durable, and not echoed back to this phone as an event."""
         self.retries = 0
 
     async def connect(self) -> None:
@@ -92,8 +94,9 @@ class Phone:
         while True:
             try:
                 assert self.client is not None
-                await self.client.vote(statement, value, op=op)
+                ack = await self.client.vote(statement, value, op=op)
                 self.acked[statement] = value
+                self.acked_seq = max(self.acked_seq, int(ack["seq"]))
                 return
             except ServerError as exc:
                 if exc.code not in RETRYABLE or loop.time() > deadline:
@@ -105,6 +108,11 @@ class Phone:
             await asyncio.sleep(0.1)
             if self.client is None or self.client.closed.is_set():
                 await self._reconnect(deadline)
+
+    @property
+    def seen(self) -> int:
+        """The highest seq this phone knows is durable: from its acks and from the events it received."""
+        return max(self.acked_seq, self.client.last_seq if self.client is not None else 0)
 
     async def close(self) -> None:
         if self.client is not None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ import pytest
 import websockets
 
 from facilitation.client import MeetingClient, ServerError
+from facilitation.events import VoteCast
+from facilitation.store.redis import RedisStore
 from tests.security.wire import http_json, new_meeting, server_env
 from tests.support.servers import RedisServer, ServerProcess, scaled
 
@@ -35,6 +38,8 @@ class CrashPhone:
         self.client = MeetingClient(server.url, code)
         self.index = index
         self.acked: dict[int, str] = {}
+        self.acks: list[tuple[float, str, int, bool]] = []
+        """(monotonic time, op, seq, duplicate) of every ack: the seqs must be durable, never reused."""
         self.retries = 0
         self.connected = False
 
@@ -57,8 +62,9 @@ class CrashPhone:
         while loop.time() < deadline:
             await self.connect(deadline)
             try:
-                await self.client.vote(statement, value, op=op)
+                ack = await self.client.vote(statement, value, op=op)
                 self.acked[statement] = value
+                self.acks.append((time.monotonic(), op, int(ack["seq"]), bool(ack.get("duplicate"))))
                 return
             except ServerError as exc:
                 if exc.code not in RETRYABLE:
@@ -84,8 +90,10 @@ class CrashPhone:
         return dict(snapshot["you"]["votes"])
 
 
-async def vote_through_a_crash(server: ServerProcess, crash: Any) -> dict[str, Any]:
-    """200 phones vote on every statement while ``crash()`` runs; returns figures, asserts nothing is lost."""
+async def vote_through_a_crash(server: ServerProcess, crash: Any,
+                               phones_out: list[CrashPhone] | None = None) -> dict[str, Any]:
+    """200 phones vote on every statement while ``crash()`` runs; returns figures, asserts nothing is lost.
+    ``phones_out`` receives the phones (for checks on their acks)."""
     meeting = new_meeting(server, seeds=[f"崩潰測試陳述 {i}" for i in range(STATEMENTS)])
     code = meeting["code"]
     host = MeetingClient(server.url, code, "host", host_key=meeting["host_key"])
@@ -95,6 +103,8 @@ async def vote_through_a_crash(server: ServerProcess, crash: Any) -> dict[str, A
     loop = asyncio.get_running_loop()
     deadline = loop.time() + scaled(120)
     phones = [CrashPhone(server, code, i) for i in range(PHONES)]
+    if phones_out is not None:
+        phones_out.extend(phones)
     for start in range(0, PHONES, 25):
         await asyncio.gather(*(p.connect(deadline) for p in phones[start:start + 25]))
 
@@ -118,8 +128,9 @@ async def vote_through_a_crash(server: ServerProcess, crash: Any) -> dict[str, A
     snapshot = await host.next_message("snapshot", timeout=scaled(20))
     await host.close()
     tallied = sum(sum(s["tally"].values()) for s in snapshot["all_statements"])
-    figures = {"phones": PHONES, "acked_before_crash": acked_before, "acked": sum(len(p.acked) for p in phones),
-               "retries": sum(p.retries for p in phones), "lost": lost, "tallied": tallied}
+    figures = {"code": code, "phones": PHONES, "acked_before_crash": acked_before,
+               "acked": sum(len(p.acked) for p in phones), "retries": sum(p.retries for p in phones),
+               "lost": lost, "tallied": tallied}
     print("\n", figures)
     assert lost == 0, figures
     assert figures["acked"] == PHONES * STATEMENTS and tallied == PHONES * STATEMENTS, figures
@@ -167,18 +178,61 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.mark.redis
 @pytest.mark.asyncio
 async def test_redis_and_server_kill_9_while_200_phones_vote_loses_nothing(redis_server: RedisServer) -> None:
-    """Redis backend: Redis, then the server, is killed and restarted while 200 phones vote; nothing acked lost."""
+    """Redis backend: Redis, then the server, is killed and restarted while 200 phones vote; nothing acked
+    lost, and every ack's seq was durable when sent and never reused by another event."""
     server = ServerProcess(redis_server.url, redis=redis_server.url, env=server_env()).start()
     try:
+        recovered: dict[str, float] = {}
+
         async def crash() -> None:
             redis_server.kill()
             await asyncio.sleep(1.0)
             redis_server.start()
+            recovered["at"] = time.monotonic()
+            recovered["seq"] = await _durable_seq(redis_server, phones[0].client.code)
             await asyncio.sleep(1.0)
             server.kill()
             await asyncio.sleep(0.5)
             server.start()
 
-        await vote_through_a_crash(server, crash)
+        phones: list[CrashPhone] = []
+        figures = await vote_through_a_crash(server, crash, phones)
+        await _assert_acks_durable(redis_server, figures["code"], phones, recovered)
     finally:
         server.stop()
+
+
+async def _durable_seq(redis_server: RedisServer, code: str) -> int:
+    store = RedisStore(redis_server.url)
+    await store.start()
+    try:
+        return await store.last_seq(code)
+    finally:
+        await store.close()
+
+
+async def _assert_acks_durable(redis_server: RedisServer, code: str, phones: list[CrashPhone],
+                               recovered: dict[str, float]) -> None:
+    """Every ack names a durable seq: acks sent before Redis came back name a seq <= the log's end as
+    recovered from its AOF; every first ack's seq holds exactly that phone's vote (same op) in the final
+    log, so no acknowledged seq was reused by another event; a repeat's seq is at or after its vote."""
+    store = RedisStore(redis_server.url)
+    await store.start()
+    try:
+        log = await store.load(code) or []
+    finally:
+        await store.close()
+    by_op = {e.op: e.seq for e in log if isinstance(e, VoteCast)}
+    before = [(op, seq) for phone in phones for at, op, seq, _ in phone.acks if at < recovered["at"]]
+    beyond = [(op, seq) for op, seq in before if seq > recovered["seq"]]
+    assert not beyond, f"{len(beyond)} acks named seqs beyond the recovered log (at {recovered['seq']}): {beyond[:5]}"
+    reused, late = [], []
+    for phone in phones:
+        for _, op, seq, duplicate in phone.acks:
+            if not duplicate and by_op.get(op) != seq:
+                reused.append((op, seq, by_op.get(op)))
+            if duplicate and not by_op.get(op, seq + 1) <= seq:
+                late.append((op, seq, by_op.get(op)))
+    print(f" acks before recovery: {len(before)}, recovered log end: {recovered['seq']}, final log: {len(log)}")
+    assert not reused, f"{len(reused)} acked seqs hold another event in the log: {reused[:5]}"
+    assert not late, f"{len(late)} repeat acks name a seq before their vote: {late[:5]}"

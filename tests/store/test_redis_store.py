@@ -24,11 +24,10 @@ async def test_stale_fence_cannot_append(redis_server: RedisServer) -> None:
     try:
         await store.create_meeting(code, [MeetingCreated(1, 1.0, code, {}, "h")])
         await raw.set(keys.owner(code), "1:a")
-        store.fences[code] = "1:a"
-        await store.append(code, [VoteCast(2, 2.0, 1, 1, "agree", "o1")])
+        await store.append(code, [VoteCast(2, 2.0, 1, 1, "agree", "o1")], fence="1:a")
         await raw.set(keys.owner(code), "2:b")  # another worker took over
         with pytest.raises(Fenced):
-            await store.append(code, [VoteCast(3, 3.0, 1, 1, "agree", "o2")])
+            await store.append(code, [VoteCast(3, 3.0, 1, 1, "agree", "o2")], fence="1:a")
         assert await store.last_seq(code) == 2
     finally:
         await raw.aclose()

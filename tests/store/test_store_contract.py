@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from facilitation.events import Event, MeetingCreated, StatementPosted, VoteCast
-from facilitation.store import MeetingExists, Store, StoreUnavailable, open_store
+from facilitation.store import MeetingExists, Store, StoreRefused, StoreUnavailable, open_store
 from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.asyncio
@@ -162,3 +162,52 @@ async def test_many_concurrent_appends_keep_their_order(store: Store) -> None:
     await asyncio.gather(*(store.append(code, _votes(3 + i, 1)) for i in range(200)))
     events = await store.load(code)
     assert events is not None and [e.seq for e in events] == list(range(1, 203))
+
+
+async def test_last_seq_follows_the_log(store: Store) -> None:
+    """last_seq is the last durable seq, 0 for an unknown meeting."""
+    code = _code()
+    assert await store.last_seq(code) == 0
+    await store.create_meeting(code, _created(code))
+    await store.append(code, _votes(3, 4))
+    assert await store.last_seq(code) == 6
+
+
+async def test_an_unstorable_item_fails_alone_and_the_writer_goes_on(store: Store) -> None:
+    """A lone surrogate reaching the store is refused with store_refused; other writes, of this meeting and
+    of another one queued at the same time, still become durable, and the store stays healthy."""
+    import asyncio
+
+    code, other = _code(), _code()
+    await store.create_meeting(code, _created(code))
+    await store.create_meeting(other, _created(other))
+    bad = VoteCast(3, 1003.0, 1, 1, "agree", "\ud800")
+    results = await asyncio.gather(store.append(code, [bad]), store.append(other, _votes(3, 2)),
+                                   return_exceptions=True)
+    assert isinstance(results[0], StoreRefused) and results[0].code == "store_refused"
+    assert results[1] is None
+    await store.append(code, _votes(3, 1))
+    assert [e.seq for e in await store.load(code) or []] == [1, 2, 3]
+    assert await store.last_seq(other) == 4
+    assert await store.healthy() is True
+
+
+async def test_an_unstorable_analysis_fails_alone(store: Store) -> None:
+    """An analysis payload with a lone surrogate is refused alone; the next save works."""
+    code = _code()
+    await store.create_meeting(code, _created(code))
+    with pytest.raises(StoreRefused):
+        await store.save_analysis(code, 1, 2, 1.0, {"label": "\udfff"})
+    await store.save_analysis(code, 1, 2, 1.0, {"label": "ok"})
+    assert (await store.load_analysis(code)) is not None
+
+
+async def test_append_that_would_leave_a_gap_is_refused(store: Store) -> None:
+    """An append must continue the log exactly (first seq = last seq + 1): after a lost write, a later
+    one cannot leave a hole in the meeting's sequence numbers."""
+    code = _code()
+    await store.create_meeting(code, _created(code))
+    with pytest.raises(StoreUnavailable):
+        await store.append(code, _votes(4, 1))
+    await store.append(code, _votes(3, 2))
+    assert [e.seq for e in await store.load(code) or []] == [1, 2, 3, 4]

@@ -1,0 +1,35 @@
+"""How an event is written at rest: one JSON text per event, the same in SQLite rows, the Redis log list
+and the Redis stream.
+
+Encoding happens in the caller's task, before a write is queued: an event that cannot be stored (a lone
+surrogate has no UTF-8 form) is refused there, alone, and never reaches a writer shared by every meeting.
+"""
+
+from __future__ import annotations
+
+import json
+
+from facilitation.errors import ClientError
+from facilitation.events import Event, event_from_dict
+
+__all__ = ["StoreRefused", "decode", "encode"]
+
+
+class StoreRefused(ClientError):
+    """The store cannot represent this item (e.g. text that is not valid Unicode): only this command fails."""
+
+    status = 422
+
+
+def encode(event: Event) -> str:
+    """The event's stored JSON text; raises :class:`StoreRefused` when it has no UTF-8 form."""
+    text = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise StoreRefused("store_refused", f"event {event.seq} cannot be stored: {exc.reason}") from None
+    return text
+
+
+def decode(raw: str | bytes) -> Event:
+    return event_from_dict(json.loads(raw))
