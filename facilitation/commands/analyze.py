@@ -4,13 +4,12 @@ With `--json` stdout carries exactly the contract's JSON (shared/CONTRACT.md) an
 go to stderr with exit status 2. Without it, a report a facilitator can read: each group with the text
 of its representative statements, then group-informed consensus, acceptable-to-all and majority
 opinions. `elapsed_ms` is the pipeline's time; reading the files is not included. A reader that stops
-early (`| head`) ends the command quietly, status 0.
+early (`| head`) ends the command quietly (cli.main handles that for every command).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import textwrap
 from collections.abc import Iterable
@@ -36,27 +35,13 @@ def run(path: str, as_json: bool) -> int:
         return 2
     result = analyze(conversation.votes, moderated_out=conversation.moderated_out,
                      statements=conversation.texts.keys())
-    try:
-        if as_json:
-            json.dump(result.to_dict(), sys.stdout, ensure_ascii=False)
-            sys.stdout.write("\n")
-        else:
-            _report(result, conversation, sys.stdout)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _quiet_stdout()
+    if as_json:
+        json.dump(result.to_dict(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        _report(result, conversation, sys.stdout)
+    sys.stdout.flush()
     return 0
-
-
-def _quiet_stdout() -> None:
-    """The reader left early (`... | head`): that is a normal way to read a report, not an error. Point
-    stdout at /dev/null so the interpreter's final flush does not print a second BrokenPipeError (the
-    recipe in Python's `signal` documentation)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    finally:
-        os.close(devnull)
 
 
 def _text(conversation: PolisConversation, statement: Id) -> str:

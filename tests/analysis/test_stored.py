@@ -119,11 +119,12 @@ def test_version_one_payloads_still_show_their_map() -> None:
 
 
 def test_analyze_piped_into_head_ends_quietly() -> None:
-    """`facilitation analyze FOLDER | head -1` prints one line, exits 0 and no traceback."""
+    """`facilitation analyze FOLDER | head -1` prints one line and no traceback; the status is 0, or 141
+    (128 + SIGPIPE, as a shell reports it) when the report outgrew the pipe before `head` left."""
     folder = polis_data_dir() / "vtaiwan.uberx"
     pipeline = subprocess.run(
         f"{sys.executable} -m facilitation.cli analyze {folder} | head -1; exit ${{PIPESTATUS[0]}}",
         shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=120, check=False)
-    assert pipeline.returncode == 0, pipeline.stderr
+    assert pipeline.returncode in (0, 141), pipeline.stderr
     assert len(pipeline.stdout.splitlines()) == 1
     assert "Traceback" not in pipeline.stderr and "BrokenPipeError" not in pipeline.stderr
