@@ -87,5 +87,5 @@ async def test_ack_seq_is_durable_while_other_commands_are_in_flight(backend: tu
     assert seqs == sorted(seqs) and len(set(seqs)) == 40
     durable = await store.last_seq(writer.code)
     assert max(seqs) == durable == writer.durable_seq
-    repeat = await writer.submit(Vote(alice, second, "disagree", "op-39")  # the same command again)
+    repeat = await writer.submit(Vote(alice, second, "disagree", "op-39"))  # the same command again
     assert repeat.duplicate and repeat.seq <= durable
