@@ -11,16 +11,9 @@ import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { keys, safeGet, safeSet } from "./store.js";
+import { PHASES, phaseKey, stateKey, voteKey } from "./vocabulary.js";
 
 const code = codeFromPath();
-const PHASES = ["lobby", "collecting", "voting", "reviewing", "closed"];
-const PHASE_KEYS = {
-  lobby: "phase.lobby",
-  collecting: "phase.collecting",
-  voting: "phase.voting",
-  reviewing: "phase.reviewing",
-  closed: "phase.closed",
-};
 const PHASE_HELP = {
   lobby: "phase_help.lobby",
   collecting: "phase_help.collecting",
@@ -28,14 +21,6 @@ const PHASE_HELP = {
   reviewing: "phase_help.reviewing",
   closed: "phase_help.closed",
 };
-const STATE_KEYS = {
-  pending: "mine.pending",
-  accepted: "mine.accepted",
-  rejected: "mine.rejected",
-  hidden: "mine.hidden",
-};
-// Labels per vote value; which values the meeting offers, in order, come from the server (`votes`).
-const VOTE_KEYS = { agree: "vote.agree", acceptable: "vote.acceptable", pass: "vote.pass", disagree: "vote.disagree" };
 const LOG_KEYS = { accept: "log.accept", reject: "log.reject", hide: "log.hide" };
 /** How each setting change reads in the log: never the setting's internal name. */
 const SETTING_LOG = {
@@ -310,7 +295,7 @@ function requestPhase(phase) {
   }
   pendingPhase = phase;
   const key = state.phase === "closed" ? "host.confirm_reopen" : "host.confirm_back";
-  setText("#phase-confirm-text", t(key, { from: t(PHASE_KEYS[state.phase]), to: t(PHASE_KEYS[phase]) }));
+  setText("#phase-confirm-text", t(key, { from: t(phaseKey(state.phase)), to: t(phaseKey(phase)) }));
   show("#phase-confirm", true);
   $("#phase-confirm-no").focus();
 }
@@ -319,7 +304,7 @@ function changePhase(phase) {
   pendingPhase = null;
   show("#phase-confirm", false);
   command("phase", { phase }, "#phase-status").then(() => {
-    setStatus("#phase-status", t("host.phase_done", { phase: t(PHASE_KEYS[phase]) }), "ok");
+    setStatus("#phase-status", t("host.phase_done", { phase: t(phaseKey(phase)) }), "ok");
   }, () => {});
 }
 
@@ -450,7 +435,7 @@ function renderAll() {
   setText("#c-statements", formatNumber(c.statements));
   setText("#c-votes", formatNumber(c.votes));
   setText("#c-pending", formatNumber(c.pending));
-  setText("#phase-now", t("host.phase_now", { phase: t(PHASE_KEYS[state.phase] || "phase.lobby") }));
+  setText("#phase-now", t("host.phase_now", { phase: t(phaseKey(state.phase)) }));
   const roles = Object.entries(state.byRole).filter(([, n]) => n > 0)
     .map(([role, n]) => t("host.role_count", { role: role || t("host.no_role"), n }));
   setText("#by-role", roles.length ? t("host.by_role", { list: roles.join("、") }) : "");
@@ -481,7 +466,7 @@ function renderPhases() {
       "aria-pressed": phase === state.phase ? "true" : "false",
       disabled: index > here + 1 || phase === state.phase,
       onclick: () => requestPhase(phase),
-    }, `${index + 1}. ${t(PHASE_KEYS[phase])}`));
+    }, `${index + 1}. ${t(phaseKey(phase))}`));
   });
   setText("#phase-help", t(PHASE_HELP[state.phase] || "phase_help.lobby"));
 }
@@ -566,7 +551,7 @@ function tallyText(tally) {
   const total = values.reduce((sum, v) => sum + (tally[v] || 0), 0);
   if (!total) return t("host.no_votes");
   const parts = values.filter((v) => tally[v]).map((v) => t("host.tally_part", {
-    label: t(VOTE_KEYS[v] || "vote.pass"), n: tally[v], percent: `${Math.round((tally[v] / total) * 100)}%`,
+    label: t(voteKey(v)), n: tally[v], percent: `${Math.round((tally[v] / total) * 100)}%`,
   }));
   return `${parts.join(" · ")} · ${t("host.tally_total", { n: total })}`;
 }
@@ -580,7 +565,7 @@ function renderStatements() {
     const action = statement.state === "accepted"
       ? el("button", { type: "button", class: "hide", onclick: () => moderate(statement.id, "hide", "", error) }, t("host.hide"))
       : el("button", { type: "button", class: "accept", onclick: () => moderate(statement.id, "accept", "", error) }, t("host.restore"));
-    const stateText = t(STATE_KEYS[statement.state] || "mine.accepted");
+    const stateText = t(stateKey(statement.state));
     list.append(el("li", { dataset: { statement: statement.id } }, statementHead(statement),
       el("div", { class: "actions" },
         el("span", { class: `badge state-${statement.state}`, text: stateText }),
@@ -600,7 +585,7 @@ function renderLog() {
     const time = entry.at ? new Date(entry.at * 1000) : null;
     let text;
     if (entry.action === "phase") {
-      text = t("log.phase", { from: t(PHASE_KEYS[entry.from] || "phase.lobby"), to: t(PHASE_KEYS[entry.to] || "phase.lobby") });
+      text = t("log.phase", { from: t(phaseKey(entry.from)), to: t(phaseKey(entry.to)) });
     } else if (entry.action === "settings") {
       const changes = Object.entries(entry.changes || {})
         .map(([name, value]) => (SETTING_LOG[name] ? SETTING_LOG[name](Boolean(value)) : t("log.other_setting")));

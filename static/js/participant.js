@@ -10,31 +10,9 @@ import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { acceptanceFigure, repFigure } from "./map.js";
 import { keys, safeGet, safeGetJSON, safeSet, safeSetJSON } from "./store.js";
+import { PHASES, VOTE_ICONS, phaseKey, stateKey, voteKey } from "./vocabulary.js";
 
 const code = codeFromPath();
-// Labels and icons per vote value; WHICH values a meeting offers, and in what order, come from the
-// server (`votes` in the meeting info and the welcome), never from a copy here.
-const VOTE_KEYS = {
-  agree: "vote.agree",
-  acceptable: "vote.acceptable",
-  pass: "vote.pass",
-  disagree: "vote.disagree",
-};
-const VOTE_ICONS = { agree: "✓", acceptable: "～", pass: "→", disagree: "✗" };
-const PHASE_ORDER = ["lobby", "collecting", "voting", "reviewing", "closed"];
-const PHASE_KEYS = {
-  lobby: "phase.lobby",
-  collecting: "phase.collecting",
-  voting: "phase.voting",
-  reviewing: "phase.reviewing",
-  closed: "phase.closed",
-};
-const STATE_KEYS = {
-  pending: "mine.pending",
-  accepted: "mine.accepted",
-  rejected: "mine.rejected",
-  hidden: "mine.hidden",
-};
 const PHASE_NOTES = {
   lobby: "phase_note.lobby",
   reviewing: "phase_note.reviewing",
@@ -299,13 +277,13 @@ function applyEvent(event) {
 
 /** Tell the phone when the host went back a phase or reopened the meeting: nothing happens silently. */
 function notePhaseChange(from, to) {
-  const back = PHASE_ORDER.indexOf(to) < PHASE_ORDER.indexOf(from);
+  const back = PHASES.indexOf(to) < PHASES.indexOf(from);
   if (!back) {
     show("#phase-change", false);
     return;
   }
   const key = from === "closed" ? "phase_change.reopened" : "phase_change.back";
-  setText("#phase-change", t(key, { phase: t(PHASE_KEYS[to] || "phase.lobby") }));
+  setText("#phase-change", t(key, { phase: t(phaseKey(to)) }));
   show("#phase-change", true);
 }
 
@@ -534,7 +512,7 @@ function renderCard() {
       "aria-pressed": current === value ? "true" : "false",
       onclick: () => vote(value),
     }, el("span", { class: "icon", "aria-hidden": "true", text: VOTE_ICONS[value] }),
-    el("span", { class: "label", text: t(VOTE_KEYS[value]) })));
+    el("span", { class: "label", text: t(voteKey(value)) })));
   }
 }
 
@@ -547,7 +525,7 @@ function renderHistory() {
     list.append(el("li", {},
       el("button", { type: "button", class: "voted-item", onclick: () => changeVote(id) },
         el("span", { class: "voted-text", text: state.statements.get(id).text }),
-        el("span", { class: `voted-value vote-${value}`, text: `${VOTE_ICONS[value] || ""} ${t(VOTE_KEYS[value] || "vote.pass")}` }))));
+        el("span", { class: `voted-value vote-${value}`, text: `${VOTE_ICONS[value] || ""} ${t(voteKey(value))}` }))));
   }
 }
 
@@ -556,7 +534,7 @@ function renderMine() {
   list.replaceChildren();
   const items = Array.from(state.mine.values()).sort((a, b) => b.id - a.id);
   for (const item of items) {
-    const stateText = t(STATE_KEYS[item.state] || "mine.pending");
+    const stateText = t(stateKey(item.state));
     const children = [el("span", { class: "mine-text", text: item.text || "" }),
       el("span", { class: `badge state-${item.state}`, text: stateText })];
     if (item.state === "rejected" && item.reason) {

@@ -9,15 +9,9 @@ import { $, codeFromPath, displayCode, formatNumber, setText, show } from "./dom
 import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { ConsensusMap, renderGroups, renderLanes } from "./map.js";
+import { phaseKey } from "./vocabulary.js";
 
 const code = codeFromPath();
-const PHASE_KEYS = {
-  lobby: "phase.lobby",
-  collecting: "phase.collecting",
-  voting: "phase.voting",
-  reviewing: "phase.reviewing",
-  closed: "phase.closed",
-};
 const FETCH_DELAY = 400;
 /** Which screen each phase shows (body[data-screen], see projector.css). */
 const SCREENS = { lobby: "join", collecting: "live", voting: "live", reviewing: "results", closed: "closed" };
@@ -187,7 +181,7 @@ function statementText(id) {
 function renderHead() {
   setText("#title", state.settings.title || "");
   setText("#topic", state.settings.topic || "");
-  setText("#phase", t(PHASE_KEYS[state.phase] || "phase.lobby"));
+  setText("#phase", t(phaseKey(state.phase)));
   const screen = SCREENS[state.phase] || "live";
   document.body.dataset.screen = screen;
   setText("#join-h", t(screen === "results" ? "projector.scan_for_results" : "projector.scan_to_join"));

@@ -1,0 +1,24 @@
+// The meeting's words as the pages name them, declared once for every page: phases in their order, and
+// the catalog keys for phases, vote values and statement states. WHICH vote values a meeting offers, and
+// in what order, come from the server (`votes` in the meeting info and the welcome), never from here.
+
+import { has } from "./i18n.js";
+
+export const PHASES = ["lobby", "collecting", "voting", "reviewing", "closed"];
+
+export const VOTE_ICONS = { agree: "✓", acceptable: "～", pass: "→", disagree: "✗" };
+
+/** The i18n key of a phase's name (an unknown phase reads as the lobby's, never as an identifier). */
+export function phaseKey(phase) {
+  return PHASES.includes(phase) ? `phase.${phase}` : "phase.lobby";
+}
+
+/** The i18n key of a vote value's label. */
+export function voteKey(value) {
+  return has(`vote.${value}`) ? `vote.${value}` : "vote.pass";
+}
+
+/** The i18n key of a statement's moderation state, as its author and the host read it. */
+export function stateKey(state) {
+  return has(`mine.${state}`) ? `mine.${state}` : "mine.accepted";
+}
