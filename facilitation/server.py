@@ -319,8 +319,16 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
 
+READ_AHEAD_MESSAGES = 4
+READ_AHEAD_BYTES = 16 * 1024
+"""uvicorn stops reading a socket after every message until the app has taken it, which costs two epoll
+system calls per frame (about a tenth of the server's CPU per vote, measured with py-spy). Up to this many
+small messages may wait for the app before reading pauses: still bounded per connection."""
+
+
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol; gives the connection's slot back when the socket closes."""
+    """uvicorn's WebSocket protocol; gives the connection's slot back when the socket closes, and reads a
+    few small messages ahead instead of pausing the socket after each one."""
 
     def __init__(
         self,
@@ -335,6 +343,16 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._guard.release(self.transport)
         super().connection_lost(exc)
+
+    def send_receive_event_to_app(self) -> None:
+        if self.read_paused or self.queue.qsize() >= READ_AHEAD_MESSAGES - 1 or (
+            sum(len(frame) for frame in self.frames) > READ_AHEAD_BYTES
+        ):
+            super().send_receive_event_to_app()  # pauses reading until the app catches up
+            return
+        self.read_paused = True  # tells the parent "already paused", so it does not pause ...
+        super().send_receive_event_to_app()
+        self.read_paused = False  # ... and reading goes on: nothing was paused
 
 
 def build_config(app: Any, settings: Settings, **options: Any) -> GuardedConfig:
