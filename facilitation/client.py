@@ -61,9 +61,9 @@ class MeetingClient:
                       source_address: str | None = None) -> dict[str, Any]:
         """Open the socket, say hello and return the welcome (``source_address``: connect from this local
         address, e.g. ``127.0.0.2`` to test per-address limits on loopback)."""
-        local = {} if source_address is None else {"local_addr": (source_address, 0)}
+        local = None if source_address is None else (source_address, 0)
         self.ws = await websockets.connect(self.url, max_size=2**24, compression=None, open_timeout=timeout,
-                                           **local)
+                                           local_addr=local)
         hello: dict[str, Any] = {"v": 1, "type": "hello", "role": self.role, **self.hello}
         if since is not None:
             hello["since"] = since

@@ -21,10 +21,9 @@ from starlette.applications import Starlette
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from facilitation import metrics
-from facilitation.connection import Connection
+from facilitation.connection import Connection, encode
 from facilitation.errors import ClientError
 from facilitation.hub import Hub, Room, UnknownMeeting
-from facilitation.protocol import dumps
 from facilitation.security import client_address
 from facilitation.session import (
     HELLO_TIMEOUT,
@@ -219,7 +218,7 @@ class _Pump:
             self.conn.send(message)
             return
         with contextlib.suppress(Exception):
-            await self.websocket.send_text(message if isinstance(message, str) else dumps(message))
+            await self.websocket.send_text(message if isinstance(message, str) else encode(message))
 
     async def _close(self, action: Close) -> None:
         if self.conn is not None:
