@@ -35,8 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from facilitation import loadtest  # noqa: E402
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STATEMENTS = 50
+
 
 
 def cpu_seconds(pid: int) -> float:
@@ -214,21 +217,28 @@ def run_floor(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         proc.wait(10)
 
 
-def run_facilitation(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def run_facilitation(args: argparse.Namespace, tmp: Path, source: str | None = None) -> dict[str, Any]:
+    """``source``: a checkout of another version (e.g. ``git worktree add /tmp/main main``) to measure instead."""
     from tests.support.servers import ServerProcess
 
-    server = ServerProcess(f"sqlite:///{tmp / 'facilitation.db'}", env={"FACILITATION_ANALYSIS": "0"}).start(60)
+    env = {"FACILITATION_ANALYSIS": "0", **loadtest.ONE_ADDRESS_ENV}
+    if source is not None:
+        env["PYTHONPATH"] = source
+    name = "baseline" if source is not None else "facilitation"
+    server = ServerProcess(f"sqlite:///{tmp / (name + '.db')}", env=env).start(60)
     try:
         assert server.proc is not None
         code = _open_meeting(server.url)
-        return measure("facilitation", server.proc.pid, server.url, code, args, tmp)
+        return measure(name, server.proc.pid, server.url, code, args, tmp)
     finally:
         server.stop()
 
 
 def print_table(results: dict[str, Any]) -> None:
     rows = [("server", "votes acked", "votes/s", "CPU µs/vote", "CPU share", "ack p50 ms", "ack p99 ms", "errors")]
-    for name in ("floor", "facilitation"):
+    for name in ("floor", "baseline", "facilitation"):
+        if name not in results:
+            continue
         r = results[name]
         rows.append((name, str(r["votes_acked"]), str(r["votes_per_s"]), str(r["server_cpu_us_per_vote"]),
                      str(r["server_cpu_share"]), str(r["ack_p50_ms"]), str(r["ack_p99_ms"]), str(r["errors"])))
@@ -236,6 +246,8 @@ def print_table(results: dict[str, Any]) -> None:
     for row in rows:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
     print(f"ratio facilitation / floor (CPU per vote): {results['ratio_cpu_per_vote']}")
+    if "baseline" in results:
+        print(f"ratio baseline / floor (CPU per vote): {results['ratio_baseline_cpu_per_vote']}")
 
 
 def main() -> int:
@@ -246,6 +258,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep-profile", default=None, help="with --profile: keep py-spy's raw stacks here")
+    parser.add_argument("--baseline", default=None,
+                        help="also measure the facilitation code in this directory (e.g. a worktree of main)")
     parser.add_argument("--load", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
@@ -261,10 +275,16 @@ def main() -> int:
             "phones": args.phones, "rate_per_phone": args.rate, "duration_s": args.duration,
             "cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in os.getloadavg()],
             "floor": run_floor(args, tmp),
-            "facilitation": run_facilitation(args, tmp),
         }
+        if args.baseline:
+            results["baseline_source"] = args.baseline
+            results["baseline"] = run_facilitation(args, tmp, args.baseline)
+        results["facilitation"] = run_facilitation(args, tmp)
     results["ratio_cpu_per_vote"] = round(
         results["facilitation"]["server_cpu_us_per_vote"] / max(0.1, results["floor"]["server_cpu_us_per_vote"]), 2)
+    if "baseline" in results:
+        results["ratio_baseline_cpu_per_vote"] = round(
+            results["baseline"]["server_cpu_us_per_vote"] / max(0.1, results["floor"]["server_cpu_us_per_vote"]), 2)
     print_table(results)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -36,9 +36,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from facilitation import loadtest
 from facilitation.loadtest import Projector, percentile, run_fleet
 
 TARGETS = {"map_lag_p99_s": 2.0, "loop_stall_max_s": 0.05, "vote_to_projector_p99_ms": 100.0}
+
 
 
 class MapProjector(Projector):
@@ -116,7 +118,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
     tmp = tempfile.mkdtemp(prefix="bench-live-")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "FACILITATION_ANALYSIS": "0" if args.no_analysis else "1"}
+    env = {**os.environ, "FACILITATION_ANALYSIS": "0" if args.no_analysis else "1", **loadtest.ONE_ADDRESS_ENV}
     server = subprocess.Popen(
         [sys.executable, "-m", "facilitation.cli", "serve", "--port", str(port), "--store", f"sqlite:///{tmp}/m.db"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
