@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -57,6 +58,16 @@ def encode(message: dict[str, Any]) -> str:
         return dumps(message)
 
 
+CLOSE_FLUSH_SECONDS = 2.0
+"""How long a graceful close waits for the queued messages to go out before the socket is dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class _CloseAfter:
+    code: int
+    reason: str
+
+
 class TokenBucket:
     """``rate`` commands per second on average with bursts of ``burst``: an offline queue may replay."""
 
@@ -91,7 +102,8 @@ class Connection:
         self.participant = participant
         self._send_text = send_text
         self._close = close
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self._queue: asyncio.Queue[str | _CloseAfter | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self._closing = False
         self._queued_chars = 0
         self._batch: list[dict[str, Any]] = []
         self._batch_seq = 0
@@ -118,6 +130,9 @@ class Connection:
             while True:
                 text = await self._queue.get()
                 if text is None:
+                    return
+                if isinstance(text, _CloseAfter):
+                    await self._close(text.code, text.reason)
                     return
                 await self._send_text(text)
                 self._queued_chars -= len(text)
@@ -163,6 +178,28 @@ class Connection:
         self._batch = []
         self.send(message)
 
+    @property
+    def pending(self) -> bool:
+        """Whether messages wait in the send queue (the reader yields so the sender can catch up)."""
+        return not self._queue.empty()
+
+    def close_after_sent(self, code: int, reason: str) -> None:
+        """Close the client after everything already queued has gone out (e.g. the refusal that explains
+        the close); nothing queued after this call is sent."""
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(_CloseAfter(code, reason))
+        except asyncio.QueueFull:
+            self.drop(code, reason)
+            return
+        self.closed = True
+        self._closing = True
+        if self._batch_timer is not None:
+            self._batch_timer.cancel()
+        if self.interrupt is not None:
+            self.interrupt()
+
     def drop(self, code: int, reason: str) -> None:
         """Close the client from the fan-out side without awaiting anything."""
         if self.closed:
@@ -181,6 +218,9 @@ class Connection:
             self._batch_timer.cancel()
             self._batch_timer = None
         self.closed = True
+        if self._task is not None and self._closing:
+            with contextlib.suppress(Exception):  # the queued messages and the close, in a bounded time
+                await asyncio.wait_for(asyncio.shield(self._task), CLOSE_FLUSH_SECONDS)
         if self._task is not None:
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait(None)

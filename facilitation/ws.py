@@ -126,6 +126,8 @@ class _Pump:
         conn.interrupt = self._interrupt
         self._watchdog = asyncio.get_running_loop().call_later(self.session.idle_left(), self._check_idle)
         while not conn.closed:
+            if conn.pending:
+                await asyncio.sleep(0)  # frames read ahead must not starve the sender (bounded queue)
             raw = await self._receive()
             if raw is None or not await self._perform(self.session.receive(raw)):
                 return
@@ -222,7 +224,7 @@ class _Pump:
 
     async def _close(self, action: Close) -> None:
         if self.conn is not None:
-            self.conn.drop(action.code, action.reason)
+            self.conn.close_after_sent(action.code, action.reason)  # the refusal that explains it goes first
             return
         with contextlib.suppress(Exception):
             await self.websocket.close(action.code, action.reason)
