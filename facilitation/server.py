@@ -28,6 +28,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,13 +122,14 @@ class RateLimitedLog(logging.Filter):
     failure (``accept()`` out of descriptors, garbage requests) must not fill the disk.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
+        self._clock = clock
         self._windows: dict[str, tuple[float, int]] = {}
 
     def allow(self, key: str) -> tuple[bool, int]:
         """Whether to log ``key`` now, and how many were suppressed in the window that just ended."""
-        now = time.monotonic()
+        now = self._clock()
         start, count = self._windows.get(key, (now, 0))
         suppressed = 0
         if now - start > LOG_WINDOW:
@@ -251,6 +253,7 @@ class GuardedH11Protocol(H11Protocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._request_started = 0.0
         self._refused = False
+        self._lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -268,6 +271,7 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()  # out of room: free the descriptor now
             return
         self._guard.lingering += 1
+        self._lingering = True
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
@@ -313,7 +317,8 @@ class GuardedH11Protocol(H11Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
-        if self._refused and self._guard.lingering > 0:
+        if self._lingering:
+            self._lingering = False
             self._guard.lingering -= 1
         self._guard.release(self.transport)
         super().connection_lost(exc)
