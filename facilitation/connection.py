@@ -179,9 +179,9 @@ class Connection:
         self.send(message)
 
     @property
-    def pending(self) -> bool:
-        """Whether messages wait in the send queue (the reader yields so the sender can catch up)."""
-        return not self._queue.empty()
+    def backlog(self) -> int:
+        """Messages waiting in the send queue (the reader yields when they pile up, so the sender catches up)."""
+        return self._queue.qsize()
 
     def close_after_sent(self, code: int, reason: str) -> None:
         """Close the client after everything already queued has gone out (e.g. the refusal that explains

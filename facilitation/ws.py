@@ -45,6 +45,10 @@ __all__ = ["meeting_socket"]
 
 log = logging.getLogger("facilitation.ws")
 
+SENDER_BACKLOG = 16
+"""Replies waiting to be sent above which the pump lets the sender run before reading on: frames read
+ahead are answered without a suspension in between, and the send queue holds 256 messages at most."""
+
 
 @dataclass(frozen=True, slots=True)
 class Admission:
@@ -126,8 +130,8 @@ class _Pump:
         conn.interrupt = self._interrupt
         self._watchdog = asyncio.get_running_loop().call_later(self.session.idle_left(), self._check_idle)
         while not conn.closed:
-            if conn.pending:
-                await asyncio.sleep(0)  # frames read ahead must not starve the sender (bounded queue)
+            if conn.backlog > SENDER_BACKLOG:
+                await asyncio.sleep(0)  # frames read ahead must not starve the sender (its queue is bounded)
             raw = await self._receive()
             if raw is None or not await self._perform(self.session.receive(raw)):
                 return
