@@ -44,6 +44,7 @@ from tests.support.servers import ServerProcess  # noqa: E402
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+
 def raise_fd_limit() -> int:
     """5,000 sockets in the server and 5,000 in this process need more than the usual 1,024 descriptors."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -69,7 +70,7 @@ def load_average() -> list[float]:
 
 
 def start_server(tmp: Path, name: str, analysis: bool) -> ServerProcess:
-    env = {"FACILITATION_ANALYSIS": "1" if analysis else "0"}
+    env = {"FACILITATION_ANALYSIS": "1" if analysis else "0", **loadtest.ONE_ADDRESS_ENV}
     return ServerProcess(f"sqlite:///{tmp / (name + '.db')}", env=env).start(timeout=60)
 
 

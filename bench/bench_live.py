@@ -36,9 +36,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from facilitation import loadtest
 from facilitation.loadtest import Projector, percentile, run_fleet
 
 TARGETS = {"map_lag_p99_s": 2.0, "loop_stall_max_s": 0.05, "vote_to_projector_p99_ms": 100.0}
+
 
 
 class MapProjector(Projector):
@@ -88,6 +90,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def _rss_mb(pid: int) -> float | None:
+    """The server process's resident memory (its analysis workers not included), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     return [int(p) for p in out]
@@ -116,7 +126,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
     tmp = tempfile.mkdtemp(prefix="bench-live-")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "FACILITATION_ANALYSIS": "0" if args.no_analysis else "1"}
+    env = {**os.environ, "FACILITATION_ANALYSIS": "0" if args.no_analysis else "1", **loadtest.ONE_ADDRESS_ENV}
     server = subprocess.Popen(
         [sys.executable, "-m", "facilitation.cli", "serve", "--port", str(port), "--store", f"sqlite:///{tmp}/m.db"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -151,6 +161,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(max(0.0, duration - 1.0))
         after, t1 = _metrics(base), time.monotonic()
         cpu1 = {p: _cpu_seconds(p) for p in [server.pid, *_children(server.pid)] if Path(f"/proc/{p}").exists()}
+        rss_mb = _rss_mb(server.pid)
         fleet = await fleet_task
         await asyncio.sleep(3.0)  # the last votes' map
         await projector.stop()
@@ -218,6 +229,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
         "analysis_workers_cpu_cores": round(worker_cpu / wall, 3),
         "server_loop_process_cpu_cores": round(server_cpu / wall, 3),
         "window_s": round(wall, 1),
+        "server_rss_mb": rss_mb,
     }
     figures["targets"] = TARGETS
     figures["meets_targets"] = {

@@ -31,16 +31,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from facilitation import loadtest
 from tests.support.servers import RedisServer, ServerProcess
 
 MODES = {"embedded": 1, "redis2": 2, "redis4": 4}
+
 
 
 def run_one(mode: str, phones: int, duration: float, interval: float) -> dict[str, Any]:
     workers = MODES[mode]
     redis = RedisServer(appendfsync="always").start() if mode != "embedded" else None
     tmp = tempfile.mkdtemp(prefix="bench-scaling-")
-    env = {"FACILITATION_ANALYSIS": "0"}  # measure the vote path, not clustering
+    env = {"FACILITATION_ANALYSIS": "0", **loadtest.ONE_ADDRESS_ENV}  # measure the vote path, not clustering
     if redis is None:
         server = ServerProcess(f"sqlite:///{tmp}/bench.db", env=env)
     else:

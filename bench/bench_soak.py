@@ -29,11 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import websockets
 
+from facilitation import loadtest
 from facilitation.client import MeetingClient, ServerError
 from tests.support.servers import ServerProcess
 
 VALUES = ("agree", "acceptable", "pass", "disagree")
 SEEDS = 40
+
 
 
 def rss_mb(pid: int) -> float:
@@ -108,7 +110,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     if args.url:
         url, pid = args.url.rstrip("/"), args.pid
     else:
-        server = ServerProcess(f"sqlite:///{tmp}/soak.db", env={"FACILITATION_ANALYSIS": "1"}).start()
+        env = {"FACILITATION_ANALYSIS": "1", **loadtest.ONE_ADDRESS_ENV}
+        server = ServerProcess(f"sqlite:///{tmp}/soak.db", env=env).start()
         assert server.proc is not None
         url, pid = server.url, server.proc.pid
     try:

@@ -16,8 +16,7 @@ __all__ = ["main"]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from facilitation import server
     from facilitation.settings import Settings
 
     settings = Settings.from_env(
@@ -50,11 +49,11 @@ def _serve(args: argparse.Namespace) -> int:
         import os
 
         os.environ.update(settings.to_env())
-        uvicorn.run("facilitation.app:create_app", factory=True, workers=settings.workers, **options)
+        server.run("facilitation.app:create_app", settings, factory=True, workers=settings.workers, **options)
     else:
         from facilitation.app import create_app
 
-        uvicorn.run(create_app(settings), **options)
+        server.run(create_app(settings), settings, **options)
     return 0
 
 

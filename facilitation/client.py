@@ -57,13 +57,18 @@ class MeetingClient:
     def token(self) -> str | None:
         return self.welcome.get("token")
 
-    async def connect(self, since: int | None = None, timeout: float = 10.0) -> dict[str, Any]:
-        """Open the socket, say hello and return the welcome."""
-        self.ws = await websockets.connect(self.url, max_size=2**24, compression=None, open_timeout=timeout)
+    async def connect(self, since: int | None = None, timeout: float = 10.0,
+                      source_address: str | None = None) -> dict[str, Any]:
+        """Open the socket, say hello and return the welcome (``source_address``: connect from this local
+        address, e.g. ``127.0.0.2`` to test per-address limits on loopback)."""
+        local = None if source_address is None else (source_address, 0)
+        self.ws = await websockets.connect(self.url, max_size=2**24, compression=None, open_timeout=timeout,
+                                           local_addr=local)
         hello: dict[str, Any] = {"v": 1, "type": "hello", "role": self.role, **self.hello}
         if since is not None:
             hello["since"] = since
-        await self.ws.send(json.dumps(hello))
+        with contextlib.suppress(websockets.ConnectionClosed):  # refused before the hello: read why below
+            await self.ws.send(json.dumps(hello))
         first: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
         if first.get("type") == "error":
             raise ServerError(first["error"])

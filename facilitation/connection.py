@@ -15,7 +15,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from facilitation.protocol import PROTOCOL_VERSION, dumps
 
@@ -24,6 +27,7 @@ __all__ = [
     "CLOSE_TOO_SLOW",
     "Connection",
     "TokenBucket",
+    "encode",
 ]
 
 SEND_QUEUE_LIMIT = 256
@@ -42,19 +46,43 @@ CLOSE_IDLE = 4000
 """Close code: nothing heard from the client (not even a ping) for too long."""
 
 
+def encode(message: dict[str, Any]) -> str:
+    """A server message as JSON text, the same text :func:`facilitation.protocol.dumps` gives, ~6x faster.
+
+    Every ack and batch goes through here (measured: ``json.dumps`` was 8% of the server's CPU per durable
+    vote, an ack carrying the next statement; orjson takes a seventh of that). Anything orjson refuses (a
+    lone surrogate, an integer beyond 64 bits) falls back to the standard encoder, which never refuses."""
+    try:
+        text: str = orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return dumps(message)
+    return text
+
+
+CLOSE_FLUSH_SECONDS = 2.0
+"""How long a graceful close waits for the queued messages to go out before the socket is dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class _CloseAfter:
+    code: int
+    reason: str
+
+
 class TokenBucket:
     """``rate`` commands per second on average with bursts of ``burst``: an offline queue may replay."""
 
-    __slots__ = ("_stamp", "_tokens", "burst", "rate")
+    __slots__ = ("_clock", "_stamp", "_tokens", "burst", "rate")
 
-    def __init__(self, rate: float, burst: float) -> None:
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
         self.burst = burst
+        self._clock = clock
         self._tokens = burst
-        self._stamp = time.monotonic()
+        self._stamp = clock()
 
     def take(self) -> bool:
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
         if self._tokens >= 1:
@@ -75,7 +103,8 @@ class Connection:
         self.participant = participant
         self._send_text = send_text
         self._close = close
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self._queue: asyncio.Queue[str | _CloseAfter | None] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self._closing = False
         self._queued_chars = 0
         self._batch: list[dict[str, Any]] = []
         self._batch_seq = 0
@@ -103,6 +132,9 @@ class Connection:
                 text = await self._queue.get()
                 if text is None:
                     return
+                if isinstance(text, _CloseAfter):
+                    await self._close(text.code, text.reason)
+                    return
                 await self._send_text(text)
                 self._queued_chars -= len(text)
         except Exception:  # the socket is gone: the receive side notices and cleans up
@@ -112,7 +144,7 @@ class Connection:
         """Queue a message without waiting; close the client if it cannot keep up."""
         if self.closed:
             return False
-        text = message if isinstance(message, str) else dumps(message)
+        text = message if isinstance(message, str) else encode(message)
         if self._queued_chars and self._queued_chars + len(text) > SEND_QUEUE_CHARS:
             self.drop(CLOSE_TOO_SLOW, "too slow: reconnect with since to resync")
             return False
@@ -147,6 +179,28 @@ class Connection:
         self._batch = []
         self.send(message)
 
+    @property
+    def backlog(self) -> int:
+        """Messages waiting in the send queue (the reader yields when they pile up, so the sender catches up)."""
+        return self._queue.qsize()
+
+    def close_after_sent(self, code: int, reason: str) -> None:
+        """Close the client after everything already queued has gone out (e.g. the refusal that explains
+        the close); nothing queued after this call is sent."""
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(_CloseAfter(code, reason))
+        except asyncio.QueueFull:
+            self.drop(code, reason)
+            return
+        self.closed = True
+        self._closing = True
+        if self._batch_timer is not None:
+            self._batch_timer.cancel()
+        if self.interrupt is not None:
+            self.interrupt()
+
     def drop(self, code: int, reason: str) -> None:
         """Close the client from the fan-out side without awaiting anything."""
         if self.closed:
@@ -165,6 +219,9 @@ class Connection:
             self._batch_timer.cancel()
             self._batch_timer = None
         self.closed = True
+        if self._task is not None and self._closing:
+            with contextlib.suppress(Exception):  # the queued messages and the close, in a bounded time
+                await asyncio.wait_for(asyncio.shield(self._task), CLOSE_FLUSH_SECONDS)
         if self._task is not None:
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait(None)

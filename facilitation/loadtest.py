@@ -35,6 +35,8 @@ __all__ = ["LoadResult", "percentile", "run"]
 SEED_STATEMENTS = 30
 POST_PROBABILITY = 0.01
 """Share of a phone's actions that are new statements rather than votes ("now and then posts")."""
+PING_INTERVAL = 20.0
+"""Seconds between a simulated phone's app-level pings, as docs/protocol.md asks of clients."""
 CONNECT_CONCURRENCY = 64
 """Phones connecting at once: a burst of 1,000 handshakes would only measure the listen backlog."""
 DRAIN_SECONDS = 5.0
@@ -43,6 +45,16 @@ VALUES = ("agree", "disagree", "pass", "acceptable")
 
 _Record = tuple[int, int, float, float | None]
 """(participant, statement, sent at, acked at or None), times from ``time.monotonic()``."""
+
+
+ONE_ADDRESS_ENV: dict[str, str] = {
+    "FACILITATION_MAX_WEBSOCKETS_PER_ADDRESS": "100000",
+    "FACILITATION_MAX_CONNECTIONS_PER_ADDRESS": "100000",
+    "FACILITATION_JOIN_BURST": "100000",
+}
+"""Server environment for a load test: every simulated phone connects from this machine's one address, so
+the per-address caps (docs/security.md, *Connections*) that a real venue's 1,000 phones stay under are lifted
+for the benchmarks that start their own server with many more."""
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -76,6 +88,15 @@ class FleetResult:
     records: list[_Record] = field(default_factory=list)
     posts: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+
+
+async def _keep_alive(ws: Any) -> None:
+    """Ping every :data:`PING_INTERVAL` seconds like the phone page: while 10,000 phones connect, the first
+    ones wait minutes for the start, and the server closes a connection silent for 75 s (4000)."""
+    with contextlib.suppress(websockets.ConnectionClosed):
+        while True:
+            await asyncio.sleep(PING_INTERVAL)
+            await ws.send('{"v":1,"type":"ping"}')
 
 
 async def _phone(index: int, url: str, interval: float, steady: bool, start: asyncio.Event,
@@ -124,6 +145,7 @@ async def _phone(index: int, url: str, interval: float, steady: bool, start: asy
                     statements.append(int(json.loads(text)["event"]["statement"]["id"]))
 
         reader = asyncio.get_running_loop().create_task(read())
+        pinger = asyncio.get_running_loop().create_task(_keep_alive(ws))
         await start.wait()
         voted: set[int] = set()
         counter = 0
@@ -150,6 +172,7 @@ async def _phone(index: int, url: str, interval: float, steady: bool, start: asy
         while pending and time.monotonic() < drain_until and not reader.done():
             await asyncio.sleep(0.05)
         reader.cancel()
+        pinger.cancel()
         with contextlib.suppress(BaseException):
             await reader
     except websockets.ConnectionClosed as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 __all__ = ["Settings"]
@@ -38,6 +38,22 @@ class Settings:
     limit). A venue shares one address: a workshop's 30 tables may each create a meeting in the same minute,
     while a script creating hundreds a second (and filling the store) is stopped."""
     create_window: float = 60.0
+    # Connection hygiene (facilitation/server.py, facilitation/ws.py; docs/security.md "Connections"):
+    request_timeout: float = 10.0
+    """Seconds a client has to send its request line and headers (``FACILITATION_REQUEST_TIMEOUT``)."""
+    body_timeout: float = 30.0
+    """Seconds a client has to send a whole request, body included (``FACILITATION_BODY_TIMEOUT``)."""
+    max_connections: int = 0
+    """Open connections per process; 0: the open-file limit minus a reserve (``FACILITATION_MAX_CONNECTIONS``)."""
+    max_connections_per_address: int = 2_000
+    """Open TCP connections from one address (``FACILITATION_MAX_CONNECTIONS_PER_ADDRESS``)."""
+    max_websockets_per_address: int = 1_500
+    """Open live connections from one client address: 1,000 phones behind a venue's NAT fit
+    (``FACILITATION_MAX_WEBSOCKETS_PER_ADDRESS``)."""
+    join_rate: float = 100.0
+    join_burst: int = 1_500
+    """New participants per meeting per address: 100 a second, bursts of 1,500, so a room of 1,000 can all
+    scan the QR code at once (``FACILITATION_JOIN_RATE``, ``FACILITATION_JOIN_BURST``)."""
 
     def __repr__(self) -> str:
         return (
@@ -59,6 +75,7 @@ class Settings:
             analysis=env.get("FACILITATION_ANALYSIS", "1") not in ("0", "false", "no"),
             create_limit=int(env.get("FACILITATION_CREATE_LIMIT", cls.create_limit)),
         )
+        settings = replace(settings, **_limits_from_env(env))
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
     @property
@@ -83,4 +100,27 @@ class Settings:
             env["FACILITATION_REDIS"] = self.redis
         if self.public_url:
             env["FACILITATION_PUBLIC_URL"] = self.public_url
+        env.update({name: str(getattr(self, field)) for field, name in _LIMIT_ENV.items()})
         return env
+
+
+_LIMIT_ENV: dict[str, str] = {
+    "request_timeout": "FACILITATION_REQUEST_TIMEOUT",
+    "body_timeout": "FACILITATION_BODY_TIMEOUT",
+    "max_connections": "FACILITATION_MAX_CONNECTIONS",
+    "max_connections_per_address": "FACILITATION_MAX_CONNECTIONS_PER_ADDRESS",
+    "max_websockets_per_address": "FACILITATION_MAX_WEBSOCKETS_PER_ADDRESS",
+    "join_rate": "FACILITATION_JOIN_RATE",
+    "join_burst": "FACILITATION_JOIN_BURST",
+}
+"""The connection limits' environment variables, by field."""
+
+
+def _limits_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The connection limits set in the environment, converted to their fields' types."""
+    types = {f.name: f.type for f in fields(Settings)}
+    found: dict[str, Any] = {}
+    for name, variable in _LIMIT_ENV.items():
+        if variable in env:
+            found[name] = float(env[variable]) if types[name] in (float, "float") else int(env[variable])
+    return found

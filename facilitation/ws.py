@@ -1,10 +1,11 @@
-"""The WebSocket endpoint ``/ws/{code}``: the live protocol's adapter around the rooms.
+"""The WebSocket endpoint ``/ws/{code}``: a short pump between a socket and a :class:`~facilitation.session.Session`.
 
-A connection's life: accept, read one ``hello`` (role, credentials, last seen ``since``), attach to the
-room (missed events or a snapshot), then read commands one at a time, each answered by an ``ack`` or an
-``error`` carrying its ``op``. Commands from one connection are applied in order; a phone's commands are
-rate-limited per participant, so a flood is refused without slowing anyone else, and a client that keeps
-flooding after :data:`FLOOD_TOLERANCE` refusals is disconnected.
+The session (facilitation/session.py) decides everything — hello, admission, resume, floods, acks, closes;
+this module only performs its actions: read frames, look rooms up, submit commands to the room, send and
+close. Commands from one connection are applied in order (the next frame is read after the previous
+command's ack is queued). No task is created per frame: the pump awaits the socket itself, and a
+connection dropped by the fan-out side (too slow) or idle interrupts that wait by cancelling the pump's
+own task, only while it waits for a frame (never in the middle of a command).
 """
 
 from __future__ import annotations
@@ -12,269 +13,239 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
-import time
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from facilitation import metrics, registry
-from facilitation.codes import normalize_code
-from facilitation.connection import CLOSE_FLOOD, CLOSE_IDLE, Connection, TokenBucket
+from facilitation import metrics
+from facilitation.connection import Connection, encode
 from facilitation.errors import ClientError
 from facilitation.hub import Hub, Room, UnknownMeeting
-from facilitation.meeting import Join, hash_secret
-from facilitation.protocol import (
-    PROTOCOL_VERSION,
-    ClientMessage,
-    ProtocolError,
-    dumps,
-    error_message,
-    parse_client_message,
+from facilitation.security import client_address
+from facilitation.session import (
+    HELLO_TIMEOUT,
+    Action,
+    AddressCounter,
+    Attach,
+    Close,
+    Control,
+    FindRoom,
+    JoinLimiter,
+    LiveRoom,
+    Send,
+    Session,
+    Submit,
 )
-from facilitation.security import AttemptLimiter, client_address
+from facilitation.settings import Settings
 
 __all__ = ["meeting_socket"]
 
 log = logging.getLogger("facilitation.ws")
 
-HELLO_TIMEOUT = 15.0
-IDLE_TIMEOUT = 75.0
-"""Phones ping every 20 s; a connection silent for this long is dead (a phone in a tunnel)."""
-FLOOD_TOLERANCE = 200
-"""Refused (rate-limited) messages within :data:`FLOOD_WINDOW` before a flooding client is disconnected.
-
-Counted in a window, not in a row: a client flooding at 1,000/s still gets a command through now and then
-as the bucket refills, and must not reset its count with it."""
-FLOOD_WINDOW = 10.0
-FRAME_RATE = 100.0
-FRAME_BURST = 200.0
-"""Every frame a connection sends, valid or not and whatever its role, draws on a bucket of this rate and
-burst: the per-participant command limit does not see pings, garbage or a projector's refused commands."""
-CLOSE_FORBIDDEN = 4003
-CLOSE_UNKNOWN_MEETING = 4004
-CLOSE_BAD_HELLO = 4400
-MIN_TOKEN_CHARS = 16
+SENDER_BACKLOG = 16
+"""Replies waiting to be sent above which the pump lets the sender run before reading on: frames read
+ahead are answered without a suspension in between, and the send queue holds 256 messages at most."""
 
 
-class _Disconnected(Exception):
-    pass
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """This process's per-address limits of the live endpoint (settings in docs/security.md)."""
+
+    connections: AddressCounter
+    joins: JoinLimiter
 
 
-async def _receive(websocket: WebSocket, timeout: float, conn: Connection | None = None) -> str | bytes:
-    """The next frame; a connection dropped by the fan-out side (too slow) interrupts the wait at once,
-    so a client that never reads is detached now, not after :data:`IDLE_TIMEOUT`."""
-    receiving = asyncio.ensure_future(websocket.receive())
-    if conn is not None:
-        conn.interrupt = receiving.cancel
+def admission(app: Starlette) -> Admission:
+    """The app's admission limits, made on first use from its settings."""
     try:
-        message = await asyncio.wait_for(receiving, timeout)
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if conn is not None and conn.closed and not (task is not None and task.cancelling()):
-            raise _Disconnected from None
-        raise
-    if message["type"] == "websocket.disconnect":
-        raise _Disconnected
-    if message.get("text") is not None:
-        return str(message["text"])
-    return bytes(message.get("bytes") or b"")
-
-
-async def _refuse(websocket: WebSocket, error: ClientError, close_code: int) -> None:
-    metrics.ERRORS.labels(error.code).inc()
-    with contextlib.suppress(Exception):
-        await websocket.send_text(dumps(error_message(error)))
-        await websocket.close(close_code, error.code)
+        found: Admission = app.state.admission
+        return found
+    except AttributeError:
+        settings: Settings = app.state.settings
+        made = Admission(AddressCounter(settings.max_websockets_per_address),
+                         JoinLimiter(settings.join_rate, settings.join_burst))
+        app.state.admission = made
+        return made
 
 
 async def meeting_socket(websocket: WebSocket) -> None:
     """Serve one client of one meeting until it leaves."""
-    hub: Hub = websocket.app.state.hub
-    limiter: AttemptLimiter = websocket.app.state.attempts
+    app = websocket.app
+    limits = admission(app)
     await websocket.accept()
-    address = client_address(websocket)
-    raw_code = websocket.path_params["code"]
-    room: Room | None = None
-    if limiter.allowed(address):
-        code = normalize_code(raw_code)
-        try:
-            if code is None:
-                raise UnknownMeeting(raw_code[:12])
-            room = await hub.room(code)
-        except UnknownMeeting as exc:
-            limiter.failed(address)
-            await _refuse(websocket, exc, CLOSE_UNKNOWN_MEETING)
-            return
-    try:
-        raw = await _receive(websocket, HELLO_TIMEOUT)
-        hello = parse_client_message(raw)
-        if hello.type != "hello":
-            raise ProtocolError("hello_required", "the first message must be a 'hello'")
-        if room is None:
-            room = await _admit_blocked(hub, raw_code, hello)
-        conn, greeting = await _greet(websocket, room, hello, limiter, address)
-    except (TimeoutError, _Disconnected, WebSocketDisconnect):
-        with contextlib.suppress(Exception):
-            await websocket.close(CLOSE_IDLE, "no hello")
-        return
-    except ClientError as exc:
-        close = CLOSE_FORBIDDEN if exc.code in ("forbidden", "too_many_attempts") else CLOSE_BAD_HELLO
-        await _refuse(websocket, exc, close)
-        return
-
-    conn.start()
-    metrics.CONNECTIONS.labels(conn.role).inc()
-    conn.send(greeting)
-    try:
-        await room.attach(conn, hello.fields.get("since"))
-        await _serve(websocket, room, conn)
-    finally:
-        room.detach(conn)
-        metrics.CONNECTIONS.labels(conn.role).dec()
-        await conn.stop()
-
-
-async def _admit_blocked(hub: Hub, raw_code: str, hello: ClientMessage) -> Room:
-    """Admit a client from a blocked address only when its hello proves a secret of this meeting.
-
-    The address tripped the failed-attempt limit, so it must not learn which codes exist: every client
-    without the host key or a returning phone's token is refused alike, known code or not. With a secret,
-    the host and the phones already in the meeting keep working behind a venue's shared address.
-    """
-    refusal = ClientError("too_many_attempts", "too many failed attempts from this address: wait a minute",
-                          status=429)
-    role = hello.fields["role"]
-    secret = str(hello.fields.get("host_key" if role == "host" else "token") or "")
-    code = normalize_code(raw_code)
-    if role == "projector" or not secret or code is None:
-        raise refusal
-    try:
-        room = await hub.room(code)
-    except UnknownMeeting:
-        raise refusal from None
-    if role == "host" and room.meeting.is_host_key(secret):
-        return room
-    if role == "participant" and room.meeting.participant_for_token(hash_secret(secret)) is not None:
-        return room
-    raise refusal
-
-
-async def _greet(
-    websocket: WebSocket, room: Room, hello: ClientMessage, limiter: AttemptLimiter, address: str
-) -> tuple[Connection, dict[str, Any]]:
-    role = hello.fields["role"]
-
-    async def send_text(text: str) -> None:
-        await websocket.send_text(text)
-
-    async def close(code: int, reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await websocket.close(code, reason)
-
-    greeting: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": "welcome", "role": role, "code": room.code}
-    if role == "host":
-        # The right key always gets in: a neighbour behind the venue's shared address must not lock the host
-        # out, and a 192-bit key cannot be guessed whether or not wrong guesses are throttled.
-        if room.meeting.is_host_key(hello.fields.get("host_key", "")):
-            return Connection(send_text, close, role), greeting
-        if not limiter.allowed(address):
-            raise ClientError("too_many_attempts", "too many wrong host keys: wait a minute", status=429)
-        limiter.failed(address)
-        raise ClientError("forbidden", "wrong host key for this meeting", status=403)
-    if role == "projector":
-        return Connection(send_text, close, role), greeting
-    token = hello.fields.get("token") or ""
-    if token and len(token) < MIN_TOKEN_CHARS:
-        raise ProtocolError("invalid_field", f"a participant token has at least {MIN_TOKEN_CHARS} characters")
-    issued = not token
-    if issued:
-        token = secrets.token_urlsafe(18)
-    applied = await room.submit(
-        Join(hash_secret(token), hello.fields.get("nickname", ""), hello.fields.get("stakeholder", ""))
+    session = Session(
+        websocket.path_params["code"], client_address(websocket),
+        attempts=app.state.attempts, connections=limits.connections, joins=limits.joins,
     )
-    participant = int(applied.result["participant"])
-    greeting["participant"] = participant
-    greeting["token"] = token
-    greeting["new"] = bool(applied.result.get("new"))
-    return Connection(send_text, close, role, participant), greeting
-
-
-async def _serve(websocket: WebSocket, room: Room, conn: Connection) -> None:
-    refusals = 0
-    window_start = time.monotonic()
-    frames = TokenBucket(FRAME_RATE, FRAME_BURST)
-    while not conn.closed:
-        try:
-            raw = await _receive(websocket, IDLE_TIMEOUT, conn)
-        except (_Disconnected, WebSocketDisconnect, RuntimeError):
-            return
-        except TimeoutError:
-            conn.drop(CLOSE_IDLE, "idle")
-            return
-        op = ""
-        throttled = not frames.take()
-        try:
-            message = parse_client_message(raw)
-            op = message.op
-            if throttled:
-                raise ClientError("rate_limited", "too many messages: slow down and resend", status=429)
-            metrics.COMMANDS.labels(message.type).inc()
-            reply = await _handle(room, conn, message)
-        except ClientError as exc:
-            metrics.ERRORS.labels(exc.code).inc()
-            reply = error_message(exc, exc.op if isinstance(exc, ProtocolError) and exc.op else op)
-            if exc.code == "rate_limited" or throttled:
-                now = time.monotonic()
-                if now - window_start > FLOOD_WINDOW:
-                    window_start, refusals = now, 0
-                refusals += 1
-            if refusals > FLOOD_TOLERANCE:
-                conn.send(reply)
-                conn.drop(CLOSE_FLOOD, "flooding")
-                return
-        except Exception:
-            log.exception("command failed in meeting %s", room.code)
-            metrics.ERRORS.labels("internal").inc()
-            reply = error_message(ClientError("internal", "the server failed on this command; it was not applied"), op)
-        if reply is not None:
-            conn.send(reply)
-
-
-async def _handle(room: Room, conn: Connection, message: ClientMessage) -> dict[str, Any] | None:
-    routed = registry.route(message, conn.role, conn.participant)  # role checks; builds the meeting command
-    op = routed.op
-    if routed.type == "ping":
-        return {"v": PROTOCOL_VERSION, "type": "pong", "seq": room.seq}
-    participant = conn.participant
-    if participant is not None and not room.allow(participant):
-        raise ClientError("rate_limited", "too many commands: slow down and resend", status=429, op=op)
-    if routed.type == "next":
-        assert participant is not None
-        return {"v": PROTOCOL_VERSION, "type": "next", **room.next_for(participant)}
-    if routed.command is None:  # the host's "analysis" control
-        control = room.control
-        if control is None:
-            raise ClientError("unavailable", "live analysis is not running on this server", status=503, op=op)
-        result = await control(routed.fields["action"])
-        return {"v": PROTOCOL_VERSION, "type": "ack", "op": op, "result": result, "seq": room.seq}
     try:
-        applied = await room.submit(routed.command, origin=conn)
-    except ClientError as exc:
-        exc.op = exc.op or op
-        raise
-    ack: dict[str, Any] = {
-        "v": PROTOCOL_VERSION,
-        "type": "ack",
-        "op": op,
-        "result": applied.result,
-        "seq": applied.seq,  # durable in the log (meeting.seq may name events still in flight)
-    }
-    if applied.duplicate:
-        ack["duplicate"] = True
-    if routed.type == "vote":
-        if not applied.duplicate:
-            metrics.VOTES.inc()
-        assert participant is not None
-        ack.update(room.next_for(participant))
-    return ack
+        await _Pump(websocket, app.state.hub, session).run()
+    finally:
+        session.ended()
+
+
+class _Pump:
+    def __init__(self, websocket: WebSocket, hub: Hub, session: Session) -> None:
+        self.websocket = websocket
+        self.hub = hub
+        self.session = session
+        self.room: Room | None = None
+        self.conn: Connection | None = None
+        self._task = asyncio.current_task()
+        self._receiving = False
+        self._interrupted = False
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    async def run(self) -> None:
+        session = self.session
+        if not await self._perform(session.connected()):
+            return
+        try:
+            async with asyncio.timeout(HELLO_TIMEOUT):
+                raw = await self._receive()
+        except TimeoutError:
+            await self._perform(session.hello_timed_out())
+            return
+        if raw is None:
+            return
+        try:
+            if await self._perform(session.hello(raw)):
+                await self._serve()
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            conn = self.conn
+            if conn is not None:
+                assert self.room is not None
+                self.room.detach(conn)
+                metrics.CONNECTIONS.labels(conn.role).dec()
+                await conn.stop()
+
+    async def _serve(self) -> None:
+        conn = self.conn
+        if conn is None:
+            return
+        conn.interrupt = self._interrupt
+        self._watchdog = asyncio.get_running_loop().call_later(self.session.idle_left(), self._check_idle)
+        while not conn.closed:
+            if conn.backlog > SENDER_BACKLOG:
+                await asyncio.sleep(0)  # frames read ahead must not starve the sender (its queue is bounded)
+            raw = await self._receive()
+            if raw is None or not await self._perform(self.session.receive(raw)):
+                return
+
+    async def _receive(self) -> str | bytes | None:
+        """The next frame, or None when the client left or was dropped."""
+        self._receiving = True
+        try:
+            message = await self.websocket.receive()
+        except asyncio.CancelledError:
+            task = self._task
+            if self._interrupted and task is not None:
+                self._interrupted = False
+                if task.uncancel() == 0:
+                    return None
+            raise
+        except (WebSocketDisconnect, RuntimeError):
+            return None
+        finally:
+            self._receiving = False
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is not None:
+            return str(text)
+        return bytes(message.get("bytes") or b"")
+
+    def _interrupt(self) -> None:
+        """The connection was dropped (too slow, idle): stop waiting for its next frame."""
+        if self._receiving and not self._interrupted and self._task is not None:
+            self._interrupted = True
+            self._task.cancel()
+
+    def _check_idle(self) -> None:
+        left = self.session.idle_left()
+        if left > 0:
+            self._watchdog = asyncio.get_running_loop().call_later(left, self._check_idle)
+            return
+        self._watchdog = None
+        for action in self.session.idle():
+            if isinstance(action, Close) and self.conn is not None:
+                self.conn.drop(action.code, action.reason)
+
+    async def _perform(self, actions: list[Action]) -> bool:
+        """Carry the session's actions out, feeding it the results; False once the connection is closed."""
+        pending = deque(actions)
+        session = self.session
+        while pending:
+            action = pending.popleft()
+            if isinstance(action, Send):
+                await self._send(action.message)
+            elif isinstance(action, Submit):
+                assert self.room is not None
+                try:
+                    applied = await self.room.submit(action.command, origin=self.conn)
+                except ClientError as exc:
+                    pending.extend(session.refused(action, exc))
+                except Exception:
+                    log.exception("command failed in meeting %s", self.room.code)
+                    pending.extend(session.failed(action))
+                else:
+                    pending.extend(session.applied(action, applied))
+            elif isinstance(action, Close):
+                await self._close(action)
+                return False
+            elif isinstance(action, FindRoom):
+                try:
+                    self.room = await self.hub.room(action.code)
+                except UnknownMeeting:
+                    pending.extend(session.room_unknown())
+                else:
+                    pending.extend(session.room_found(LiveRoom(self.room)))
+            elif isinstance(action, Control):
+                assert self.room is not None and self.room.control is not None
+                try:
+                    result = await self.room.control(action.action)
+                except ClientError as exc:
+                    pending.extend(session.refused(action, exc))
+                except Exception:
+                    log.exception("analysis control failed in meeting %s", self.room.code)
+                    pending.extend(session.failed(action))
+                else:
+                    pending.extend(session.controlled(action, result))
+            elif isinstance(action, Attach):
+                await self._attach(action)
+        return True
+
+    async def _send(self, message: dict[str, Any] | str) -> None:
+        if self.conn is not None:
+            self.conn.send(message)
+            return
+        with contextlib.suppress(Exception):
+            await self.websocket.send_text(message if isinstance(message, str) else encode(message))
+
+    async def _close(self, action: Close) -> None:
+        if self.conn is not None:
+            self.conn.close_after_sent(action.code, action.reason)  # the refusal that explains it goes first
+            return
+        with contextlib.suppress(Exception):
+            await self.websocket.close(action.code, action.reason)
+
+    async def _attach(self, action: Attach) -> None:
+        websocket, room = self.websocket, self.room
+        assert room is not None
+
+        async def send_text(text: str) -> None:
+            await websocket.send_text(text)
+
+        async def close(code: int, reason: str) -> None:
+            with contextlib.suppress(Exception):
+                await websocket.close(code, reason)
+
+        conn = Connection(send_text, close, self.session.role, self.session.participant)
+        self.conn = conn
+        conn.start()
+        metrics.CONNECTIONS.labels(conn.role).inc()
+        await room.attach(conn, action.since)

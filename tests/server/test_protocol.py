@@ -29,6 +29,7 @@ async def test_join_gets_welcome_token_and_snapshot(host: MeetingClient, clients
     """A new phone is welcomed with an id and a token, then a snapshot with the meeting and its next statement."""
     phone = await clients.open(nickname="小明")
     assert phone.welcome["type"] == "welcome" and phone.welcome["new"] is True
+    assert phone.welcome["votes"] == ["agree", "acceptable", "pass", "disagree"], "the meeting's values, in order"
     assert isinstance(phone.participant, int) and len(phone.token or "") >= 16
     snapshot = await phone.next_message("snapshot", timeout=scaled(5))
     assert snapshot["meeting"]["phase"] == "collecting"

@@ -1,0 +1,296 @@
+"""Server CPU per durable vote: facilitation vs the bare stack, measured in the same run.
+
+    python bench/bench_ingest.py --out bench/results/ingest.json [--phones 400] [--rate 19] [--duration 15]
+                                 [--profile]
+
+Two servers, one after the other, each on a fresh SQLite file, pinned to CPU 0 with ``taskset`` (all
+threads, the SQLite writer included); the load generator runs in its own process pinned to CPU 1:
+
+- ``facilitation``: `facilitation serve`, live analysis off, a meeting with 50 statements in collecting;
+- ``floor``: bench/floor_server.py, Starlette + uvicorn + the same batched SQLite WAL writer
+  (``synchronous=FULL``), no meeting logic.
+
+Each phone says hello, then votes at ``--rate`` votes/s (below the 20/s per-phone limit), one vote in flight
+at a time: a vote is sent, its ack (sent after the vote is durable) awaited, the next sent on schedule.
+The headline is the server's CPU time (user + system, all threads, from /proc/<pid>/stat) over the voting
+window divided by the votes acknowledged in it: it stays comparable while other work shares the machine.
+Also reported: votes/s, ack latency p50/p99, and the ratio facilitation / floor. With --profile, py-spy
+samples facilitation during its window and the top frames go to the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from facilitation import loadtest  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+STATEMENTS = 50
+
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Pin every thread of ``pid`` to one CPU (threads started later inherit it from the main thread)."""
+    subprocess.run(["taskset", "-a", "-cp", str(cpu), str(pid)], check=True, stdout=subprocess.DEVNULL)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# ---------------------------------------------------------------- the load generator (its own process)
+
+
+async def _load(url: str, phones: int, rate: float, duration: float) -> dict[str, Any]:
+    """Connect every phone, print ``ready``, vote for ``duration`` seconds, return the counts."""
+    import websockets
+
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    go = asyncio.Event()
+    readies = [asyncio.Event() for _ in range(phones)]
+    window = [0.0, 0.0]  # start, stop: set when every phone is ready
+
+    async def phone(i: int) -> int:
+        await asyncio.sleep(i * 0.002)  # connect gradually
+        acked = 0
+        async with websockets.connect(url, compression=None, max_size=2**24, open_timeout=120) as ws:
+            await ws.send(json.dumps({"v": 1, "type": "hello", "role": "participant"}))
+            while json.loads(await ws.recv()).get("type") != "welcome":
+                pass
+            readies[i].set()
+            await go.wait()
+            start, stop = window
+            offset = (i % 100) / 100 / rate  # spread the phones over the interval
+            k = 0
+            while True:
+                due = start + offset + k / rate
+                if due >= stop:
+                    break
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
+                op = f"b{k}"
+                vote = {"v": 1, "type": "vote", "op": op, "statement": (i + k) % STATEMENTS,
+                        "value": ("agree", "disagree")[(k // STATEMENTS) % 2]}  # every vote changes something
+                sent = loop.time()
+                await ws.send(json.dumps(vote))
+                while True:
+                    message = json.loads(await ws.recv())
+                    if message.get("op") == op:
+                        break
+                if message["type"] == "ack":
+                    acked += 1
+                    latencies.append(loop.time() - sent)
+                else:
+                    code = message["error"]["code"]
+                    errors[code] = errors.get(code, 0) + 1
+                k += 1
+        return acked
+
+    running = [loop.create_task(phone(i)) for i in range(phones)]
+    await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 300)
+    print("ready", flush=True)
+    window[0] = loop.time() + 0.2
+    window[1] = window[0] + duration
+    go.set()
+    acked = sum(await asyncio.gather(*running))
+    return {
+        "phones": phones,
+        "votes_acked": acked,
+        "votes_per_s": round(acked / duration, 1),
+        "ack_p50_ms": round(_percentile(latencies, 0.5) * 1000, 2),
+        "ack_p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "errors": errors,
+    }
+
+
+# ---------------------------------------------------------------- the servers and the parent
+
+
+def _open_meeting(url: str) -> str:
+    import httpx
+
+    from facilitation.client import MeetingClient
+
+    body = httpx.post(f"{url}/api/meetings", timeout=30, json={
+        "title": "Ingest", "seeds": [f"Statement number {i}." for i in range(STATEMENTS)]}).json()
+
+    async def open_phase() -> None:
+        host = MeetingClient(url, body["code"], "host", host_key=body["host_key"])
+        await host.connect(timeout=30)
+        await host.command("phase", phase="collecting")
+        await host.close()
+
+    asyncio.run(open_phase())
+    return str(body["code"])
+
+
+def _free_port() -> int:
+    from tests.support.servers import free_port
+
+    return free_port()
+
+
+def _wait_port(port: int, timeout: float = 60) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Run the pinned load generator against one server; CPU over the voting window from /proc."""
+    pin(pid, 0)
+    load = subprocess.Popen(
+        ["taskset", "-c", "1", sys.executable, __file__, "--load", f"{url.replace('http', 'ws')}/ws/{code}",
+         "--phones", str(args.phones), "--rate", str(args.rate), "--duration", str(args.duration)],
+        stdout=subprocess.PIPE, text=True)
+    assert load.stdout is not None
+    line = load.stdout.readline().strip()
+    if line != "ready":
+        raise RuntimeError(f"load generator failed: {line!r}")
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    spy = None
+    if args.profile and name == "facilitation":
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d",
+             str(int(args.duration)), "-r", "200", "-f", "raw", "-o", str(tmp / "ingest.spy"), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result: dict[str, Any] = json.loads(load.stdout.read())
+    cpu1, t1 = cpu_seconds(pid), time.monotonic()
+    load.wait()
+    if spy is not None:
+        spy.wait()
+    cpu = cpu1 - cpu0
+    result.update({
+        "server_cpu_s": round(cpu, 3),
+        "server_cpu_us_per_vote": round(cpu / max(1, result["votes_acked"]) * 1e6, 1),
+        "server_cpu_share": round(cpu / (t1 - t0), 3),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    })
+    if spy is not None and (tmp / "ingest.spy").exists():
+        from bench_foundation import py_spy_summary
+
+        result["profile"] = py_spy_summary(tmp / "ingest.spy")
+        if args.keep_profile:
+            Path(args.keep_profile).write_text((tmp / "ingest.spy").read_text())
+    return result
+
+
+def run_floor(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor_server.py"), "--port", str(port),
+                             "--db", str(tmp / "floor.db")])
+    try:
+        _wait_port(port)
+        return measure("floor", proc.pid, f"http://127.0.0.1:{port}", "FLOOR1", args, tmp)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run_facilitation(args: argparse.Namespace, tmp: Path, source: str | None = None) -> dict[str, Any]:
+    """``source``: a checkout of another version (e.g. ``git worktree add /tmp/main main``) to measure instead."""
+    from tests.support.servers import ServerProcess
+
+    env = {"FACILITATION_ANALYSIS": "0", **loadtest.ONE_ADDRESS_ENV}
+    if source is not None:
+        env["PYTHONPATH"] = source
+    name = "baseline" if source is not None else "facilitation"
+    server = ServerProcess(f"sqlite:///{tmp / (name + '.db')}", env=env).start(60)
+    try:
+        assert server.proc is not None
+        code = _open_meeting(server.url)
+        return measure(name, server.proc.pid, server.url, code, args, tmp)
+    finally:
+        server.stop()
+
+
+def print_table(results: dict[str, Any]) -> None:
+    rows = [("server", "votes acked", "votes/s", "CPU µs/vote", "CPU share", "ack p50 ms", "ack p99 ms", "errors")]
+    for name in ("floor", "baseline", "facilitation"):
+        if name not in results:
+            continue
+        r = results[name]
+        rows.append((name, str(r["votes_acked"]), str(r["votes_per_s"]), str(r["server_cpu_us_per_vote"]),
+                     str(r["server_cpu_share"]), str(r["ack_p50_ms"]), str(r["ack_p99_ms"]), str(r["errors"])))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+    print(f"ratio facilitation / floor (CPU per vote): {results['ratio_cpu_per_vote']}")
+    if "baseline" in results:
+        print(f"ratio baseline / floor (CPU per vote): {results['ratio_baseline_cpu_per_vote']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--phones", type=int, default=400)
+    parser.add_argument("--rate", type=float, default=19.0, help="votes per second per phone (limit: 20)")
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--keep-profile", default=None, help="with --profile: keep py-spy's raw stacks here")
+    parser.add_argument("--baseline", default=None,
+                        help="also measure the facilitation code in this directory (e.g. a worktree of main)")
+    parser.add_argument("--load", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        print(json.dumps(asyncio.run(_load(args.load, args.phones, args.rate, args.duration))), flush=True)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp_name:
+        tmp = Path(tmp_name)
+        results: dict[str, Any] = {
+            "phones": args.phones, "rate_per_phone": args.rate, "duration_s": args.duration,
+            "cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in os.getloadavg()],
+            "floor": run_floor(args, tmp),
+        }
+        if args.baseline:
+            results["baseline_source"] = args.baseline
+            results["baseline"] = run_facilitation(args, tmp, args.baseline)
+        results["facilitation"] = run_facilitation(args, tmp)
+    results["ratio_cpu_per_vote"] = round(
+        results["facilitation"]["server_cpu_us_per_vote"] / max(0.1, results["floor"]["server_cpu_us_per_vote"]), 2)
+    if "baseline" in results:
+        results["ratio_baseline_cpu_per_vote"] = round(
+            results["baseline"]["server_cpu_us_per_vote"] / max(0.1, results["floor"]["server_cpu_us_per_vote"]), 2)
+    print_table(results)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

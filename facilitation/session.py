@@ -1,0 +1,546 @@
+"""The live protocol of one connection as a state machine without I/O (sans-I/O).
+
+The socket adapter (facilitation/ws.py) feeds a :class:`Session` what happened — connected, a frame, a
+room found, a command applied or refused, time passing — and performs the *actions* it gets back:
+:class:`Send` a message, :class:`Close` the socket, :class:`FindRoom` (look a meeting up), :class:`Submit`
+a command to the room, run an analysis :class:`Control`, :class:`Attach` the connection to the room. The
+session never awaits anything, so every path of the protocol (hello, admission, resume, floods, closes)
+is tested by calling methods, without sockets (tests/session), and the adapter stays a short pump.
+
+States: ``connecting`` (before the room is known) -> ``hello`` (waiting for the hello) -> ``joining`` (a
+participant's join is being applied) -> ``open`` (commands) -> ``closed``. A refusal is an error message
+in the one error shape followed by a close code (documented in docs/protocol.md):
+
+========  =====================================================================================
+4000      nothing heard for :data:`IDLE_TIMEOUT` (or no hello within :data:`HELLO_TIMEOUT`)
+4003      wrong host key, or too many failed attempts from this address
+4004      unknown meeting
+4029      kept flooding after :data:`FLOOD_TOLERANCE` refusals within :data:`FLOOD_WINDOW`
+4400      a bad hello
+4429      too many live connections from this address, or too many new participants from it
+========  =====================================================================================
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from facilitation import metrics, registry
+from facilitation.codes import normalize_code
+from facilitation.connection import CLOSE_FLOOD, CLOSE_IDLE, TokenBucket
+from facilitation.errors import ClientError
+from facilitation.hub import Room
+from facilitation.meeting import Command, Join, MeetingSettings, hash_secret
+from facilitation.protocol import (
+    PROTOCOL_VERSION,
+    ClientMessage,
+    ProtocolError,
+    error_message,
+    parse_client_message,
+)
+from facilitation.security import AttemptLimiter
+from facilitation.writer import Committed
+
+__all__ = [
+    "CLOSE_BAD_HELLO",
+    "CLOSE_FORBIDDEN",
+    "CLOSE_TOO_MANY",
+    "CLOSE_UNKNOWN_MEETING",
+    "Action",
+    "AddressCounter",
+    "Attach",
+    "Close",
+    "Control",
+    "FindRoom",
+    "JoinLimiter",
+    "LiveRoom",
+    "RoomView",
+    "Send",
+    "Session",
+    "Submit",
+]
+
+HELLO_TIMEOUT = 15.0
+IDLE_TIMEOUT = 75.0
+"""Phones ping every 20 s; a connection silent for this long is dead (a phone in a tunnel)."""
+FLOOD_TOLERANCE = 200
+"""Refused (rate-limited) messages within :data:`FLOOD_WINDOW` before a flooding client is disconnected.
+
+Counted in a window, not in a row: a client flooding at 1,000/s still gets a command through now and then
+as the bucket refills, and must not reset its count with it."""
+FLOOD_WINDOW = 10.0
+FRAME_RATE = 100.0
+FRAME_BURST = 200.0
+"""Every frame a connection sends, valid or not and whatever its role, draws on a bucket of this rate and
+burst: the per-participant command limit does not see pings, garbage or a projector's refused commands."""
+MIN_TOKEN_CHARS = 16
+
+CLOSE_FORBIDDEN = 4003
+CLOSE_UNKNOWN_MEETING = 4004
+CLOSE_BAD_HELLO = 4400
+CLOSE_TOO_MANY = 4429
+"""Close code: too many live connections, or too many new participants, from this address."""
+
+
+# ---------------------------------------------------------------- actions (what the adapter performs)
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send this message to the client (a dict, or text already encoded)."""
+
+    message: dict[str, Any] | str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close the socket with this code; everything sent before it goes out first."""
+
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindRoom:
+    """Look the meeting up; answer with :meth:`Session.room_found` or :meth:`Session.room_unknown`."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """Apply a command through the room; answer with :meth:`Session.applied` or :meth:`Session.refused`."""
+
+    command: Command
+    op: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """Run a host's live-analysis control; answer with :meth:`Session.controlled` or :meth:`Session.refused`."""
+
+    action: str
+    op: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attach:
+    """The client is welcome (the welcome is already queued): register it with the room and bring it up to
+    date from ``since`` (missed events or a snapshot)."""
+
+    since: int | None
+
+
+Action = Send | Close | FindRoom | Submit | Control | Attach
+
+
+class RoomView(Protocol):
+    """What a session reads from its room, synchronously (the room's writes go through :class:`Submit`)."""
+
+    @property
+    def code(self) -> str: ...
+
+    def allow(self, participant: int) -> bool: ...
+
+    def next_for(self, participant: int) -> dict[str, Any]: ...
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def settings(self) -> MeetingSettings: ...
+
+    def is_host_key(self, key: str) -> bool: ...
+
+    def participant_for_token(self, token_hash: str) -> int | None: ...
+
+    @property
+    def has_control(self) -> bool: ...
+
+
+class LiveRoom:
+    """A :class:`~facilitation.hub.Room` seen as a :class:`RoomView` (reads its current meeting each time: a
+    coordinator may replace the meeting object after a resync)."""
+
+    __slots__ = ("_room", "code")
+
+    def __init__(self, room: Room) -> None:
+        self._room = room
+        self.code = room.code
+
+    def allow(self, participant: int) -> bool:
+        return self._room.allow(participant)
+
+    def next_for(self, participant: int) -> dict[str, Any]:
+        return self._room.next_for(participant)
+
+    @property
+    def seq(self) -> int:
+        return self._room.seq  # the last durable seq this worker delivered
+
+    @property
+    def settings(self) -> MeetingSettings:
+        return self._room.meeting.settings
+
+    def is_host_key(self, key: str) -> bool:
+        return self._room.meeting.is_host_key(key)
+
+    def participant_for_token(self, token_hash: str) -> int | None:
+        return self._room.meeting.participant_for_token(token_hash)
+
+    @property
+    def has_control(self) -> bool:
+        return self._room.control is not None
+
+
+# ---------------------------------------------------------------- per-address admission
+
+
+class AddressCounter:
+    """Open live connections per client address, capped (a venue's phones share one address)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+
+    def acquire(self, address: str) -> bool:
+        count = self._open.get(address, 0)
+        if count >= self.limit:
+            return False
+        self._open[address] = count + 1
+        return True
+
+    def release(self, address: str) -> None:
+        count = self._open.get(address, 0) - 1
+        if count > 0:
+            self._open[address] = count
+        else:
+            self._open.pop(address, None)
+
+    def count(self, address: str) -> int:
+        return self._open.get(address, 0)
+
+
+class JoinLimiter:
+    """New participants per meeting per address: a token bucket each (bounded table, oldest forgotten)."""
+
+    MAX_KEYS = 100_000
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    def allow(self, code: str, address: str) -> bool:
+        key = (code, address)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.MAX_KEYS:
+                del self._buckets[next(iter(self._buckets))]
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self._clock)
+        return bucket.take()
+
+
+_COMMAND_COUNTERS: dict[str, Any] = {}
+_ERROR_COUNTERS: dict[str, Any] = {}
+
+
+def _count_command(kind: str) -> None:
+    """Cheap metrics on the hot path: the labelled child is looked up once per type, not per frame."""
+    child = _COMMAND_COUNTERS.get(kind)
+    if child is None:
+        child = _COMMAND_COUNTERS[kind] = metrics.COMMANDS.labels(kind)
+    child.inc()
+
+
+def count_error(code: str) -> None:
+    child = _ERROR_COUNTERS.get(code)
+    if child is None:
+        child = _ERROR_COUNTERS[code] = metrics.ERRORS.labels(code)
+    child.inc()
+
+
+# ---------------------------------------------------------------- the session
+
+
+class Session:
+    """One client's protocol state. Every method returns the actions to perform, in order."""
+
+    def __init__(
+        self,
+        raw_code: str,
+        address: str,
+        *,
+        attempts: AttemptLimiter,
+        connections: AddressCounter,
+        joins: JoinLimiter,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.raw_code = raw_code
+        self.address = address
+        self.state = "connecting"
+        self.room: RoomView | None = None
+        self.role = ""
+        self.participant: int | None = None
+        self._attempts = attempts
+        self._connections = connections
+        self._joins = joins
+        self._clock = clock
+        self._blocked = False
+        self._counted = False
+        self._hello: ClientMessage | None = None
+        self._token = ""
+        self._frames = TokenBucket(FRAME_RATE, FRAME_BURST, clock)
+        self._refusals = 0
+        self._window_start = clock()
+        self.last_heard = clock()
+
+    # ------------------------------------------------------------ before the hello
+
+    def connected(self) -> list[Action]:
+        """The socket is accepted: cap the address, then find the meeting unless the address is blocked."""
+        if not self._connections.acquire(self.address):
+            return self._refuse(
+                ClientError("too_many_connections",
+                            f"at most {self._connections.limit} live connections from one address: retry later",
+                            status=429),
+                CLOSE_TOO_MANY,
+            )
+        self._counted = True
+        self.state = "hello"
+        if not self._attempts.allowed(self.address):
+            self._blocked = True  # decide after the hello, which may prove a secret of the meeting
+            return []
+        code = normalize_code(self.raw_code)
+        if code is None:
+            self._attempts.failed(self.address)
+            return self._refuse(_unknown(self.raw_code), CLOSE_UNKNOWN_MEETING)
+        self.state = "connecting"
+        return [FindRoom(code)]
+
+    def room_found(self, room: RoomView) -> list[Action]:
+        self.room = room
+        if self._hello is not None:  # a blocked address's hello, waiting for its meeting
+            return self._admit(self._hello)
+        self.state = "hello"
+        return []
+
+    def room_unknown(self) -> list[Action]:
+        if self._blocked:
+            return self._refuse(_blocked_refusal(), CLOSE_FORBIDDEN)
+        self._attempts.failed(self.address)
+        return self._refuse(_unknown(self.raw_code), CLOSE_UNKNOWN_MEETING)
+
+    def hello(self, raw: str | bytes) -> list[Action]:
+        """The first frame, which must be a ``hello``."""
+        self.last_heard = self._clock()
+        try:
+            message = parse_client_message(raw)
+            if message.type != "hello":
+                raise ProtocolError("hello_required", "the first message must be a 'hello'")
+        except ClientError as exc:
+            return self._refuse(exc, CLOSE_BAD_HELLO)
+        if self.room is not None:
+            return self._admit(message)
+        # A blocked address gets in only when its hello proves a secret of this meeting; every client without
+        # one is refused alike, known code or not, so a blocked address learns nothing about codes.
+        role = message.fields["role"]
+        secret = str(message.fields.get("host_key" if role == "host" else "token") or "")
+        code = normalize_code(self.raw_code)
+        if role == "projector" or not secret or code is None:
+            return self._refuse(_blocked_refusal(), CLOSE_FORBIDDEN)
+        self._hello = message
+        self.state = "connecting"
+        return [FindRoom(code)]
+
+    def hello_timed_out(self) -> list[Action]:
+        return self._close(CLOSE_IDLE, "no hello")
+
+    def _admit(self, hello: ClientMessage) -> list[Action]:
+        room = self.room
+        assert room is not None
+        role = hello.fields["role"]
+        self.role = role
+        self._hello = hello
+        if self._blocked:
+            secret = str(hello.fields.get("host_key" if role == "host" else "token") or "")
+            proven = (room.is_host_key(secret) if role == "host"
+                      else room.participant_for_token(hash_secret(secret)) is not None)
+            if not proven:
+                return self._refuse(_blocked_refusal(), CLOSE_FORBIDDEN)
+        if role == "host":
+            # The right key always gets in: a neighbour behind the venue's shared address must not lock the
+            # host out, and a 192-bit key cannot be guessed whether or not wrong guesses are throttled.
+            if room.is_host_key(hello.fields.get("host_key", "")):
+                return self._welcome({})
+            if not self._attempts.allowed(self.address):
+                return self._refuse(ClientError("too_many_attempts", "too many wrong host keys: wait a minute",
+                                                status=429), CLOSE_FORBIDDEN)
+            self._attempts.failed(self.address)
+            return self._refuse(ClientError("forbidden", "wrong host key for this meeting", status=403),
+                                CLOSE_FORBIDDEN)
+        if role == "projector":
+            return self._welcome({})
+        token = hello.fields.get("token") or ""
+        if token and len(token) < MIN_TOKEN_CHARS:
+            return self._refuse(
+                ProtocolError("invalid_field", f"a participant token has at least {MIN_TOKEN_CHARS} characters"),
+                CLOSE_BAD_HELLO,
+            )
+        if not token:
+            token = secrets.token_urlsafe(18)
+        token_hash = hash_secret(token)
+        if room.participant_for_token(token_hash) is None and not self._joins.allow(room.code, self.address):
+            return self._refuse(
+                ClientError("too_many_joins", "too many new participants from this address: retry in a moment",
+                            status=429),
+                CLOSE_TOO_MANY,
+            )
+        self._token = token
+        self.state = "joining"
+        join = Join(token_hash, hello.fields.get("nickname", ""), hello.fields.get("stakeholder", ""))
+        return [Submit(join, "", "join")]
+
+    def _welcome(self, extra: dict[str, Any]) -> list[Action]:
+        room = self.room
+        assert room is not None and self._hello is not None
+        greeting: dict[str, Any] = {
+            "v": PROTOCOL_VERSION,
+            "type": "welcome",
+            "role": self.role,
+            "code": room.code,
+            "votes": list(room.settings.vote_values),
+            **extra,
+        }
+        self.state = "open"
+        self.last_heard = self._clock()
+        return [Send(greeting), Attach(self._hello.fields.get("since"))]
+
+    # ------------------------------------------------------------ commands
+
+    def receive(self, raw: str | bytes) -> list[Action]:
+        """A frame after the hello."""
+        if self.state != "open":
+            return []
+        self.last_heard = self._clock()
+        throttled = not self._frames.take()
+        op = ""
+        try:
+            message = parse_client_message(raw)
+            op = message.op
+            if throttled:
+                raise ClientError("rate_limited", "too many messages: slow down and resend", status=429)
+            _count_command(message.type)
+            return self._dispatch(message)
+        except ClientError as exc:
+            return self._error(exc, exc.op if isinstance(exc, ProtocolError) and exc.op else op,
+                               throttled=throttled)
+
+    def _dispatch(self, message: ClientMessage) -> list[Action]:
+        room = self.room
+        assert room is not None
+        if message.type == "ping":
+            return [Send({"v": PROTOCOL_VERSION, "type": "pong", "seq": room.seq})]
+        routed = registry.route(message, self.role, self.participant)  # role checks; builds the command
+        op, participant = routed.op, self.participant
+        if participant is not None and not room.allow(participant):
+            raise ClientError("rate_limited", "too many commands: slow down and resend", status=429, op=op)
+        if routed.command is not None:
+            return [Submit(routed.command, op, routed.type)]
+        if routed.type == "next":
+            assert participant is not None
+            return [Send({"v": PROTOCOL_VERSION, "type": "next", **room.next_for(participant)})]
+        if not room.has_control:  # the host's "analysis" control
+            raise ClientError("unavailable", "live analysis is not running on this server", status=503, op=op)
+        return [Control(routed.fields["action"], op)]
+
+    def applied(self, submit: Submit, applied: Committed) -> list[Action]:
+        """The room applied ``submit`` and its events are durable: acknowledge it."""
+        room = self.room
+        assert room is not None
+        if self.state == "joining":
+            participant = int(applied.result["participant"])
+            self.participant = participant
+            return self._welcome({"participant": participant, "token": self._token,
+                                  "new": bool(applied.result.get("new"))})
+        ack: dict[str, Any] = {
+            "v": PROTOCOL_VERSION, "type": "ack", "op": submit.op, "result": applied.result,
+            "seq": applied.seq,  # the command's own durable event, never one still in flight
+        }
+        if applied.duplicate:
+            ack["duplicate"] = True
+        if submit.kind == "vote":
+            if not applied.duplicate:
+                metrics.VOTES.inc()
+            assert self.participant is not None
+            ack.update(room.next_for(self.participant))
+        return [Send(ack)]
+
+    def controlled(self, control: Control, result: dict[str, Any]) -> list[Action]:
+        room = self.room
+        assert room is not None
+        return [Send({"v": PROTOCOL_VERSION, "type": "ack", "op": control.op, "result": result, "seq": room.seq})]
+
+    def refused(self, action: Submit | Control, error: ClientError) -> list[Action]:
+        """The room refused the command (or the join): answer with the error, and close on a refused join."""
+        if self.state == "joining":
+            return self._refuse(error, CLOSE_BAD_HELLO)
+        return self._error(error, action.op, throttled=False)
+
+    def failed(self, action: Submit | Control) -> list[Action]:
+        """The server failed on the command (a bug or a lost store): the client may resend it."""
+        error = ClientError("internal", "the server failed on this command; it was not applied", status=500)
+        if self.state == "joining":
+            return self._refuse(error, CLOSE_BAD_HELLO)
+        count_error("internal")
+        return [Send(error_message(error, action.op))]
+
+    def _error(self, exc: ClientError, op: str, *, throttled: bool) -> list[Action]:
+        count_error(exc.code)
+        reply: list[Action] = [Send(error_message(exc, op))]
+        if exc.code == "rate_limited" or throttled:
+            now = self._clock()
+            if now - self._window_start > FLOOD_WINDOW:
+                self._window_start, self._refusals = now, 0
+            self._refusals += 1
+        if self._refusals > FLOOD_TOLERANCE:
+            return reply + self._close(CLOSE_FLOOD, "flooding")
+        return reply
+
+    # ------------------------------------------------------------ time and the end
+
+    def idle_left(self) -> float:
+        """Seconds until the connection counts as idle (0 or less: it is, close it with :meth:`idle`)."""
+        return self.last_heard + IDLE_TIMEOUT - self._clock()
+
+    def idle(self) -> list[Action]:
+        return self._close(CLOSE_IDLE, "idle")
+
+    def ended(self) -> None:
+        """The socket is gone, whoever closed it: give back the address's connection slot."""
+        if self._counted:
+            self._counted = False
+            self._connections.release(self.address)
+        self.state = "closed"
+
+    def _refuse(self, error: ClientError, code: int) -> list[Action]:
+        count_error(error.code)
+        return [Send(error_message(error)), *self._close(code, error.code)]
+
+    def _close(self, code: int, reason: str) -> list[Action]:
+        self.state = "closed"
+        return [Close(code, reason)]
+
+
+def _unknown(raw_code: str) -> ClientError:
+    return ClientError("unknown_meeting", f"no meeting with code {raw_code[:12]!r}", status=404)
+
+
+def _blocked_refusal() -> ClientError:
+    return ClientError("too_many_attempts", "too many failed attempts from this address: wait a minute", status=429)
