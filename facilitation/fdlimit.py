@@ -32,6 +32,7 @@ __all__ = [
     "probe",
     "raise_command",
     "raise_limit",
+    "reserved",
     "shortfall_message",
     "suggested_limit",
 ]
@@ -39,11 +40,14 @@ __all__ = [
 DEFAULT_EXPECT = 1000
 """Participants a meeting is sized for when ``--expect`` is not given (the project's promise)."""
 RESERVED_DESCRIPTORS = 64
-"""Files the server holds besides phones' sockets: standard streams, the listening socket, the event loop's
-epoll and self-pipe, SQLite's database, WAL and shared-memory files for the writer and the reader, the
-analysis process pool's pipes, a Redis connection pool, HTTP requests in flight (pages, QR, exports).
-Measured: 23 on Linux with live analysis on and its pool started; 64 leaves room for page loads during a
-join rush."""
+"""The fewest files kept back from phones: standard streams, the listening socket, the event loop's epoll
+and self-pipe, SQLite's database, WAL and shared-memory files for the writer and the reader, the analysis
+process pool's pipes, a Redis connection pool, HTTP requests in flight (pages, QR, exports). Measured: 23 on
+Linux with live analysis on and its pool started; 64 leaves room for page loads during a join rush."""
+RESERVED_SHARE = 10
+"""Above 640 files a tenth of the limit is kept back (at most :data:`RESERVED_MAX`): refusals of a full
+server linger for a second each (facilitation/server.py) and hold a descriptor meanwhile."""
+RESERVED_MAX = 256
 DARWIN_MAX_FILES = 10240
 """macOS refuses a soft limit above ``kern.maxfilesperproc`` (10,240 by default; OPEN_MAX) even when the
 hard limit reads "unlimited", so the target is capped there."""
@@ -76,14 +80,24 @@ class FdLimit:
         return None if self.soft is None else phone_capacity(self.soft)
 
 
+def reserved(soft_limit: int) -> int:
+    """Files kept back from phones under ``soft_limit``: the one rule the banner, ``doctor`` and the
+    server's connection cap (facilitation/server.py) share, so the numbers a PO reads are the ones enforced."""
+    return max(RESERVED_DESCRIPTORS, min(RESERVED_MAX, soft_limit // RESERVED_SHARE))
+
+
 def files_needed(expect: int) -> int:
-    """Open files a process needs for ``expect`` connected participants (plus projector and host)."""
-    return max(0, expect) + RESERVED_DESCRIPTORS
+    """Open files a process needs for ``expect`` connected participants (plus projector and host): the
+    smallest limit whose :func:`phone_capacity` holds them."""
+    needed = max(0, expect) + RESERVED_DESCRIPTORS
+    while phone_capacity(needed) < expect:
+        needed += 1
+    return needed
 
 
 def phone_capacity(soft_limit: int) -> int:
     """Connections that fit under ``soft_limit`` once the server's own files are set aside."""
-    return max(0, soft_limit - RESERVED_DESCRIPTORS)
+    return max(0, soft_limit - reserved(soft_limit))
 
 
 def _finite(value: int, infinity: int) -> int | None:
@@ -156,7 +170,7 @@ def capacity_message(limit: FdLimit, workers: int = 1) -> str:
     if limit.soft is None:
         if workers > 1:
             return (f"open files: no per-process limit on this system; each of the {workers} workers can hold "
-                    f"about {WINDOWS_SELECT_SOCKETS - RESERVED_DESCRIPTORS} phones (select() takes "
+                    f"about {phone_capacity(WINDOWS_SELECT_SOCKETS)} phones (select() takes "
                     f"{WINDOWS_SELECT_SOCKETS} sockets)")
         return "open files: no per-process limit on this system (Windows): phones are limited by memory"
     raised = f" (raised from {limit.before:,})" if limit.raised else ""
@@ -167,8 +181,8 @@ def capacity_message(limit: FdLimit, workers: int = 1) -> str:
 def shortfall_message(limit: FdLimit, expect: int, workers: int = 1) -> str | None:
     """A warning naming the exact fix when the expected meeting does not fit, else None."""
     if limit.soft is None:
-        if workers > 1 and workers * (WINDOWS_SELECT_SOCKETS - RESERVED_DESCRIPTORS) < expect:
-            per_worker = WINDOWS_SELECT_SOCKETS - RESERVED_DESCRIPTORS
+        per_worker = phone_capacity(WINDOWS_SELECT_SOCKETS)
+        if workers > 1 and workers * per_worker < expect:
             return (f"warning: {workers} workers hold about {workers * per_worker} phones on Windows, fewer than "
                     f"the {expect:,} expected: run one process (no --workers) or --workers {-(-expect // per_worker)}")
         return None

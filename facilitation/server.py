@@ -40,6 +40,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
+from facilitation import fdlimit
 from facilitation.errors import error_body
 from facilitation.settings import Settings
 
@@ -49,16 +50,11 @@ __all__ = [
     "GuardedConfig",
     "RateLimitedLog",
     "connection_limits",
-    "descriptor_limit",
     "run",
 ]
 
 log = logging.getLogger("facilitation.server")
 
-DESCRIPTOR_RESERVE_MIN = 32
-DESCRIPTOR_RESERVE_MAX = 256
-"""Descriptors kept back from the connection cap for the store (SQLite opens 3), Redis, the analysis
-workers' pipes, log files and static files: a tenth of the limit, at least 32 and at most 256."""
 FALLBACK_MAX_CONNECTIONS = 10_000
 """Total cap where the open-file limit cannot be read (Windows has no ``resource`` module)."""
 LINGER_SECONDS = 1.0
@@ -84,23 +80,12 @@ class ConnectionLimits:
     """Seconds for a request body, from connecting or from the previous response."""
 
 
-def descriptor_limit() -> int | None:
-    """The process's soft open-file limit, or None where it cannot be read."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return None if soft == resource.RLIM_INFINITY else int(soft)
-
-
 def connection_limits(settings: Settings, descriptors: int | None = None) -> ConnectionLimits:
     """The limits for this process: the configured total, kept below the open-file limit."""
-    descriptors = descriptor_limit() if descriptors is None else descriptors
+    descriptors = fdlimit.probe().soft if descriptors is None else descriptors
     ceiling = FALLBACK_MAX_CONNECTIONS
-    if descriptors is not None:
-        reserve = max(DESCRIPTOR_RESERVE_MIN, min(DESCRIPTOR_RESERVE_MAX, descriptors // 10))
-        ceiling = max(1, descriptors - reserve)
+    if descriptors is not None:  # the same rule as the serve banner's "this process can hold N phones"
+        ceiling = max(1, fdlimit.phone_capacity(descriptors))
     total = settings.max_connections or ceiling
     if total > ceiling:
         log.warning(

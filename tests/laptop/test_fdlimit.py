@@ -33,9 +33,10 @@ def servers() -> Iterator[list[LimitedServer]]:
 
 
 def test_capacity_leaves_room_for_the_servers_own_files() -> None:
-    """A limit of 1,024 holds 1,024 minus the reserved descriptors; 1,000 phones then need 1,064 files."""
-    assert fdlimit.phone_capacity(1024) == 1024 - fdlimit.RESERVED_DESCRIPTORS
-    assert fdlimit.files_needed(1000) == 1000 + fdlimit.RESERVED_DESCRIPTORS
+    """A limit of 1,024 holds 1,024 minus the reserved descriptors; 1,000 phones then need 1,111 files."""
+    assert fdlimit.phone_capacity(1024) == 1024 - 102, "a tenth kept back above 640 files"
+    assert fdlimit.phone_capacity(256) == 256 - fdlimit.RESERVED_DESCRIPTORS
+    assert fdlimit.files_needed(1000) == 1111 and fdlimit.phone_capacity(1111) == 1000 > fdlimit.phone_capacity(1110)
     assert fdlimit.phone_capacity(10) == 0
 
 
@@ -44,7 +45,7 @@ def test_shortfall_names_the_hard_limit_and_the_command() -> None:
     limit = fdlimit.FdLimit(soft=256, hard=256, before=256)
     message = fdlimit.shortfall_message(limit, 1000)
     assert message is not None
-    assert "can hold 192 phones" in message and "--expect 1,000 needs 1,064 open files" in message
+    assert "can hold 192 phones" in message and "--expect 1,000 needs 1,111 open files" in message
     assert "the hard limit is 256" in message and "--nofile=4096:4096" in message
     assert fdlimit.shortfall_message(fdlimit.FdLimit(4096, 4096, 256), 1000) is None
 
@@ -66,7 +67,7 @@ def test_serve_raises_a_low_soft_limit_to_the_hard_limit(store: str, servers: li
     server.start()
     assert server.proc is not None
     assert proc_limits(server.proc.pid) == (4096, 4096)
-    assert "open files: limit 4,096 (raised from 256): this process can hold 4,032 phones" in server.log()
+    assert "open files: limit 4,096 (raised from 256): this process can hold 3,840 phones" in server.log()
     assert "warning: this process can hold" not in server.log()
 
 
@@ -78,7 +79,7 @@ def test_serve_warns_before_the_meeting_when_the_hard_limit_is_too_low(
     server.start()
     log = server.log()
     assert "open files: limit 256: this process can hold 192 phones" in log
-    warning = re.search(r"^warning: this process can hold 192 phones but --expect 1,000 needs 1,064 open files "
+    warning = re.search(r"^warning: this process can hold 192 phones but --expect 1,000 needs 1,111 open files "
                         r"\(the hard limit is 256\).*Fix: `sudo prlimit --pid \$\$ --nofile=4096:4096`", log, re.M)
     assert warning, log
     # The warning comes before uvicorn starts serving, i.e. before any phone can arrive.

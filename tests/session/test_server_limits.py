@@ -18,7 +18,7 @@ from facilitation.settings import Settings
 
 def test_total_cap_stays_below_the_open_file_limit() -> None:
     assert connection_limits(Settings(), 1024).max_connections == 1024 - 102
-    assert connection_limits(Settings(), 256).max_connections == 256 - 32
+    assert connection_limits(Settings(), 256).max_connections == 256 - 64
     assert connection_limits(Settings(), 65536).max_connections == 65536 - 256
     assert connection_limits(Settings(max_connections=5000), 1024).max_connections == 922, "lowered to the ceiling"
     assert connection_limits(Settings(max_connections=100), 1024).max_connections == 100
