@@ -86,10 +86,9 @@ class Room:
         """Read-only use by exports and analysis reads; every write goes through the writer."""
         self.code = writer.meeting.code
         self.fanout = Fanout(self, event_log)
-        self.priorities: dict[int, float] = {}
-        self.analysis: dict[str, Any] | None = None
-        """The last published analysis payload (set by the analysis scheduler)."""
-        self.analysis_error: str | None = None
+        self._priorities: dict[int, float] = {}
+        self._analysis_map: dict[str, Any] | None = None
+        self._analysis_error: str | None = None
         self.delivered_seq = writer.meeting.seq
         self._buckets: dict[int, TokenBucket] = {}
         self._unsubscribe: Unsubscribe | None = None
@@ -213,6 +212,32 @@ class Room:
 
     def analysis_view(self, conn: Connection) -> dict[str, Any] | None:
         return self._analysis.view(conn) if self._analysis is not None else None
+
+    @property
+    def analysis(self) -> dict[str, Any] | None:
+        """The last published analysis map (what ``/analysis`` serves), None before the first run."""
+        return self._analysis_map
+
+    @property
+    def priorities(self) -> dict[int, float]:
+        """Routing priority per statement from the last analysis (higher: shown to phones sooner)."""
+        return self._priorities
+
+    @property
+    def analysis_error(self) -> str | None:
+        """Why the last analysis run failed, None once a run succeeds (shown in the host console)."""
+        return self._analysis_error
+
+    def show_analysis(self, analysis: dict[str, Any], priorities: dict[int, float]) -> None:
+        """The analysis scheduler publishes a map and the routing priorities that come with it."""
+        self._analysis_map = analysis
+        self._priorities = priorities
+
+    def set_analysis_error(self, message: str | None) -> bool:
+        """Record (or clear, with None) the analysis failure; True when that changed what the host sees."""
+        changed = message != self._analysis_error
+        self._analysis_error = message
+        return changed
 
     def snapshot(self, conn: Connection) -> dict[str, Any]:
         if conn.role == "participant":

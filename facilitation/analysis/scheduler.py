@@ -19,7 +19,7 @@ export or a timelapse sees exactly what the room saw. What is saved is data, not
 library's result as versioned JSON with its warm-start state (:func:`~facilitation.analysis.worker.stored_payload`,
 no pickle); the wire messages (here, after a restart or on a following worker) and the export summary
 (:func:`facilitation.summary.from_stored_analysis`) are both derived from it. A failed run keeps the last good map, sets
-``room.analysis_error``, tells the host console, and is retried after a back-off.
+``Room.set_analysis_error``, tells the host console, and is retried after a back-off.
 
 Test hook: ``FACILITATION_ANALYSIS_FAIL_RUNS="2,5"`` makes the 2nd and 5th run attempts of this server
 process raise inside the worker (a real failure through the real path, not a mock); see
@@ -247,13 +247,11 @@ class AnalysisScheduler:
             return
         if rebuilt is None:  # a version 1 payload: its wire message, no warm start
             text = str(payload["message"])
-            room.analysis = json.loads(text)
-            room.priorities = {int(k): float(v) for k, v in payload.get("priority", {}).items()}
+            room.show_analysis(json.loads(text), {int(k): float(v) for k, v in payload.get("priority", {}).items()})
             state.previous = None
         else:
             text = rebuilt.map_text
-            room.analysis = rebuilt.map
-            room.priorities = rebuilt.priorities
+            room.show_analysis(rebuilt.map, rebuilt.priorities)
             state.previous = rebuilt.previous
             state.phone = rebuilt.phone
         state.run = int(stored["run"])
@@ -427,15 +425,13 @@ class AnalysisScheduler:
         if outcome.compacted is not None:
             state.log.replace_prefix(state.job_rows, *outcome.compacted)
         state.previous = outcome.previous
-        room.priorities = outcome.priorities
         payload = stored_payload(outcome.stored)
         await room.save_analysis(outcome.run, outcome.upto_seq, outcome.at, payload)
         await room.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
         state.run = outcome.run
-        room.analysis = outcome.map
+        room.show_analysis(outcome.map, outcome.priorities)
         state.phone = outcome.phone
-        if room.analysis_error is not None:
-            room.analysis_error = None
+        if room.set_analysis_error(None):
             cleared = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": outcome.run, "error": None}
             room.broadcast(lambda c: cleared if c.role == "host" else None)
         text = outcome.map_text
@@ -448,7 +444,7 @@ class AnalysisScheduler:
         metrics.ANALYSIS_RUNS.labels("failed").inc()
         message = f"analysis run {run} failed: {exc}" if str(exc) else f"analysis run {run} failed: {exc!r}"
         log.warning("meeting %s: %s", room.code, message)
-        room.analysis_error = message
+        room.set_analysis_error(message)
         error = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": run,
                  "error": {"code": "analysis_failed", "message": message}}
         room.broadcast(lambda c: error if c.role == "host" else None)
