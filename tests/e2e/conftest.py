@@ -31,13 +31,9 @@ DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One Chromium per test module; each test opens its own contexts (separate storage).
-
-    Module scope, not session: Playwright's sync API keeps an event loop running in the main thread until
-    it stops, and pytest-asyncio tests collected after the browser tests cannot start their own loop.
-    """
+def launch_chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, for a module-scoped fixture to yield from; a missing browser
+    skips locally and FAILS under ``CI=true``."""
     if not os.path.exists(CHROMIUM):
         message = f"{CHROMIUM} is missing (apt-get install chromium)"
         if os.environ.get("CI") == "true":
@@ -51,6 +47,16 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium per test module; each test opens its own contexts (separate storage).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main thread until
+    it stops, and pytest-asyncio tests collected after the browser tests cannot start their own loop.
+    """
+    yield from launch_chromium()
 
 
 @dataclass

@@ -6,7 +6,6 @@ screenshot is saved as artifacts/screenshots/export-html-phone.png for a person 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 
 from facilitation.export import render
 from facilitation.summary import build_summary
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.e2e.conftest import SCREENSHOTS, launch_chromium
 from tests.export.test_numbers import noisy_meeting
 
 pytestmark = pytest.mark.browser
@@ -25,19 +24,7 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    yield from launch_chromium()
 
 
 def test_html_export_reads_on_a_phone(chromium: Any, tmp_path: Path) -> None:
