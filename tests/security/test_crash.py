@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ import websockets
 from facilitation.client import MeetingClient, ServerError
 from facilitation.events import VoteCast
 from facilitation.store.redis import RedisStore
+from tests.redis.support import redis_or_skip
 from tests.security.wire import http_json, new_meeting, server_env
 from tests.support.servers import RedisServer, ServerProcess, scaled
 
@@ -163,11 +162,7 @@ async def test_kill_9_while_200_phones_vote_loses_no_acknowledged_vote(sqlite_se
 
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is not installed and CI=true")
-        pytest.skip("redis-server is not installed")
-    redis = RedisServer().start()
+    redis = redis_or_skip()
     try:
         yield redis
     finally:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from facilitation.client import MeetingClient, ServerError
-from tests.redis.support import worker
+from tests.redis.support import redis_or_skip, worker
 from tests.security.wire import http_json, new_meeting, server_env
 from tests.support.servers import RedisServer, ServerProcess, scaled
 
@@ -103,11 +103,7 @@ async def test_sqlite_unwritable_makes_healthz_503_and_votes_fail_then_both_reco
 
 @pytest.fixture
 def redis_pair() -> Iterator[tuple[RedisServer, list[ServerProcess]]]:
-    if shutil.which("redis-server") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is not installed and CI=true")
-        pytest.skip("redis-server is not installed")
-    redis = RedisServer().start()
+    redis = redis_or_skip()
     workers = [worker(redis).start(), worker(redis).start()]
     try:
         yield redis, workers
