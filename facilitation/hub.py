@@ -33,7 +33,7 @@ from facilitation.events import Event
 from facilitation.fanout import Fanout
 from facilitation.meeting import Command, Meeting, MeetingSettings, Vote, hash_secret
 from facilitation.protocol import PROTOCOL_VERSION
-from facilitation.routing import next_statement
+from facilitation.routing import Router
 from facilitation.store import MeetingExists, Store, StoreUnavailable
 from facilitation.views import host_snapshot, participant_snapshot, projector_snapshot
 from facilitation.writer import Committed, LogWriter, Writer, WriterFactory
@@ -87,6 +87,7 @@ class Room:
         self.code = writer.meeting.code
         self.fanout = Fanout(self, event_log)
         self._priorities: dict[int, float] = {}
+        self._router = Router()
         self._analysis_map: dict[str, Any] | None = None
         self._analysis_error: str | None = None
         self.delivered_seq = writer.meeting.seq
@@ -255,10 +256,10 @@ class Room:
 
     def next_for(self, participant: int) -> dict[str, Any]:
         """The next statement for a phone and how many remain, as sent in snapshots and vote acks."""
-        seed = participant * 1_000_003 + len(self.meeting.votes.get(participant, {}))
-        candidates = self.meeting.unvoted(participant)
-        statement = next_statement(candidates, self.priorities, seed)
-        return {"next": None if statement is None else statement.public(), "remaining": len(candidates)}
+        meeting = self.meeting
+        seed = participant * 1_000_003 + len(meeting.votes.get(participant, {}))
+        statement = self._router.next_for(meeting, participant, self._priorities, seed)
+        return {"next": None if statement is None else statement.public(), "remaining": meeting.remaining(participant)}
 
 
 class Hub:

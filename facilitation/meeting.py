@@ -312,6 +312,8 @@ class Statement:
     created_at: float
     reason: str = ""
     tally: dict[str, int] = field(default_factory=dict)
+    votes: int = 0
+    """How many participants voted on it (the sum of ``tally``, kept so routing never sums per vote)."""
 
     def public(self) -> dict[str, Any]:
         return {
@@ -373,6 +375,9 @@ class Meeting:
         """participant -> statement -> value: the latest vote per pair."""
         self.vote_count = 0
         self.accepted_count = 0
+        self.voted_accepted: dict[int, int] = {}
+        """participant -> how many of the accepted statements they voted on: a phone's "remaining" is
+        ``accepted_count`` minus this, without a scan per vote."""
         self._accepted: list[Statement] | None = None
         """Accepted statements in id order, rebuilt only when a statement is posted or moderated (hot path)."""
         self.moderation_log: list[dict[str, Any]] = []
@@ -436,8 +441,13 @@ class Meeting:
         return self._accepted
 
     def unvoted(self, participant: int) -> list[Statement]:
+        """The accepted statements ``participant`` has not voted on, in id order (a scan: not per vote)."""
         mine = self.votes.get(participant, {})
         return [s for s in self.accepted_statements() if s.id not in mine]
+
+    def remaining(self, participant: int) -> int:
+        """``len(unvoted(participant))`` in constant time."""
+        return self.accepted_count - self.voted_accepted.get(participant, 0)
 
     def public_state(self) -> dict[str, Any]:
         """What every role may see: settings, phase, counters, accepted statements, the moderation log."""
@@ -720,6 +730,9 @@ class Meeting:
                 previous = mine.get(event.statement)
                 if previous is None:
                     self.vote_count += 1
+                    statement.votes += 1
+                    if statement.state is StatementState.ACCEPTED:
+                        self.voted_accepted[event.participant] = self.voted_accepted.get(event.participant, 0) + 1
                 else:
                     statement.tally[previous] -= 1
                 mine[event.statement] = event.value
@@ -732,7 +745,12 @@ class Meeting:
                 statement.state = StatementState(event.state)
                 statement.reason = event.reason
                 self._accepted = None
-                self.accepted_count += (statement.state is StatementState.ACCEPTED) - was_accepted
+                change = (statement.state is StatementState.ACCEPTED) - was_accepted
+                self.accepted_count += change
+                if change:  # rare (moderation): one pass over the voters
+                    for voter, mine in self.votes.items():
+                        if event.statement in mine:
+                            self.voted_accepted[voter] = self.voted_accepted.get(voter, 0) + change
                 self.moderation_log.append(event.log_entry())
                 if event.op:
                     self._remember(HOST, event.op, event)

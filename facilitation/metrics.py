@@ -1,13 +1,20 @@
 """Prometheus metrics for ``GET /metrics``: connections, commands, votes, errors, latencies.
 
 prometheus_client does the text format and histogram bookkeeping correctly; we only name the series.
+The three series touched by every vote (commands, votes, command latency) are plain Python counts read at
+scrape time (:class:`HotCounter`, :class:`HotHistogram`): prometheus_client takes a lock per increment,
+and four of them were a tenth of the Python time of a durable vote.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 __all__ = [
     "ANALYSIS_CPU_SECONDS",
@@ -31,17 +38,66 @@ __all__ = [
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
+
+class HotCounter(Collector):
+    """A counter, optionally by one label, incremented without a lock: only the event loop's thread
+    touches it (integer increments of a dict entry), and scrapes run on that thread too."""
+
+    def __init__(self, name: str, documentation: str, label: str | None = None) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.label = label
+        self.counts: dict[str, int] = {}
+        REGISTRY.register(self)
+
+    def inc(self, key: str = "") -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def value(self, key: str = "") -> int:
+        return self.counts.get(key, 0)
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=[self.label] if self.label else None)
+        for key, count in sorted(self.counts.items()):
+            family.add_metric([key] if self.label else [], count)
+        yield family
+
+
+class HotHistogram(Collector):
+    """A histogram with a bisect and two additions per observation (no lock, see :class:`HotCounter`)."""
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.bounds = list(buckets)
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.total = 0.0
+        REGISTRY.register(self)
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def collect(self) -> Iterator[Metric]:
+        cumulative, running = [], 0
+        for bound, count in zip([*map(str, self.bounds), "+Inf"], self.counts, strict=True):
+            running += count
+            cumulative.append((bound, running))
+        family = HistogramMetricFamily(self.name, self.documentation)
+        family.add_metric([], cumulative, sum_value=self.total)
+        yield family
+
+
 CONNECTIONS = Gauge(
     "facilitation_connections", "Open WebSocket connections", ["role"], registry=REGISTRY
 )
-COMMANDS = Counter("facilitation_commands_total", "Commands received", ["type"], registry=REGISTRY)
-VOTES = Counter("facilitation_votes_total", "Votes acknowledged", registry=REGISTRY)
+COMMANDS = HotCounter("facilitation_commands", "Commands received", "type")
+VOTES = HotCounter("facilitation_votes", "Votes acknowledged")
 ERRORS = Counter("facilitation_errors_total", "Errors sent to clients", ["code"], registry=REGISTRY)
-COMMAND_SECONDS = Histogram(
+COMMAND_SECONDS = HotHistogram(
     "facilitation_command_seconds",
     "Time from a command's arrival to its durable acknowledgement",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-    registry=REGISTRY,
+    (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 ANALYSIS_SECONDS = Histogram(
     "facilitation_analysis_seconds",

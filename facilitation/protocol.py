@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from facilitation.errors import ClientError, ProtocolError
 from facilitation.registry import MAX_INT, MAX_OP_CHARS, ROLES, SPECS, ClientMessage, check_op, validate
 
@@ -54,9 +56,12 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     if len(raw) > MAX_MESSAGE_BYTES or len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too_large", f"a message has at most {MAX_MESSAGE_BYTES} bytes", op=_peek_op(raw))
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ProtocolError("malformed", "the message is not valid JSON") from None
+        data = orjson.loads(raw)  # the fast path; strict: no NaN, no lone surrogates, no huge integers
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses but the standard parser reads gets the field's own refusal, with its op
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise ProtocolError("malformed", "the message is not valid JSON") from None
     if not isinstance(data, dict):
         raise ProtocolError("malformed", "a message must be a JSON object")
     op = check_op(data.get("op", ""))
@@ -92,8 +97,15 @@ def _peek_op(raw: str) -> str:
 
 
 def dumps(message: dict[str, Any]) -> str:
-    """Serialise a server message; compact, UTF-8 kept as is (Chinese text stays 3 bytes a character)."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    """Serialise a server message; compact, UTF-8 kept as is (Chinese text stays 3 bytes a character).
+
+    orjson first: every ack, event and batch goes through here, and the standard encoder was 8% of the
+    server's CPU per durable vote (orjson takes a seventh of that). Anything orjson refuses (a lone
+    surrogate, an integer beyond 64 bits) falls back to the standard encoder, which never refuses."""
+    try:
+        return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 def error_message(error: ClientError, op: str = "") -> dict[str, Any]:

@@ -247,16 +247,11 @@ class JoinLimiter:
         return bucket.take()
 
 
-_COMMAND_COUNTERS: dict[str, Any] = {}
 _ERROR_COUNTERS: dict[str, Any] = {}
 
 
 def _count_command(kind: str) -> None:
-    """Cheap metrics on the hot path: the labelled child is looked up once per type, not per frame."""
-    child = _COMMAND_COUNTERS.get(kind)
-    if child is None:
-        child = _COMMAND_COUNTERS[kind] = metrics.COMMANDS.labels(kind)
-    child.inc()
+    metrics.COMMANDS.inc(kind)
 
 
 def count_error(code: str) -> None:

@@ -7,7 +7,7 @@ surrogate has no UTF-8 form) is refused there, alone, and never reaches a writer
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from facilitation.errors import ClientError
 from facilitation.events import Event, event_from_dict
@@ -22,14 +22,14 @@ class StoreRefused(ClientError):
 
 
 def encode(event: Event) -> str:
-    """The event's stored JSON text; raises :class:`StoreRefused` when it has no UTF-8 form."""
-    text = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    """The event's stored JSON text; raises :class:`StoreRefused` when it has no UTF-8 form (a lone
+    surrogate) or holds an integer beyond 64 bits. orjson: the standard encoder plus the UTF-8 check was
+    a tenth of a durable vote's server CPU."""
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise StoreRefused("store_refused", f"event {event.seq} cannot be stored: {exc.reason}") from None
-    return text
+        return orjson.dumps(event.to_dict()).decode()
+    except orjson.JSONEncodeError as exc:
+        raise StoreRefused("store_refused", f"event {event.seq} cannot be stored: {exc}") from None
 
 
 def decode(raw: str | bytes) -> Event:
-    return event_from_dict(json.loads(raw))
+    return event_from_dict(orjson.loads(raw))
