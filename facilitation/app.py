@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from facilitation import api, metrics
+from facilitation import api, metrics, runtime
 from facilitation.bus import open_bus
 from facilitation.errors import ClientError, error_body
 from facilitation.eventlog.port import open_event_log
@@ -71,6 +71,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.coordinator = coordinator
         app.state.analysis = scheduler
         loop_monitor = asyncio.get_running_loop().create_task(metrics.monitor_loop_lag(), name="loop-lag")
+        metrics.watch_gc()
+        runtime.tune_gc()
         demo = None
         if settings.demo:
             from facilitation.demo import start_demo

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from facilitation import metrics
 from facilitation.bus import Unsubscribe
 from facilitation.codes import new_code
-from facilitation.connection import Connection, TokenBucket
+from facilitation.connection import Connection, Outbox, TokenBucket
 from facilitation.errors import ClientError
 from facilitation.eventlog.port import EventLog
 from facilitation.events import Event
@@ -277,6 +277,8 @@ class Hub:
         self._analysis = analysis
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
+        self.outbox = Outbox()
+        """Writes every connection's messages to its socket (facilitation/connection.py)."""
 
     def is_owner(self, code: str) -> bool:
         """Whether this process writes the meeting (always, embedded; unknown rooms: False)."""
@@ -336,3 +338,4 @@ class Hub:
         for room in list(self.rooms.values()):
             await room.close()
         self.rooms.clear()
+        await self.outbox.close()

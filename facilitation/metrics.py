@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
+import time
 from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -25,6 +27,7 @@ __all__ = [
     "COMMAND_SECONDS",
     "CONNECTIONS",
     "ERRORS",
+    "GC_SECONDS",
     "LOOP_LAG",
     "LOOP_LAG_MAX",
     "REGISTRY",
@@ -34,6 +37,7 @@ __all__ = [
     "VOTES",
     "monitor_loop_lag",
     "render",
+    "watch_gc",
 ]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -137,6 +141,11 @@ LOOP_LAG = Histogram(
 LOOP_LAG_MAX = Gauge(
     "facilitation_event_loop_lag_max_seconds", "Longest event-loop stall seen since start", registry=REGISTRY
 )
+GC_SECONDS = HotHistogram(
+    "facilitation_gc_pause_seconds",
+    "Pauses of Python's cyclic garbage collector in the server process (each one stalls the event loop)",
+    (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
 LOOP_PROBE_INTERVAL = 0.02
 """The loop monitor wakes every 20 ms; a stall shows as the extra delay of its wake-up."""
 
@@ -153,6 +162,27 @@ async def monitor_loop_lag() -> None:
         if lag > worst:
             worst = lag
             LOOP_LAG_MAX.set(lag)
+
+
+class _GcTimer:
+    """Times every collection through ``gc.callbacks`` into :data:`GC_SECONDS` (a collection may run in
+    the SQLite writer thread too: an increment lost to a thread switch there is acceptable for a pause
+    histogram)."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            GC_SECONDS.observe(time.perf_counter() - self.started)
+
+
+def watch_gc() -> None:
+    """Start timing garbage collections (idempotent)."""
+    if not any(isinstance(callback, _GcTimer) for callback in gc.callbacks):
+        gc.callbacks.append(_GcTimer())
 
 
 def render() -> bytes:

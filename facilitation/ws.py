@@ -221,7 +221,7 @@ class _Pump:
 
     async def _send(self, message: dict[str, Any] | str) -> None:
         if self.conn is not None:
-            self.conn.send(message)
+            self.conn.reply(message)
             return
         with contextlib.suppress(Exception):
             await self.websocket.send_text(message if isinstance(message, str) else encode(message))
@@ -244,8 +244,7 @@ class _Pump:
             with contextlib.suppress(Exception):
                 await websocket.close(code, reason)
 
-        conn = Connection(send_text, close, self.session.role, self.session.participant)
+        conn = Connection(send_text, close, self.session.role, self.session.participant, self.hub.outbox)
         self.conn = conn
-        conn.start()
         metrics.CONNECTIONS.labels(conn.role).inc()
         await room.attach(conn, action.since)

@@ -1,0 +1,179 @@
+"""The outbox (facilitation/connection.py): order per connection, short turns, priorities, slow clients.
+
+The socket side is a plain coroutine recording what it was given (uvicorn's send is the boundary); the
+real-socket behaviour (4008 for a client that stops reading, close codes) is covered in test_server.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from facilitation.connection import CLOSE_TOO_SLOW, SEND_QUEUE_LIMIT, TURN_SECONDS, Connection, Outbox
+
+pytestmark = pytest.mark.asyncio
+
+
+class Socket:
+    """What one client received, with the time of each write; ``cost`` seconds of CPU per write."""
+
+    def __init__(self, log: list[tuple[str, str]], name: str, cost: float = 0.0) -> None:
+        self.log = log
+        self.name = name
+        self.cost = cost
+        self.gate: asyncio.Event | None = None
+        self.closed: tuple[int, str] | None = None
+
+    async def send(self, text: str) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.cost:
+            end = time.perf_counter() + self.cost
+            while time.perf_counter() < end:
+                pass
+        self.log.append((self.name, text))
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+def _conn(outbox: Outbox, log: list[tuple[str, str]], name: str, role: str = "participant",
+          cost: float = 0.0) -> tuple[Connection, Socket]:
+    socket = Socket(log, name, cost)
+    return Connection(socket.send, socket.close, role, 1 if role == "participant" else None, outbox), socket
+
+
+async def _until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.001)
+
+
+async def test_each_connection_gets_its_messages_in_order() -> None:
+    outbox, log = Outbox(), []
+    conns = [_conn(outbox, log, f"c{i}")[0] for i in range(20)]
+    for n in range(100):
+        for conn in conns:
+            conn.send(f"m{n}")
+    await _until(lambda: len(log) == 2000)
+    for i in range(20):
+        assert [text for name, text in log if name == f"c{i}"] == [f"m{n}" for n in range(100)]
+    await outbox.close()
+
+
+async def test_a_message_to_a_thousand_phones_leaves_room_for_the_loop() -> None:
+    """1,000 writes of 50 µs each are 50 ms of work: a timer due in 5 ms must fire before the last write,
+    and no turn may run much longer than TURN_SECONDS."""
+    outbox, log = Outbox(), []
+    phones = [_conn(outbox, log, f"p{i}", cost=0.00005)[0] for i in range(1000)]
+    fired: list[int] = []
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.005, lambda: fired.append(len(log)))
+    gaps: list[float] = []
+
+    async def probe() -> None:
+        last = loop.time()
+        while len(log) < 1000:
+            await asyncio.sleep(0)
+            now = loop.time()
+            gaps.append(now - last)
+            last = now
+
+    watcher = loop.create_task(probe())
+    for phone in phones:
+        phone.send("everyone")
+    await _until(lambda: len(log) == 1000)
+    await watcher
+    assert fired and fired[0] < 1000, "the timer waited for the whole broadcast"
+    assert max(gaps) < TURN_SECONDS + 0.02, max(gaps)
+    await outbox.close()
+
+
+async def test_screens_then_answers_then_other_phones() -> None:
+    outbox, log = Outbox(), []
+    phones = [_conn(outbox, log, f"p{i}", cost=0.0002)[0] for i in range(200)]
+    asker, _ = _conn(outbox, log, "asker")
+    projector, _ = _conn(outbox, log, "projector", role="projector")
+    for phone in phones:
+        phone.send("broadcast")
+    asker.send("broadcast")
+    asker.reply("ack")
+    projector.send("batch")
+    await _until(lambda: len(log) == 203)
+    order = [name for name, _ in log]
+    assert order.index("projector") < order.index("asker") < 100, order[:10]
+    assert [text for name, text in log if name == "asker"] == ["broadcast", "ack"]  # its own order is kept
+    await outbox.close()
+
+
+async def test_a_client_that_stops_reading_holds_up_nobody() -> None:
+    outbox, log = Outbox(), []
+    frozen, frozen_socket = _conn(outbox, log, "frozen")
+    frozen_socket.gate = asyncio.Event()
+    others = [_conn(outbox, log, f"p{i}")[0] for i in range(10)]
+    frozen.send("one")
+    frozen.send("two")
+    for other in others:
+        other.send("hello")
+    await _until(lambda: len(log) == 10)
+    assert all(name != "frozen" for name, _ in log)
+    frozen_socket.gate.set()
+    await _until(lambda: len(log) == 12)
+    assert [text for name, text in log if name == "frozen"] == ["one", "two"]
+    await outbox.close()
+
+
+async def test_a_full_queue_closes_the_client_as_too_slow() -> None:
+    outbox, log = Outbox(), []
+    conn, socket = _conn(outbox, log, "slow")
+    socket.gate = asyncio.Event()
+    conn.send("first")
+    await asyncio.sleep(0.01)  # the first write is now waiting on the client
+    accepted = [conn.send(f"m{n}") for n in range(SEND_QUEUE_LIMIT + 5)]
+    assert accepted.count(False) > 0 and conn.closed
+    await _until(lambda: socket.closed is not None)
+    assert socket.closed is not None and socket.closed[0] == CLOSE_TOO_SLOW
+    await conn.stop()
+    await outbox.close()
+
+
+async def test_close_after_sent_flushes_then_closes_and_stop_waits_for_it() -> None:
+    outbox, log = Outbox(), []
+    conn, socket = _conn(outbox, log, "leaving")
+    conn.send("a")
+    conn.reply("the refusal")
+    conn.close_after_sent(4029, "flood")
+    assert not conn.send("after the close")
+    await conn.stop()
+    assert [text for _, text in log] == ["a", "the refusal"]
+    assert socket.closed == (4029, "flood")
+    await outbox.close()
+
+
+@pytest.mark.parametrize("broken_after", [0, 3])
+async def test_a_socket_that_fails_ends_the_connection_quietly(broken_after: int) -> None:
+    outbox, log = Outbox(), []
+    sent = 0
+
+    async def send(text: str) -> None:
+        nonlocal sent
+        if sent >= broken_after:
+            raise ConnectionResetError("gone")
+        sent += 1
+        log.append(("c", text))
+
+    async def close(code: int, reason: str) -> None:
+        return None
+
+    conn = Connection(send, close, "participant", 1, outbox)
+    other, _ = _conn(outbox, log, "other")
+    for n in range(6):
+        conn.send(f"m{n}")
+    other.send("still here")
+    await _until(lambda: conn.closed and ("other", "still here") in log)
+    assert [text for name, text in log if name == "c"] == [f"m{n}" for n in range(broken_after)]
+    await conn.stop()
+    await outbox.close()
