@@ -27,6 +27,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from facilitation import metrics
 from facilitation.protocol import PROTOCOL_VERSION, dumps
 
 __all__ = [
@@ -66,6 +67,14 @@ MESSAGES_PER_CONNECTION = 32
 
 CLOSE_FLUSH_SECONDS = 2.0
 """How long a graceful close waits for the queued messages to go out before the socket is dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Timed:
+    """A projector batch and when each vote in it arrived: timed when it is written to the socket."""
+
+    text: str
+    arrivals: list[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +199,7 @@ class Connection:
         self._send_text = send_text
         self._close = close
         self._outbox = outbox or Outbox()
-        self._pending: deque[str | _CloseAfter] = deque()
+        self._pending: deque[str | _Timed | _CloseAfter] = deque()
         self._scheduled = False
         self._writing: asyncio.Task[None] | None = None
         """A send that suspended (the client stopped reading), or the close, finishing in its own task."""
@@ -203,6 +212,7 @@ class Connection:
         self._batch_seq = 0
         self._batch_timer: asyncio.TimerHandle | None = None
         self._batch_extra: Callable[[], dict[str, Any]] | None = None
+        self._batch_arrivals: list[float] = []
         self.closed = False
         self.last_seq = 0
         """The highest sequence number queued to this client: events at or below it are not sent again."""
@@ -221,12 +231,14 @@ class Connection:
         """Queue a message without waiting; close the client if it cannot keep up."""
         if self.closed:
             return False
-        text = message if isinstance(message, str) else encode(message)
+        return self._queue(message if isinstance(message, str) else encode(message))
+
+    def _queue(self, text: str, arrivals: list[float] | None = None) -> bool:
         if self._queued_chars and (self._queued_chars + len(text) > SEND_QUEUE_CHARS
                                    or len(self._pending) >= SEND_QUEUE_LIMIT):
             self.drop(CLOSE_TOO_SLOW, "too slow: reconnect with since to resync")
             return False
-        self._pending.append(text)
+        self._pending.append(text if arrivals is None else _Timed(text, arrivals))
         self._queued_chars += len(text)
         self._schedule()
         return True
@@ -245,9 +257,13 @@ class Connection:
             self._scheduled = True
             self._outbox.ready(self)
 
-    def push_event(self, seq: int, view: dict[str, Any], extra: Callable[[], dict[str, Any]] | None) -> None:
-        """Add one event to the next batch; the batch goes out at most :data:`BATCH_INTERVAL` from now."""
+    def push_event(self, seq: int, view: dict[str, Any], extra: Callable[[], dict[str, Any]] | None,
+                   arrived: float | None = None) -> None:
+        """Add one event to the next batch; the batch goes out at most :data:`BATCH_INTERVAL` from now.
+        ``arrived``: when the vote behind the event reached this process (timed for the projector)."""
         self._batch.append(view)
+        if arrived is not None and self.role == "projector":
+            self._batch_arrivals.append(arrived)
         self._batch_seq = seq
         self._batch_extra = extra
         if self._batch_timer is None:
@@ -266,7 +282,9 @@ class Connection:
         if self._batch_extra is not None:
             message.update(self._batch_extra())
         self._batch = []
-        self.send(message)
+        arrivals, self._batch_arrivals = self._batch_arrivals, []
+        if not self.closed:
+            self._queue(encode(message), arrivals or None)
 
     @property
     def backlog(self) -> int:
@@ -286,6 +304,13 @@ class Connection:
             if isinstance(item, _CloseAfter):
                 self._end_with_close(item)
                 break
+            if isinstance(item, _Timed):
+                self._queued_chars -= len(item.text)
+                self._write(item.text)
+                written = time.perf_counter()
+                for arrived in item.arrivals:
+                    metrics.VOTE_TO_PROJECTOR_SECONDS.observe(written - arrived)
+                continue
             self._queued_chars -= len(item)
             self._write(item)
         if pending and not self._ended:

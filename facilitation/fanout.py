@@ -62,6 +62,9 @@ class Fanout:
         self._phones: dict[int, set[Connection]] = {}
         self.origins: dict[tuple[int, str], Connection] = {}
         """(participant, op) of votes being submitted -> the connection that sent it (not echoed to it)."""
+        self.arrivals: dict[tuple[int, str], float] = {}
+        """(participant, op) of votes being submitted -> when it arrived (``time.perf_counter``), for the
+        vote -> projector histogram."""
         self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
         self._counters_sent: dict[str, int] = {}
 
@@ -75,8 +78,11 @@ class Fanout:
         pending statement to its author only; everything else to everyone.
         """
         shared: dict[tuple[str, bool], str | None] = {}
+        arrived = None
+        if isinstance(event, VoteCast) and event.op and self.arrivals:
+            arrived = self.arrivals.get((event.participant, event.op))
         for conn in list(self._screens):
-            self._offer(conn, event, shared)
+            self._offer(conn, event, shared, arrived)
         phones: Iterable[Connection]
         if isinstance(event, _PERSONAL_EVENTS):
             phones = self._phones.get(event.participant, ())
@@ -91,21 +97,23 @@ class Fanout:
         for conn in list(phones):
             self._offer(conn, event, shared)
 
-    def _offer(self, conn: Connection, event: Event, shared: dict[tuple[str, bool], str | None]) -> None:
+    def _offer(self, conn: Connection, event: Event, shared: dict[tuple[str, bool], str | None],
+               arrived: float | None = None) -> None:
         if conn.closed or event.seq <= conn.last_seq:
             return
         if conn.buffering is not None:
             conn.buffering.append(event)
             return
-        self._send_event(conn, event, shared)
+        self._send_event(conn, event, shared, arrived)
 
-    def _send_event(self, conn: Connection, event: Event, shared: dict[tuple[str, bool], str | None]) -> None:
+    def _send_event(self, conn: Connection, event: Event, shared: dict[tuple[str, bool], str | None],
+                    arrived: float | None = None) -> None:
         conn.last_seq = event.seq
         if conn.batched:
             view = view_for(event, conn.role, conn.participant, self._room.meeting)
             if view is not None:
                 view["seq"] = event.seq
-                conn.push_event(event.seq, view, self._batch_extra)
+                conn.push_event(event.seq, view, self._batch_extra, arrived)
             return
         personal = conn.participant is not None and (
             getattr(event, "participant", None) == conn.participant

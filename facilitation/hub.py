@@ -153,14 +153,17 @@ class Room:
         """
         started = time.perf_counter()
         key = None
-        if origin is not None and isinstance(command, Vote):
+        if isinstance(command, Vote):
             key = (command.participant, command.op)
-            self.fanout.origins[key] = origin
+            self.fanout.arrivals[key] = started
+            if origin is not None:
+                self.fanout.origins[key] = origin
         try:
             committed = await self._writer.submit(command)
         finally:
             if key is not None:
                 self.fanout.origins.pop(key, None)
+                self.fanout.arrivals.pop(key, None)
         metrics.COMMAND_SECONDS.observe(time.perf_counter() - started)
         return committed
 

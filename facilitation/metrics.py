@@ -35,6 +35,7 @@ __all__ = [
     "STORE_REFUSED",
     "STORE_WRITER_RESTARTS",
     "VOTES",
+    "VOTE_TO_PROJECTOR_SECONDS",
     "monitor_loop_lag",
     "render",
     "watch_gc",
@@ -140,6 +141,12 @@ LOOP_LAG = Histogram(
 )
 LOOP_LAG_MAX = Gauge(
     "facilitation_event_loop_lag_max_seconds", "Longest event-loop stall seen since start", registry=REGISTRY
+)
+VOTE_TO_PROJECTOR_SECONDS = HotHistogram(
+    "facilitation_vote_to_projector_seconds",
+    "From a vote's arrival in this process to the projector batch carrying it being written to the "
+    "projector's socket (the server's part of vote -> projector)",
+    (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5),
 )
 GC_SECONDS = HotHistogram(
     "facilitation_gc_pause_seconds",

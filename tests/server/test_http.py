@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -98,3 +100,34 @@ async def test_metrics_has_named_series(server: ServerProcess, meeting: MeetingI
     assert "facilitation_votes_total 1.0" in text
     assert 'facilitation_errors_total{code="malformed"} 1.0' in text
     assert "facilitation_command_seconds_bucket" in text and "facilitation_command_seconds_count" in text
+
+
+@pytest.mark.asyncio
+async def test_vote_to_projector_histogram_counts_every_vote_the_projector_got(
+        server: ServerProcess, meeting: MeetingInfo) -> None:
+    """The server's own vote -> projector histogram: one observation per vote written to the projector,
+    each no longer than the time the test itself waited (a vote in flight cannot be timed in the past)."""
+    host = MeetingClient(server.url, meeting.code, "host", host_key=meeting.host_key)
+    await host.connect()
+    await host.command("phase", phase="collecting")
+    projector = MeetingClient(server.url, meeting.code, "projector")
+    await projector.connect()
+    phones = [MeetingClient(server.url, meeting.code) for _ in range(3)]
+    started = time.perf_counter()
+    for phone in phones:
+        await phone.connect()
+        for statement in range(2):
+            await phone.vote(statement, "agree")
+    votes_seen = 0
+    while votes_seen < 6:
+        batch = await projector.next_message("batch")
+        votes_seen += sum(1 for e in batch["events"] if e["type"] == "vote")
+    waited = time.perf_counter() - started
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"{server.url}/metrics", timeout=scaled(10))).text
+    for client in (*phones, projector, host):
+        await client.close()
+    count = next(line for line in text.splitlines() if line.startswith("facilitation_vote_to_projector_seconds_count"))
+    total = next(line for line in text.splitlines() if line.startswith("facilitation_vote_to_projector_seconds_sum"))
+    assert float(count.split()[-1]) == 6
+    assert 0 < float(total.split()[-1]) < 6 * waited
