@@ -168,7 +168,7 @@ async def meeting_analysis(request: Request) -> Response:
         run_number = None if run is None else int(run)
     except ValueError:
         raise ClientError("invalid_field", "run must be an integer") from None
-    stored = await room.store.load_analysis(room.code, run_number)
+    stored = await room.stored_analysis(run_number)
     if stored is None:
         if run_number is not None:
             raise ClientError("no_analysis", f"no analysis run {run_number} for this meeting", status=404)
@@ -185,7 +185,7 @@ async def meeting_analysis(request: Request) -> Response:
 async def meeting_analysis_runs(request: Request) -> JSONResponse:
     """Run number, covered sequence number and time of every published analysis: a timelapse's index."""
     room = await room_for(request)
-    return JSONResponse({"code": room.code, "runs": await room.store.analysis_runs(room.code)})
+    return JSONResponse({"code": room.code, "runs": await room.analysis_runs()})
 
 
 async def healthz(request: Request) -> JSONResponse:

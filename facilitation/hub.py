@@ -82,8 +82,7 @@ class Room:
                  analysis: AnalysisFactory | None = None) -> None:
         self._writer = writer
         self._log = event_log
-        self.store = store
-        """Read-only use by exports and analysis reads; every write goes through the writer."""
+        self._store = store
         self.code = writer.meeting.code
         self.fanout = Fanout(self, event_log)
         self._priorities: dict[int, float] = {}
@@ -177,7 +176,21 @@ class Room:
         lost the meeting cannot overwrite the new owner's results."""
         if not self._writer.is_owner():
             raise StoreUnavailable("store_unavailable", f"this worker does not own meeting {self.code}")
-        await self.store.save_analysis(self.code, run, seq, at, payload, fence=self._writer.fence)
+        await self._store.save_analysis(self.code, run, seq, at, payload, fence=self._writer.fence)
+
+    # ------------------------------------------------------------ reads of the durable record
+
+    async def history(self) -> list[Event]:
+        """The meeting's durable log, from its first event (for exports and summaries)."""
+        return await self._log.load(self.code) or []
+
+    async def stored_analysis(self, run: int | None = None) -> dict[str, Any] | None:
+        """A published analysis run as stored (the last one when ``run`` is None), or None."""
+        return await self._store.load_analysis(self.code, run)
+
+    async def analysis_runs(self) -> list[dict[str, Any]]:
+        """Run number, covered seq and time of every published analysis (the timelapse's index)."""
+        return await self._store.analysis_runs(self.code)
 
     # ------------------------------------------------------------ fan-out (facilitation/fanout.py)
 

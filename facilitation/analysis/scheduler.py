@@ -222,7 +222,7 @@ class AnalysisScheduler:
         room = state.room
         stored = None
         try:
-            stored = await room.store.load_analysis(room.code)
+            stored = await room.stored_analysis()
             if stored is not None:
                 await self._adopt(state, stored)
         except Exception:
@@ -260,7 +260,7 @@ class AnalysisScheduler:
     async def _follow(self, state: _Meeting, run: int) -> None:
         """Another worker owns the meeting and published run ``run``: show it here too."""
         try:
-            stored = await state.room.store.load_analysis(state.room.code, run)
+            stored = await state.room.stored_analysis(run)
         except Exception:
             log.exception("could not load analysis run %s of meeting %s", run, state.room.code)
             return

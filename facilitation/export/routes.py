@@ -24,7 +24,7 @@ from facilitation.errors import ClientError
 from facilitation.events import Event
 from facilitation.export import FILE_FORMATS, FORMATS, render
 from facilitation.registry import parse_http_command
-from facilitation.summary import Summary, build_summary, read_meeting
+from facilitation.summary import Summary, build_summary
 
 __all__ = ["export_meeting", "set_follow_up"]
 
@@ -47,7 +47,8 @@ async def export_meeting(request: Request) -> Response:
     fmt = request.query_params.get("format", "html")
     if fmt not in FORMATS:
         raise ClientError("invalid_field", f"format must be one of {', '.join(FORMATS)}")
-    events, analysis = await read_meeting(room.store, room.code)
+    events = await room.history()
+    analysis = await room.stored_analysis()
     join_url = meeting_urls(request, room.code)["join"]
 
     def produce() -> tuple[bytes, str, str]:
