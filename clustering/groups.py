@@ -19,6 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from clustering.anchor import SilhouetteAnchor, certify, parts_from_sums, silhouette_from_parts
+from clustering.votes import Id
+
 MIN_K = 2
 """Pol.is always looks for at least two groups."""
 
@@ -99,8 +102,18 @@ def candidate_ks(points: NDArray[np.float64]) -> range:
     n = points.shape[0]
     if n < 3:
         return range(0)
-    distinct = np.unique(points, axis=0).shape[0]
-    return range(MIN_K, min(MAX_K, distinct, n - 1) + 1)
+    return range(MIN_K, min(MAX_K, _distinct_upto(points, MAX_K), n - 1) + 1)
+
+
+def _distinct_upto(points: NDArray[np.float64], limit: int) -> int:
+    """How many distinct rows `points` has, counted up to `limit`: a few linear passes instead of the sort
+    behind `np.unique(axis=0)`, which was a visible share of a warm update."""
+    rest = points
+    found = 0
+    while rest.shape[0] and found < limit:
+        rest = rest[(rest != rest[0]).any(axis=1)]
+        found += 1
+    return found
 
 
 def kmeans_tol(points: NDArray[np.float64]) -> float:
@@ -260,7 +273,7 @@ def fit_all_k(
             and bool(np.all(np.isfinite(c)))]
     cold = [k for k in ks if k not in warm]
     tol = kmeans_tol(points)
-    out = {k: lloyd(points, warm_centers[k], tol=tol) for k in warm}
+    out = dict(zip(warm, lloyd_batch(points, [warm_centers[k] for k in warm], tol=tol), strict=True))
     if not cold:
         return out
     distinct = np.unique(points, axis=0)
@@ -303,6 +316,12 @@ class SilhouetteScores:
     exact: bool
     sample: int
     stderr: dict[int, float]
+    sums: NDArray[np.float64] | None = None
+    """Exact runs: each point's distance sums to every group of every k, for a `SilhouetteAnchor`."""
+    bound: float = 0.0
+    """Carried from an anchor (`anchor.certify`): the means are within this of the exact ones."""
+    anchor: SilhouetteAnchor | None = None
+    """The anchor the means were carried from (moved to this run's labels), when they were."""
 
 
 def _one_hot(labels: list[NDArray[np.int64]], ks: list[int], n: int) -> NDArray[np.float32]:
@@ -331,26 +350,35 @@ def _distances(xy: NDArray[np.float32], rows: NDArray[np.int64] | slice, cols: s
 
 def _silhouette_values(
     sums: NDArray[np.float64], labels_of: list[NDArray[np.int64]], clusterings: list[Clustering],
-    counts: list[NDArray[np.int64]],
 ) -> NDArray[np.float64]:
     """s(i) per point and clustering from each point's distance sums to every cluster."""
-    out = np.empty((sums.shape[0], len(clusterings)))
-    idx = np.arange(sums.shape[0])
-    offset = 0
-    for c, (clustering, count, mine) in enumerate(zip(clusterings, counts, labels_of, strict=True)):
-        part = sums[:, offset:offset + clustering.k]
-        offset += clustering.k
-        own = count[mine]
-        a = part[idx, mine] / np.maximum(own - 1, 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean_other = part / count[None, :]
-        mean_other[idx, mine] = np.inf
-        mean_other[:, count == 0] = np.inf
-        b = mean_other.min(axis=1)
-        denom = np.maximum(a, b)
-        ok = (own > 1) & (denom > 0) & np.isfinite(b)
-        out[:, c] = np.where(ok, (b - a) / np.where(ok, denom, 1.0), 0.0)
-    return out
+    a, b, own = parts_from_sums(sums, labels_of, [c.k for c in clusterings])
+    return silhouette_from_parts(a, b, own)
+
+
+def exact_silhouettes(
+    points: NDArray[np.float64], clusterings: list[Clustering],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """s(i) of every point under each clustering (exact, see `point_silhouettes`), and the distance sums
+    they come from (for a `SilhouetteAnchor`)."""
+    sums = _exact_sums(points, clusterings)
+    return _silhouette_values(sums, [c.labels for c in clusterings], clusterings), sums
+
+
+def _exact_sums(points: NDArray[np.float64], clusterings: list[Clustering]) -> NDArray[np.float64]:
+    """Each point's distance sums to every cluster of every clustering, upper triangle in blocks."""
+    n = points.shape[0]
+    onehot = _one_hot([c.labels for c in clusterings], [c.k for c in clusterings], n)
+    xy = points.astype(np.float32)
+    sums = np.zeros((n, onehot.shape[1]), dtype=np.float64)
+    block = max(SILHOUETTE_MIN_BLOCK, min(SILHOUETTE_BLOCK_CELLS // max(n, 1), n // 8 + 1))
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        dist = _distances(xy, slice(a, b), slice(a, n))
+        sums[a:b] += dist @ onehot[a:]
+        if b < n:
+            sums[b:] += dist[:, b - a:].T @ onehot[a:b]
+    return sums
 
 
 def point_silhouettes(
@@ -365,28 +393,40 @@ def point_silhouettes(
     (exact) only the upper triangle is computed, each block adding its transpose to the later rows.
     s(i) = (b − a) / max(a, b), 0 for a point alone in its cluster (scikit-learn's rule, which red-dwarf
     uses)."""
-    n = points.shape[0]
-    ks = [c.k for c in clusterings]
-    onehot = _one_hot([c.labels for c in clusterings], ks, n)
-    counts = [np.bincount(c.labels, minlength=c.k) for c in clusterings]
-    xy = points.astype(np.float32)
     if rows is None:
-        sums = np.zeros((n, onehot.shape[1]), dtype=np.float64)
-        block = max(SILHOUETTE_MIN_BLOCK, min(SILHOUETTE_BLOCK_CELLS // max(n, 1), n // 8 + 1))
-        for a in range(0, n, block):
-            b = min(n, a + block)
-            dist = _distances(xy, slice(a, b), slice(a, n))
-            sums[a:b] += dist @ onehot[a:]
-            if b < n:
-                sums[b:] += dist[:, b - a:].T @ onehot[a:b]
-        return _silhouette_values(sums, [c.labels for c in clusterings], clusterings, counts)
+        return exact_silhouettes(points, clusterings)[0]
+    n = points.shape[0]
+    onehot = _one_hot([c.labels for c in clusterings], [c.k for c in clusterings], n)
+    xy = points.astype(np.float32)
     out = np.empty((rows.size, len(clusterings)))
     block = max(1, SILHOUETTE_BLOCK_CELLS // max(n, 1))
     for start in range(0, rows.size, block):
         chunk = rows[start:start + block]
         sums = (_distances(xy, chunk, slice(0, n)) @ onehot).astype(np.float64)
-        out[start:start + chunk.size] = _silhouette_values(sums, [c.labels[chunk] for c in clusterings],
-                                                           clusterings, counts)
+        out[start:start + chunk.size] = _chunk_silhouettes(sums, chunk, clusterings)
+    return out
+
+
+def _chunk_silhouettes(
+    sums: NDArray[np.float64], chunk: NDArray[np.int64], clusterings: list[Clustering],
+) -> NDArray[np.float64]:
+    """s(i) for the points `chunk` from their distance sums to every cluster (group sizes over all)."""
+    out = np.empty((chunk.size, len(clusterings)))
+    idx = np.arange(chunk.size)
+    offset = 0
+    for c, clustering in enumerate(clusterings):
+        k = clustering.k
+        part = sums[:, offset:offset + k]
+        offset += k
+        count = np.bincount(clustering.labels, minlength=k)
+        mine = clustering.labels[chunk]
+        own = count[mine]
+        a = part[idx, mine] / np.maximum(own - 1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_other = part / count[None, :]
+        mean_other[idx, mine] = np.inf
+        mean_other[:, count == 0] = np.inf
+        out[:, c] = silhouette_from_parts(a[:, None], mean_other.min(axis=1)[:, None], own[:, None])[:, 0]
     return out
 
 
@@ -414,9 +454,9 @@ def score_silhouettes(
     fits = [clusterings[k] for k in ks]
     n = points.shape[0]
     if n <= SILHOUETTE_EXACT_MAX:
-        values = point_silhouettes(points, None, fits)
+        values, sums = exact_silhouettes(points, fits)
         return SilhouetteScores({k: float(v) for k, v in zip(ks, values.mean(axis=0).tolist(), strict=True)},
-                                True, n, {k: 0.0 for k in ks})
+                                True, n, {k: 0.0 for k in ks}, sums)
     order = np.random.default_rng([random_state, n]).permutation(n).astype(np.int64)
     size = min(n, SILHOUETTE_SAMPLE_MIN)
     values = point_silhouettes(points, order[:size], fits)
@@ -456,12 +496,25 @@ def cluster_all_k(
     points: NDArray[np.float64],
     warm_centers: dict[int, NDArray[np.float64]],
     random_state: int,
+    anchor: SilhouetteAnchor | None = None,
+    members: tuple[Id, ...] = (),
 ) -> tuple[dict[int, Clustering], SilhouetteScores | None]:
     """Every candidate k's clustering with its silhouette, warm-started per k where possible. A k whose
-    clustering leaves a group smaller than `MIN_GROUP_SIZE` is dropped (see `MIN_GROUP_SIZE`)."""
+    clustering leaves a group smaller than `MIN_GROUP_SIZE` is dropped (see `MIN_GROUP_SIZE`). With an
+    `anchor` (the last exact silhouettes, `members` naming the rows of `points`), the silhouettes are
+    carried over instead of recomputed when `anchor.certify` proves the choice of k unchanged."""
     fits = fit_all_k(points, list(candidate_ks(points)), warm_centers, random_state)
     fits = {k: c for k, c in sorted(fits.items()) if not too_small(c)}
-    return silhouettes(points, fits, random_state) if fits else ({}, None)
+    if not fits:
+        return {}, None
+    if anchor is not None:
+        certified = certify(anchor, members, points, {k: c.labels for k, c in fits.items()})
+        if certified is not None:
+            moved, bound = certified
+            carried = {k: Clustering(c.k, c.labels, c.centers, c.inertia, moved.means[k]) for k, c in fits.items()}
+            return carried, SilhouetteScores(dict(moved.means), True, points.shape[0], {k: 0.0 for k in fits},
+                                             bound=bound, anchor=moved)
+    return silhouettes(points, fits, random_state)
 
 
 def best_k(clusterings: dict[int, Clustering], tolerance: float = 0.0) -> int:

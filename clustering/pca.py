@@ -45,6 +45,17 @@ everyone voting alike): the component is left at 0 instead of being numerical no
 ARPACK_TOL = 1e-8
 """Convergence tolerance for ARPACK; far below anything visible on the map."""
 
+WARM_RESIDUAL = 1e-11
+"""A warm update accepts an eigenvector when |Gv − θv| <= 1e-11 θ₁: its angle to the exact one is at most
+1e-11 θ₁ / gap, so positions agree with a cold run's to ~1e-11 of the map's scale over the relative gap
+(Davis-Kahan), far below any k-means boundary in practice (docs/method.md, "Warm updates")."""
+
+WARM_KRYLOV_STEPS = 8
+"""Blocks of the warm Krylov basis per round (2 vectors each): after one new vote, one round converges."""
+
+WARM_MAX_ROUNDS = 4
+"""Rounds before the warm iteration gives up and the Gram matrix is diagonalised exactly."""
+
 
 @dataclass(frozen=True, eq=False)
 class Projection:
@@ -61,12 +72,38 @@ def principal_components(
 ) -> NDArray[np.float64]:
     """Top right singular vectors of the centred matrix, shape (2, statements), zero-padded when the
     matrix has rank below 2."""
+    return components_with_gram(centred, start, random_state)[0]
+
+
+def uses_gram(n: int, m: int) -> bool:
+    """Whether a matrix of this shape takes the exact Gram path (see `GRAM_MAX_SIDE`)."""
+    return min(n, m) <= GRAM_MAX_SIDE and n * m <= GRAM_MAX_CELLS
+
+
+def components_with_gram(
+    centred: sp.csr_matrix, start: NDArray[np.float64] | None = None, random_state: int = 0,
+    gram: NDArray[np.float64] | None = None, previous: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """`principal_components`, and the statements x statements Gram matrix CᵀC when it was used (kept for
+    the next warm update, see `clustering.warmgram`). A `gram` given by the caller (CᵀC of `centred`,
+    updated incrementally) is used instead of forming it, and with the `previous` components (2 x m)
+    the top eigenvectors come from a warm-started block Krylov iteration (`warm_eigenvectors`)."""
     n, m = centred.shape
     out = np.zeros((N_COMPONENTS, m))
     if n == 0 or m == 0 or not np.any(centred.data):
-        return out
-    if min(n, m) <= GRAM_MAX_SIDE and n * m <= GRAM_MAX_CELLS:
-        return _fix_signs(_gram_components(centred, out))
+        return out, None
+    if gram is not None:
+        found = (warm_eigenvectors(gram, previous) if previous is not None and m > EIGH_MAX_SIDE
+                 else None)
+        if found is None:
+            return _fix_signs(_eigen_components(gram, out)), gram
+        return _fix_signs(found), gram
+    if uses_gram(n, m):
+        if m <= n:
+            dense = centred.toarray()
+            gram = dense.T @ dense
+            return _fix_signs(_eigen_components(gram, out)), gram
+        return _fix_signs(_gram_components(centred, out)), None
     v0: NDArray[np.float64]
     if start is not None and n >= m and np.any(start):
         v0 = start
@@ -76,7 +113,66 @@ def principal_components(
     order = np.argsort(-s)
     keep = s[order] > RANK_TOL * max(float(s.max()), 1e-300)
     out[:] = vt[order] * keep[:, None]
-    return _fix_signs(out)
+    return _fix_signs(out), None
+
+
+def _eigen_components(gram: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Top eigenvectors of a statements x statements Gram matrix CᵀC (exact, as `_gram_components`)."""
+    values, vectors = _top_eigenpairs(gram) if gram.shape[0] > EIGH_MAX_SIDE else np.linalg.eigh(gram)
+    top = np.argsort(-values)[:N_COMPONENTS]
+    scale = max(float(values.max()), 1e-300)
+    for c, i in enumerate(top.tolist()):
+        if values[i] > RANK_TOL**2 * scale and values[i] > 0:
+            out[c] = vectors[:, i]
+    return out
+
+
+def warm_eigenvectors(
+    gram: NDArray[np.float64], previous: NDArray[np.float64],
+) -> NDArray[np.float64] | None:
+    """The top two eigenvectors of `gram` by block Krylov iteration from the previous ones.
+
+    The basis [V, GV, G²V, ...] (`WARM_KRYLOV_STEPS` blocks, fully reorthogonalised) is reduced by
+    Rayleigh-Ritz; the two leading Ritz pairs are accepted when each residual |Gv − θv| is at most
+    `WARM_RESIDUAL` x θ₁, which bounds the angle to the exact eigenvector by that residual over the
+    eigenvalue gap (Davis-Kahan). Otherwise the Ritz vectors seed another round, up to
+    `WARM_MAX_ROUNDS`; then None, and the caller diagonalises exactly. Also None for a rank-deficient
+    matrix (second eigenvalue below `RANK_TOL`² of the first), which the exact path handles."""
+    m = gram.shape[0]
+    start = previous.T
+    if m < 2 * (N_COMPONENTS + 1) or not np.all(np.isfinite(start)) or np.linalg.norm(start[:, 0]) == 0:
+        return None
+    block = start
+    for _ in range(WARM_MAX_ROUNDS):
+        q, _ = np.linalg.qr(block)
+        basis = [q]
+        images = []
+        for step in range(WARM_KRYLOV_STEPS):
+            image = gram @ basis[-1]
+            images.append(image)
+            if step == WARM_KRYLOV_STEPS - 1 or sum(b.shape[1] for b in basis) + q.shape[1] > m:
+                break
+            whole = np.hstack(basis)
+            nxt = image - whole @ (whole.T @ image)
+            nxt -= whole @ (whole.T @ nxt)
+            if float(np.linalg.norm(nxt)) <= 1e-12 * max(float(np.linalg.norm(image)), 1e-300):
+                break
+            nq, _ = np.linalg.qr(nxt)
+            basis.append(nq)
+        whole = np.hstack(basis[:len(images)])
+        product = np.hstack(images)
+        small = whole.T @ product
+        values, vectors = np.linalg.eigh((small + small.T) / 2)
+        top = np.argsort(-values)[:N_COMPONENTS]
+        theta = values[top]
+        ritz = whole @ vectors[:, top]
+        residual = np.linalg.norm(product @ vectors[:, top] - ritz * theta, axis=0)
+        if theta[0] <= 0 or theta[1] <= RANK_TOL**2 * theta[0]:
+            return None
+        if np.all(residual <= WARM_RESIDUAL * theta[0]):
+            return np.asarray(ritz.T / np.linalg.norm(ritz, axis=0)[:, None])
+        block = ritz
+    return None
 
 
 def _gram_components(centred: sp.csr_matrix, out: NDArray[np.float64]) -> NDArray[np.float64]:

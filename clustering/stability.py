@@ -94,6 +94,13 @@ def matched_labels(
         j = owner.get(member)
         if j is not None:
             overlap[label, j] += 1
+    return _assign_letters(overlap, old_ids, labels, k)
+
+
+def _assign_letters(
+    overlap: NDArray[np.int64], old_ids: list[str], labels: NDArray[np.int64], k: int,
+) -> list[str]:
+    """Hungarian pairing of new clusters (rows) with previous groups (columns, in id order)."""
     rows, cols = linear_sum_assignment(-overlap)
     letters = [""] * k
     for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
@@ -105,3 +112,14 @@ def matched_labels(
         if not letters[c]:
             letters[c] = next(free)
     return letters
+
+
+def matched_labels_by_rows(
+    labels: NDArray[np.int64], k: int, previous_labels: NDArray[np.int64], previous_letters: list[str],
+) -> list[str]:
+    """`matched_labels` when the clustered participants are the previous update's, in the same order:
+    `previous_labels[i]` indexes `previous_letters`, so the overlap is one `bincount`."""
+    old = len(previous_letters)
+    overlap = np.bincount(labels * old + previous_labels, minlength=k * old).reshape(k, old)
+    order = sorted(range(old), key=lambda j: previous_letters[j])
+    return _assign_letters(overlap[:, order], [previous_letters[j] for j in order], labels, k)

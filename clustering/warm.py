@@ -1,0 +1,30 @@
+"""What a warm update reuses from the previous one beyond `WarmState`'s basics: kept in memory and
+handed between processes (pickled), never in the stored JSON form, so a result read back from storage
+warm-starts as before and just recomputes these (docs/method.md, "Warm updates")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from clustering.anchor import SilhouetteAnchor
+from clustering.measures import StatsMemo
+from clustering.votes import Id
+from clustering.warmgram import GramCache
+
+
+@dataclass(frozen=True, eq=False)
+class WarmCache:
+    """`gram`: CᵀC and its column fingerprints (`warmgram`). `anchor`: the last exact silhouettes
+    (`anchor`). `stats`: the per-statement objects and the counts they were built from (`measures`).
+    `members`, `labels`, `letters`: the clustered participants in row order with their group index
+    into `letters`, for matching group ids without going through member sets."""
+
+    gram: GramCache | None
+    anchor: SilhouetteAnchor | None
+    stats: StatsMemo | None
+    members: tuple[Id, ...]
+    labels: NDArray[np.int64]
+    letters: tuple[str, ...]
