@@ -24,7 +24,7 @@ exactly and become the new anchor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -118,15 +118,24 @@ def _move(
     ks: tuple[int, ...], p: int, target: NDArray[np.float64], new_labels: NDArray[np.int64],
 ) -> None:
     """Move point p to `target` with `new_labels` (one per k), updating everyone's sums in place."""
-    old_d = np.sqrt(((positions - positions[p]) ** 2).sum(axis=1))
-    new_d = np.sqrt(((positions - target) ** 2).sum(axis=1))
+    old_d = _distances_to(positions, positions[p])
+    new_d = _distances_to(positions, target)
     new_d[p] = 0.0
     sums[:, offsets + labels[:, p]] -= old_d[:, None]
     sums[:, offsets + new_labels] += new_d[:, None]
     positions[p] = target
     labels[:, p] = new_labels
+    new_d[p] = 0.0
     flat = (labels + offsets[:, None]).ravel()
     sums[p] = np.bincount(flat, weights=np.tile(new_d, len(ks)), minlength=sums.shape[1])
+
+
+def _distances_to(points: NDArray[np.float64], target: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(np.hypot(points[:, 0] - target[0], points[:, 1] - target[1]))
+
+
+def _shifts(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1]))
 
 
 def certify(
@@ -140,13 +149,19 @@ def certify(
             or members != anchor.members or anchor.updates >= MAX_CARRIED_UPDATES):
         return None
     new_labels = np.stack([labels[k] for k in anchor.ks])
-    delta = np.sqrt(((positions - anchor.positions) ** 2).sum(axis=1))
+    delta = _shifts(positions, anchor.positions)
     relabelled = np.flatnonzero((new_labels != anchor.labels).any(axis=0))
     if relabelled.size > MAX_MOVES:
         return None
     by_delta = np.argsort(-delta, kind="stable")[:MAX_MOVES]
-    scale = float(np.sqrt((anchor.positions ** 2).sum(axis=1).mean()))
+    scale = float(np.sqrt(np.mean(anchor.positions ** 2) * 2))
     moving = np.union1d(relabelled, by_delta[delta[by_delta] > MOVE_FLOOR * scale])
+    if moving.size == 0 and not np.any(delta):
+        top = max(anchor.means.values())
+        winner = min(k for k, v in anchor.means.items() if v >= top)
+        if all(anchor.means[winner] - v > 2 * FLOAT_SLACK for k, v in anchor.means.items() if k != winner):
+            return replace(anchor, updates=anchor.updates + 1), 0.0
+        return None
     moved_positions = anchor.positions.copy()
     moved_labels = anchor.labels.copy()
     sums = anchor.sums.copy()
@@ -161,7 +176,7 @@ def certify(
         means = anchor.means
     moved = SilhouetteAnchor(anchor.members, moved_positions, anchor.ks, moved_labels, sums, means,
                              anchor.updates + 1)
-    rest = np.sqrt(((positions - moved_positions) ** 2).sum(axis=1))
+    rest = _shifts(positions, moved_positions)
     err_a = np.empty_like(a)
     err_b = np.empty_like(b)
     for row, k in enumerate(anchor.ks):

@@ -106,12 +106,13 @@ def candidate_ks(points: NDArray[np.float64]) -> range:
 
 
 def _distinct_upto(points: NDArray[np.float64], limit: int) -> int:
-    """How many distinct rows `points` has, counted up to `limit`: a few linear passes instead of the sort
+    """How many distinct 2-D points there are, counted up to `limit`: a few linear passes instead of the sort
     behind `np.unique(axis=0)`, which was a visible share of a warm update."""
-    rest = points
+    x, y = points[:, 0], points[:, 1]
     found = 0
-    while rest.shape[0] and found < limit:
-        rest = rest[(rest != rest[0]).any(axis=1)]
+    while x.size and found < limit:
+        other = (x != x[0]) | (y != y[0])
+        x, y = x[other], y[other]
         found += 1
     return found
 

@@ -87,18 +87,22 @@ def build_matrix(table: VoteTable, moderated_out: Collection[Id]) -> VoteMatrix:
     return VoteMatrix(table, moderated, centred, means, votes_cast, cells_filled, rows_a)
 
 
-def select_participants(matrix: VoteMatrix, keep: Collection[Id] = ()) -> NDArray[np.int64]:
+def select_participants(matrix: VoteMatrix, keep: Collection[Id] = (),
+                        keep_rows: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
     """Row indices of the participants who enter the clustering, in row order.
 
     Pol.is rule: at least min(7, statements) votes; if fewer than 15 qualify, top up with the most
     active remaining voters. `keep` (the previous result's clustered participants) stay in once in,
-    as Pol.is's `in-conv` set only grows, so a participant never drops off the live map.
+    as Pol.is's `in-conv` set only grows, so a participant never drops off the live map. `keep_rows`
+    gives them as row indices instead, when the caller knows the rows (same participants as before).
     """
     counts = matrix.votes_cast
     threshold = min(MIN_VOTES_TO_CLUSTER, matrix.n_statements)
     chosen = counts >= max(threshold, 1)
-    if keep:
-        keep_set = set(keep)
+    if keep_rows is not None:
+        chosen[keep_rows] = True
+    elif keep:
+        keep_set = keep if isinstance(keep, set | frozenset) else set(keep)
         chosen |= np.fromiter((p in keep_set for p in matrix.table.participant_ids), dtype=np.bool_,
                               count=matrix.n_participants)
     missing = GREEDY_MIN_PARTICIPANTS - int(chosen.sum())

@@ -60,6 +60,10 @@ class StatsMemo:
     unit_counts: dict[int, dict[str, Tally]]
     consensus: dict[int, ConsensusScore]
     acceptance: dict[int, AcceptanceScore]
+    sizes: NDArray[np.int64]
+    extras: tuple[tuple[Id, ...], frozenset[Id]]
+    output: dict[str, Any]
+    """The whole previous output: reused but for routing priorities when no count changed."""
 
 
 def _cells(table: VoteTable) -> NDArray[np.int64]:
@@ -127,8 +131,17 @@ def measure(
     stacked = np.concatenate([unit_counts_arr, room_arr, role_arr], axis=0).transpose(1, 0, 2)
     key = (ids, tuple(units), tuple(role_names), eligible.tobytes())
     reuse = memo is not None and memo.key == key and memo.counts.shape == stacked.shape
-    changed = (stacked != memo.counts).any(axis=(1, 2)) if reuse and memo is not None else None
+    changed = ((stacked != memo.counts).any(axis=(1, 2)) & eligible) if reuse and memo is not None else None
     old = memo if reuse else None
+    sizes = np.bincount(row_unit[row_unit >= 0], minlength=len(units)).astype(np.int64)
+    extras = (extra_statements, moderated_out)
+    if (old is not None and changed is not None and not changed.any() and np.array_equal(sizes, old.sizes)
+            and old.extras == extras):
+        output = dict(old.output)
+        output["priority"] = _priorities(unit_counts_arr, statement_xy, eligible, ids, extra_statements,
+                                         output["lanes"], moderated_out)
+        return output, StatsMemo(key, stacked, old.unit_rows, old.room_rows, old.role_rows, old.unit_counts,
+                                 old.consensus, old.acceptance, sizes, extras, output)
 
     unit_tallies = _tallies(unit_counts_arr)
     everyone = _tallies(room_arr)
@@ -181,23 +194,16 @@ def measure(
                                                    role_names, role_acc, unit_counts[j], role_rows)
     acceptance_scores = tuple(acceptance_objs[j] for j in by_worst.tolist())
 
-    sizes = np.bincount(row_unit[row_unit >= 0], minlength=len(units)).astype(np.int64)
     lane_of = lanes(unit_acc, sizes, role_acc)
-    total = unit_tallies.total()
-    extremity = np.linalg.norm(statement_xy, axis=1) if statement_xy.size else np.zeros(m)
-    prio = priority(total.accepted[0], total.passed[0], total.seen[0], extremity)
     lane_list = lane_of.tolist()
-    prio_list = prio.tolist()
     lane_map: dict[Id, str] = {ids[j]: str(lane_list[j]) for j in column_list}
     lane_votes: dict[Id, dict[str, Tally]] = {ids[j]: unit_counts[j] for j in column_list}
-    prio_map: dict[Id, float] = {ids[j]: prio_list[j] for j in column_list}
-    unseen_priority = float(priority(np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
-                                     np.zeros(1))[0])
     for s in extra_statements:
         if s not in lane_map and s not in moderated_out:
             lane_map[s] = "needs_votes"
             lane_votes[s] = {u: Tally() for u in units}
-            prio_map[s] = unseen_priority
+    prio_map = _priorities(unit_counts_arr, statement_xy, eligible, ids, extra_statements, lane_map,
+                           moderated_out)
 
     divisive_picks = tuple(
         Divisive(ids[d.column], d.spread, d.z, units[d.most], units[d.least],
@@ -206,11 +212,30 @@ def measure(
     group_votes = {u: {ids[j]: unit_rows[g][j] for j in column_list}
                    for g, u in enumerate(units)} if letters else {}
     role_summaries = _role_summaries(table, role_names, row_role, role_arr, role_rows, eligible)
-    new_memo = StatsMemo(key, stacked, unit_rows, room_rows, role_rows, unit_counts, consensus_objs,
-                         acceptance_objs)
-    return ({"picks": picks, "consensus": consensus, "majority": majority, "acceptance": acceptance_scores,
-             "lanes": lane_map, "lane_votes": lane_votes, "priority": prio_map, "divisive": divisive_picks,
-             "group_votes": group_votes, "roles": role_summaries}, new_memo)
+    output = {"picks": picks, "consensus": consensus, "majority": majority, "acceptance": acceptance_scores,
+              "lanes": lane_map, "lane_votes": lane_votes, "priority": prio_map, "divisive": divisive_picks,
+              "group_votes": group_votes, "roles": role_summaries}
+    return output, StatsMemo(key, stacked, unit_rows, room_rows, role_rows, unit_counts, consensus_objs,
+                             acceptance_objs, sizes, extras, output)
+
+
+def _priorities(
+    unit_counts: NDArray[np.int64], statement_xy: NDArray[np.float64], eligible: NDArray[np.bool_],
+    ids: tuple[Id, ...], extra_statements: tuple[Id, ...], lane_map: dict[Id, str],
+    moderated_out: frozenset[Id],
+) -> dict[Id, float]:
+    """Routing priority of every statement in `lane_map`: from the clustered (or all) voters' counts and
+    the statement's extremity on this update's map, which moves with every vote."""
+    total = _tallies(unit_counts).total()
+    m = len(ids)
+    extremity = np.linalg.norm(statement_xy, axis=1) if statement_xy.size else np.zeros(m)
+    prio = priority(total.accepted[0], total.passed[0], total.seen[0], extremity).tolist()
+    out: dict[Id, float] = {ids[j]: prio[j] for j in np.flatnonzero(eligible).tolist()}
+    unseen = float(priority(np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1))[0])
+    for s in extra_statements:
+        if s not in out and s not in moderated_out and s in lane_map:
+            out[s] = unseen
+    return out
 
 
 def _acceptance_score(

@@ -98,12 +98,14 @@ def _analyze(
 
     prev_components = _previous_components(warm, table.statement_ids)
     components, gram_cache = _components(matrix, prev_components, cache.gram if cache else None, random_state)
-    if prev_components is not None:
+    if prev_components is not None and components is not prev_components:
         components = align_axes(components, prev_components)
     projection = project(matrix, components)
     clock.lap("pca")
 
-    rows = select_participants(matrix, keep=warm.clustered if warm else ())
+    same_people = cache is not None and cache.participant_ids == table.participant_ids
+    rows = select_participants(matrix, keep=warm.clustered if warm else (),
+                               keep_rows=cache.rows if cache is not None and same_people else None)
     points = projection.positions[rows]
     ids = table.participant_ids
     members = tuple([ids[r] for r in rows.tolist()])
@@ -134,7 +136,8 @@ def _analyze(
     positions = (dict(zip(members, zip(points[:, 0].tolist(), points[:, 1].tolist(), strict=True), strict=True))
                  if k else {})
     new_cache = WarmCache(gram_cache, _anchor(scores, members, points, clusterings), memo,
-                          members if k else (), labels if k else np.zeros(0, dtype=np.int64), tuple(letters))
+                          members if k else (), labels if k else np.zeros(0, dtype=np.int64), tuple(letters),
+                          table.participant_ids, rows if k else np.zeros(0, dtype=np.int64))
     state = WarmState(
         statement_ids=table.statement_ids,
         components=components,
@@ -183,6 +186,8 @@ def _components(
         updated = updated_gram(matrix, gram_cache)
         if updated is not None:
             gram, entry = updated
+            if gram_cache is not None and gram is gram_cache.gram and previous is not None:
+                return previous, entry  # CᵀC unchanged to the bit: its eigenvectors are the previous ones
             return components_with_gram(matrix.centred, gram=gram, previous=previous)[0], entry
         components, formed = components_with_gram(matrix.centred, _start_vector(previous), random_state)
         return components, cache_for(matrix, formed) if formed is not None else None

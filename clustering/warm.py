@@ -4,7 +4,7 @@ warm-starts as before and just recomputes these (docs/method.md, "Warm updates")
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,7 +20,9 @@ class WarmCache:
     """`gram`: CᵀC and its column fingerprints (`warmgram`). `anchor`: the last exact silhouettes
     (`anchor`). `stats`: the per-statement objects and the counts they were built from (`measures`).
     `members`, `labels`, `letters`: the clustered participants in row order with their group index
-    into `letters`, for matching group ids without going through member sets."""
+    into `letters`, for matching group ids without going through member sets. `participant_ids` and
+    `rows`: every participant of that update and the rows of the clustered ones (`WarmState.clustered`
+    as row indices, valid while the participants are the same)."""
 
     gram: GramCache | None
     anchor: SilhouetteAnchor | None
@@ -28,3 +30,5 @@ class WarmCache:
     members: tuple[Id, ...]
     labels: NDArray[np.int64]
     letters: tuple[str, ...]
+    participant_ids: tuple[Id, ...] = ()
+    rows: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))

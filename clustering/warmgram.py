@@ -71,7 +71,9 @@ def cache_for(matrix: VoteMatrix, gram: NDArray[np.float64], prints: NDArray[np.
 
 def updated_gram(matrix: VoteMatrix, cache: GramCache | None) -> tuple[NDArray[np.float64], GramCache] | None:
     """CᵀC of `matrix` from the previous update's, and the new cache entry; None when it must be formed
-    afresh (no cache, other participants or statements, moderation changed, too many columns changed)."""
+    afresh (no cache, other participants or statements, moderation changed, too many columns changed).
+    The cached array itself is returned when no entry changed (e.g. a vote on a moderated statement,
+    whose column is zeroed), so callers can tell by identity that the components cannot have moved."""
     table = matrix.table
     m = matrix.n_statements
     if (cache is None or cache.gram.shape != (m, m) or cache.statement_ids != table.statement_ids
@@ -86,10 +88,11 @@ def updated_gram(matrix: VoteMatrix, cache: GramCache | None) -> tuple[NDArray[n
         return None
     gram = cache.gram
     if changed.size:
-        gram = gram.copy()
         columns = _gram_columns(matrix, changed)
-        gram[:, changed] = columns
-        gram[changed, :] = columns.T
+        if not np.array_equal(columns, cache.gram[:, changed]):
+            gram = gram.copy()
+            gram[:, changed] = columns
+            gram[changed, :] = columns.T
     entry = GramCache(table.participant_ids, table.statement_ids, matrix.moderated, counts,
                       matrix.column_means, prints, gram)
     return gram, entry
