@@ -274,7 +274,7 @@ def fit_all_k(
             and bool(np.all(np.isfinite(c)))]
     cold = [k for k in ks if k not in warm]
     tol = kmeans_tol(points)
-    out = dict(zip(warm, lloyd_batch(points, [warm_centers[k] for k in warm], tol=tol), strict=True))
+    out = {k: lloyd(points, warm_centers[k], tol=tol) for k in warm}
     if not cold:
         return out
     distinct = np.unique(points, axis=0)
