@@ -21,12 +21,12 @@ from numpy.typing import NDArray
 from threadpoolctl import ThreadpoolController
 
 from clustering.anchor import SilhouetteAnchor, make_anchor
-from clustering.groups import SILHOUETTE_TOLERANCE, Clustering, SilhouetteScores, best_k, cluster_all_k
+from clustering.groups import SILHOUETTE_TOLERANCE, Clustering, SilhouetteScores, best_k, cluster_candidates
 from clustering.matrix import VoteMatrix, build_matrix, select_participants
 from clustering.measures import measure
 from clustering.pca import components_with_gram, project, uses_gram
 from clustering.result import AnalysisResult, Group, Representative, WarmState
-from clustering.stability import KSmoother, align_axes, matched_labels, matched_labels_by_rows
+from clustering.stability import KSmoother, alignment, matched_labels, matched_labels_by_rows
 from clustering.votes import Id, VoteTable
 from clustering.warm import WarmCache
 from clustering.warmgram import GramCache, cache_for, updated_gram
@@ -98,8 +98,12 @@ def _analyze(
 
     prev_components = _previous_components(warm, table.statement_ids)
     components, gram_cache = _components(matrix, prev_components, cache.gram if cache else None, random_state)
-    if prev_components is not None and components is not prev_components:
-        components = align_axes(components, prev_components)
+    frame = None
+    if components is prev_components:  # reused: the previous update's frame still applies
+        frame = cache.frame if cache is not None else None
+    elif prev_components is not None:
+        frame = alignment(components, prev_components)
+        components = np.asarray(frame @ components)
     projection = project(matrix, components)
     clock.lap("pca")
 
@@ -109,8 +113,9 @@ def _analyze(
     points = projection.positions[rows]
     ids = table.participant_ids
     members = tuple([ids[r] for r in rows.tolist()])
-    clusterings, scores = cluster_all_k(points, warm.centers if warm else {}, random_state,
-                                        cache.anchor if cache else None, members)
+    clusterings, scores, candidates = cluster_candidates(points, warm.centers if warm else {}, random_state,
+                                                         cache.anchor if cache else None, members,
+                                                         cache.kmeans if cache else None, frame)
     smoother = KSmoother()
     k = 0
     letters: list[str] = []
@@ -137,7 +142,8 @@ def _analyze(
                  if k else {})
     new_cache = WarmCache(gram_cache, _anchor(scores, members, points, clusterings), memo,
                           members if k else (), labels if k else np.zeros(0, dtype=np.int64), tuple(letters),
-                          table.participant_ids, rows if k else np.zeros(0, dtype=np.int64))
+                          table.participant_ids, rows if k else np.zeros(0, dtype=np.int64), candidates,
+                          frame)
     state = WarmState(
         statement_ids=table.statement_ids,
         components=components,

@@ -33,12 +33,17 @@ def align_axes(
     flips and axis swaps of the SVD. When the two leading variances are nearly equal the exact axes can
     spin inside the plane; R keeps the map's orientation instead. Returns the aligned components.
     """
+    return np.asarray(alignment(components, previous) @ components)
+
+
+def alignment(components: NDArray[np.float64], previous: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The 2 x 2 rotation/reflection R of `align_axes` (aligned = R @ components): positions on the aligned
+    map are the unaligned ones times Rᵀ. The identity when the planes share nothing."""
     overlap = previous @ components.T
     if not np.any(overlap):
-        return components
+        return np.eye(components.shape[0])
     u, _, vt = np.linalg.svd(overlap)
-    rotation = u @ vt
-    return np.asarray(rotation @ components)
+    return np.asarray(u @ vt)
 
 
 @dataclass(frozen=True)

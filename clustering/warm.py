@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from clustering.anchor import SilhouetteAnchor
+from clustering.groups import Candidates
 from clustering.measures import StatsMemo
 from clustering.votes import Id
 from clustering.warmgram import GramCache
@@ -32,3 +33,8 @@ class WarmCache:
     letters: tuple[str, ...]
     participant_ids: tuple[Id, ...] = ()
     rows: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    kmeans: Candidates = field(default_factory=dict)
+    """Both cold-start k-means candidates per k (`groups.fit_candidates`)."""
+    frame: NDArray[np.float64] | None = None
+    """The rotation from the cold-start orientation to this update's map (`stability.alignment`), None
+    for a cold start."""
