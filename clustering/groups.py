@@ -260,9 +260,15 @@ def lloyd_batch(
     return out
 
 
-Candidates = dict[int, tuple[NDArray[np.float64], NDArray[np.float64] | None]]
-"""Per k, the converged centers of the two cold-start candidates (see `fit_all_k`): the Pol.is start's and
-the best restart's, or None for the latter when both reached the same labels."""
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """What the next update needs to rebuild both cold-start candidates per k (see `fit_candidates`): the
+    Pol.is start's solutions and the `points` they were computed on, and the best restart's centers
+    (None where it reached the Pol.is solution's labels)."""
+
+    points: NDArray[np.float64]
+    polis: dict[int, Clustering]
+    challengers: dict[int, NDArray[np.float64] | None]
 
 
 def fit_all_k(
@@ -274,12 +280,12 @@ def fit_all_k(
     `POLIS_START_TOLERANCE`. Above `RESTART_SAMPLE` participants the restarts run on one fixed-seed
     sample (shared by every k). Restarts stop after `RESTART_MAX_ITER` iterations; the best per k is then
     run to convergence on everyone."""
-    return fit_candidates(points, ks, warm_centers, random_state, {})[0]
+    return fit_candidates(points, ks, warm_centers, random_state, None)[0]
 
 
 def fit_candidates(
     points: NDArray[np.float64], ks: list[int], warm_centers: dict[int, NDArray[np.float64]],
-    random_state: int, candidates: Candidates, frame: NDArray[np.float64] | None = None,
+    random_state: int, candidates: Candidates | None, frame: NDArray[np.float64] | None = None,
 ) -> tuple[dict[int, Clustering], Candidates]:
     """`fit_all_k`, warm-starting both cold-start candidates where the previous update kept them.
 
@@ -290,7 +296,8 @@ def fit_candidates(
     the previous centers were refined), and stands in for the k-means++ restarts with one Lloyd run from
     the previous best restart's centers (or the previous choice's), then applies the same rule. Only
     the restarts are skipped: a cold start could still find a better restart basin than the previous
-    one, which the tests on the shared conversations check does not happen there."""
+    one, which the tests on the shared conversations check does not happen there. When the points are
+    the previous update's to the bit (a vote on a moderated statement), the Pol.is solutions are too."""
     dims = points.shape[1]
 
     def fits(c: NDArray[np.float64] | None, k: int) -> bool:
@@ -298,39 +305,48 @@ def fit_candidates(
 
     tol = kmeans_tol(points)
     out: dict[int, Clustering] = {}
-    kept: Candidates = {}
+    polis: dict[int, Clustering] = {}
+    chosen_from: dict[int, NDArray[np.float64] | None] = {}
+    same_points = (candidates is not None and candidates.points.shape == points.shape
+                   and np.array_equal(candidates.points, points))
+    distinct: NDArray[np.float64] | None = None
     cold: list[int] = []
-    distinct = _polis_starts(points, frame)
     for k in ks:
-        pair = candidates.get(k)
         warm_start = None
-        if pair is not None and fits(pair[0], k) and (pair[1] is None or fits(pair[1], k)):
-            warm_start = pair[1] if pair[1] is not None else pair[0]
+        if candidates is not None and k in candidates.polis:
+            previous_rival = candidates.challengers.get(k)
+            warm_start = previous_rival if previous_rival is not None else candidates.polis[k].centers
         elif fits(warm_centers.get(k), k):
             warm_start = warm_centers[k]
-        if warm_start is None:
+        if warm_start is None or not fits(warm_start, k):
             cold.append(k)
             continue
-        out[k], kept[k] = _choose(lloyd(points, distinct[:k], tol=tol), lloyd(points, warm_start, tol=tol))
-    if not cold:
-        return out, kept
-    starts = [distinct[:k] for k in cold]
-    sample = points
-    if points.shape[0] > RESTART_SAMPLE:
-        pick = np.random.default_rng([random_state]).choice(points.shape[0], RESTART_SAMPLE, replace=False)
-        sample = points[np.sort(pick)]
-    seeds: list[NDArray[np.float64]] = []
-    for k in cold:
-        rng = np.random.default_rng([random_state, k])
-        seeds += [kmeans_plus_plus(sample, k, rng) for _ in range(KMEANS_RESTARTS)]
-    polis = [lloyd(points, start, tol=tol) for start in starts]
-    restarts = lloyd_batch(sample, seeds, RESTART_MAX_ITER, tol if sample is points else None)
-    challengers = [min(restarts[i * KMEANS_RESTARTS:(i + 1) * KMEANS_RESTARTS], key=lambda c: c.inertia)
-                   for i in range(len(cold))]
-    challengers = [lloyd(points, c.centers, tol=tol) for c in challengers]
-    for k, best, challenger in zip(cold, polis, challengers, strict=True):
-        out[k], kept[k] = _choose(best, challenger)
-    return out, kept
+        if same_points and candidates is not None and k in candidates.polis:
+            polis[k] = candidates.polis[k]  # same points, same start: the same Lloyd run
+        else:
+            distinct = _polis_starts(points, frame) if distinct is None else distinct
+            polis[k] = lloyd(points, distinct[:k], tol=tol)
+        out[k], chosen_from[k] = _choose(polis[k], lloyd(points, warm_start, tol=tol))
+    if cold:
+        distinct = _polis_starts(points, frame) if distinct is None else distinct
+        starts = [distinct[:k] for k in cold]
+        sample = points
+        if points.shape[0] > RESTART_SAMPLE:
+            pick = np.random.default_rng([random_state]).choice(points.shape[0], RESTART_SAMPLE, replace=False)
+            sample = points[np.sort(pick)]
+        seeds: list[NDArray[np.float64]] = []
+        for k in cold:
+            rng = np.random.default_rng([random_state, k])
+            seeds += [kmeans_plus_plus(sample, k, rng) for _ in range(KMEANS_RESTARTS)]
+        firsts = [lloyd(points, start, tol=tol) for start in starts]
+        restarts = lloyd_batch(sample, seeds, RESTART_MAX_ITER, tol if sample is points else None)
+        challengers = [min(restarts[i * KMEANS_RESTARTS:(i + 1) * KMEANS_RESTARTS], key=lambda c: c.inertia)
+                       for i in range(len(cold))]
+        challengers = [lloyd(points, c.centers, tol=tol) for c in challengers]
+        for k, best, rival in zip(cold, firsts, challengers, strict=True):
+            polis[k] = best
+            out[k], chosen_from[k] = _choose(best, rival)
+    return out, Candidates(points, polis, chosen_from)
 
 
 def _polis_starts(points: NDArray[np.float64], frame: NDArray[np.float64] | None) -> NDArray[np.float64]:
@@ -342,13 +358,13 @@ def _polis_starts(points: NDArray[np.float64], frame: NDArray[np.float64] | None
     return np.asarray(np.unique(points @ frame, axis=0) @ frame.T)
 
 
-def _choose(best: Clustering, challenger: Clustering | None) -> tuple[Clustering, tuple[NDArray[np.float64],
-                                                                                       NDArray[np.float64] | None]]:
-    """The `POLIS_START_TOLERANCE` rule, and both candidates' centers to warm-start next time."""
-    if challenger is None or np.array_equal(challenger.labels, best.labels):
-        return best, (best.centers, None)
+def _choose(best: Clustering, challenger: Clustering) -> tuple[Clustering, NDArray[np.float64] | None]:
+    """The `POLIS_START_TOLERANCE` rule, and the challenger's centers to warm-start next time (None when
+    it reached the Pol.is solution's labels)."""
+    if np.array_equal(challenger.labels, best.labels):
+        return best, None
     chosen = challenger if challenger.inertia < (1.0 - POLIS_START_TOLERANCE) * best.inertia else best
-    return chosen, (best.centers, challenger.centers)
+    return chosen, challenger.centers
 
 
 def fit_kmeans(
@@ -571,8 +587,7 @@ def cluster_candidates(
     `anchor` (the last exact silhouettes, `members` naming the rows of `points`), the silhouettes are
     carried over instead of recomputed when `anchor.certify` proves the choice of k unchanged. Also returns
     the k-means candidates to warm-start next time (`fit_candidates`)."""
-    fits, kept = fit_candidates(points, list(candidate_ks(points)), warm_centers, random_state, candidates or {},
-                                frame)
+    fits, kept = fit_candidates(points, list(candidate_ks(points)), warm_centers, random_state, candidates, frame)
     fits = {k: c for k, c in sorted(fits.items()) if not too_small(c)}
     if not fits:
         return {}, None, kept

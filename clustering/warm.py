@@ -33,7 +33,7 @@ class WarmCache:
     letters: tuple[str, ...]
     participant_ids: tuple[Id, ...] = ()
     rows: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    kmeans: Candidates = field(default_factory=dict)
+    kmeans: Candidates | None = None
     """Both cold-start k-means candidates per k (`groups.fit_candidates`)."""
     frame: NDArray[np.float64] | None = None
     """The rotation from the cold-start orientation to this update's map (`stability.alignment`), None
