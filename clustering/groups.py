@@ -14,6 +14,7 @@ large enough that only candidates closer than `SILHOUETTE_TOLERANCE` are left un
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -263,12 +264,23 @@ def lloyd_batch(
 @dataclass(frozen=True, eq=False)
 class Candidates:
     """What the next update needs to rebuild both cold-start candidates per k (see `fit_candidates`): the
-    Pol.is start's solutions and the `points` they were computed on, and the best restart's centers
-    (None where it reached the Pol.is solution's labels)."""
+    Pol.is start's solutions (labels as int8, k <= 5, to stay small when handed between processes) and a
+    digest of the points they were computed on, and the best restart's centers (None where it reached
+    the Pol.is solution's labels)."""
 
-    points: NDArray[np.float64]
-    polis: dict[int, Clustering]
+    digest: bytes
+    polis_labels: dict[int, NDArray[np.int8]]
+    polis_centers: dict[int, NDArray[np.float64]]
+    polis_inertia: dict[int, float]
     challengers: dict[int, NDArray[np.float64] | None]
+
+    def polis(self, k: int) -> Clustering:
+        return Clustering(k, self.polis_labels[k].astype(np.int64), self.polis_centers[k], self.polis_inertia[k])
+
+
+def _digest(points: NDArray[np.float64]) -> bytes:
+    """Identifies the points to the bit (blake2b of their bytes)."""
+    return hashlib.blake2b(np.ascontiguousarray(points).tobytes(), digest_size=16).digest()
 
 
 def fit_all_k(
@@ -307,22 +319,22 @@ def fit_candidates(
     out: dict[int, Clustering] = {}
     polis: dict[int, Clustering] = {}
     chosen_from: dict[int, NDArray[np.float64] | None] = {}
-    same_points = (candidates is not None and candidates.points.shape == points.shape
-                   and np.array_equal(candidates.points, points))
+    digest = _digest(points)
+    same_points = candidates is not None and candidates.digest == digest
     distinct: NDArray[np.float64] | None = None
     cold: list[int] = []
     for k in ks:
         warm_start = None
-        if candidates is not None and k in candidates.polis:
+        if candidates is not None and k in candidates.polis_labels:
             previous_rival = candidates.challengers.get(k)
-            warm_start = previous_rival if previous_rival is not None else candidates.polis[k].centers
+            warm_start = previous_rival if previous_rival is not None else candidates.polis_centers[k]
         elif fits(warm_centers.get(k), k):
             warm_start = warm_centers[k]
         if warm_start is None or not fits(warm_start, k):
             cold.append(k)
             continue
-        if same_points and candidates is not None and k in candidates.polis:
-            polis[k] = candidates.polis[k]  # same points, same start: the same Lloyd run
+        if same_points and candidates is not None and k in candidates.polis_labels:
+            polis[k] = candidates.polis(k)  # same points, same start: the same Lloyd run
         else:
             distinct = _polis_starts(points, frame) if distinct is None else distinct
             polis[k] = lloyd(points, distinct[:k], tol=tol)
@@ -346,7 +358,9 @@ def fit_candidates(
         for k, best, rival in zip(cold, firsts, challengers, strict=True):
             polis[k] = best
             out[k], chosen_from[k] = _choose(best, rival)
-    return out, Candidates(points, polis, chosen_from)
+    return out, Candidates(digest, {k: c.labels.astype(np.int8) for k, c in polis.items()},
+                           {k: c.centers for k, c in polis.items()}, {k: c.inertia for k, c in polis.items()},
+                           chosen_from)
 
 
 def _polis_starts(points: NDArray[np.float64], frame: NDArray[np.float64] | None) -> NDArray[np.float64]:

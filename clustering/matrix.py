@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,7 +89,7 @@ def build_matrix(table: VoteTable, moderated_out: Collection[Id]) -> VoteMatrix:
 
 
 def select_participants(matrix: VoteMatrix, keep: Collection[Id] = (),
-                        keep_rows: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
+                        keep_rows: NDArray[np.integer[Any]] | None = None) -> NDArray[np.int64]:
     """Row indices of the participants who enter the clustering, in row order.
 
     Pol.is rule: at least min(7, statements) votes; if fewer than 15 qualify, top up with the most

@@ -141,8 +141,9 @@ def _analyze(
     positions = (dict(zip(members, zip(points[:, 0].tolist(), points[:, 1].tolist(), strict=True), strict=True))
                  if k else {})
     new_cache = WarmCache(gram_cache, _anchor(scores, members, points, clusterings), memo,
-                          members if k else (), labels if k else np.zeros(0, dtype=np.int64), tuple(letters),
-                          table.participant_ids, rows if k else np.zeros(0, dtype=np.int64), candidates,
+                          members if k else (), labels.astype(np.int32) if k else np.zeros(0, dtype=np.int32),
+                          tuple(letters), table.participant_ids,
+                          rows.astype(np.int32) if k else np.zeros(0, dtype=np.int32), candidates,
                           frame)
     state = WarmState(
         statement_ids=table.statement_ids,

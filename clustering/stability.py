@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -120,7 +121,7 @@ def _assign_letters(
 
 
 def matched_labels_by_rows(
-    labels: NDArray[np.int64], k: int, previous_labels: NDArray[np.int64], previous_letters: list[str],
+    labels: NDArray[np.int64], k: int, previous_labels: NDArray[np.integer[Any]], previous_letters: list[str],
 ) -> list[str]:
     """`matched_labels` when the clustered participants are the previous update's, in the same order:
     `previous_labels[i]` indexes `previous_letters`, so the overlap is one `bincount`."""
