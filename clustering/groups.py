@@ -263,16 +263,14 @@ def lloyd_batch(
 
 @dataclass(frozen=True, eq=False)
 class Candidates:
-    """What the next update needs to rebuild both cold-start candidates per k (see `fit_candidates`): the
-    Pol.is start's solutions (labels as int8, k <= 5, to stay small when handed between processes) and a
-    digest of the points they were computed on, and the best restart's centers (None where it reached
-    the Pol.is solution's labels)."""
+    """The Pol.is start's solutions per k (labels as int8, k <= 5, to stay small when handed between
+    processes) and a digest of the points they were computed on: reused as they are when the next
+    update's points are the same to the bit (see `fit_candidates`)."""
 
     digest: bytes
     polis_labels: dict[int, NDArray[np.int8]]
     polis_centers: dict[int, NDArray[np.float64]]
     polis_inertia: dict[int, float]
-    challengers: dict[int, NDArray[np.float64] | None]
 
     def polis(self, k: int) -> Clustering:
         return Clustering(k, self.polis_labels[k].astype(np.int64), self.polis_centers[k], self.polis_inertia[k])
@@ -292,25 +290,31 @@ def fit_all_k(
     `POLIS_START_TOLERANCE`. Above `RESTART_SAMPLE` participants the restarts run on one fixed-seed
     sample (shared by every k). Restarts stop after `RESTART_MAX_ITER` iterations; the best per k is then
     run to convergence on everyone."""
-    return fit_candidates(points, ks, warm_centers, random_state, None)[0]
+    return fit_candidates(points, ks, warm_centers, random_state)[0]
 
 
 def fit_candidates(
     points: NDArray[np.float64], ks: list[int], warm_centers: dict[int, NDArray[np.float64]],
-    random_state: int, candidates: Candidates | None, frame: NDArray[np.float64] | None = None,
-) -> tuple[dict[int, Clustering], Candidates]:
-    """`fit_all_k`, warm-starting both cold-start candidates where the previous update kept them.
+    random_state: int, candidates: Candidates | None = None, frame: NDArray[np.float64] | None = None,
+    rivals: dict[int, NDArray[np.float64]] | None = None,
+) -> tuple[dict[int, Clustering], Candidates, dict[int, NDArray[np.float64]]]:
+    """`fit_all_k` for an update: the clusterings, the Pol.is solutions to reuse next time, and the
+    restart candidates' centers where they differ from the Pol.is solution (`rivals`, kept in the warm
+    state).
 
     A cold start keeps the Pol.is start's solution unless the best restart beats it by more than
-    `POLIS_START_TOLERANCE`. A warm update computes the Pol.is candidate exactly as a cold start does
-    (Lloyd from the lexicographically first k distinct points: one new vote can change those, and the
-    basin with them; measured on london.youth.policing, k=4's silhouette 0.42 warm vs 0.48 cold when only
-    the previous centers were refined), and stands in for the k-means++ restarts with one Lloyd run from
-    the previous best restart's centers (or the previous choice's), then applies the same rule. Only
-    the restarts are skipped: a cold start could still find a better restart basin than the previous
-    one, which the tests on the shared conversations check does not happen there. When the points are
-    the previous update's to the bit (a vote on a moderated statement), the Pol.is solutions are too."""
+    `POLIS_START_TOLERANCE`. For a k the previous update kept (`warm_centers`), the Pol.is candidate is
+    computed exactly as a cold start does (Lloyd from the lexicographically first k distinct points, in
+    the cold start's orientation `frame`: one new vote can change those, and the basin with them;
+    measured on london.youth.policing, k=4's silhouette 0.42 warm vs 0.48 cold when only the previous
+    centers were refined), the k-means++ restarts are stood in for by one Lloyd run from the previous
+    restart candidate (`rivals[k]`, or the previous centers when the restarts had reached the Pol.is
+    solution), and the same rule picks. Only the restarts are skipped: a cold start could still find a
+    better restart basin than the previous one, which the tests on the shared conversations check does
+    not happen there. When the points are the previous update's to the bit (a vote on a moderated
+    statement), the Pol.is solutions are too (`candidates`)."""
     dims = points.shape[1]
+    rivals = rivals or {}
 
     def fits(c: NDArray[np.float64] | None, k: int) -> bool:
         return c is not None and c.shape == (k, dims) and bool(np.all(np.isfinite(c)))
@@ -318,27 +322,25 @@ def fit_candidates(
     tol = kmeans_tol(points)
     out: dict[int, Clustering] = {}
     polis: dict[int, Clustering] = {}
-    chosen_from: dict[int, NDArray[np.float64] | None] = {}
+    kept_rivals: dict[int, NDArray[np.float64]] = {}
     digest = _digest(points)
     same_points = candidates is not None and candidates.digest == digest
     distinct: NDArray[np.float64] | None = None
     cold: list[int] = []
     for k in ks:
-        warm_start = None
-        if candidates is not None and k in candidates.polis_labels:
-            previous_rival = candidates.challengers.get(k)
-            warm_start = previous_rival if previous_rival is not None else candidates.polis_centers[k]
-        elif fits(warm_centers.get(k), k):
-            warm_start = warm_centers[k]
-        if warm_start is None or not fits(warm_start, k):
+        if not fits(warm_centers.get(k), k):
             cold.append(k)
             continue
+        rival = rivals.get(k)
+        start = rival if rival is not None and fits(rival, k) else warm_centers[k]
         if same_points and candidates is not None and k in candidates.polis_labels:
             polis[k] = candidates.polis(k)  # same points, same start: the same Lloyd run
         else:
             distinct = _polis_starts(points, frame) if distinct is None else distinct
             polis[k] = lloyd(points, distinct[:k], tol=tol)
-        out[k], chosen_from[k] = _choose(polis[k], lloyd(points, warm_start, tol=tol))
+        out[k], kept = _choose(polis[k], lloyd(points, start, tol=tol))
+        if kept is not None:
+            kept_rivals[k] = kept
     if cold:
         distinct = _polis_starts(points, frame) if distinct is None else distinct
         starts = [distinct[:k] for k in cold]
@@ -355,12 +357,14 @@ def fit_candidates(
         challengers = [min(restarts[i * KMEANS_RESTARTS:(i + 1) * KMEANS_RESTARTS], key=lambda c: c.inertia)
                        for i in range(len(cold))]
         challengers = [lloyd(points, c.centers, tol=tol) for c in challengers]
-        for k, best, rival in zip(cold, firsts, challengers, strict=True):
+        for k, best, rival_fit in zip(cold, firsts, challengers, strict=True):
             polis[k] = best
-            out[k], chosen_from[k] = _choose(best, rival)
+            out[k], kept = _choose(best, rival_fit)
+            if kept is not None:
+                kept_rivals[k] = kept
     return out, Candidates(digest, {k: c.labels.astype(np.int8) for k, c in polis.items()},
-                           {k: c.centers for k, c in polis.items()}, {k: c.inertia for k, c in polis.items()},
-                           chosen_from)
+                           {k: c.centers for k, c in polis.items()}, {k: c.inertia for k, c in polis.items()}), \
+        kept_rivals
 
 
 def _polis_starts(points: NDArray[np.float64], frame: NDArray[np.float64] | None) -> NDArray[np.float64]:
@@ -583,7 +587,7 @@ def cluster_all_k(
     random_state: int,
 ) -> tuple[dict[int, Clustering], SilhouetteScores | None]:
     """Every candidate k's clustering with its silhouette (see `cluster_candidates`)."""
-    clusterings, scores, _ = cluster_candidates(points, warm_centers, random_state)
+    clusterings, scores, _, _ = cluster_candidates(points, warm_centers, random_state)
     return clusterings, scores
 
 
@@ -595,24 +599,27 @@ def cluster_candidates(
     members: tuple[Id, ...] = (),
     candidates: Candidates | None = None,
     frame: NDArray[np.float64] | None = None,
-) -> tuple[dict[int, Clustering], SilhouetteScores | None, Candidates]:
+    rivals: dict[int, NDArray[np.float64]] | None = None,
+) -> tuple[dict[int, Clustering], SilhouetteScores | None, Candidates, dict[int, NDArray[np.float64]]]:
     """Every candidate k's clustering with its silhouette, warm-started per k where possible. A k whose
     clustering leaves a group smaller than `MIN_GROUP_SIZE` is dropped (see `MIN_GROUP_SIZE`). With an
     `anchor` (the last exact silhouettes, `members` naming the rows of `points`), the silhouettes are
     carried over instead of recomputed when `anchor.certify` proves the choice of k unchanged. Also returns
-    the k-means candidates to warm-start next time (`fit_candidates`)."""
-    fits, kept = fit_candidates(points, list(candidate_ks(points)), warm_centers, random_state, candidates, frame)
+    the Pol.is solutions and the restart candidates of the kept ks for the next update (`fit_candidates`)."""
+    fits, kept, new_rivals = fit_candidates(points, list(candidate_ks(points)), warm_centers, random_state,
+                                            candidates, frame, rivals)
     fits = {k: c for k, c in sorted(fits.items()) if not too_small(c)}
+    new_rivals = {k: c for k, c in new_rivals.items() if k in fits}
     if not fits:
-        return {}, None, kept
+        return {}, None, kept, new_rivals
     if anchor is not None:
         certified = certify(anchor, members, points, {k: c.labels for k, c in fits.items()})
         if certified is not None:
             moved, bound = certified
             carried = {k: Clustering(c.k, c.labels, c.centers, c.inertia, moved.means[k]) for k, c in fits.items()}
             return carried, SilhouetteScores(dict(moved.means), True, points.shape[0], {k: 0.0 for k in fits},
-                                             bound=bound, anchor=moved), kept
-    return (*silhouettes(points, fits, random_state), kept)
+                                             bound=bound, anchor=moved), kept, new_rivals
+    return (*silhouettes(points, fits, random_state), kept, new_rivals)
 
 
 def best_k(clusterings: dict[int, Clustering], tolerance: float = 0.0) -> int:

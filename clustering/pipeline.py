@@ -113,9 +113,9 @@ def _analyze(
     points = projection.positions[rows]
     ids = table.participant_ids
     members = tuple([ids[r] for r in rows.tolist()])
-    clusterings, scores, candidates = cluster_candidates(points, warm.centers if warm else {}, random_state,
-                                                         cache.anchor if cache else None, members,
-                                                         cache.kmeans if cache else None, frame)
+    clusterings, scores, candidates, rivals = cluster_candidates(
+        points, warm.centers if warm else {}, random_state, cache.anchor if cache else None, members,
+        cache.kmeans if cache else None, frame, warm.rivals if warm else None)
     smoother = KSmoother()
     k = 0
     letters: list[str] = []
@@ -149,6 +149,7 @@ def _analyze(
         statement_ids=table.statement_ids,
         components=components,
         centers={kk: c.centers for kk, c in clusterings.items()},
+        rivals=rivals,
         smoother=smoother,
         previous_groups={g.id: frozenset(g.members) for g in groups},
         clustered=frozenset(members) if k else frozenset(),

@@ -258,6 +258,9 @@ class WarmState:
     smoother: KSmoother
     previous_groups: dict[str, frozenset[Id]]
     clustered: frozenset[Id]
+    rivals: dict[int, NDArray[np.float64]] = field(default_factory=dict)
+    """Per k, the k-means restart candidate's centers where it differed from the Pol.is start's solution:
+    the next update refines both and applies the cold-start rule (`groups.fit_candidates`)."""
     cache: WarmCache | None = None
     """Reusable work for the next warm update (`clustering.warm`): pickled with the state, left out of
     `to_dict`, so a state read back from JSON has none and the next update recomputes it."""
@@ -268,6 +271,7 @@ class WarmState:
         return {"statements": [str(x) for x in self.statement_ids],
                 "components": self.components.tolist(),
                 "centers": {str(k): c.tolist() for k, c in self.centers.items()},
+                "rivals": {str(k): c.tolist() for k, c in self.rivals.items()},
                 "smoother": [self.smoother.last_k, self.smoother.last_k_count, self.smoother.smoothed_k]}
 
     @classmethod
@@ -278,7 +282,9 @@ class WarmState:
         components = np.asarray(data["components"], dtype=np.float64).reshape(len(data["components"]), len(statements))
         return cls(statements, components,
                    {int(k): np.asarray(c, dtype=np.float64).reshape(-1, 2) for k, c in data["centers"].items()},
-                   KSmoother(last_k, count, smoothed), {g.id: frozenset(g.members) for g in groups}, clustered)
+                   KSmoother(last_k, count, smoothed), {g.id: frozenset(g.members) for g in groups}, clustered,
+                   {int(k): np.asarray(c, dtype=np.float64).reshape(-1, 2)
+                    for k, c in data.get("rivals", {}).items()})
 
 
 @dataclass(frozen=True)

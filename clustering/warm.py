@@ -35,7 +35,7 @@ class WarmCache:
     participant_ids: tuple[Id, ...] = ()
     rows: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     kmeans: Candidates | None = None
-    """Both cold-start k-means candidates per k (`groups.fit_candidates`)."""
+    """The Pol.is-start k-means solutions, reused when the points are unchanged (`groups.Candidates`)."""
     frame: NDArray[np.float64] | None = None
     """The rotation from the cold-start orientation to this update's map (`stability.alignment`), None
     for a cold start."""
