@@ -368,12 +368,26 @@ def fit_candidates(
 
 
 def _polis_starts(points: NDArray[np.float64], frame: NDArray[np.float64] | None) -> NDArray[np.float64]:
-    """The distinct points in lexicographic order, the Pol.is start's order, taken in the cold-start frame:
-    a warm map is the cold one turned by `frame` (`stability.alignment`) to keep its orientation, and
-    lexicographic order is not invariant under turning, while k-means is."""
+    """The first `MAX_K` distinct points in lexicographic order, the Pol.is start's order, taken in the
+    cold-start frame: a warm map is the cold one turned by `frame` (`stability.alignment`) to keep its
+    orientation, and lexicographic order is not invariant under turning, while k-means is."""
     if frame is None:
-        return np.asarray(np.unique(points, axis=0))
-    return np.asarray(np.unique(points @ frame, axis=0) @ frame.T)
+        return _lexicographic_first(points, MAX_K)
+    return np.asarray(_lexicographic_first(points @ frame, MAX_K) @ frame.T)
+
+
+def _lexicographic_first(points: NDArray[np.float64], limit: int) -> NDArray[np.float64]:
+    """`np.unique(points, axis=0)[:limit]` for 2-D points, by `limit` linear passes instead of a sort."""
+    x, y = points[:, 0], points[:, 1]
+    out: list[tuple[float, float]] = []
+    while x.size and len(out) < limit:
+        low = x.min()
+        at = x == low
+        low_y = y[at].min()
+        out.append((float(low), float(low_y)))
+        other = ~at | (y != low_y)
+        x, y = x[other], y[other]
+    return np.asarray(out, dtype=np.float64).reshape(-1, 2)
 
 
 def _choose(best: Clustering, challenger: Clustering) -> tuple[Clustering, NDArray[np.float64] | None]:
