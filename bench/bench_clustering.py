@@ -4,8 +4,12 @@
 
 For each shared Pol.is conversation (../shared/data/polis beside the repo) and for synthetic meetings
 with planted groups (1,000 x 100, 10,000 x 500, 20,000 x 2,000, ~30 votes per participant): our cold
-run, a warm update after one new vote, red-dwarf's cold run, agreement (ARI) between the two and with
-Pol.is's exported groups, the silhouette of every k, and peak memory. The three are timed in the same
+run, a warm update after one new vote (on the first statement the voter had not seen, which on three of
+the six conversations is moderated out; and "act": on the first such statement that is not), whether
+each warm update matches a cold run on the same votes ("=cold": the silhouette winner is the cold k,
+and where the k shown is the same, ARI 1.0 and equal counts), the warm state's size as stored JSON and
+as pickled for a worker process, red-dwarf's cold run, agreement (ARI) between the two and with
+Pol.is's exported groups, the silhouette of every k, and peak memory. The runs are timed in the same
 process, interleaved round by round (ours cold, ours warm, red-dwarf, ours cold, ...), and reported as
 medians over --repeat rounds, so a machine shared with other work slows both sides alike. Building the
 vote table (reading files, factorising ids) is excluded, as it is for `elapsed_ms` in the CLI. BLAS is
@@ -22,6 +26,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import json
+import pickle
 import platform
 import resource
 import statistics
@@ -75,14 +80,23 @@ def planted(n: int, m: int, groups: int, seed: int = 0) -> tuple[VoteTable, np.n
     return VoteTable.from_arrays(rows, cols, values), truth
 
 
-def with_one_more_vote(table: VoteTable) -> VoteTable:
-    """The same table plus one agree by a participant with >= 7 votes on a statement they had not seen."""
+def with_one_more_vote(table: VoteTable, skip: frozenset[Any] = frozenset()) -> VoteTable:
+    """The same table plus one agree by a participant with >= 7 votes on a statement they had not seen
+    (and that is not in `skip`: pass the moderated-out statements for a vote that moves the map; without,
+    the first unseen statement is moderated out on three of the six shared conversations)."""
     counts = np.bincount(table.rows, minlength=table.n_participants)
-    row = int(np.flatnonzero((counts >= 7) & (counts < table.n_statements))[0])
-    seen = set(table.cols[table.rows == row].tolist())
-    col = next(c for c in range(table.n_statements) if c not in seen)
-    p = np.append(np.asarray(table.participant_ids, dtype=object)[table.rows], table.participant_ids[row])
-    s = np.append(np.asarray(table.statement_ids, dtype=object)[table.cols], table.statement_ids[col])
+    rows = np.flatnonzero((counts >= 7) & (counts < table.n_statements)).tolist()
+    for row in rows:
+        seen = set(table.cols[table.rows == row].tolist())
+        col = next((c for c in range(table.n_statements) if c not in seen and table.statement_ids[c] not in skip),
+                   None)
+        if col is not None:
+            break
+    assert col is not None
+    p = np.append(np.asarray(table.participant_ids, dtype=object)[table.rows],
+                  np.asarray([table.participant_ids[row]], dtype=object))
+    s = np.append(np.asarray(table.statement_ids, dtype=object)[table.cols],
+                  np.asarray([table.statement_ids[col]], dtype=object))
     return VoteTable.from_arrays(p, s, np.append(table.values, AGREE))
 
 
@@ -95,6 +109,22 @@ def ari(a: dict[Any, Any], b: dict[Any, Any]) -> float | None:
     if len(common) < 2:
         return None
     return round(float(adjusted_rand_score([a[p] for p in common], [b[p] for p in common])), 4)
+
+
+def warm_equals_cold(warm: AnalysisResult, cold: AnalysisResult) -> dict[str, Any]:
+    """Does the warm update match a cold run on the same votes? Same k, or a k the smoothing rule holds
+    (the silhouette winner is the cold k); when the k shown is the same, the groups' ARI and whether
+    every group's counts are equal."""
+    winner = warm.state.smoother.last_k if warm.state is not None else warm.k
+    same_k = warm.k == cold.k
+    out: dict[str, Any] = {"same_k": same_k, "winner_is_cold_k": winner == cold.k}
+    if same_k:
+        out["ari"] = ari(labels(cold), labels(warm))
+        members = {frozenset(g.members): g.id for g in cold.groups}
+        out["same_counts"] = all(
+            members.get(frozenset(g.members)) is not None
+            and warm.group_votes[g.id] == cold.group_votes[members[frozenset(g.members)]] for g in warm.groups)
+    return out
 
 
 def run_reddwarf(table: VoteTable, moderated: frozenset[Any]) -> Any:
@@ -128,9 +158,11 @@ def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: i
     with_rd = use_reddwarf and cells <= REDDWARF_MAX_CELLS
     first = analyze(table, moderated_out=moderated)  # warm caches and imports
     updated = with_one_more_vote(table)
+    active = with_one_more_vote(table, moderated)
     fns: dict[str, Callable[[], Any]] = {
         "cold": lambda: analyze(table, moderated_out=moderated),
         "warm": lambda: analyze(updated, moderated_out=moderated, previous=first),
+        "warm_active": lambda: analyze(active, moderated_out=moderated, previous=first),
     }
     if with_rd:
         run_reddwarf(table, moderated)
@@ -138,6 +170,8 @@ def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: i
     times = interleaved(fns, repeat)
     cold_ms, cold_cpu, cold = times["cold"]
     warm_ms, warm_cpu, warm = times["warm"]
+    active_ms, active_cpu, warm_active = times["warm_active"]
+    state = AnalysisResult(state=first.state)
     row: dict[str, Any] = {
         "case": name, "participants": table.n_participants, "statements": table.n_statements,
         "votes": len(table), "clustered": cold.clustered, "k": cold.k,
@@ -149,6 +183,14 @@ def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: i
         "ours_stage_ms": {k: round(v, 2) for k, v in cold.timings.items()},
         "ours_warm_stage_ms": {k: round(v, 2) for k, v in warm.timings.items()},
         "warm_keeps_ids": ari(labels(cold), labels(warm)),
+        "ours_warm_active_ms": round(active_ms, 2), "ours_warm_active_cpu_ms": round(active_cpu, 2),
+        "warm_active_speedup": round(cold_ms / active_ms, 1),
+        "warm_active_speedup_cpu": round(cold_cpu / active_cpu, 1),
+        "warm_equals_cold": warm_equals_cold(warm, analyze(updated, moderated_out=moderated)),
+        "warm_active_equals_cold": warm_equals_cold(warm_active, analyze(active, moderated_out=moderated)),
+        "warm_silhouette_bound": warm_active.silhouette_bound,
+        "warm_state_json_kb": round(len(json.dumps(first.state.to_dict() if first.state else {})) / 1e3, 1),
+        "warm_state_pickle_kb": round(len(pickle.dumps(state)) / 1e3, 1),
         "ours_peak_mb": round(peak_mb(lambda: analyze(table, moderated_out=moderated)), 1),
     }
     if polis_groups:
@@ -174,7 +216,8 @@ def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: i
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     head = (f"{'case':30s} {'ptpts':>6s} {'stmts':>6s} {'votes':>8s} {'k':>2s} {'ours ms':>8s} {'warm ms':>8s} "
-            f"{'warm x':>6s} {'rd ms':>8s} {'x':>6s} {'x cpu':>6s} {'ARI rd':>6s} {'ARI polis':>9s} {'peak MB':>7s}")
+            f"{'warm x':>6s} {'act ms':>7s} {'act x':>6s} {'=cold':>5s} {'rd ms':>8s} {'x':>6s} {'x cpu':>6s} "
+            f"{'ARI rd':>6s} {'ARI polis':>9s} {'peak MB':>7s}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -182,8 +225,12 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         speed = (f"{r['speedup']:6.1f} {r['speedup_cpu']:6.1f}" if "speedup" in r else f"{'':>6s} {'':>6s}")
         ari_rd = r.get("ari_ours_vs_reddwarf")
         ari_p = r.get("ari_ours_vs_polis", r.get("ari_ours_vs_planted"))
+        same = all(e.get("winner_is_cold_k") and e.get("ari", 1.0) == 1.0 and e.get("same_counts", True)
+                   for e in (r["warm_equals_cold"], r["warm_active_equals_cold"]))
         print(f"{r['case']:30s} {r['participants']:6d} {r['statements']:6d} {r['votes']:8d} {r['k']:2d} "
-              f"{r['ours_ms']:8.1f} {r['ours_warm_ms']:8.1f} {r['warm_speedup']:6.1f} {rd_ms} {speed} "
+              f"{r['ours_ms']:8.1f} {r['ours_warm_ms']:8.1f} {r['warm_speedup']:6.1f} "
+              f"{r['ours_warm_active_ms']:7.1f} {r['warm_active_speedup']:6.1f} {'yes' if same else 'NO':>5s} "
+              f"{rd_ms} {speed} "
               f"{'' if ari_rd is None else f'{ari_rd:.3f}':>6s} {'' if ari_p is None else f'{ari_p:.3f}':>9s} "
               f"{r['ours_peak_mb']:7.1f}")
 

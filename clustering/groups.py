@@ -14,10 +14,14 @@ large enough that only candidates closer than `SILHOUETTE_TOLERANCE` are left un
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from clustering.anchor import SilhouetteAnchor, certify, parts_from_sums, silhouette_from_parts
+from clustering.votes import Id
 
 MIN_K = 2
 """Pol.is always looks for at least two groups."""
@@ -99,8 +103,19 @@ def candidate_ks(points: NDArray[np.float64]) -> range:
     n = points.shape[0]
     if n < 3:
         return range(0)
-    distinct = np.unique(points, axis=0).shape[0]
-    return range(MIN_K, min(MAX_K, distinct, n - 1) + 1)
+    return range(MIN_K, min(MAX_K, _distinct_upto(points, MAX_K), n - 1) + 1)
+
+
+def _distinct_upto(points: NDArray[np.float64], limit: int) -> int:
+    """How many distinct 2-D points there are, counted up to `limit`: a few linear passes instead of the sort
+    behind `np.unique(axis=0)`, which was a visible share of a warm update."""
+    x, y = points[:, 0], points[:, 1]
+    found = 0
+    while x.size and found < limit:
+        other = (x != x[0]) | (y != y[0])
+        x, y = x[other], y[other]
+        found += 1
+    return found
 
 
 def kmeans_tol(points: NDArray[np.float64]) -> float:
@@ -246,6 +261,26 @@ def lloyd_batch(
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """The Pol.is start's solutions per k (labels as int8, k <= 5, to stay small when handed between
+    processes) and a digest of the points they were computed on: reused as they are when the next
+    update's points are the same to the bit (see `fit_candidates`)."""
+
+    digest: bytes
+    polis_labels: dict[int, NDArray[np.int8]]
+    polis_centers: dict[int, NDArray[np.float64]]
+    polis_inertia: dict[int, float]
+
+    def polis(self, k: int) -> Clustering:
+        return Clustering(k, self.polis_labels[k].astype(np.int64), self.polis_centers[k], self.polis_inertia[k])
+
+
+def _digest(points: NDArray[np.float64]) -> bytes:
+    """Identifies the points to the bit (blake2b of their bytes)."""
+    return hashlib.blake2b(np.ascontiguousarray(points).tobytes(), digest_size=16).digest()
+
+
 def fit_all_k(
     points: NDArray[np.float64], ks: list[int], warm_centers: dict[int, NDArray[np.float64]],
     random_state: int,
@@ -255,32 +290,113 @@ def fit_all_k(
     `POLIS_START_TOLERANCE`. Above `RESTART_SAMPLE` participants the restarts run on one fixed-seed
     sample (shared by every k). Restarts stop after `RESTART_MAX_ITER` iterations; the best per k is then
     run to convergence on everyone."""
+    return fit_candidates(points, ks, warm_centers, random_state)[0]
+
+
+def fit_candidates(
+    points: NDArray[np.float64], ks: list[int], warm_centers: dict[int, NDArray[np.float64]],
+    random_state: int, candidates: Candidates | None = None, frame: NDArray[np.float64] | None = None,
+    rivals: dict[int, NDArray[np.float64]] | None = None,
+) -> tuple[dict[int, Clustering], Candidates, dict[int, NDArray[np.float64]]]:
+    """`fit_all_k` for an update: the clusterings, the Pol.is solutions to reuse next time, and the
+    restart candidates' centers where they differ from the Pol.is solution (`rivals`, kept in the warm
+    state).
+
+    A cold start keeps the Pol.is start's solution unless the best restart beats it by more than
+    `POLIS_START_TOLERANCE`. For a k the previous update kept (`warm_centers`), the Pol.is candidate is
+    computed exactly as a cold start does (Lloyd from the lexicographically first k distinct points, in
+    the cold start's orientation `frame`: one new vote can change those, and the basin with them;
+    measured on london.youth.policing, k=4's silhouette 0.42 warm vs 0.48 cold when only the previous
+    centers were refined), the k-means++ restarts are stood in for by one Lloyd run from the previous
+    restart candidate (`rivals[k]`, or the previous centers when the restarts had reached the Pol.is
+    solution), and the same rule picks. Only the restarts are skipped: a cold start could still find a
+    better restart basin than the previous one, which the tests on the shared conversations check does
+    not happen there. When the points are the previous update's to the bit (a vote on a moderated
+    statement), the Pol.is solutions are too (`candidates`)."""
     dims = points.shape[1]
-    warm = [k for k in ks if (c := warm_centers.get(k)) is not None and c.shape == (k, dims)
-            and bool(np.all(np.isfinite(c)))]
-    cold = [k for k in ks if k not in warm]
+    rivals = rivals or {}
+
+    def fits(c: NDArray[np.float64] | None, k: int) -> bool:
+        return c is not None and c.shape == (k, dims) and bool(np.all(np.isfinite(c)))
+
     tol = kmeans_tol(points)
-    out = {k: lloyd(points, warm_centers[k], tol=tol) for k in warm}
-    if not cold:
-        return out
-    distinct = np.unique(points, axis=0)
-    starts = [distinct[:k] for k in cold]
-    sample = points
-    if points.shape[0] > RESTART_SAMPLE:
-        pick = np.random.default_rng([random_state]).choice(points.shape[0], RESTART_SAMPLE, replace=False)
-        sample = points[np.sort(pick)]
-    seeds: list[NDArray[np.float64]] = []
-    for k in cold:
-        rng = np.random.default_rng([random_state, k])
-        seeds += [kmeans_plus_plus(sample, k, rng) for _ in range(KMEANS_RESTARTS)]
-    polis = [lloyd(points, start, tol=tol) for start in starts]
-    restarts = lloyd_batch(sample, seeds, RESTART_MAX_ITER, tol if sample is points else None)
-    challengers = [min(restarts[i * KMEANS_RESTARTS:(i + 1) * KMEANS_RESTARTS], key=lambda c: c.inertia)
-                   for i in range(len(cold))]
-    challengers = [lloyd(points, c.centers, tol=tol) for c in challengers]
-    for k, best, challenger in zip(cold, polis, challengers, strict=True):
-        out[k] = challenger if challenger.inertia < (1.0 - POLIS_START_TOLERANCE) * best.inertia else best
-    return out
+    out: dict[int, Clustering] = {}
+    polis: dict[int, Clustering] = {}
+    kept_rivals: dict[int, NDArray[np.float64]] = {}
+    digest = _digest(points)
+    same_points = candidates is not None and candidates.digest == digest
+    distinct: NDArray[np.float64] | None = None
+    cold: list[int] = []
+    for k in ks:
+        if not fits(warm_centers.get(k), k):
+            cold.append(k)
+            continue
+        rival = rivals.get(k)
+        start = rival if rival is not None and fits(rival, k) else warm_centers[k]
+        if same_points and candidates is not None and k in candidates.polis_labels:
+            polis[k] = candidates.polis(k)  # same points, same start: the same Lloyd run
+        else:
+            distinct = _polis_starts(points, frame) if distinct is None else distinct
+            polis[k] = lloyd(points, distinct[:k], tol=tol)
+        out[k], kept = _choose(polis[k], lloyd(points, start, tol=tol))
+        if kept is not None:
+            kept_rivals[k] = kept
+    if cold:
+        distinct = _polis_starts(points, frame) if distinct is None else distinct
+        starts = [distinct[:k] for k in cold]
+        sample = points
+        if points.shape[0] > RESTART_SAMPLE:
+            pick = np.random.default_rng([random_state]).choice(points.shape[0], RESTART_SAMPLE, replace=False)
+            sample = points[np.sort(pick)]
+        seeds: list[NDArray[np.float64]] = []
+        for k in cold:
+            rng = np.random.default_rng([random_state, k])
+            seeds += [kmeans_plus_plus(sample, k, rng) for _ in range(KMEANS_RESTARTS)]
+        firsts = [lloyd(points, start, tol=tol) for start in starts]
+        restarts = lloyd_batch(sample, seeds, RESTART_MAX_ITER, tol if sample is points else None)
+        challengers = [min(restarts[i * KMEANS_RESTARTS:(i + 1) * KMEANS_RESTARTS], key=lambda c: c.inertia)
+                       for i in range(len(cold))]
+        challengers = [lloyd(points, c.centers, tol=tol) for c in challengers]
+        for k, best, rival_fit in zip(cold, firsts, challengers, strict=True):
+            polis[k] = best
+            out[k], kept = _choose(best, rival_fit)
+            if kept is not None:
+                kept_rivals[k] = kept
+    return out, Candidates(digest, {k: c.labels.astype(np.int8) for k, c in polis.items()},
+                           {k: c.centers for k, c in polis.items()}, {k: c.inertia for k, c in polis.items()}), \
+        kept_rivals
+
+
+def _polis_starts(points: NDArray[np.float64], frame: NDArray[np.float64] | None) -> NDArray[np.float64]:
+    """The first `MAX_K` distinct points in lexicographic order, the Pol.is start's order, taken in the
+    cold-start frame: a warm map is the cold one turned by `frame` (`stability.alignment`) to keep its
+    orientation, and lexicographic order is not invariant under turning, while k-means is."""
+    if frame is None:
+        return _lexicographic_first(points, MAX_K)
+    return np.asarray(_lexicographic_first(points @ frame, MAX_K) @ frame.T)
+
+
+def _lexicographic_first(points: NDArray[np.float64], limit: int) -> NDArray[np.float64]:
+    """`np.unique(points, axis=0)[:limit]` for 2-D points, by `limit` linear passes instead of a sort."""
+    x, y = points[:, 0], points[:, 1]
+    out: list[tuple[float, float]] = []
+    while x.size and len(out) < limit:
+        low = x.min()
+        at = x == low
+        low_y = y[at].min()
+        out.append((float(low), float(low_y)))
+        other = ~at | (y != low_y)
+        x, y = x[other], y[other]
+    return np.asarray(out, dtype=np.float64).reshape(-1, 2)
+
+
+def _choose(best: Clustering, challenger: Clustering) -> tuple[Clustering, NDArray[np.float64] | None]:
+    """The `POLIS_START_TOLERANCE` rule, and the challenger's centers to warm-start next time (None when
+    it reached the Pol.is solution's labels)."""
+    if np.array_equal(challenger.labels, best.labels):
+        return best, None
+    chosen = challenger if challenger.inertia < (1.0 - POLIS_START_TOLERANCE) * best.inertia else best
+    return chosen, challenger.centers
 
 
 def fit_kmeans(
@@ -303,6 +419,12 @@ class SilhouetteScores:
     exact: bool
     sample: int
     stderr: dict[int, float]
+    sums: NDArray[np.float64] | None = None
+    """Exact runs: each point's distance sums to every group of every k, for a `SilhouetteAnchor`."""
+    bound: float = 0.0
+    """Carried from an anchor (`anchor.certify`): the means are within this of the exact ones."""
+    anchor: SilhouetteAnchor | None = None
+    """The anchor the means were carried from (moved to this run's labels), when they were."""
 
 
 def _one_hot(labels: list[NDArray[np.int64]], ks: list[int], n: int) -> NDArray[np.float32]:
@@ -331,26 +453,35 @@ def _distances(xy: NDArray[np.float32], rows: NDArray[np.int64] | slice, cols: s
 
 def _silhouette_values(
     sums: NDArray[np.float64], labels_of: list[NDArray[np.int64]], clusterings: list[Clustering],
-    counts: list[NDArray[np.int64]],
 ) -> NDArray[np.float64]:
     """s(i) per point and clustering from each point's distance sums to every cluster."""
-    out = np.empty((sums.shape[0], len(clusterings)))
-    idx = np.arange(sums.shape[0])
-    offset = 0
-    for c, (clustering, count, mine) in enumerate(zip(clusterings, counts, labels_of, strict=True)):
-        part = sums[:, offset:offset + clustering.k]
-        offset += clustering.k
-        own = count[mine]
-        a = part[idx, mine] / np.maximum(own - 1, 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean_other = part / count[None, :]
-        mean_other[idx, mine] = np.inf
-        mean_other[:, count == 0] = np.inf
-        b = mean_other.min(axis=1)
-        denom = np.maximum(a, b)
-        ok = (own > 1) & (denom > 0) & np.isfinite(b)
-        out[:, c] = np.where(ok, (b - a) / np.where(ok, denom, 1.0), 0.0)
-    return out
+    a, b, own = parts_from_sums(sums, labels_of, [c.k for c in clusterings])
+    return silhouette_from_parts(a, b, own)
+
+
+def exact_silhouettes(
+    points: NDArray[np.float64], clusterings: list[Clustering],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """s(i) of every point under each clustering (exact, see `point_silhouettes`), and the distance sums
+    they come from (for a `SilhouetteAnchor`)."""
+    sums = _exact_sums(points, clusterings)
+    return _silhouette_values(sums, [c.labels for c in clusterings], clusterings), sums
+
+
+def _exact_sums(points: NDArray[np.float64], clusterings: list[Clustering]) -> NDArray[np.float64]:
+    """Each point's distance sums to every cluster of every clustering, upper triangle in blocks."""
+    n = points.shape[0]
+    onehot = _one_hot([c.labels for c in clusterings], [c.k for c in clusterings], n)
+    xy = points.astype(np.float32)
+    sums = np.zeros((n, onehot.shape[1]), dtype=np.float64)
+    block = max(SILHOUETTE_MIN_BLOCK, min(SILHOUETTE_BLOCK_CELLS // max(n, 1), n // 8 + 1))
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        dist = _distances(xy, slice(a, b), slice(a, n))
+        sums[a:b] += dist @ onehot[a:]
+        if b < n:
+            sums[b:] += dist[:, b - a:].T @ onehot[a:b]
+    return sums
 
 
 def point_silhouettes(
@@ -365,28 +496,40 @@ def point_silhouettes(
     (exact) only the upper triangle is computed, each block adding its transpose to the later rows.
     s(i) = (b − a) / max(a, b), 0 for a point alone in its cluster (scikit-learn's rule, which red-dwarf
     uses)."""
-    n = points.shape[0]
-    ks = [c.k for c in clusterings]
-    onehot = _one_hot([c.labels for c in clusterings], ks, n)
-    counts = [np.bincount(c.labels, minlength=c.k) for c in clusterings]
-    xy = points.astype(np.float32)
     if rows is None:
-        sums = np.zeros((n, onehot.shape[1]), dtype=np.float64)
-        block = max(SILHOUETTE_MIN_BLOCK, min(SILHOUETTE_BLOCK_CELLS // max(n, 1), n // 8 + 1))
-        for a in range(0, n, block):
-            b = min(n, a + block)
-            dist = _distances(xy, slice(a, b), slice(a, n))
-            sums[a:b] += dist @ onehot[a:]
-            if b < n:
-                sums[b:] += dist[:, b - a:].T @ onehot[a:b]
-        return _silhouette_values(sums, [c.labels for c in clusterings], clusterings, counts)
+        return exact_silhouettes(points, clusterings)[0]
+    n = points.shape[0]
+    onehot = _one_hot([c.labels for c in clusterings], [c.k for c in clusterings], n)
+    xy = points.astype(np.float32)
     out = np.empty((rows.size, len(clusterings)))
     block = max(1, SILHOUETTE_BLOCK_CELLS // max(n, 1))
     for start in range(0, rows.size, block):
         chunk = rows[start:start + block]
         sums = (_distances(xy, chunk, slice(0, n)) @ onehot).astype(np.float64)
-        out[start:start + chunk.size] = _silhouette_values(sums, [c.labels[chunk] for c in clusterings],
-                                                           clusterings, counts)
+        out[start:start + chunk.size] = _chunk_silhouettes(sums, chunk, clusterings)
+    return out
+
+
+def _chunk_silhouettes(
+    sums: NDArray[np.float64], chunk: NDArray[np.int64], clusterings: list[Clustering],
+) -> NDArray[np.float64]:
+    """s(i) for the points `chunk` from their distance sums to every cluster (group sizes over all)."""
+    out = np.empty((chunk.size, len(clusterings)))
+    idx = np.arange(chunk.size)
+    offset = 0
+    for c, clustering in enumerate(clusterings):
+        k = clustering.k
+        part = sums[:, offset:offset + k]
+        offset += k
+        count = np.bincount(clustering.labels, minlength=k)
+        mine = clustering.labels[chunk]
+        own = count[mine]
+        a = part[idx, mine] / np.maximum(own - 1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_other = part / count[None, :]
+        mean_other[idx, mine] = np.inf
+        mean_other[:, count == 0] = np.inf
+        out[:, c] = silhouette_from_parts(a[:, None], mean_other.min(axis=1)[:, None], own[:, None])[:, 0]
     return out
 
 
@@ -414,9 +557,9 @@ def score_silhouettes(
     fits = [clusterings[k] for k in ks]
     n = points.shape[0]
     if n <= SILHOUETTE_EXACT_MAX:
-        values = point_silhouettes(points, None, fits)
+        values, sums = exact_silhouettes(points, fits)
         return SilhouetteScores({k: float(v) for k, v in zip(ks, values.mean(axis=0).tolist(), strict=True)},
-                                True, n, {k: 0.0 for k in ks})
+                                True, n, {k: 0.0 for k in ks}, sums)
     order = np.random.default_rng([random_state, n]).permutation(n).astype(np.int64)
     size = min(n, SILHOUETTE_SAMPLE_MIN)
     values = point_silhouettes(points, order[:size], fits)
@@ -457,11 +600,40 @@ def cluster_all_k(
     warm_centers: dict[int, NDArray[np.float64]],
     random_state: int,
 ) -> tuple[dict[int, Clustering], SilhouetteScores | None]:
+    """Every candidate k's clustering with its silhouette (see `cluster_candidates`)."""
+    clusterings, scores, _, _ = cluster_candidates(points, warm_centers, random_state)
+    return clusterings, scores
+
+
+def cluster_candidates(
+    points: NDArray[np.float64],
+    warm_centers: dict[int, NDArray[np.float64]],
+    random_state: int,
+    anchor: SilhouetteAnchor | None = None,
+    members: tuple[Id, ...] = (),
+    candidates: Candidates | None = None,
+    frame: NDArray[np.float64] | None = None,
+    rivals: dict[int, NDArray[np.float64]] | None = None,
+) -> tuple[dict[int, Clustering], SilhouetteScores | None, Candidates, dict[int, NDArray[np.float64]]]:
     """Every candidate k's clustering with its silhouette, warm-started per k where possible. A k whose
-    clustering leaves a group smaller than `MIN_GROUP_SIZE` is dropped (see `MIN_GROUP_SIZE`)."""
-    fits = fit_all_k(points, list(candidate_ks(points)), warm_centers, random_state)
+    clustering leaves a group smaller than `MIN_GROUP_SIZE` is dropped (see `MIN_GROUP_SIZE`). With an
+    `anchor` (the last exact silhouettes, `members` naming the rows of `points`), the silhouettes are
+    carried over instead of recomputed when `anchor.certify` proves the choice of k unchanged. Also returns
+    the Pol.is solutions and the restart candidates of the kept ks for the next update (`fit_candidates`)."""
+    fits, kept, new_rivals = fit_candidates(points, list(candidate_ks(points)), warm_centers, random_state,
+                                            candidates, frame, rivals)
     fits = {k: c for k, c in sorted(fits.items()) if not too_small(c)}
-    return silhouettes(points, fits, random_state) if fits else ({}, None)
+    new_rivals = {k: c for k, c in new_rivals.items() if k in fits}
+    if not fits:
+        return {}, None, kept, new_rivals
+    if anchor is not None:
+        certified = certify(anchor, members, points, {k: c.labels for k, c in fits.items()})
+        if certified is not None:
+            moved, bound = certified
+            carried = {k: Clustering(c.k, c.labels, c.centers, c.inertia, moved.means[k]) for k, c in fits.items()}
+            return carried, SilhouetteScores(dict(moved.means), True, points.shape[0], {k: 0.0 for k in fits},
+                                             bound=bound, anchor=moved), kept, new_rivals
+    return (*silhouettes(points, fits, random_state), kept, new_rivals)
 
 
 def best_k(clusterings: dict[int, Clustering], tolerance: float = 0.0) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,6 +47,9 @@ class VoteMatrix:
     column_means: NDArray[np.float64]
     votes_cast: NDArray[np.int64]
     cells_filled: NDArray[np.int64]
+    entry_rows: NDArray[np.int64]
+    """The row of each stored entry of `centred` (its CSR data order), for column-wise work without
+    converting the matrix."""
 
     @property
     def n_participants(self) -> int:
@@ -65,30 +69,41 @@ def build_matrix(table: VoteTable, moderated_out: Collection[Id]) -> VoteMatrix:
     if rows.size and np.any(rows[1:] < rows[:-1]):
         order = np.argsort(rows, kind="stable")
         rows, cols, values = rows[order], cols[order], values[order]
-    active = ~moderated[cols]
-    sums = np.bincount(cols[active], weights=values[active], minlength=m)
-    seen = np.bincount(cols[active], minlength=m)
+    n_moderated = int(moderated.sum())
+    if n_moderated:
+        active = ~moderated[cols]
+        rows_a, cols_a, values_a = rows[active], cols[active], values[active]
+    else:
+        rows_a, cols_a, values_a = rows, cols, values
+    sums = np.bincount(cols_a, weights=values_a, minlength=m)
+    seen = np.bincount(cols_a, minlength=m)
     means = np.divide(sums, seen, out=np.zeros(m), where=seen > 0)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows[active], minlength=n), out=indptr[1:])
-    centred = sp.csr_matrix((values[active] - means[cols[active]], cols[active], indptr), shape=(n, m))
-    votes_cast = np.bincount(rows, minlength=n).astype(np.int64)
-    cells_filled = np.bincount(rows[active], minlength=n).astype(np.int64) + int(moderated.sum())
-    return VoteMatrix(table, moderated, centred, means, votes_cast, cells_filled)
+    per_row = np.bincount(rows_a, minlength=n)
+    index_type = np.int32 if max(n, m, rows_a.size) < 2**31 - 1 else np.int64
+    indptr = np.zeros(n + 1, dtype=index_type)
+    np.cumsum(per_row, out=indptr[1:])
+    centred = sp.csr_matrix((values_a - means[cols_a], cols_a.astype(index_type), indptr), shape=(n, m))
+    votes_cast = np.bincount(rows, minlength=n).astype(np.int64) if n_moderated else per_row.astype(np.int64)
+    cells_filled = per_row.astype(np.int64) + n_moderated
+    return VoteMatrix(table, moderated, centred, means, votes_cast, cells_filled, rows_a)
 
 
-def select_participants(matrix: VoteMatrix, keep: Collection[Id] = ()) -> NDArray[np.int64]:
+def select_participants(matrix: VoteMatrix, keep: Collection[Id] = (),
+                        keep_rows: NDArray[np.integer[Any]] | None = None) -> NDArray[np.int64]:
     """Row indices of the participants who enter the clustering, in row order.
 
     Pol.is rule: at least min(7, statements) votes; if fewer than 15 qualify, top up with the most
     active remaining voters. `keep` (the previous result's clustered participants) stay in once in,
-    as Pol.is's `in-conv` set only grows, so a participant never drops off the live map.
+    as Pol.is's `in-conv` set only grows, so a participant never drops off the live map. `keep_rows`
+    gives them as row indices instead, when the caller knows the rows (same participants as before).
     """
     counts = matrix.votes_cast
     threshold = min(MIN_VOTES_TO_CLUSTER, matrix.n_statements)
     chosen = counts >= max(threshold, 1)
-    if keep:
-        keep_set = set(keep)
+    if keep_rows is not None:
+        chosen[keep_rows] = True
+    elif keep:
+        keep_set = keep if isinstance(keep, set | frozenset) else set(keep)
         chosen |= np.fromiter((p in keep_set for p in matrix.table.participant_ids), dtype=np.bool_,
                               count=matrix.n_participants)
     missing = GREEDY_MIN_PARTICIPANTS - int(chosen.sum())

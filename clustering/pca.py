@@ -45,6 +45,14 @@ everyone voting alike): the component is left at 0 instead of being numerical no
 ARPACK_TOL = 1e-8
 """Convergence tolerance for ARPACK; far below anything visible on the map."""
 
+WARM_NCV = 8
+"""Lanczos vectors for a warm-started solve (ARPACK's default is 20): with a start already close to the
+answer a small basis restarts cheaply; measured ~1.4 ms instead of ~2.2 ms on a 174 x 174 Gram matrix."""
+
+WARM_START_MIX = 0.5
+"""The warm start is v₁ + ½ v₂ of the previous update, so the Krylov space holds both components from the
+first step."""
+
 
 @dataclass(frozen=True, eq=False)
 class Projection:
@@ -61,12 +69,38 @@ def principal_components(
 ) -> NDArray[np.float64]:
     """Top right singular vectors of the centred matrix, shape (2, statements), zero-padded when the
     matrix has rank below 2."""
+    return components_with_gram(centred, start, random_state)[0]
+
+
+def uses_gram(n: int, m: int) -> bool:
+    """Whether a matrix of this shape takes the exact Gram path (see `GRAM_MAX_SIDE`)."""
+    return min(n, m) <= GRAM_MAX_SIDE and n * m <= GRAM_MAX_CELLS
+
+
+def components_with_gram(
+    centred: sp.csr_matrix, start: NDArray[np.float64] | None = None, random_state: int = 0,
+    gram: NDArray[np.float64] | None = None, previous: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """`principal_components`, and the statements x statements Gram matrix CᵀC when it was used (kept for
+    the next warm update, see `clustering.warmgram`). A `gram` given by the caller (CᵀC of `centred`,
+    updated incrementally) is used instead of forming it, and with the `previous` components (2 x m)
+    the top eigenvectors come from a warm-started ARPACK solve (`warm_eigenvectors`)."""
     n, m = centred.shape
     out = np.zeros((N_COMPONENTS, m))
     if n == 0 or m == 0 or not np.any(centred.data):
-        return out
-    if min(n, m) <= GRAM_MAX_SIDE and n * m <= GRAM_MAX_CELLS:
-        return _fix_signs(_gram_components(centred, out))
+        return out, None
+    if gram is not None:
+        found = (warm_eigenvectors(gram, previous) if previous is not None and m > EIGH_MAX_SIDE
+                 else None)
+        if found is None:
+            return _fix_signs(_eigen_components(gram, out)), gram
+        return _fix_signs(found), gram
+    if uses_gram(n, m):
+        if m <= n:
+            dense = centred.toarray()
+            gram = dense.T @ dense
+            return _fix_signs(_eigen_components(gram, out)), gram
+        return _fix_signs(_gram_components(centred, out)), None
     v0: NDArray[np.float64]
     if start is not None and n >= m and np.any(start):
         v0 = start
@@ -76,7 +110,42 @@ def principal_components(
     order = np.argsort(-s)
     keep = s[order] > RANK_TOL * max(float(s.max()), 1e-300)
     out[:] = vt[order] * keep[:, None]
-    return _fix_signs(out)
+    return _fix_signs(out), None
+
+
+def _eigen_components(gram: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Top eigenvectors of a statements x statements Gram matrix CᵀC (exact, as `_gram_components`)."""
+    values, vectors = _top_eigenpairs(gram) if gram.shape[0] > EIGH_MAX_SIDE else np.linalg.eigh(gram)
+    top = np.argsort(-values)[:N_COMPONENTS]
+    scale = max(float(values.max()), 1e-300)
+    for c, i in enumerate(top.tolist()):
+        if values[i] > RANK_TOL**2 * scale and values[i] > 0:
+            out[c] = vectors[:, i]
+    return out
+
+
+def warm_eigenvectors(
+    gram: NDArray[np.float64], previous: NDArray[np.float64],
+) -> NDArray[np.float64] | None:
+    """The top two eigenvectors of `gram` by ARPACK, started from the previous ones.
+
+    The same solver and tolerance as a cold start (`_top_eigenpairs`: `eigsh`, tol 0 = machine
+    precision), so the result is as exact; only the start differs: the previous first and second
+    components mixed (`WARM_START_MIX`) instead of a vector of ones, which lets a small Lanczos basis
+    (`WARM_NCV`) converge in a few restarts after one vote. None when the start is unusable or the
+    matrix is rank-deficient; the caller then diagonalises as on a cold start."""
+    m = gram.shape[0]
+    start = previous[0] + WARM_START_MIX * previous[1]
+    if m <= WARM_NCV or not np.all(np.isfinite(start)) or not np.any(start):
+        return None
+    try:
+        values, vectors = eigsh(gram, k=N_COMPONENTS, v0=start, tol=0.0, ncv=WARM_NCV)
+    except ArpackError:
+        return None
+    order = np.argsort(-values)
+    if values[order[0]] <= 0 or values[order[1]] <= RANK_TOL**2 * values[order[0]]:
+        return None
+    return np.asarray(vectors[:, order].T)
 
 
 def _gram_components(centred: sp.csr_matrix, out: NDArray[np.float64]) -> NDArray[np.float64]:

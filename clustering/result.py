@@ -15,13 +15,16 @@ stored result rebuilds the same wire messages and summary. Every share comes wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from clustering.stability import KSmoother
 from clustering.votes import Id
+
+if TYPE_CHECKING:
+    from clustering.warm import WarmCache
 
 RESULT_FORMAT = "clustering-analysis-result"
 RESULT_VERSION = 2
@@ -255,6 +258,12 @@ class WarmState:
     smoother: KSmoother
     previous_groups: dict[str, frozenset[Id]]
     clustered: frozenset[Id]
+    rivals: dict[int, NDArray[np.float64]] = field(default_factory=dict)
+    """Per k, the k-means restart candidate's centers where it differed from the Pol.is start's solution:
+    the next update refines both and applies the cold-start rule (`groups.fit_candidates`)."""
+    cache: WarmCache | None = None
+    """Reusable work for the next warm update (`clustering.warm`): pickled with the state, left out of
+    `to_dict`, so a state read back from JSON has none and the next update recomputes it."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and numbers (exact floats). Groups and the clustered set are not repeated: they are
@@ -262,6 +271,7 @@ class WarmState:
         return {"statements": [str(x) for x in self.statement_ids],
                 "components": self.components.tolist(),
                 "centers": {str(k): c.tolist() for k, c in self.centers.items()},
+                "rivals": {str(k): c.tolist() for k, c in self.rivals.items()},
                 "smoother": [self.smoother.last_k, self.smoother.last_k_count, self.smoother.smoothed_k]}
 
     @classmethod
@@ -272,7 +282,9 @@ class WarmState:
         components = np.asarray(data["components"], dtype=np.float64).reshape(len(data["components"]), len(statements))
         return cls(statements, components,
                    {int(k): np.asarray(c, dtype=np.float64).reshape(-1, 2) for k, c in data["centers"].items()},
-                   KSmoother(last_k, count, smoothed), {g.id: frozenset(g.members) for g in groups}, clustered)
+                   KSmoother(last_k, count, smoothed), {g.id: frozenset(g.members) for g in groups}, clustered,
+                   {int(k): np.asarray(c, dtype=np.float64).reshape(-1, 2)
+                    for k, c in data.get("rivals", {}).items()})
 
 
 @dataclass(frozen=True)
@@ -307,6 +319,9 @@ class AnalysisResult:
     silhouettes: dict[int, float] = field(default_factory=dict)
     silhouette_sample: int = 0
     """Participants whose silhouette was computed (all of them = exact; see groups.score_silhouettes)."""
+    silhouette_bound: float = 0.0
+    """0 when the silhouettes were computed in this run; on a warm update that carried them over from an
+    earlier exact run (`clustering.anchor`), how far they may be from this run's exact values."""
     lane_votes: dict[Id, dict[str, Tally]] = field(default_factory=dict)
     """For each statement in `lanes`: the raw votes of each unit its lane was decided on (the groups,
     or `"all"` without groups)."""
@@ -352,6 +367,7 @@ class AnalysisResult:
             "roles": {r: summary.to_dict() for r, summary in self.roles.items()},
             "silhouettes": {str(k): _r(s) for k, s in self.silhouettes.items()},
             "silhouette_sample": self.silhouette_sample,
+            "silhouette_bound": _r(self.silhouette_bound),
             "timings": {name: _rd(ms, 3) for name, ms in self.timings.items()},
         }
         if warm and self.state is not None:
@@ -395,6 +411,7 @@ class AnalysisResult:
             roles={str(r): RoleSummary.from_dict(str(r), v, ids) for r, v in data.get("roles", {}).items()},
             silhouettes={int(k): float(v) for k, v in data.get("silhouettes", {}).items()},
             silhouette_sample=int(data.get("silhouette_sample", 0)),
+            silhouette_bound=float(data.get("silhouette_bound", 0.0)),
             lane_votes={ids(s): _tallies(units) for s, units in data.get("lane_votes", {}).items()},
             timings={str(k): float(v) for k, v in data.get("timings", {}).items()},
             elapsed_ms=float(data.get("elapsed_ms", 0.0)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,12 +34,17 @@ def align_axes(
     flips and axis swaps of the SVD. When the two leading variances are nearly equal the exact axes can
     spin inside the plane; R keeps the map's orientation instead. Returns the aligned components.
     """
+    return np.asarray(alignment(components, previous) @ components)
+
+
+def alignment(components: NDArray[np.float64], previous: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The 2 x 2 rotation/reflection R of `align_axes` (aligned = R @ components): positions on the aligned
+    map are the unaligned ones times Rᵀ. The identity when the planes share nothing."""
     overlap = previous @ components.T
     if not np.any(overlap):
-        return components
+        return np.eye(components.shape[0])
     u, _, vt = np.linalg.svd(overlap)
-    rotation = u @ vt
-    return np.asarray(rotation @ components)
+    return np.asarray(u @ vt)
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,13 @@ def matched_labels(
         j = owner.get(member)
         if j is not None:
             overlap[label, j] += 1
+    return _assign_letters(overlap, old_ids, labels, k)
+
+
+def _assign_letters(
+    overlap: NDArray[np.int64], old_ids: list[str], labels: NDArray[np.int64], k: int,
+) -> list[str]:
+    """Hungarian pairing of new clusters (rows) with previous groups (columns, in id order)."""
     rows, cols = linear_sum_assignment(-overlap)
     letters = [""] * k
     for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
@@ -105,3 +118,14 @@ def matched_labels(
         if not letters[c]:
             letters[c] = next(free)
     return letters
+
+
+def matched_labels_by_rows(
+    labels: NDArray[np.int64], k: int, previous_labels: NDArray[np.integer[Any]], previous_letters: list[str],
+) -> list[str]:
+    """`matched_labels` when the clustered participants are the previous update's, in the same order:
+    `previous_labels[i]` indexes `previous_letters`, so the overlap is one `bincount`."""
+    old = len(previous_letters)
+    overlap = np.bincount(labels * old + previous_labels, minlength=k * old).reshape(k, old)
+    order = sorted(range(old), key=lambda j: previous_letters[j])
+    return _assign_letters(overlap[:, order], [previous_letters[j] for j in order], labels, k)
