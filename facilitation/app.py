@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         loop_monitor = asyncio.get_running_loop().create_task(metrics.monitor_loop_lag(), name="loop-lag")
         metrics.watch_gc()
         runtime.tune_gc()
+        thawing = asyncio.get_running_loop().create_task(runtime.thaw_periodically(), name="gc-thaw")
         demo = None
         if settings.demo:
             from facilitation.demo import start_demo
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if scheduler is not None:
                 await scheduler.stop()
             loop_monitor.cancel()
+            thawing.cancel()
             await hub.close()
             if coordinator is not None:
                 await coordinator.close()
