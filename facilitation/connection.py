@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -29,6 +30,8 @@ from typing import Any
 
 from facilitation import metrics
 from facilitation.protocol import PROTOCOL_VERSION, dumps
+
+log = logging.getLogger("facilitation.connection")
 
 __all__ = [
     "BATCH_INTERVAL",
@@ -53,6 +56,8 @@ CLOSE_FLOOD = 4029
 """Close code: the client kept sending faster than the rate limit after being warned."""
 CLOSE_IDLE = 4000
 """Close code: nothing heard from the client (not even a ping) for too long."""
+CLOSE_INTERNAL = 1011
+"""Close code (WebSocket's "internal error"): the server failed to write to this client; reconnect."""
 
 
 encode = dumps
@@ -151,12 +156,12 @@ class Outbox:
                 await self._wakeup
                 self._wakeup = None
             while screens:
-                screens.popleft().write_some(MESSAGES_PER_CONNECTION)
+                _serve(screens.popleft())
             while replies:
-                replies.popleft().write_some(MESSAGES_PER_CONNECTION)
+                _serve(replies.popleft())
             deadline = clock() + TURN_SECONDS
             while phones:
-                phones.popleft().write_some(MESSAGES_PER_CONNECTION)
+                _serve(phones.popleft())
                 if clock() > deadline:
                     break
             await asyncio.sleep(0)  # let the loop read frames and fire timers between turns
@@ -167,6 +172,16 @@ class Outbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+def _serve(conn: Connection) -> None:
+    """One connection's turn. The outbox is shared by every client of the process: whatever goes wrong with
+    one connection ends that connection, never the outbox."""
+    try:
+        conn.write_some(MESSAGES_PER_CONNECTION)
+    except Exception:
+        log.exception("writing to a %s connection failed; dropping it", conn.role)
+        conn.drop(CLOSE_INTERNAL, "internal error")
 
 
 async def _finish(send: Coroutine[Any, Any, None], waiting: Any) -> None:

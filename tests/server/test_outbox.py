@@ -177,3 +177,26 @@ async def test_a_socket_that_fails_ends_the_connection_quietly(broken_after: int
     assert [text for name, text in log if name == "c"] == [f"m{n}" for n in range(broken_after)]
     await conn.stop()
     await outbox.close()
+
+
+async def test_a_connection_that_breaks_the_writer_is_dropped_and_the_outbox_goes_on() -> None:
+    """A failure outside the socket's own errors (here a sender that is not even a coroutine) ends that
+    connection with 1011, never the outbox that every other client shares."""
+    outbox, log = Outbox(), []
+    closed: list[int] = []
+
+    def broken(text: str) -> None:
+        raise RuntimeError("a bug")
+
+    async def close(code: int, reason: str) -> None:
+        closed.append(code)
+
+    bad = Connection(broken, close, "participant", 1, outbox)  # type: ignore[arg-type]
+    good, _ = _conn(outbox, log, "good")
+    bad.send("boom")
+    good.send("first")
+    await _until(lambda: ("good", "first") in log and closed == [1011])
+    good.send("second")
+    await _until(lambda: ("good", "second") in log)
+    assert bad.closed
+    await outbox.close()
