@@ -255,7 +255,9 @@ async def _phone(index: int, url: str, plan: PhonePlan, start: asyncio.Event, de
                 await ws.send(f'{{"v":1,"type":"vote","op":"{op}","statement":{statement},'
                               f'"value":"{VALUES[rng.randrange(3)]}"}}')
             gap = interval if plan.steady else rng.expovariate(1 / interval)
-            await asyncio.sleep(gap)
+            # Never sleep past the end: one phone in 150 draws a gap over 5 intervals (150 s at 30 s), and
+            # the run would wait for it.
+            await asyncio.sleep(min(gap, max(0.0, deadline[0] - time.monotonic())))
         # Give outstanding acks their chance, then leave.
         drain_until = time.monotonic() + DRAIN_SECONDS
         while pending and time.monotonic() < drain_until and not reader.done():
@@ -349,6 +351,9 @@ class Projector:
         """Why the server closed the projector before the end (a dead projector makes every vote "lost")."""
         self.ws: Any = None
         self.task: asyncio.Task[None] | None = None
+        self.pinger: asyncio.Task[None] | None = None
+        """App-level pings like the projector page's: while 10,000 phones connect, the projector waits
+        longer than the server's 75 s idle close (4000) for the first vote."""
 
     async def start(self) -> None:
         self.ws = await websockets.connect(self.url, compression=None, max_size=2**24, ping_interval=None)
@@ -357,6 +362,7 @@ class Projector:
         snapshot = json.loads(await self.ws.recv())
         self.last_seq = int(snapshot.get("seq", 0))
         self.task = asyncio.get_running_loop().create_task(self._read())
+        self.pinger = asyncio.get_running_loop().create_task(_keep_alive(self.ws))
 
     async def _read(self) -> None:
         try:
@@ -385,6 +391,8 @@ class Projector:
 
     async def leave(self) -> None:
         """Stop reading and close, like a projector whose laptop sleeps: what arrives after is never seen."""
+        if self.pinger is not None:
+            self.pinger.cancel()
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(BaseException):
@@ -394,6 +402,8 @@ class Projector:
         self.closed = self.closed or "left"
 
     async def stop(self) -> None:
+        if self.pinger is not None:
+            self.pinger.cancel()
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(BaseException):
@@ -493,11 +503,27 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
+def _runqueue_wait_seconds(pid: int) -> float | None:
+    """Time the threads of one process spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat).
+
+    Other work on the server's CPU shows here: a server that waits for the CPU is measured starved, not slow."""
+    total = 0.0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                total += int((task / "schedstat").read_text().split()[1]) / 1e9
+    except OSError:
+        return None
+    return total
+
+
 @dataclass
 class ServerSample:
     at: float
     metrics: dict[str, float] | None
     cpu: dict[int, float]
+    waited: float | None = None
+    """Run-queue wait of the server's main process, seconds (None: not readable)."""
 
 
 def sample_server(base: str, pid: int | None) -> ServerSample:
@@ -508,7 +534,8 @@ def sample_server(base: str, pid: int | None) -> ServerSample:
             seconds = _cpu_seconds(p)
             if seconds is not None:
                 cpu[p] = seconds
-    return ServerSample(time.monotonic(), _metrics(base), cpu)
+    waited = _runqueue_wait_seconds(pid) if pid is not None else None
+    return ServerSample(time.monotonic(), _metrics(base), cpu, waited)
 
 
 LAG_BUCKET = re.compile(r'facilitation_event_loop_lag_seconds_bucket\{le="([^"]+)"\}')
@@ -542,6 +569,11 @@ def server_figures(before: ServerSample, after: ServerSample, pid: int | None, a
         out["rss_mb"] = _rss_mb(pid)
         out["tree_rss_mb"] = round(sum(_rss_mb(p) or 0.0 for p in after.cpu), 1)
         out["processes"] = len(after.cpu)
+    if before.waited is not None and after.waited is not None:
+        # Above a few percent, other processes held the server's CPU: its latencies measure the machine.
+        out["main_process_runqueue_wait_share"] = round((after.waited - before.waited) / wall, 3)
+    if after.metrics is None:
+        out["metrics_unavailable"] = "GET /metrics failed or timed out at the end of the window"
     return out
 
 
