@@ -76,7 +76,7 @@ def run_one(mode: str, phones: int, duration: float, interval: float, pin: bool,
             url=server.url, code=None, host_key=None, participants=phones, duration=duration,
             vote_interval=interval, processes=0, steady=False, seed=1, post_rate=post_rate, moderation="post",
             source_addresses=0, client_cpus=str(CLIENT_CPU) if pin else None, server_pid=server.proc.pid,
-            json=True)
+            observe_pids=[redis.proc.pid] if redis is not None and redis.proc is not None else [], json=True)
         figures: dict[str, Any] = asyncio.run(loadtest._run(args))
     finally:
         server.stop()
@@ -111,6 +111,8 @@ def main() -> int:
               f"{r['p50_ms']!s:>8} {r['p99_ms']!s:>8} {r['ack_p50_ms']!s:>8} {r['lost']:>5} {r['errors']:>6} "
               f"{r['server'].get('cpu_cores')!s:>9} {r['load_generator']['busiest_process_cpu_cores']!s:>10} "
               f"{r['load_average_after'][0]!s:>8}")
+        print(f"{'':<9} server run-queue wait {r['server'].get('runqueue_wait_cores')} cores, Redis "
+              f"{r['server'].get('other_processes_cpu_cores')} cores")
     meta = {"machine": platform.platform(), "cpus": os.cpu_count(), "duration_s": args.duration,
             "vote_interval_s": args.vote_interval, "pinned": not args.no_pin,
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

@@ -522,20 +522,25 @@ class ServerSample:
     at: float
     metrics: dict[str, float] | None
     cpu: dict[int, float]
-    waited: float | None = None
-    """Run-queue wait of the server's main process, seconds (None: not readable)."""
+    waited: dict[int, float] = field(default_factory=dict)
+    """Run-queue wait of each process of the server's tree, seconds (empty: not readable)."""
+    others: dict[int, float] = field(default_factory=dict)
+    """CPU seconds of other processes the server depends on (Redis), by pid."""
 
 
-def sample_server(base: str, pid: int | None) -> ServerSample:
-    """The server's own metrics and, when its pid is known, the CPU of its process tree."""
+def sample_server(base: str, pid: int | None, others: tuple[int, ...] = ()) -> ServerSample:
+    """The server's own metrics and, when its pid is known, the CPU and run-queue wait of its process tree."""
     cpu: dict[int, float] = {}
+    waited: dict[int, float] = {}
     if pid is not None and Path(f"/proc/{pid}").exists():
         for p in _proc_tree(pid):
-            seconds = _cpu_seconds(p)
+            seconds, wait = _cpu_seconds(p), _runqueue_wait_seconds(p)
             if seconds is not None:
                 cpu[p] = seconds
-    waited = _runqueue_wait_seconds(pid) if pid is not None else None
-    return ServerSample(time.monotonic(), _metrics(base), cpu, waited)
+            if wait is not None:
+                waited[p] = wait
+    other_cpu = {p: seconds for p in others if (seconds := _cpu_seconds(p)) is not None}
+    return ServerSample(time.monotonic(), _metrics(base), cpu, waited, other_cpu)
 
 
 LAG_BUCKET = re.compile(r'facilitation_event_loop_lag_seconds_bucket\{le="([^"]+)"\}')
@@ -569,9 +574,14 @@ def server_figures(before: ServerSample, after: ServerSample, pid: int | None, a
         out["rss_mb"] = _rss_mb(pid)
         out["tree_rss_mb"] = round(sum(_rss_mb(p) or 0.0 for p in after.cpu), 1)
         out["processes"] = len(after.cpu)
-    if before.waited is not None and after.waited is not None:
-        # Above a few percent, other processes held the server's CPU: its latencies measure the machine.
-        out["main_process_runqueue_wait_share"] = round((after.waited - before.waited) / wall, 3)
+    if after.waited:
+        # Time the server's processes were ready to run but another process held the CPU: above a few
+        # percent of a core, its latencies measure the machine (or its own processes queueing on one core).
+        out["runqueue_wait_cores"] = round(
+            sum(w - before.waited.get(p, 0.0) for p, w in after.waited.items()) / wall, 3)
+    if after.others:
+        out["other_processes_cpu_cores"] = {
+            str(p): round((c - before.others.get(p, 0.0)) / wall, 3) for p, c in after.others.items()}
     if after.metrics is None:
         out["metrics_unavailable"] = "GET /metrics failed or timed out at the end of the window"
     return out
@@ -655,6 +665,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     cpus = _cpus(getattr(args, "client_cpus", None))
     _pin(cpus)
     server_pid = getattr(args, "server_pid", None)
+    others = tuple(int(p) for p in getattr(args, "observe_pids", None) or ())
     leave_after = getattr(args, "projector_leaves_after", None)
 
     ctx = multiprocessing.get_context("spawn")
@@ -675,12 +686,12 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for _ in range(processes + 1):
             await asyncio.to_thread(ready.get, True, max(120.0, n * 0.2))
-        before = await asyncio.to_thread(sample_server, base, server_pid)
+        before = await asyncio.to_thread(sample_server, base, server_pid, others)
         go.set()
 
         async def window() -> ServerSample:
             await asyncio.sleep(duration)
-            return await asyncio.to_thread(sample_server, base, server_pid)
+            return await asyncio.to_thread(sample_server, base, server_pid, others)
 
         after_task = asyncio.get_running_loop().create_task(window())
         for _ in procs:
