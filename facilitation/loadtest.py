@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import json
 import multiprocessing
@@ -147,6 +148,19 @@ def _pin(cpus: list[int] | None) -> None:
 
 
 # ---------------------------------------------------------------- phones
+
+
+def _quiet_gc() -> None:
+    """No garbage-collector pauses in a load-generator process while it times votes.
+
+    Measured with 2,500 phones a process: full collections of 1.5 s, each one a late send or ack stamped on
+    this process's clock. After connecting, everything alive is moved out of the collector's sight
+    (``gc.freeze``) and collection stops for the bounded run; what a minute of votes leaves in cycles is
+    small, and ``run_fleet`` turns the collector back on at the end."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+
 
 
 @dataclass
@@ -295,6 +309,7 @@ async def run_fleet(base: str, code: str, count: int, offset: int, plan: PhonePl
             await phone_ready.wait()
 
     await asyncio.wait_for(asyncio.gather(*(connect(i) for i in range(count))), timeout=max(120.0, count * 0.2))
+    _quiet_gc()
     if ready is not None:
         ready.put(("phones", result.connected))
     if go is not None:
@@ -304,6 +319,7 @@ async def run_fleet(base: str, code: str, count: int, offset: int, plan: PhonePl
     start.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     result.cpu_s, result.wall_s = time.process_time() - cpu0, time.monotonic() - wall0
+    gc.enable()
     return result
 
 
@@ -420,6 +436,7 @@ async def _projector_main(base: str, code: str, leave_after: float | None, ready
                           ) -> ProjectorResult:
     projector = Projector(base, code)
     await projector.start()
+    _quiet_gc()
     ready.put(("projector", 1))
     await asyncio.to_thread(go.wait)
     cpu0, wall0 = time.process_time(), time.monotonic()
