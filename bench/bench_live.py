@@ -15,7 +15,8 @@ for every process.
 Reports (JSON): connected; votes sent / acked / lost; vote -> projector p50/p99; ack p50/p99; map lag p50/p99
 (vote sent -> first projector map whose ``upto_seq`` covers it); event-loop stalls measured inside the server
 (``facilitation_event_loop_lag_seconds``, delta over the voting window); server CPU in cores and per acked
-vote (whole process tree, /proc), server RSS; each load-generator process's CPU (``load_generator.saturated``
+vote (whole process tree, /proc), server RSS, and how long the server's processes waited for their CPU
+(run-queue wait from /proc/<pid>/task/*/schedstat: other engineers' work on CPU 0 shows there); each load-generator process's CPU (``load_generator.saturated``
 when one of them, or CPU 1 as a whole, is above 80 %: then the latencies are the load generator's); the
 statement post rate; the load average before and after.
 
@@ -46,6 +47,8 @@ from tests.support.servers import free_port
 
 SERVER_CPU = 0
 CLIENT_CPU = 1
+CONTENDED_WAIT = 0.05
+"""Run-queue wait (cores) above which the server did not have its CPU to itself during the window."""
 PHONES_PER_PROCESS = 2500
 """Phones per load-generator process by default: ~2,500 sockets' messages is what one process reads."""
 
@@ -138,6 +141,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "nothing_lost": figures["lost"] == 0,
         "load_generator_kept_up": not figures["load_generator"]["saturated"],
     }
+    waited = server_figures.get("runqueue_wait_cores")
+    figures["server_cpu_contended"] = waited is None or waited > CONTENDED_WAIT
+    figures["server_cpu_contended_note"] = (
+        f"the server's processes waited {waited} of a core for CPU {SERVER_CPU} (run-queue wait, /proc schedstat): "
+        + ("other work on that CPU (or the server's own threads queueing on it) shaped these latencies"
+           if figures["server_cpu_contended"] else "the server had its CPU"))
     return figures
 
 
@@ -164,6 +173,7 @@ def main() -> int:
     Path(args.out).write_text(json.dumps(figures, indent=2, ensure_ascii=False))
     loadtest._print_table(figures)
     print(f"meets targets: {figures['meets_targets']}")
+    print(figures["server_cpu_contended_note"])
     print(f"figures written to {args.out}")
     return 0
 
