@@ -16,9 +16,10 @@ Reports (JSON): connected; votes sent / acked / lost; vote -> projector p50/p99;
 (vote sent -> first projector map whose ``upto_seq`` covers it); event-loop stalls measured inside the server
 (``facilitation_event_loop_lag_seconds``, delta over the voting window); server CPU in cores and per acked
 vote (whole process tree, /proc), server RSS, and how long the server's processes waited for their CPU
-(run-queue wait from /proc/<pid>/task/*/schedstat: other engineers' work on CPU 0 shows there); each load-generator process's CPU (``load_generator.saturated``
-when one of them, or CPU 1 as a whole, is above 80 %: then the latencies are the load generator's); the
-statement post rate; the load average before and after.
+(run-queue wait from /proc/<pid>/task/*/schedstat: other engineers' work on CPU 0 shows there); each
+load-generator process's CPU (``load_generator.saturated`` when one of them, or CPU 1 as a whole, is above
+80 %: then the latencies are the load generator's); the statement post rate; the load average before and
+after.
 
 Targets (issue 12): 1,000 phones / 3 s: vote -> projector p99 < 100 ms, loop stalls <= 20 ms, map lag
 p99 <= 0.5 s. 10,000 phones / 30 s: p99 < 250 ms (``--target-p99-ms 250``), RSS reported. The loop-lag
