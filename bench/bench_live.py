@@ -142,6 +142,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "nothing_lost": figures["lost"] == 0,
         "load_generator_kept_up": not figures["load_generator"]["saturated"],
     }
+    busy = server_figures.get("machine_cpu_busy_cores", {}).get(str(SERVER_CPU))
+    if busy is not None and "cpu_cores" in server_figures:
+        server_figures["server_cpu_shared_with_cores"] = round(busy - server_figures["cpu_cores"], 3)
     waited = server_figures.get("runqueue_wait_cores")
     figures["server_cpu_contended"] = waited is None or waited > CONTENDED_WAIT
     figures["server_cpu_contended_note"] = (

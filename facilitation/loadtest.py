@@ -534,6 +534,18 @@ def _runqueue_wait_seconds(pid: int) -> float | None:
     return total
 
 
+def _cpu_busy_seconds() -> dict[int, float]:
+    """Busy time of each CPU (everything but idle and iowait) from /proc/stat, seconds."""
+    out: dict[int, float] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/stat").read_text().splitlines():
+            name, *values = line.split()
+            if name.startswith("cpu") and name[3:].isdigit():
+                ticks = [int(v) for v in values]
+                out[int(name[3:])] = (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 @dataclass
 class ServerSample:
     at: float
@@ -543,6 +555,8 @@ class ServerSample:
     """Run-queue wait of each process of the server's tree, seconds (empty: not readable)."""
     others: dict[int, float] = field(default_factory=dict)
     """CPU seconds of other processes the server depends on (Redis), by pid."""
+    busy: dict[int, float] = field(default_factory=dict)
+    """Busy seconds of each CPU of the machine."""
 
 
 def sample_server(base: str, pid: int | None, others: tuple[int, ...] = ()) -> ServerSample:
@@ -557,7 +571,7 @@ def sample_server(base: str, pid: int | None, others: tuple[int, ...] = ()) -> S
             if wait is not None:
                 waited[p] = wait
     other_cpu = {p: seconds for p in others if (seconds := _cpu_seconds(p)) is not None}
-    return ServerSample(time.monotonic(), _metrics(base), cpu, waited, other_cpu)
+    return ServerSample(time.monotonic(), _metrics(base), cpu, waited, other_cpu, _cpu_busy_seconds())
 
 
 LAG_BUCKET = re.compile(r'facilitation_event_loop_lag_seconds_bucket\{le="([^"]+)"\}')
@@ -596,6 +610,11 @@ def server_figures(before: ServerSample, after: ServerSample, pid: int | None, a
         # percent of a core, its latencies measure the machine (or its own processes queueing on one core).
         out["runqueue_wait_cores"] = round(
             sum(w - before.waited.get(p, 0.0) for p, w in after.waited.items()) / wall, 3)
+    if after.busy:
+        # Per CPU, in cores: with the server pinned to one CPU, that CPU's busy time minus the server's CPU is
+        # the other work it shared the CPU with (kernel network work for the server's sockets included).
+        out["machine_cpu_busy_cores"] = {
+            str(c): round((b - before.busy.get(c, 0.0)) / wall, 3) for c, b in sorted(after.busy.items())}
     if after.others:
         out["other_processes_cpu_cores"] = {
             str(p): round((c - before.others.get(p, 0.0)) / wall, 3) for p, c in after.others.items()}
