@@ -557,10 +557,16 @@ class ServerSample:
     """CPU seconds of other processes the server depends on (Redis), by pid."""
     busy: dict[int, float] = field(default_factory=dict)
     """Busy seconds of each CPU of the machine."""
+    loop_waited: dict[int, float] = field(default_factory=dict)
+    """Run-queue wait of the server's main thread, seconds, by pid."""
 
 
 def sample_server(base: str, pid: int | None, others: tuple[int, ...] = ()) -> ServerSample:
-    """The server's own metrics and, when its pid is known, the CPU and run-queue wait of its process tree."""
+    """The server's own metrics and, when its pid is known, the CPU and run-queue wait of its process tree.
+
+    Every /proc figure is read at once, before ``/metrics``: a stalled server can take seconds to answer,
+    and the window's wall time must match the counters divided by it."""
+    at, busy = time.monotonic(), _cpu_busy_seconds()
     cpu: dict[int, float] = {}
     waited: dict[int, float] = {}
     if pid is not None and Path(f"/proc/{pid}").exists():
@@ -571,7 +577,11 @@ def sample_server(base: str, pid: int | None, others: tuple[int, ...] = ()) -> S
             if wait is not None:
                 waited[p] = wait
     other_cpu = {p: seconds for p in others if (seconds := _cpu_seconds(p)) is not None}
-    return ServerSample(time.monotonic(), _metrics(base), cpu, waited, other_cpu, _cpu_busy_seconds())
+    loop_waited: dict[int, float] = {}
+    if pid is not None:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            loop_waited[pid] = int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
+    return ServerSample(at, _metrics(base), cpu, waited, other_cpu, busy, loop_waited)
 
 
 LAG_BUCKET = re.compile(r'facilitation_event_loop_lag_seconds_bucket\{le="([^"]+)"\}')
@@ -605,6 +615,9 @@ def server_figures(before: ServerSample, after: ServerSample, pid: int | None, a
         out["rss_mb"] = _rss_mb(pid)
         out["tree_rss_mb"] = round(sum(_rss_mb(p) or 0.0 for p in after.cpu), 1)
         out["processes"] = len(after.cpu)
+    if pid is not None and pid in after.loop_waited and pid in before.loop_waited:
+        # The main thread alone (the event loop in a one-worker server): time it was ready but not running.
+        out["main_thread_runqueue_wait_share"] = round((after.loop_waited[pid] - before.loop_waited[pid]) / wall, 3)
     if after.waited:
         # Time the server's processes were ready to run but another process held the CPU: above a few
         # percent of a core, its latencies measure the machine (or its own processes queueing on one core).
