@@ -698,7 +698,11 @@ def _cpus(value: Any) -> list[int] | None:
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    """Create or open the meeting, start the projector's and the phones' processes, vote, merge, figure."""
+    """Create or open the meeting, start the projector's and the phones' processes, vote, merge, figure.
+
+    ``args`` carries the CLI's options (see :func:`add_options`; missing ones take their defaults) and, for
+    tests, ``projector_leaves_after``: seconds into the voting after which the projector stops reading and
+    closes, so that what it misses must come out as ``lost``."""
     load_before = [round(x, 2) for x in os.getloadavg()]
     code, _ = await _prepare(args)
     base = args.url.rstrip("/")

@@ -57,12 +57,12 @@ def test_two_phone_processes_merge_every_acked_vote_once(server: ServerProcess) 
 
 
 def test_votes_the_projector_never_sees_are_lost(server: ServerProcess) -> None:
-    """The projector leaves one second into the voting: the votes acked after that are counted lost."""
-    figures = asyncio.run(loadtest._run(_args(server, projector_leaves_after=1.0)))
+    """The projector leaves half a second into the voting: the votes acked after that are counted lost."""
+    figures = asyncio.run(loadtest._run(_args(server, projector_leaves_after=0.5)))
     assert figures["connected"] == 30 and figures["errors"] == 0, figures["error_codes"]
     assert figures["votes_sent"] == figures["votes_acked"] == _stored_votes(server, figures["code"])
     assert figures["projector_closed"] == "left"
-    # Two of the three seconds of votes came after the projector left.
+    # Five sixths of the three seconds of votes came after the projector left (half: even if it left late).
     assert figures["votes_acked"] / 2 < figures["lost"] < figures["votes_acked"]
     assert figures["votes_on_projector"] + figures["lost"] == figures["votes_acked"]
     assert figures["votes_on_projector"] > 0
