@@ -74,9 +74,12 @@ def start_server(tmp: Path, name: str, analysis: bool) -> ServerProcess:
     return ServerProcess(f"sqlite:///{tmp / (name + '.db')}", env=env).start(timeout=60)
 
 
-def loadtest_args(url: str, phones: int, duration: float, interval: float, steady: bool) -> argparse.Namespace:
+def loadtest_args(url: str, phones: int, duration: float, interval: float, steady: bool,
+                  server_pid: int | None = None) -> argparse.Namespace:
+    """The loadtest's defaults (room-wide post rate, source addresses), plus the server's pid so its CPU,
+    run-queue wait and loop stalls over the voting window land in the figures' ``server`` entry."""
     return argparse.Namespace(url=url, participants=phones, duration=duration, vote_interval=interval, code=None,
-                              json=True, host_key=None, processes=0, steady=steady, seed=1)
+                              json=True, host_key=None, processes=0, steady=steady, seed=1, server_pid=server_pid)
 
 
 def py_spy_summary(path: Path) -> dict[str, Any]:
@@ -121,7 +124,7 @@ async def scenario_load(server: ServerProcess, phones: int, duration: float, int
 
         spy = asyncio.get_running_loop().create_task(profile())
     started = time.monotonic()
-    figures = await loadtest._run(loadtest_args(server.url, phones, duration, interval, steady))
+    figures = await loadtest._run(loadtest_args(server.url, phones, duration, interval, steady, pid))
     elapsed = time.monotonic() - started
     if spy is not None:
         await spy
