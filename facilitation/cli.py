@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--processes", type=int, default=0, help="phone processes (default: 2 from 400 phones)")
     load.add_argument("--steady", action="store_true", help="vote at a fixed interval instead of at random")
     load.add_argument("--seed", type=int, default=0, help="random seed of the simulated phones")
+    from facilitation.loadtest import add_options  # the options beyond the contract's, declared once there
+
+    add_options(load)
     load.set_defaults(func=_loadtest)
     return parser
 
