@@ -136,7 +136,7 @@ STORE_HEALTHY = Gauge(
 LOOP_LAG = Histogram(
     "facilitation_event_loop_lag_seconds",
     "How late the event loop woke a timer: a stall blocks every heartbeat, vote and broadcast",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
     registry=REGISTRY,
 )
 LOOP_LAG_MAX = Gauge(
