@@ -33,6 +33,9 @@ COUNTER_BUDGET = 200
 """Counter messages a room sends per second at most: with 1,000 phones each gets counters every 5 s."""
 COUNTER_TICK = 0.1
 """Counter sends are spread over ticks this long, so no loop iteration carries hundreds of them."""
+PHONE_SLICE = 500
+"""Phones a per-phone broadcast (an analysis for phones) is built for in one loop iteration: at 10,000 phones
+building every phone's message at once held the loop ~50 ms; in slices, votes are read in between."""
 
 _PERSONAL_EVENTS = (VoteCast, ParticipantJoined, ProfileChanged)
 
@@ -51,6 +54,14 @@ class RoomState(Protocol):
     def analysis_view(self, conn: Connection) -> dict[str, Any] | None: ...
 
 
+def _offer_built(conn: Connection, build: Callable[[Connection], dict[str, Any] | str | None]) -> None:
+    if conn.closed or conn.buffering is not None:
+        return
+    message = build(conn)
+    if message is not None:
+        conn.send(message)
+
+
 class Fanout:
     """One room's connections and what each is sent."""
 
@@ -67,6 +78,8 @@ class Fanout:
         vote -> projector histogram."""
         self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
         self._counters_sent: dict[str, int] = {}
+        self._phone_broadcasts: deque[Callable[[Connection], dict[str, Any] | str | None]] = deque()
+        self._phone_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ fan-out
 
@@ -173,14 +186,31 @@ class Fanout:
                 if not conn.closed and conn.buffering is None:
                     conn.send(text)
 
-    def broadcast(self, build: Callable[[Connection], dict[str, Any] | str | None]) -> None:
-        """Send a message built per connection (analysis results differ per phone)."""
-        for conn in list(self.connections):
-            if conn.closed or conn.buffering is not None:
-                continue
-            message = build(conn)
-            if message is not None:
-                conn.send(message)
+    def broadcast(self, build: Callable[[Connection], dict[str, Any] | str | None], *, phones: bool = True) -> None:
+        """Send a message built per connection (analysis results differ per phone): to the screens (projector,
+        host) at once; with ``phones``, to the phones in slices of :data:`PHONE_SLICE` per loop iteration,
+        broadcasts in the order they were made. Only messages without a sequence number come this way (an
+        analysis, an error): events keep their order with acks through :meth:`publish`."""
+        for conn in list(self._screens):
+            _offer_built(conn, build)
+        if phones and self._phones:
+            self._phone_broadcasts.append(build)
+            if self._phone_task is None or self._phone_task.done():
+                self._phone_task = asyncio.get_running_loop().create_task(self._to_phones(), name="to-phones")
+
+    async def _to_phones(self) -> None:
+        while self._phone_broadcasts:
+            build = self._phone_broadcasts.popleft()
+            targets = [c for group in self._phones.values() for c in group]
+            for start in range(0, len(targets), PHONE_SLICE):
+                if start:
+                    await asyncio.sleep(0)
+                for conn in targets[start:start + PHONE_SLICE]:
+                    _offer_built(conn, build)
+
+    def close(self) -> None:
+        if self._phone_task is not None:
+            self._phone_task.cancel()
 
     # ------------------------------------------------------------ attach / resume
 

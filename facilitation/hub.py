@@ -125,6 +125,7 @@ class Room:
             self._unsubscribe()
         if self._analysis is not None:
             self._analysis.close()
+        self.fanout.close()
         if self._counter_task is not None:
             self._counter_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -216,9 +217,10 @@ class Room:
     def recent(self) -> deque[Event]:
         return self.fanout.recent
 
-    def broadcast(self, build: Callable[[Connection], dict[str, Any] | str | None]) -> None:
-        """Send a message built per connection (analysis results differ per phone)."""
-        self.fanout.broadcast(build)
+    def broadcast(self, build: Callable[[Connection], dict[str, Any] | str | None], *, phones: bool = True) -> None:
+        """Send a message built per connection (analysis results differ per phone); ``phones=False`` for
+        what only projector and host are sent (see :meth:`Fanout.broadcast`)."""
+        self.fanout.broadcast(build, phones=phones)
 
     async def attach(self, conn: Connection, since: int | None) -> None:
         """Register a connection and bring it up to date: missed events when it can, else a snapshot."""

@@ -255,7 +255,7 @@ class AnalysisScheduler:
             state.previous = rebuilt.previous
             state.phone = rebuilt.phone
         state.run = int(stored["run"])
-        room.broadcast(lambda c: text if c.role in ("projector", "host") else None)
+        room.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
 
     async def _follow(self, state: _Meeting, run: int) -> None:
         """Another worker owns the meeting and published run ``run``: show it here too."""
@@ -433,9 +433,9 @@ class AnalysisScheduler:
         state.phone = outcome.phone
         if room.set_analysis_error(None):
             cleared = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": outcome.run, "error": None}
-            room.broadcast(lambda c: cleared if c.role == "host" else None)
+            room.broadcast(lambda c: cleared if c.role == "host" else None, phones=False)
         text = outcome.map_text
-        room.broadcast(lambda c: text if c.role in ("projector", "host") else None)
+        room.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
         self._phones_soon(state)
 
     def _failed(self, state: _Meeting, run: int, exc: BaseException) -> None:
@@ -447,7 +447,7 @@ class AnalysisScheduler:
         room.set_analysis_error(message)
         error = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": run,
                  "error": {"code": "analysis_failed", "message": message}}
-        room.broadcast(lambda c: error if c.role == "host" else None)
+        room.broadcast(lambda c: error if c.role == "host" else None, phones=False)
         delay = RETRY_DELAYS[min(state.failures, len(RETRY_DELAYS) - 1)]
         state.failures += 1
         state.retry_at = asyncio.get_running_loop().time() + delay

@@ -200,3 +200,40 @@ async def test_a_connection_that_breaks_the_writer_is_dropped_and_the_outbox_goe
     await _until(lambda: ("good", "second") in log)
     assert bad.closed
     await outbox.close()
+
+
+async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() -> None:
+    """An analysis for 1,200 phones is built and queued at most PHONE_SLICE phones per loop iteration
+    (screens at once), and two broadcasts reach every phone in the order they were made."""
+    from types import SimpleNamespace
+
+    from facilitation.fanout import PHONE_SLICE, Fanout
+
+    outbox, log = Outbox(), []
+    room = SimpleNamespace(code="ABCDEF", meeting=SimpleNamespace(seq=0),
+                           snapshot=lambda conn: {"type": "snapshot"}, analysis_view=lambda conn: None)
+    fanout = Fanout(room, None)  # type: ignore[arg-type]
+    phones = []
+    for i in range(1200):
+        conn, _ = _conn(outbox, log, f"p{i}")
+        conn.participant = i
+        await fanout.attach(conn, None)
+        phones.append(conn)
+    screen, _ = _conn(outbox, log, "projector", role="projector")
+    await fanout.attach(screen, None)
+    built: list[str] = []
+
+    def first(conn: Connection) -> str:
+        built.append(conn.role)
+        return "run-1"
+
+    fanout.broadcast(first)
+    fanout.broadcast(lambda conn: "run-2")
+    assert built == ["projector"]  # the screen at once, the phones not yet
+    await asyncio.sleep(0)  # one loop iteration: one slice
+    assert 1 < len(built) <= 1 + PHONE_SLICE
+    await _until(lambda: sum(1 for _, text in log if text == "run-2") == 1201)
+    for i in (0, 777, 1199):
+        assert [text for name, text in log if name == f"p{i}" and text.startswith("run")] == ["run-1", "run-2"]
+    fanout.close()
+    await outbox.close()
