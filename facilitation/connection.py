@@ -117,18 +117,18 @@ Closer = Callable[[int, str], Coroutine[Any, Any, None]]
 class Outbox:
     """Writes queued messages to sockets for every connection of the process, a bounded turn at a time.
 
-    A socket write normally completes at once (uvicorn's send only waits while the transport is paused by
-    a client that stopped reading). The outbox therefore runs each send coroutine one step itself; a send
-    that does suspend is finished by a task of its own (:func:`_finish`), and that connection waits for it
-    while the others go on: one frozen phone never holds up the outbox.
+    A turn is a plain callback (``loop.call_soon``), not a task: the loop polls sockets between two turns.
+    A socket write normally completes at once (uvicorn's send only waits while the transport is paused by a
+    client that stopped reading), so the outbox runs each send coroutine one step itself; a send that does
+    suspend is finished by a task of its own (:func:`_finish`), and that connection waits for it while the
+    others go on: one frozen phone never holds up the outbox.
     """
 
     def __init__(self) -> None:
         self._screens: deque[Connection] = deque()
         self._replies: deque[Connection] = deque()
         self._phones: deque[Connection] = deque()
-        self._wakeup: asyncio.Future[None] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._turn_due: asyncio.Handle | None = None
 
     def ready(self, conn: Connection) -> None:
         """``conn`` has something to write (called once until it is served)."""
@@ -142,36 +142,28 @@ class Outbox:
         self._wake()
 
     def _wake(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
-        elif self._wakeup is not None and not self._wakeup.done():
-            self._wakeup.set_result(None)
+        if self._turn_due is None:
+            self._turn_due = asyncio.get_running_loop().call_soon(self._turn)
 
-    async def _run(self) -> None:
+    def _turn(self) -> None:
+        self._turn_due = None
         screens, replies, phones = self._screens, self._replies, self._phones
-        clock = time.perf_counter
-        while True:
-            if not screens and not replies and not phones:
-                self._wakeup = asyncio.get_running_loop().create_future()
-                await self._wakeup
-                self._wakeup = None
-            while screens:
-                _serve(screens.popleft())
-            while replies:
-                _serve(replies.popleft())
-            deadline = clock() + TURN_SECONDS
-            while phones:
-                _serve(phones.popleft())
-                if clock() > deadline:
-                    break
-            await asyncio.sleep(0)  # let the loop read frames and fire timers between turns
+        while screens:
+            _serve(screens.popleft())
+        while replies:
+            _serve(replies.popleft())
+        deadline = time.perf_counter() + TURN_SECONDS
+        while phones:
+            _serve(phones.popleft())
+            if time.perf_counter() > deadline:
+                break
+        if screens or replies or phones:
+            self._wake()  # the next turn after the loop has read its sockets
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._turn_due is not None:
+            self._turn_due.cancel()
+            self._turn_due = None
 
 
 def _serve(conn: Connection) -> None:
