@@ -19,7 +19,7 @@ from facilitation.eventlog.port import EventLog
 from facilitation.events import Event, ParticipantJoined, ProfileChanged, StatementPosted, VoteCast
 from facilitation.meeting import Meeting, StatementState
 from facilitation.protocol import PROTOCOL_VERSION, dumps
-from facilitation.views import view_for
+from facilitation.views import SCREEN_ONLY_EVENTS, view_for
 
 __all__ = ["COUNTER_INTERVAL", "RECENT_EVENTS", "RESUME_LIMIT", "Fanout", "RoomState"]
 
@@ -88,7 +88,9 @@ class Fanout:
 
         Hot path: at 300+ votes a second, a vote must not visit 1,000 phone connections. Votes, joins and
         profile changes go to the screens (projector, host) and to that participant's own phones only; a
-        pending statement to its author only; everything else to everyone.
+        pending statement to its author only; what phones never see (an analysis published) to no phone;
+        everything else to everyone, with the text built once for all but the few it concerns personally
+        (at 10,000 phones, checking each phone's relation to the event held the loop ~20 ms per event).
         """
         shared: dict[tuple[str, bool], str | None] = {}
         arrived = None
@@ -105,10 +107,38 @@ class Fanout:
                     phones = [c for c in phones if c is not origin]
         elif isinstance(event, StatementPosted) and event.state != StatementState.ACCEPTED.value:
             phones = () if event.author is None else self._phones.get(event.author, ())
+        elif isinstance(event, SCREEN_ONLY_EVENTS):
+            phones = ()
         else:
-            phones = [c for group in self._phones.values() for c in group]
+            self._to_every_phone(event, shared)
+            return
         for conn in list(phones):
             self._offer(conn, event, shared)
+
+    def _to_every_phone(self, event: Event, shared: dict[tuple[str, bool], str | None]) -> None:
+        concerned = self._concerned(event)
+        view = view_for(event, "participant", None, self._room.meeting)
+        text = None if view is None else dumps({"v": PROTOCOL_VERSION, "type": "event", "seq": event.seq,
+                                                "event": view})
+        for conn in [c for group in self._phones.values() for c in group]:
+            if conn.participant in concerned:
+                self._offer(conn, event, shared)
+            elif not conn.closed and event.seq > conn.last_seq:
+                if conn.buffering is not None:
+                    conn.buffering.append(event)
+                    continue
+                conn.last_seq = event.seq
+                if text is not None:
+                    conn.send(text)
+
+    def _concerned(self, event: Event) -> set[int | None]:
+        """The participants for whom ``event`` is personal (theirs, or about a statement they wrote)."""
+        concerned: set[int | None] = {getattr(event, "participant", None), getattr(event, "author", None)}
+        statement = getattr(event, "statement", None)
+        if isinstance(statement, int) and statement in self._room.meeting.statements:
+            concerned.add(self._room.meeting.statements[statement].author)
+        concerned.discard(None)
+        return concerned
 
     def _offer(self, conn: Connection, event: Event, shared: dict[tuple[str, bool], str | None],
                arrived: float | None = None) -> None:

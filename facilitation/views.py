@@ -23,6 +23,10 @@ from facilitation.meeting import Meeting, StatementState
 __all__ = ["host_snapshot", "participant_snapshot", "projector_snapshot", "view_for"]
 
 
+SCREEN_ONLY_EVENTS: tuple[type[Event], ...] = (AnalysisPublished,)
+"""Events no phone is sent (:func:`view_for` gives phones None): the fan-out skips the phones for them."""
+
+
 def view_for(event: Event, role: str, participant: int | None, meeting: Meeting) -> dict[str, Any] | None:
     """The event as ``role`` (and, for a phone, that participant) sees it; None when it does not concern them."""
     if role == "host":

@@ -237,3 +237,47 @@ async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() ->
         assert [text for name, text in log if name == f"p{i}" and text.startswith("run")] == ["run-1", "run-2"]
     fanout.close()
     await outbox.close()
+
+
+async def test_room_wide_events_reach_every_phone_once_and_screen_only_events_no_phone() -> None:
+    """The fan-out's fast path for room-wide events: every phone gets the statement once (the author its
+    own view too), a phone that already has the event is skipped, and an analysis_published event goes
+    to the projector only."""
+    import json
+    from types import SimpleNamespace
+
+    from facilitation.events import AnalysisPublished
+    from facilitation.fanout import Fanout
+    from facilitation.meeting import PostStatement
+    from tests.core.helpers import NOW, join, new_meeting
+
+    meeting = new_meeting(seeds=("Seed.",))
+    people = [join(meeting, f"fanout-token-{i:06d}") for i in range(4)]
+    outbox, log = Outbox(), []
+    room = SimpleNamespace(code=meeting.code, meeting=meeting, snapshot=lambda conn: {"type": "snapshot"},
+                           analysis_view=lambda conn: None)
+    fanout = Fanout(room, None)  # type: ignore[arg-type]
+    for person in people:
+        conn, _ = _conn(outbox, log, f"p{person}")
+        conn.participant = person
+        await fanout.attach(conn, None)
+    projector, _ = _conn(outbox, log, "projector", role="projector")
+    await fanout.attach(projector, None)
+    posted = meeting.apply(PostStatement(people[0], "A new statement for everyone.", op="post-1"), NOW).events
+    for event in posted:
+        fanout.publish(event)
+        fanout.publish(event)  # delivered again (a reader after a reconnect): nobody gets it twice
+    published = AnalysisPublished(meeting.seq + 1, NOW, 1, meeting.seq)
+    meeting.evolve(published)
+    fanout.publish(published)
+    projector.flush()
+    await _until(lambda: any(name == "projector" for name, _ in log))
+    await asyncio.sleep(0.01)
+    for person in people:
+        events = [json.loads(text) for name, text in log if name == f"p{person}" and '"type":"event"' in text]
+        kinds = [e["event"]["type"] for e in events]
+        assert kinds.count("statement") == 1, (person, kinds)
+        assert "analysis_published" not in kinds
+    screen = [json.loads(text) for name, text in log if name == "projector"]
+    assert any(e["type"] == "analysis_published" for m in screen for e in m.get("events", []))
+    await outbox.close()
