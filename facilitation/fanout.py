@@ -158,11 +158,7 @@ class Fanout:
                 view["seq"] = event.seq
                 conn.push_event(event.seq, view, self._batch_extra, arrived)
             return
-        personal = conn.participant is not None and (
-            getattr(event, "participant", None) == conn.participant
-            or getattr(event, "author", None) == conn.participant
-            or self._authored(event, conn.participant)
-        )
+        personal = conn.participant is not None and conn.participant in self._concerned(event)
         key = (conn.role, personal)
         if personal or key not in shared:
             view = view_for(event, conn.role, conn.participant, self._room.meeting)
@@ -176,12 +172,6 @@ class Fanout:
         cached = shared[key]
         if cached is not None:
             conn.send(cached)
-
-    def _authored(self, event: Event, participant: int) -> bool:
-        statement = getattr(event, "statement", None)
-        if not isinstance(statement, int) or statement not in self._room.meeting.statements:
-            return False
-        return self._room.meeting.statements[statement].author == participant
 
     def _batch_extra(self) -> dict[str, Any]:
         return {"counters": self._room.meeting.counters}

@@ -407,14 +407,7 @@ class Projector:
 
     async def leave(self) -> None:
         """Stop reading and close, like a projector whose laptop sleeps: what arrives after is never seen."""
-        if self.pinger is not None:
-            self.pinger.cancel()
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(BaseException):
-                await self.task
-        with contextlib.suppress(Exception):
-            await self.ws.close()
+        await self.stop()
         self.closed = self.closed or "left"
 
     async def stop(self) -> None:
