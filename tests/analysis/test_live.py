@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -55,7 +56,7 @@ async def test_votes_reach_projector_map_within_debounce(server: ServerProcess) 
 
 
 async def test_group_ids_stable_after_one_more_vote(server: ServerProcess) -> None:
-    """One more vote does not relabel anyone's opinion group."""
+    """One more vote keeps every camp's group letter and moves at most the voter's spot and one small group."""
     code, key = await create_meeting(server, 8)
     projector = MeetingClient(server.url, code, "projector")
     await projector.connect()
@@ -73,7 +74,14 @@ async def test_group_ids_stable_after_one_more_vote(server: ServerProcess) -> No
         ack = await clients[3].vote(seeded["result"]["statement"], "agree")
         after = await _map_covering(projector, ack["seq"])
         assert after["run"] > before["run"]
-        assert _letters(after) == _letters(before)
+        old, new = _letters(before), _letters(after)
+        # Each planted camp keeps its letter. Since the warm path follows the cold k-means rule exactly
+        # (issue 14), the phones that sit in pairs on identical spots (same camp, same quirk: 0/16, 1/17,
+        # 2/18, 3/19) may regroup when one of them moves: the voter, its twin and at most one other pair.
+        for camp in (range(4, 16, 2), range(5, 16, 2)):
+            assert Counter(old[p] for p in camp).most_common(1) == Counter(new[p] for p in camp).most_common(1)
+        moved = {p for p in old if new.get(p) != old[p]}
+        assert len(moved) <= 4, moved
         assert [g["id"] for g in after["groups"]] == [g["id"] for g in before["groups"]]
     finally:
         await close_all([*clients, projector, host])
