@@ -4,8 +4,10 @@
 
 For each shared Pol.is conversation (../shared/data/polis beside the repo) and for synthetic meetings
 with planted groups (1,000 x 100, 10,000 x 500, 20,000 x 2,000, ~30 votes per participant): our cold
-run, a warm update after one new vote (on the first statement the voter had not seen, which on three of
-the six conversations is moderated out; and "act": on the first such statement that is not), whether
+run, a warm update after one new vote as a running meeting makes it (the previous result is itself a
+warm update; "warm": the vote is on the first statement the voter had not seen, which on three of the
+six conversations is moderated out; "act": the mean over `WARM_VOTES` different voters, each on the
+first such statement that is not moderated out, with each vote's time in `warm_active_ms_each`), whether
 each warm update matches a cold run on the same votes ("=cold": the silhouette winner is the cold k,
 and where the k shown is the same, ARI 1.0 and equal counts), the warm state's size as stored JSON and
 as pickled for a worker process, red-dwarf's cold run, agreement (ARI) between the two and with
@@ -52,6 +54,9 @@ DATA_DIR = (ROOT / ".." / "shared" / "data" / "polis").resolve()
 SYNTHETIC = ((1_000, 100, 4), (10_000, 500, 3), (20_000, 2_000, 3))
 """(participants, statements, planted groups)."""
 VOTES_PER_PARTICIPANT = 30
+WARM_VOTES = 10
+"""Different single votes timed as warm updates ("act"): how long one takes depends on the vote (one
+that changes a k-means run's steps costs that run in full, see docs/method.md step 8)."""
 REDDWARF_MAX_CELLS = 6_000_000
 """red-dwarf builds a dense pandas pivot; above this many cells it is skipped (minutes, GBs)."""
 
@@ -80,12 +85,15 @@ def planted(n: int, m: int, groups: int, seed: int = 0) -> tuple[VoteTable, np.n
     return VoteTable.from_arrays(rows, cols, values), truth
 
 
-def with_one_more_vote(table: VoteTable, skip: frozenset[Any] = frozenset()) -> VoteTable:
+def with_one_more_vote(table: VoteTable, skip: frozenset[Any] = frozenset(), nth: int = 0) -> VoteTable:
     """The same table plus one agree by a participant with >= 7 votes on a statement they had not seen
     (and that is not in `skip`: pass the moderated-out statements for a vote that moves the map; without,
-    the first unseen statement is moderated out on three of the six shared conversations)."""
+    the first unseen statement is moderated out on three of the six shared conversations). `nth` picks
+    the voter among those participants, spread evenly over them, so different `nth` give different votes."""
     counts = np.bincount(table.rows, minlength=table.n_participants)
     rows = np.flatnonzero((counts >= 7) & (counts < table.n_statements)).tolist()
+    if nth:
+        rows = rows[(nth * 7919) % len(rows):] + rows[:(nth * 7919) % len(rows)]
     for row in rows:
         seen = set(table.cols[table.rows == row].tolist())
         col = next((c for c in range(table.n_statements) if c not in seen and table.statement_ids[c] not in skip),
@@ -98,6 +106,16 @@ def with_one_more_vote(table: VoteTable, skip: frozenset[Any] = frozenset()) -> 
     s = np.append(np.asarray(table.statement_ids, dtype=object)[table.cols],
                   np.asarray([table.statement_ids[col]], dtype=object))
     return VoteTable.from_arrays(p, s, np.append(table.values, AGREE))
+
+
+def with_one_vote_fewer(table: VoteTable) -> VoteTable:
+    """The table without the last vote of the participant with the most votes (who stays clustered)."""
+    row = int(np.argmax(np.bincount(table.rows, minlength=table.n_participants)))
+    drop = int(np.flatnonzero(table.rows == row)[-1])
+    keep = np.arange(len(table)) != drop
+    return VoteTable.from_arrays(np.asarray(table.participant_ids, dtype=object)[table.rows[keep]],
+                                 np.asarray(table.statement_ids, dtype=object)[table.cols[keep]],
+                                 table.values[keep])
 
 
 def labels(result: AnalysisResult) -> dict[Any, str]:
@@ -137,6 +155,19 @@ def run_reddwarf(table: VoteTable, moderated: frozenset[Any]) -> Any:
         return run_pipeline(votes=votes, mod_out_statement_ids=sorted(moderated, key=str), random_state=0)
 
 
+def _timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def all_equal(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """`warm_equals_cold` over several votes: the first failing check, or the first with a count."""
+    failed = [c for c in checks if not (c.get("winner_is_cold_k") and c.get("ari", 1.0) == 1.0
+                                        and c.get("same_counts", True))]
+    return {**(failed or checks)[0], "votes_checked": len(checks), "votes_failed": len(failed)}
+
+
 def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, float, Any]]:
     """Median wall and CPU ms of each function, run in turn within every round (ours, red-dwarf, ours, ...),
     so load from other processes on a shared machine falls on both sides alike."""
@@ -156,13 +187,22 @@ def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: i
                polis_groups: dict[Any, int] | None = None, truth: dict[Any, int] | None = None) -> dict[str, Any]:
     cells = table.n_participants * table.n_statements
     with_rd = use_reddwarf and cells <= REDDWARF_MAX_CELLS
-    first = analyze(table, moderated_out=moderated)  # warm caches and imports
+    analyze(table, moderated_out=moderated)  # warm caches and imports
+    # A running meeting: the previous result is itself a warm update (the one before the last vote)
+    first = analyze(table, moderated_out=moderated,
+                    previous=analyze(with_one_vote_fewer(table), moderated_out=moderated))
     updated = with_one_more_vote(table)
-    active = with_one_more_vote(table, moderated)
+    actives = [with_one_more_vote(table, moderated, nth) for nth in range(WARM_VOTES)]
+
+    def each_active() -> AnalysisResult:
+        """One warm update per sampled vote; the timing is divided by their number."""
+        results = [analyze(a, moderated_out=moderated, previous=first) for a in actives]
+        return results[0]
+
     fns: dict[str, Callable[[], Any]] = {
         "cold": lambda: analyze(table, moderated_out=moderated),
         "warm": lambda: analyze(updated, moderated_out=moderated, previous=first),
-        "warm_active": lambda: analyze(active, moderated_out=moderated, previous=first),
+        "warm_active": each_active,
     }
     if with_rd:
         run_reddwarf(table, moderated)
@@ -171,6 +211,10 @@ def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: i
     cold_ms, cold_cpu, cold = times["cold"]
     warm_ms, warm_cpu, warm = times["warm"]
     active_ms, active_cpu, warm_active = times["warm_active"]
+    active_ms, active_cpu = active_ms / len(actives), active_cpu / len(actives)
+    per_vote = sorted(_timed(lambda a=a: analyze(a, moderated_out=moderated, previous=first)) for a in actives)
+    active_equal = [warm_equals_cold(analyze(a, moderated_out=moderated, previous=first),
+                                     analyze(a, moderated_out=moderated)) for a in actives]
     state = AnalysisResult(state=first.state)
     row: dict[str, Any] = {
         "case": name, "participants": table.n_participants, "statements": table.n_statements,
@@ -187,7 +231,9 @@ def bench_case(name: str, table: VoteTable, moderated: frozenset[Any], repeat: i
         "warm_active_speedup": round(cold_ms / active_ms, 1),
         "warm_active_speedup_cpu": round(cold_cpu / active_cpu, 1),
         "warm_equals_cold": warm_equals_cold(warm, analyze(updated, moderated_out=moderated)),
-        "warm_active_equals_cold": warm_equals_cold(warm_active, analyze(active, moderated_out=moderated)),
+        "warm_active_equals_cold": all_equal(active_equal),
+        "warm_active_votes": len(actives),
+        "warm_active_ms_each": [round(ms, 2) for ms in per_vote],
         "warm_silhouette_bound": warm_active.silhouette_bound,
         "warm_state_json_kb": round(len(json.dumps(first.state.to_dict() if first.state else {})) / 1e3, 1),
         "warm_state_pickle_kb": round(len(pickle.dumps(state)) / 1e3, 1),

@@ -74,6 +74,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         metrics.watch_gc()
         runtime.tune_gc()
         thawing = asyncio.get_running_loop().create_task(runtime.thaw_periodically(), name="gc-thaw")
+        evicting = (asyncio.get_running_loop().create_task(hub.evict_periodically(settings.room_idle_seconds),
+                                                           name="room-eviction")
+                    if settings.room_idle_seconds > 0 else None)
         demo = None
         if settings.demo:
             from facilitation.demo import start_demo
@@ -88,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await scheduler.stop()
             loop_monitor.cancel()
             thawing.cancel()
+            if evicting is not None:
+                evicting.cancel()
             await hub.close()
             if coordinator is not None:
                 await coordinator.close()

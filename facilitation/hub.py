@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections import deque
@@ -39,6 +40,8 @@ from facilitation.views import host_snapshot, participant_snapshot, projector_sn
 from facilitation.writer import Committed, LogWriter, Writer, WriterFactory
 
 __all__ = ["AnalysisFactory", "Hub", "Room", "RoomAnalysis", "UnknownMeeting"]
+
+log = logging.getLogger(__name__)
 
 PARTICIPANT_RATE = 20.0
 PARTICIPANT_BURST = 60.0
@@ -96,6 +99,19 @@ class Room:
         self._analysis = analysis(self) if analysis is not None else None
         if self._analysis is not None:
             writer.watch_ownership(self._analysis.on_ownership)
+        self.last_used = time.monotonic()
+        """When this room last had a command, an event, a connection or a lookup (`Hub.evict_idle`)."""
+        self._in_flight = 0
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    def idle_for(self, now: float) -> float | None:
+        """Seconds since last use, None while anyone is connected or a command is being committed: only
+        such a room may be evicted."""
+        if self.fanout.connections or self._in_flight:
+            return None
+        return now - self.last_used
 
     @property
     def meeting(self) -> Meeting:
@@ -152,6 +168,8 @@ class Room:
         (embedded) or later from the Redis stream (a forwarded command).
         """
         started = time.perf_counter()
+        self.last_used = time.monotonic()
+        self._in_flight += 1
         key = None
         if isinstance(command, Vote):
             key = (command.participant, command.op)
@@ -161,6 +179,7 @@ class Room:
         try:
             committed = await self._writer.submit(command)
         finally:
+            self._in_flight -= 1
             if key is not None:
                 self.fanout.origins.pop(key, None)
                 self.fanout.arrivals.pop(key, None)
@@ -202,6 +221,7 @@ class Room:
         if not fresh:
             return
         self._writer.observe(fresh)
+        self.last_used = time.monotonic()
         for event in fresh:
             self.delivered_seq = event.seq
             self.fanout.recent.append(event)
@@ -224,9 +244,11 @@ class Room:
 
     async def attach(self, conn: Connection, since: int | None) -> None:
         """Register a connection and bring it up to date: missed events when it can, else a snapshot."""
+        self.last_used = time.monotonic()
         await self.fanout.attach(conn, since)
 
     def detach(self, conn: Connection) -> None:
+        self.last_used = time.monotonic()
         self.fanout.detach(conn)
 
     def analysis_view(self, conn: Connection) -> dict[str, Any] | None:
@@ -326,6 +348,7 @@ class Hub:
         """The live room for ``code``, loading the meeting from the store if this process has not yet."""
         room = self.rooms.get(code)
         if room is not None:
+            room.touch()
             return room
         pending = self._loading.get(code)
         if pending is not None:
@@ -351,6 +374,37 @@ class Hub:
         self.rooms[meeting.code] = room
         room.open()
         return room
+
+    async def evict_idle(self, idle_seconds: float) -> list[str]:
+        """Close and forget the rooms nobody has used for ``idle_seconds`` (no connection, no command in
+        flight): a server that hosts meetings for weeks would otherwise keep every meeting it ever served
+        in memory. Nothing is lost: the meeting is in the store, and the next lookup loads it again, its
+        last published analysis included (the scheduler restores it). Returns the evicted codes."""
+        now = time.monotonic()
+        evicted = []
+        for code, room in list(self.rooms.items()):
+            idle = room.idle_for(now)
+            if idle is None or idle < idle_seconds or self.rooms.get(code) is not room:
+                continue
+            del self.rooms[code]
+            evicted.append(code)
+            try:
+                await room.close()
+            except Exception:
+                log.exception("closing idle meeting %s failed; it is forgotten all the same", code)
+        if evicted:
+            metrics.ROOMS_EVICTED.inc(len(evicted))
+        return evicted
+
+    async def evict_periodically(self, idle_seconds: float, every: float | None = None) -> None:
+        """`evict_idle` forever, every ``every`` seconds (a tenth of the idle time, at most a minute)."""
+        pause = every if every is not None else min(60.0, idle_seconds / 10)
+        while True:
+            await asyncio.sleep(pause)
+            try:
+                await self.evict_idle(idle_seconds)
+            except Exception:
+                log.exception("evicting idle meetings failed; trying again in %.0f s", pause)
 
     async def close(self) -> None:
         for room in list(self.rooms.values()):

@@ -121,6 +121,10 @@ ANALYSIS_CPU_SECONDS = Counter(
 ANALYSIS_QUEUE = Gauge(
     "facilitation_analysis_queue", "Meetings waiting for an analysis worker", registry=REGISTRY
 )
+ROOMS_EVICTED = Counter(
+    "facilitation_rooms_evicted_total",
+    "Meetings closed in memory after standing idle (reloaded from the store on their next use)", registry=REGISTRY,
+)
 STORE_REFUSED = Counter(
     "facilitation_store_refused_total",
     "Writes the store refused alone (an item it cannot represent); the writer went on", registry=REGISTRY,
