@@ -422,6 +422,8 @@ class AnalysisScheduler:
 
     async def _publish(self, state: _Meeting, outcome: Outcome) -> None:
         room = state.room
+        if state.closed:  # the room was evicted or closed meanwhile: its writer may not append any more, and a
+            return        # reloaded room reruns the analysis itself (`_restore` finds the stored run behind)
         if outcome.compacted is not None:
             state.log.replace_prefix(state.job_rows, *outcome.compacted)
         state.previous = outcome.previous
