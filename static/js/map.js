@@ -15,6 +15,8 @@ const MARGIN = 60;
 const DOT = 12;
 const LANE_LIMIT = 5;
 const REPS_PER_GROUP = 2;
+/** Dots closer than this (view-box pixels, a sixth of a dot) count as one pile with a "×n" badge. */
+const STACK_PX = 2;
 
 const SHAPES = [
   `M ${-DOT} 0 a ${DOT} ${DOT} 0 1 0 ${2 * DOT} 0 a ${DOT} ${DOT} 0 1 0 ${-2 * DOT} 0`,
@@ -51,9 +53,11 @@ export class ConsensusMap {
     this.empty = emptyNode;
     this.summary = summaryNode;
     this.dotLayer = svg("g", { class: "dots" });
+    this.stackLayer = svg("g", { class: "stacks" });
     this.labelLayer = svg("g", { class: "labels" });
-    this.svg.append(this.dotLayer, this.labelLayer);
+    this.svg.append(this.dotLayer, this.stackLayer, this.labelLayer);
     this.dots = new Map();
+    this.stacks = new Map();
     this.labels = new Map();
     this.analysis = null;
   }
@@ -71,9 +75,14 @@ export class ConsensusMap {
     const project = this.projection(entries.map(([, p]) => p));
     const seen = new Set();
     const sums = new Map();
+    const piles = new Map();
     for (const [pid, position] of entries) {
       seen.add(pid);
       const [x, y] = project(position);
+      const spot = `${Math.round(x / STACK_PX)},${Math.round(y / STACK_PX)}`;
+      const pile = piles.get(spot) || { pid, x, y, n: 0 };
+      pile.n += 1;
+      piles.set(spot, pile);
       const gid = memberGroup.get(pid);
       const index = gid === undefined ? -1 : groupIndex.get(gid);
       if (gid !== undefined) {
@@ -102,6 +111,7 @@ export class ConsensusMap {
       dot.classList.add("leaving");
       setTimeout(() => dot.remove(), 900);
     }
+    this.updateStacks(piles);
     this.updateLabels(analysis, sums, groupIndex);
     if (this.summary) {
       const total = analysis && analysis.participants !== null ? analysis.participants : entries.length;
@@ -127,6 +137,34 @@ export class ConsensusMap {
     const offY = (VIEW_H - spanY * scale) / 2 + 20;
     const degenerate = maxX === minX && maxY === minY;
     return ([x, y]) => (degenerate ? [VIEW_W / 2, VIEW_H / 2] : [offX + (x - minX) * scale, offY + (y - minY) * scale]);
+  }
+
+  /**
+   * "×6" beside a dot that hides others: people who voted alike sit on the same spot, and without the
+   * count the map would show one dot for a group labelled "6 people". Keyed by the pile's first
+   * participant, so a badge slides with its dot.
+   */
+  updateStacks(piles) {
+    const shown = new Set();
+    for (const pile of piles.values()) {
+      if (pile.n < 2) continue;
+      shown.add(pile.pid);
+      let badge = this.stacks.get(pile.pid);
+      if (!badge) {
+        badge = svg("text", { class: "stack", "text-anchor": "start", "dominant-baseline": "central" });
+        badge.style.transform = `translate(${(pile.x + DOT + 4).toFixed(1)}px, ${pile.y.toFixed(1)}px)`;
+        this.stackLayer.append(badge);
+        this.stacks.set(pile.pid, badge);
+      }
+      badge.textContent = t("map.stack", { count: pile.n });
+      badge.style.transform = `translate(${(pile.x + DOT + 4).toFixed(1)}px, ${pile.y.toFixed(1)}px)`;
+    }
+    for (const [pid, badge] of this.stacks) {
+      if (!shown.has(pid)) {
+        badge.remove();
+        this.stacks.delete(pid);
+      }
+    }
   }
 
   updateLabels(analysis, sums, groupIndex) {

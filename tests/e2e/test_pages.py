@@ -266,3 +266,20 @@ def test_projector_renders_the_library_shape_too(browser: Any, plain_demo: Demo)
     expect(projector.locator("#lane-disputed li")).to_have_count(1)
     expect(projector.locator("#map-empty")).to_be_hidden()
     assert projector.errors == []
+
+
+def test_map_counts_the_people_behind_one_dot(browser: Any, plain_demo: Demo) -> None:
+    """People who voted alike share one spot: the map says how many ("×3") so its dots add up to the group
+    sizes it labels, and drops the count once they move apart."""
+    projector = new_page(browser, PROJECTOR)
+    projector.goto(plain_demo.projector)
+    expect(projector.locator("#conn")).to_have_attribute("data-state", "online")
+    alike = {**LIBRARY_SHAPE, "positions": {**LIBRARY_SHAPE["positions"], "1": [0.1, 0.2], "2": [0.1, 0.2]}}
+    show = "async (p) => (await import('/static/js/projector.js')).showAnalysis(p)"
+    projector.evaluate(show, alike)
+    expect(projector.locator("#map .dot")).to_have_count(5)
+    expect(projector.locator("#map .stack")).to_have_count(1)
+    expect(projector.locator("#map .stack")).to_have_text("×3")
+    projector.evaluate(show, LIBRARY_SHAPE)
+    expect(projector.locator("#map .stack")).to_have_count(0)
+    assert projector.errors == []
