@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clustering.polis_io import PolisExportError, read_rows
 from facilitation.codes import new_code
 from facilitation.events import Event
 from facilitation.export.polis import statement_op, voter_token
@@ -93,8 +94,16 @@ class PolisFolder:
 def _int(text: str | None, what: str) -> int:
     try:
         return int(float((text or "").strip()))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise PolisImportError(f"{what}: {text!r} is not a number") from None
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    """One export CSV file's rows, read as the analysis reads them (`clustering.polis_io.read_rows`)."""
+    try:
+        return read_rows(path)
+    except PolisExportError as exc:
+        raise PolisImportError(str(exc)) from exc
 
 
 def read_folder(path: str | Path) -> PolisFolder:
@@ -102,36 +111,35 @@ def read_folder(path: str | Path) -> PolisFolder:
     comments_file = folder / "comments.csv"
     if not comments_file.is_file():
         raise PolisImportError(f"{folder}: no comments.csv")
-    with comments_file.open(newline="", encoding="utf-8") as f:
-        comments = list(csv.DictReader(f))
+    comments = _rows(comments_file)
     latest: dict[tuple[int, int], tuple[int, int, int]] = {}
     votes_file, wide_file = folder / "votes.csv", folder / "participants-votes.csv"
     if votes_file.is_file():
-        with votes_file.open(newline="", encoding="utf-8") as f:
-            rows = [
-                (_int(r.get("timestamp"), "votes.csv timestamp"), i, _int(r.get("voter-id"), "votes.csv voter-id"),
-                 _int(r.get("comment-id"), "votes.csv comment-id"), _int(r.get("vote"), "votes.csv vote"))
-                for i, r in enumerate(csv.DictReader(f))
-            ]
+        rows = [
+            (_int(r.get("timestamp"), "votes.csv timestamp"), i, _int(r.get("voter-id"), "votes.csv voter-id"),
+             _int(r.get("comment-id"), "votes.csv comment-id"), _int(r.get("vote"), "votes.csv vote"))
+            for i, r in enumerate(_rows(votes_file))
+        ]
         rows.sort()
         for ts, order, voter, comment, value in rows:
             latest[(voter, comment)] = (ts, order, value)
+        source = "votes.csv"
     elif wide_file.is_file():
         stamp = max((_int(c.get("timestamp"), "comments.csv timestamp") for c in comments), default=0)
-        with wide_file.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            columns = [c for c in reader.fieldnames or [] if c.strip().lstrip("-").isdigit()]
-            for order, row in enumerate(reader):
-                voter = _int(row.get("participant"), "participants-votes.csv participant")
-                for column in columns:
-                    cell = (row.get(column) or "").strip()
-                    if cell:
-                        latest[(voter, int(column))] = (stamp, order, _int(cell, "participants-votes.csv vote"))
+        wide = _rows(wide_file)
+        columns = [c for c in (wide[0] if wide else {}) if c.strip().lstrip("-").isdigit()]
+        for order, row in enumerate(wide):
+            voter = _int(row.get("participant"), "participants-votes.csv participant")
+            for column in columns:
+                cell = (row.get(column) or "").strip()
+                if cell:
+                    latest[(voter, int(column))] = (stamp, order, _int(cell, "participants-votes.csv vote"))
+        source = "participants-votes.csv"
     else:
         raise PolisImportError(f"{folder}: neither votes.csv nor participants-votes.csv")
     for (_, _), (_, _, value) in latest.items():
         if value not in _VALUES:
-            raise PolisImportError(f"vote value {value} is not 1, -1 or 0")
+            raise PolisImportError(f"{source}: vote value {value} is not 1, -1 or 0")
     votes = sorted(((ts, voter, comment, value) for (voter, comment), (ts, _, value) in latest.items()),
                    key=lambda v: (v[0], v[1], v[2]))
     summary: dict[str, str] = {}
