@@ -9,7 +9,7 @@ import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, el, formatNumber, setStatus, setText, show } from "./dom.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
-import { ConsensusMap, renderGroups, renderLanes } from "./map.js";
+import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { keys, safeGet, safeSet } from "./store.js";
 import { PHASES, phaseKey, stateKey, voteKey } from "./vocabulary.js";
 
@@ -70,6 +70,7 @@ function takeKey() {
 async function boot() {
   setText("#code", displayCode(code));
   hostKey = takeKey();
+  buildLanes($("#lanes"), "h3");
   await loadI18n(null);
   wireLanguageToggle();
   map = new ConsensusMap($("#map"), $("#map-empty"), $("#map-summary"));

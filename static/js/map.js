@@ -262,6 +262,27 @@ export function renderGroups(list, analysis, statementText) {
   });
 }
 
+const LANE_ICONS = { acceptable: "✓", disputed: "⇄", needs_votes: "?" };
+
+/**
+ * The lanes' sections, one per `LANE_ORDER` entry, appended to `container` with headings of level
+ * `heading` ("h2" on the projector, "h3" in the console under its own heading): the lanes are declared
+ * once, in analysis.js, not again in each page. Texts are `data-i18n` keys, filled by applyI18n.
+ */
+export function buildLanes(container, heading) {
+  for (const lane of LANE_ORDER) {
+    const id = `lane-${lane}`;
+    container.append(el("section", { class: `lane lane-${lane}`, "aria-labelledby": `${id}-h` },
+      el(heading, { id: `${id}-h` },
+        el("span", { class: "lane-icon", "aria-hidden": "true", text: LANE_ICONS[lane] }), " ",
+        el("span", { dataset: { i18n: `lane.${lane}` } }), " ",
+        el("span", { id: `${id}-n`, class: "lane-count" })),
+      el("ol", { id, class: "lane-list" }),
+      el("p", { id: `${id}-empty`, class: "lane-empty muted",
+        dataset: { i18n: lane === "needs_votes" ? "lane.none" : "lane.waiting" } })));
+  }
+}
+
 /**
  * Fill the three lanes. Without an analysis, every statement is listed under "needs more votes"
  * (newest first) and the other lanes say they are waiting, so the room still sees new statements.

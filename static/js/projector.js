@@ -8,7 +8,7 @@ import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, formatNumber, setText, show } from "./dom.js";
 import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
-import { ConsensusMap, renderGroups, renderLanes } from "./map.js";
+import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { phaseKey } from "./vocabulary.js";
 
 const code = codeFromPath();
@@ -32,6 +32,7 @@ let laneTimer = null;
 async function boot() {
   const display = displayCode(code);
   for (const node of document.querySelectorAll(".join-code-text")) node.textContent = display;
+  buildLanes($("#lanes"), "h2");
   await loadI18n(null);
   wireLanguageToggle();
   map = new ConsensusMap($("#map"), $("#map-empty"), $("#map-summary"));

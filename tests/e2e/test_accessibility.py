@@ -104,3 +104,25 @@ def test_projector_screens_and_the_late_joiner(browser: Any, demo: Demo) -> None
     late.goto(f"{base}/m/{code}")
     expect(late.locator("#results")).to_be_visible()
     check(late)
+
+
+MOVING = """() => Array.from(document.querySelectorAll('*')).filter((node) => {
+  const style = getComputedStyle(node);
+  const moves = (durations) => durations.split(',').some((d) => parseFloat(d) > 0);
+  return moves(style.transitionDuration) || (style.animationName !== 'none' && moves(style.animationDuration));
+}).map((node) => node.tagName.toLowerCase() + '.' + String(node.getAttribute('class') || ''))"""
+"""Every element that would still move: a transition or animation of non-zero duration."""
+
+
+def test_reduced_motion_stops_every_movement_on_the_projector(browser: Any, demo: Demo) -> None:
+    """WCAG 2.3.3: with reduced motion asked for, the map's dots, labels and counts and the lanes' new
+    statements appear in place; nothing slides or fades (a rule once lost its place in the stylesheet and
+    the dots kept sliding)."""
+    page = new_page(browser, PROJECTOR)
+    page.emulate_media(reduced_motion="reduce")
+    page.goto(demo.projector)
+    expect(page.locator("#map .dot").first).to_be_attached(timeout=30_000)
+    expect(page.locator("#lane-needs_votes li, #lane-acceptable li, #lane-disputed li").first).to_be_visible()
+    assert page.evaluate(MOVING) == []
+    page.emulate_media(reduced_motion="no-preference")
+    assert any(name.startswith("path.dot") for name in page.evaluate(MOVING))  # the check can see movement
