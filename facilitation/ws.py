@@ -14,8 +14,10 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -42,6 +44,8 @@ from facilitation.session import (
 from facilitation.settings import Settings
 
 __all__ = ["meeting_socket"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("facilitation.ws")
 
@@ -185,15 +189,8 @@ class _Pump:
                 await self._send(action.message)
             elif isinstance(action, Submit):
                 assert self.room is not None
-                try:
-                    applied = await self.room.submit(action.command, origin=self.conn)
-                except ClientError as exc:
-                    pending.extend(session.refused(action, exc))
-                except Exception:
-                    log.exception("command failed in meeting %s", self.room.code)
-                    pending.extend(session.failed(action))
-                else:
-                    pending.extend(session.applied(action, applied))
+                pending.extend(await self._outcome(action, self.room.submit(action.command, origin=self.conn),
+                                                   partial(session.applied, action)))
             elif isinstance(action, Close):
                 await self._close(action)
                 return False
@@ -206,18 +203,25 @@ class _Pump:
                     pending.extend(session.room_found(LiveRoom(self.room)))
             elif isinstance(action, Control):
                 assert self.room is not None and self.room.control is not None
-                try:
-                    result = await self.room.control(action.action)
-                except ClientError as exc:
-                    pending.extend(session.refused(action, exc))
-                except Exception:
-                    log.exception("analysis control failed in meeting %s", self.room.code)
-                    pending.extend(session.failed(action))
-                else:
-                    pending.extend(session.controlled(action, result))
+                pending.extend(await self._outcome(action, self.room.control(action.action),
+                                                   partial(session.controlled, action)))
             elif isinstance(action, Attach):
                 await self._attach(action)
         return True
+
+    async def _outcome(self, action: Submit | Control, work: Awaitable[T],
+                       done: Callable[[T], list[Action]]) -> list[Action]:
+        """The session's next actions once the room's ``work`` for ``action`` ends: ``done`` with its
+        result, the refusal for a ClientError, or (anything else, logged) the failure the client may
+        resend. The one place both commands and analysis controls meet the room."""
+        try:
+            result = await work
+        except ClientError as exc:
+            return self.session.refused(action, exc)
+        except Exception:
+            log.exception("%s failed in meeting %s", type(action).__name__, self.room.code if self.room else "?")
+            return self.session.failed(action)
+        return done(result)
 
     async def _send(self, message: dict[str, Any] | str) -> None:
         if self.conn is not None:
