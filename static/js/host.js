@@ -305,6 +305,10 @@ function changePhase(phase) {
   pendingPhase = null;
   show("#phase-confirm", false);
   command("phase", { phase }, "#phase-status").then(() => {
+    // The ack says the change is durable; the event itself reaches the console in its next batch. Show
+    // the new phase now, so a quick next click is judged from it (forward, or back needing confirmation).
+    state.phase = phase;
+    renderAll();
     setStatus("#phase-status", t("host.phase_done", { phase: t(phaseKey(phase)) }), "ok");
   }, () => {});
 }

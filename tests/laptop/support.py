@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.servers import free_port, scaled
+from tests.support.servers import free_port, scaled, wait_until_healthy
 
 __all__ = ["LimitedServer", "hard_limit", "limits", "proc_limits", "run_cli"]
 
@@ -76,17 +75,8 @@ class LimitedServer:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
                                          preexec_fn=self.preexec)
-        deadline = time.monotonic() + scaled(timeout)
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+        wait_until_healthy(self.proc, self.url, timeout, self.log)
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

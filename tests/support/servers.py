@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["TIME_SCALE", "RedisServer", "ServerProcess", "free_port", "scaled"]
@@ -27,6 +28,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_healthy(proc: subprocess.Popen[bytes], url: str, timeout: float, log: Callable[[], str]) -> None:
+    """Poll ``url``/healthz until it answers 200 (``timeout`` scaled for slow machines); raise with the
+    server's ``log`` if the process exits first or the time runs out."""
+    deadline = time.monotonic() + scaled(timeout)
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log()}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not become healthy:\n{log()}")
 
 
 class ServerProcess:
@@ -53,17 +70,8 @@ class ServerProcess:
             cmd += ["--redis", self.redis]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.monotonic() + scaled(timeout)
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+        wait_until_healthy(self.proc, self.url, timeout, self.log)
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
