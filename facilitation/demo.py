@@ -68,15 +68,20 @@ def _camp_vote(camp: int, statement: int, rng: random.Random, values: tuple[str,
     return "agree" if rng.random() < lean else "disagree"
 
 
-async def _simulate(room: Room, rng: random.Random) -> None:
+async def _simulate(hub: Hub, code: str, rng: random.Random) -> None:
+    """The simulated voters. The room is looked up through the hub at every step, never kept: that marks
+    the meeting as in use (it is not evicted while the demo runs), and a room closed meanwhile is never
+    written through."""
     participants = []
     for i in range(DEMO_PARTICIPANTS):
+        room = await hub.room(code)
         applied = await room.submit(Join(hash_secret(secrets.token_urlsafe(18)), f"demo-{i + 1}",
                                          DEMO_ROLES[i % len(DEMO_ROLES)]))
         participants.append((int(applied.result["participant"]), i % 3))
     counter = 0
     while True:
         await asyncio.sleep(1.0 / VOTES_PER_SECOND)
+        room = await hub.room(code)
         participant, camp = rng.choice(participants)
         choice = room.next_for(participant)["next"]
         if choice is None:
@@ -100,5 +105,5 @@ async def start_demo(app: Starlette, settings: Settings) -> Demo:
     print(f"projector: {base}/projector/{room.code}", flush=True)
     print(f"join: {base}/m/{room.code}", flush=True)
     sys.stdout.flush()
-    task = asyncio.get_running_loop().create_task(_simulate(room, random.Random(7)), name="demo-voters")
+    task = asyncio.get_running_loop().create_task(_simulate(hub, room.code, random.Random(7)), name="demo-voters")
     return Demo(room, host_key, task)

@@ -102,6 +102,7 @@ class Room:
         self.last_used = time.monotonic()
         """When this room last had a command, an event, a connection or a lookup (`Hub.evict_idle`)."""
         self._in_flight = 0
+        self._closed = False
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -137,6 +138,7 @@ class Room:
         self._counter_task = asyncio.get_running_loop().create_task(self.fanout.tick_counters())
 
     async def close(self) -> None:
+        self._closed = True
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self._analysis is not None:
@@ -167,6 +169,8 @@ class Room:
         participant still receive it. The same holds whether the events come back synchronously
         (embedded) or later from the Redis stream (a forwarded command).
         """
+        if self._closed:  # a stale reference after eviction: its meeting state may be behind the log's
+            raise StoreUnavailable("store_unavailable", f"meeting {self.code} was closed here; look it up again")
         started = time.perf_counter()
         self.last_used = time.monotonic()
         self._in_flight += 1

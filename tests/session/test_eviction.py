@@ -9,6 +9,7 @@ import pytest
 
 from facilitation.connection import Connection
 from facilitation.meeting import Vote
+from facilitation.store import StoreUnavailable
 from tests.session.conftest import World
 
 
@@ -26,6 +27,9 @@ async def test_only_idle_rooms_are_evicted_and_they_reload_unchanged(world: Worl
 
     assert await world.hub.evict_idle(0.0) == [world.code]
     assert world.code not in world.hub.rooms
+
+    with pytest.raises(StoreUnavailable):  # a stale reference cannot write beside the reloaded room
+        await room.submit(Vote(phone.session.participant or 0, 1, "disagree", op="stale"))
 
     again = await world.hub.room(world.code)
     assert again is not room
