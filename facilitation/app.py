@@ -12,9 +12,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from facilitation import api, metrics, runtime
+from facilitation.assets import CompressedStaticFiles
 from facilitation.bus import open_bus
 from facilitation.errors import ClientError, error_body
 from facilitation.eventlog.port import open_event_log
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", api.healthz),
         Route("/metrics", api.metrics_endpoint),
         WebSocketRoute("/ws/{code}", meeting_socket),
-        Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        Mount("/static", CompressedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
     app = Starlette(
         routes=routes,

@@ -283,3 +283,30 @@ def test_map_counts_the_people_behind_one_dot(browser: Any, plain_demo: Demo) ->
     projector.evaluate(show, LIBRARY_SHAPE)
     expect(projector.locator("#map .stack")).to_have_count(0)
     assert projector.errors == []
+
+
+PHONE_PAGE_BUDGET = 40_000
+"""Bytes of static files (scripts, styles, strings, icon) a phone downloads to join: ~28 KB gzipped
+today, ~85 KB as the files are. A crowded venue shares one access point among hundreds of phones."""
+
+
+def test_a_phone_downloads_the_page_compressed(browser: Any, plain_demo: Demo) -> None:
+    phone = new_page(browser, PHONE)
+    sizes: dict[str, int] = {}
+    encodings: dict[str, str] = {}
+
+    def seen(response: Any) -> None:
+        if "/static/" in response.url:
+            headers = response.headers
+            sizes[response.url] = int(headers.get("content-length", "0"))
+            encodings[response.url] = headers.get("content-encoding", "")
+
+    phone.on("response", seen)
+    phone.goto(plain_demo.join)
+    expect(phone.locator("#join")).to_be_visible()
+    phone.wait_for_load_state("networkidle")
+    scripts = [url for url in sizes if url.endswith((".js", ".css", ".json"))]
+    assert len(scripts) >= 8, sizes  # the page's modules, styles and strings were all fetched
+    assert all(encodings[url] == "gzip" for url in scripts), encodings
+    assert 0 < sum(sizes.values()) <= PHONE_PAGE_BUDGET, sizes
+    print(f"\nphone page static bytes: {sum(sizes.values()):,} in {len(sizes)} files")
