@@ -105,7 +105,17 @@ async def test_idle_meeting_is_evicted_and_comes_back_whole(idle_server: ServerP
         assert restored.json()["run"] == analysis.json()["run"]
         assert restored.json()["upto_seq"] == analysis.json()["upto_seq"]
         assert restored.json()["groups"] == analysis.json()["groups"]
+        # A projector that slept through the eviction resumes from where it was: the reloaded room has no
+        # recent events in memory, so it gets a snapshot or an empty resume, then the live events.
+        projector = MeetingClient(idle_server.url, info.code, "projector")
+        await projector.connect(since=before["seq"])
+        first = await projector.next_message(timeout=scaled(10))
+        assert first["type"] in ("resumed", "snapshot") and first["seq"] == before["seq"], first
         vote = await back.vote(0, "disagree")  # a changed vote: the reloaded meeting takes commands
         assert vote["seq"] == before["seq"] + 1
+        seen = await projector.next_message(timeout=scaled(10), where=lambda m: m.get("seq", 0) >= vote["seq"])
+        events = seen.get("events") or [seen.get("event", {})]
+        assert any(e.get("type") == "vote" and e.get("value") == "disagree" for e in events), seen
+        await projector.close()
     finally:
         await back.close()
