@@ -104,7 +104,7 @@ def measure(
     rows: NDArray[np.int64],
     labels: NDArray[np.int64],
     letters: list[str],
-    roles: Mapping[Id, str],
+    roles: Mapping[Any, str],
     extra_statements: tuple[Id, ...],
     moderated_out: frozenset[Id],
     memo: StatsMemo | None = None,
@@ -254,7 +254,7 @@ def _acceptance_score(
     )
 
 
-def _role_index(table: VoteTable, roles: Mapping[Id, str]) -> tuple[list[str], NDArray[np.int64]]:
+def _role_index(table: VoteTable, roles: Mapping[Any, str]) -> tuple[list[str], NDArray[np.int64]]:
     """Role names (sorted) and each participant row's role index (-1: none)."""
     if not roles:
         return [], np.zeros(0, dtype=np.int64)

@@ -57,7 +57,7 @@ def analyze(
     votes: Iterable[tuple[Id, Id, float]] | VoteTable,
     *,
     moderated_out: Collection[Id] = frozenset(),
-    roles: Mapping[Id, str] | None = None,
+    roles: Mapping[Any, str] | None = None,
     previous: AnalysisResult | None = None,
     random_state: int = 0,
     statements: Iterable[Id] | None = None,
@@ -84,7 +84,7 @@ def analyze(
 def _analyze(
     votes: Iterable[tuple[Id, Id, float]] | VoteTable,
     moderated_out: frozenset[Id],
-    roles: Mapping[Id, str],
+    roles: Mapping[Any, str],
     previous: AnalysisResult | None,
     random_state: int,
     extra_statements: tuple[Id, ...],

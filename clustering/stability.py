@@ -8,7 +8,7 @@ result, never by changing the math itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,7 @@ def matched_labels(
     labels: NDArray[np.int64],
     k: int,
     members: Sequence[object],
-    previous: dict[str, frozenset[object]],
+    previous: Mapping[str, frozenset[Any]],
 ) -> list[str]:
     """Letters for clusters 0..k-1 that keep the previous ids of the groups they mostly continue.
 

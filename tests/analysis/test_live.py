@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,14 +18,14 @@ from tests.support.servers import ServerProcess, scaled
 pytestmark = pytest.mark.asyncio
 
 
-def _letters(message: dict) -> dict[int, str]:
+def _letters(message: dict[str, Any]) -> dict[int, str]:
     """participant -> group letter, from a map message's compact arrays."""
     ids = [g["id"] for g in message["groups"]]
     points = message["points"]
     return {p: ids[g] for p, g in zip(points["participants"], points["group"], strict=True) if g >= 0}
 
 
-async def _map_covering(client: MeetingClient, seq: int, timeout: float = 15.0) -> dict:
+async def _map_covering(client: MeetingClient, seq: int, timeout: float = 15.0) -> dict[str, Any]:
     return await client.next_message("analysis", timeout=scaled(timeout), where=lambda m: m["upto_seq"] >= seq)
 
 
@@ -103,6 +104,7 @@ async def test_phone_gets_own_group_and_summary_only_when_shown(server: ServerPr
         upto = screen["upto_seq"]
         mine = await clients[0].next_message("analysis", timeout=scaled(15),
                                              where=lambda m: m["you"] is not None and m["upto_seq"] >= upto)
+        assert clients[0].participant is not None
         assert mine["you"]["group"] == _letters(screen)[clients[0].participant]
         assert {"x", "y"} <= set(mine["you"])
         assert "summary" not in mine and "points" not in mine

@@ -6,6 +6,7 @@ import asyncio
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,8 @@ VOTES_EACH = 30
 """600,000 votes: a Pol.is-like sparse matrix (each phone sees a few dozen of the 2,000 statements)."""
 
 
-async def _ping_until(client: MeetingClient, done: asyncio.Future[dict], interval: float = 0.02) -> list[float]:
+async def _ping_until(client: MeetingClient, done: asyncio.Future[dict[str, Any]],
+                      interval: float = 0.02) -> list[float]:
     """Ping round trips (seconds), one every ``interval``, until ``done`` resolves."""
     rtts = []
     while not done.done():
@@ -51,7 +53,7 @@ async def test_pings_answered_quickly_during_big_analysis(tmp_path: Path) -> Non
         while not pinger.messages.empty():
             pinger.messages.get_nowait()
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[dict] = loop.create_future()
+        done: asyncio.Future[dict[str, Any]] = loop.create_future()
 
         async def wait_map() -> None:
             message = await host.next_message("analysis", timeout=scaled(120), where=lambda m: m["run"] > first["run"])

@@ -112,7 +112,7 @@ def test_summary_reads_the_stored_result() -> None:
 def test_version_one_payloads_still_show_their_map() -> None:
     """A run stored by the previous version (wire message plus a pickled warm state) still shows its map;
     its pickle is never read."""
-    legacy = {"run": 3, "seq": 30, "at": 1.0,
+    legacy: dict[str, Any] = {"run": 3, "seq": 30, "at": 1.0,
               "result": {"message": '{"type": "analysis", "run": 3}', "warm": "not base64 pickle", "priority": {}}}
     assert rebuild(legacy["result"], run=3, upto_seq=30, at=1.0, roles={}) is None
     assert stored_map_text(legacy, {}) == '{"type": "analysis", "run": 3}'

@@ -62,7 +62,7 @@ def run_reddwarf(conversation: PolisConversation) -> Any:
         from reddwarf.implementations.polis import run_pipeline
 
         return run_pipeline(votes=reddwarf_votes(conversation),
-                            mod_out_statement_ids=sorted(conversation.moderated_out), random_state=0)
+                            mod_out_statement_ids=sorted(conversation.moderated_out, key=str), random_state=0)
 
 
 def reference(name: str) -> Reference:

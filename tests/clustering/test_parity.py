@@ -65,7 +65,7 @@ def test_positions_match_reddwarf(name: str) -> None:
     """Map positions equal red-dwarf's up to each axis's sign (red-dwarf's scikit-learn PCA may use a
     randomized solver, so agreement is to 1e-4 of the map's extent, not to the last digit)."""
     ref = reference(name)
-    ids = sorted(ref.ours.positions)
+    ids = sorted(ref.ours.positions, key=str)
     ours = np.array([ref.ours.positions[p] for p in ids])
     theirs = np.array([ref.reddwarf.participant_projections[p] for p in ids])
     theirs *= np.sign((ours * theirs).sum(axis=0))
@@ -129,7 +129,7 @@ def test_agreement_with_polis_groups(name: str) -> None:
     ref = reference(name)
     polis = ref.conversation.polis_groups
     rd, ours = reddwarf_labels(ref), our_labels(ref.ours)
-    common = sorted(set(polis) & set(ours) & set(rd))
+    common = sorted(set(polis) & set(ours) & set(rd), key=str)
     mine = adjusted_rand_score([polis[p] for p in common], [ours[p] for p in common])
     theirs = adjusted_rand_score([polis[p] for p in common], [rd[p] for p in common])
     print(f"{name}: ARI with Pol.is groups: ours {mine:.3f}, red-dwarf {theirs:.3f}")

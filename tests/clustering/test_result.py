@@ -124,9 +124,9 @@ def test_every_share_comes_with_its_counts(result: AnalysisResult) -> None:
             t = a.group_counts[g]
             assert t == result.group_votes[g][a.statement]
             assert share == pytest.approx(_smoothed(t.accepted, t.seen))
-        for r, share in a.role_shares.items():
-            t = a.role_counts[r]
-            assert t == result.roles[r].votes[a.statement]
+        for role, share in a.role_shares.items():
+            t = a.role_counts[role]
+            assert t == result.roles[role].votes[a.statement]
             assert share == pytest.approx(_smoothed(t.accepted, t.seen))
     for c in result.consensus:
         product = 1.0

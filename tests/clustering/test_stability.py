@@ -44,7 +44,7 @@ def test_one_more_vote_keeps_group_ids() -> None:
 def test_one_more_vote_does_not_flip_axes() -> None:
     """After one new vote the map barely moves (the voter may; others stay put): no flips or swaps."""
     before, after = _one_more_vote("brexit-consensus")
-    ids = sorted(before.positions)
+    ids = sorted(before.positions, key=str)
     a = np.array([before.positions[p] for p in ids])
     b = np.array([after.positions[p] for p in ids])
     extent = np.abs(a).max()

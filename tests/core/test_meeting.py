@@ -7,6 +7,7 @@ import pytest
 from facilitation.events import PhaseChanged, StatementModerated, StatementPosted, VoteCast
 from facilitation.meeting import (
     MAX_NICKNAME_CHARS,
+    Command,
     CommandRefused,
     Join,
     Moderate,
@@ -360,8 +361,9 @@ def test_sequence_numbers_have_no_gaps() -> None:
     seqs = []
     pid = join(meeting)
     seqs.append(meeting.seq)
-    for i, command in enumerate([Vote(pid, 0, "agree", op="a"), Vote(pid, 99, "agree", op="b"),
-                                 PostStatement(pid, "Fresh.", op="c"), Vote(pid, 1, "pass", op="d")]):
+    commands: list[Command] = [Vote(pid, 0, "agree", op="a"), Vote(pid, 99, "agree", op="b"),
+                               PostStatement(pid, "Fresh.", op="c"), Vote(pid, 1, "pass", op="d")]
+    for i, command in enumerate(commands):
         try:
             for event in meeting.apply(command, NOW + i).events:
                 seqs.append(event.seq)

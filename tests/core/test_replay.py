@@ -117,7 +117,7 @@ def test_replayed_meeting_answers_commands_like_the_live_one(first: list[Command
     live, events = run("post", first)
     rebuilt = Meeting.replay(events)
     for i, command in enumerate(then):
-        outcomes = []
+        outcomes: list[tuple[object, ...]] = []
         for meeting in (live, rebuilt):
             try:
                 applied = meeting.apply(command, NOW + 1000 + i)

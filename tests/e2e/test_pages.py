@@ -239,7 +239,7 @@ def test_host_exports_download_with_the_key_in_a_header(browser: Any, demo: Demo
     assert not any(created["host_key"] in url for url in requests)
 
 
-LIBRARY_SHAPE = {
+LIBRARY_SHAPE: dict[str, Any] = {
     "groups": [
         {"id": "A", "size": 3, "members": ["0", "1", "2"],
          "representative": [{"statement": "0", "direction": "agree", "share": 0.9, "z": 3.1}]},

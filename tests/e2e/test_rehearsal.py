@@ -18,6 +18,7 @@ import re
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def decode_qr(png: bytes) -> str:
     import numpy as np
 
     image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert image is not None, "the screenshot is not a PNG OpenCV can read"
     text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
     assert text, "no QR code found in the projector's picture"
     return str(text)
@@ -356,7 +358,7 @@ def test_a_whole_meeting_in_a_room(browser: Any, server: ServerProcess) -> None:
     # phones list what everyone can accept, with figures that match the raw votes
     for i in (0, CHANGER):
         expect(phones[i].locator("#everyone-accepts li", has_text=COMMON)).to_be_visible(timeout=LONG)
-        wait_until(lambda p=phones[i]: acceptable_mismatch(p, room, members, "#everyone-accepts li"),
+        wait_until(partial(acceptable_mismatch, phones[i], room, members, "#everyone-accepts li"),
                    scaled(30), f"phone {i} acceptable figures")
     screenshot(phones[0], "rehearsal-phone-results", full_page=True)
     for page, where in ((projector, "projector"), (host, "host"), (phones[0], "phone")):

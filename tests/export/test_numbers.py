@@ -249,21 +249,21 @@ def check_sections(sections: dict[str, Section], raw: Raw, summary: Summary) -> 
                     checked += 1
     for section_title in (cat.t("groups"), cat.t("majority")):
         section = sections[section_title]
-        for item, head in zip(section.items, section.item_head, strict=True):
+        for item, item_head in zip(section.items, section.item_head, strict=True):
             figure, _, _ = item.partition(cat.t("colon").strip() or ":")
             statement = int(re.search(r"\(#(\d+)\)\s*$", item)[1])  # type: ignore[index]
             direction = agree if cat.vote("agree") in figure else disagree
             who = "*"
             if section_title == cat.t("groups"):
-                who = next(g.id for g in summary.groups if head.startswith(cat.group(g.id)))
+                who = next(g.id for g in summary.groups if item_head.startswith(cat.group(g.id)))
             count, of = check_figure(figure.replace(f" {cat.vote('agree')}", "").replace(
                 f" {cat.vote('disagree')}", ""))
             assert (count, of) == raw.count(who, statement, direction), (section_title, item)
             checked += 1
-        for head in section.subheads:
-            group = next(g for g in summary.groups if head.startswith(cat.group(g.id)))
-            size = int(re.search(r"(\d+)", head.removeprefix(cat.group(group.id)))[1])  # type: ignore[index]
-            assert size == len(raw.voters(group.id)), head
+        for subhead in section.subheads:
+            group = next(g for g in summary.groups if subhead.startswith(cat.group(g.id)))
+            size = int(re.search(r"(\d+)", subhead.removeprefix(cat.group(group.id)))[1])  # type: ignore[index]
+            assert size == len(raw.voters(group.id)), subhead
     from facilitation.vocabulary import SCALES
 
     order = SCALES[summary.scale]
@@ -365,7 +365,9 @@ def test_all_pass_statement_needs_votes_not_disputed(meeting: tuple[list[Event],
     _, summary = meeting
     statement = summary.statement(ALL_PASS)
     assert statement is not None and statement.tally.passed == 16 and statement.lane == "needs_votes"
-    assert ALL_PASS not in {d.statement for d in (*summary.disputed, *summary.rejected, *summary.acceptable)}
+    listed = ({d.statement for d in summary.disputed} | {r.statement for r in summary.rejected}
+              | {a.statement for a in summary.acceptable})
+    assert ALL_PASS not in listed
 
 
 def test_settings_and_phases_are_words(meeting: tuple[list[Event], Summary]) -> None:

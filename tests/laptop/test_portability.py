@@ -85,9 +85,9 @@ def test_ctrl_c_stops_the_server_and_its_analysis_pool_without_a_traceback(tmp_p
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-    log = log_path.read_text()
-    assert "Finished server process" in log
-    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-3000:]
+    output = log_path.read_text()
+    assert "Finished server process" in output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output[-3000:]
 
 
 def _children(pid: int) -> str:

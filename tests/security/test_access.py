@@ -91,7 +91,7 @@ async def test_host_commands_from_phone_or_projector_are_forbidden(server: Serve
     """Seed, moderate, phase, settings and analysis from a phone or the projector are refused and change nothing."""
     code, address = meeting["code"], fresh_address()
     before = http_json("GET", server.url + f"/api/meetings/{code}")[1]
-    commands = [
+    commands: list[dict[str, Any]] = [
         {"type": "seed", "text": "偷偷加的"},
         {"type": "moderate", "statement": 0, "action": "hide"},
         {"type": "phase", "phase": "collecting"},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -16,10 +17,14 @@ from facilitation.connection import CLOSE_TOO_SLOW, SEND_QUEUE_LIMIT, TURN_SECON
 pytestmark = pytest.mark.asyncio
 
 
+class Log(list[tuple[str, str]]):
+    """What the fake sockets were sent, in order: (socket name, text)."""
+
+
 class Socket:
     """What one client received, with the time of each write; ``cost`` seconds of CPU per write."""
 
-    def __init__(self, log: list[tuple[str, str]], name: str, cost: float = 0.0) -> None:
+    def __init__(self, log: Log, name: str, cost: float = 0.0) -> None:
         self.log = log
         self.name = name
         self.cost = cost
@@ -39,13 +44,13 @@ class Socket:
         self.closed = (code, reason)
 
 
-def _conn(outbox: Outbox, log: list[tuple[str, str]], name: str, role: str = "participant",
+def _conn(outbox: Outbox, log: Log, name: str, role: str = "participant",
           cost: float = 0.0) -> tuple[Connection, Socket]:
     socket = Socket(log, name, cost)
     return Connection(socket.send, socket.close, role, 1 if role == "participant" else None, outbox), socket
 
 
-async def _until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -53,7 +58,7 @@ async def _until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-un
 
 
 async def test_each_connection_gets_its_messages_in_order() -> None:
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     conns = [_conn(outbox, log, f"c{i}")[0] for i in range(20)]
     for n in range(100):
         for conn in conns:
@@ -67,7 +72,7 @@ async def test_each_connection_gets_its_messages_in_order() -> None:
 async def test_a_message_to_a_thousand_phones_leaves_room_for_the_loop() -> None:
     """1,000 writes of 50 µs each are 50 ms of work: a timer due in 5 ms must fire before the last write,
     and no turn may run much longer than TURN_SECONDS."""
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     phones = [_conn(outbox, log, f"p{i}", cost=0.00005)[0] for i in range(1000)]
     fired: list[int] = []
     loop = asyncio.get_running_loop()
@@ -93,7 +98,7 @@ async def test_a_message_to_a_thousand_phones_leaves_room_for_the_loop() -> None
 
 
 async def test_screens_then_answers_then_other_phones() -> None:
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     phones = [_conn(outbox, log, f"p{i}", cost=0.0002)[0] for i in range(200)]
     asker, _ = _conn(outbox, log, "asker")
     projector, _ = _conn(outbox, log, "projector", role="projector")
@@ -110,7 +115,7 @@ async def test_screens_then_answers_then_other_phones() -> None:
 
 
 async def test_a_client_that_stops_reading_holds_up_nobody() -> None:
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     frozen, frozen_socket = _conn(outbox, log, "frozen")
     frozen_socket.gate = asyncio.Event()
     others = [_conn(outbox, log, f"p{i}")[0] for i in range(10)]
@@ -127,7 +132,7 @@ async def test_a_client_that_stops_reading_holds_up_nobody() -> None:
 
 
 async def test_a_full_queue_closes_the_client_as_too_slow() -> None:
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     conn, socket = _conn(outbox, log, "slow")
     socket.gate = asyncio.Event()
     conn.send("first")
@@ -141,7 +146,7 @@ async def test_a_full_queue_closes_the_client_as_too_slow() -> None:
 
 
 async def test_close_after_sent_flushes_then_closes_and_stop_waits_for_it() -> None:
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     conn, socket = _conn(outbox, log, "leaving")
     conn.send("a")
     conn.reply("the refusal")
@@ -155,7 +160,7 @@ async def test_close_after_sent_flushes_then_closes_and_stop_waits_for_it() -> N
 
 @pytest.mark.parametrize("broken_after", [0, 3])
 async def test_a_socket_that_fails_ends_the_connection_quietly(broken_after: int) -> None:
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     sent = 0
 
     async def send(text: str) -> None:
@@ -182,7 +187,7 @@ async def test_a_socket_that_fails_ends_the_connection_quietly(broken_after: int
 async def test_a_connection_that_breaks_the_writer_is_dropped_and_the_outbox_goes_on() -> None:
     """A failure outside the socket's own errors (here a sender that is not even a coroutine) ends that
     connection with 1011, never the outbox that every other client shares."""
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     closed: list[int] = []
 
     def broken(text: str) -> None:
@@ -209,7 +214,7 @@ async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() ->
 
     from facilitation.fanout import PHONE_SLICE, Fanout
 
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     room = SimpleNamespace(code="ABCDEF", meeting=SimpleNamespace(seq=0),
                            snapshot=lambda conn: {"type": "snapshot"}, analysis_view=lambda conn: None)
     fanout = Fanout(room, None)  # type: ignore[arg-type]
@@ -232,7 +237,7 @@ async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() ->
     assert built == ["projector"]  # the screen at once, the phones not yet
     await asyncio.sleep(0)  # one loop iteration: one slice
     assert 1 < len(built) <= 1 + PHONE_SLICE
-    await _until(lambda: sum(1 for _, text in log if text == "run-2") == 1201)
+    await _until(lambda: sum(text == "run-2" for _, text in log) == 1201)
     for i in (0, 777, 1199):
         assert [text for name, text in log if name == f"p{i}" and text.startswith("run")] == ["run-1", "run-2"]
     fanout.close()
@@ -253,7 +258,7 @@ async def test_room_wide_events_reach_every_phone_once_and_screen_only_events_no
 
     meeting = new_meeting(seeds=("Seed.",))
     people = [join(meeting, f"fanout-token-{i:06d}") for i in range(4)]
-    outbox, log = Outbox(), []
+    outbox, log = Outbox(), Log()
     room = SimpleNamespace(code=meeting.code, meeting=meeting, snapshot=lambda conn: {"type": "snapshot"},
                            analysis_view=lambda conn: None)
     fanout = Fanout(room, None)  # type: ignore[arg-type]
