@@ -53,7 +53,7 @@ SHARED_KEYS = frozenset({
     "vote.agree", "vote.acceptable", "vote.pass", "vote.disagree",
     "lane.acceptable", "lane.disputed", "lane.needs_votes",
     "phase.lobby", "phase.collecting", "phase.voting", "phase.reviewing", "phase.closed",
-    "results.everyone_accepts", "projector.map_heading", "map.group_label",
+    "results.everyone_accepts", "projector.map_heading", "map.group_label", "map.stack",
     "counters.participants", "counters.statements", "counters.votes",
     "mine.accepted", "mine.rejected", "mine.hidden", "mine.pending",
     "host.accept", "host.reject", "host.hide", "host.results_visible", "host.analysis_pause",
@@ -117,8 +117,9 @@ _EN: dict[str, str] = {
     "action": "Action",
     "reason": "Reason",
     "detail": "Detail",
-    "map_caption": "Each mark is a participant; the closer two marks, the more alike they voted. Colour and "
-                   "shape show the group, as on the projector; grey marks are participants not in a group.",
+    "map_caption": "Each mark is a participant; the closer two marks, the more alike they voted, and \"×3\" "
+                   "beside a mark means three people who voted alike share that spot. Colour and shape show "
+                   "the group, as on the projector; grey marks are participants not in a group.",
     "seeded": " (seeded by the host)",
     "lane_rejected": "opposed by all",
     "lane_unclear": "unclear",
@@ -186,8 +187,8 @@ _ZH: dict[str, str] = {
     "action": "動作",
     "reason": "理由",
     "detail": "內容",
-    "map_caption": "每個記號代表一位參與者；位置越接近，表態越相似。顏色與形狀代表所屬群組，與投影畫面相同；"
-                   "灰色記號是尚未分組的參與者。",
+    "map_caption": "每個記號代表一位參與者；位置越接近，表態越相似；記號旁的「×3」表示有三位表態相同的參與者"
+                   "位在同一點。顏色與形狀代表所屬群組，與投影畫面相同；灰色記號是尚未分組的參與者。",
     "seeded": "（主持人提供）",
     "lane_rejected": "大家都反對",
     "lane_unclear": "看法不明",

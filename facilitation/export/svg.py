@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from facilitation.export.i18n import Catalog
 from facilitation.summary import MapPoint, Summary
 
-__all__ = ["GROUP_COLOURS", "SHAPES", "Label", "label_boxes", "map_data_uri", "map_svg"]
+__all__ = ["GROUP_COLOURS", "SHAPES", "Label", "label_boxes", "map_data_uri", "map_svg", "stacked"]
 
 GROUP_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#CC79A7", "#D55E00", "#0072B2", "#FFFFFF")
 """The projector's group colours (static/css/projector.css ``.g0``-``.g7``), by group index."""
@@ -34,6 +34,9 @@ VIEW_W, VIEW_H, MARGIN = 1000, 600, 60
 DOT = 12
 FONT = "'Noto Sans CJK TC', 'Noto Sans TC', 'Noto Sans', sans-serif"
 LABEL_FONT_SIZE = 26
+STACK_FONT_SIZE = 26
+STACK_PX = 2
+"""Marks closer than this (view pixels) are one pile with a "×n" count (static/js/map.js `STACK_PX`)."""
 LABEL_HEIGHT = 40
 LABEL_GAP = 6
 
@@ -148,6 +151,7 @@ def map_svg(summary: Summary, cat: Catalog) -> str:
         f'<rect x="0" y="0" width="{VIEW_W}" height="{VIEW_H}" rx="16" ry="16" fill="{BACKGROUND}"/>',
     ]
     at = project(summary.map)
+    piles = stacked(summary.map, at)
     for p in summary.map:  # ungrouped first, so group marks are drawn on top
         i = index.get(p.group or "", -1)
         if i >= 0:
@@ -160,6 +164,12 @@ def map_svg(summary: Summary, cat: Catalog) -> str:
             continue
         x, y = at[p.participant]
         parts.append(_dot(x, y, i))
+    for (x, y), count in piles:  # the halo as its own text underneath: WeasyPrint ignores paint-order
+        text = html.escape(cat.t("map.stack", count=count))
+        where = (f'x="{x + DOT + 4:.1f}" y="{y:.1f}" dominant-baseline="central" font-family="{FONT}" '
+                 f'font-size="{STACK_FONT_SIZE}" font-weight="800"')
+        parts.append(f'<text {where} fill="{DOT_STROKE}" stroke="{DOT_STROKE}" stroke-width="6" '
+                     f'stroke-linejoin="round">{text}</text><text {where} fill="#ffffff">{text}</text>')
     for label in label_boxes(summary, cat):
         colour = colour_of(index[label.group])
         parts.append(
@@ -172,6 +182,20 @@ def map_svg(summary: Summary, cat: Catalog) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def stacked(points: Sequence[MapPoint], at: dict[int, tuple[float, float]]) -> list[tuple[tuple[float, float], int]]:
+    """Places where several participants' marks fall on one spot (within `STACK_PX`, as on the projector):
+    where the first of them is drawn, and how many. People who voted alike share a position exactly, and
+    without the count a group labelled "8 people" would show fewer marks than that."""
+    first: dict[tuple[int, int], tuple[float, float]] = {}
+    count: dict[tuple[int, int], int] = {}
+    for p in points:
+        x, y = at[p.participant]
+        spot = (round(x / STACK_PX), round(y / STACK_PX))
+        first.setdefault(spot, (x, y))
+        count[spot] = count.get(spot, 0) + 1
+    return [(first[spot], n) for spot, n in count.items() if n >= 2]
 
 
 def _dot(x: float, y: float, index: int) -> str:

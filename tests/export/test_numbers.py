@@ -26,7 +26,7 @@ import pytest
 from facilitation.events import Event
 from facilitation.export import render
 from facilitation.export.i18n import PAGE_CATALOGS, SHARED_KEYS, catalog
-from facilitation.export.svg import DOT, label_boxes, project
+from facilitation.export.svg import DOT, label_boxes, map_svg, project, stacked
 from facilitation.meeting import (
     Join,
     Meeting,
@@ -451,3 +451,24 @@ def test_published_map_message_gives_the_same_checked_figures(meeting: tuple[lis
     sections, text = html_sections(render(summary, "html").decode())
     assert check_sections(sections, raw, summary) > 40
     check_text(text, summary.language)
+
+
+def test_the_exported_map_adds_up_to_the_group_sizes(meeting: tuple[list[Event], Summary]) -> None:
+    """People who voted alike share one spot: the exported map writes "×n" beside such a mark, so the
+    marks and their counts add up to every group size the labels state (as on the projector)."""
+    _, summary = meeting
+    cat = catalog(summary.language)
+    at = project(summary.map)
+    piles = stacked(summary.map, at)
+    assert piles, "the fixture meeting has no two identical voters: this test would check nothing"
+    svg = map_svg(summary, cat)
+    for (x, y), count in piles:
+        where = f'x="{x + DOT + 4:.1f}" y="{y:.1f}"'
+        assert re.search(f'<text {where}[^>]* fill="#ffffff">{cat.t("map.stack", count=count)}</text>', svg)
+    assert svg.count('fill="#ffffff">×') == len(piles)  # one readable count per pile (each over its halo)
+    for group in summary.groups:
+        members = [p for p in summary.map if p.group == group.id]
+        spots = {(round(at[p.participant][0] / 2), round(at[p.participant][1] / 2)) for p in members}
+        counted = sum(count for (x, y), count in piles if (round(x / 2), round(y / 2)) in spots)
+        alone = len(spots) - sum(1 for (x, y), _ in piles if (round(x / 2), round(y / 2)) in spots)
+        assert counted + alone == group.size == len(members), group.id
