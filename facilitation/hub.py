@@ -99,13 +99,13 @@ class Room:
         self._analysis = analysis(self) if analysis is not None else None
         if self._analysis is not None:
             writer.watch_ownership(self._analysis.on_ownership)
-        self.last_used = time.monotonic()
+        self.last_used = time.perf_counter()
         """When this room last had a command, an event, a connection or a lookup (`Hub.evict_idle`)."""
         self._in_flight = 0
         self._closed = False
 
     def touch(self) -> None:
-        self.last_used = time.monotonic()
+        self.last_used = time.perf_counter()
 
     def idle_for(self, now: float) -> float | None:
         """Seconds since last use, None while anyone is connected or a command is being committed: only
@@ -171,8 +171,7 @@ class Room:
         """
         if self._closed:  # a stale reference after eviction: its meeting state may be behind the log's
             raise StoreUnavailable("store_unavailable", f"meeting {self.code} was closed here; look it up again")
-        started = time.perf_counter()
-        self.last_used = time.monotonic()
+        started = self.last_used = time.perf_counter()
         self._in_flight += 1
         key = None
         if isinstance(command, Vote):
@@ -225,7 +224,7 @@ class Room:
         if not fresh:
             return
         self._writer.observe(fresh)
-        self.last_used = time.monotonic()
+        self.touch()
         for event in fresh:
             self.delivered_seq = event.seq
             self.fanout.recent.append(event)
@@ -248,11 +247,11 @@ class Room:
 
     async def attach(self, conn: Connection, since: int | None) -> None:
         """Register a connection and bring it up to date: missed events when it can, else a snapshot."""
-        self.last_used = time.monotonic()
+        self.touch()
         await self.fanout.attach(conn, since)
 
     def detach(self, conn: Connection) -> None:
-        self.last_used = time.monotonic()
+        self.touch()
         self.fanout.detach(conn)
 
     def analysis_view(self, conn: Connection) -> dict[str, Any] | None:
@@ -384,7 +383,7 @@ class Hub:
         flight): a server that hosts meetings for weeks would otherwise keep every meeting it ever served
         in memory. Nothing is lost: the meeting is in the store, and the next lookup loads it again, its
         last published analysis included (the scheduler restores it). Returns the evicted codes."""
-        now = time.monotonic()
+        now = time.perf_counter()
         evicted = []
         for code, room in list(self.rooms.items()):
             idle = room.idle_for(now)
