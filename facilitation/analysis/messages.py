@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from clustering import AnalysisResult
 from clustering.result import AcceptanceScore, Representative, Tally
 from facilitation.protocol import PROTOCOL_VERSION, dumps
@@ -118,6 +120,25 @@ def _membership(result: AnalysisResult) -> dict[Any, int]:
     return {member: gi for gi, group in enumerate(result.groups) for member in group.members}
 
 
+def _points(result: AnalysisResult) -> dict[str, list[Any]]:
+    """Every clustered participant's id, position and group index (-1: in no group), in id order.
+
+    The coordinates are rounded in one numpy pass (``rint(x * 1000) / 1000``: the nearest double to a
+    3-decimal number, so each prints short) rather than by ``round`` per value: at 10,000 participants the
+    per-value calls were ~20 ms of every live run. The two roundings can differ only where ``x * 1000``
+    lies within a rounding error of a half, a thousandth of a map unit."""
+    membership = _membership(result)
+    ids = sorted(result.positions, key=_i)
+    xy = np.array([result.positions[p] for p in ids], dtype=np.float64).reshape(-1, 2)
+    rounded = np.round(xy, POSITION_DECIMALS)
+    return {
+        "participants": [_i(p) for p in ids],
+        "x": rounded[:, 0].tolist(),
+        "y": rounded[:, 1].tolist(),
+        "group": [membership.get(p, -1) for p in ids],
+    }
+
+
 def _role_breakdown(result: AnalysisResult, roles: Mapping[int, str]) -> dict[str, Any]:
     """Per stakeholder role: its size and the statements it accepts and rejects most."""
     out: dict[str, Any] = {}
@@ -140,8 +161,6 @@ def map_message(
     result: AnalysisResult, *, run: int, upto_seq: int, at: float, roles: Mapping[int, str]
 ) -> dict[str, Any]:
     """The projector's and host's message: the whole map, compact."""
-    membership = _membership(result)
-    ids = sorted(result.positions, key=_i)
     groups = []
     for group in result.groups:
         by_role: dict[str, int] = {}
@@ -166,12 +185,7 @@ def map_message(
         "counts": {"participants": result.participants, "clustered": result.clustered,
                    "statements": result.statements, "votes": result.votes},
         "groups": groups,
-        "points": {
-            "participants": [_i(p) for p in ids],
-            "x": [_r(result.positions[p][0]) for p in ids],
-            "y": [_r(result.positions[p][1]) for p in ids],
-            "group": [membership.get(p, -1) for p in ids],
-        },
+        "points": _points(result),
         "lanes": _lanes(result),
         "acceptable_to_all": [_acceptable_entry(result, a) for a in result.acceptable_to_all[:TOP]
                               if not _only_passes(result, a.statement)],
@@ -216,11 +230,14 @@ def phone_parts(result: AnalysisResult, map_msg: dict[str, Any]) -> PhoneParts:
         "v": PROTOCOL_VERSION, "type": "analysis", "run": map_msg["run"], "upto_seq": map_msg["upto_seq"],
         "at": map_msg["at"], "groups": [{"id": g["id"], "size": g["size"]} for g in map_msg["groups"]],
     })[:-1]
-    you: dict[int, str] = {}
-    for group in result.groups:
-        for member in group.members:
-            x, y = result.positions.get(member, (0.0, 0.0))
-            you[_i(member)] = f'{{"group":"{group.id}","x":{_r(x)},"y":{_r(y)}}}'
+    points = map_msg["points"]
+    letters = [g["id"] for g in map_msg["groups"]]
+    you: dict[int, str] = {
+        participant: f'{{"group":"{letters[g]}","x":{x!r},"y":{y!r}}}'
+        for participant, x, y, g in zip(points["participants"], points["x"], points["y"], points["group"],
+                                        strict=True)
+        if g >= 0
+    }
     lanes = map_msg["lanes"]
     summary = {
         "lanes": {name: ids[:PHONE_TOP] for name, ids in lanes.items()},

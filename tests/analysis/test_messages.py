@@ -83,3 +83,26 @@ def test_a_statement_everyone_passed_is_not_disputed(messages: tuple[Any, dict[s
     assert SKIPPED not in msg["lanes"]["disputed"]
     assert all(a["statement"] != SKIPPED for a in msg["acceptable_to_all"])
     assert SPLIT_FIRST in msg["lanes"]["disputed"] and SPLIT_LAST in msg["lanes"]["disputed"]
+
+
+def test_every_phone_sees_its_own_dot_as_the_map_draws_it(messages: tuple[Any, dict[str, Any]]) -> None:
+    """Each clustered participant's phone gets the group letter and position the projector draws for them,
+    and those are the library's position to 3 decimals; the stored form keeps positions exact."""
+    result, msg = messages
+    points = msg["points"]
+    letters = [g["id"] for g in msg["groups"]]
+    group_of = {int(m): g.id for g in result.groups for m in g.members}
+    assert sorted(points["participants"]) == points["participants"] == sorted(group_of)
+    parts = phone_parts(result, msg)
+    for participant, x, y, g in zip(points["participants"], points["x"], points["y"], points["group"], strict=True):
+        lx, ly = result.positions[participant]
+        assert abs(x - lx) <= 0.0005 + 1e-12 and abs(y - ly) <= 0.0005 + 1e-12
+        assert round(x, 3) == x and round(y, 3) == y
+        assert letters[g] == group_of[participant]
+        you = json.loads(parts.text(participant, with_summary=False))["you"]
+        assert you == {"group": group_of[participant], "x": x, "y": y}
+    assert json.loads(parts.text(10_000, with_summary=False))["you"] is None, "not clustered: no dot"
+    stored = result.to_dict(digits=None)["positions"]
+    assert {int(p): tuple(xy) for p, xy in stored.items()} == dict(result.positions)
+    shown = result.to_dict()["positions"]
+    assert all(xy == [round(c, 6) for c in result.positions[int(p)]] for p, xy in shown.items())
