@@ -92,6 +92,9 @@ class Outcome:
     cpu: float
     compacted: tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int8]] | None = field(default=None)
     """The job's vote arrays without superseded votes, when they had many: the scheduler swaps them in."""
+    stages: dict[str, float] = field(default_factory=dict)
+    """Milliseconds per step of :func:`run_job` (``table``, ``analyze``, ``messages``, ``stored``,
+    ``compact``): where a live run's time goes (bench/bench_worker.py)."""
 
 
 PARENT_CHECK_INTERVAL = 1.0
@@ -206,26 +209,47 @@ def run_job(job: Job) -> Outcome:
     from facilitation.protocol import dumps
 
     started, cpu_started = time.perf_counter(), time.process_time()
+    laps = _Laps(started)
     if job.fail:
         raise InjectedFailure(f"run {job.run} of meeting {job.code}")
     table = VoteTable.from_arrays(job.participants, job.statements, CODE_VALUES[job.values])
     has_role = np.flatnonzero(job.roles >= 0)
     roles: dict[Any, str] = {int(p): job.role_names[int(job.roles[p])] for p in has_role.tolist()}
+    laps.lap("table")
     result = analyze(table, moderated_out=frozenset(job.moderated_out), roles=roles, previous=job.previous,
                      random_state=0, statements=job.known)
+    laps.lap("analyze")
     at = time.time()
     msg = map_message(result, run=job.run, upto_seq=job.upto_seq, at=at, roles=roles)
     phone = phone_parts(result, msg)
+    map_text = dumps(msg)
+    laps.lap("messages")
     stored = dumps(result.to_dict(digits=None, warm=True))
+    laps.lap("stored")
     compacted = None
     if len(job.participants) > COMPACT_RATIO * len(table) + 1024:
         p = np.asarray(table.participant_ids, dtype=np.int32)[table.rows]
         s = np.asarray(table.statement_ids, dtype=np.int32)[table.cols]
         codes = np.searchsorted(-CODE_VALUES, -table.values).astype(np.int8)
         compacted = (p, s, codes)
+    laps.lap("compact")
     return Outcome(
-        run=job.run, upto_seq=job.upto_seq, at=at, map=msg, map_text=dumps(msg), phone=phone,
+        run=job.run, upto_seq=job.upto_seq, at=at, map=msg, map_text=map_text, phone=phone,
         priorities={int(s): float(v) for s, v in result.priority.items()},  # type: ignore[call-overload]
         previous=AnalysisResult(state=result.state), stored=stored,
         elapsed=time.perf_counter() - started, cpu=time.process_time() - cpu_started, compacted=compacted,
+        stages=laps.laps,
     )
+
+
+class _Laps:
+    """Milliseconds between successive marks."""
+
+    def __init__(self, started: float) -> None:
+        self.last = started
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = (now - self.last) * 1000.0
+        self.last = now
