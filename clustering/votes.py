@@ -58,10 +58,22 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, str(value))
 
 
+DENSE_SPAN_PER_ID = 8
+"""Integer ids whose range is at most this many times their count (plus `DENSE_SPAN_SLACK`) are
+factorised through a presence array over the range instead of a sort: the server's and Pol.is's ids are
+small consecutive integers, and the sort was most of building a live run's vote table."""
+DENSE_SPAN_SLACK = 4096
+_RADIX_LIMIT = 1 << 16
+
+
 def _factorize(ids: NDArray[Any]) -> tuple[tuple[Id, ...], NDArray[np.int64]]:
     """Map ids to 0..n-1 in sorted id order, so row order never depends on arrival order."""
     if ids.size == 0:
         return (), np.zeros(0, dtype=np.int64)
+    if ids.dtype.kind in "iu":
+        dense = _factorize_dense(ids)
+        if dense is not None:
+            return dense
     if ids.dtype.kind in "iuU":
         uniques, inverse = np.unique(ids, return_inverse=True)
         return tuple(uniques.tolist()), inverse.astype(np.int64).ravel()
@@ -73,6 +85,42 @@ def _factorize(ids: NDArray[Any]) -> tuple[tuple[Id, ...], NDArray[np.int64]]:
     remap = np.empty(len(firsts), dtype=np.int64)
     remap[np.asarray(order, dtype=np.int64)] = np.arange(len(firsts), dtype=np.int64)
     return tuple(firsts[j] for j in order), remap[codes]
+
+
+def _factorize_dense(ids: NDArray[Any]) -> tuple[tuple[Id, ...], NDArray[np.int64]] | None:
+    """`np.unique(ids, return_inverse=True)` for integers over a narrow range, in linear time; None when
+    the range is too wide for it (see `DENSE_SPAN_PER_ID`)."""
+    low, high = int(ids.min()), int(ids.max())
+    span = high - low + 1
+    if span > DENSE_SPAN_PER_ID * ids.size + DENSE_SPAN_SLACK:
+        return None
+    offsets = ids.astype(np.int64) - low
+    present = np.zeros(span, dtype=np.bool_)
+    present[offsets] = True
+    code = np.cumsum(present, dtype=np.int64) - 1
+    return tuple((np.flatnonzero(present) + low).tolist()), code[offsets]
+
+
+def _last_per_cell(rows: NDArray[np.int64], cols: NDArray[np.int64], n: int, m: int) -> NDArray[np.int64] | None:
+    """Indices of the last entry for each (row, col) cell, in row-then-column order, from a stable sort
+    (equal cells keep their arrival order, so the last of each run is the latest vote). None when the
+    entries are already one per cell in that order (a table's own arrays), which needs no sort.
+
+    Up to 65,536 rows and columns the sort is two stable passes on 16-bit keys, column then row, which
+    numpy does as radix sorts: at 600,000 votes ~20 ms instead of ~95 for one sort of the cell numbers."""
+    key = rows * m + cols
+    if bool(np.all(key[1:] > key[:-1])):
+        return None
+    if n <= _RADIX_LIMIT and m <= _RADIX_LIMIT:
+        by_col = np.argsort(cols.astype(np.uint16), kind="stable")
+        order = by_col[np.argsort(rows[by_col].astype(np.uint16), kind="stable")]
+    else:
+        order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    last = np.empty(key.size, dtype=np.bool_)
+    last[-1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=last[:-1])
+    return np.asarray(order[last], dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,10 +162,9 @@ class VoteTable:
         participant_ids, rows = _factorize(p)
         statement_ids, cols = _factorize(s)
         if rows.size:
-            key = rows * len(statement_ids) + cols
-            _, last_from_end = np.unique(key[::-1], return_index=True)
-            keep = key.size - 1 - last_from_end
-            rows, cols, v = rows[keep], cols[keep], v[keep]
+            keep = _last_per_cell(rows, cols, len(participant_ids), len(statement_ids))
+            if keep is not None:
+                rows, cols, v = rows[keep], cols[keep], v[keep]
         return cls(participant_ids, statement_ids, rows, cols, v)
 
     @classmethod
