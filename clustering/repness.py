@@ -7,7 +7,8 @@ For group g and statement j, with pseudocount 1 (Laplace smoothing):
     rat = two-proportion z-test, group vs the rest, each count + 1
 and the same with disagrees (pd, pdt, rd, rdt). A statement represents a group when both tests pass
 1.2816 (one-sided 90%) in one direction; candidates rank by ra·rat·pa·pat. The group's best agreed
-statement goes first even if it is not significant, so each group has at least one thing it agrees on.
+statement goes first even if it is not significant, so each group has at least one thing it agrees on
+(shown as agree, see `_pick`).
 At most 5 per group, agrees before disagrees.
 
 `acceptable` votes count as seen, not as agree: a representative statement says what a group
@@ -106,8 +107,15 @@ class Pick:
 
 
 def _pick(s: GroupStats, g: int, j: int, best_agree: bool = False) -> Pick:
-    """Pol.is `finalize-cmt-stats`: agree when rat > rdt, else disagree."""
-    if s.rat[g, j] > s.rdt[g, j]:
+    """Pol.is `finalize-cmt-stats`: agree when rat > rdt, else disagree; the group's best agreed
+    statement always as agree.
+
+    That statement is chosen for how much the group agrees with it, but Pol.is still labels it by rat >
+    rdt, so a statement 76% of the group agree with and others agree with even more came out as
+    "disagree, 4%" (held-out scoop-hivemind.freshwater, group B). Pol.is's own client renders that entry
+    by its agree count (it ships `n-agree` with `best-agree`); we give it the agree direction and numbers,
+    so every screen and export reads it as what it is."""
+    if best_agree or s.rat[g, j] > s.rdt[g, j]:
         return Pick(j, "agree", float(s.pa[g, j]), float(s.pat[g, j]), float(s.ra[g, j]),
                     float(s.rat[g, j]), best_agree)
     return Pick(j, "disagree", float(s.pd[g, j]), float(s.pdt[g, j]), float(s.rd[g, j]),

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from clustering import AnalysisResult, analyze
 from clustering.polis_io import PolisConversation, PolisExportError, read_polis_export
+from clustering.result import Tally
 from clustering.votes import Id
 
 TEXT_WIDTH = 100
@@ -65,23 +66,51 @@ def _section(out: TextIO, title: str, rows: Iterable[tuple[str, str]], empty: st
         out.write(f"  {empty}\n")
 
 
+def _count(count: int, seen: int) -> str:
+    """A raw count out of those who voted, and that share: "21/24  88%". The library's smoothed shares
+    rank statements; a reader is shown what can be checked against the votes."""
+    share = f"{count / seen:4.0%}" if seen else "   -"
+    return f"{count:>4}/{seen:<4} {share}"
+
+
+def _in_direction(direction: str, counts: Tally) -> int:
+    return counts.disagree if direction == "disagree" else counts.agree
+
+
+def _worst(counts: dict[str, Tally]) -> str:
+    """The least accepting group's accepted (agree or acceptable) of voted, by raw share."""
+    if not counts:
+        return _count(0, 0)
+    tally = min(counts.values(), key=lambda t: (t.accepted / t.seen if t.seen else 0.0))
+    return _count(tally.accepted, tally.seen)
+
+
 def _report(result: AnalysisResult, conversation: PolisConversation, out: TextIO) -> None:
+    """Each figure is a raw count of votes out of the votes cast (`_count`)."""
     out.write(f"{result.participants} participants, {result.statements} statements, {result.votes} votes; "
               f"{result.clustered} clustered into {len(result.groups)} groups ({result.elapsed_ms:.1f} ms)\n")
+    out.write("Figures are votes, not estimates: 21/24 88% = 21 of the 24 who voted on it (agree, or as stated).\n")
     for group in result.groups:
-        rows = [(f"{r.direction:8s} {r.share:4.0%} #{r.statement}", _text(conversation, r.statement))
+        rows = [(f"{r.direction:8s} {_count(_in_direction(r.direction, r.counts), r.counts.seen)} #{r.statement}",
+                 _text(conversation, r.statement))
                 for r in group.representative]
         _section(out, f"Group {group.id}: {group.size} participants", rows, "no representative statements")
     text = conversation
-    _section(out, "Group-informed consensus (every group agrees)",
+    _section(out, "Group-informed consensus (every group agrees; score = product of each group's smoothed share)",
              ((f"{c.score:.2f} #{c.statement}", _text(text, c.statement)) for c in result.consensus[:REPORT_TOP]),
              "none")
-    _section(out, "Acceptable to all (significantly accepted in every group)",
-             ((f"{a.worst_share:4.0%} #{a.statement}", _text(text, a.statement))
+    _section(out, "Acceptable to all (significantly accepted in every group; the least accepting group shown)",
+             ((f"{_worst(a.group_counts)} #{a.statement}", _text(text, a.statement))
               for a in result.acceptable_to_all[:REPORT_TOP]), "none yet")
     _section(out, "Majority opinions (all voters)",
-             ((f"{o.direction:8s} {o.share:4.0%} #{o.statement}", _text(text, o.statement))
+             ((f"{o.direction:8s} {_count(_in_direction(o.direction, o.counts), o.counts.seen)} #{o.statement}",
+               _text(text, o.statement))
               for o in result.majority), "none")
-    _section(out, "Divisive (groups split)",
-             ((f"{d.most}>{d.least} {d.spread:+.0%} #{d.statement}", _text(text, d.statement))
+    _section(out, "Divisive (groups split: the most and the least agreeing group)",
+             ((f"{d.most} {_agreed(d.counts.get(d.most))} vs {d.least} {_agreed(d.counts.get(d.least))} #{d.statement}",
+               _text(text, d.statement))
               for d in result.divisive[:REPORT_TOP]), "none")
+
+
+def _agreed(counts: Tally | None) -> str:
+    return _count(counts.agree, counts.seen) if counts is not None else _count(0, 0)

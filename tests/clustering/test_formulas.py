@@ -126,3 +126,15 @@ def test_priority_formula() -> None:
 def test_vote_codes() -> None:
     """The exported vote codes, including the consent scale's acceptable at +0.5."""
     assert (AGREE, DISAGREE, PASS, ACCEPTABLE) == (1.0, -1.0, 0.0, 0.5)
+
+
+def test_the_best_agreed_statement_reads_as_agree_even_when_others_agree_more() -> None:
+    """Group 0 agrees with statement 0 (18 of 20) but the others agree even more (40 of 40), so Pol.is's
+    rat > rdt rule would label it "disagree" with group 0's disagree share (1 of 20): it is shown as the
+    agreement it was chosen for, with the agree share."""
+    s = group_stats(tallies([[18, 2], [40, 30]], [[1, 17], [0, 5]], [[1, 1], [0, 5]]))
+    assert s.rdt[0, 0] > s.rat[0, 0]
+    picks = select_representative(s, 0, np.ones(2, dtype=bool))
+    head = picks[0]
+    assert head.best_agree and head.column == 0
+    assert head.direction == "agree" and head.share == pytest.approx(19 / 22)

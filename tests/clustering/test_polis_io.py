@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from clustering import AGREE as AGREE_VALUE
+from clustering import DISAGREE as DISAGREE_VALUE
 from clustering.polis_io import PolisExportError, read_polis_export
 from facilitation.commands.analyze import run
 from tests.clustering.conftest import data_dir
@@ -97,3 +99,41 @@ def test_cli_reports_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert run(str(tmp_path / "nope"), True) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "error" in captured.err
+
+
+@pytest.mark.parametrize("name", ["brexit-consensus", "15-per-hour-seattle", "london.youth.policing"])
+def test_every_figure_of_the_cli_report_is_a_raw_count(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each "count/seen share" of the readable report is recounted from the export's latest votes: a
+    group's representative statements from its members' votes, the majority opinions from everyone's.
+    (The library's smoothed shares rank; they are never printed: 0 of 23 once read as "disagree 4%".)"""
+    import re
+
+    folder = data_dir() / name
+    conversation = read_polis_export(folder)
+    votes = _votes(conversation)
+    assert run(str(folder), True) == 0
+    groups = {g["id"]: {str(m) for m in g["members"]} for g in json.loads(capsys.readouterr().out)["groups"]}
+    assert run(str(folder), False) == 0
+    report = capsys.readouterr().out
+    figure = re.compile(r"^  (agree|disagree)\s+(\d+)/(\d+)\s+(\d+)% #(\S+)")
+    section, checked = "", 0
+    for line in report.splitlines():
+        if line and not line.startswith(" "):
+            section = line
+            continue
+        found = figure.match(line)
+        if found is None:
+            continue
+        direction, count, seen, share, statement = found.groups()
+        want = DISAGREE_VALUE if direction == "disagree" else AGREE_VALUE
+        if section.startswith("Group "):
+            voters = groups[section.split()[1].rstrip(":")]
+        else:
+            assert section.startswith("Majority"), section
+            voters = {str(p) for p, _ in votes}
+        cast = [v for (p, s), v in votes.items() if str(s) == statement and str(p) in voters]
+        assert (int(count), int(seen)) == (sum(v == want for v in cast), len(cast)), line
+        assert int(share) == round(100 * int(count) / int(seen)), line
+        checked += 1
+    assert checked >= 2 * len(groups), report
+    assert "Figures are votes" in report
