@@ -162,10 +162,24 @@ def lloyd(points: NDArray[np.float64], centers: NDArray[np.float64], max_iter: i
 
 
 def _assign(points: NDArray[np.float64], centers: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Nearest center by −2x·c + ‖c‖² (‖x‖² is the same for every center, so it is left out)."""
-    d = points @ (-2.0 * centers.T)
-    d += (centers ** 2).sum(axis=1)
-    return np.asarray(np.argmin(d, axis=1), dtype=np.int64)
+    """Nearest center by −2x·c + ‖c‖² (‖x‖² is the same for every center, so it is left out), one pass
+    per center keeping the running minimum: `argmin` along a last axis of length k <= 5 was the slower
+    half of a Lloyd iteration (measured 2-4x slower at k = 2). Ties go to the lower index, as `argmin`.
+    Map positions are 2-D; other widths take the matrix product."""
+    if points.shape[1] != 2:
+        d = points @ (-2.0 * centers.T)
+        d += (centers ** 2).sum(axis=1)
+        return np.asarray(np.argmin(d, axis=1), dtype=np.int64)
+    x, y = points[:, 0], points[:, 1]
+    scale = -2.0 * centers
+    offset = (centers ** 2).sum(axis=1)
+    best = x * scale[0, 0] + y * scale[0, 1] + offset[0]
+    labels = np.zeros(points.shape[0], dtype=np.int64)
+    for j in range(1, centers.shape[0]):
+        d = x * scale[j, 0] + y * scale[j, 1] + offset[j]
+        labels[d < best] = j
+        np.minimum(best, d, out=best)
+    return labels
 
 
 def _refill_empty(
