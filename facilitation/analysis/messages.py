@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from clustering import AnalysisResult
-from clustering.result import AcceptanceScore, Representative, Tally
+from clustering.result import AcceptanceScore, Divisive, Opinion, Representative, Tally
 from facilitation.protocol import PROTOCOL_VERSION, dumps
 
 __all__ = [
@@ -116,6 +116,24 @@ def _representative(result: AnalysisResult, group: str, rep: Representative) -> 
             "z": _r(rep.z, 2), "count": count, "seen": 0 if tally is None else tally.seen}
 
 
+def _majority_entry(opinion: Opinion) -> dict[str, Any]:
+    """A majority opinion with the raw count behind it: ``count`` of all ``seen`` voters voted
+    ``direction`` (``share`` is smoothed, for ranking only)."""
+    counts = opinion.counts
+    count = counts.disagree if opinion.direction == "disagree" else counts.agree
+    return {"statement": _i(opinion.statement), "direction": opinion.direction, "share": _r(opinion.share),
+            "count": count, "seen": counts.seen}
+
+
+def _divisive_entry(split: Divisive) -> dict[str, Any]:
+    """A divisive statement with, for its most and least accepting groups, ``accepted`` (agree or
+    acceptable) of ``seen``: the raw votes behind ``spread`` (a difference of smoothed shares)."""
+    counts = {g: {"accepted": t.accepted, "seen": t.seen} for g, t in split.counts.items()
+              if g in (split.most, split.least)}
+    return {"statement": _i(split.statement), "spread": _r(split.spread), "most": split.most,
+            "least": split.least, "counts": counts}
+
+
 def _membership(result: AnalysisResult) -> dict[Any, int]:
     return {member: gi for gi, group in enumerate(result.groups) for member in group.members}
 
@@ -189,16 +207,10 @@ def map_message(
         "lanes": _lanes(result),
         "acceptable_to_all": [_acceptable_entry(result, a) for a in result.acceptable_to_all[:TOP]
                               if not _only_passes(result, a.statement)],
-        "majority": [
-            {"statement": _i(o.statement), "direction": o.direction, "share": _r(o.share)}
-            for o in result.majority[:TOP]
-        ],
+        "majority": [_majority_entry(o) for o in result.majority[:TOP]],
         "consensus": [{"statement": _i(c.statement), "score": _r(c.score)}
                       for c in result.consensus[:TOP]],
-        "divisive": [
-            {"statement": _i(d.statement), "spread": _r(d.spread), "most": d.most, "least": d.least}
-            for d in result.divisive[:DIVISIVE_TOP]
-        ],
+        "divisive": [_divisive_entry(d) for d in result.divisive[:DIVISIVE_TOP]],
         "roles": _role_breakdown(result, roles),
         "elapsed_ms": _r(result.elapsed_ms, 1),
     }

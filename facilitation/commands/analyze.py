@@ -106,11 +106,11 @@ def _report(result: AnalysisResult, conversation: PolisConversation, out: TextIO
              ((f"{o.direction:8s} {_count(_in_direction(o.direction, o.counts), o.counts.seen)} #{o.statement}",
                _text(text, o.statement))
               for o in result.majority), "none")
-    _section(out, "Divisive (groups split: the most and the least agreeing group)",
-             ((f"{d.most} {_agreed(d.counts.get(d.most))} vs {d.least} {_agreed(d.counts.get(d.least))} #{d.statement}",
-               _text(text, d.statement))
+    _section(out, "Divisive (groups split: the most and the least accepting group, agree or acceptable)",
+             ((f"{d.most} {_accepted(d.counts.get(d.most))} vs {d.least} {_accepted(d.counts.get(d.least))} "
+               f"#{d.statement}", _text(text, d.statement))
               for d in result.divisive[:REPORT_TOP]), "none")
 
 
-def _agreed(counts: Tally | None) -> str:
-    return _count(counts.agree, counts.seen) if counts is not None else _count(0, 0)
+def _accepted(counts: Tally | None) -> str:
+    return _count(counts.accepted, counts.seen) if counts is not None else _count(0, 0)

@@ -106,3 +106,32 @@ def test_every_phone_sees_its_own_dot_as_the_map_draws_it(messages: tuple[Any, d
     assert {int(p): tuple(xy) for p, xy in stored.items()} == dict(result.positions)
     shown = result.to_dict()["positions"]
     assert all(xy == [round(c, 6) for c in result.positions[int(p)]] for p, xy in shown.items())
+
+
+def test_majority_and_divisive_carry_their_raw_votes() -> None:
+    """A majority opinion's `count` of `seen` and each divisive statement's per-group `accepted` of `seen`
+    are recounted from the votes, on the map and in the phones' summary. Statement 8: 17 of the 20
+    agree, 2 disagree, 1 passes, a majority across both camps."""
+    votes = VOTES + [(p, 8, DISAGREE if p in (3, 15) else PASS if p == 7 else AGREE) for p in [*CAMP_A, *CAMP_B]]
+    result = analyze(votes, random_state=0, statements=range(9))
+    msg = map_message(result, run=1, upto_seq=len(votes), at=0.0, roles={})
+
+    def raw(voters: set[Any], statement: int, values: tuple[float, ...]) -> tuple[int, int]:
+        cast = [v for p, s, v in votes if s == statement and p in voters]
+        return sum(v in values for v in cast), len(cast)
+
+    members: dict[str, set[Any]] = {g.id: set(g.members) for g in result.groups}
+    everyone = {p for p, _, _ in votes}
+    assert 8 in [m["statement"] for m in msg["majority"]]
+    for entry in msg["majority"]:
+        values = (DISAGREE,) if entry["direction"] == "disagree" else (AGREE,)
+        assert (entry["count"], entry["seen"]) == raw(everyone, entry["statement"], values)
+    assert msg["divisive"], "the camps split on statements 1-6"
+    for entry in msg["divisive"]:
+        assert set(entry["counts"]) == {entry["most"], entry["least"]}
+        for group, counts in entry["counts"].items():
+            assert (counts["accepted"], counts["seen"]) == raw(members[group], entry["statement"], (AGREE, ACCEPTABLE))
+        most, least = entry["counts"][entry["most"]], entry["counts"][entry["least"]]
+        assert most["accepted"] / most["seen"] > least["accepted"] / least["seen"]
+    phone = json.loads(phone_parts(result, msg).text(0, with_summary=True))
+    assert phone["summary"]["majority"] == msg["majority"][:len(phone["summary"]["majority"])]
