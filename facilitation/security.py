@@ -82,6 +82,23 @@ class RateLimiter:
         return True
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def trustworthy_origin(scope: Scope) -> bool:
+    """Whether browsers treat the page's origin as potentially trustworthy (HTTPS, or a loopback host).
+
+    Cross-Origin-Opener-Policy only applies there. Phones open the server over plain HTTP on the room's
+    Wi-Fi (http://192.168.x.y:8000), where Chromium ignores the header and logs a console error on every
+    page load; so it is sent only where it takes effect."""
+    if scope.get("scheme") in ("https", "wss"):
+        return True
+    host = next((value.decode("latin-1") for key, value in scope.get("headers", []) if key == b"host"), "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.lower()
+    return name in LOOPBACK_HOSTS or name.endswith(".localhost")
+
+
 class SecurityHeaders:
     """Adds a strict Content-Security-Policy (no inline script) and friends to every HTTP response.
 
@@ -104,16 +121,17 @@ class SecurityHeaders:
             f"connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors {ancestors}"
         )
 
+        extra = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+        if trustworthy_origin(scope):
+            extra.append((b"cross-origin-opener-policy", b"same-origin"))
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"content-security-policy", csp.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                ]
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

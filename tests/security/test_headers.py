@@ -98,3 +98,17 @@ def test_scripts_are_served_as_javascript_without_cookies(servers: tuple[ServerP
         assert headers["x-content-type-options"] == "nosniff" and cookies == []
     for path in ("/healthz", "/metrics"):
         assert fetch(plain.url + path)[2] == []
+
+
+def test_opener_policy_only_where_browsers_apply_it(servers: tuple[ServerProcess, ServerProcess]) -> None:
+    """Cross-Origin-Opener-Policy is sent for loopback hosts (and HTTPS), not for a LAN address over plain
+    HTTP, where Chromium ignores it and logs a console error on every phone's page load."""
+    plain, _ = servers
+    port = plain.url.rsplit(":", 1)[1]
+    for host, expected in ((f"127.0.0.1:{port}", "same-origin"), (f"localhost:{port}", "same-origin"),
+                           (f"192.168.1.23:{port}", None), (f"10.0.0.5:{port}", None)):
+        request = urllib.request.Request(plain.url + "/new", headers={"Host": host})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+        assert headers.get("cross-origin-opener-policy") == expected, host
+        assert "content-security-policy" in headers, host
