@@ -21,7 +21,6 @@ from numpy.typing import NDArray
 
 from clustering.consensus import (
     Acceptance,
-    acceptable_to_all,
     acceptance,
     divisive,
     group_informed_consensus,
@@ -182,19 +181,21 @@ def measure(
     role_tallies = _tallies(role_arr) if role_names else None
     role_acc = acceptance(role_tallies) if role_tallies is not None else None
     unit_acc = acceptance(unit_tallies)
-    accepted_flags = acceptable_to_all(unit_acc, role_acc)
+    lane_of = lanes(unit_acc, sizes, role_acc)
+    # acceptable to all = the acceptable lane: significantly accepted by every unit *and* enough votes from
+    # each (one agree vote made a statement "acceptable to all" while its lane said it needed votes)
+    accepted_flags = np.asarray(lane_of == "acceptable", dtype=np.bool_)
     worst = unit_acc.share.min(axis=0) if unit_acc.share.size else np.zeros(m)
     by_worst = columns[np.argsort(-worst[columns], kind="stable")]
     acceptance_objs: dict[int, AcceptanceScore] = {}
     for j in column_list:
-        if old is not None and not fresh[j]:
+        if old is not None and not fresh[j] and old.acceptance[j].acceptable == bool(accepted_flags[j]):
             acceptance_objs[j] = old.acceptance[j]
         else:
             acceptance_objs[j] = _acceptance_score(j, ids[j], worst, accepted_flags, units, unit_acc,
                                                    role_names, role_acc, unit_counts[j], role_rows)
     acceptance_scores = tuple(acceptance_objs[j] for j in by_worst.tolist())
 
-    lane_of = lanes(unit_acc, sizes, role_acc)
     lane_list = lane_of.tolist()
     lane_map: dict[Id, str] = {ids[j]: str(lane_list[j]) for j in column_list}
     lane_votes: dict[Id, dict[str, Tally]] = {ids[j]: unit_counts[j] for j in column_list}

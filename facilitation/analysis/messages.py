@@ -90,10 +90,11 @@ def _lanes(result: AnalysisResult) -> dict[str, list[int]]:
 
 
 def _acceptable_entry(result: AnalysisResult, score: AcceptanceScore) -> dict[str, Any]:
-    """One statement acceptable to all: per group how many accepted (agree or acceptable) of how many voted."""
+    """One statement acceptable to all: per unit (group, or ``"all"`` before there are groups) how many
+    accepted (agree or acceptable) of how many voted, from the very counts the verdict was made on."""
     counts: dict[str, dict[str, int]] = {}
     for group in score.group_shares:
-        tally = _tally(result, group, score.statement)
+        tally = score.group_counts.get(group) or _tally(result, group, score.statement)
         accepted = 0 if tally is None else tally.agree + tally.acceptable
         counts[group] = {"accepted": accepted, "seen": 0 if tally is None else tally.seen}
     return {

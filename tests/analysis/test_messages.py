@@ -135,3 +135,21 @@ def test_majority_and_divisive_carry_their_raw_votes() -> None:
         assert most["accepted"] / most["seen"] > least["accepted"] / least["seen"]
     phone = json.loads(phone_parts(result, msg).text(0, with_summary=True))
     assert phone["summary"]["majority"] == msg["majority"][:len(phone["summary"]["majority"])]
+
+
+def test_before_there_are_groups_nothing_is_acceptable_to_all_on_one_vote() -> None:
+    """Two phones: one agree on statement 1 is not "acceptable to all" (its lane needs votes), and what is
+    listed carries the room's real counts under the unit it was judged on (found by a client written
+    from docs/protocol.md: 0 of 0 accepted, under a group "all" that the message's groups lack)."""
+    votes = [(0, 0, AGREE), (1, 0, DISAGREE), (0, 1, AGREE)]
+    result = analyze(votes, random_state=0, statements=range(3))
+    msg = map_message(result, run=1, upto_seq=3, at=0.0, roles={})
+    assert msg["groups"] == [] and 1 in msg["lanes"]["needs_votes"]
+    assert msg["acceptable_to_all"] == []
+    everyone = [(p, 0, AGREE) for p in range(9)] + [(9, 0, ACCEPTABLE)]
+    result = analyze(everyone, random_state=0, statements=range(1))
+    msg = map_message(result, run=1, upto_seq=10, at=0.0, roles={})
+    assert msg["groups"] == [] and msg["lanes"]["acceptable"] == [0]
+    [entry] = msg["acceptable_to_all"]
+    assert (entry["accepted"], entry["seen"]) == (10, 10)
+    assert entry["group_counts"] == {"all": {"accepted": 10, "seen": 10}}

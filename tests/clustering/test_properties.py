@@ -35,6 +35,12 @@ def check(result: AnalysisResult) -> dict[str, Any]:
     assert all(lane in {"acceptable", "disputed", "rejected", "needs_votes"} for lane in result.lanes.values())
     assert all(p >= 0 for p in result.priority.values())
     assert [g.id for g in result.groups] == sorted(g.id for g in result.groups)
+    # "acceptable to all" and the acceptable lane are one verdict: a screen listing one never contradicts
+    # the other (one agree vote once made a statement acceptable to all while its lane needed votes)
+    assert {a.statement for a in result.acceptable_to_all} == {s for s, lane in result.lanes.items()
+                                                               if lane == "acceptable"}
+    for a in result.acceptable_to_all:
+        assert a.group_counts and all(t.seen > 0 for t in a.group_counts.values()), a
     return data
 
 
