@@ -413,10 +413,14 @@ def build_summary(
         )
         for g in shown_groups
     )
+    # a room's majority opinion rests on enough of the room: a statement whose lane still needs votes (some
+    # group has too few on it) is left out here, so the report does not call "3 of 4" the whole room's view
+    # while listing the same statement under "needs more votes" (found in the PO rehearsal)
+    lane_shown = {s.id: s.lane for s in statements}
     majority = tuple(
         opinion(o, everyone(int(o["statement"])))
         for o in result.get("majority", [])
-        if int(o["statement"]) in texts
+        if int(o["statement"]) in texts and lane_shown.get(int(o["statement"])) != "needs_votes"
     )
     points = tuple(
         MapPoint(int(p), float(xy[0]), float(xy[1]), group_of.get(int(p)))

@@ -472,3 +472,38 @@ def test_the_exported_map_adds_up_to_the_group_sizes(meeting: tuple[list[Event],
         counted = sum(count for (x, y), count in piles if (round(x / 2), round(y / 2)) in spots)
         alone = len(spots) - sum(1 for (x, y), _ in piles if (round(x / 2), round(y / 2)) in spots)
         assert counted + alone == group.size == len(members), group.id
+
+
+def test_a_majority_of_a_handful_is_not_the_rooms_majority() -> None:
+    """A statement only 4 of 12 voted on (3 agree) is a Pol.is majority opinion, but its lane needs votes:
+    the report lists it there and not among the room's majority opinions (PO rehearsal: "3 / 4 贊成 ·
+    75%" under 全場多數人 while the same report said it needed more votes)."""
+    from clustering import analyze
+
+    settings = MeetingSettings(title="少數表態", language="zh-TW", scale="consent")
+    meeting, events = Meeting.create("HANDFL", settings, hash_secret("k"), T0, ["一", "二", "三", "四"])
+
+    def apply(command: Any, at: float) -> Any:
+        applied = meeting.apply(command, at)
+        events.extend(applied.events)
+        return applied.result
+
+    apply(SetPhase("collecting"), T0 + 1)
+    people = [apply(Join(hash_secret(f"h{i}"), "", ""), T0 + 2 + i)["participant"] for i in range(12)]
+    apply(SetPhase("voting"), T0 + 30)
+    at = T0 + 40
+    for i, p in enumerate(people):
+        for s in range(3):
+            at += 1
+            apply(Vote(p, s, "agree" if (i < 6) == (s != 1) else "disagree", f"v{i}-{s}"), at)
+        if i < 4:
+            at += 1
+            apply(Vote(p, 3, "disagree" if i == 3 else "agree", f"w{i}"), at)
+    votes = [(p, s, {"agree": 1.0, "disagree": -1.0}[v]) for p, mine in Meeting.replay(events).votes.items()
+             for s, v in mine.items()]
+    assert 3 in [o.statement for o in analyze(votes).majority], "the library's Pol.is rule calls it a majority"
+    summary = build_summary(events, None, now=1_800_000_000.0)
+    lanes = {s.id: s.lane for s in summary.statements}
+    assert lanes[3] == "needs_votes"
+    assert 3 not in [o.statement for o in summary.majority]
+    assert all(lanes[o.statement] != "needs_votes" for o in summary.majority)
