@@ -276,8 +276,10 @@ class Session:
         connections: AddressCounter,
         joins: JoinLimiter,
         clock: Callable[[], float] = time.monotonic,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.raw_code = raw_code
+        self.idle_timeout = idle_timeout
         self.address = address
         self.state = "connecting"
         self.room: RoomView | None = None
@@ -512,7 +514,7 @@ class Session:
 
     def idle_left(self) -> float:
         """Seconds until the connection counts as idle (0 or less: it is, close it with :meth:`idle`)."""
-        return self.last_heard + IDLE_TIMEOUT - self._clock()
+        return self.last_heard + self.idle_timeout - self._clock()
 
     def idle(self) -> list[Action]:
         return self._close(CLOSE_IDLE, "idle")

@@ -50,6 +50,9 @@ class Settings:
     max_websockets_per_address: int = 1_500
     """Open live connections from one client address: 1,000 phones behind a venue's NAT fit
     (``FACILITATION_MAX_WEBSOCKETS_PER_ADDRESS``)."""
+    idle_timeout: float = 75.0
+    """Seconds a live connection may stay silent (no frame, not even a ping) before the server closes it with
+    4000 (``FACILITATION_IDLE_TIMEOUT``). Clients ping every 25 s; a test shortens it."""
     room_idle_seconds: float = 1_800.0
     """A meeting nobody has used for this long (no connection, command or lookup) is closed in memory and
     reloaded from the store on its next use (``FACILITATION_ROOM_IDLE_SECONDS``, 0: never)."""
@@ -113,6 +116,7 @@ _LIMIT_ENV: dict[str, str] = {
     "max_connections": "FACILITATION_MAX_CONNECTIONS",
     "max_connections_per_address": "FACILITATION_MAX_CONNECTIONS_PER_ADDRESS",
     "max_websockets_per_address": "FACILITATION_MAX_WEBSOCKETS_PER_ADDRESS",
+    "idle_timeout": "FACILITATION_IDLE_TIMEOUT",
     "room_idle_seconds": "FACILITATION_ROOM_IDLE_SECONDS",
     "join_rate": "FACILITATION_JOIN_RATE",
     "join_burst": "FACILITATION_JOIN_BURST",

@@ -83,6 +83,7 @@ async def meeting_socket(websocket: WebSocket) -> None:
     session = Session(
         websocket.path_params["code"], client_address(websocket),
         attempts=app.state.attempts, connections=limits.connections, joins=limits.joins,
+        idle_timeout=app.state.settings.idle_timeout,
     )
     try:
         await _Pump(websocket, app.state.hub, session).run()
@@ -177,7 +178,9 @@ class _Pump:
         self._watchdog = None
         for action in self.session.idle():
             if isinstance(action, Close) and self.conn is not None:
-                self.conn.drop(action.code, action.reason)
+                # queued like any close, so the pump's ending waits for the close frame to go out (a drop
+                # raced the socket's teardown and the client saw 1006 instead of 4000)
+                self.conn.close_after_sent(action.code, action.reason)
 
     async def _perform(self, actions: list[Action]) -> bool:
         """Carry the session's actions out, feeding it the results; False once the connection is closed."""
