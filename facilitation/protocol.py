@@ -77,6 +77,8 @@ def _message(data: dict[str, Any], op: str) -> ClientMessage:
     if type(version) is not int or version != PROTOCOL_VERSION:
         raise ProtocolError("unsupported_version", f"this server speaks protocol version {PROTOCOL_VERSION}")
     kind = data.get("type")
+    if kind is None:
+        raise ProtocolError("missing_field", "a message needs a 'type'")
     spec = SPECS.get(kind) if isinstance(kind, str) else None
     if spec is None:
         raise ProtocolError("unknown_type", f"unknown message type {ascii(kind)[:40]}")

@@ -47,6 +47,8 @@ async def raw_phone(server: ServerProcess, code: str) -> Any:
         ("{not json", "malformed"),
         ("[1, 2]", "malformed"),
         ('{"v": 1, "type": "teleport", "op": "x"}', "unknown_type"),
+        ('{"v": 1, "op": "no-type"}', "missing_field"),
+        ('{"v": 1, "type": 7, "op": "y"}', "unknown_type"),
         ('{"v": 2, "type": "ping"}', "unsupported_version"),
         ('{"v": 1, "type": "vote", "statement": 0, "value": "agree"}', "missing_field"),
         ('{"v": 1, "type": "vote", "op": "a", "statement": "zero", "value": "agree"}', "invalid_field"),
