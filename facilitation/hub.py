@@ -194,7 +194,7 @@ class Room:
         same commit path as a command (owner only, fenced, in Redis mode)."""
         return await self._writer.append_server_event(make)
 
-    async def save_analysis(self, run: int, seq: int, at: float, payload: dict[str, Any]) -> None:
+    async def save_analysis(self, run: int, seq: int, at: float, payload: dict[str, Any] | str) -> None:
         """Persist a published analysis fenced like the writer's appends: in Redis mode a worker that
         lost the meeting cannot overwrite the new owner's results."""
         if not self._writer.is_owner():

@@ -15,10 +15,11 @@ later concatenates ready-made JSON text, so heartbeats, votes and broadcasts nev
 
 Publication goes through the normal path: the result is saved with ``store.save_analysis`` and an
 ``analysis_published`` event is appended with the next sequence number, so a reconnecting projector, an
-export or a timelapse sees exactly what the room saw. What is saved is data, not a message: the clustering
-library's result as versioned JSON with its warm-start state (:func:`~facilitation.analysis.worker.stored_payload`,
-no pickle); the wire messages (here, after a restart or on a following worker) and the export summary
-(:func:`facilitation.summary.from_stored_analysis`) are both derived from it. A failed run keeps the last good map, sets
+export or a timelapse sees exactly what the room saw. What is saved is data: the clustering
+library's result as versioned JSON with its warm-start state, beside the map message as sent
+(:func:`~facilitation.analysis.worker.stored_text`, no pickle); the wire messages after a restart or on a
+following worker and the export summary (:func:`facilitation.summary.from_stored_analysis`) are derived
+from the result, a replayed run (``?run=N``) is the message itself. A failed run keeps the last good map, sets
 ``Room.set_analysis_error``, tells the host console, and is retried after a back-off.
 
 Test hook: ``FACILITATION_ANALYSIS_FAIL_RUNS="2,5"`` makes the 2nd and 5th run attempts of this server
@@ -43,7 +44,7 @@ from typing import Any
 from facilitation import metrics
 from facilitation.analysis.messages import PhoneParts
 from facilitation.analysis.votelog import VoteLog
-from facilitation.analysis.worker import Job, Outcome, init_worker, rebuild, run_job, stored_payload, warm_up
+from facilitation.analysis.worker import Job, Outcome, init_worker, rebuild, run_job, warm_up
 from facilitation.connection import Connection
 from facilitation.errors import ClientError
 from facilitation.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
@@ -427,7 +428,7 @@ class AnalysisScheduler:
         if outcome.compacted is not None:
             state.log.replace_prefix(state.job_rows, *outcome.compacted)
         state.previous = outcome.previous
-        payload = stored_payload(outcome.stored)
+        payload = outcome.stored  # the payload's JSON text, serialised in the worker
         await room.save_analysis(outcome.run, outcome.upto_seq, outcome.at, payload)
         await room.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
         state.run = outcome.run

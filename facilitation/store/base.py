@@ -65,10 +65,11 @@ class Store(Protocol):
     async def meeting_codes(self) -> list[str]:
         """Every stored meeting's code, oldest first."""
 
-    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any],
+    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any] | str,
                             fence: str = "") -> None:
-        """Persist a published analysis (run number, the log position it covers, its JSON payload);
-        ``fence`` as for :meth:`append`."""
+        """Persist a published analysis (run number, the log position it covers, its JSON payload: a dict,
+        or the payload already serialised as JSON text, which is kept as is); ``fence`` as for
+        :meth:`append`."""
 
     async def load_analysis(self, code: str, run: int | None = None) -> dict[str, Any] | None:
         """The analysis of that run (the latest when run is None) as saved, with run/seq/at fields."""

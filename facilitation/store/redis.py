@@ -250,12 +250,13 @@ class RedisStore:
             await self._append(keys=[keys.log(code), keys.events(code), keys.owner(code)], args=args, client=pipe)
         return list(await pipe.execute(raise_on_error=False))
 
-    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any],
+    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any] | str,
                             fence: str = "") -> None:
         meta = json.dumps({"run": run, "seq": seq, "at": at})
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         try:
-            data.encode("utf-8")
+            if not data.isascii():
+                data.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise StoreRefused("store_refused", f"the analysis cannot be stored: {exc.reason}") from None
         try:

@@ -107,6 +107,8 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 def _checked(text: str, what: str) -> str:
+    if text.isascii():  # a C scan, ~20x faster than encoding: most payloads are ASCII
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -199,9 +201,9 @@ class SQLiteStore:
             return
         await self._submit("events", code, [(code, e.seq, encode(e)) for e in events])
 
-    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any],
+    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any] | str,
                             fence: str = "") -> None:
-        data = _checked(_json(payload), "the analysis")
+        data = _checked(payload if isinstance(payload, str) else _json(payload), "the analysis")
         await self._submit("analysis", code, [(code, run, seq, at, data)])
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:

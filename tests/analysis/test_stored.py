@@ -22,7 +22,6 @@ from facilitation.analysis.worker import (
     rebuild,
     run_job,
     stored_map_text,
-    stored_payload,
 )
 from facilitation.store import open_store
 from facilitation.summary import from_stored_analysis
@@ -60,8 +59,7 @@ def _save_and_load(tmp_path: Path, outcome: Outcome) -> dict[str, Any]:
         store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
         await store.start()
         try:
-            await store.save_analysis("ABCDEF", outcome.run, outcome.upto_seq, outcome.at,
-                                      stored_payload(outcome.stored))
+            await store.save_analysis("ABCDEF", outcome.run, outcome.upto_seq, outcome.at, outcome.stored)
             loaded = await store.load_analysis("ABCDEF")
         finally:
             await store.close()
@@ -78,7 +76,8 @@ def test_stored_run_rebuilds_the_same_messages_and_warm_start(tmp_path: Path) ->
     outcome = run_job(job)
     stored = _save_and_load(tmp_path, outcome)
     payload = stored["result"]
-    assert set(payload) == {"format", "version", "analysis"}
+    assert set(payload) == {"format", "version", "analysis", "message"}
+    assert payload == json.loads(outcome.stored) and payload["message"] == outcome.map_text
     assert payload["format"] == STORED_FORMAT and payload["version"] == STORED_VERSION
     data = json.loads(payload["analysis"])
     assert {"warm", "version", "format", "groups", "positions"} <= set(data)
@@ -86,6 +85,11 @@ def test_stored_run_rebuilds_the_same_messages_and_warm_start(tmp_path: Path) ->
     assert rebuilt is not None
     assert rebuilt.map_text == outcome.map_text
     assert stored_map_text(stored, _roles(job)) == outcome.map_text
+    # a replayed run is the message as sent, whatever became of the roles since (a client written from
+    # docs/protocol.md saw a later role change in an earlier run's replay)
+    assert stored_map_text(stored, {p: "後來改的角色" for p in _roles(job)}) == outcome.map_text
+    without = {**stored, "result": {k: v for k, v in payload.items() if k != "message"}}
+    assert stored_map_text(without, _roles(job)) == outcome.map_text, "older payloads: rebuilt from the result"
     for participant in (0, 35, 59, 999):
         for shown in (False, True):
             assert rebuilt.phone.text(participant, shown) == outcome.phone.text(participant, shown)
@@ -102,8 +106,8 @@ def _timeless(message: dict[str, Any]) -> dict[str, Any]:
 def test_summary_reads_the_stored_result() -> None:
     """The export summary's analysis is the stored result itself (with every share's counts)."""
     outcome = run_job(_job(1))
-    summary = from_stored_analysis(stored_payload(outcome.stored))
-    expected = AnalysisResult.from_dict(json.loads(outcome.stored)).to_dict()
+    summary = from_stored_analysis(json.loads(outcome.stored))
+    expected = AnalysisResult.from_dict(json.loads(json.loads(outcome.stored)["analysis"])).to_dict()
     assert summary == expected
     assert summary["groups"] and all("counts" in r for g in summary["groups"] for r in g["representative"])
     assert summary["lane_votes"] and summary["acceptance"][0]["group_counts"]

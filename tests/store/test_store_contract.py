@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -136,6 +137,19 @@ async def test_analysis_runs_round_trip(store: Store) -> None:
     assert await store.load_analysis(code, 3) is None
     assert await store.analysis_runs(code) == [
         {"run": 1, "seq": 10, "at": 1010.0}, {"run": 2, "seq": 20, "at": 1020.0}]
+
+
+async def test_an_analysis_serialised_by_the_worker_is_kept_as_is(store: Store) -> None:
+    """A payload handed over as JSON text (the analysis worker serialises it, so the event loop does not)
+    loads back as the same data as a dict payload would; non-ASCII text included."""
+    code = _code()
+    await store.create_meeting(code, _created(code))
+    payload = {"format": "x", "analysis": json.dumps({"groups": ["A"]}), "message": '{"role":"住戶"}'}
+    await store.save_analysis(code, 1, 10, 1010.0, json.dumps(payload, ensure_ascii=False))
+    assert await store.load_analysis(code, 1) == {"run": 1, "seq": 10, "at": 1010.0, "result": payload}
+    with pytest.raises(StoreRefused):
+        await store.save_analysis(code, 2, 11, 1011.0, '{"label": "' + chr(0xDFFF) + '"}')
+    assert await store.load_analysis(code) == {"run": 1, "seq": 10, "at": 1010.0, "result": payload}
 
 
 async def test_analysis_save_replaces_a_run(store: Store) -> None:
