@@ -335,6 +335,13 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         super().connection_lost(exc)
 
     def send_receive_event_to_app(self) -> None:
+        if self.curr_msg_data_type == "text" and not self.close_sent and not _utf8(self.frames):
+            # uvicorn would log this with a traceback; a client's bad bytes are not a server error
+            self.frames = []
+            self.logger.info("closed a WebSocket that sent invalid UTF-8 (1007)")
+            self.conn.send_close(1007)
+            self.handle_parser_exception()
+            return
         if self.read_paused or self.queue.qsize() >= READ_AHEAD_MESSAGES - 1 or (
             sum(len(frame) for frame in self.frames) > READ_AHEAD_BYTES
         ):
@@ -343,6 +350,18 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         self.read_paused = True  # tells the parent "already paused", so it does not pause ...
         super().send_receive_event_to_app()
         self.read_paused = False  # ... and reading goes on: nothing was paused
+
+
+def _utf8(frames: list[bytes]) -> bool:
+    """Whether a text message's frames are valid UTF-8 (ASCII, the common case, without decoding)."""
+    data = frames[0] if len(frames) == 1 else b"".join(frames)
+    if data.isascii():
+        return True
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def build_config(app: Any, settings: Settings, **options: Any) -> GuardedConfig:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import socket
 import time
 from typing import Any
 
@@ -11,7 +14,7 @@ import pytest
 import websockets
 
 from facilitation.client import MeetingClient, ServerError
-from tests.server.conftest import Clients, MeetingInfo, meeting_info
+from tests.server.conftest import Clients, MeetingInfo, create_meeting, meeting_info
 from tests.support.servers import ServerProcess, scaled
 
 
@@ -174,3 +177,39 @@ async def test_flood_is_rate_limited_while_other_phones_are_served(
         assert info["counters"]["votes"] == 5 + 5  # the flooder changed its 5 votes; the calm phone cast 5
     finally:
         await flooder.close()
+
+
+def _raw_text_frame(payload: bytes) -> bytes:
+    """A masked, final TEXT frame carrying `payload` as is (a client library would refuse to send bad UTF-8)."""
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    assert len(payload) < 126
+    return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+
+
+def test_invalid_utf8_closes_1007_without_a_traceback(server: ServerProcess) -> None:
+    """A text frame that is not UTF-8 closes the connection with 1007 (docs/protocol.md) and the server log
+    has a line about it, not an ERROR with a traceback (security.md: no client input causes a traceback)."""
+    meeting = create_meeting(server.url)
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=scaled(10)) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET /ws/{meeting.code} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 101"), head[:80]
+        sock.sendall(_raw_text_frame(b'{"v":1,"type":"ping","op":"\xff\xfe"}'))
+        reply = b""
+        while len(reply) < 4:
+            chunk = sock.recv(4096)
+            assert chunk, "closed without a close frame"
+            reply += chunk
+    assert reply[0] == 0x88, reply[:8]  # a close frame
+    assert int.from_bytes(reply[2:4], "big") == 1007
+    deadline = time.monotonic() + scaled(5)
+    while "invalid UTF-8" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "invalid UTF-8" in server.log()
+    assert "Traceback" not in server.log() and "UnicodeDecodeError" not in server.log()
