@@ -94,11 +94,13 @@ async def room_for(request: Request) -> Room:
         raise
 
 
-def require_host(request: Request, room: Room) -> None:
-    """Refuse unless the request carries this meeting's host key; wrong keys are rate-limited."""
+def require_host(request: Request, room: Room, *, header_only: bool = False) -> None:
+    """Refuse unless the request carries this meeting's host key; wrong keys are rate-limited.
+    ``header_only``: the ``X-Host-Key`` header alone counts, not ``?key=`` (an answer that itself reveals
+    the key must not be reachable by a URL that ends up in logs and browser history)."""
     limiter: AttemptLimiter = request.app.state.attempts
     address = client_address(request)
-    if room.meeting.is_host_key(_host_key(request)):
+    if room.meeting.is_host_key(host_key_header(request) if header_only else _host_key(request)):
         return  # the right key always works: a shared address must not lock the host out
     if not limiter.allowed(address):
         raise ClientError("too_many_attempts", "too many wrong host keys: wait a minute", status=429)
@@ -107,7 +109,11 @@ def require_host(request: Request, room: Room) -> None:
 
 
 def _host_key(request: Request) -> str:
-    return request.headers.get("x-host-key") or request.query_params.get("key") or ""
+    return host_key_header(request) or request.query_params.get("key") or ""
+
+
+def host_key_header(request: Request) -> str:
+    return request.headers.get("x-host-key") or ""
 
 
 async def create_meeting(request: Request) -> JSONResponse:

@@ -62,8 +62,8 @@ async def host_qr(request: Request) -> Response:
     answer is not cached. The console shows it only when the host asks for it, never on the projector.
     """
     room = await api.room_for(request)
-    api.require_host(request, room)
-    key = request.headers.get("x-host-key") or request.query_params.get("key") or ""  # as require_host reads it
+    api.require_host(request, room, header_only=True)
+    key = api.host_key_header(request)
     link = f"{api.meeting_urls(request, room.code)['host']}#key={quote(key, safe='')}"
     buffer = io.BytesIO()
     segno.make(link, error="m").save(buffer, kind="svg", xmldecl=False, nl=False, scale=8, border=2,

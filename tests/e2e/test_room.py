@@ -5,6 +5,7 @@ told when the host goes back a phase."""
 from __future__ import annotations
 
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -85,6 +86,9 @@ def test_the_host_link_qr_needs_the_host_key(plain_demo: Demo) -> None:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=scaled(10))
         assert refused.value.code == 403
+    with pytest.raises(urllib.error.HTTPError) as refused:  # the key in the URL is not taken here
+        urllib.request.urlopen(f"{url}?key={urllib.parse.quote(created['host_key'])}", timeout=scaled(10))
+    assert refused.value.code == 403
     request = urllib.request.Request(url, headers={"X-Host-Key": created["host_key"]})
     with urllib.request.urlopen(request, timeout=scaled(10)) as response:
         assert response.headers["content-type"].startswith("image/svg+xml")
