@@ -41,6 +41,7 @@ p, li, td.text, dl.meta dd { overflow-wrap: break-word; }
 @media screen { p, li, td.text, dl.meta dd { overflow-wrap: anywhere; } th, td { word-break: keep-all; }
                 td.text { word-break: normal; } }
 .subtitle { color: #555; margin: 0 0 0.6rem; }
+.description { white-space: pre-line; }  /* the host's line breaks are kept (docs/protocol.md, Text) */
 dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.1rem 1rem; margin: 0 0 0.6rem; }
 dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: 0.3rem 0 0.8rem; }
@@ -49,6 +50,7 @@ th, td { border: 1px solid #ccc; padding: 0.25rem 0.4rem; vertical-align: top; t
 td.text { min-width: 11rem; }
 th { background: #f2f2f2; }
 td.n { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.label { white-space: nowrap; }
 tr { page-break-inside: avoid; break-inside: avoid; }
 thead { display: table-header-group; }
 .map svg { display: block; width: 100%; height: auto; }
@@ -98,7 +100,7 @@ def render_html(summary: Summary) -> str:
         add(f"<dt>{e(key)}</dt><dd>{e(value)}</dd>")
     add("</dl>")
     if summary.description:
-        add(f"<p>{e(summary.description)}</p>")
+        add(f'<p class="description">{e(summary.description)}</p>')
 
     p = summary.participation
     _h2(out, "participation", cat.t("participation"))
@@ -192,7 +194,7 @@ def render_html(summary: Summary) -> str:
         follow = ""
         if s.follow_up is not None:
             follow = cat.t(s.follow_up.status) + (f": {s.follow_up.response}" if s.follow_up.response else "")
-        rows.append([_n(s.id), _text(s.text), e(state), e(cat.lane(s.lane)), _n(tally_text(s.tally, summary)),
+        rows.append([_n(s.id), _text(s.text), _label(state), _label(cat.lane(s.lane)), _n(tally_text(s.tally, summary)),
                      *[_n(tally_text(by_group[g], summary)) if g in by_group else _n("-") for g in group_ids],
                      e(follow)])
     _table(out, ["#", cat.t("statement"), cat.t("state"), cat.t("lane"), cat.t("overall"), *group_heads,
@@ -230,6 +232,11 @@ class _TextCell(str):
     """A cell holding a statement (escaped), allowed to wrap anywhere."""
 
 
+class _LabelCell(str):
+    """A short label (a state, a lane) kept on one line: in the PDF a long statement beside it squeezed
+    "大家都能接受" into a column one character wide, one character per line."""
+
+
 def _n(value: object) -> _Cell:
     return _Cell(escape(str(value)))
 
@@ -238,13 +245,18 @@ def _text(value: str) -> _TextCell:
     return _TextCell(escape(value))
 
 
+def _label(value: str) -> _LabelCell:
+    return _LabelCell(escape(value))
+
+
 def _table(out: list[str], head: list[str], rows: list[list[str]]) -> None:
     """Headers are escaped here; cells arrive escaped (or built by :func:`_n`)."""
     out.append('<div class="scroll"><table><thead><tr>' + "".join(f"<th>{escape(h)}</th>" for h in head)
                + "</tr></thead><tbody>")
     for row in rows:
         cells = "".join(f'<td class="n">{c}</td>' if isinstance(c, _Cell) else
-                        f'<td class="text">{c}</td>' if isinstance(c, _TextCell) else f"<td>{c}</td>" for c in row)
+                        f'<td class="text">{c}</td>' if isinstance(c, _TextCell) else
+                        f'<td class="label">{c}</td>' if isinstance(c, _LabelCell) else f"<td>{c}</td>" for c in row)
         out.append(f"<tr>{cells}</tr>")
     out.append("</tbody></table></div>")
 

@@ -47,8 +47,8 @@ def render_markdown(summary: Summary) -> str:
     add(f"- **{cat.t('code')}**: {escape(summary.code)}")
     add(f"- **{cat.t('phase')}**: {cat.phase(summary.phase)}")
     add(f"- **{cat.t('generated')}**: {format_time(summary.generated_at)}\n")
-    if summary.description:
-        add(escape(summary.description) + "\n")
+    if summary.description:  # its line breaks are kept, as Markdown hard breaks
+        add("  \n".join(escape(line) for line in summary.description.splitlines() if line.strip()) + "\n")
 
     p = summary.participation
     add(f"## {cat.t('participation')}\n")

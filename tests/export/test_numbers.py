@@ -507,3 +507,46 @@ def test_a_majority_of_a_handful_is_not_the_rooms_majority() -> None:
     assert lanes[3] == "needs_votes"
     assert 3 not in [o.statement for o in summary.majority]
     assert all(lanes[o.statement] != "needs_votes" for o in summary.majority)
+
+
+def test_pdf_table_labels_stay_on_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside a 140-character statement the PDF's state and lane cells keep their words whole: the PO
+    rehearsal's PDF squeezed "大家都能接受" into a column one character wide, one character per line."""
+    if shutil.which("pdftotext") is None:
+        pytest.fail("poppler-utils (pdftotext) is required: apt-get install poppler-utils")
+    long = ("河濱公園的步道應該在夜間維持足夠照明，並且設置清楚的指標與緊急求助設施，讓大家安心使用。" * 4)[:140]
+    monkeypatch.setattr(f"{__name__}.SEEDS", [SEEDS[0], long, *SEEDS[2:]])
+    _, events = noisy_meeting("zh-TW")
+    summary = build_summary(events, None, now=1_800_000_000.0)
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render(summary, "pdf"))
+    text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
+                          text=True, check=True, timeout=scaled(60)).stdout
+    cat = catalog("zh-TW")
+    labels = {cat.lane(s.lane) for s in summary.statements if s.lane} | {cat.state(s.state) for s in summary.statements}
+    assert len(labels) >= 3
+    table = text[text.index(cat.t("all_statements")):]
+    for label in labels:
+        assert label in table, f"{label!r} is broken across lines in the PDF's statement table"
+
+
+def test_the_descriptions_line_breaks_reach_every_report(tmp_path: Path) -> None:
+    """A two-line meeting description stays two lines in Markdown, HTML and PDF (the PO rehearsal's
+    "…表達意見。 第二行說明。" ran together), and stays inert text."""
+    settings = MeetingSettings(title="說明換行", language="zh-TW", scale="consent",
+                               description="請大家踴躍表達意見。\n第二行說明 <b>不是粗體</b>。")
+    _, events = Meeting.create("BREAKS", settings, hash_secret("k"), T0, ["一"])
+    summary = build_summary(events, None, now=1_800_000_000.0)
+    md = render(summary, "md").decode()
+    assert "請大家踴躍表達意見。  \n第二行說明 &lt;b&gt;不是粗體&lt;/b&gt;。" in md
+    html = render(summary, "html").decode()
+    assert '<p class="description">請大家踴躍表達意見。\n第二行說明 &lt;b&gt;不是粗體&lt;/b&gt;。</p>' in html
+    assert ".description { white-space: pre-line; }" in html
+    if shutil.which("pdftotext") is None:
+        pytest.fail("poppler-utils (pdftotext) is required: apt-get install poppler-utils")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render(summary, "pdf"))
+    lines = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
+                           check=True, timeout=scaled(60)).stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if "請大家踴躍表達意見。" in line)
+    assert "第二行說明" not in lines[first] and "第二行說明" in lines[first + 1]
