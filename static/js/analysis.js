@@ -103,6 +103,17 @@ export function normalizeAnalysis(message) {
   };
 }
 
+/**
+ * Whether the server may hold a map its snapshot did not bring, so a screen should ask for it. A server
+ * running live analysis puts the latest map in every snapshot (null before the first run: asking then
+ * only logs a 404); one without live analysis sends no `analysis` field, yet may keep a map stored by an
+ * earlier run, which takes votes.
+ */
+export function storedAnalysisPossible(snapshot) {
+  const counters = (snapshot.meeting && snapshot.meeting.counters) || {};
+  return !("analysis" in snapshot) && Number(counters.votes) > 0;
+}
+
 /** The id of the opinion group a participant belongs to, or null. */
 export function groupOf(analysis, participant) {
   if (!analysis) return null;

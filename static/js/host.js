@@ -57,6 +57,7 @@ let hostKey = null;
 let map = null;
 let pendingPhase = null;
 let publicOrigin = window.location.origin;
+let joinUrl = null;
 
 function takeKey() {
   const match = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
@@ -76,6 +77,7 @@ async function boot() {
   map = new ConsensusMap($("#map"), $("#map-empty"), $("#map-summary"));
   onLangChange(() => {
     renderAll();
+    renderJoinWarning();
     map.relabel();
   });
   const info = await fetch(`/api/meetings/${encodeURIComponent(code)}`).then((r) => (r.ok ? r.json() : null), () => null);
@@ -88,9 +90,10 @@ async function boot() {
   state.settings = info.settings;
   state.votes = Array.isArray(info.votes) ? info.votes : [];
   setMeetingLanguage(info.settings.language);
-  const joinUrl = (info.urls && info.urls.join) || `${window.location.origin}/m/${code}`;
+  joinUrl = (info.urls && info.urls.join) || `${window.location.origin}/m/${code}`;
   publicOrigin = new URL(joinUrl, window.location.href).origin;
   $("#join-link").value = joinUrl;
+  renderJoinWarning();
   $("#projector-link").href = `/projector/${code}`;
   $("#qr").src = `/api/meetings/${encodeURIComponent(code)}/qr.svg`;
   $("#qr").alt = t("host.qr_alt", { code: displayCode(code) });
@@ -131,6 +134,23 @@ function fatal(text) {
   setText("#fatal", text);
   show("#fatal-box", true);
   show("#console", false);
+}
+
+/** Host names that reach only this computer: 127.0.0.0/8, localhost (and *.localhost), ::1. */
+export function isLoopback(hostname) {
+  const name = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  return name === "localhost" || name.endsWith(".localhost") || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+/**
+ * A join link on a loopback address opens on this laptop but on no phone: the terminal says so when the
+ * server starts, yet the host looks at this console, so the warning stands beside the link as well.
+ */
+function renderJoinWarning() {
+  const host = joinUrl ? new URL(joinUrl, window.location.href).hostname : "";
+  const unreachable = Boolean(host) && isLoopback(host);
+  setText("#join-warning", unreachable ? t("host.loopback_warning", { host }) : "");
+  show("#join-warning", unreachable);
 }
 
 /**

@@ -278,9 +278,11 @@ export function buildLanes(container, heading) {
         el("span", { dataset: { i18n: `lane.${lane}` } }), " ",
         el("span", { id: `${id}-n`, class: "lane-count" })),
       el("ol", { id, class: "lane-list" }),
+      el("p", { id: `${id}-more`, class: "lane-more muted", hidden: true }),
       el("p", { id: `${id}-empty`, class: "lane-empty muted",
         dataset: { i18n: lane === "needs_votes" ? "lane.none" : "lane.waiting" } })));
   }
+  for (const section of container.querySelectorAll(".lane")) laneWatcher.observe(section);
 }
 
 /**
@@ -303,7 +305,74 @@ export function renderLanes(root, analysis, statements) {
     const empty = root.querySelector(`#lane-${lane}-empty`);
     empty.hidden = ids.length > 0;
     empty.textContent = t(analysis || lane === "needs_votes" ? "lane.none" : "lane.waiting");
+    list.dataset.total = String(ids.length);
+    fitLane(list.closest(".lane"));
   }
+}
+
+/** The size of each lane when it was last fitted: a resize to the same size needs no new fit. */
+const fittedSize = new WeakMap();
+
+/**
+ * Refit a lane whose box changed size (the window, or the results heading taking room on the projector).
+ * A lane that grows with its items (the console) is reported again after a fit, at the size just stored.
+ */
+const laneWatcher = new ResizeObserver((entries) => {
+  for (const { target } of entries) {
+    const before = fittedSize.get(target);
+    if (!before || before.width !== target.clientWidth || before.height !== target.clientHeight) fitLane(target);
+  }
+});
+
+/** Lines a statement may take on the projector (projector.css `--lane-lines`), most first. */
+const LANE_LINES = [3, 2, 1];
+
+/**
+ * Show as many of the lane's items as fit whole in its box and hide the rest, then say how many are not
+ * shown ("還有 3 則"), counting those beyond LANE_LIMIT too: shown + N is always the lane's count. On the
+ * projector a lane is a fixed share of the screen that clips what overflows (half an item reads as a
+ * different statement); in the console a lane grows with its items, so only the LANE_LIMIT cut applies.
+ * A lane too low for even one statement at three lines tries fewer lines before it shows none.
+ */
+function fitLane(section) {
+  if (!section.getClientRects().length) return;  // not on this screen: fitted when it appears
+  const list = section.querySelector(".lane-list");
+  const items = Array.from(list.children);
+  const total = Number(list.dataset.total || items.length);
+  for (const lines of LANE_LINES) {
+    section.style.setProperty("--lane-lines", String(lines));
+    if (fitItems(section, items, total) > 0 || !items.length) break;
+  }
+  fittedSize.set(section, { width: section.clientWidth, height: section.clientHeight });
+}
+
+/** Show the first items that fit whole with the "還有 N 則" line under them; how many are shown. */
+function fitItems(section, items, total) {
+  const more = section.querySelector(".lane-more");
+  for (let shown = items.length; shown > 0; shown -= 1) {
+    showFirst(items, shown, total, more);
+    if (endsInside(section, more.hidden ? items[shown - 1] : more)) return shown;
+  }
+  showFirst(items, 0, total, more);
+  return 0;
+}
+
+function showFirst(items, shown, total, more) {
+  items.forEach((li, index) => {
+    li.hidden = index >= shown;
+  });
+  more.hidden = shown >= total;
+  more.textContent = more.hidden ? "" : t("lane.more", { n: total - shown });
+}
+
+/**
+ * Whether `node` ends above the lane's bottom padding. Layout offsets, not bounding boxes: an arriving
+ * item slides in with a transform, which must not count as overflowing. `.lane` is positioned (map.css),
+ * so offsets are measured from its padding edge.
+ */
+function endsInside(section, node) {
+  const bottom = section.clientHeight - parseFloat(getComputedStyle(section).paddingBottom);
+  return node.offsetTop + node.offsetHeight <= bottom + 0.5;
 }
 
 /**

@@ -3,7 +3,7 @@
 // loses or doubles them. Someone who opens the link after the meeting (reviewing or closed) without
 // having joined reads the results as a viewer (a read-only `projector` connection) instead of joining.
 
-import { groupOf, normalizeAnalysis, statementId } from "./analysis.js";
+import { groupOf, normalizeAnalysis, statementId, storedAnalysisPossible } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, el, setText, show } from "./dom.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
@@ -20,6 +20,12 @@ const PHASE_NOTES = {
   voting: "phase_note.voting",
 };
 const ACK_WAIT = 1500;
+/**
+ * Votes that place a participant on the map (fewer when the meeting has fewer statements): the
+ * clustering's MIN_VOTES_TO_CLUSTER (clustering/matrix.py), "fewer than 7 votes are not placed yet" in
+ * docs/protocol.md. Past it, a phone without a group waits for other people, not for its own votes.
+ */
+const PLACED_AFTER = 7;
 
 const state = {
   settings: null,
@@ -32,6 +38,7 @@ const state = {
   changing: false,
   participant: null,
   analysis: null,
+  mapExists: false,
   nickname: "",
   role: "",
   ready: false,
@@ -185,6 +192,7 @@ function receive(msg) {
       break;
     case "analysis":
       state.analysis = normalizeAnalysis(msg);
+      state.mapExists = true;
       maybeFetchAnalysis();
       renderResults();
       break;
@@ -211,6 +219,7 @@ function applySnapshot(msg) {
   state.role = (msg.you && msg.you.role) || "";
   if (!state.changing) setCurrent(msg.next);
   if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
+  state.mapExists = Boolean(msg.analysis) || storedAnalysisPossible(msg);
   state.ready = true;
   renderIntro();
   render();
@@ -306,9 +315,11 @@ const REFETCH_AFTER = 10000;
 /**
  * Phones get their analysis pushed (their group, and a summary while results are shown). When results
  * are shown but the last push had no summary yet (the host just flipped the switch), read the map once.
+ * Before the first map there is nothing to read: the request would only fail (and log a 404).
  */
 function maybeFetchAnalysis() {
-  if (!resultsShown() || analysisFetch || (state.analysis && state.analysis.hasSummary)) return;
+  if (!state.mapExists || !resultsShown() || analysisFetch) return;
+  if (state.analysis && state.analysis.hasSummary) return;
   if (Date.now() - analysisFetchedAt < REFETCH_AFTER) return;
   analysisFetch = setTimeout(async () => {
     analysisFetchedAt = Date.now();
@@ -435,6 +446,9 @@ function renderCounter() {
   counter.textContent = t("write.count", { n: length, max: limit() });
   counter.classList.toggle("over", length > limit());
   $("#write-submit").disabled = length === 0 || length > limit();
+  // Red figures alone do not say what to do: name the limit while the text is over it.
+  setText("#write-too-long", length > limit() ? t("write.too_long", { max: limit() }) : "");
+  show("#write-too-long", length > limit());
 }
 
 function submitStatement() {
@@ -480,7 +494,7 @@ function render() {
   const open = votingOpen();
   show("#vote", open);
   show("#write", state.phase === "collecting" && !state.viewer);
-  show("#history", open && state.votes.size > 0);
+  show("#history", open && votedShown() > 0);
   const noteKey = PHASE_NOTES[state.phase];
   show("#phase-note", Boolean(noteKey));
   if (noteKey) setText("#phase-note", t(noteKey));
@@ -492,10 +506,18 @@ function render() {
   renderCounter();
 }
 
+/**
+ * Votes on statements still shown: a vote on one the host has since hidden stays on record but no longer
+ * counts here, so "left + voted" is the number of statements the phone offers (as in the history list).
+ */
+function votedShown() {
+  return Array.from(state.votes.keys()).filter((id) => state.statements.has(id)).length;
+}
+
 function renderCard() {
   const statement = state.current;
   const remaining = Array.from(state.statements.keys()).filter((id) => !state.votes.has(id)).length;
-  setText("#progress", t("vote.progress", { left: remaining, done: state.votes.size }));
+  setText("#progress", t("vote.progress", { left: remaining, done: votedShown() }));
   show("#card", Boolean(statement));
   show("#done", !statement);
   show("#changing", Boolean(statement) && state.changing);
@@ -556,8 +578,7 @@ function renderResults() {
   const groupId = state.viewer ? null : groupOf(analysis, state.participant);
   const group = analysis && analysis.groups.find((g) => g.id === groupId);
   show("#my-group", !state.viewer);
-  setText("#my-group", group ? t("results.your_group", { group: group.id, size: group.size })
-    : t("results.no_group"));
+  setText("#my-group", group ? t("results.your_group", { group: group.id, size: group.size }) : noGroupText());
   const thinks = $("#group-thinks");
   thinks.replaceChildren();
   for (const rep of (group ? group.representative : []).slice(0, 5)) {
@@ -585,6 +606,15 @@ function renderResults() {
   show("#everyone-accepts-h", accepts.children.length > 0);
   show("#disputed-h", disputed.children.length > 0);
   show("#results-empty", !thinks.children.length && !accepts.children.length && !disputed.children.length);
+}
+
+/**
+ * Why the phone has no group yet: too few votes of its own ("vote on a few more"), or, once it has voted
+ * enough to be placed, too few people for groups to form, where voting more would not help.
+ */
+function noGroupText() {
+  const enough = Math.min(PLACED_AFTER, state.statements.size);
+  return t(enough > 0 && votedShown() >= enough ? "results.no_group_yet" : "results.no_group");
 }
 
 function renderQueued() {

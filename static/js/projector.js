@@ -3,7 +3,7 @@
 // their raw counts). Closed: thanks, the totals and where the results stay readable. Read-only: it
 // connects as `projector` and never holds a host key.
 
-import { normalizeAnalysis } from "./analysis.js";
+import { normalizeAnalysis, storedAnalysisPossible } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, formatNumber, setText, show } from "./dom.js";
 import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
@@ -64,7 +64,6 @@ async function boot() {
   renderHead();
   renderCounters();
   new LiveClient({ code, role: "projector", onMessage: receive, onState: showConnection }).start();
-  fetchAnalysis();
 }
 
 function receive(msg) {
@@ -76,6 +75,7 @@ function receive(msg) {
       state.counters = meeting.counters || state.counters;
       state.statements = new Map((meeting.statements || []).map((s) => [s.id, s]));
       if (msg.analysis) applyAnalysis(msg.analysis);
+      else if (storedAnalysisPossible(msg)) fetchAnalysis();
       renderHead();
       renderCounters();
       renderAnalysis();
