@@ -185,6 +185,7 @@ def measure(
     # acceptable to all = the acceptable lane: significantly accepted by every unit *and* enough votes from
     # each (one agree vote made a statement "acceptable to all" while its lane said it needed votes)
     accepted_flags = np.asarray(lane_of == "acceptable", dtype=np.bool_)
+    picks = _shared_last(picks, accepted_flags, ids)
     worst = unit_acc.share.min(axis=0) if unit_acc.share.size else np.zeros(m)
     by_worst = columns[np.argsort(-worst[columns], kind="stable")]
     acceptance_objs: dict[int, AcceptanceScore] = {}
@@ -253,6 +254,18 @@ def _acceptance_score(
         {r: role_rows[i][j] for i, r in enumerate(role_names)
          if role_acc is not None and role_acc.seen[i, j] > 0},
     )
+
+
+def _shared_last(picks: dict[str, list[Representative]], acceptable: NDArray[np.bool_],
+                 ids: tuple[Id, ...]) -> dict[str, list[Representative]]:
+    """Each group's representative statements with those every group can accept after the ones that set
+    it apart, agrees still before disagrees (a stable sort: Pol.is's order otherwise). A statement group A
+    agrees with and group B only finds acceptable is A's "best agree", but leading A's card with it told
+    the room it was A's own view while the lanes called it acceptable to all (PO rehearsal)."""
+    shared = {ids[j] for j in np.flatnonzero(acceptable).tolist()}
+    if not shared:
+        return picks
+    return {g: sorted(reps, key=lambda r: (r.direction != "agree", r.statement in shared)) for g, reps in picks.items()}
 
 
 def _role_index(table: VoteTable, roles: Mapping[Any, str]) -> tuple[list[str], NDArray[np.int64]]:

@@ -110,3 +110,23 @@ def test_known_statements_without_votes_get_priority() -> None:
     result = analyze([(p, "a", AGREE) for p in range(5)], statements=["a", "new"])
     assert result.lanes["new"] == "needs_votes"
     assert result.priority["new"] == pytest.approx((0.5 * 0.5 * 9) ** 2)
+
+
+def test_a_groups_own_views_come_before_what_everyone_accepts() -> None:
+    """Camp A agrees with statement 0, camp B finds it acceptable: it is acceptable to all and camp A's
+    best agreed statement, but A's representative list leads with what sets A apart (PO rehearsal: the
+    projector's card for A opened with a statement the lanes called acceptable to all)."""
+    votes: list[tuple[Any, Any, float]] = []
+    for p in range(14):
+        camp_a = p < 8
+        votes.append((p, 0, AGREE if camp_a else ACCEPTABLE))
+        for s in range(1, 7):
+            votes.append((p, s, AGREE if (s % 2 == 1) == camp_a else DISAGREE))
+    result = analyze(votes)
+    check(result)
+    assert 0 in {a.statement for a in result.acceptable_to_all}
+    group_a = next(g for g in result.groups if 0 in g.members)
+    reps = [r.statement for r in group_a.representative]
+    assert 0 in reps, "the precondition: statement 0 is among A's representative statements"
+    agrees = [r.statement for r in group_a.representative if r.direction == "agree"]
+    assert agrees[-1] == 0 and len(agrees) > 1, reps
