@@ -189,7 +189,8 @@ class AnalysisScheduler:
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
+                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

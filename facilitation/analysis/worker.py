@@ -105,13 +105,17 @@ PARENT_CHECK_INTERVAL = 1.0
 def _exit_with_parent(parent: int) -> None:
     """A server killed with SIGKILL cannot stop its pool: each worker leaves when it is orphaned."""
     while True:
-        time.sleep(PARENT_CHECK_INTERVAL)
         if os.getppid() != parent:
             os._exit(0)
+        time.sleep(PARENT_CHECK_INTERVAL)
 
 
-def init_worker() -> None:
+def init_worker(server: int | None = None) -> None:
     """Process-pool initializer: one BLAS thread, exit with the server, import the library up front.
+
+    ``server`` is the server's process id, passed by the pool: read here with ``os.getppid()`` it was
+    already 1 when the server was killed while this worker was still starting (importing numpy takes a
+    second), and the worker then waited for a parent change that never came, alive for good.
 
     Ctrl+C in a terminal reaches every process of the console (POSIX process group, Windows console), so a
     worker ignores SIGINT: the server shuts its pool down in order instead of each worker dumping a
@@ -122,7 +126,8 @@ def init_worker() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    parent = os.getppid() if server is None else server
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
     for name in _BLAS_ENV:
         os.environ[name] = "1"
     try:

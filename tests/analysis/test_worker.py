@@ -38,3 +38,31 @@ def test_run_job_pauses_the_collector_and_restores_it(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+@pytest.mark.parametrize("orphaned", [True, False])
+def test_a_worker_leaves_when_its_server_is_gone(orphaned: bool) -> None:
+    """A worker is told its server's pid: when that is not (or no longer) its parent it exits. Reading the
+    parent at start-up instead left a worker alive for good when the server was killed while the worker
+    was still importing (found as a stray process after the kill -9 test)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.servers import scaled
+
+    code = ("import os, sys, time\nfrom facilitation.analysis.worker import init_worker\n"
+            "init_worker(int(sys.argv[1]) if sys.argv[1] != 'parent' else os.getppid())\ntime.sleep(60)\n")
+    server = "999999999" if orphaned else "parent"
+    proc = subprocess.Popen([sys.executable, "-c", code, server], cwd=os.getcwd())
+    try:
+        if orphaned:
+            assert proc.wait(timeout=scaled(30)) == 0
+        else:
+            time.sleep(3)
+            assert proc.poll() is None, "a worker whose server lives must stay"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
