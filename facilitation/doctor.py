@@ -322,8 +322,29 @@ def check_pdf(ctx: Context) -> Check:
                                       "text would print as empty boxes.",
                                       "可以匯出 PDF，但沒有安裝繁體中文字型：中文會印成空白方框。"),
                      t("apt-get install fonts-noto-cjk", "apt-get install fonts-noto-cjk"), data)
+    emoji = _has_emoji_font()
+    if emoji is not None:
+        data["emoji_font"] = emoji
+    if emoji is False:  # participants type emoji; without a font WeasyPrint draws boxes over the next characters
+        return Check("pdf", "warn", t("PDF export works, but no emoji font is installed: emoji in statements "
+                                      "would print as boxes over the characters beside them.",
+                                      "可以匯出 PDF，但沒有安裝表情符號字型："
+                                      "意見中的表情符號會印成方框並蓋住旁邊的字。"),
+                     t("apt-get install fonts-noto-color-emoji", "apt-get install fonts-noto-color-emoji"), data)
     return Check("pdf", "pass", t("PDF export works (WeasyPrint and its libraries rendered a test page).",
                                   "可以匯出 PDF（WeasyPrint 及其函式庫已成功產生測試頁）。"), None, data)
+
+
+def _has_emoji_font() -> bool | None:
+    """Whether fontconfig knows an emoji font (Noto Color Emoji, Twemoji, ...; None: it cannot be asked).
+    By family name: DejaVu Sans covers a few emoji code points, which WeasyPrint does not make up for."""
+    if not shutil.which("fc-list"):
+        return None
+    try:
+        listed = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return "emoji" in listed.lower()
 
 
 def check_redis(ctx: Context) -> Check:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run them all: `bash scripts/test.sh [pytest args]`.
 # System packages (Debian): redis-server for the Redis tests, chromium for the browser tests,
-# fonts-noto-cjk so Traditional Chinese renders, poppler-utils (pdftoppm) for the PDF checks,
+# fonts-noto-cjk so Traditional Chinese renders, fonts-noto-color-emoji so emoji in statements print, poppler-utils (pdftoppm) for the PDF checks,
 # libpango-1.0-0 and libpangoft2-1.0-0 for WeasyPrint (the PDF export).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 # match and fc-list dies of SIGPIPE, which misdetected the fonts about 2 runs in 5.
 fonts=$(fc-list : family 2>/dev/null || true)
 grep -qi "Noto Sans CJK" <<<"$fonts" || need+=(fonts-noto-cjk)
+grep -qi "Noto Color Emoji" <<<"$fonts" || need+=(fonts-noto-color-emoji)
 libs=$(ldconfig -p 2>/dev/null || true)
 grep -q "libpangoft2-1.0" <<<"$libs" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ ${#need[@]} -gt 0 ]; then

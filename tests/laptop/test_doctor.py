@@ -220,3 +220,17 @@ def test_workers_without_redis_fail_the_redis_line(store: str) -> None:
     """`--workers 2` without Redis is what serve refuses: doctor says so before the meeting."""
     code, checks = doctor("--store", store, "--workers", "2")
     assert code == 1 and checks["redis"]["status"] == "fail" and "--redis" in checks["redis"]["fix"]
+
+
+def test_no_emoji_font_warns_on_the_pdf_line(tmp_path: Path, store: str) -> None:
+    """Without an emoji font WeasyPrint draws emoji as boxes over the next characters (seen in a PO
+    rehearsal's PDF): doctor warns and names the package. A fontconfig listing DejaVu Sans (which holds a
+    few emoji code points) and a CJK font, but no emoji family, stands in for such a laptop."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "fc-list"
+    fake.write_text("#!/bin/sh\necho 'Noto Sans CJK TC'\necho 'DejaVu Sans'\n")
+    fake.chmod(0o755)
+    _, checks = doctor("--store", store, env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    assert checks["pdf"]["status"] == "warn", checks["pdf"]
+    assert "fonts-noto-color-emoji" in checks["pdf"]["fix"] and checks["pdf"]["data"]["emoji_font"] is False
