@@ -107,17 +107,20 @@ def rejected_by_all(groups: Acceptance, roles: Acceptance | None) -> NDArray[np.
 
 
 def lanes(
-    groups: Acceptance, group_sizes: NDArray[np.int64], roles: Acceptance | None,
+    groups: Acceptance, group_sizes: NDArray[np.int64], roles: Acceptance | None, *, whole_room: bool = False,
 ) -> NDArray[np.str_]:
     """Classify each statement column into a lane, checked in this order:
 
     1. needs_votes: some group has fewer than min(5, its size) votes on it; a verdict would rest on
-       a handful of people.
+       a handful of people. Without opinion groups (`whole_room`: the one unit is everyone who voted so
+       far) it needs 5 votes whatever the unit's size: one voter in a room of twelve made a statement
+       "acceptable to all" with its one vote (found by a client written from docs/protocol.md).
     2. acceptable: acceptable to all (every group and every role with >= 5 voters).
     3. rejected: disagreed with by all, same rule with disagree counts.
     4. disputed: everything else, the statements that still need discussion.
     """
-    needed = np.minimum(LANE_MIN_VOTES, np.maximum(group_sizes, 1))[:, None]
+    needed = (np.full_like(group_sizes, LANE_MIN_VOTES) if whole_room
+              else np.minimum(LANE_MIN_VOTES, np.maximum(group_sizes, 1)))[:, None]
     thin = np.any(groups.seen < needed, axis=0)
     out = np.full(groups.seen.shape[1], "disputed", dtype=object)
     out[rejected_by_all(groups, roles)] = "rejected"

@@ -181,7 +181,7 @@ def measure(
     role_tallies = _tallies(role_arr) if role_names else None
     role_acc = acceptance(role_tallies) if role_tallies is not None else None
     unit_acc = acceptance(unit_tallies)
-    lane_of = lanes(unit_acc, sizes, role_acc)
+    lane_of = lanes(unit_acc, sizes, role_acc, whole_room=not letters)
     # acceptable to all = the acceptable lane: significantly accepted by every unit *and* enough votes from
     # each (one agree vote made a statement "acceptable to all" while its lane said it needed votes)
     accepted_flags = np.asarray(lane_of == "acceptable", dtype=np.bool_)

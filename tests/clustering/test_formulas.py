@@ -138,3 +138,16 @@ def test_the_best_agreed_statement_reads_as_agree_even_when_others_agree_more() 
     head = picks[0]
     assert head.best_agree and head.column == 0
     assert head.direction == "agree" and head.share == pytest.approx(19 / 22)
+
+
+def test_without_groups_a_verdict_needs_five_voters() -> None:
+    """The whole room as one unit needs 5 votes on a statement before its lane is decided, however few
+    have voted so far; a small group needs only all of its members (min(5, size)). One agree from the
+    only voter had made a statement "acceptable to all" in a room of twelve."""
+    one = acceptance(tallies([[1]], [[0]], [[0]]))
+    assert list(lanes(one, np.array([1]), None, whole_room=True)) == ["needs_votes"]
+    assert list(lanes(one, np.array([1]), None)) == ["acceptable"]  # a one-member group: all of it voted
+    four = acceptance(tallies([[4]], [[0]], [[0]]))
+    five = acceptance(tallies([[5]], [[0]], [[0]]))
+    assert list(lanes(four, np.array([4]), None, whole_room=True)) == ["needs_votes"]
+    assert list(lanes(five, np.array([5]), None, whole_room=True)) == ["acceptable"]
