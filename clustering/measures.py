@@ -258,14 +258,17 @@ def _acceptance_score(
 
 def _shared_last(picks: dict[str, list[Representative]], acceptable: NDArray[np.bool_],
                  ids: tuple[Id, ...]) -> dict[str, list[Representative]]:
-    """Each group's representative statements with those every group can accept after the ones that set
-    it apart, agrees still before disagrees (a stable sort: Pol.is's order otherwise). A statement group A
-    agrees with and group B only finds acceptable is A's "best agree", but leading A's card with it told
-    the room it was A's own view while the lanes called it acceptable to all (PO rehearsal)."""
+    """Each group's representative statements with those every group can accept last, after everything
+    that sets it apart (a stable sort: Pol.is's order, agrees before disagrees, otherwise). A statement
+    group A agrees with and group B only finds acceptable is A's "best agree", but leading A's card with it
+    told the room it was A's own view while the lanes called it acceptable to all; and a group whose other
+    picks are disagrees showed it before its own 6-of-6 rejection, which a two-line card then hid (PO
+    rehearsals)."""
     shared = {ids[j] for j in np.flatnonzero(acceptable).tolist()}
     if not shared:
         return picks
-    return {g: sorted(reps, key=lambda r: (r.direction != "agree", r.statement in shared)) for g, reps in picks.items()}
+    return {g: sorted(reps, key=lambda r: (r.statement in shared, r.direction != "agree"))
+            for g, reps in picks.items()}
 
 
 def _role_index(table: VoteTable, roles: Mapping[Any, str]) -> tuple[list[str], NDArray[np.int64]]:
