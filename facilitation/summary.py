@@ -307,6 +307,10 @@ class Summary:
     map: tuple[MapPoint, ...]
     participants: tuple[ParticipantInfo, ...]
     votes: tuple[VoteRecord, ...]
+    moderation: str = "post"
+    max_statement_chars: int = 140
+    ask_nickname: bool = True
+    """The rest of the meeting's settings, so a Pol.is round trip (the sidecar) restores all of them."""
 
     def statement(self, statement_id: int) -> StatementInfo | None:
         for s in self.statements:
@@ -463,6 +467,9 @@ def build_summary(
         language=meeting.settings.language,
         scale=meeting.settings.scale,
         roles=meeting.settings.roles,
+        moderation=meeting.settings.moderation.value,
+        max_statement_chars=meeting.settings.max_statement_chars,
+        ask_nickname=meeting.settings.ask_nickname,
         phase=meeting.phase.value,
         started_at=meeting.created_at,
         ended_at=ended,

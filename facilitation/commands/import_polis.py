@@ -49,6 +49,7 @@ from facilitation.meeting import (
     Meeting,
     MeetingSettings,
     Moderate,
+    ModerationMode,
     PostStatement,
     SetFollowUp,
     SetPhase,
@@ -65,6 +66,7 @@ __all__ = ["PolisFolder", "PolisImportError", "build_events", "read_folder", "ru
 MAX_TEXT = 1000
 """The core's largest statement limit; longer Pol.is comments are cut there with an ellipsis."""
 REJECT_REASON = "moderated out in Pol.is"
+_MODERATION_MODES = frozenset(m.value for m in ModerationMode)
 APPEND_BATCH = 5000
 """Events per store append: one transaction each, so a 50,000-vote import takes ten."""
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -170,6 +172,9 @@ def _settings(data: PolisFolder, longest: int) -> MeetingSettings:
     sample = title + " ".join(c.get("comment-body", "") for c in data.comments[:20])
     language = saved.get("language") or ("zh-TW" if _CJK.search(sample) else "en")
     scale = saved.get("scale", "classic")
+    limit = saved.get("max_statement_chars")
+    limit = limit if type(limit) is int and 10 <= limit <= MAX_TEXT else 140
+    moderation = saved.get("moderation")
     return MeetingSettings(
         title=title,
         topic=str(saved.get("topic", ""))[:500],
@@ -177,8 +182,10 @@ def _settings(data: PolisFolder, longest: int) -> MeetingSettings:
         language=language if language in LANGUAGES else "en",
         scale=scale if scale in SCALES else "classic",
         roles=tuple(saved.get("roles", ())),
-        max_statement_chars=min(MAX_TEXT, max(140, longest)),
-        ask_nickname=False,
+        moderation=ModerationMode(moderation) if moderation in _MODERATION_MODES else ModerationMode.POST,
+        # a Pol.is comment may be longer than our default: the limit never cuts an imported statement
+        max_statement_chars=min(MAX_TEXT, max(limit, longest)),
+        ask_nickname=saved.get("ask_nickname") is True,
     )
 
 
@@ -257,7 +264,12 @@ def build_events(data: PolisFolder, code: str, host_key_hash: str) -> tuple[Meet
             state = "rejected"
         if state in ("rejected", "hidden"):
             action = "reject" if state == "rejected" else "hide"
-            apply(Moderate(statement_of[cid], action, saved.get("reason") or REJECT_REASON), end)
+            # a reason the sidecar kept is restored as it was, empty included (a hide needs none);
+            # Pol.is's own files have no reasons, and a rejection needs one
+            reason = saved.get("reason") if isinstance(saved.get("reason"), str) else None
+            if reason is None or (action == "reject" and not reason.strip()):
+                reason = REJECT_REASON
+            apply(Moderate(statement_of[cid], action, reason), end)
 
     target = str(data.sidecar.get("phase", "reviewing"))
     order_of = ["lobby", "collecting", "voting", "reviewing", "closed"]

@@ -231,7 +231,9 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
         "version": 1,
         "code": summary.code,
         "settings": {"title": summary.title, "topic": summary.topic, "description": summary.description,
-                     "language": summary.language, "scale": summary.scale, "roles": list(summary.roles)},
+                     "language": summary.language, "scale": summary.scale, "roles": list(summary.roles),
+                     "moderation": summary.moderation, "max_statement_chars": summary.max_statement_chars,
+                     "ask_nickname": summary.ask_nickname},
         "phase": summary.phase,
         "statements": {str(sid(s.id)): {"state": s.state, "reason": s.reason, "seed": s.seed}
                        for s in summary.statements},

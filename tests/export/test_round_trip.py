@@ -148,3 +148,41 @@ def test_imported_voters_cannot_be_signed_in_as() -> None:
     for guess in (f"polis-import:ABCDEF:{voter}", f"polis-voter:{voter}", str(voter)):
         assert meeting.participant_for_token(hash_secret(guess)) is None
     assert isinstance(Meeting.replay(events), Meeting)
+
+
+def test_our_own_meeting_comes_back_with_every_setting_and_moderation_reason(tmp_path: Path) -> None:
+    """export --format polis then import-polis of a meeting of ours restores all its settings (moderation,
+    statement limit, nicknames: a client written from docs/export.md found them reset) and each moderated
+    statement's state and reason as it was, an empty hide reason included."""
+    from facilitation.export.polis import write_polis
+    from facilitation.meeting import Join, MeetingSettings, Moderate, ModerationMode, PostStatement, SetPhase, Vote
+    from facilitation.summary import build_summary
+
+    settings = MeetingSettings(title="往返", language="zh-TW", scale="consent", roles=("住戶", "攤商"),
+                               moderation=ModerationMode.PRE, max_statement_chars=300, ask_nickname=True)
+    meeting, events = Meeting.create("ROUNDT", settings, hash_secret("k"), 1_700_000_000.0,
+                                     ["一", "二", "三", "四"])
+
+    def apply(command: Any) -> Any:
+        applied = meeting.apply(command, 1_700_000_100.0)
+        events.extend(applied.events)
+        return applied.result
+
+    apply(SetPhase("collecting"))
+    people = [apply(Join(hash_secret(f"r{i}"), "", "住戶" if i % 2 else "攤商"))["participant"] for i in range(8)]
+    for i, p in enumerate(people):
+        for s in range(4):
+            apply(Vote(p, s, ("agree", "acceptable", "disagree", "pass")[(i + s) % 4], f"v{i}-{s}"))
+    posted = apply(PostStatement(people[0], "一則之後被隱藏的意見", "p0"))["statement"]
+    apply(Moderate(posted, "accept", ""))
+    apply(Moderate(posted, "hide", ""))
+    apply(Moderate(2, "reject", "離題"))
+    folder = tmp_path / "polis"
+    write_polis(build_summary(events, None, now=1_800_000_000.0), folder)
+    restored, _ = build_events(read_folder(folder), "BACKIN", hash_secret("k2"))
+    for field in ("title", "language", "scale", "roles", "moderation", "max_statement_chars", "ask_nickname"):
+        assert getattr(restored.settings, field) == getattr(meeting.settings, field), field
+    texts = {s.text: s for s in restored.statements.values()}
+    hidden, rejected = texts["一則之後被隱藏的意見"], texts["三"]
+    assert (hidden.state.value, hidden.reason) == ("hidden", "")
+    assert (rejected.state.value, rejected.reason) == ("rejected", "離題")
