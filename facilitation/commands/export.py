@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from facilitation.codes import normalize_code
-from facilitation.export import FILE_FORMATS, FORMATS, render
+from facilitation.export import FILE_FORMATS, FORMATS, TEXT_FORMATS, render
 from facilitation.export.polis import PolisIds, polis_ids
 from facilitation.network import advertised_base
 from facilitation.settings import Settings
@@ -52,6 +52,12 @@ def run(code: str, fmt: str, out: str | None, store: str | None) -> int:
         return 2
     if fmt not in FORMATS:
         print(f"error: unknown format {fmt!r}: one of {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    if out == "-" and fmt not in TEXT_FORMATS:
+        # a folder cannot go to stdout, and a PDF there ends up in a terminal: say so before the work
+        kind = "a folder of CSV files" if fmt == "polis" else "a binary file"
+        print(f"error: --out - prints a text format ({', '.join(TEXT_FORMATS)}); {fmt} is {kind}: "
+              f"give --out PATH", file=sys.stderr)
         return 2
     try:
         summary, ids = asyncio.run(load_with_ids(canonical, settings))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from facilitation.summary import Summary
 
-__all__ = ["FILE_FORMATS", "FORMATS", "render"]
+__all__ = ["FILE_FORMATS", "FORMATS", "TEXT_FORMATS", "render"]
 
 FILE_FORMATS: dict[str, tuple[str, str]] = {
     "md": ("text/markdown; charset=utf-8", "md"),
@@ -18,6 +18,9 @@ FILE_FORMATS: dict[str, tuple[str, str]] = {
 }
 """One-file formats: media type and file extension."""
 FORMATS = (*FILE_FORMATS, "polis")
+TEXT_FORMATS = tuple(name for name, (media, _) in FILE_FORMATS.items()
+                     if media.startswith(("text/", "application/json")))
+"""The formats `export --out -` can print."""
 
 
 def render(summary: Summary, fmt: str) -> bytes:

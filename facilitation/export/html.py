@@ -50,7 +50,8 @@ th, td { border: 1px solid #ccc; padding: 0.25rem 0.4rem; vertical-align: top; t
 td.text { min-width: 11rem; }
 th { background: #f2f2f2; }
 td.n { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.label { white-space: nowrap; }
+td.label, th { white-space: nowrap; }
+td.lines { white-space: pre-line; }
 tr { page-break-inside: avoid; break-inside: avoid; }
 thead { display: table-header-group; }
 .map svg { display: block; width: 100%; height: auto; }
@@ -182,7 +183,7 @@ def render_html(summary: Summary) -> str:
     if follow_ups:
         _h2(out, "follow-up", cat.t("follow_up"))
         _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")],
-               [[_n(s.id), _text(s.text), e(cat.t(s.follow_up.status)), e(s.follow_up.response)]
+               [[_n(s.id), _text(s.text), e(cat.t(s.follow_up.status)), _lines(s.follow_up.response)]
                 for s in follow_ups if s.follow_up is not None])
 
     _h2(out, "statements", cat.t("all_statements"))
@@ -196,7 +197,7 @@ def render_html(summary: Summary) -> str:
             follow = cat.t(s.follow_up.status) + (f": {s.follow_up.response}" if s.follow_up.response else "")
         rows.append([_n(s.id), _text(s.text), _label(state), _label(cat.lane(s.lane)), _n(tally_text(s.tally, summary)),
                      *[_n(tally_text(by_group[g], summary)) if g in by_group else _n("-") for g in group_ids],
-                     e(follow)])
+                     _lines(follow)])
     _table(out, ["#", cat.t("statement"), cat.t("state"), cat.t("lane"), cat.t("overall"), *group_heads,
                  cat.t("follow_up")], rows)
 
@@ -232,6 +233,10 @@ class _TextCell(str):
     """A cell holding a statement (escaped), allowed to wrap anywhere."""
 
 
+class _LinesCell(str):
+    """Text whose line breaks are kept (a follow-up's response)."""
+
+
 class _LabelCell(str):
     """A short label (a state, a lane) kept on one line: in the PDF a long statement beside it squeezed
     "大家都能接受" into a column one character wide, one character per line."""
@@ -245,6 +250,10 @@ def _text(value: str) -> _TextCell:
     return _TextCell(escape(value))
 
 
+def _lines(value: str) -> _LinesCell:
+    return _LinesCell(escape(value))
+
+
 def _label(value: str) -> _LabelCell:
     return _LabelCell(escape(value))
 
@@ -256,7 +265,8 @@ def _table(out: list[str], head: list[str], rows: list[list[str]]) -> None:
     for row in rows:
         cells = "".join(f'<td class="n">{c}</td>' if isinstance(c, _Cell) else
                         f'<td class="text">{c}</td>' if isinstance(c, _TextCell) else
-                        f'<td class="label">{c}</td>' if isinstance(c, _LabelCell) else f"<td>{c}</td>" for c in row)
+                        f'<td class="label">{c}</td>' if isinstance(c, _LabelCell) else
+                        f'<td class="lines">{c}</td>' if isinstance(c, _LinesCell) else f"<td>{c}</td>" for c in row)
         out.append(f"<tr>{cells}</tr>")
     out.append("</tbody></table></div>")
 

@@ -34,6 +34,18 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _paragraphs(text: str) -> str:
+    """Host text with its line breaks (docs/protocol.md, Text) as Markdown: a blank line between paragraphs,
+    a hard break (two trailing spaces) between lines, each line escaped."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "\n\n".join("  \n".join(escape(line) for line in p.splitlines() if line.strip()) for p in paragraphs)
+
+
+def _cell_lines(text: str) -> str:
+    """Text with line breaks inside a table cell, where Markdown has no line break but `<br>`."""
+    return "<br>".join(escape(line) for line in text.splitlines() if line.strip())
+
+
 def render_markdown(summary: Summary) -> str:
     cat = catalog(summary.language)
     out: list[str] = []
@@ -47,8 +59,8 @@ def render_markdown(summary: Summary) -> str:
     add(f"- **{cat.t('code')}**: {escape(summary.code)}")
     add(f"- **{cat.t('phase')}**: {cat.phase(summary.phase)}")
     add(f"- **{cat.t('generated')}**: {format_time(summary.generated_at)}\n")
-    if summary.description:  # its line breaks are kept, as Markdown hard breaks
-        add("  \n".join(escape(line) for line in summary.description.splitlines() if line.strip()) + "\n")
+    if summary.description:  # its line breaks are kept: hard breaks, and a blank line still parts paragraphs
+        add(_paragraphs(summary.description) + "\n")
 
     p = summary.participation
     add(f"## {cat.t('participation')}\n")
@@ -138,7 +150,7 @@ def render_markdown(summary: Summary) -> str:
         _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")], ["---:", "---", "---", "---"])
         for s in follow_ups:
             assert s.follow_up is not None
-            add(f"| {s.id} | {escape(s.text)} | {cat.t(s.follow_up.status)} | {escape(s.follow_up.response)} |")
+            add(f"| {s.id} | {escape(s.text)} | {cat.t(s.follow_up.status)} | {_cell_lines(s.follow_up.response)} |")
         add("")
 
     add(f"## {cat.t('all_statements')}\n")
@@ -151,7 +163,8 @@ def render_markdown(summary: Summary) -> str:
         state = cat.state(s.state) + (cat.t("seeded") if s.seed else "")
         follow = ""
         if s.follow_up is not None:
-            follow = cat.t(s.follow_up.status) + (f": {escape(s.follow_up.response)}" if s.follow_up.response else "")
+            follow = cat.t(s.follow_up.status) + (f": {_cell_lines(s.follow_up.response)}" if s.follow_up.response
+                                                  else "")
         cells = [str(s.id), escape(s.text), state, cat.lane(s.lane), tally_text(s.tally, summary),
                  *[tally_text(by_group[g], summary) if g in by_group else "-" for g in group_ids], follow]
         add("| " + " | ".join(cells) + " |")

@@ -550,3 +550,22 @@ def test_the_descriptions_line_breaks_reach_every_report(tmp_path: Path) -> None
                            check=True, timeout=scaled(60)).stdout.splitlines()
     first = next(i for i, line in enumerate(lines) if "請大家踴躍表達意見。" in line)
     assert "第二行說明" not in lines[first] and "第二行說明" in lines[first + 1]
+
+
+def test_a_follow_ups_line_breaks_reach_the_reports_and_paragraphs_stay_apart() -> None:
+    """A follow-up response's line breaks survive Markdown (as <br> in its table cell) and HTML (pre-line),
+    and a description's blank line still parts two paragraphs in Markdown (second PO rehearsal; a client
+    written from docs/export.md)."""
+    from facilitation.meeting import SetFollowUp
+
+    settings = MeetingSettings(title="回應換行", language="zh-TW", scale="consent",
+                               description="第一段。\n\n第二段第一行。\n第二段第二行。")
+    meeting, events = Meeting.create("FOLLOW", settings, hash_secret("k"), T0, ["一", "二"])
+    events.extend(meeting.apply(SetFollowUp(0, "adopted", "第一行回應\n第二行 <i>回應</i>"), T0 + 5).events)
+    summary = build_summary(events, None, now=1_800_000_000.0)
+    md = render(summary, "md").decode()
+    assert "第一段。\n\n第二段第一行。  \n第二段第二行。" in md
+    assert "第一行回應<br>第二行 &lt;i&gt;回應&lt;/i&gt;" in md
+    html = render(summary, "html").decode()
+    assert '<td class="lines">第一行回應\n第二行 &lt;i&gt;回應&lt;/i&gt;</td>' in html
+    assert "td.lines { white-space: pre-line; }" in html

@@ -242,3 +242,22 @@ def test_settings_change_text_stays_inert() -> None:
     assert "<script>" not in html and "：&lt;script&gt;alert(1)&lt;/script&gt;" in html
     md = render_markdown(summary)
     assert "<script>" not in md and "：&lt;script&gt;" in md and "title=" not in md
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "polis"])
+def test_out_dash_refuses_what_cannot_be_printed(tmp_path: Path, fmt: str) -> None:
+    """`export --out -` prints md, html or json; for a PDF or the Pol.is folder it says to give a path and
+    writes nothing (it had written a PDF to the terminal, and made a folder named "-")."""
+    db = tmp_path / "m.db"
+    _, events = small_meeting()
+    store_events(f"sqlite:///{db}", events)
+    done = subprocess.run([sys.executable, "-m", "facilitation.cli", "export", "ABCDEF", "--format", fmt,
+                           "--out", "-", "--store", f"sqlite:///{db}"], capture_output=True, cwd=tmp_path,
+                          timeout=scaled(120))
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"--out PATH" in done.stderr
+    assert not (tmp_path / "-").exists()
+    json_out = subprocess.run([sys.executable, "-m", "facilitation.cli", "export", "ABCDEF", "--format", "json",
+                               "--out", "-", "--store", f"sqlite:///{db}"], capture_output=True, cwd=tmp_path,
+                              timeout=scaled(120))
+    assert json_out.returncode == 0 and json.loads(json_out.stdout)["code"] == "ABCDEF"
