@@ -50,6 +50,12 @@ export function displayCode(code) {
   return code.length === 6 ? `${code.slice(0, 3)}-${code.slice(3)}` : code;
 }
 
+/** Host names that reach only this computer: 127.0.0.0/8, localhost (and *.localhost), ::1. */
+export function isLoopback(hostname) {
+  const name = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  return name === "localhost" || name.endsWith(".localhost") || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
 export function formatNumber(n) {
   return new Intl.NumberFormat().format(n || 0);
 }

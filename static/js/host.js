@@ -6,12 +6,12 @@
 
 import { normalizeAnalysis } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
-import { $, codeFromPath, displayCode, el, formatNumber, setStatus, setText, show } from "./dom.js";
+import { $, codeFromPath, displayCode, el, formatNumber, isLoopback, setStatus, setText, show } from "./dom.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { keys, safeGet, safeSet } from "./store.js";
-import { PHASES, phaseKey, stateKey, voteKey } from "./vocabulary.js";
+import { PHASES, isClassic, phaseKey, stateKey, voteKey } from "./vocabulary.js";
 
 const code = codeFromPath();
 const PHASE_HELP = {
@@ -136,11 +136,8 @@ function fatal(text) {
   show("#console", false);
 }
 
-/** Host names that reach only this computer: 127.0.0.0/8, localhost (and *.localhost), ::1. */
-export function isLoopback(hostname) {
-  const name = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
-  return name === "localhost" || name.endsWith(".localhost") || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
-}
+// isLoopback lives in dom.js (the projector warns too); exported here as well for existing callers.
+export { isLoopback };
 
 /**
  * A join link on a loopback address opens on this laptop but on no phone: the terminal says so when the
@@ -521,7 +518,7 @@ function renderMap() {
     const statement = accepted.get(Number(id));
     return statement ? statement.text : null;
   });
-  renderLanes(document, state.analysis, accepted);
+  renderLanes(document, state.analysis, accepted, isClassic(state.settings, state.votes));
 }
 
 function statementHead(statement) {

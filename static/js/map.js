@@ -236,10 +236,13 @@ export function repFigure(rep) {
   return t(agree ? "map.rep_agree" : "map.rep_disagree", figure);
 }
 
-/** "9 / 10 贊成或可接受 · 90%" for a statement acceptable to all, from its raw counts; "" without them. */
-export function acceptanceFigure(entry) {
+/**
+ * "9 / 10 贊成或可接受 · 90%" for a statement acceptable to all, from its raw counts; "" without them. On
+ * the classic scale (`classic`, see vocabulary.js isClassic) nobody could vote "acceptable": "9 / 10 贊成".
+ */
+export function acceptanceFigure(entry, classic = false) {
   const figure = entry ? countShare(entry.accepted, entry.seen) : null;
-  return figure ? t("figure.accepted", figure) : "";
+  return figure ? t(classic ? "figure.agreed" : "figure.accepted", figure) : "";
 }
 
 /** One card per group: its shape and colour, "A 組 · 12 人", and its most representative statements. */
@@ -289,7 +292,7 @@ export function buildLanes(container, heading) {
  * Fill the three lanes. Without an analysis, every statement is listed under "needs more votes"
  * (newest first) and the other lanes say they are waiting, so the room still sees new statements.
  */
-export function renderLanes(root, analysis, statements) {
+export function renderLanes(root, analysis, statements, classic = false) {
   const known = Array.from(statements.keys()).map(String);
   const lanes = analysis ? laneStatements(analysis, known)
     : { acceptable: [], disputed: [], needs_votes: known.slice().sort((a, b) => Number(b) - Number(a)) };
@@ -298,7 +301,7 @@ export function renderLanes(root, analysis, statements) {
     const list = root.querySelector(`#lane-${lane}`);
     reconcile(list, ids.slice(0, LANE_LIMIT), (id) => ({
       text: statements.get(Number(id)).text,
-      figure: lane === "acceptable" ? acceptanceFigure(acceptanceOf(analysis, id)) : "",
+      figure: lane === "acceptable" ? acceptanceFigure(acceptanceOf(analysis, id), classic) : "",
     }));
     const count = root.querySelector(`#lane-${lane}-n`);
     count.textContent = ids.length ? t("lane.count", { n: ids.length }) : "";

@@ -10,7 +10,7 @@ import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { acceptanceFigure, repFigure } from "./map.js";
 import { keys, safeGet, safeGetJSON, safeSet, safeSetJSON } from "./store.js";
-import { PHASES, VOTE_ICONS, phaseKey, stateKey, voteKey } from "./vocabulary.js";
+import { PHASES, VOTE_ICONS, isClassic, phaseKey, stateKey, voteKey } from "./vocabulary.js";
 
 const code = codeFromPath();
 const PHASE_NOTES = {
@@ -43,8 +43,10 @@ const state = {
   role: "",
   ready: false,
   voteTicket: 0,
+  awaiting: false,
   votes_offered: [],
   viewer: false,
+  aboutFolded: false,
 };
 let live = null;
 let composing = false;
@@ -187,7 +189,7 @@ function receive(msg) {
       applyEvent(msg.event || {});
       break;
     case "next":
-      if (!state.changing) setCurrent(msg.next);
+      offerCard(msg.next, false);
       render();
       break;
     case "analysis":
@@ -217,7 +219,8 @@ function applySnapshot(msg) {
   state.mine = new Map(((msg.you && msg.you.statements) || []).map((s) => [s.id, s]));
   state.nickname = (msg.you && msg.you.nickname) || "";
   state.role = (msg.you && msg.you.role) || "";
-  if (!state.changing) setCurrent(msg.next);
+  // A reconnect's snapshot keeps the card on screen while it is still to be voted on (see offerCard).
+  offerCard(msg.next, false);
   if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
   state.mapExists = Boolean(msg.analysis) || storedAnalysisPossible(msg);
   state.ready = true;
@@ -345,9 +348,43 @@ function votingOpen() {
   return !state.viewer && (state.phase === "collecting" || state.phase === "voting");
 }
 
-function setCurrent(statement) {
-  if (statement && !state.votes.has(statement.id)) state.current = statement;
-  else state.current = statement ? localNext() : null;
+/**
+ * Whether the phone has no card worth keeping: none, or one hidden or voted on meanwhile. A card the
+ * person can read is never swapped for another under their finger (a tap just then would vote on a
+ * statement they did not read); only a phone without one takes the server's choice.
+ */
+function cardGone() {
+  const card = state.current;
+  if (!card) return true;
+  if (state.changing) return !state.statements.has(card.id);
+  return !state.statements.has(card.id) || state.votes.has(card.id);
+}
+
+let cardTimer = null;
+
+/** Wait `delay` ms for the server's choice of the next card (an ack or a `next`), then take the local one. */
+function awaitCard(delay) {
+  state.awaiting = true;
+  clearTimeout(cardTimer);
+  cardTimer = setTimeout(() => {
+    cardTimer = null;
+    offerCard(null, true);
+    render();
+  }, delay);
+}
+
+/**
+ * The server's (or, with `local`, this phone's) choice of the next card. It becomes the card only when the
+ * phone shows none: after the fallback card appeared, a late ack's `next` must not replace it.
+ */
+function offerCard(next, local) {
+  state.awaiting = false;
+  clearTimeout(cardTimer);
+  cardTimer = null;
+  if (!cardGone()) return;
+  state.changing = false;
+  if (next && !state.votes.has(next.id)) state.current = next;
+  else state.current = next || local ? localNext() : null;
 }
 
 /** The oldest accepted statement this phone has not voted on: used while offline or waiting. */
@@ -358,33 +395,36 @@ function localNext() {
 }
 
 function pickNext() {
-  if (live && live.ready) live.request("next");
-  else state.current = localNext();
+  if (cardGone()) state.current = null;
+  if (live && live.ready) {
+    awaitCard(ACK_WAIT);
+    live.request("next");
+  } else {
+    offerCard(null, true);
+  }
 }
 
-function vote(value) {
-  const statement = state.current;
-  if (!statement || !votingOpen()) return;
+/**
+ * Vote `value` on `statement`: the card whose text was on screen when its buttons were drawn (renderCard
+ * binds each button to it), never whatever `state.current` has become since.
+ */
+function vote(value, statement) {
+  if (!statement || !votingOpen() || !live || !state.statements.has(statement.id)) return;
   state.votes.set(statement.id, value);
   state.changing = false;
   state.current = null;
   const ticket = ++state.voteTicket;
-  const fallback = setTimeout(() => {
-    if (ticket === state.voteTicket && !state.current) {
-      state.current = localNext();
-      render();
-    }
-  }, live.ready ? ACK_WAIT : 0);
+  awaitCard(live.ready ? ACK_WAIT : 0);
   live.send("vote", { statement: statement.id, value }, { persist: true }).then((ack) => {
-    if (ticket !== state.voteTicket || state.changing) return;
-    clearTimeout(fallback);
-    const next = ack.next;
-    state.current = next && !state.votes.has(next.id) ? next : localNext();
+    if (ticket !== state.voteTicket) return;  // a later vote waits for its own ack
+    offerCard(ack.next, true);
     render();
   }, (error) => {
+    if (ticket === state.voteTicket) offerCard(null, true);
     resyncVotes();
     setText("#queued", errorText(error));
     show("#queued", true);
+    render();
   });
   render();
   renderQueued();
@@ -482,7 +522,7 @@ function renderIntro() {
   setText("#topic", settings.topic || "");
   setText("#description", settings.description || "");
   show("#topic", Boolean(settings.topic));
-  show("#description", Boolean(settings.description));
+  show("#about", Boolean(settings.description));
   if (settings.title) document.title = `${settings.title} · ${t("participant.page_title")}`;
   const who = [state.nickname, state.role].filter(Boolean).join(" · ");
   setText("#me", who ? t("participant.you_are", { who }) : "");
@@ -492,6 +532,12 @@ function renderIntro() {
 function render() {
   if (!state.ready) return;
   const open = votingOpen();
+  // The description is read before joining; while voting it would push the card and its buttons below
+  // the fold of a small phone, so it folds once (a tap on its summary opens it again, and stays open).
+  if (open && !state.aboutFolded) {
+    state.aboutFolded = true;
+    $("#about").open = false;
+  }
   show("#vote", open);
   show("#write", state.phase === "collecting" && !state.viewer);
   show("#history", open && votedShown() > 0);
@@ -518,24 +564,50 @@ function renderCard() {
   const statement = state.current;
   const remaining = Array.from(state.statements.keys()).filter((id) => !state.votes.has(id)).length;
   setText("#progress", t("vote.progress", { left: remaining, done: votedShown() }));
-  show("#card", Boolean(statement));
-  show("#done", !statement);
+  // Between a vote and the next card (the ack is on its way) statements remain: "all done" would be
+  // wrong for that second, so the card stays in place with a neutral line until the next one arrives.
+  const waiting = !statement && state.awaiting && remaining > 0;
+  const card = $("#card");
+  const box = $("#vote-buttons");
+  // The buttons are rebuilt below: note where keyboard focus was, to put it back on the new ones.
+  const active = document.activeElement;
+  const sameCard = Boolean(statement) && box.dataset.statement === String(statement.id);
+  const focusedValue = box.contains(active) ? (sameCard && active.dataset.value) || "" : active === card ? "" : null;
+  show(card, Boolean(statement) || waiting);
+  card.setAttribute("aria-busy", waiting ? "true" : "false");
+  show("#done", !statement && !waiting);
+  show("#waiting", waiting);
+  show("#statement", Boolean(statement));
   show("#changing", Boolean(statement) && state.changing);
   setText("#statement", statement ? statement.text : "");
-  const box = $("#vote-buttons");
   box.replaceChildren();
-  if (!statement) return;
-  const current = state.votes.get(statement.id);
-  for (const value of state.votes_offered) {
-    box.append(el("button", {
-      type: "button",
-      class: `vote vote-${value}`,
-      dataset: { value },
-      "aria-pressed": current === value ? "true" : "false",
-      onclick: () => vote(value),
-    }, el("span", { class: "icon", "aria-hidden": "true", text: VOTE_ICONS[value] }),
-    el("span", { class: "label", text: t(voteKey(value)) })));
+  box.dataset.statement = statement ? String(statement.id) : "";
+  if (statement) {
+    const current = state.votes.get(statement.id);
+    for (const value of state.votes_offered) {
+      box.append(el("button", {
+        type: "button",
+        class: `vote vote-${value}`,
+        dataset: { value },
+        "aria-pressed": current === value ? "true" : "false",
+        // bound to the statement drawn with it: a vote never lands on a card that replaced this one
+        onclick: () => vote(value, statement),
+      }, el("span", { class: "icon", "aria-hidden": "true", text: VOTE_ICONS[value] }),
+      el("span", { class: "label", text: t(voteKey(value)) })));
+    }
   }
+  if (focusedValue !== null) restoreFocus(focusedValue);
+}
+
+/**
+ * Keep a keyboard or screen-reader user's place across a rebuild: the same button (`value`) when the card
+ * is the same, else the first button of the new card, else the card (waiting) or the "all done" line.
+ */
+function restoreFocus(value) {
+  const buttons = Array.from($("#vote-buttons").children);
+  const target = (value && buttons.find((b) => b.dataset.value === value)) || buttons[0]
+    || ($("#card").hidden ? $("#done") : $("#card"));
+  if (target && target !== document.activeElement) target.focus({ preventScroll: true });
 }
 
 function renderHistory() {
@@ -592,7 +664,7 @@ function renderResults() {
   for (const entry of (analysis ? analysis.acceptableToAll : []).slice(0, 5)) {
     const statement = state.statements.get(Number(statementId(entry)));
     if (!statement) continue;
-    const figure = acceptanceFigure(entry);
+    const figure = acceptanceFigure(entry, isClassic(state.settings, state.votes_offered));
     accepts.append(el("li", {}, el("span", { class: "result-text", text: statement.text }),
       figure ? el("span", { class: "result-share dir-agree", text: figure }) : null));
   }
@@ -602,10 +674,29 @@ function renderResults() {
     const statement = state.statements.get(Number(id));
     if (statement) disputed.append(el("li", {}, el("span", { class: "result-text", text: statement.text })));
   }
+  // The phone's summary lists at most five statements a lane; its lane_counts say how many there are.
+  sayMore("#everyone-accepts-more", accepts.children.length,
+    laneTotal(analysis, "acceptable", analysis ? Math.max(analysis.acceptableToAll.length,
+      (analysis.lanes.acceptable || []).length) : 0));
+  sayMore("#disputed-more", disputed.children.length,
+    laneTotal(analysis, "disputed", analysis ? (analysis.lanes.disputed || []).length : 0));
   show("#group-thinks-h", thinks.children.length > 0);
   show("#everyone-accepts-h", accepts.children.length > 0);
   show("#disputed-h", disputed.children.length > 0);
   show("#results-empty", !thinks.children.length && !accepts.children.length && !disputed.children.length);
+}
+
+/** How many statements a lane holds: the summary's `lane_counts`, else the statements it lists. */
+function laneTotal(analysis, lane, listed) {
+  const count = analysis ? Number(analysis.laneCounts[lane]) : NaN;
+  return Number.isInteger(count) ? Math.max(count, listed) : listed;
+}
+
+/** "還有 N 則" under a list that shows `shown` of a lane's `total` statements; hidden when all are listed. */
+function sayMore(selector, shown, total) {
+  const more = shown > 0 && total > shown;
+  setText(selector, more ? t("lane.more", { n: total - shown }) : "");
+  show(selector, more);
 }
 
 /**

@@ -5,11 +5,11 @@
 
 import { normalizeAnalysis, storedAnalysisPossible } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
-import { $, codeFromPath, displayCode, formatNumber, setText, show } from "./dom.js";
+import { $, codeFromPath, displayCode, formatNumber, isLoopback, setText, show } from "./dom.js";
 import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
-import { phaseKey } from "./vocabulary.js";
+import { isClassic, phaseKey } from "./vocabulary.js";
 
 const code = codeFromPath();
 const FETCH_DELAY = 400;
@@ -24,10 +24,12 @@ const state = {
   statements: new Map(),
   analysis: null,
   run: null,
+  votes: null,
 };
 let map = null;
 let fetchTimer = null;
 let laneTimer = null;
+let joinHost = "";
 
 async function boot() {
   const display = displayCode(code);
@@ -37,6 +39,7 @@ async function boot() {
   wireLanguageToggle();
   map = new ConsensusMap($("#map"), $("#map-empty"), $("#map-summary"));
   onLangChange(() => {
+    renderJoinWarning();
     renderHead();
     renderCounters();
     map.relabel();
@@ -54,6 +57,7 @@ async function boot() {
   state.settings = info.settings;
   state.phase = info.phase || state.phase;
   state.counters = info.counters || state.counters;
+  state.votes = info.votes;
   setMeetingLanguage(info.settings.language);
   for (const selector of QR_IMAGES) {
     $(selector).src = `/api/meetings/${encodeURIComponent(code)}/qr.svg`;
@@ -61,6 +65,8 @@ async function boot() {
   }
   const join = new URL((info.urls && info.urls.join) || `/m/${code}`, window.location.href);
   for (const node of document.querySelectorAll(".join-url-text")) node.textContent = `${join.host}${join.pathname}`;
+  joinHost = join.hostname;
+  renderJoinWarning();
   renderHead();
   renderCounters();
   new LiveClient({ code, role: "projector", onMessage: receive, onState: showConnection }).start();
@@ -189,6 +195,18 @@ function renderHead() {
   if (state.settings.title) document.title = `${state.settings.title} · ${t("projector.page_title")}`;
 }
 
+/**
+ * A join address on 127.0.0.1 or localhost opens on this laptop only: the room would scan a QR code that
+ * fails on every phone. The console warns the host; the projector says so beside the address as well.
+ */
+function renderJoinWarning() {
+  const unreachable = Boolean(joinHost) && isLoopback(joinHost);
+  for (const node of document.querySelectorAll(".join-warning")) {
+    node.textContent = unreachable ? t("projector.loopback_warning", { host: joinHost }) : "";
+    node.hidden = !unreachable;
+  }
+}
+
 function renderCounters() {
   const c = state.counters || {};
   setText("#c-participants", formatNumber(c.participants));
@@ -203,7 +221,7 @@ function renderCounters() {
 function renderAnalysis() {
   map.update(state.analysis);
   renderGroups($("#groups"), state.analysis, statementText);
-  renderLanes(document, state.analysis, state.statements);
+  renderLanes(document, state.analysis, state.statements, isClassic(state.settings, state.votes));
 }
 
 /** For tests and other screens: render an analysis payload as if the server had sent it. */

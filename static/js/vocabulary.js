@@ -13,6 +13,16 @@ export function phaseKey(phase) {
   return PHASES.includes(phase) ? `phase.${phase}` : "phase.lobby";
 }
 
+/**
+ * Whether a meeting votes on the classic scale (agree / disagree / pass, no "acceptable"): its figures
+ * then count agreement only, and must not say "agree or find it acceptable". The vote values the server
+ * offers decide when known (`votes` in the meeting info and the welcome), else the settings' `scale`.
+ */
+export function isClassic(settings, votes) {
+  if (Array.isArray(votes) && votes.length) return !votes.includes("acceptable");
+  return Boolean(settings) && settings.scale === "classic";
+}
+
 /** The i18n key of a vote value's label. */
 export function voteKey(value) {
   return has(`vote.${value}`) ? `vote.${value}` : "vote.pass";
