@@ -458,6 +458,7 @@ function renderAll() {
   setText("#c-votes", formatNumber(c.votes));
   setText("#c-pending", formatNumber(c.pending));
   setText("#phase-now", t("host.phase_now", { phase: t(phaseKey(state.phase)) }));
+  setText("#jump-phase-now", t(phaseKey(state.phase)));  // the phone's jump bar: the phase stays in sight
   const roles = Object.entries(state.byRole).filter(([, n]) => n > 0)
     .map(([role, n]) => t("host.role_count", { role: role || t("host.no_role"), n }));
   setText("#by-role", roles.length ? t("host.by_role", { list: roles.join("、") }) : "");
@@ -533,6 +534,7 @@ function renderQueue() {
   const list = $("#queue");
   const pending = Array.from(state.statements.values()).filter((s) => s.state === "pending").sort((a, b) => a.id - b.id);
   setText("#queue-count", formatNumber(pending.length));
+  setText("#jump-queue-count", formatNumber(pending.length));
   show("#queue-empty", pending.length === 0);
   const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.id : null;
   const reasons = new Map(Array.from(list.querySelectorAll("input")).map((input) => [input.id, input.value]));

@@ -271,8 +271,9 @@ const LANE_ICONS = { acceptable: "✓", disputed: "⇄", needs_votes: "?" };
  * The lanes' sections, one per `LANE_ORDER` entry, appended to `container` with headings of level
  * `heading` ("h2" on the projector, "h3" in the console under its own heading): the lanes are declared
  * once, in analysis.js, not again in each page. Texts are `data-i18n` keys, filled by applyI18n.
+ * With `share` (the projector) the lanes split the container's fixed height by need (shareLanes).
  */
-export function buildLanes(container, heading) {
+export function buildLanes(container, heading, { share = false } = {}) {
   for (const lane of LANE_ORDER) {
     const id = `lane-${lane}`;
     container.append(el("section", { class: `lane lane-${lane}`, "aria-labelledby": `${id}-h` },
@@ -285,6 +286,7 @@ export function buildLanes(container, heading) {
       el("p", { id: `${id}-empty`, class: "lane-empty muted",
         dataset: { i18n: lane === "needs_votes" ? "lane.none" : "lane.waiting" } })));
   }
+  if (share) sharing.add(container);
   for (const section of container.querySelectorAll(".lane")) laneWatcher.observe(section);
 }
 
@@ -309,8 +311,10 @@ export function renderLanes(root, analysis, statements, classic = false) {
     empty.hidden = ids.length > 0;
     empty.textContent = t(analysis || lane === "needs_votes" ? "lane.none" : "lane.waiting");
     list.dataset.total = String(ids.length);
-    fitLane(list.closest(".lane"));
   }
+  const container = root.querySelector(`#lane-${LANE_ORDER[0]}`).closest(".lane").parentElement;
+  if (sharing.has(container)) shareLanes(container);
+  else for (const section of container.querySelectorAll(":scope > .lane")) fitLane(section);
 }
 
 /** The size of each lane when it was last fitted: a resize to the same size needs no new fit. */
@@ -323,9 +327,68 @@ const fittedSize = new WeakMap();
 const laneWatcher = new ResizeObserver((entries) => {
   for (const { target } of entries) {
     const before = fittedSize.get(target);
-    if (!before || before.width !== target.clientWidth || before.height !== target.clientHeight) fitLane(target);
+    if (before && before.width === target.clientWidth && before.height === target.clientHeight) continue;
+    // a shared lane's size changes with the others' (the window, or the results heading): share again
+    if (sharing.has(target.parentElement)) shareLanes(target.parentElement);
+    else fitLane(target);
   }
 });
+
+/** Lane containers whose lanes share a fixed height by need (buildLanes `share`, the projector). */
+const sharing = new WeakSet();
+
+/**
+ * Split the container's height between its lanes by what each needs to show all it lists, then fit each.
+ * Equal thirds left an empty lane ("目前沒有") a third of a 720-pixel projector while the full lanes hid
+ * most of their items. A lane that needs no more than an equal share of what is left gets just what it
+ * needs, smallest first; the lanes that need more share the rest equally and fit in it as before (fitLane).
+ * When everything fits, the spare height is spread in proportion to need. Other visible children (the
+ * results heading) keep their own height.
+ */
+function shareLanes(container) {
+  const lanes = Array.from(container.querySelectorAll(":scope > .lane"));
+  if (!lanes.length || !container.getClientRects().length) return;  // not on this screen: shared when it appears
+  const needs = lanes.map(naturalHeight);
+  const others = Array.from(container.children).filter((node) => !lanes.includes(node) && node.getClientRects().length);
+  const rows = (track) => Array.from(container.children).filter((node) => lanes.includes(node) || others.includes(node))
+    .map((node) => (others.includes(node) ? "auto" : track(lanes.indexOf(node)))).join(" ");
+  // measure the heading on its own row: with the tracks of a screen without it, it would stretch over a lane's
+  container.style.gridTemplateRows = rows(() => "minmax(0, 1fr)");
+  const style = getComputedStyle(container);
+  const gaps = (parseFloat(style.rowGap) || 0) * (lanes.length + others.length - 1);
+  let free = container.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom) - gaps
+    - others.reduce((sum, node) => sum + node.getBoundingClientRect().height, 0);
+  const fixed = new Map();
+  const order = lanes.map((_, index) => index).sort((a, b) => needs[a] - needs[b]);
+  for (const index of order) {
+    if (needs[index] > free / (lanes.length - fixed.size)) break;
+    fixed.set(index, needs[index]);
+    free -= needs[index];
+  }
+  const allFit = fixed.size === lanes.length;
+  const track = (index) => {
+    if (allFit) return `minmax(0, ${Math.max(needs[index], 1)}fr)`;
+    return fixed.has(index) ? `${fixed.get(index)}px` : "minmax(0, 1fr)";
+  };
+  container.style.gridTemplateRows = rows(track);
+  for (const section of lanes) fitLane(section);
+}
+
+/** The height (border box) the lane needs to show every item it lists at the most lines, and "還有 N 則". */
+function naturalHeight(section) {
+  const list = section.querySelector(".lane-list");
+  const items = Array.from(list.children);
+  section.style.setProperty("--lane-lines", String(LANE_LINES[0]));
+  showFirst(items, items.length, Number(list.dataset.total || items.length), section.querySelector(".lane-more"));
+  let bottom = 0;  // offsets are from the lane's padding edge: `.lane` is positioned (map.css)
+  for (const child of section.children) {
+    if (!child.getClientRects().length) continue;
+    bottom = Math.max(bottom, child.offsetTop + child.offsetHeight + parseFloat(getComputedStyle(child).marginBottom));
+  }
+  const style = getComputedStyle(section);
+  return Math.ceil(bottom + parseFloat(style.paddingBottom) + parseFloat(style.borderTopWidth)
+    + parseFloat(style.borderBottomWidth));
+}
 
 /** Lines a statement may take on the projector (projector.css `--lane-lines`), most first. */
 const LANE_LINES = [3, 2, 1];

@@ -34,7 +34,7 @@ let joinHost = "";
 async function boot() {
   const display = displayCode(code);
   for (const node of document.querySelectorAll(".join-code-text")) node.textContent = display;
-  buildLanes($("#lanes"), "h2");
+  buildLanes($("#lanes"), "h2", { share: true });
   await loadI18n(null);
   wireLanguageToggle();
   map = new ConsensusMap($("#map"), $("#map-empty"), $("#map-summary"));
