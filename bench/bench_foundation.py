@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import websockets  # noqa: E402
 
-from facilitation import loadtest  # noqa: E402
+from facilitation.tools import loadtest  # noqa: E402
 from tests.support.servers import ServerProcess  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from facilitation import loadtest  # noqa: E402
+from facilitation.tools import loadtest  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STATEMENTS = 50
@@ -137,7 +137,7 @@ async def _load(url: str, phones: int, rate: float, duration: float) -> dict[str
 def _open_meeting(url: str) -> str:
     import httpx
 
-    from facilitation.client import MeetingClient
+    from facilitation.tools.client import MeetingClient
 
     body = httpx.post(f"{url}/api/meetings", timeout=30, json={
         "title": "Ingest", "seeds": [f"Statement number {i}." for i in range(STATEMENTS)]}).json()

@@ -6,7 +6,7 @@
 
 Starts its own `facilitation serve` (SQLite in a temporary directory, live analysis on, one worker, the
 server's default per-address limits) pinned to CPU 0 with ``taskset`` (its analysis pool inherits the pin),
-warms the analysis pool with one vote, then drives it with `facilitation loadtest` (facilitation/loadtest.py)
+warms the analysis pool with one vote, then drives it with `facilitation loadtest` (facilitation/tools/loadtest.py)
 pinned to CPU 1: the phones in ``--processes`` processes (nice 5), connecting from one loopback address per
 1,000 phones (127.0.0.2, ...), and the projector in a process of its own, so its arrival clock is never
 behind a phone's work. Send and arrival times are ``time.monotonic()``: CLOCK_MONOTONIC on Linux, one clock
@@ -43,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facilitation import fdlimit, loadtest
+from facilitation.tools import fdlimit, loadtest
 from tests.support.servers import free_port
 
 SERVER_CPU = 0
@@ -69,7 +69,7 @@ def _wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 6
 
 async def _warm_analysis(base: str, code: str, timeout: float) -> bool:
     """One vote, then wait for the first analysis run: the pool's start (~1-2 s of imports) is not measured."""
-    from facilitation.client import MeetingClient
+    from facilitation.tools.client import MeetingClient
 
     warm = MeetingClient(base, code, "participant")
     await warm.connect()
@@ -101,7 +101,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     log = Path(tmp) / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            _pinned([sys.executable, "-m", "facilitation.cli", "serve", "--port", str(port), "--store",
+            _pinned([sys.executable, "-m", "facilitation.tools.cli", "serve", "--port", str(port), "--store",
                      f"sqlite:///{tmp}/m.db", "--expect", str(args.participants)], SERVER_CPU),
             stdout=out, stderr=subprocess.STDOUT, env=env)
     try:

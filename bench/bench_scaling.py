@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facilitation import loadtest
+from facilitation.tools import loadtest
 from tests.support.servers import RedisServer, ServerProcess
 
 MODES = {"embedded": 1, "redis2": 2, "redis4": 4}

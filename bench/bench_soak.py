@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import websockets
 
-from facilitation import loadtest
-from facilitation.client import MeetingClient, ServerError
+from facilitation.tools import loadtest
+from facilitation.tools.client import MeetingClient, ServerError
 from tests.support.servers import ServerProcess
 
 VALUES = ("agree", "acceptable", "pass", "disagree")

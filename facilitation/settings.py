@@ -38,7 +38,7 @@ class Settings:
     limit). A venue shares one address: a workshop's 30 tables may each create a meeting in the same minute,
     while a script creating hundreds a second (and filling the store) is stopped."""
     create_window: float = 60.0
-    # Connection hygiene (facilitation/server.py, facilitation/ws.py; docs/security.md "Connections"):
+    # Connection hygiene (facilitation/web/server.py, facilitation/web/ws.py; docs/security.md "Connections"):
     request_timeout: float = 10.0
     """Seconds a client has to send its request line and headers (``FACILITATION_REQUEST_TIMEOUT``)."""
     body_timeout: float = 30.0

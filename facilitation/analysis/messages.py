@@ -26,7 +26,7 @@ import numpy as np
 
 from clustering import AnalysisResult
 from clustering.result import AcceptanceScore, Divisive, Opinion, Representative, Tally
-from facilitation.protocol import PROTOCOL_VERSION, dumps
+from facilitation.core.protocol import PROTOCOL_VERSION, dumps
 
 __all__ = [
     "LANE_NAMES",

@@ -18,7 +18,7 @@ Publication goes through the normal path: the result is saved with ``store.save_
 export or a timelapse sees exactly what the room saw. What is saved is data: the clustering
 library's result as versioned JSON with its warm-start state, beside the map message as sent
 (:func:`~facilitation.analysis.worker.stored_text`, no pickle); the wire messages after a restart or on a
-following worker and the export summary (:func:`facilitation.summary.from_stored_analysis`) are derived
+following worker and the export summary (:func:`facilitation.export.summary.from_stored_analysis`) are derived
 from the result, a replayed run (``?run=N``) is the message itself. A failed run keeps the last good map, sets
 ``Room.set_analysis_error``, tells the host console, and is retried after a back-off.
 
@@ -45,12 +45,12 @@ from facilitation import metrics
 from facilitation.analysis.messages import PhoneParts
 from facilitation.analysis.votelog import VoteLog
 from facilitation.analysis.worker import Job, Outcome, init_worker, rebuild, run_job, warm_up
-from facilitation.connection import Connection
-from facilitation.errors import ClientError
-from facilitation.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
-from facilitation.hub import Room
-from facilitation.meeting import Phase, StatementState, UpdateSettings
-from facilitation.protocol import PROTOCOL_VERSION
+from facilitation.core.errors import ClientError
+from facilitation.core.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
+from facilitation.core.meeting import Phase, StatementState, UpdateSettings
+from facilitation.core.protocol import PROTOCOL_VERSION
+from facilitation.live.connection import Connection
+from facilitation.live.room import Room
 
 __all__ = ["DEBOUNCE", "AnalysisScheduler", "results_shown"]
 
@@ -116,7 +116,7 @@ def _fail_runs(env: Mapping[str, str]) -> frozenset[int]:
 
 
 class _RoomAnalysis:
-    """One room's part of the live analysis: the :class:`~facilitation.hub.RoomAnalysis` the room calls."""
+    """One room's part of the live analysis: the :class:`~facilitation.live.room.RoomAnalysis` the room calls."""
 
     def __init__(self, scheduler: AnalysisScheduler, state: _Meeting) -> None:
         self._scheduler = scheduler
@@ -139,7 +139,7 @@ class _RoomAnalysis:
 
 
 class AnalysisScheduler:
-    """Live analysis for every room of a :class:`~facilitation.hub.Hub` (one per server process); the hub is
+    """Live analysis for every room of a :class:`~facilitation.live.room.Hub` (one per server process); the hub is
     made with :meth:`attach` as its analysis factory, so each room gets its part at construction."""
 
     def __init__(self, *, workers: int | None = None, env: Mapping[str, str] | None = None) -> None:

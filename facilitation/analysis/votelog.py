@@ -15,8 +15,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facilitation.analysis.worker import VALUE_CODES
-from facilitation.events import Event, ParticipantJoined, ProfileChanged, StatementModerated, StatementPosted, VoteCast
-from facilitation.meeting import Meeting
+from facilitation.core.events import (
+    Event,
+    ParticipantJoined,
+    ProfileChanged,
+    StatementModerated,
+    StatementPosted,
+    VoteCast,
+)
+from facilitation.core.meeting import Meeting
 
 __all__ = ["VoteLog"]
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from facilitation.vocabulary import VOTE_VALUES, VOTE_WEIGHTS
+from facilitation.core.vocabulary import VOTE_VALUES, VOTE_WEIGHTS
 
 __all__ = [
     "CODE_VALUES",
@@ -173,7 +173,7 @@ def stored_payload(analysis: str, message: str | None = None) -> dict[str, Any]:
 
 def stored_text(analysis: str, message: str) -> str:
     """The payload as the JSON text the store keeps (built in the worker process)."""
-    from facilitation.protocol import dumps
+    from facilitation.core.protocol import dumps
 
     return dumps(stored_payload(analysis, message))
 
@@ -194,7 +194,7 @@ def rebuild(payload: dict[str, Any], *, run: int, upto_seq: int, at: float, role
     None for a payload without a stored result (version 1: the caller falls back to its message)."""
     from clustering import AnalysisResult
     from facilitation.analysis.messages import map_message, phone_parts
-    from facilitation.protocol import dumps
+    from facilitation.core.protocol import dumps
 
     if not isinstance(payload.get("analysis"), str):
         return None
@@ -242,7 +242,7 @@ def run_job(job: Job) -> Outcome:
 def _run_job(job: Job) -> Outcome:
     from clustering import AnalysisResult, VoteTable, analyze
     from facilitation.analysis.messages import map_message, phone_parts
-    from facilitation.protocol import dumps
+    from facilitation.core.protocol import dumps
 
     started, cpu_started = time.perf_counter(), time.process_time()
     laps = _Laps(started)

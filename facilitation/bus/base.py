@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from facilitation.events import Event
+from facilitation.core.events import Event
 
 __all__ = ["Backfill", "Bus", "Listener", "Unsubscribe"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from facilitation.bus.base import Listener, Unsubscribe
-from facilitation.events import Event
+from facilitation.core.events import Event
 
 __all__ = ["MemoryBus"]
 

@@ -32,8 +32,8 @@ from redis.exceptions import RedisError
 
 from facilitation import redis_keys as keys
 from facilitation.bus.base import Backfill, Listener, Unsubscribe
-from facilitation.eventlog.codec import decode, encode
-from facilitation.events import Event
+from facilitation.core.codec import decode, encode
+from facilitation.core.events import Event
 
 __all__ = ["RedisBus"]
 

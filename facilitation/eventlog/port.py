@@ -1,7 +1,7 @@
 """One event-log port for both backends: ``append`` (durable, fenced by the owner's token in Redis mode) and
 ``subscribe`` (every durable event after a sequence number, in order, exactly once).
 
-The writer (:mod:`facilitation.writer`) appends; the room subscribes. Two implementations:
+The writer (:mod:`facilitation.live.writer`) appends; the room subscribes. Two implementations:
 
 - :class:`StoreLog`: any store plus any bus. ``append`` waits for the store's group commit, then publishes
   on the bus. With the in-process bus (embedded mode) subscribers hear the events before ``append``
@@ -19,7 +19,7 @@ from typing import Protocol
 
 from facilitation.bus import Bus, Listener, Unsubscribe
 from facilitation.bus.redis import RedisBus
-from facilitation.events import Event
+from facilitation.core.events import Event
 from facilitation.store import Store
 from facilitation.store.redis import RedisStore
 

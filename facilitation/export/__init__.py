@@ -1,12 +1,12 @@
 """Writers of the session summary: Markdown, HTML, PDF, JSON and a Pol.is CSV folder.
 
-All read one :class:`facilitation.summary.Summary`; :func:`render` gives the bytes of a one-file format
+All read one :class:`facilitation.export.summary.Summary`; :func:`render` gives the bytes of a one-file format
 and its media type, :func:`facilitation.export.polis.write_polis` writes the Pol.is folder.
 """
 
 from __future__ import annotations
 
-from facilitation.summary import Summary
+from facilitation.export.summary import Summary
 
 __all__ = ["FILE_FORMATS", "FORMATS", "TEXT_FORMATS", "render"]
 

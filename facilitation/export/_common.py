@@ -3,9 +3,9 @@ same figures: every share is written with its counts (``5 / 6 · 83%``), never a
 
 from __future__ import annotations
 
+from facilitation.core.vocabulary import SCALES
 from facilitation.export.i18n import Catalog, fraction, percent_of
-from facilitation.summary import LogEntry, Opinion, Share, Summary, Tally
-from facilitation.vocabulary import SCALES
+from facilitation.export.summary import LogEntry, Opinion, Share, Summary, Tally
 
 __all__ = [
     "accepted_note",

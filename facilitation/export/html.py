@@ -21,8 +21,8 @@ from facilitation.export._common import (
     tally_text,
 )
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
+from facilitation.export.summary import Opinion, Summary
 from facilitation.export.svg import map_svg
-from facilitation.summary import Opinion, Summary
 
 __all__ = ["CSS", "render_html"]
 

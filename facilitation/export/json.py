@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from facilitation.summary import Summary, summary_to_dict
+from facilitation.export.summary import Summary, summary_to_dict
 
 __all__ = ["render_json"]
 

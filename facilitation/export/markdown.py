@@ -19,8 +19,8 @@ from facilitation.export._common import (
     tally_text,
 )
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
+from facilitation.export.summary import Summary
 from facilitation.export.svg import map_data_uri
-from facilitation.summary import Summary
 
 __all__ = ["escape", "render_markdown"]
 

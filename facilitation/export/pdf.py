@@ -9,7 +9,7 @@ exactly what to install, and the HTTP export answers 503 ``pdf_unavailable`` wit
 from __future__ import annotations
 
 from facilitation.export.html import render_html
-from facilitation.summary import Summary
+from facilitation.export.summary import Summary
 
 __all__ = ["PdfUnavailable", "pdf_available", "render_pdf"]
 

@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facilitation.events import Event, ParticipantJoined, StatementPosted
+from facilitation.core.events import Event, ParticipantJoined, StatementPosted
 from facilitation.export.i18n import utc_text
-from facilitation.summary import Summary
+from facilitation.export.summary import Summary
 
 __all__ = [
     "POLIS_VALUES",

@@ -19,12 +19,12 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from facilitation.api import _json_body, meeting_urls, require_host, room_for
-from facilitation.errors import ClientError
-from facilitation.events import Event
+from facilitation.core.errors import ClientError
+from facilitation.core.events import Event
+from facilitation.core.registry import parse_http_command
 from facilitation.export import FILE_FORMATS, FORMATS, render
-from facilitation.registry import parse_http_command
-from facilitation.summary import Summary, build_summary
+from facilitation.export.summary import Summary, build_summary
+from facilitation.web.api import _json_body, meeting_urls, require_host, room_for
 
 __all__ = ["export_meeting", "set_follow_up"]
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from facilitation.export.i18n import Catalog
-from facilitation.summary import MapPoint, Summary
+from facilitation.export.summary import MapPoint, Summary
 
 __all__ = ["GROUP_COLOURS", "SHAPES", "Label", "label_boxes", "map_data_uri", "map_svg", "stacked"]
 

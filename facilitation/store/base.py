@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from facilitation.errors import ClientError
-from facilitation.eventlog.codec import StoreRefused
-from facilitation.events import Event
+from facilitation.core.codec import StoreRefused
+from facilitation.core.errors import ClientError
+from facilitation.core.events import Event
 
 __all__ = ["MeetingExists", "Store", "StoreRefused", "StoreUnavailable"]
 

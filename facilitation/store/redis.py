@@ -7,7 +7,7 @@ appends a batch to both, so a worker can never see an event on the stream that t
 The script refuses the batch unless
 - its first sequence number is exactly the log's length + 1 (no gap, no second writer for that seq), and
 - when the append carries a fencing token (the owner's writer passes it, see
-  :mod:`facilitation.ownership`), the owner lock still holds exactly that token. A worker that stalled past
+  :mod:`facilitation.live.ownership`), the owner lock still holds exactly that token. A worker that stalled past
   its lock's expiry and woke up can therefore never write, even though it still believes it owns the meeting.
 
 Durability: Redis answers a write after appending it to its AOF; with ``appendfsync always`` that append is
@@ -32,8 +32,8 @@ from redis.exceptions import RedisError, ResponseError
 
 from facilitation import metrics
 from facilitation import redis_keys as keys
-from facilitation.eventlog.codec import StoreRefused, decode, encode
-from facilitation.events import Event
+from facilitation.core.codec import StoreRefused, decode, encode
+from facilitation.core.events import Event
 from facilitation.store.base import HEALTH_TIMEOUT, MeetingExists, StoreUnavailable
 
 __all__ = ["Fenced", "RedisStore"]

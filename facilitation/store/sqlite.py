@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from facilitation import metrics
-from facilitation.eventlog.codec import StoreRefused, decode, encode
-from facilitation.events import Event
+from facilitation.core.codec import StoreRefused, decode, encode
+from facilitation.core.events import Event
 from facilitation.store.base import HEALTH_TIMEOUT, MeetingExists, StoreUnavailable
 
 __all__ = ["SQLiteStore"]

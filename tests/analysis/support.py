@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.support.servers import ServerProcess, scaled
 
 
@@ -69,8 +69,8 @@ async def build_big_meeting(store_url: str, participants: int, statements: int, 
 
     import numpy as np
 
-    from facilitation.events import VoteCast
-    from facilitation.meeting import Join, Meeting, MeetingSettings, SetPhase, hash_secret
+    from facilitation.core.events import VoteCast
+    from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, hash_secret
     from facilitation.store import open_store
 
     now = _time.time()

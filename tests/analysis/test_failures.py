@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.analysis.support import close_all, create_meeting, phones, vote_camps
 from tests.support.servers import ServerProcess, scaled
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.analysis.support import close_all, create_meeting, next_analysis, phones, vote_camps
 from tests.support.servers import ServerProcess, scaled
 

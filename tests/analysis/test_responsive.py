@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.analysis.support import build_big_meeting
 from tests.support.servers import ServerProcess, scaled
 

@@ -23,8 +23,8 @@ from facilitation.analysis.worker import (
     run_job,
     stored_map_text,
 )
+from facilitation.export.summary import from_stored_analysis
 from facilitation.store import open_store
-from facilitation.summary import from_stored_analysis
 from tests.support.data import polis_data_dir
 
 ROLE_NAMES = ("resident", "business")
@@ -127,7 +127,7 @@ def test_analyze_piped_into_head_ends_quietly() -> None:
     (128 + SIGPIPE, as a shell reports it) when the report outgrew the pipe before `head` left."""
     folder = polis_data_dir() / "vtaiwan.uberx"
     pipeline = subprocess.run(
-        f"{sys.executable} -m facilitation.cli analyze {folder} | head -1; exit ${{PIPESTATUS[0]}}",
+        f"{sys.executable} -m facilitation.tools.cli analyze {folder} | head -1; exit ${{PIPESTATUS[0]}}",
         shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=120, check=False)
     assert pipeline.returncode in (0, 141), pipeline.stderr
     assert len(pipeline.stdout.splitlines()) == 1

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from clustering.polis_io import PolisExportError, read_polis_export
-from facilitation.cli import main
+from facilitation.tools.cli import main
 from tests.clustering.conftest import data_dir
 
 SOURCE_NAME = "london.youth.policing"

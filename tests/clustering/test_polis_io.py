@@ -10,7 +10,7 @@ import pytest
 from clustering import AGREE as AGREE_VALUE
 from clustering import DISAGREE as DISAGREE_VALUE
 from clustering.polis_io import PolisExportError, read_polis_export
-from facilitation.commands.analyze import run
+from facilitation.tools.analyze import run
 from tests.clustering.conftest import data_dir
 
 VOTES = """timestamp,datetime,comment-id,voter-id,vote

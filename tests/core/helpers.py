@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from facilitation.meeting import (
+from facilitation.core.meeting import (
     Join,
     Meeting,
     MeetingSettings,

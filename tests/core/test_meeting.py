@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from facilitation.events import PhaseChanged, StatementModerated, StatementPosted, VoteCast
-from facilitation.meeting import (
+from facilitation.core.events import PhaseChanged, StatementModerated, StatementPosted, VoteCast
+from facilitation.core.meeting import (
     MAX_NICKNAME_CHARS,
     Command,
     CommandRefused,

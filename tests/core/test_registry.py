@@ -8,9 +8,9 @@ from typing import Any, get_args
 
 import pytest
 
-from facilitation import meeting as core
-from facilitation.errors import ClientError, ProtocolError
-from facilitation.meeting import (
+from facilitation.core import meeting as core
+from facilitation.core.errors import ClientError, ProtocolError
+from facilitation.core.meeting import (
     Command,
     CommandRefused,
     Join,
@@ -23,8 +23,8 @@ from facilitation.meeting import (
     Vote,
     hash_secret,
 )
-from facilitation.protocol import HOST_ONLY, NEEDS_OP, PARTICIPANT_ONLY, parse_client_message
-from facilitation.registry import (
+from facilitation.core.protocol import HOST_ONLY, NEEDS_OP, PARTICIPANT_ONLY, parse_client_message
+from facilitation.core.registry import (
     COMMAND_TYPES,
     ROLES,
     SPECS,

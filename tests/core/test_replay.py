@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from facilitation.events import Event, event_from_dict
-from facilitation.meeting import (
+from facilitation.core.events import Event, event_from_dict
+from facilitation.core.meeting import (
     Command,
     CommandRefused,
     Join,

@@ -1,4 +1,4 @@
-"""The live router (:class:`facilitation.routing.Router`) against the rule stated by ``next_statement``.
+"""The live router (:class:`facilitation.core.next_statement.Router`) against the rule stated by ``next_statement``.
 
 The router keeps caches so an ack does not scan every statement; these tests drive a meeting through
 random posts, moderation (out and back in), votes and changed votes, and after every step compare the
@@ -13,9 +13,9 @@ from collections import Counter
 
 import pytest
 
-from facilitation.errors import ClientError
-from facilitation.meeting import Meeting, Moderate, PostStatement, Vote
-from facilitation.routing import NEW_STATEMENT_VOTES, Router, uniform
+from facilitation.core.errors import ClientError
+from facilitation.core.meeting import Meeting, Moderate, PostStatement, Vote
+from facilitation.core.next_statement import NEW_STATEMENT_VOTES, Router, uniform
 from tests.core.helpers import NOW, join, new_meeting
 
 VALUES = ("agree", "disagree", "pass", "acceptable")

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from facilitation.codes import ALPHABET, CODE_LENGTH, format_code, new_code, normalize_code
-from facilitation.meeting import PostStatement, Vote
-from facilitation.routing import NEW_STATEMENT_VOTES, next_statement
+from facilitation.core.codes import ALPHABET, CODE_LENGTH, format_code, new_code, normalize_code
+from facilitation.core.meeting import PostStatement, Vote
+from facilitation.core.next_statement import NEW_STATEMENT_VOTES, next_statement
 from tests.core.helpers import NOW, join, new_meeting
 
 

@@ -1,4 +1,4 @@
-"""The one text validator (facilitation/text.py) and the duplicate key, without a server."""
+"""The one text validator (facilitation/core/text.py) and the duplicate key, without a server."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facilitation.errors import ProtocolError
-from facilitation.text import FORBIDDEN, FORMAT_CHARACTERS, clean, collapse, dedup_key, is_visible
+from facilitation.core.errors import ProtocolError
+from facilitation.core.text import FORBIDDEN, FORMAT_CHARACTERS, clean, collapse, dedup_key, is_visible
 
 
 def refusal(value: object, *, max_chars: int = 100, multiline: bool = False, visible: bool = False) -> str:

@@ -13,11 +13,8 @@ from typing import Any
 
 import pytest
 
-from facilitation.commands import analyze as analyze_command
-from facilitation.commands import export as export_command
-from facilitation.commands import import_polis
-from facilitation.events import Event
-from facilitation.meeting import (
+from facilitation.core.events import Event
+from facilitation.core.meeting import (
     Join,
     Meeting,
     MeetingSettings,
@@ -29,6 +26,9 @@ from facilitation.meeting import (
     hash_secret,
 )
 from facilitation.store import open_store
+from facilitation.tools import analyze as analyze_command
+from facilitation.tools import export as export_command
+from facilitation.tools import import_polis
 from tests.support.data import polis_data_dir
 
 CONVERSATIONS = ("15-per-hour-seattle", "brexit-consensus", "canadian-electoral-reform",

@@ -23,11 +23,8 @@ from typing import Any
 
 import pytest
 
-from facilitation.events import Event
-from facilitation.export import render
-from facilitation.export.i18n import PAGE_CATALOGS, SHARED_KEYS, catalog
-from facilitation.export.svg import DOT, label_boxes, map_svg, project, stacked
-from facilitation.meeting import (
+from facilitation.core.events import Event
+from facilitation.core.meeting import (
     Join,
     Meeting,
     MeetingSettings,
@@ -36,7 +33,10 @@ from facilitation.meeting import (
     Vote,
     hash_secret,
 )
-from facilitation.summary import Summary, build_summary, min_group_size
+from facilitation.export import render
+from facilitation.export.i18n import PAGE_CATALOGS, SHARED_KEYS, catalog
+from facilitation.export.summary import Summary, build_summary, min_group_size
+from facilitation.export.svg import DOT, label_boxes, map_svg, project, stacked
 from tests.support.servers import scaled
 
 T0 = 1_700_000_000.0
@@ -264,7 +264,7 @@ def check_sections(sections: dict[str, Section], raw: Raw, summary: Summary) -> 
             group = next(g for g in summary.groups if subhead.startswith(cat.group(g.id)))
             size = int(re.search(r"(\d+)", subhead.removeprefix(cat.group(group.id)))[1])  # type: ignore[index]
             assert size == len(raw.voters(group.id)), subhead
-    from facilitation.vocabulary import SCALES
+    from facilitation.core.vocabulary import SCALES
 
     order = SCALES[summary.scale]
     table = sections[cat.t("all_statements")].tables[0]
@@ -556,7 +556,7 @@ def test_a_follow_ups_line_breaks_reach_the_reports_and_paragraphs_stay_apart() 
     """A follow-up response's line breaks survive Markdown (as <br> in its table cell) and HTML (pre-line),
     and a description's blank line still parts two paragraphs in Markdown (second PO rehearsal; a client
     written from docs/export.md)."""
-    from facilitation.meeting import SetFollowUp
+    from facilitation.core.meeting import SetFollowUp
 
     settings = MeetingSettings(title="回應換行", language="zh-TW", scale="consent",
                                description="第一段。\n\n第二段第一行。\n第二段第二行。")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from facilitation.export import render
-from facilitation.summary import build_summary
+from facilitation.export.summary import build_summary
 from tests.e2e.conftest import SCREENSHOTS, launch_chromium
 from tests.export.test_numbers import noisy_meeting
 

@@ -18,7 +18,7 @@ from facilitation.export import render
 from facilitation.export.i18n import PAGE_CATALOGS
 from facilitation.export.markdown import render_markdown
 from facilitation.export.polis import write_polis
-from facilitation.summary import build_summary
+from facilitation.export.summary import build_summary
 from tests.export.conftest import STATEMENTS_ZH, small_meeting, store_events
 from tests.support.servers import ServerProcess, scaled
 
@@ -222,7 +222,7 @@ def test_pdf_unavailable_cli_says_how_to_install(tmp_path: Path) -> None:
     store_events(f"sqlite:///{db}", events)
     env = {**os.environ, **_without_weasyprint(tmp_path / "site", "ImportError", "No module named 'weasyprint'")}
     out = tmp_path / "report.pdf"
-    done = subprocess.run([sys.executable, "-m", "facilitation.cli", "export", "ABCDEF", "--format", "pdf",
+    done = subprocess.run([sys.executable, "-m", "facilitation.tools.cli", "export", "ABCDEF", "--format", "pdf",
                            "--out", str(out), "--store", f"sqlite:///{db}"], capture_output=True, text=True,
                           env=env, timeout=scaled(120))
     assert done.returncode == 2, done.stderr
@@ -232,7 +232,7 @@ def test_pdf_unavailable_cli_says_how_to_install(tmp_path: Path) -> None:
 
 def test_settings_change_text_stays_inert() -> None:
     """A hostile title set mid-meeting reaches the moderation log as words, escaped in HTML and Markdown."""
-    from facilitation.meeting import UpdateSettings
+    from facilitation.core.meeting import UpdateSettings
     from tests.export.conftest import MALICIOUS
 
     meeting, events = small_meeting()
@@ -251,13 +251,13 @@ def test_out_dash_refuses_what_cannot_be_printed(tmp_path: Path, fmt: str) -> No
     db = tmp_path / "m.db"
     _, events = small_meeting()
     store_events(f"sqlite:///{db}", events)
-    done = subprocess.run([sys.executable, "-m", "facilitation.cli", "export", "ABCDEF", "--format", fmt,
+    done = subprocess.run([sys.executable, "-m", "facilitation.tools.cli", "export", "ABCDEF", "--format", fmt,
                            "--out", "-", "--store", f"sqlite:///{db}"], capture_output=True, cwd=tmp_path,
                           timeout=scaled(120))
     assert done.returncode == 2 and done.stdout == b""
     assert b"--out PATH" in done.stderr
     assert not (tmp_path / "-").exists()
-    json_out = subprocess.run([sys.executable, "-m", "facilitation.cli", "export", "ABCDEF", "--format", "json",
+    json_out = subprocess.run([sys.executable, "-m", "facilitation.tools.cli", "export", "ABCDEF", "--format", "json",
                                "--out", "-", "--store", f"sqlite:///{db}"], capture_output=True, cwd=tmp_path,
                               timeout=scaled(120))
     assert json_out.returncode == 0 and json.loads(json_out.stdout)["code"] == "ABCDEF"

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from facilitation.commands.import_polis import build_events, read_folder
-from facilitation.events import ParticipantJoined
-from facilitation.meeting import Meeting, hash_secret
+from facilitation.core.events import ParticipantJoined
+from facilitation.core.meeting import Meeting, hash_secret
+from facilitation.tools.import_polis import build_events, read_folder
 from tests.export.conftest import CONVERSATIONS, RoundTrip, data_dir
 from tests.support.servers import scaled
 
@@ -121,7 +121,7 @@ def test_reddwarf_finds_the_same_groups_in_export_and_original(round_trips: dict
 def test_cli_import_prints_code_and_host_and_export_writes_the_folder(tmp_path: Path) -> None:
     """`facilitation import-polis` prints `code:` and `host:` lines; `export --format polis` writes Pol.is files."""
     store = f"sqlite:///{tmp_path / 'm.db'}"
-    env_cmd = [sys.executable, "-m", "facilitation.cli"]
+    env_cmd = [sys.executable, "-m", "facilitation.tools.cli"]
     done = subprocess.run([*env_cmd, "import-polis", str(data_dir() / "london.youth.policing"), "--store", store],
                           capture_output=True, text=True, timeout=scaled(60), check=True)
     lines = dict(line.split(": ", 1) for line in done.stdout.splitlines())
@@ -154,9 +154,9 @@ def test_our_own_meeting_comes_back_with_every_setting_and_moderation_reason(tmp
     """export --format polis then import-polis of a meeting of ours restores all its settings (moderation,
     statement limit, nicknames: a client written from docs/export.md found them reset) and each moderated
     statement's state and reason as it was, an empty hide reason included."""
+    from facilitation.core.meeting import Join, MeetingSettings, Moderate, ModerationMode, PostStatement, SetPhase, Vote
     from facilitation.export.polis import write_polis
-    from facilitation.meeting import Join, MeetingSettings, Moderate, ModerationMode, PostStatement, SetPhase, Vote
-    from facilitation.summary import build_summary
+    from facilitation.export.summary import build_summary
 
     settings = MeetingSettings(title="往返", language="zh-TW", scale="consent", roles=("住戶", "攤商"),
                                moderation=ModerationMode.PRE, max_statement_chars=300, ask_nickname=True)

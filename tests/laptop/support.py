@@ -50,7 +50,7 @@ def proc_limits(pid: int) -> tuple[int, int]:
 
 def run_cli(*args: str, env: dict[str, str] | None = None, preexec: Callable[[], None] | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "facilitation.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "facilitation.tools.cli", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, preexec_fn=preexec, timeout=scaled(timeout))
 
 
@@ -60,7 +60,7 @@ class LimitedServer:
     def __init__(self, store: str, *, soft: int, hard: int, extra: list[str] | None = None,
                  env: dict[str, str] | None = None, host: str = "127.0.0.1") -> None:
         self.port = free_port()
-        self.cmd = [sys.executable, "-m", "facilitation.cli", "serve", "--host", host, "--port", str(self.port),
+        self.cmd = [sys.executable, "-m", "facilitation.tools.cli", "serve", "--host", host, "--port", str(self.port),
                     "--store", store, *(extra or [])]
         self.env = {**os.environ, "FACILITATION_ANALYSIS": "0", **(env or {})}
         self.preexec = limits(soft, hard)

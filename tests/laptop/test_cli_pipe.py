@@ -12,7 +12,7 @@ from tests.support.servers import scaled
 def test_closed_stdout_ends_quietly_with_sigpipe_status() -> None:
     """`facilitation analyze PATH --json | head -c 10`: status 141 (128 + SIGPIPE), nothing on stderr."""
     path = polis_data_dir() / "vtaiwan.uberx"
-    proc = subprocess.Popen([sys.executable, "-m", "facilitation.cli", "analyze", str(path), "--json"],
+    proc = subprocess.Popen([sys.executable, "-m", "facilitation.tools.cli", "analyze", str(path), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     assert len(proc.stdout.read(10)) == 10

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from facilitation import network
+from facilitation.web import network
 from tests.laptop.support import LimitedServer, hard_limit, limits, require_posix_limits, run_cli
 from tests.redis.support import redis_or_skip
 from tests.support.servers import free_port

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from facilitation import network
+from facilitation.web import network
 from tests.laptop.support import LimitedServer
 from tests.support.servers import scaled
 

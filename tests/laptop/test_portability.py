@@ -26,7 +26,7 @@ def test_without_resource_module_the_limit_is_reported_not_invented() -> None:
     """With `resource` unimportable (as on Windows), raising is a no-op and the banner says there is no limit."""
     out = _python(
         "import sys; sys.modules['resource'] = None\n"
-        "from facilitation import fdlimit\n"
+        "from facilitation.tools import fdlimit\n"
         "limit = fdlimit.raise_limit()\n"
         "print(limit.soft, limit.phones, fdlimit.shortfall_message(limit, 1000))\n"
         "print(fdlimit.capacity_message(limit))\n"
@@ -39,11 +39,11 @@ def test_without_resource_module_the_limit_is_reported_not_invented() -> None:
 
 def test_without_fcntl_the_routing_table_still_finds_the_lan_address() -> None:
     """Without `fcntl` (Windows) no interface is enumerated, yet the routed addresses are still found."""
-    from facilitation import network
+    from facilitation.web import network
 
     out = _python(
         "import sys; sys.modules['fcntl'] = None\n"
-        "from facilitation import network\n"
+        "from facilitation.web import network\n"
         "print(len(network._interface_addresses()))\n"
         "print(','.join(network.lan_addresses()))\n")
     interfaces, found = [*out.splitlines(), ""][:2]
@@ -55,7 +55,7 @@ def test_without_fcntl_the_routing_table_still_finds_the_lan_address() -> None:
 def test_process_pools_use_spawn_on_every_system() -> None:
     """The analysis pool and the loadtest phones start with `spawn`, the only method Windows and macOS share."""
     root = Path(__file__).resolve().parents[2] / "facilitation"
-    for path in (root / "analysis" / "scheduler.py", root / "loadtest.py"):
+    for path in (root / "analysis" / "scheduler.py", root / "tools" / "loadtest.py"):
         text = path.read_text()
         assert 'get_context("spawn")' in text, path
 
@@ -68,7 +68,7 @@ def test_ctrl_c_stops_the_server_and_its_analysis_pool_without_a_traceback(tmp_p
     port = free_port()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "facilitation.cli", "serve", "--port", str(port), "--store",
+            [sys.executable, "-m", "facilitation.tools.cli", "serve", "--port", str(port), "--store",
              f"sqlite:///{tmp_path / 'm.db'}", "--demo"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "FACILITATION_ANALYSIS": "1"})

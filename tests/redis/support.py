@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import websockets
 
-from facilitation.client import MeetingClient, ServerError
+from facilitation.tools.client import MeetingClient, ServerError
 from tests.support.servers import RedisServer, ServerProcess, scaled
 
 VALUES = ("agree", "disagree", "pass", "acceptable")

@@ -14,9 +14,9 @@ import pytest
 import redis
 
 from facilitation import redis_keys as keys
-from facilitation.client import MeetingClient
-from facilitation.meeting import Command
-from facilitation.registry import COMMAND_TYPES, decode_command, encode_command
+from facilitation.core.meeting import Command
+from facilitation.core.registry import COMMAND_TYPES, decode_command, encode_command
+from facilitation.tools.client import MeetingClient
 from tests.redis.support import create_meeting, redis_or_skip, worker
 from tests.security.wire import http_json
 from tests.support.servers import RedisServer, ServerProcess, scaled

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from facilitation.client import MeetingClient
 from facilitation.store.redis import RedisStore
+from facilitation.tools.client import MeetingClient
 from tests.redis.support import Phone, create_meeting, open_voting, redis_or_skip, votes_in, worker
 from tests.support.servers import RedisServer, ServerProcess, scaled
 
@@ -217,7 +217,7 @@ async def test_redis_restart_mid_meeting_loses_nothing_acknowledged(
 
 def test_more_than_one_worker_without_redis_is_refused() -> None:
     """`serve --workers 2` without --redis exits with status 2 and says that Redis is needed."""
-    result = subprocess.run([sys.executable, "-m", "facilitation.cli", "serve", "--workers", "2",
+    result = subprocess.run([sys.executable, "-m", "facilitation.tools.cli", "serve", "--workers", "2",
                              "--store", "sqlite:///:memory:"], capture_output=True, text=True, timeout=scaled(30),
                             env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 2

@@ -18,8 +18,8 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from facilitation.meeting import hash_secret
-from facilitation.security import MAX_FAILURES
+from facilitation.core.meeting import hash_secret
+from facilitation.web.security import MAX_FAILURES
 from tests.security.wire import http_json, new_meeting, start_server, ws_url
 from tests.support.servers import ServerProcess, scaled
 
@@ -270,7 +270,7 @@ async def test_host_key_and_tokens_never_reach_phones_projector_or_pages(server:
 
 
 def _static_files(server: ServerProcess) -> list[str]:
-    from facilitation.pages import STATIC_DIR
+    from facilitation.web.pages import STATIC_DIR
 
     texts = []
     for path in sorted(STATIC_DIR.rglob("*")):

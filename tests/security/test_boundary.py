@@ -1,7 +1,7 @@
 """Issue 11's exact cases (items 1, 4, 5, 7, 8), each against a real server on SQLite and on Redis.
 
-Every string a client sends passes one validator (facilitation/text.py) declared per command in
-facilitation/registry.py; these tests send what an attacker sent, as raw frames and raw HTTP bodies, and
+Every string a client sends passes one validator (facilitation/core/text.py) declared per command in
+facilitation/core/registry.py; these tests send what an attacker sent, as raw frames and raw HTTP bodies, and
 check the refusal (the error shape, with the command's op), that nothing was applied, and that every
 meeting keeps working afterwards.
 """
@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from facilitation.text import FORBIDDEN
-from facilitation.vocabulary import SCALES
+from facilitation.core.text import FORBIDDEN
+from facilitation.core.vocabulary import SCALES
 from tests.redis.support import redis_or_skip
 from tests.security.wire import DOCUMENTED_ERROR_CODES, http_json, server_env, ws_url
 from tests.support.servers import RedisServer, ServerProcess, scaled

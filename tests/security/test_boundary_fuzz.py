@@ -1,6 +1,6 @@
 """Property: a hostile value in any field of any registered command is refused, with its op, and changes nothing.
 
-For every command type in facilitation/registry.py (so a new command is fuzzed without touching this file)
+For every command type in facilitation/core/registry.py (so a new command is fuzzed without touching this file)
 and every one of its fields, including ``op``, hypothesis puts a hostile value (lone surrogates written as
 ``\\ud800`` escapes in the raw frame, control, bidi and zero-width characters, wrong JSON types, huge
 numbers, huge strings) into an otherwise valid command and sends it over a real WebSocket to a real
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
-from facilitation.registry import SPECS
+from facilitation.core.registry import SPECS
 from tests.security.wire import DOCUMENTED_ERROR_CODES, new_meeting, server_env, ws_url
 from tests.support.servers import ServerProcess, scaled
 

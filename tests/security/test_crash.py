@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import websockets
 
-from facilitation.client import MeetingClient, ServerError
-from facilitation.events import VoteCast
+from facilitation.core.events import VoteCast
 from facilitation.store.redis import RedisStore
+from facilitation.tools.client import MeetingClient, ServerError
 from tests.redis.support import redis_or_skip
 from tests.security.wire import http_json, new_meeting, server_env
 from tests.support.servers import RedisServer, ServerProcess, scaled

@@ -20,7 +20,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.security.wire import metric, new_meeting, rss_kib, start_server, ws_url
 from tests.support.servers import ServerProcess, scaled
 

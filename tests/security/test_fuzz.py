@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from facilitation.protocol import MAX_MESSAGE_BYTES
-from facilitation.registry import SPECS
-from facilitation.vocabulary import VOTE_VALUES as VOTES
+from facilitation.core.protocol import MAX_MESSAGE_BYTES
+from facilitation.core.registry import SPECS
+from facilitation.core.vocabulary import VOTE_VALUES as VOTES
 from tests.security.wire import (
     DOCUMENTED_CLOSE_CODES,
     DOCUMENTED_ERROR_CODES,

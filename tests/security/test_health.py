@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from facilitation.client import MeetingClient, ServerError
+from facilitation.tools.client import MeetingClient, ServerError
 from tests.redis.support import redis_or_skip, worker
 from tests.security.wire import http_json, new_meeting, server_env
 from tests.support.servers import RedisServer, ServerProcess, scaled

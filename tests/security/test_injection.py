@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.security.wire import new_meeting, start_server
 from tests.support.servers import ServerProcess
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import websockets
 
-from facilitation.client import MeetingClient, ServerError
+from facilitation.tools.client import MeetingClient, ServerError
 from tests.server.conftest import create_meeting
 from tests.support.servers import ServerProcess, scaled
 

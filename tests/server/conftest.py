@@ -11,7 +11,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.support.servers import ServerProcess, scaled
 
 NO_ANALYSIS = {"FACILITATION_ANALYSIS": "0"}

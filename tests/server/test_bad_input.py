@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import websockets
 
-from facilitation.client import MeetingClient, ServerError
+from facilitation.tools.client import MeetingClient, ServerError
 from tests.server.conftest import Clients, MeetingInfo, create_meeting, meeting_info
 from tests.support.servers import ServerProcess, scaled
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.server.conftest import NO_ANALYSIS
 from tests.support.servers import ServerProcess, free_port, scaled
 
@@ -21,7 +21,7 @@ def test_workers_without_redis_refused(tmp_path: Path) -> None:
     """`serve --workers 2` without --redis exits non-zero, saying --redis is needed, and serves nothing."""
     env = {k: v for k, v in os.environ.items() if k != "FACILITATION_REDIS"}
     result = subprocess.run(
-        [sys.executable, "-m", "facilitation.cli", "serve", "--workers", "2", "--port", str(free_port()),
+        [sys.executable, "-m", "facilitation.tools.cli", "serve", "--workers", "2", "--port", str(free_port()),
          "--store", f"sqlite:///{tmp_path / 'x.db'}"],
         capture_output=True, text=True, timeout=scaled(30), env=env,
     )

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.server.conftest import create_meeting, meeting_info
 from tests.support.servers import ServerProcess, scaled
 

@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from facilitation.client import MeetingClient
-from facilitation.codes import ALPHABET
+from facilitation.core.codes import ALPHABET
+from facilitation.tools.client import MeetingClient
 from tests.server.conftest import MeetingInfo
 from tests.support.servers import ServerProcess, scaled
 

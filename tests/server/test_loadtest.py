@@ -12,7 +12,7 @@ from tests.support.servers import ServerProcess, scaled
 def test_loadtest_json_reports_contract_keys_and_loses_nothing(server: ServerProcess) -> None:
     """A short loadtest prints one JSON object with the contract keys; every acked vote reached the projector."""
     result = subprocess.run(
-        [sys.executable, "-m", "facilitation.cli", "loadtest", server.url, "--participants", "20",
+        [sys.executable, "-m", "facilitation.tools.cli", "loadtest", server.url, "--participants", "20",
          "--duration", "3", "--vote-interval", "0.3", "--json"],
         capture_output=True, text=True, timeout=scaled(90),
     )

@@ -13,7 +13,7 @@ import json
 import urllib.request
 from typing import Any
 
-from facilitation import loadtest
+from facilitation.tools import loadtest
 from tests.support.servers import ServerProcess
 
 

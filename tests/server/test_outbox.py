@@ -1,4 +1,4 @@
-"""The outbox (facilitation/connection.py): order per connection, short turns, priorities, slow clients.
+"""The outbox (facilitation/live/connection.py): order per connection, short turns, priorities, slow clients.
 
 The socket side is a plain coroutine recording what it was given (uvicorn's send is the boundary); the
 real-socket behaviour (4008 for a client that stops reading, close codes) is covered in test_server.py.
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from facilitation.connection import CLOSE_TOO_SLOW, SEND_QUEUE_LIMIT, TURN_SECONDS, Connection, Outbox
+from facilitation.live.connection import CLOSE_TOO_SLOW, SEND_QUEUE_LIMIT, TURN_SECONDS, Connection, Outbox
 
 pytestmark = pytest.mark.asyncio
 
@@ -212,7 +212,7 @@ async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() ->
     (screens at once), and two broadcasts reach every phone in the order they were made."""
     from types import SimpleNamespace
 
-    from facilitation.fanout import PHONE_SLICE, Fanout
+    from facilitation.live.fanout import PHONE_SLICE, Fanout
 
     outbox, log = Outbox(), Log()
     room = SimpleNamespace(code="ABCDEF", meeting=SimpleNamespace(seq=0),
@@ -251,9 +251,9 @@ async def test_room_wide_events_reach_every_phone_once_and_screen_only_events_no
     import json
     from types import SimpleNamespace
 
-    from facilitation.events import AnalysisPublished
-    from facilitation.fanout import Fanout
-    from facilitation.meeting import PostStatement
+    from facilitation.core.events import AnalysisPublished
+    from facilitation.core.meeting import PostStatement
+    from facilitation.live.fanout import Fanout
     from tests.core.helpers import NOW, join, new_meeting
 
     meeting = new_meeting(seeds=("Seed.",))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from facilitation.client import MeetingClient, ServerError
+from facilitation.tools.client import MeetingClient, ServerError
 from tests.server.conftest import Clients, MeetingInfo, create_meeting, meeting_info
 from tests.support.servers import ServerProcess, scaled
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from facilitation.client import MeetingClient
+from facilitation.tools.client import MeetingClient
 from tests.server.conftest import NO_ANALYSIS, Clients, MeetingInfo, create_meeting, meeting_info
 from tests.support.servers import ServerProcess, scaled
 

@@ -1,4 +1,4 @@
-"""The server's garbage-collector settings (facilitation/runtime.py), in a child process: they are
+"""The server's garbage-collector settings (facilitation/web/runtime.py), in a child process: they are
 process-wide, and the test process must keep its own."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import sys
 
 SCRIPT = r"""
 import asyncio, gc, json
-from facilitation import metrics, runtime
+from facilitation import metrics
+from facilitation.web import runtime
 
 metrics.watch_gc()
 runtime.tune_gc()

@@ -1,4 +1,4 @@
-"""The session's unit tests drive :class:`facilitation.session.Session` without sockets: a real hub (SQLite
+"""The session's unit tests drive :class:`facilitation.live.session.Session` without sockets: a real hub (SQLite
 file, in-process bus) performs the rooms' work, and :class:`Driver` plays the socket adapter's part."""
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from typing import Any
 import pytest_asyncio
 
 from facilitation.bus import open_bus
-from facilitation.errors import ClientError
+from facilitation.core.errors import ClientError
+from facilitation.core.meeting import MeetingSettings, SetPhase
+from facilitation.core.protocol import dumps
 from facilitation.eventlog.port import open_event_log
-from facilitation.hub import Hub, Room, UnknownMeeting
-from facilitation.meeting import MeetingSettings, SetPhase
-from facilitation.protocol import dumps
-from facilitation.security import AttemptLimiter
-from facilitation.session import (
+from facilitation.live.room import Hub, Room, UnknownMeeting
+from facilitation.live.session import (
     Action,
     AddressCounter,
     Attach,
@@ -32,6 +31,7 @@ from facilitation.session import (
     Submit,
 )
 from facilitation.store import open_store
+from facilitation.web.security import AttemptLimiter
 
 HOST_KEY_FIELD = "host_key"
 
@@ -48,7 +48,7 @@ class Clock:
 
 @dataclass
 class Driver:
-    """Performs a session's actions the way facilitation/ws.py does, recording what a client would see."""
+    """Performs a session's actions the way facilitation/web/ws.py does, recording what a client would see."""
 
     session: Session
     hub: Hub

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from facilitation.connection import Connection
-from facilitation.meeting import Vote
+from facilitation.core.meeting import Vote
+from facilitation.live.connection import Connection
 from facilitation.store import StoreUnavailable
 from tests.session.conftest import World
 

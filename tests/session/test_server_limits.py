@@ -1,11 +1,12 @@
-"""The connection limits' arithmetic and bookkeeping (facilitation/server.py), without sockets; the same
+"""The connection limits' arithmetic and bookkeeping (facilitation/web/server.py), without sockets; the same
 limits against a real uvicorn are in tests/security/test_slowloris.py."""
 
 from __future__ import annotations
 
 import logging
 
-from facilitation.server import (
+from facilitation.settings import Settings
+from facilitation.web.server import (
     LOG_BURST,
     LOG_WINDOW,
     ConnectionGuard,
@@ -13,7 +14,6 @@ from facilitation.server import (
     RateLimitedLog,
     connection_limits,
 )
-from facilitation.settings import Settings
 
 
 def test_total_cap_stays_below_the_open_file_limit() -> None:

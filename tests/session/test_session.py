@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from facilitation.session import (
+from facilitation.core.vocabulary import SCALES
+from facilitation.live.session import (
     CLOSE_BAD_HELLO,
     CLOSE_FORBIDDEN,
     CLOSE_TOO_MANY,
@@ -20,7 +21,6 @@ from facilitation.session import (
     Send,
     Submit,
 )
-from facilitation.vocabulary import SCALES
 from tests.session.conftest import World
 
 pytestmark = pytest.mark.asyncio

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from facilitation.bus import Bus, open_bus
-from facilitation.events import Event, VoteCast
+from facilitation.core.events import Event, VoteCast
 from tests.support.servers import RedisServer, scaled
 
 pytestmark = pytest.mark.asyncio

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from facilitation.bus.redis import RedisBus
-from facilitation.events import MeetingCreated, VoteCast
+from facilitation.core.events import MeetingCreated, VoteCast
 from facilitation.store.redis import RedisStore
 from tests.store.test_bus_contract import Collector, _votes
 from tests.support.servers import RedisServer, scaled

@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from facilitation import redis_keys as keys
-from facilitation.events import MeetingCreated, VoteCast
+from facilitation.core.events import MeetingCreated, VoteCast
 from facilitation.store.redis import Fenced, RedisStore
 from tests.support.servers import RedisServer
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from facilitation.events import Event, MeetingCreated, StatementPosted, VoteCast
+from facilitation.core.events import Event, MeetingCreated, StatementPosted, VoteCast
 from facilitation.store import MeetingExists, Store, StoreRefused, StoreUnavailable, open_store
 from tests.support.servers import RedisServer
 

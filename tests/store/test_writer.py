@@ -1,4 +1,4 @@
-"""The one commit path (facilitation/writer.py) on both backends: a bad item fails only its own command,
+"""The one commit path (facilitation/live/writer.py) on both backends: a bad item fails only its own command,
 the replica never runs ahead of the durable log, and an ack's seq is durable."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import pytest
 import pytest_asyncio
 
 from facilitation.bus import open_bus
+from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, Vote, hash_secret
 from facilitation.eventlog.port import EventLog, open_event_log
-from facilitation.meeting import Join, Meeting, MeetingSettings, SetPhase, Vote, hash_secret
+from facilitation.live.writer import LogWriter
 from facilitation.store import Store, StoreRefused, open_store
-from facilitation.writer import LogWriter
 from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.asyncio

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from facilitation import metrics
-from facilitation.events import MeetingCreated, VoteCast
+from facilitation.core.events import MeetingCreated, VoteCast
 from facilitation.store.redis import RedisStore
 from facilitation.store.sqlite import SQLiteStore
 from tests.support.servers import RedisServer

@@ -64,7 +64,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
-        cmd = [sys.executable, "-m", "facilitation.cli", "serve", "--port", str(self.port), "--store", self.store,
+        cmd = [sys.executable, "-m", "facilitation.tools.cli", "serve", "--port", str(self.port), "--store", self.store,
                *self.extra]
         if self.redis:
             cmd += ["--redis", self.redis]

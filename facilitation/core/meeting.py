@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from facilitation.errors import ClientError
-from facilitation.events import (
+from facilitation.core.errors import ClientError
+from facilitation.core.events import (
     Event,
     FollowUpSet,
     MeetingCreated,
@@ -34,8 +34,8 @@ from facilitation.events import (
     StatementPosted,
     VoteCast,
 )
-from facilitation.text import collapse, dedup_key, has_forbidden, is_visible
-from facilitation.vocabulary import SCALES
+from facilitation.core.text import collapse, dedup_key, has_forbidden, is_visible
+from facilitation.core.vocabulary import SCALES
 
 __all__ = [
     "HOST",
@@ -126,13 +126,13 @@ ROUTABLE_SETTINGS = frozenset({"results_visible", "analysis_paused", "title", "t
 
 
 def normalize_text(text: str) -> str:
-    """NFC-normalise and collapse whitespace (:func:`facilitation.text.collapse`)."""
+    """NFC-normalise and collapse whitespace (:func:`facilitation.core.text.collapse`)."""
     return collapse(text)
 
 
 def _clean(text: str) -> str:
     """Normalised text, refused if it holds a control, bidi or surrogate character. Adapters validate at their
-    boundary (facilitation/registry.py); this keeps the meeting's own invariant for every other caller (the
+    boundary (facilitation/core/registry.py); this keeps the meeting's own invariant for every other caller (the
     Pol.is import, the demo), so no export or store ever meets such text."""
     if has_forbidden(text):
         raise CommandRefused("invalid_field", "text contains a control, bidi or invalid character")
@@ -370,7 +370,7 @@ class Meeting:
         self.by_token: dict[str, int] = {}
         self.statements: dict[int, Statement] = {}
         self.texts: dict[str, int] = {}
-        """dedup key (:func:`facilitation.text.dedup_key`) -> statement id: lookalikes are duplicates."""
+        """dedup key (:func:`facilitation.core.text.dedup_key`) -> statement id: lookalikes are duplicates."""
         self.votes: dict[int, dict[int, str]] = {}
         """participant -> statement -> value: the latest vote per pair."""
         self.vote_count = 0

@@ -39,10 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from clustering.polis_io import PolisExportError, read_rows
-from facilitation.codes import new_code
-from facilitation.events import Event
-from facilitation.export.polis import statement_op, voter_token
-from facilitation.meeting import (
+from facilitation.core.codes import new_code
+from facilitation.core.events import Event
+from facilitation.core.meeting import (
     LANGUAGES,
     CommandRefused,
     Join,
@@ -57,9 +56,10 @@ from facilitation.meeting import (
     hash_secret,
     normalize_text,
 )
+from facilitation.core.vocabulary import SCALES
+from facilitation.export.polis import statement_op, voter_token
 from facilitation.settings import Settings
 from facilitation.store import MeetingExists, open_store
-from facilitation.vocabulary import SCALES
 
 __all__ = ["PolisFolder", "PolisImportError", "build_events", "read_folder", "run"]
 
@@ -319,7 +319,7 @@ def run(path: str, store: str | None) -> int:
     except (PolisImportError, CommandRefused, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from facilitation.commands.export import base_url
+    from facilitation.tools.export import base_url
 
     base = base_url(settings)
     counters = meeting.counters

@@ -1,6 +1,6 @@
 """The live protocol of one connection as a state machine without I/O (sans-I/O).
 
-The socket adapter (facilitation/ws.py) feeds a :class:`Session` what happened — connected, a frame, a
+The socket adapter (facilitation/web/ws.py) feeds a :class:`Session` what happened — connected, a frame, a
 room found, a command applied or refused, time passing — and performs the *actions* it gets back:
 :class:`Send` a message, :class:`Close` the socket, :class:`FindRoom` (look a meeting up), :class:`Submit`
 a command to the room, run an analysis :class:`Control`, :class:`Attach` the connection to the room. The
@@ -29,21 +29,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from facilitation import metrics, registry
-from facilitation.codes import normalize_code
-from facilitation.connection import CLOSE_FLOOD, CLOSE_IDLE, TokenBucket
-from facilitation.errors import ClientError
-from facilitation.hub import Room
-from facilitation.meeting import Command, Join, MeetingSettings, hash_secret
-from facilitation.protocol import (
+from facilitation import metrics
+from facilitation.core import registry
+from facilitation.core.codes import normalize_code
+from facilitation.core.errors import ClientError
+from facilitation.core.meeting import Command, Join, MeetingSettings, hash_secret
+from facilitation.core.protocol import (
     PROTOCOL_VERSION,
     ClientMessage,
     ProtocolError,
     error_message,
     parse_client_message,
 )
-from facilitation.security import AttemptLimiter
-from facilitation.writer import Committed
+from facilitation.live.connection import CLOSE_FLOOD, CLOSE_IDLE, TokenBucket
+from facilitation.live.room import Room
+from facilitation.live.writer import Committed
+from facilitation.web.security import AttemptLimiter
 
 __all__ = [
     "CLOSE_BAD_HELLO",
@@ -164,7 +165,7 @@ class RoomView(Protocol):
 
 
 class LiveRoom:
-    """A :class:`~facilitation.hub.Room` seen as a :class:`RoomView` (reads its current meeting each time: a
+    """A :class:`~facilitation.live.room.Room` seen as a :class:`RoomView` (reads its current meeting each time: a
     coordinator may replace the meeting object after a resync)."""
 
     __slots__ = ("_room", "code")

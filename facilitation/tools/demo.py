@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
-from facilitation.errors import ClientError
-from facilitation.hub import Hub, Room
-from facilitation.meeting import Join, MeetingSettings, SetPhase, Vote, hash_secret
-from facilitation.network import advertised_base
+from facilitation.core.errors import ClientError
+from facilitation.core.meeting import Join, MeetingSettings, SetPhase, Vote, hash_secret
+from facilitation.live.room import Hub, Room
 from facilitation.settings import Settings
+from facilitation.web.network import advertised_base
 
 __all__ = ["DEMO_SEEDS", "Demo", "start_demo"]
 

@@ -46,7 +46,7 @@ process pool's pipes, a Redis connection pool, HTTP requests in flight (pages, Q
 Linux with live analysis on and its pool started; 64 leaves room for page loads during a join rush."""
 RESERVED_SHARE = 10
 """Above 640 files a tenth of the limit is kept back (at most :data:`RESERVED_MAX`): refusals of a full
-server linger for a second each (facilitation/server.py) and hold a descriptor meanwhile."""
+server linger for a second each (facilitation/web/server.py) and hold a descriptor meanwhile."""
 RESERVED_MAX = 256
 DARWIN_MAX_FILES = 10240
 """macOS refuses a soft limit above ``kern.maxfilesperproc`` (10,240 by default; OPEN_MAX) even when the
@@ -82,7 +82,7 @@ class FdLimit:
 
 def reserved(soft_limit: int) -> int:
     """Files kept back from phones under ``soft_limit``: the one rule the banner, ``doctor`` and the
-    server's connection cap (facilitation/server.py) share, so the numbers a PO reads are the ones enforced."""
+    server's connection cap (facilitation/web/server.py) share, so the numbers a PO reads are the ones enforced."""
     return max(RESERVED_DESCRIPTORS, min(RESERVED_MAX, soft_limit // RESERVED_SHARE))
 
 

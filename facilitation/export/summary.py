@@ -26,9 +26,9 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from facilitation.events import Event, FollowUpSet, MeetingCreated, VoteCast
-from facilitation.meeting import Meeting, StatementState
-from facilitation.vocabulary import VOTE_WEIGHTS
+from facilitation.core.events import Event, FollowUpSet, MeetingCreated, VoteCast
+from facilitation.core.meeting import Meeting, StatementState
+from facilitation.core.vocabulary import VOTE_WEIGHTS
 
 __all__ = [
     "FORMAT_VERSION",

@@ -1,6 +1,6 @@
 """`facilitation export CODE --format md|html|pdf|json|polis [--out PATH] [--store URL]`.
 
-Reads the meeting and its last published analysis from the store (see :mod:`facilitation.summary`)
+Reads the meeting and its last published analysis from the store (see :mod:`facilitation.export.summary`)
 and writes one report file, or a folder of Pol.is CSVs for ``polis``. Without ``--out`` the file is
 ``<CODE>.<ext>`` (``<CODE>-polis/`` for the folder) in the current directory; ``--out -`` prints a text
 format on stdout. Errors go to stderr with exit status 2.
@@ -12,20 +12,20 @@ import asyncio
 import sys
 from pathlib import Path
 
-from facilitation.codes import normalize_code
+from facilitation.core.codes import normalize_code
 from facilitation.export import FILE_FORMATS, FORMATS, TEXT_FORMATS, render
 from facilitation.export.polis import PolisIds, polis_ids
-from facilitation.network import advertised_base
+from facilitation.export.summary import Summary, SummaryUnavailable, build_summary, read_meeting
 from facilitation.settings import Settings
 from facilitation.store import open_store
-from facilitation.summary import Summary, SummaryUnavailable, build_summary, read_meeting
+from facilitation.web.network import advertised_base
 
 __all__ = ["base_url", "load", "run"]
 
 
 def base_url(settings: Settings) -> str:
     """Where links in reports and the printed host URL point: the public URL, else the address phones would
-    use for a server bound as configured (the LAN address for ``0.0.0.0``, see :mod:`facilitation.network`)."""
+    use for a server bound as configured (the LAN address for ``0.0.0.0``, see :mod:`facilitation.web.network`)."""
     return advertised_base(settings.host, settings.port, settings.public_url)
 
 

@@ -8,7 +8,7 @@ The exit status is 1 when any check fails, so a script can gate on it; ``--json`
 as data.
 
 No check sends traffic beyond this machine: the LAN address comes from the routing table
-(:mod:`facilitation.network`), the port probe connects to this machine's own addresses, and Redis is
+(:mod:`facilitation.web.network`), the port probe connects to this machine's own addresses, and Redis is
 contacted only at the URL configured.
 """
 
@@ -31,8 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facilitation import fdlimit, network
 from facilitation.settings import Settings
+from facilitation.tools import fdlimit
+from facilitation.web import network
 
 __all__ = ["CHECKS", "Check", "Text", "detect_language", "run", "run_checks"]
 
@@ -418,7 +419,7 @@ def check_clock(ctx: Context) -> Check:
 
 
 def check_language(ctx: Context) -> Check:
-    from facilitation.pages import STATIC_DIR
+    from facilitation.web.pages import STATIC_DIR
 
     t = ctx.t
     catalogs: dict[str, set[str]] = {}

@@ -22,7 +22,7 @@ statements, remembers op ids). With several workers serving one meeting, exactly
   bus brings them) and acknowledges, so the phone's next statement is chosen from an up-to-date replica.
   An unanswered command is published again with the same op id: the core answers a repeat as a duplicate.
 - **Commands on the owner** take exactly the embedded path: :class:`OwnedWriter` *is* a
-  :class:`~facilitation.writer.LogWriter` whose appends carry the fence, with the same commit and the same
+  :class:`~facilitation.live.writer.LogWriter` whose appends carry the fence, with the same commit and the same
   failure path (a failed append makes the replica stale; it is rebuilt from the durable log before the
   next command; a fenced append also steps down).
 
@@ -45,14 +45,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from facilitation import redis_keys as keys
-from facilitation.errors import ClientError
+from facilitation.core.errors import ClientError
+from facilitation.core.events import Event, event_from_dict
+from facilitation.core.meeting import Command, Meeting
+from facilitation.core.registry import decode_command, encode_command
 from facilitation.eventlog.port import EventLog
-from facilitation.events import Event, event_from_dict
-from facilitation.meeting import Command, Meeting
-from facilitation.registry import decode_command, encode_command
+from facilitation.live.writer import Committed, LogWriter
 from facilitation.store import StoreUnavailable
 from facilitation.store.redis import Fenced
-from facilitation.writer import Committed, LogWriter
 
 __all__ = ["Coordinator", "OwnedWriter", "OwnerUnavailable"]
 
@@ -241,7 +241,7 @@ class Coordinator:
             await self._redis.aclose()
 
     def writer(self, meeting: Meeting) -> OwnedWriter:
-        """The :data:`~facilitation.writer.WriterFactory` in Redis mode: campaign now and while it is open."""
+        """The :data:`~facilitation.live.writer.WriterFactory` in Redis mode: campaign now and while it is open."""
         writer = OwnedWriter(meeting, self.log, self)
         self.writers[meeting.code] = writer
         writer.campaign = asyncio.get_running_loop().create_task(self._campaign_loop(writer),

@@ -4,7 +4,7 @@ Every message is a JSON object with ``"v": 1`` and a ``"type"``. Client commands
 client operation id, unique per client) that comes back in the ``ack`` or ``error`` answering it. The
 full protocol, with an example of every message, is docs/protocol.md; this module is its executable
 form: it reads the frame (size, JSON, version, type, op) and checks the fields against the command's
-declaration in :mod:`facilitation.registry`, refusing anything else with the one error shape.
+declaration in :mod:`facilitation.core.registry`, refusing anything else with the one error shape.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from facilitation.errors import ClientError, ProtocolError
-from facilitation.registry import MAX_INT, MAX_OP_CHARS, ROLES, SPECS, ClientMessage, check_op, validate
+from facilitation.core.errors import ClientError, ProtocolError
+from facilitation.core.registry import MAX_INT, MAX_OP_CHARS, ROLES, SPECS, ClientMessage, check_op, validate
 
 __all__ = [
     "HOST_ONLY",

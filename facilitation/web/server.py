@@ -40,9 +40,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from facilitation import fdlimit
-from facilitation.errors import error_body
+from facilitation.core.errors import error_body
 from facilitation.settings import Settings
+from facilitation.tools import fdlimit
 
 __all__ = [
     "ConnectionGuard",
@@ -53,7 +53,7 @@ __all__ = [
     "run",
 ]
 
-log = logging.getLogger("facilitation.server")
+log = logging.getLogger("facilitation.web.server")
 
 FALLBACK_MAX_CONNECTIONS = 10_000
 """Total cap where the open-file limit cannot be read (Windows has no ``resource`` module)."""

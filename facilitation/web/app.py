@@ -13,19 +13,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from facilitation import api, metrics, runtime
-from facilitation.assets import CompressedStaticFiles
+from facilitation import metrics
 from facilitation.bus import open_bus
-from facilitation.errors import ClientError, error_body
+from facilitation.core.errors import ClientError, error_body
 from facilitation.eventlog.port import open_event_log
 from facilitation.export import routes as export_routes
-from facilitation.hub import Hub
-from facilitation.pages import STATIC_DIR, favicon, host_qr, page
-from facilitation.security import AttemptLimiter, RateLimiter, SecurityHeaders
+from facilitation.live.room import Hub
+from facilitation.live.writer import WriterFactory
 from facilitation.settings import Settings
 from facilitation.store import open_store
-from facilitation.writer import WriterFactory
-from facilitation.ws import meeting_socket
+from facilitation.web import api, runtime
+from facilitation.web.assets import CompressedStaticFiles
+from facilitation.web.pages import STATIC_DIR, favicon, host_qr, page
+from facilitation.web.security import AttemptLimiter, RateLimiter, SecurityHeaders
+from facilitation.web.ws import meeting_socket
 
 __all__ = ["create_app"]
 
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         writers: WriterFactory | None = None
         coordinator = None
         if settings.redis:  # several processes may serve a meeting: elect one writer per meeting
-            from facilitation.ownership import Coordinator
+            from facilitation.live.ownership import Coordinator
 
             coordinator = Coordinator(settings.redis, event_log)
             await coordinator.start()
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     if settings.room_idle_seconds > 0 else None)
         demo = None
         if settings.demo:
-            from facilitation.demo import start_demo
+            from facilitation.tools.demo import start_demo
 
             demo = await start_demo(app, settings)
         try:

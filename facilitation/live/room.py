@@ -1,11 +1,11 @@
 """The live rooms: one per meeting in use, a small facade over collaborators given at construction.
 
-A room is made by the :class:`Hub` with its meeting's :class:`~facilitation.writer.Writer` (the one commit
+A room is made by the :class:`Hub` with its meeting's :class:`~facilitation.live.writer.Writer` (the one commit
 path: embedded, or owned through Redis), the :class:`~facilitation.eventlog.port.EventLog` it subscribes
 to, and optionally the live analysis's :class:`RoomAnalysis`. Nothing rewires a room afterwards.
 
 A command's path: a connection hands it to :meth:`Room.submit`; the writer applies it to the pure
-:class:`~facilitation.meeting.Meeting` (synchronously, so sequence numbers follow submission order),
+:class:`~facilitation.core.meeting.Meeting` (synchronously, so sequence numbers follow submission order),
 appends its events through the log and returns once they are durable, with the durable ``seq`` the ack
 names. Every process's room hears durable events from the log (:meth:`Room.deliver`) and fans them out:
 phones get what concerns them at once, projector and host get them batched, and phones get counters at
@@ -26,18 +26,18 @@ from typing import Any, Protocol
 
 from facilitation import metrics
 from facilitation.bus import Unsubscribe
-from facilitation.codes import new_code
-from facilitation.connection import Connection, Outbox, TokenBucket
-from facilitation.errors import ClientError
+from facilitation.core.codes import new_code
+from facilitation.core.errors import ClientError
+from facilitation.core.events import Event
+from facilitation.core.meeting import Command, Meeting, MeetingSettings, Vote, hash_secret
+from facilitation.core.next_statement import Router
+from facilitation.core.protocol import PROTOCOL_VERSION
+from facilitation.core.views import host_snapshot, participant_snapshot, projector_snapshot
 from facilitation.eventlog.port import EventLog
-from facilitation.events import Event
-from facilitation.fanout import Fanout
-from facilitation.meeting import Command, Meeting, MeetingSettings, Vote, hash_secret
-from facilitation.protocol import PROTOCOL_VERSION
-from facilitation.routing import Router
+from facilitation.live.connection import Connection, Outbox, TokenBucket
+from facilitation.live.fanout import Fanout
+from facilitation.live.writer import Committed, LogWriter, Writer, WriterFactory
 from facilitation.store import MeetingExists, Store, StoreUnavailable
-from facilitation.views import host_snapshot, participant_snapshot, projector_snapshot
-from facilitation.writer import Committed, LogWriter, Writer, WriterFactory
 
 __all__ = ["AnalysisFactory", "Hub", "Room", "RoomAnalysis", "UnknownMeeting"]
 
@@ -215,7 +215,7 @@ class Room:
         """Run number, covered seq and time of every published analysis (the timelapse's index)."""
         return await self._store.analysis_runs(self.code)
 
-    # ------------------------------------------------------------ fan-out (facilitation/fanout.py)
+    # ------------------------------------------------------------ fan-out (facilitation/live/fanout.py)
 
     def deliver(self, events: Sequence[Event]) -> None:
         """Event-log listener: durable events, in order. Fold what this process did not apply, fan them
@@ -321,7 +321,7 @@ class Hub:
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self.outbox = Outbox()
-        """Writes every connection's messages to its socket (facilitation/connection.py)."""
+        """Writes every connection's messages to its socket (facilitation/live/connection.py)."""
 
     def is_owner(self, code: str) -> bool:
         """Whether this process writes the meeting (always, embedded; unknown rooms: False)."""

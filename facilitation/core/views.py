@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from facilitation.events import (
+from facilitation.core.events import (
     AnalysisPublished,
     Event,
     ParticipantJoined,
@@ -18,7 +18,7 @@ from facilitation.events import (
     StatementPosted,
     VoteCast,
 )
-from facilitation.meeting import Meeting, StatementState
+from facilitation.core.meeting import Meeting, StatementState
 
 __all__ = ["host_snapshot", "participant_snapshot", "projector_snapshot", "view_for"]
 

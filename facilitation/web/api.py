@@ -1,6 +1,6 @@
 """HTTP endpoints: create a meeting, read its public info, QR code, moderation log, health and metrics.
 
-Errors use the one shape ``{"error": {"code", "message"}}`` (see :mod:`facilitation.errors`). Host-only
+Errors use the one shape ``{"error": {"code", "message"}}`` (see :mod:`facilitation.core.errors`). Host-only
 endpoints take the host key in the ``X-Host-Key`` header (or ``?key=`` for a download link), never in a
 page a participant or projector loads.
 """
@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from facilitation import metrics
-from facilitation.codes import format_code, normalize_code
-from facilitation.errors import ClientError
-from facilitation.hub import Hub, Room, UnknownMeeting
-from facilitation.registry import parse_new_meeting
-from facilitation.security import AttemptLimiter, RateLimiter, client_address
+from facilitation.core.codes import format_code, normalize_code
+from facilitation.core.errors import ClientError
+from facilitation.core.registry import parse_new_meeting
+from facilitation.live.room import Hub, Room, UnknownMeeting
+from facilitation.web.security import AttemptLimiter, RateLimiter, client_address
 
 __all__ = [
     "create_meeting",
@@ -41,8 +41,8 @@ MAX_BODY_BYTES = 256 * 1024
 
 def meeting_urls(request: Request, code: str) -> dict[str, str]:
     """Links phones can open: a request from the laptop itself (loopback) gets the LAN address when the
-    server listens on it; ``FACILITATION_PUBLIC_URL`` wins (see :mod:`facilitation.network`)."""
-    from facilitation.network import join_base
+    server listens on it; ``FACILITATION_PUBLIC_URL`` wins (see :mod:`facilitation.web.network`)."""
+    from facilitation.web.network import join_base
 
     settings = request.app.state.settings
     base = join_base(str(request.base_url), settings.host, settings.public_url)

@@ -2,7 +2,7 @@
 event log, confirm the sequence number only once it is durable, and recover one way when a write fails.
 
 :class:`LogWriter` is the embedded implementation (this process is the meeting's only writer);
-:class:`facilitation.ownership.OwnedWriter` extends it for Redis (a fencing token while this process owns
+:class:`facilitation.live.ownership.OwnedWriter` extends it for Redis (a fencing token while this process owns
 the meeting, forwarding to the owner otherwise). A room holds one :class:`Writer` and never knows which.
 
 Why the ack's seq comes from here: the meeting applies commands optimistically (that allocates sequence
@@ -28,10 +28,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from facilitation.errors import ClientError
+from facilitation.core.errors import ClientError
+from facilitation.core.events import Event
+from facilitation.core.meeting import Applied, Command, Meeting
 from facilitation.eventlog.port import EventLog
-from facilitation.events import Event
-from facilitation.meeting import Applied, Command, Meeting
 from facilitation.store import StoreUnavailable
 
 __all__ = ["Committed", "LogWriter", "OwnershipListener", "Writer", "WriterFactory"]
@@ -43,7 +43,7 @@ OwnershipListener = Callable[[bool], None]
 
 @dataclass(slots=True)
 class Committed(Applied):
-    """An :class:`~facilitation.meeting.Applied` whose events are durable; ``seq`` is durable in the log."""
+    """An :class:`~facilitation.core.meeting.Applied` whose events are durable; ``seq`` is durable in the log."""
 
     seq: int = 0
 

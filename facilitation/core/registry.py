@@ -1,10 +1,10 @@
 """The command registry: every client command declared once, and everything derived from it.
 
 Each :class:`CommandSpec` says, for one wire ``type``: who may send it, its fields and their checks (the
-one validation boundary, :mod:`facilitation.text` for every string), whether it needs an ``op``, and how it
-becomes a :class:`facilitation.meeting.Command`. From the declarations come:
+one validation boundary, :mod:`facilitation.core.text` for every string), whether it needs an ``op``, and how it
+becomes a :class:`facilitation.core.meeting.Command`. From the declarations come:
 
-- the WebSocket parser's schemas (:func:`validate`, used by :mod:`facilitation.protocol`);
+- the WebSocket parser's schemas (:func:`validate`, used by :mod:`facilitation.core.protocol`);
 - the dispatch with its role checks (:func:`route`, the one call ``ws.py`` makes per command);
 - the HTTP routes' parsers (:func:`parse_http_command`, :func:`parse_new_meeting`);
 - the command codec the Redis owner protocol uses (:func:`encode_command` / :func:`decode_command`), which
@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from facilitation import text
-from facilitation.errors import ClientError, ProtocolError
-from facilitation.meeting import (
+from facilitation.core import text
+from facilitation.core.errors import ClientError, ProtocolError
+from facilitation.core.meeting import (
     LANGUAGES,
     MAX_NICKNAME_CHARS,
     MAX_REASON_CHARS,
@@ -41,7 +41,7 @@ from facilitation.meeting import (
     UpdateSettings,
     Vote,
 )
-from facilitation.vocabulary import SCALES
+from facilitation.core.vocabulary import SCALES
 
 __all__ = [
     "COMMAND_TYPES",
@@ -82,7 +82,7 @@ Check = Callable[[Any, str], Any]
 
 
 def text_field(max_chars: int, *, multiline: bool = False, visible: bool = True) -> Check:
-    """Free text: see :func:`facilitation.text.clean`. ``visible``: text made only of invisible characters
+    """Free text: see :func:`facilitation.core.text.clean`. ``visible``: text made only of invisible characters
     is refused (empty stays allowed where the field is optional)."""
 
     def check(value: Any, name: str) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from facilitation.errors import ProtocolError
+from facilitation.core.errors import ProtocolError
 
 __all__ = [
     "FORBIDDEN",

@@ -14,12 +14,12 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from facilitation.connection import Connection
+from facilitation.core.events import Event, ParticipantJoined, ProfileChanged, StatementPosted, VoteCast
+from facilitation.core.meeting import Meeting, StatementState
+from facilitation.core.protocol import PROTOCOL_VERSION, dumps
+from facilitation.core.views import SCREEN_ONLY_EVENTS, view_for
 from facilitation.eventlog.port import EventLog
-from facilitation.events import Event, ParticipantJoined, ProfileChanged, StatementPosted, VoteCast
-from facilitation.meeting import Meeting, StatementState
-from facilitation.protocol import PROTOCOL_VERSION, dumps
-from facilitation.views import SCREEN_ONLY_EVENTS, view_for
+from facilitation.live.connection import Connection
 
 __all__ = ["COUNTER_INTERVAL", "RECENT_EVENTS", "RESUME_LIMIT", "Fanout", "RoomState"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import orjson
 
-from facilitation.errors import ClientError
-from facilitation.events import Event, event_from_dict
+from facilitation.core.errors import ClientError
+from facilitation.core.events import Event, event_from_dict
 
 __all__ = ["StoreRefused", "decode", "encode"]
 

@@ -26,7 +26,7 @@ import itertools
 import random
 from collections.abc import Mapping, Sequence
 
-from facilitation.meeting import Meeting, Statement
+from facilitation.core.meeting import Meeting, Statement
 
 __all__ = ["NEW_STATEMENT_VOTES", "Router", "next_statement", "uniform"]
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from facilitation.fdlimit import DEFAULT_EXPECT
+from facilitation.tools.fdlimit import DEFAULT_EXPECT
 
 if TYPE_CHECKING:
     from facilitation.settings import Settings
@@ -16,8 +16,8 @@ __all__ = ["main"]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from facilitation import server
     from facilitation.settings import Settings
+    from facilitation.web import server
 
     settings = Settings.from_env(
         host=args.host, port=args.port, store=args.store, redis=args.redis, workers=args.workers,
@@ -49,9 +49,9 @@ def _serve(args: argparse.Namespace) -> int:
         import os
 
         os.environ.update(settings.to_env())
-        server.run("facilitation.app:create_app", settings, factory=True, workers=settings.workers, **options)
+        server.run("facilitation.web.app:create_app", settings, factory=True, workers=settings.workers, **options)
     else:
-        from facilitation.app import create_app
+        from facilitation.web.app import create_app
 
         server.run(create_app(settings), settings, **options)
     return 0
@@ -59,7 +59,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _announce(settings: Settings, expect: int) -> None:
     """Before the server starts: raise the open-file limit, say where phones join and what may stop them."""
-    from facilitation import fdlimit, network
+    from facilitation.tools import fdlimit
+    from facilitation.web import network
 
     limit = fdlimit.raise_limit()  # before uvicorn: workers and the analysis pool inherit it
     base = network.advertised_base(settings.host, settings.port, settings.public_url)
@@ -78,7 +79,7 @@ def _announce(settings: Settings, expect: int) -> None:
 
 def _reachability_warning(settings: Settings) -> list[str]:
     """Loud lines when phones in the room cannot reach the links this server hands out."""
-    from facilitation import network
+    from facilitation.web import network
 
     if settings.public_url:
         return []
@@ -99,26 +100,26 @@ def _reachability_warning(settings: Settings) -> list[str]:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from facilitation.commands.analyze import run
+    from facilitation.tools.analyze import run
 
     return int(run(args.path, args.json))
 
 
 def _import_polis(args: argparse.Namespace) -> int:
-    from facilitation.commands.import_polis import run
+    from facilitation.tools.import_polis import run
 
     return int(run(args.path, args.store))
 
 
 def _export(args: argparse.Namespace) -> int:
-    from facilitation.commands.export import run
+    from facilitation.tools.export import run
 
     return int(run(args.code, args.format, args.out, args.store))
 
 
 def _loadtest(args: argparse.Namespace) -> int:
-    from facilitation import fdlimit
-    from facilitation.loadtest import run
+    from facilitation.tools import fdlimit
+    from facilitation.tools.loadtest import run
 
     limit = fdlimit.raise_limit()  # the phones' processes inherit it: each phone is one socket here too
     processes = args.processes or (2 if args.participants >= 400 else 1)  # loadtest's own default
@@ -131,7 +132,7 @@ def _loadtest(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from facilitation.doctor import run
+    from facilitation.tools.doctor import run
 
     return int(run(args))
 
@@ -193,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--processes", type=int, default=0, help="phone processes (default: 2 from 400 phones)")
     load.add_argument("--steady", action="store_true", help="vote at a fixed interval instead of at random")
     load.add_argument("--seed", type=int, default=0, help="random seed of the simulated phones")
-    from facilitation.loadtest import add_options  # the options beyond the contract's, declared once there
+    from facilitation.tools.loadtest import add_options  # the options beyond the contract's, declared once there
 
     add_options(load)
     load.set_defaults(func=_loadtest)

@@ -1,6 +1,7 @@
-"""The WebSocket endpoint ``/ws/{code}``: a short pump between a socket and a :class:`~facilitation.session.Session`.
+"""The WebSocket endpoint ``/ws/{code}``: a short pump between a socket and a
+:class:`~facilitation.live.session.Session`.
 
-The session (facilitation/session.py) decides everything — hello, admission, resume, floods, acks, closes;
+The session (facilitation/live/session.py) decides everything — hello, admission, resume, floods, acks, closes;
 this module only performs its actions: read frames, look rooms up, submit commands to the room, send and
 close. Commands from one connection are applied in order (the next frame is read after the previous
 command's ack is queued). No task is created per frame: the pump awaits the socket itself, and a
@@ -23,11 +24,10 @@ from starlette.applications import Starlette
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from facilitation import metrics
-from facilitation.connection import Connection, encode
-from facilitation.errors import ClientError
-from facilitation.hub import Hub, Room, UnknownMeeting
-from facilitation.security import client_address
-from facilitation.session import (
+from facilitation.core.errors import ClientError
+from facilitation.live.connection import Connection, encode
+from facilitation.live.room import Hub, Room, UnknownMeeting
+from facilitation.live.session import (
     HELLO_TIMEOUT,
     Action,
     AddressCounter,
@@ -42,12 +42,13 @@ from facilitation.session import (
     Submit,
 )
 from facilitation.settings import Settings
+from facilitation.web.security import client_address
 
 __all__ = ["meeting_socket"]
 
 T = TypeVar("T")
 
-log = logging.getLogger("facilitation.ws")
+log = logging.getLogger("facilitation.web.ws")
 
 SENDER_BACKLOG = 16
 """Replies waiting to be sent above which the pump lets the sender run before reading on: frames read

@@ -14,17 +14,18 @@ import segno
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from facilitation import api
-from facilitation.codes import normalize_code
+from facilitation.core.codes import normalize_code
+from facilitation.web import api
 
 __all__ = ["STATIC_DIR", "favicon", "host_qr", "page"]
 
 
 def _static_dir() -> Path:
-    installed = Path(__file__).parent / "_static"
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "_static"
     if installed.is_dir():
         return installed
-    return Path(__file__).resolve().parent.parent / "static"
+    return package.parent / "static"
 
 
 STATIC_DIR = _static_dir()

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from facilitation import metrics
-from facilitation.protocol import PROTOCOL_VERSION, dumps
+from facilitation.core.protocol import PROTOCOL_VERSION, dumps
 
-log = logging.getLogger("facilitation.connection")
+log = logging.getLogger("facilitation.live.connection")
 
 __all__ = [
     "BATCH_INTERVAL",
@@ -61,7 +61,7 @@ CLOSE_INTERNAL = 1011
 
 
 encode = dumps
-"""A server message as JSON text (:func:`facilitation.protocol.dumps`, orjson with a fallback)."""
+"""A server message as JSON text (:func:`facilitation.core.protocol.dumps`, orjson with a fallback)."""
 
 
 TURN_SECONDS = 0.004

@@ -1,0 +1,1 @@
+"""The command line: serve, doctor, demo, loadtest, analyze, export, import-polis."""
