@@ -11,7 +11,7 @@ import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { keys, safeGet, safeSet } from "./store.js";
-import { PHASES, isClassic, phaseKey, stateKey, voteKey } from "./vocabulary.js";
+import { PHASES, isClassic, phaseKey, stateKey, statementLabel, statementNumber, voteKey } from "./vocabulary.js";
 
 const code = codeFromPath();
 const PHASE_HELP = {
@@ -525,7 +525,7 @@ function renderMap() {
 function statementHead(statement) {
   const author = statement.seed ? t("host.by_host") : t("host.by_participant", { name: personName(statement.author) });
   return el("div", { class: "stmt-head" },
-    el("span", { class: "stmt-id", text: `#${statement.id}` }),
+    el("span", { class: "stmt-id", text: statementLabel(statement.id) }),
     el("span", { class: "stmt-text", text: statement.text }),
     el("span", { class: "stmt-meta", text: author }));
 }
@@ -616,7 +616,7 @@ function renderLog() {
       text = changes.join("；");
     } else {
       const statement = state.statements.get(entry.statement);
-      text = t(LOG_KEYS[entry.action] || "log.hide", { id: entry.statement, text: statement ? statement.text : "" });
+      text = t(LOG_KEYS[entry.action] || "log.hide", { id: statementNumber(entry.statement), text: statement ? statement.text : "" });
       if (entry.reason) text += ` — ${t("mine.reason", { reason: entry.reason })}`;
     }
     list.append(el("li", {},

@@ -32,3 +32,17 @@ export function voteKey(value) {
 export function stateKey(state) {
   return has(`mine.${state}`) ? `mine.${state}` : "mine.accepted";
 }
+
+/**
+ * The number people read and say for a statement ("請看第 3 則"): its wire id plus one, so the first
+ * statement is 1, never 0. Every page and every export (facilitation/export/_common.py `statement_number`)
+ * numbers the same way; ids on the wire stay as they are.
+ */
+export function statementNumber(id) {
+  return Number(id) + 1;
+}
+
+/** A statement's number as a label beside its text: "#3". */
+export function statementLabel(id) {
+  return `#${statementNumber(id)}`;
+}
