@@ -13,20 +13,10 @@ __all__ = [
     "opinion_text",
     "rejected_note",
     "share_text",
-    "statement_number",
     "tally_header",
     "tally_text",
     "values_of",
 ]
-
-
-def statement_number(statement_id: int) -> int:
-    """The number a reader sees and says for a statement: its id plus one, so the first is 1, never 0.
-
-    Every page numbers the same way (static/js/vocabulary.js ``statementNumber``); the JSON and Pol.is
-    exports keep the ids themselves, which other tools join on (docs/export.md).
-    """
-    return statement_id + 1
 
 
 def values_of(summary: Summary) -> tuple[str, ...]:

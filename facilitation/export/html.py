@@ -21,7 +21,7 @@ from facilitation.export._common import (
     tally_text,
 )
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
-from facilitation.export.summary import Opinion, Summary
+from facilitation.export.summary import Opinion, Summary, statement_number
 from facilitation.export.svg import map_svg
 
 __all__ = ["CSS", "render_html"]
@@ -130,7 +130,7 @@ def render_html(summary: Summary) -> str:
         for a in summary.acceptable:
             shares = {x.name: x for x in a.groups}
             by_role = {x.name: x for x in a.roles}
-            rows.append([_n(a.statement), _text(a.text),
+            rows.append([_n(statement_number(a.statement)), _text(a.text),
                          *[_n(share_text(shares[g])) if g in shares else _n("-") for g in group_ids],
                          *[_n(share_text(by_role[r])) if r in by_role else _n("-") for r in roles]])
         _table(out, ["#", cat.t("statement"), *group_heads, *roles], rows)
@@ -149,7 +149,7 @@ def render_html(summary: Summary) -> str:
         rows = []
         for d in items:
             shares = {x.name: x for x in d.shares}
-            rows.append([_n(d.statement), _text(d.text),
+            rows.append([_n(statement_number(d.statement)), _text(d.text),
                          *[_n(share_text(shares[g])) if g in shares else _n("-") for g in group_ids]])
         _table(out, ["#", cat.t("statement"), *group_heads], rows)
     if summary.acceptable or summary.disputed or summary.rejected:
@@ -183,7 +183,7 @@ def render_html(summary: Summary) -> str:
     if follow_ups:
         _h2(out, "follow-up", cat.t("follow_up"))
         _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")],
-               [[_n(s.id), _text(s.text), e(cat.t(s.follow_up.status)), _lines(s.follow_up.response)]
+               [[_n(s.number), _text(s.text), e(cat.t(s.follow_up.status)), _lines(s.follow_up.response)]
                 for s in follow_ups if s.follow_up is not None])
 
     _h2(out, "statements", cat.t("all_statements"))
@@ -195,7 +195,8 @@ def render_html(summary: Summary) -> str:
         follow = ""
         if s.follow_up is not None:
             follow = cat.t(s.follow_up.status) + (f": {s.follow_up.response}" if s.follow_up.response else "")
-        rows.append([_n(s.id), _text(s.text), _label(state), _label(cat.lane(s.lane)), _n(tally_text(s.tally, summary)),
+        rows.append([_n(s.number), _text(s.text), _label(state), _label(cat.lane(s.lane)),
+                     _n(tally_text(s.tally, summary)),
                      *[_n(tally_text(by_group[g], summary)) if g in by_group else _n("-") for g in group_ids],
                      _lines(follow)])
     _table(out, ["#", cat.t("statement"), cat.t("state"), cat.t("lane"), cat.t("overall"), *group_heads,
@@ -206,7 +207,8 @@ def render_html(summary: Summary) -> str:
         add(f"<p>{e(cat.t('none_yet'))}</p>")
     else:
         _table(out, [cat.t("time"), cat.t("action"), cat.t("statement"), cat.t("reason"), cat.t("detail")],
-               [[e(format_time(x.at)), e(cat.log_action(x.action)), "" if x.statement is None else _n(x.statement),
+               [[e(format_time(x.at)), e(cat.log_action(x.action)),
+                 "" if x.statement is None else _n(statement_number(x.statement)),
                  e(x.reason), e(log_detail(x, cat))] for x in summary.moderation_log])
     add("</body></html>")
     return "\n".join(out)
@@ -221,7 +223,7 @@ def _opinions(out: list[str], opinions: Sequence[Opinion], cat: Catalog) -> None
     for o in opinions:
         figure = escape(opinion_text(o, cat))
         out.append(f'<li><span class="figure">{figure}</span>{escape(cat.t("colon"))}{escape(o.text)} '
-                   f"(#{o.statement})</li>")
+                   f"(#{statement_number(o.statement)})</li>")
     out.append("</ul>")
 
 

@@ -19,7 +19,7 @@ from facilitation.export._common import (
     tally_text,
 )
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
-from facilitation.export.summary import Summary
+from facilitation.export.summary import Summary, statement_number
 from facilitation.export.svg import map_data_uri
 
 __all__ = ["escape", "render_markdown"]
@@ -90,7 +90,7 @@ def render_markdown(summary: Summary) -> str:
         for a in summary.acceptable:
             shares = {x.name: x for x in a.groups}
             by_role = {x.name: x for x in a.roles}
-            cells = [str(a.statement), escape(a.text),
+            cells = [str(statement_number(a.statement)), escape(a.text),
                      *[share_text(shares[g]) if g in shares else "-" for g in group_ids],
                      *[share_text(by_role[r]) if r in by_role else "-" for r in roles]]
             add("| " + " | ".join(cells) + " |")
@@ -110,7 +110,7 @@ def render_markdown(summary: Summary) -> str:
         _table(out, ["#", cat.t("statement"), *group_heads], ["---:", "---", *["---:"] * len(group_ids)])
         for d in items:
             shares = {x.name: x for x in d.shares}
-            cells = [str(d.statement), escape(d.text),
+            cells = [str(statement_number(d.statement)), escape(d.text),
                      *[share_text(shares[g]) if g in shares else "-" for g in group_ids]]
             add("| " + " | ".join(cells) + " |")
         add("")
@@ -125,7 +125,7 @@ def render_markdown(summary: Summary) -> str:
     for g in summary.groups:
         add(f"### {escape(cat.t('group_heading', group=g.id, people=cat.people(g.size)))}\n")
         for rep in g.representative:
-            add(f"- {opinion_text(rep, cat)}{cat.t('colon')}{escape(rep.text)} (#{rep.statement})")
+            add(f"- {opinion_text(rep, cat)}{cat.t('colon')}{escape(rep.text)} (#{statement_number(rep.statement)})")
         add("")
 
     add(f"## {cat.t('majority')}\n")
@@ -134,7 +134,7 @@ def render_markdown(summary: Summary) -> str:
     else:
         add(cat.t("majority_intro", agree=cat.vote("agree"), disagree=cat.vote("disagree")) + "\n")
     for m in summary.majority:
-        add(f"- {opinion_text(m, cat)}{cat.t('colon')}{escape(m.text)} (#{m.statement})")
+        add(f"- {opinion_text(m, cat)}{cat.t('colon')}{escape(m.text)} (#{statement_number(m.statement)})")
     add("")
 
     add(f"## {cat.t('projector.map_heading')}\n")
@@ -150,7 +150,8 @@ def render_markdown(summary: Summary) -> str:
         _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")], ["---:", "---", "---", "---"])
         for s in follow_ups:
             assert s.follow_up is not None
-            add(f"| {s.id} | {escape(s.text)} | {cat.t(s.follow_up.status)} | {_cell_lines(s.follow_up.response)} |")
+            response = _cell_lines(s.follow_up.response)
+            add(f"| {s.number} | {escape(s.text)} | {cat.t(s.follow_up.status)} | {response} |")
         add("")
 
     add(f"## {cat.t('all_statements')}\n")
@@ -165,7 +166,7 @@ def render_markdown(summary: Summary) -> str:
         if s.follow_up is not None:
             follow = cat.t(s.follow_up.status) + (f": {_cell_lines(s.follow_up.response)}" if s.follow_up.response
                                                   else "")
-        cells = [str(s.id), escape(s.text), state, cat.lane(s.lane), tally_text(s.tally, summary),
+        cells = [str(s.number), escape(s.text), state, cat.lane(s.lane), tally_text(s.tally, summary),
                  *[tally_text(by_group[g], summary) if g in by_group else "-" for g in group_ids], follow]
         add("| " + " | ".join(cells) + " |")
     add("")
@@ -177,8 +178,9 @@ def render_markdown(summary: Summary) -> str:
         _table(out, [cat.t("time"), cat.t("action"), cat.t("statement"), cat.t("reason"), cat.t("detail")],
                ["---", "---", "---:", "---", "---"])
         for e in summary.moderation_log:
+            number = "" if e.statement is None else statement_number(e.statement)
             add(f"| {format_time(e.at)} | {escape(cat.log_action(e.action))} | "
-                f"{'' if e.statement is None else e.statement} | {escape(e.reason)} | {escape(log_detail(e, cat))} |")
+                f"{number} | {escape(e.reason)} | {escape(log_detail(e, cat))} |")
         add("")
     return "\n".join(out)
 

@@ -54,6 +54,7 @@ __all__ = [
     "build_summary",
     "load_summary",
     "read_meeting",
+    "statement_number",
     "summary_to_dict",
 ]
 
@@ -133,9 +134,21 @@ class FollowUpInfo:
     at: float
 
 
+def statement_number(statement_id: int) -> int:
+    """The number a reader sees and says for a statement ("請看第 3 則"): its id plus one, never 0.
+
+    Every page numbers the same way (static/js/vocabulary.js ``statementNumber``). Ids stay what they
+    are wherever a program reads them (the JSON's ``id`` and ``statement`` fields, Pol.is ``comment-id``):
+    other tools join on them (docs/export.md).
+    """
+    return statement_id + 1
+
+
 @dataclass(frozen=True)
 class StatementInfo:
     id: int
+    number: int
+    """What the reports print beside the statement: ``id + 1`` (:func:`statement_number`)."""
     text: str
     seed: bool
     """Seeded by the host (or imported from Pol.is) rather than written by a participant."""
@@ -376,8 +389,8 @@ def build_summary(
 
     statements = tuple(
         StatementInfo(
-            id=s.id, text=s.text, seed=s.seed, author=s.author, state=s.state.value, reason=s.reason,
-            created_at=s.created_at,
+            id=s.id, number=statement_number(s.id), text=s.text, seed=s.seed, author=s.author,
+            state=s.state.value, reason=s.reason, created_at=s.created_at,
             tally=everyone(s.id),
             by_group=tuple(GroupLean(g, group_tallies.get(g, {}).get(s.id, Tally())) for g in group_ids),
             by_role=tuple(

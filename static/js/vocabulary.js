@@ -35,7 +35,7 @@ export function stateKey(state) {
 
 /**
  * The number people read and say for a statement ("請看第 3 則"): its wire id plus one, so the first
- * statement is 1, never 0. Every page and every export (facilitation/export/_common.py `statement_number`)
+ * statement is 1, never 0. Every page and every export (facilitation/export/summary.py `statement_number`)
  * numbers the same way; ids on the wire stay as they are.
  */
 export function statementNumber(id) {

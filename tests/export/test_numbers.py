@@ -240,7 +240,7 @@ def check_sections(sections: dict[str, Section], raw: Raw, summary: Summary) -> 
         for table in sections[title].tables:
             head = table[0]
             for row in table[1:]:
-                statement = int(row[0])
+                statement = int(row[0]) - 1  # reports number statements from 1 (id + 1)
                 for name, cell in zip(head[2:], row[2:], strict=True):
                     if cell == "-":
                         continue
@@ -251,7 +251,7 @@ def check_sections(sections: dict[str, Section], raw: Raw, summary: Summary) -> 
         section = sections[section_title]
         for item, item_head in zip(section.items, section.item_head, strict=True):
             figure, _, _ = item.partition(cat.t("colon").strip() or ":")
-            statement = int(re.search(r"\(#(\d+)\)\s*$", item)[1])  # type: ignore[index]
+            statement = int(re.search(r"\(#(\d+)\)\s*$", item)[1]) - 1  # type: ignore[index]
             direction = agree if cat.vote("agree") in figure else disagree
             who = "*"
             if section_title == cat.t("groups"):
@@ -270,7 +270,7 @@ def check_sections(sections: dict[str, Section], raw: Raw, summary: Summary) -> 
     table = sections[cat.t("all_statements")].tables[0]
     head = table[0]
     for row in table[1:]:
-        statement = int(row[0])
+        statement = int(row[0]) - 1
         cells = dict(zip(head, row, strict=True))
         assert cells[cat.t("overall")] == raw.tally("*", statement, order)
         for g in summary.groups:

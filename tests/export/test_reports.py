@@ -57,7 +57,7 @@ def test_markdown_has_every_section_in_chinese() -> None:
                     "多數意見", "所有意見", "審核紀錄", "後續回應", page["projector.map_heading"]):
         assert f"## {heading}" in md, heading
     assert "| 12 | 12 | 6 | 7 | 84 |" in md
-    assert "| 0 | 公車應該延長營運到午夜 | 6 / 6 · 100% | 6 / 6 · 100% | 6 / 6 · 100% | 6 / 6 · 100% |" in md
+    assert "| 1 | 公車應該延長營運到午夜 | 6 / 6 · 100% | 6 / 6 · 100% | 6 / 6 · 100% | 6 / 6 · 100% |" in md
     assert "交通局：明年起試辦" in md and "採納" in md
     assert "data:image/svg+xml;base64," in md
     assert "離題" in md
