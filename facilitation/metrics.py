@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import gc
+import os
+import socket
 import time
 from collections.abc import Iterator, Sequence
 
@@ -36,12 +38,18 @@ __all__ = [
     "STORE_WRITER_RESTARTS",
     "VOTES",
     "VOTE_TO_PROJECTOR_SECONDS",
+    "WORKER",
     "monitor_loop_lag",
     "render",
     "watch_gc",
 ]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+WORKER = os.environ.get("FACILITATION_WORKER_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+"""This process's name in every series it exports (label ``worker``): behind nginx, or with ``--workers N``
+on one port, successive scrapes reach different processes, and their counters only add up when each series
+says whose it is. scripts/stack.sh names them app1..appN; otherwise host and pid."""
 
 
 class HotCounter(Collector):
@@ -196,5 +204,15 @@ def watch_gc() -> None:
         gc.callbacks.append(_GcTimer())
 
 
+class _Labelled:
+    """The registry as seen by a scrape: every sample carries ``worker`` (:data:`WORKER`)."""
+
+    def collect(self) -> Iterator[Metric]:
+        for family in REGISTRY.collect():
+            family.samples = [sample._replace(labels={"worker": WORKER, **sample.labels})
+                              for sample in family.samples]
+            yield family
+
+
 def render() -> bytes:
-    return generate_latest(REGISTRY)
+    return generate_latest(_Labelled())  # type: ignore[arg-type,unused-ignore]

@@ -475,9 +475,13 @@ def _metrics(base: str) -> dict[str, float] | None:
         if line.startswith("#") or not line.strip():
             continue
         name, _, value = line.rpartition(" ")
+        name = WORKER_LABEL.sub("", name).replace("{}", "")  # one server's series: its worker name aside
         with contextlib.suppress(ValueError):
             out[name] = float(value)
     return out
+
+
+WORKER_LABEL = re.compile(r',?worker="[^"]*"')
 
 
 def _proc_tree(pid: int) -> list[int]:

@@ -25,7 +25,6 @@ from facilitation.web.security import AttemptLimiter, RateLimiter, client_addres
 
 __all__ = [
     "create_meeting",
-    "healthz",
     "meeting_analysis",
     "meeting_analysis_runs",
     "meeting_info",
@@ -192,25 +191,6 @@ async def meeting_analysis_runs(request: Request) -> JSONResponse:
     """Run number, covered sequence number and time of every published analysis: a timelapse's index."""
     room = await room_for(request)
     return JSONResponse({"code": room.code, "runs": await room.analysis_runs()})
-
-
-async def healthz(request: Request) -> JSONResponse:
-    """200 only when this process can take commands now: the store's writer runs and a real write probe
-    became durable, the event log delivers, and (Redis) the ownership channel and lock renewals work.
-    Anything else is 503, so a load balancer or supervisor stops sending phones here."""
-    hub: Hub = request.app.state.hub
-    checks = await hub.healthy()
-    coordinator = request.app.state.coordinator
-    extra: dict[str, str] = {}
-    if coordinator is not None:
-        checks["ownership"] = await coordinator.healthy()
-        extra["worker"] = coordinator.worker  # the id in owner locks: which worker writes which meeting
-    ok = all(checks.values())
-    metrics.STORE_HEALTHY.set(1 if checks["store"] else 0)
-    return JSONResponse(
-        {"status": "ok" if ok else "unhealthy", **checks, "rooms": len(hub.rooms), **extra},
-        status_code=200 if ok else 503,
-    )
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -22,7 +22,7 @@ from facilitation.live.room import Hub
 from facilitation.live.writer import WriterFactory
 from facilitation.settings import Settings
 from facilitation.store import open_store
-from facilitation.web import api, runtime
+from facilitation.web import api, health, runtime
 from facilitation.web.assets import CompressedStaticFiles
 from facilitation.web.pages import STATIC_DIR, favicon, host_qr, page
 from facilitation.web.security import AttemptLimiter, RateLimiter, SecurityHeaders
@@ -116,7 +116,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/meetings/{code}/export", export_routes.export_meeting),
         Route("/api/meetings/{code}/follow-ups", export_routes.set_follow_up, methods=["POST"]),
         Route("/api/meetings/{code}/analysis/runs", api.meeting_analysis_runs),
-        Route("/healthz", api.healthz),
+        Route("/livez", health.livez),
+        Route("/readyz", health.readyz),
+        Route("/healthz", health.readyz),
         Route("/metrics", api.metrics_endpoint),
         WebSocketRoute("/ws/{code}", meeting_socket),
         Mount("/static", CompressedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),

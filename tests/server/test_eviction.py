@@ -31,8 +31,8 @@ def health(server: ServerProcess) -> dict[str, Any]:
 
 def evicted_total(server: ServerProcess) -> float:
     text = httpx.get(f"{server.url}/metrics", timeout=scaled(10)).text
-    line = next((row for row in text.splitlines() if row.startswith("facilitation_rooms_evicted_total ")), None)
-    return float(line.split()[1]) if line else 0.0
+    line = next((row for row in text.splitlines() if row.startswith("facilitation_rooms_evicted_total")), None)
+    return float(line.split()[-1]) if line else 0.0
 
 
 async def wait_for(condition: Any, timeout: float, what: str) -> None:
