@@ -35,6 +35,7 @@ __all__ = [
     "REGISTRY",
     "STORE_HEALTHY",
     "STORE_REFUSED",
+    "STORE_UNREPLICATED",
     "STORE_WRITER_RESTARTS",
     "VOTES",
     "VOTE_TO_PROJECTOR_SECONDS",
@@ -141,6 +142,11 @@ STORE_WRITER_RESTARTS = Counter(
     "facilitation_store_writer_restarts_total",
     "Times a store writer (SQLite thread, Redis write task) had ended unexpectedly and was restarted",
     registry=REGISTRY,
+)
+STORE_UNREPLICATED = Counter(
+    "facilitation_store_unreplicated_acks_total",
+    "Appends acknowledged on the Redis master's fsynced AOF alone: no replica confirmed them in time "
+    "(a failover to that replica could lose them; docs/scaling.md)", registry=REGISTRY,
 )
 STORE_HEALTHY = Gauge(
     "facilitation_store_healthy", "1 when the last /healthz write probe succeeded, else 0", registry=REGISTRY

@@ -1,48 +1,63 @@
-"""Where everything lives in Redis, and how this project connects to it.
+"""Where everything lives in Redis, and how this project connects to it (one node or a Redis Cluster).
 
 Every key of a meeting carries the hash tag ``{m:CODE}``, so a Redis Cluster keeps one meeting's keys on
-one node (Lua scripts that touch several of them stay legal) while different meetings spread over the
-nodes. The only global key is the meeting index, read by ``meeting_codes()`` (listing, not the hot path).
+one shard (Lua scripts that touch several of them stay legal) while different meetings spread over the
+shards. The only global key is the meeting index, read by ``meeting_codes()`` (listing, not the hot path).
 
 | key | type | what |
 |---|---|---|
 | ``{m:CODE}:log`` | list | the whole event log, JSON, index i holds seq i+1; never trimmed (load, resume) |
-| ``{m:CODE}:events`` | stream | the live feed every worker XREADs; entry id ``<seq>-0``; capped (MAXLEN ~) |
+| ``{m:CODE}:feed`` | channel | the live feed: each durable batch, published once it reached a replica |
 | ``{m:CODE}:owner`` | string | the owner lock: ``<epoch>:<worker>``, with a PX expiry, renewed |
 | ``{m:CODE}:epoch`` | counter | INCR'd at each new owner: the fencing token's monotonic part |
 | ``{m:CODE}:cmds`` | channel | commands forwarded by non-owners (pub/sub: not persisted, no fsync) |
 | ``{m:CODE}:runs`` / ``{m:CODE}:analysis`` | hashes | published analyses: run -> metadata / payload |
 | ``{w:WORKER}:replies`` | channel | answers to a worker's forwarded commands |
 | ``facilitation:meetings`` | sorted set | every meeting code, scored by creation time |
-| ``facilitation:health`` | string | written by ``/healthz`` (10 s expiry): proof that Redis takes writes |
+| ``facilitation:health:{h<n>}`` | string | written by ``/readyz`` on every shard (10 s expiry): it takes writes |
+
+Channels are sharded pub/sub (``SPUBLISH``/``SSUBSCRIBE``) on a cluster, so a meeting's channels live on
+its shard and a publish's receiver count is exact; on one node, classic pub/sub does the same.
+
+**One node or a cluster** is found out from the URL's node (``INFO cluster``), never configured: any node
+of a cluster works as the URL.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeAlias, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ClusterDownError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 __all__ = [
-    "HEALTH",
     "MEETINGS",
-    "STREAM_MAXLEN",
+    "Client",
     "analysis",
     "commands",
     "connect",
     "epoch",
-    "events",
+    "feed",
+    "health",
+    "is_cluster",
     "log",
+    "node_of",
+    "node_url",
     "owner",
     "replies",
     "retrying",
     "runs",
 ]
+
+Client: TypeAlias = "aioredis.Redis | RedisCluster"
+"""What :func:`connect` returns: the commands this project uses are the same on both."""
 
 T = TypeVar("T")
 
@@ -51,18 +66,14 @@ RETRY_DELAYS = (0.05, 0.2, 0.5)
 (a restart) fails once, and the retry opens a fresh one."""
 
 MEETINGS = "facilitation:meetings"
-HEALTH = "facilitation:health"
-STREAM_MAXLEN = 10_000
-"""Entries kept (approximately) in a meeting's live stream: a worker that falls further behind than this
-backfills from the log list instead. ~10,000 x ~250 bytes = ~2.5 MB per meeting."""
 
 
 def log(code: str) -> str:
     return f"{{m:{code}}}:log"
 
 
-def events(code: str) -> str:
-    return f"{{m:{code}}}:events"
+def feed(code: str) -> str:
+    return f"{{m:{code}}}:feed"
 
 
 def owner(code: str) -> str:
@@ -89,27 +100,86 @@ def replies(worker: str) -> str:
     return f"{{w:{worker}}}:replies"
 
 
-def connect(url: str, *, blocking: bool = False) -> aioredis.Redis:
-    """A client that never retries on its own: callers decide, because a blindly retried append could be
-    applied twice. ``blocking`` clients serve BLPOP/XREAD and have no socket timeout."""
+def health(tag: int) -> str:
+    """The health probe's key with hash tag ``{h<tag>}``: the store picks one tag per shard."""
+    return f"facilitation:health:{{h{tag}}}"
+
+
+CONNECT_TIMEOUT = 2.0
+"""Seconds to open a connection: Redis on the same LAN answers in milliseconds; a dead node is known fast."""
+SOCKET_TIMEOUT = 15.0
+"""Seconds a command may wait for its answer. Long on purpose: under CPU starvation Redis and this process
+answer late, and a timeout there turned into refusals (868 of 9,344 votes refused, issue 26) where slower
+acks were the right outcome; a node that is really gone closes the connection and fails at once."""
+
+_CLUSTER: dict[str, bool] = {}
+
+
+async def is_cluster(url: str) -> bool:
+    """Whether the node at ``url`` is part of a Redis Cluster (``INFO cluster``), remembered per URL."""
+    known = _CLUSTER.get(url)
+    if known is not None:
+        return known
+    probe = aioredis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT,
+                                    retry=Retry(NoBackoff(), 0))
+    try:
+        info: dict[str, Any] = await probe.info("cluster")
+    finally:
+        await probe.aclose()
+    _CLUSTER[url] = found = bool(info.get("cluster_enabled"))
+    return found
+
+
+async def connect(url: str, *, blocking: bool = False) -> Client:
+    """A client for ``url``: a cluster client when its node is in a cluster, else a single-node client.
+    Neither retries a command on its own beyond following the cluster's redirections: callers decide,
+    because a blindly retried append could be applied twice. ``blocking`` clients have no socket timeout."""
+    timeout = None if blocking else SOCKET_TIMEOUT
+    if await is_cluster(url):
+        client = RedisCluster.from_url(
+            url, decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=timeout,
+            retry=Retry(NoBackoff(), 1), require_full_coverage=False)
+        await client.initialize()
+        return client
     return aioredis.Redis.from_url(
         url,
         decode_responses=True,
-        socket_connect_timeout=2.0,
-        socket_timeout=None if blocking else 5.0,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=timeout,
         health_check_interval=0 if blocking else 10,
         retry_on_timeout=False,
         retry=Retry(NoBackoff(), 0),
     )
 
 
+def node_of(client: RedisCluster, key: str) -> ClusterNode:
+    """The master serving ``key``'s slot now; RedisError while no node does (a failover under way)."""
+    node = client.get_node_from_key(key)
+    if node is None:
+        raise ClusterDownError(f"no node serves the slot of {key} now")
+    return node
+
+
+def node_url(url: str, host: str, port: int | str) -> str:
+    """``url`` (its scheme, credentials and options) pointed at one node of a cluster."""
+    parts = urlsplit(url)
+    auth = parts.netloc.rpartition("@")[0]
+    return urlunsplit((parts.scheme, f"{auth}@{host}:{port}" if auth else f"{host}:{port}", "/0", parts.query, ""))
+
+
+RETRYABLE: tuple[type[BaseException], ...] = (RedisConnectionError, OSError, ClusterDownError, TryAgainError)
+"""Errors after which the same command may succeed: a closed pooled connection, a node restarting, a
+cluster electing a new master for a shard."""
+
+
 async def retrying(operation: Callable[[], Awaitable[T]]) -> T:
-    """Run ``operation``, retrying on connection errors. Only for operations safe to repeat: reads, the
-    publish script (it skips entries the stream has) and the append script (its seq check refuses a second
-    copy, so a retried append lands once or fails loudly)."""
+    """Run ``operation``, retrying on connection errors. Only for operations safe to repeat: reads, and the
+    create and append scripts (an existing log or the seq check refuses a second copy, so a retried write
+    lands once or fails loudly)."""
     for delay in RETRY_DELAYS:
         try:
             return await operation()
-        except (RedisConnectionError, OSError):
+        except RETRYABLE:
             await asyncio.sleep(delay)
     return await operation()
+

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cluster import RedisClusterServer, cluster_or_skip
 from tests.support.servers import ServerProcess
 
 
@@ -18,3 +19,14 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterServer]:
+    """One Redis Cluster (3 masters + 3 replicas) for the whole run: the contract suites share it (each
+    test uses its own meeting codes); tests that kill nodes start their own."""
+    cluster = cluster_or_skip()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -1,21 +1,21 @@
-"""The scale-out bus: one Redis stream per meeting, read by every worker from its last id.
+"""The scale-out bus: each meeting's durable batches reach every worker on the meeting's feed channel.
 
-Why streams rather than pub/sub: a pub/sub message sent while a worker is reconnecting is gone, and the
-worker would serve a replica with a hole in it without knowing. A stream entry stays; the reader asks for
-"everything after ``<last seq>-0``" on every read, so after a blip or a Redis restart it simply continues
-where it stopped. Entry ids are ``<seq>-0``, so the stream position and the meeting's sequence number are
-the same thing.
+Why pub/sub carries the feed, and why nothing depends on it: a pub/sub message sent while a worker is
+reconnecting is gone. So a message is only a fast path: the store's write pipeline publishes on
+``{m:CODE}:feed`` (sharded on a cluster, so it stays on the meeting's shard) what the log holds at the
+batch's positions, after the batch reached a replica. A reader delivers a batch that continues exactly
+where its listeners are; anything else — a gap, the first connection, a reconnection, a failover to a
+replica — makes it read the missing events from the durable log (``backfill``: the store's
+``events_since``) before it delivers anything later. Listeners therefore receive every event, in order,
+exactly once. A publish lost after its append (the connection died between them) is caught by a check of
+every subscribed meeting's log each :data:`CHECK_EVERY` seconds.
 
-One reader task per process holds one dedicated connection and XREADs every subscribed meeting's stream
-(BLOCK :data:`BLOCK_MS`; a newly subscribed meeting joins the next read). If the stream was trimmed past
-a reader's position (it was away longer than the stream's cap), the reader sees a gap in sequence numbers
-and fills it from the log through the ``backfill`` reader given at construction before delivering
-anything later: listeners always receive every event, in order, exactly once. The bus writes no stream in
-Redis mode (the store's append script does, see :mod:`facilitation.eventlog.port`); :meth:`RedisBus.publish`
-serves a non-Redis store.
+Why not streams any more: one ``XREAD`` over every meeting's stream is refused on a cluster (the streams
+live in different slots), and one blocking read per meeting costs a connection per meeting; the feed
+needs one subscriber connection per shard, and the log it backfills from is the one ``load`` reads.
 
-While the reader cannot reach Redis, :meth:`healthy` is False (``/healthz`` answers 503, so a load balancer
-stops sending new phones here), and it reconnects with exponential backoff.
+While a shard's subscription is down, :meth:`healthy` is False (``/readyz`` answers 503), and it
+reconnects within a second, to the promoted replica after a failover.
 """
 
 from __future__ import annotations
@@ -24,109 +24,98 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
+import orjson
 from redis.exceptions import RedisError
 
 from facilitation import redis_keys as keys
 from facilitation.bus.base import Backfill, Listener, Unsubscribe
-from facilitation.core.codec import decode, encode
-from facilitation.core.events import Event
+from facilitation.bus.channels import Channels
+from facilitation.core.codec import encode
+from facilitation.core.errors import ClientError
+from facilitation.core.events import Event, event_from_dict
 
 __all__ = ["RedisBus"]
 
 log = logging.getLogger(__name__)
 
-BLOCK_MS = 200
-"""How long one XREAD waits for news; also how late a newly subscribed meeting joins the read."""
-READ_COUNT = 2_000
-"""Entries per stream per read at most."""
-BACKOFF_MIN, BACKOFF_MAX = 0.05, 2.0
-"""Reconnect delays in seconds: doubling from the first to the second."""
-
-
-_PUBLISH = """
--- KEYS: events stream. ARGV: maxlen, then seq, event JSON pairs. Skips what the stream already has.
-local top = 0
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if #last > 0 then top = tonumber(string.match(last[1][1], '^(%d+)')) end
-local added = 0
-for i = 2, #ARGV, 2 do
-  local seq = tonumber(ARGV[i])
-  if seq > top then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'e', ARGV[i + 1])
-    top = seq
-    added = added + 1
-  end
-end
-return added
-"""
+CATCH_UP = 2_000
+"""Events read from the log per backfill read."""
+CHECK_EVERY = 1.0
+"""Seconds between checks of every subscribed meeting's log for events no message brought."""
 
 
 class _Feed:
-    """One meeting's subscription in this process: its listeners and the last seq they received."""
+    """One meeting's subscription in this process: its listeners, the last seq they received, and whether a
+    read of the log is running (deliveries then wait for it)."""
 
-    __slots__ = ("last", "listeners")
+    __slots__ = ("behind", "catching", "last", "listeners")
 
     def __init__(self, last: int | None) -> None:
         self.last = last
         self.listeners: list[Listener] = []
+        self.catching = False
+        self.behind = False
 
 
 class RedisBus:
-    """:class:`~facilitation.bus.base.Bus` over per-meeting Redis streams."""
+    """:class:`~facilitation.bus.base.Bus` over per-meeting feed channels, backfilled from the log."""
 
-    def __init__(self, url: str, *, backfill: Backfill | None = None,
-                 stream_maxlen: int = keys.STREAM_MAXLEN) -> None:
+    def __init__(self, url: str, *, backfill: Backfill | None = None) -> None:
         self.url = url
-        self.stream_maxlen = stream_maxlen
         self.backfill = backfill
-        """Reads missed events (``store.events_since``) when the stream was trimmed past a reader."""
+        """Reads durable events (``store.events_since``): gaps, (re)connections, the periodic check."""
         self._feeds: dict[str, _Feed] = {}
-        self._redis: Redis | None = None
-        self._reader: Redis | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._connected = False
-        self._last_read = 0.0
+        self._channels = Channels(url)
+        self._client: keys.Client | None = None
+        self._checker: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._subscribing: set[asyncio.Task[None]] = set()
+        self._checked = 0.0
 
     def __repr__(self) -> str:
         return f"RedisBus({self.url.rpartition('@')[2]!r})"
 
     async def start(self) -> None:
-        self._redis = keys.connect(self.url)
-        self._reader = keys.connect(self.url, blocking=True)
-        self._publish = self._redis.register_script(_PUBLISH)
-        self._task = asyncio.get_running_loop().create_task(self._read_loop(), name="redis-bus-reader")
+        self._client = await keys.connect(self.url)
+        await self._channels.start(self._client)
+        self._checked = time.monotonic()
+        self._checker = asyncio.get_running_loop().create_task(self._check_loop(), name="redis-bus-check")
 
     async def close(self) -> None:
         self._feeds.clear()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        for client in (self._reader, self._redis):
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await client.aclose()
-        self._reader = self._redis = None
+        for task in [self._checker, *self._tasks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._checker = None
+        await self._channels.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.aclose()
+            self._client = None
 
     async def publish(self, code: str, events: Sequence[Event]) -> None:
-        """Add events to the meeting's stream (skipping ones it has: a Redis store already wrote them)."""
-        if not events or self._redis is None:
-            return
-        args: list[str | int] = [self.stream_maxlen]
-        for event in events:
-            args += [event.seq, encode(event)]
-        await keys.retrying(lambda: self._publish(keys=[keys.events(code)], args=args))
+        """Publish durable events a non-Redis store wrote (the Redis store publishes its own appends)."""
+        if self._subscribing:  # this process's own new subscribers hear it: their subscription is in place
+            await asyncio.gather(*self._subscribing, return_exceptions=True)
+        if events and self._client is not None:
+            payload = "[" + ",".join(encode(e) for e in events) + "]"
+            with contextlib.suppress(RedisError, OSError):  # a lost message is read from the log instead
+                await self._channels.publish(keys.feed(code), payload)
 
     def subscribe(self, code: str, listener: Listener, since: int | None = None) -> Unsubscribe:
-        """Deliver the meeting's events after seq ``since`` (None: from the stream's end when first read)."""
+        """Deliver the meeting's events after seq ``since`` (None: from the first batch heard on)."""
         feed = self._feeds.get(code)
         if feed is None:
             feed = self._feeds[code] = _Feed(since)
+            task = self._spawn(self._channels.subscribe(keys.feed(code), lambda data: self._heard(code, data),
+                                                        on_connect=lambda: self._catch_up(code)))
+            self._subscribing.add(task)
+            task.add_done_callback(self._subscribing.discard)
         feed.listeners.append(listener)
 
         def unsubscribe() -> None:
@@ -135,84 +124,95 @@ class RedisBus:
                 current.listeners.remove(listener)
                 if not current.listeners:
                     del self._feeds[code]
+                    self._spawn(self._channels.unsubscribe(keys.feed(code)))
 
         return unsubscribe
 
     def announce(self, code: str, events: Sequence[Event]) -> None:
         """Hand events this process just made durable to its own listeners now, without the Redis round
-        trip; the reader skips them when the stream brings them back."""
+        trip; the feed's copy is skipped when it comes back."""
         feed = self._feeds.get(code)
-        if feed is not None:
-            self._deliver(feed, [e for e in events if feed.last is None or e.seq > feed.last])
+        if feed is not None and not feed.catching:
+            self._deliver(feed, list(events))
 
     async def healthy(self) -> bool:
-        """False while the reader is disconnected or has not completed a read for several block periods."""
-        if self._task is None or self._task.done():
+        """False while a shard's subscription is down or the log check has not completed lately."""
+        if self._checker is None or self._checker.done():
             return False
-        stale = time.monotonic() - self._last_read > max(2.0, 10 * BLOCK_MS / 1000)
-        return self._connected and not stale
+        return self._channels.healthy() and time.monotonic() - self._checked < max(3.0, 3 * CHECK_EVERY)
 
-    # ------------------------------------------------------------ reading
+    # ------------------------------------------------------------ delivery
 
-    async def _read_loop(self) -> None:
-        backoff = BACKOFF_MIN
-        while True:
-            try:
-                await self._read_once()
-                if not self._connected:
-                    log.info("bus reader connected to Redis")
-                self._connected = True
-                self._last_read = time.monotonic()
-                backoff = BACKOFF_MIN
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as exc:
-                if self._connected:
-                    log.warning("bus reader lost Redis (%s); reconnecting, will resume from the last ids", exc)
-                self._connected = False
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX)
-            except Exception:
-                log.exception("bus reader failed; continuing")
-                await asyncio.sleep(backoff)
-
-    async def _read_once(self) -> None:
-        assert self._reader is not None and self._redis is not None
-        if not self._feeds:
-            await self._reader.ping()
-            await asyncio.sleep(BLOCK_MS / 1000)
+    def _heard(self, code: str, data: str) -> None:
+        feed = self._feeds.get(code)
+        if feed is None:
             return
-        await self._resolve_tails()
-        streams = {keys.events(code): f"{feed.last}-0" for code, feed in self._feeds.items()
-                   if feed.last is not None}
-        reply: Any = await self._reader.xread(streams, count=READ_COUNT, block=BLOCK_MS)  # type: ignore[arg-type]
-        for stream, entries in reply or []:
-            code = stream.partition("}")[0].removeprefix("{m:")
-            feed = self._feeds.get(code)
-            if feed is None or feed.last is None:
-                continue  # unsubscribed while reading
-            batch = [decode(fields["e"]) for _, fields in entries]
-            fresh = [e for e in batch if e.seq > feed.last]
-            if fresh and fresh[0].seq > feed.last + 1 and self.backfill is not None:
-                missed = await self.backfill(code, feed.last, fresh[0].seq - feed.last - 1)
-                fresh = [e for e in missed if e.seq > feed.last] + fresh
-            self._deliver(feed, fresh)
-
-    async def _resolve_tails(self) -> None:
-        """Subscriptions without a start position begin at their stream's current end."""
-        assert self._redis is not None
-        for code, feed in list(self._feeds.items()):
-            if feed.last is None:
-                last: Any = await self._redis.xrevrange(keys.events(code), count=1)
-                if feed.last is None:
-                    feed.last = int(last[0][0].split("-")[0]) if last else 0
+        events = [event_from_dict(e) for e in orjson.loads(data)]
+        if feed.catching:
+            feed.behind = True  # the running read of the log will reach these too
+            return
+        self._deliver(feed, events)
+        if events and feed.last is not None and events[-1].seq > feed.last:
+            self._catch_up(code)  # a gap: read the log from where the listeners are
 
     def _deliver(self, feed: _Feed, events: list[Event]) -> None:
-        if not events:
+        """Deliver the events that continue exactly after ``feed.last``; the others wait for the log."""
+        if feed.last is None and events:
+            feed.last = events[0].seq - 1
+        fresh = [e for e in events if feed.last is not None and e.seq > feed.last]
+        if not fresh or fresh[0].seq != (feed.last or 0) + 1:
             return
-        feed.last = events[-1].seq
+        for expected, event in enumerate(fresh, start=fresh[0].seq):
+            if event.seq != expected:
+                fresh = fresh[: expected - fresh[0].seq]
+                break
+        feed.last = fresh[-1].seq
         for listener in list(feed.listeners):
             try:
-                listener(events)
+                listener(fresh)
             except Exception:
                 log.exception("bus listener failed")
+
+    def _catch_up(self, code: str) -> None:
+        feed = self._feeds.get(code)
+        if feed is None or self.backfill is None:
+            return
+        if feed.catching:
+            feed.behind = True
+            return
+        feed.catching = True
+        self._spawn(self._read_log(code, feed))
+
+    async def _read_log(self, code: str, feed: _Feed) -> None:
+        """Deliver everything the log holds after ``feed.last``, until a read comes back short."""
+        assert self.backfill is not None
+        try:
+            while self._feeds.get(code) is feed and feed.last is not None:
+                feed.behind = False
+                events = await self.backfill(code, feed.last, CATCH_UP)
+                feed.catching = False
+                self._deliver(feed, events)
+                feed.catching = True
+                if len(events) < CATCH_UP and not feed.behind:
+                    break
+        except (ClientError, RedisError, OSError) as exc:
+            log.warning("meeting %s: reading the log to catch up failed (%s); the next check retries", code, exc)
+        finally:
+            feed.catching = False
+
+    async def _check_loop(self) -> None:
+        """Every subscribed meeting's log, read again every :data:`CHECK_EVERY` s: nothing waits for a
+        message that was never published (an append whose publish was lost with its connection)."""
+        while True:
+            await asyncio.sleep(CHECK_EVERY)
+            for code in list(self._feeds):
+                self._catch_up(code)
+            await asyncio.sleep(0)
+            if self._channels.healthy():
+                self._checked = time.monotonic()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task

@@ -41,10 +41,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from facilitation import redis_keys as keys
+from facilitation.bus.channels import Channels
 from facilitation.core.errors import ClientError
 from facilitation.core.events import Event, event_from_dict
 from facilitation.core.meeting import Command, Meeting
@@ -210,33 +210,26 @@ class Coordinator:
         self._outbox: dict[str, list[str]] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._redis: Redis | None = None
-        self._replies_task: asyncio.Task[None] | None = None
-        self._replies_ok = False
-        self._pubsub: Any = None
+        self._redis: keys.Client | None = None
+        self._channels = Channels(url)
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._redis = keys.connect(self.url)
+        self._redis = await keys.connect(self.url)
         self._campaign = self._redis.register_script(_CAMPAIGN)
         self._release = self._redis.register_script(_RELEASE)
-        self._replies_task = asyncio.get_running_loop().create_task(self._listen(), name="owner-channel")
+        await self._channels.start(self._redis)
+        await self._channels.subscribe(keys.replies(self.worker), self._on_replies)
 
     async def close(self) -> None:
         """Hand every owned meeting over at once (release the locks) instead of waiting for expiry."""
         for writer in list(self.writers.values()):
             await self.detach(writer)
-        if self._replies_task is not None:
-            self._replies_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._replies_task
         if self._flusher is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._flusher, 2.0)
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+        await self._channels.close()
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -268,7 +261,7 @@ class Coordinator:
 
     async def healthy(self) -> bool:
         """The command channel is connected and every owned meeting's lock was renewed recently."""
-        if not (self._replies_ok and self._replies_task is not None and not self._replies_task.done()):
+        if not self._channels.healthy():
             return False
         now = time.monotonic()
         return all(now - w.renewed <= self.lock_ttl for w in self.writers.values() if w.token is not None)
@@ -321,7 +314,7 @@ class Coordinator:
                 if writer.token is not None:  # we became the owner meanwhile: the op id makes this safe
                     return await writer.apply_as_owner(command)
                 try:
-                    heard = await self._redis.publish(keys.commands(code), payload)
+                    heard = await self._channels.publish(keys.commands(code), payload)
                     if heard:
                         answer = await asyncio.wait_for(asyncio.shield(future), FORWARD_ATTEMPT)
                         break
@@ -365,61 +358,30 @@ class Coordinator:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_replies())
 
     async def _flush_replies(self) -> None:
-        """All queued answers in one pipeline: one round trip per batch, not per command."""
-        assert self._redis is not None
+        """The answers queued for each worker in one message: one publish per worker per batch."""
         while self._outbox:
             outbox, self._outbox = self._outbox, {}
-            pipe = self._redis.pipeline(transaction=False)
-            for worker, answers in outbox.items():
-                for answer in answers:
-                    pipe.publish(keys.replies(worker), answer)
-            try:
-                await pipe.execute()
-            except (RedisError, OSError) as exc:
-                log.warning("could not send %d answers (%s); the senders will resend",
-                            sum(map(len, outbox.values())), exc)
+            sent = await asyncio.gather(*(self._channels.publish(keys.replies(worker), "[" + ",".join(answers) + "]")
+                                          for worker, answers in outbox.items()), return_exceptions=True)
+            failed = sum(len(answers) for answers, result in zip(outbox.values(), sent, strict=True)
+                         if isinstance(result, BaseException))
+            if failed:
+                log.warning("could not send %d answers; the senders will resend", failed)
 
-    async def _listen(self) -> None:
-        """One pub/sub connection per process: answers to our forwarded commands, and commands for the
-        meetings we own. Pub/sub is not written to the AOF, so a forwarded command costs no fsync on its
-        way in or out; a message lost in a blip is covered by the sender's resend with the same op id."""
-        backoff = 0.05
-        while True:
-            try:
-                if self._pubsub is None:
-                    self._pubsub = keys.connect(self.url, blocking=True).pubsub(ignore_subscribe_messages=True)
-                    await self._pubsub.subscribe(keys.replies(self.worker),
-                                                 *(keys.commands(c) for c, w in self.writers.items() if w.token))
-                message: Any = await self._pubsub.get_message(timeout=1.0)
-                self._replies_ok = True
-                backoff = 0.05
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as exc:
-                if self._replies_ok:
-                    log.warning("command channel lost Redis (%s); reconnecting", exc)
-                self._replies_ok = False
-                if self._pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        await self._pubsub.aclose()
-                    self._pubsub = None
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            if message is None or message.get("type") != "message":
-                continue
-            channel, data = message["channel"], message["data"]
-            if channel == keys.replies(self.worker):
-                answer = json.loads(data)
-                future = self._pending.get(answer["id"])
-                if future is not None and not future.done():
-                    future.set_result(answer)
-                continue
-            writer = self.writers.get(channel.partition("}")[0].removeprefix("{m:"))
-            if writer is not None and writer.token is not None:
-                task = asyncio.get_running_loop().create_task(self._serve(writer, data))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+    def _on_replies(self, data: str) -> None:
+        """Answers to our forwarded commands (pub/sub: no AOF write, so no fsync on the way in or out; a
+        message lost in a blip is covered by the sender's resend with the same op id)."""
+        for answer in json.loads(data):
+            future = self._pending.get(answer["id"])
+            if future is not None and not future.done():
+                future.set_result(answer)
+
+    def _on_command(self, code: str, data: str) -> None:
+        writer = self.writers.get(code)
+        if writer is not None and writer.token is not None:
+            task = asyncio.get_running_loop().create_task(self._serve(writer, data))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def listen(self, code: str, on: bool) -> None:
         """Start or stop taking the meeting's forwarded commands (in the background: never blocks a step down)."""
@@ -428,10 +390,8 @@ class Coordinator:
         task.add_done_callback(self._tasks.discard)
 
     async def _channel(self, code: str, listen: bool) -> None:
-        if self._pubsub is None:
-            return  # (re)connecting: the listener subscribes to every owned meeting when it is back
         with contextlib.suppress(RedisError, OSError):
             if listen:
-                await self._pubsub.subscribe(keys.commands(code))
+                await self._channels.subscribe(keys.commands(code), lambda data: self._on_command(code, data))
             else:
-                await self._pubsub.unsubscribe(keys.commands(code))
+                await self._channels.unsubscribe(keys.commands(code))

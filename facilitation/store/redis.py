@@ -1,19 +1,28 @@
-"""The scale-out store: a meeting's log in Redis, shared by every worker on every machine.
+"""The scale-out store: a meeting's log in Redis (one node or a Redis Cluster), shared by every worker.
 
-Each meeting has a log list (the whole history, never trimmed: ``load`` and deep resumes read it) and a
-live stream (capped: the feed every worker XREADs, see :mod:`facilitation.bus.redis`). One Lua script
-appends a batch to both, so a worker can never see an event on the stream that the log lacks.
-
-The script refuses the batch unless
+Each meeting has a log list (the whole history, never trimmed) under its hash tag, so on a cluster all of a
+meeting lives on one shard. One Lua script appends a batch, refusing it unless
 - its first sequence number is exactly the log's length + 1 (no gap, no second writer for that seq), and
 - when the append carries a fencing token (the owner's writer passes it, see
   :mod:`facilitation.live.ownership`), the owner lock still holds exactly that token. A worker that stalled past
   its lock's expiry and woke up can therefore never write, even though it still believes it owns the meeting.
 
-Durability: Redis answers a write after appending it to its AOF; with ``appendfsync always`` that append is
-fsynced before the answer, so an acknowledged vote survives a Redis crash (docs/scaling.md has the
-``everysec`` trade-off). Nothing here retries a failed write on its own: a write whose answer was lost may
-have been applied, so the caller reloads the log and the client resends with the same op id.
+**Group commit, per shard.** Everything queued goes out together: one pipeline per shard, sent to the
+shards at once, so a shard that is failing over fails only its own meetings' writes. In each pipeline the
+appends are followed by ``WAIT 1`` when the shard's master has a replica in sync, then by one feed script
+per meeting that publishes what the log now holds (``{m:CODE}:feed``, see :mod:`facilitation.bus.redis`).
+So an ack, and what other workers hear, come after the write reached a replica.
+
+**Durability, per configuration** (docs/scaling.md, "What an ack guarantees"):
+- one node, ``appendfsync always``: Redis answers after the AOF write is fsynced; an acknowledged vote
+  survives a crash or a kill -9 of Redis.
+- with replicas (a cluster, or one master with a replica): also ``WAIT`` for one replica, so a failover to
+  that replica keeps every acknowledged vote. A replica missing or more than :data:`REPLICA_WAIT_MS` behind
+  does not turn writes into refusals: the ack then rests on the master's fsynced AOF alone, and
+  ``facilitation_store_unreplicated_acks_total`` counts it.
+
+Nothing here retries a failed append on its own: a write whose answer was lost may have been applied, so
+the caller reloads the log and the client resends with the same op id.
 """
 
 from __future__ import annotations
@@ -21,14 +30,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from facilitation import metrics
 from facilitation import redis_keys as keys
@@ -44,32 +54,37 @@ LOAD_CHUNK = 10_000
 """Log entries read per LRANGE when loading, so one huge meeting does not stall Redis for everyone."""
 
 _APPEND = """
--- KEYS: log, events stream, owner lock. ARGV: fence token ('' = none), maxlen, first seq, events as JSON
-if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then
+-- KEYS: log, owner lock. ARGV: fence token ('' = none), first seq, events as JSON
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then
   return redis.error_reply('FENCED the meeting has another owner now')
 end
 local n = redis.call('LLEN', KEYS[1])
-local first = tonumber(ARGV[3])
+local first = tonumber(ARGV[2])
 if first ~= n + 1 then
   return redis.error_reply('CONFLICT the log is at seq ' .. n .. ', not ' .. (first - 1))
 end
-for i = 4, #ARGV do
-  redis.call('RPUSH', KEYS[1], ARGV[i])
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], (first + i - 4) .. '-0', 'e', ARGV[i])
-end
-return n + #ARGV - 3
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
+return n + #ARGV - 2
 """
 
 _CREATE = """
--- KEYS: log, events stream. ARGV: maxlen, events as JSON (seq 1..n)
+-- KEYS: log. ARGV: events as JSON (seq 1..n)
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('EXISTS')
 end
-for i = 2, #ARGV do
-  redis.call('RPUSH', KEYS[1], ARGV[i])
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], (i - 1) .. '-0', 'e', ARGV[i])
+redis.call('RPUSH', KEYS[1], unpack(ARGV))
+return #ARGV
+"""
+
+FEED = """
+-- KEYS: log, feed channel. ARGV: first seq, last seq, publish command (SPUBLISH on a cluster, else PUBLISH).
+-- Publishes what the log holds at those positions: whatever happened to the append, never an event the
+-- log lacks.
+local entries = redis.call('LRANGE', KEYS[1], tonumber(ARGV[1]) - 1, tonumber(ARGV[2]) - 1)
+if #entries > 0 then
+  redis.call(ARGV[3], KEYS[2], '[' .. table.concat(entries, ',') .. ']')
 end
-return #ARGV - 1
+return #entries
 """
 
 _SAVE_ANALYSIS = """
@@ -85,6 +100,14 @@ return 1
 
 MAX_BATCH = 2_000
 """Appends per pipeline at most, so one burst does not hold every waiting ack back."""
+REPLICA_WAIT_MS = 500
+"""How long an append waits for a replica (``WAIT 1``) before its ack rests on the master's AOF alone. On
+one LAN a replica answers within a millisecond; more than this means it is lagging or gone."""
+REPLICAS_EVERY = 1.0
+"""Seconds between reads of each master's in-sync replicas (``INFO replication``): who ``WAIT`` waits for."""
+BATCH_DEADLINE = 20.0
+"""Seconds a batch may take before its writes are failed (resend): a shard that neither answers nor
+closes the connection must not hold acks forever."""
 
 
 class Fenced(StoreUnavailable):
@@ -106,33 +129,45 @@ def _append_error(exc: BaseException) -> StoreUnavailable:
 
 
 class RedisStore:
-    """:class:`~facilitation.store.base.Store` on Redis (AOF on; ``appendfsync always`` for no loss)."""
+    """:class:`~facilitation.store.base.Store` on Redis or a Redis Cluster (AOF, ``appendfsync always``)."""
 
-    def __init__(self, url: str, *, stream_maxlen: int = keys.STREAM_MAXLEN) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
-        self.stream_maxlen = stream_maxlen
-        self._redis: Redis | None = None
+        self._redis: keys.Client | None = None
         self._queue: list[_Write] = []
         self._holding: list[_Write] = []
         """The batch the write task is sending (to fail it if the task ends mid-batch)."""
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._replicas: dict[str, int] = {}
+        """In-sync replicas per master (by node name; ``main`` on one node), read every second."""
+        self._health_keys: dict[str, str] = {}
+        self._shas: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url.rpartition('@')[2]!r})"
 
     @property
-    def redis(self) -> Redis:
+    def redis(self) -> keys.Client:
         if self._redis is None:
             raise StoreUnavailable("store_unavailable", "the store is not started")
         return self._redis
 
+    @property
+    def cluster(self) -> bool:
+        return isinstance(self._redis, RedisCluster)
+
     async def start(self) -> None:
-        self._redis = keys.connect(self.url)
-        self._append = self._redis.register_script(_APPEND)
-        self._create = self._redis.register_script(_CREATE)
-        self._save = self._redis.register_script(_SAVE_ANALYSIS)
+        self._redis = await keys.connect(self.url)
+        self._shas = {name: hashlib.sha1(source.encode()).hexdigest()
+                      for name, source in (("append", _APPEND), ("create", _CREATE), ("feed", FEED),
+                                           ("save", _SAVE_ANALYSIS))}
+        with contextlib.suppress(RedisError, OSError):
+            await self._load_scripts()
+            await self._read_replicas()
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="redis-store-writer")
+        self._watcher = asyncio.get_running_loop().create_task(self._watch_replicas(), name="redis-replicas")
         try:
             config = await self._redis.config_get("append*")
         except RedisError:
@@ -144,6 +179,11 @@ class RedisStore:
                         "machine crashes (docs/scaling.md)", config.get("appendfsync"))
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         if self._writer is not None:
             deadline = asyncio.get_running_loop().time() + 5.0
             while self._queue and not self._writer.done() and asyncio.get_running_loop().time() < deadline:
@@ -156,17 +196,37 @@ class RedisStore:
             await self._redis.aclose()
             self._redis = None
 
+    async def _load_scripts(self) -> None:
+        """Load the scripts on every master (a promoted replica starts with an empty script cache)."""
+        for source in (_APPEND, _CREATE, FEED, _SAVE_ANALYSIS):
+            if isinstance(self._redis, RedisCluster):
+                await self._redis.execute_command("SCRIPT LOAD", source, target_nodes=RedisCluster.PRIMARIES)
+            else:
+                await self.redis.script_load(source)
+
+    async def _script(self, name: str, keys_: list[str], args: list[Any], client: Any = None) -> Any:
+        """EVALSHA, loading the scripts once more if the node lost them (a promoted replica)."""
+        target = client if client is not None else self.redis
+        sha = self._shas[name]
+        if client is not None:  # a pipeline: NOSCRIPT comes back as that command's result, handled there
+            return target.evalsha(sha, len(keys_), *keys_, *args)
+        try:
+            return await target.evalsha(sha, len(keys_), *keys_, *args)
+        except NoScriptError:
+            await self._load_scripts()
+            return await target.evalsha(sha, len(keys_), *keys_, *args)
+
     # ------------------------------------------------------------ writes
 
     async def create_meeting(self, code: str, events: Sequence[Event]) -> None:
         try:
-            args: list[str | int] = [self.stream_maxlen, *(encode(e) for e in events)]
-            await keys.retrying(lambda: self._create(keys=[keys.log(code), keys.events(code)], args=args))
+            args = [encode(e) for e in events]
+            await keys.retrying(lambda: self._script("create", [keys.log(code)], args))
         except ResponseError as exc:
             if str(exc).startswith("EXISTS"):
                 raise MeetingExists("meeting_exists", "a meeting with that code already exists") from None
             raise StoreUnavailable("store_unavailable", f"the meeting was not stored: {exc}") from exc
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise StoreUnavailable("store_unavailable", f"the meeting was not stored: {exc}") from exc
         try:
             await self.redis.zadd(keys.MEETINGS, {code: events[0].at})
@@ -202,9 +262,9 @@ class RedisStore:
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="redis-store-writer")
 
     async def _write_loop(self) -> None:
-        """Group commit: everything queued goes out in one pipeline on one connection, so writes land in the
-        order they were submitted and one round trip (and, with appendfsync always, one fsync) covers
-        them all. Consecutive appends to one meeting merge into one script call.
+        """Group commit: everything queued goes out at once, one pipeline per shard on one connection, so a
+        meeting's writes land in the order they were submitted and one round trip (one fsync, one WAIT)
+        covers them all. Consecutive appends to one meeting merge into one script call.
 
         Never raises out of a batch: an unexpected error fails that batch's writes and the loop goes on."""
         while True:
@@ -223,8 +283,8 @@ class RedisStore:
                     groups.append([write])
             results: list[Any]
             try:
-                results = await keys.retrying(functools.partial(self._send, groups))
-            except (RedisError, OSError) as exc:
+                results = await asyncio.wait_for(self._send(groups), BATCH_DEADLINE)
+            except (RedisError, OSError, TimeoutError) as exc:
                 results = [exc] * len(groups)
             except Exception as exc:
                 log.exception("Redis store: a batch of %d writes failed", len(batch))
@@ -240,15 +300,80 @@ class RedisStore:
                     else:
                         write.future.set_exception(error)
 
+    def _node(self, key: str) -> ClusterNode | None:
+        return keys.node_of(self._redis, key) if isinstance(self._redis, RedisCluster) else None
+
     async def _send(self, groups: list[list[_Write]]) -> list[Any]:
+        """One pipeline per shard, all at once; a shard that fails fails only its own groups."""
+        shards: dict[str, list[int]] = {}
+        nodes: dict[str, ClusterNode | None] = {}
+        for index, group in enumerate(groups):
+            node = self._node(keys.log(group[0].code))
+            name = node.name if node is not None else "main"
+            shards.setdefault(name, []).append(index)
+            nodes[name] = node
+        results: list[Any] = [None] * len(groups)
+
+        async def send(name: str, indexes: list[int]) -> None:
+            try:
+                answers = await self._send_shard(nodes[name], name, [groups[i] for i in indexes])
+            except (RedisError, OSError) as exc:
+                answers = [exc] * len(indexes)
+            for index, answer in zip(indexes, answers, strict=True):
+                results[index] = answer
+
+        await asyncio.gather(*(send(name, indexes) for name, indexes in shards.items()))
+        return results
+
+    async def _send_shard(self, node: ClusterNode | None, name: str, groups: list[list[_Write]]) -> list[Any]:
+        answers = await self._pipeline(node, name, groups)
+        if any(isinstance(a, NoScriptError) for a in answers):  # a promoted replica: nothing was applied
+            await self._load_scripts()
+            answers = await self._pipeline(node, name, groups)
+        return answers
+
+    async def _pipeline(self, node: ClusterNode | None, name: str, groups: list[list[_Write]]) -> list[Any]:
         pipe = self.redis.pipeline(transaction=False)
         for group in groups:
             code = group[0].code
-            args: list[Any] = [group[0].fence, self.stream_maxlen, group[0].first]
+            args: list[Any] = [group[0].fence, group[0].first]
             for write in group:
                 args += write.encoded
-            await self._append(keys=[keys.log(code), keys.events(code), keys.owner(code)], args=args, client=pipe)
-        return list(await pipe.execute(raise_on_error=False))
+            await self._script("append", [keys.log(code), keys.owner(code)], args, client=pipe)
+        replicas = self._replicas.get(name, 0)
+        if replicas:
+            target = {"target_nodes": node} if node is not None else {}
+            pipe.execute_command("WAIT", 1, REPLICA_WAIT_MS, **target)
+        publish = "SPUBLISH" if node is not None else "PUBLISH"
+        for group in groups:
+            code = group[0].code
+            last = group[-1].first + len(group[-1].encoded) - 1
+            await self._script("feed", [keys.log(code), keys.feed(code)], [group[0].first, last, publish], client=pipe)
+        answers = list(await pipe.execute(raise_on_error=False))
+        if replicas and not isinstance(answers[len(groups)], BaseException) and int(answers[len(groups)]) < 1:
+            metrics.STORE_UNREPLICATED.inc(sum(len(g) for g in groups))
+            log.warning("Redis %s: no replica confirmed %d appends within %d ms; acknowledged on the master's "
+                        "AOF alone", name, sum(len(g) for g in groups), REPLICA_WAIT_MS)
+        return answers[:len(groups)]
+
+    async def _read_replicas(self) -> None:
+        """How many replicas of each master are online now: ``WAIT`` asks for one where there is one."""
+        found: dict[str, int] = {}
+        if isinstance(self._redis, RedisCluster):
+            for node in self._redis.get_primaries():
+                info = await self._redis.execute_command("INFO", "replication", target_nodes=node)
+                found[node.name] = _online_replicas(info)
+        elif self._redis is not None:
+            found["main"] = _online_replicas(await self._redis.info("replication"))
+        self._replicas = found
+
+    async def _watch_replicas(self) -> None:
+        while True:
+            await asyncio.sleep(REPLICAS_EVERY)
+            try:
+                await self._read_replicas()
+            except (RedisError, OSError) as exc:
+                log.debug("could not read the replicas: %s", exc)
 
     async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any] | str,
                             fence: str = "") -> None:
@@ -260,13 +385,13 @@ class RedisStore:
         except UnicodeEncodeError as exc:
             raise StoreRefused("store_refused", f"the analysis cannot be stored: {exc.reason}") from None
         try:
-            await self._save(keys=[keys.runs(code), keys.analysis(code), keys.owner(code)],
-                             args=[fence, run, meta, data])
+            await self._script("save", [keys.runs(code), keys.analysis(code), keys.owner(code)],
+                               [fence, run, meta, data])
         except ResponseError as exc:
             if str(exc).startswith("FENCED"):
                 raise Fenced("store_unavailable", "this server no longer owns the meeting") from None
             raise StoreUnavailable("store_unavailable", f"the analysis was not stored: {exc}") from None
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise StoreUnavailable("store_unavailable", f"the analysis was not stored: {exc}") from exc
 
     # ------------------------------------------------------------ reads
@@ -282,7 +407,7 @@ class RedisStore:
                 if len(chunk) < LOAD_CHUNK:
                     break
                 start += LOAD_CHUNK
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise StoreUnavailable("store_unavailable", f"the meeting could not be read: {exc}") from exc
         return events or None
 
@@ -292,7 +417,7 @@ class RedisStore:
         try:
             first = max(seq, 0)
             raw: Any = await keys.retrying(lambda: self.redis.lrange(keys.log(code), first, first + limit - 1))
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise StoreUnavailable("store_unavailable", f"the log could not be read: {exc}") from exc
         return [decode(r) for r in raw]
 
@@ -300,7 +425,7 @@ class RedisStore:
         """The sequence number of the last durable event (0 for an unknown meeting)."""
         try:
             return int(await keys.retrying(lambda: self.redis.llen(keys.log(code))))
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise StoreUnavailable("store_unavailable", f"the log could not be read: {exc}") from exc
 
     async def meeting_codes(self) -> list[str]:
@@ -324,14 +449,33 @@ class RedisStore:
         return sorted((json.loads(v) for v in stored.values()), key=lambda r: int(r["run"]))
 
     async def healthy(self) -> bool:
-        """A real write (a key with a short expiry) must be acknowledged: a PING succeeds on a Redis that
-        refuses writes (read-only replica, ``MISCONF`` after a failed save, out of memory)."""
+        """A real write on every shard must be acknowledged: a PING succeeds on a Redis that refuses writes
+        (read-only replica, ``MISCONF`` after a failed save, out of memory), and on a cluster one shard can
+        be down while the others answer."""
         if self._redis is None:
             return False
         try:
             self._ensure_writer()
-            redis = self._redis
-            await asyncio.wait_for(redis.set(keys.HEALTH, repr(time.time()), px=10_000), HEALTH_TIMEOUT)
+            probes = [self._redis.set(key, repr(time.time()), px=10_000) for key in self._probe_keys()]
+            await asyncio.wait_for(asyncio.gather(*probes), HEALTH_TIMEOUT)
         except (RedisError, OSError, TimeoutError, StoreUnavailable):
             return False
         return True
+
+    def _probe_keys(self) -> list[str]:
+        """One key per master: hash tags tried in turn until every master has one (remembered)."""
+        if not isinstance(self._redis, RedisCluster):
+            return [keys.health(0)]
+        primaries = {node.name for node in self._redis.get_primaries()}
+        if set(self._health_keys) != primaries:
+            self._health_keys = {}
+            for tag in range(100_000):
+                self._health_keys.setdefault(keys.node_of(self._redis, keys.health(tag)).name, keys.health(tag))
+                if len(self._health_keys) == len(primaries):
+                    break
+        return list(self._health_keys.values())
+
+
+def _online_replicas(info: dict[str, Any]) -> int:
+    return sum(1 for name, value in info.items()
+               if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online")

@@ -11,16 +11,18 @@ import pytest_asyncio
 
 from facilitation.bus import Bus, open_bus
 from facilitation.core.events import Event, VoteCast
+from tests.support.cluster import RedisClusterServer
 from tests.support.servers import RedisServer, scaled
 
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def bus_url(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":
         return "memory://"
-    server: RedisServer = request.getfixturevalue("redis_server")
+    name = "redis_server" if request.param == "redis" else "redis_cluster"
+    server: RedisServer | RedisClusterServer = request.getfixturevalue(name)
     return server.url
 
 

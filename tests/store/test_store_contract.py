@@ -12,16 +12,18 @@ import pytest_asyncio
 
 from facilitation.core.events import Event, MeetingCreated, StatementPosted, VoteCast
 from facilitation.store import MeetingExists, Store, StoreRefused, StoreUnavailable, open_store
+from tests.support.cluster import RedisClusterServer
 from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
-    server: RedisServer = request.getfixturevalue("redis_server")
+    name = "redis_server" if request.param == "redis" else "redis_cluster"
+    server: RedisServer | RedisClusterServer = request.getfixturevalue(name)
     return server.url
 
 

@@ -16,16 +16,18 @@ from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, 
 from facilitation.eventlog.port import EventLog, open_event_log
 from facilitation.live.writer import LogWriter
 from facilitation.store import Store, StoreRefused, open_store
+from tests.support.cluster import RedisClusterServer
 from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
 def urls(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}", None
-    server: RedisServer = request.getfixturevalue("redis_server")
+    name = "redis_server" if request.param == "redis" else "redis_cluster"
+    server: RedisServer | RedisClusterServer = request.getfixturevalue(name)
     return server.url, server.url
 
 
