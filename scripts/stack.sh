@@ -163,7 +163,7 @@ up() {
 
   export FACILITATION_PUBLIC_URL=${FACILITATION_PUBLIC_URL:-http://127.0.0.1:$NGINX_PORT}
   for i in $(seq 1 "$workers"); do
-    FACILITATION_WORKER_NAME=app$i start "app$i" "$PYTHON" -m facilitation.cli serve --host 127.0.0.1 \
+    FACILITATION_WORKER_NAME=app$i start "app$i" "$PYTHON" -m facilitation.tools.cli serve --host 127.0.0.1 \
       --port "${app_ports[$((i - 1))]}" --redis "$redis_url"
   done
   for i in "${app_ports[@]}"; do wait_for "the app worker on port $i" http_ok "http://127.0.0.1:$i$READY_PATH"; done

@@ -9,8 +9,8 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from facilitation.client import MeetingClient
 
+from facilitation.tools.client import MeetingClient
 from tests.deploy.stack import ROOT, Stack, start_stack
 from tests.redis.support import create_meeting, open_voting
 from tests.support.servers import scaled
