@@ -26,6 +26,33 @@ from facilitation.export.svg import map_svg
 
 __all__ = ["CSS", "render_html"]
 
+PHONE_CSS = """
+@media screen and (max-width: 40rem) {
+  .scroll { overflow: visible; }
+  table, tbody, tr, td { display: block; width: auto; }
+  table { font-size: 1rem; }
+  thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+  tr { border: 1px solid #bbb; border-radius: 6px; margin: 0 0 0.6rem; padding: 0.35rem 0.6rem; }
+  td { border: 0; padding: 0.1rem 0; display: flex; justify-content: space-between; align-items: baseline;
+       gap: 0.8rem; text-align: right; white-space: normal; }
+  td::before { content: attr(data-label); font-weight: bold; text-align: left; color: #333; flex: 0 1 auto; }
+  td:empty, td.lines:empty { display: none; }
+  td.n, td.label { white-space: normal; }
+  td.id, td.text { display: inline; padding: 0; text-align: left; }
+  td.id { font-weight: bold; margin-right: 0.4em; }
+  td.id::before { content: "#"; font-weight: bold; color: inherit; }
+  td.text::before { content: none; }
+  td.id + td.text { font-weight: bold; }
+  td.text { min-width: 0; }
+  td.text + td { margin-top: 0.3rem; }
+  td.lines { display: block; text-align: left; }
+  td.lines::before { display: block; }
+}
+"""
+"""A phone reads each table row as a card: the statement with its number first, then one line per column
+("A 組　5 / 6 · 83%"), the column's name from the cell's ``data-label``. Print (and WeasyPrint, which
+renders print) keeps the tables."""
+
 CSS = """
 @page { size: A4; margin: 16mm 14mm 18mm 14mm;
         @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #666; } }
@@ -42,7 +69,7 @@ p, li, td.text, dl.meta dd { overflow-wrap: break-word; }
                 td.text { word-break: normal; } }
 .subtitle { color: #555; margin: 0 0 0.6rem; }
 .description { white-space: pre-line; }  /* the host's line breaks are kept (docs/protocol.md, Text) */
-dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.1rem 1rem; margin: 0 0 0.6rem; }
+dl.meta { display: grid; grid-template-columns: fit-content(55%) minmax(0, 1fr); gap: 0.1rem 1rem; margin: 0 0 0.6rem; }
 dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: 0.3rem 0 0.8rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
@@ -62,6 +89,7 @@ ul.opinions { padding-left: 1.2rem; }
   html { font-size: 17px; }
   table { font-size: 0.85rem; }
 }
+""" + PHONE_CSS + """
 @media print {  /* WeasyPrint: "overflow-wrap: anywhere" would make its table layout ~10x slower */
   html { font-size: 10pt; line-height: 1.45; }
   body { max-width: none; padding: 0; }
@@ -261,15 +289,23 @@ def _label(value: str) -> _LabelCell:
 
 
 def _table(out: list[str], head: list[str], rows: list[list[str]]) -> None:
-    """Headers are escaped here; cells arrive escaped (or built by :func:`_n`)."""
+    """Headers are escaped here; cells arrive escaped (or built by :func:`_n`).
+
+    Each cell carries its column's header as ``data-label``: on a phone (:data:`PHONE_CSS`) a row becomes
+    a card of "label value" lines, so group and role columns are read, not hidden behind a sideways scroll.
+    A first column headed "#" holds the statement number, shown before the statement on the card.
+    """
     out.append('<div class="scroll"><table><thead><tr>' + "".join(f"<th>{escape(h)}</th>" for h in head)
                + "</tr></thead><tbody>")
     for row in rows:
-        cells = "".join(f'<td class="n">{c}</td>' if isinstance(c, _Cell) else
-                        f'<td class="text">{c}</td>' if isinstance(c, _TextCell) else
-                        f'<td class="label">{c}</td>' if isinstance(c, _LabelCell) else
-                        f'<td class="lines">{c}</td>' if isinstance(c, _LinesCell) else f"<td>{c}</td>" for c in row)
-        out.append(f"<tr>{cells}</tr>")
+        cells = []
+        for index, (label, cell) in enumerate(zip(head, row, strict=True)):
+            kind = ("n id" if index == 0 and label == "#" else "n") if isinstance(cell, _Cell) else \
+                "text" if isinstance(cell, _TextCell) else "label" if isinstance(cell, _LabelCell) else \
+                "lines" if isinstance(cell, _LinesCell) else ""
+            classes = f' class="{kind}"' if kind else ""
+            cells.append(f'<td{classes} data-label="{escape(label)}">{cell}</td>')
+        out.append(f"<tr>{''.join(cells)}</tr>")
     out.append("</tbody></table></div>")
 
 

@@ -567,5 +567,5 @@ def test_a_follow_ups_line_breaks_reach_the_reports_and_paragraphs_stay_apart() 
     assert "第一段。\n\n第二段第一行。  \n第二段第二行。" in md
     assert "第一行回應<br>第二行 &lt;i&gt;回應&lt;/i&gt;" in md
     html = render(summary, "html").decode()
-    assert '<td class="lines">第一行回應\n第二行 &lt;i&gt;回應&lt;/i&gt;</td>' in html
+    assert re.search(r'<td class="lines" data-label="[^"]*">第一行回應\n第二行 &lt;i&gt;回應&lt;/i&gt;</td>', html)
     assert "td.lines { white-space: pre-line; }" in html
