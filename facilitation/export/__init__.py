@@ -1,14 +1,15 @@
-"""Writers of the session summary: Markdown, HTML, PDF, JSON and a Pol.is CSV folder.
+"""Writers of the session summary: Markdown, HTML, PDF, JSON, a Pol.is CSV folder and an open-data package.
 
 All read one :class:`facilitation.export.summary.Summary`; :func:`render` gives the bytes of a one-file format
-and its media type, :func:`facilitation.export.polis.write_polis` writes the Pol.is folder.
+and its media type, :func:`facilitation.export.polis.write_polis` writes the Pol.is folder and
+:func:`facilitation.export.opendata.write_opendata` the open-data package.
 """
 
 from __future__ import annotations
 
 from facilitation.export.summary import Summary
 
-__all__ = ["FILE_FORMATS", "FORMATS", "TEXT_FORMATS", "render"]
+__all__ = ["FILE_FORMATS", "FOLDER_FORMATS", "FORMATS", "TEXT_FORMATS", "render"]
 
 FILE_FORMATS: dict[str, tuple[str, str]] = {
     "md": ("text/markdown; charset=utf-8", "md"),
@@ -17,7 +18,9 @@ FILE_FORMATS: dict[str, tuple[str, str]] = {
     "json": ("application/json", "json"),
 }
 """One-file formats: media type and file extension."""
-FORMATS = (*FILE_FORMATS, "polis")
+FOLDER_FORMATS = ("polis", "opendata")
+"""Formats written as a folder of files (a zip over HTTP)."""
+FORMATS = (*FILE_FORMATS, *FOLDER_FORMATS)
 TEXT_FORMATS = tuple(name for name, (media, _) in FILE_FORMATS.items()
                      if media.startswith(("text/", "application/json")))
 """The formats `export --out -` can print."""

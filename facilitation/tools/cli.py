@@ -114,7 +114,7 @@ def _import_polis(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from facilitation.tools.export import run
 
-    return int(run(args.code, args.format, args.out, args.store))
+    return int(run(args.code, args.format, args.out, args.store, args.agency or "", args.dataset or ""))
 
 
 def _loadtest(args: argparse.Namespace) -> int:
@@ -165,9 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="export a meeting's session summary")
     export.add_argument("code")
-    export.add_argument("--format", required=True, choices=["md", "html", "pdf", "json", "polis"])
+    export.add_argument("--format", required=True, choices=["md", "html", "pdf", "json", "polis", "opendata"])
     export.add_argument("--out", default=None)
     export.add_argument("--store", default=None)
+    export.add_argument("--agency", default=None,
+                        help="opendata: the providing agency its attribution statement names (required there)")
+    export.add_argument("--dataset", default=None,
+                        help="opendata: the dataset's name and version in the attribution statement")
     export.set_defaults(func=_export)
 
     doctor = sub.add_parser("doctor", help="check this laptop before a meeting: network, limits, disk, PDF, ...")

@@ -1,9 +1,11 @@
-"""`facilitation export CODE --format md|html|pdf|json|polis [--out PATH] [--store URL]`.
+"""`facilitation export CODE --format md|html|pdf|json|polis|opendata [--out PATH] [--store URL]
+[--agency NAME] [--dataset NAME]`.
 
 Reads the meeting and its last published analysis from the store (see :mod:`facilitation.export.summary`)
-and writes one report file, or a folder of Pol.is CSVs for ``polis``. Without ``--out`` the file is
-``<CODE>.<ext>`` (``<CODE>-polis/`` for the folder) in the current directory; ``--out -`` prints a text
-format on stdout. Errors go to stderr with exit status 2.
+and writes one report file, or a folder: Pol.is CSVs for ``polis``, the open-data package for ``opendata``
+(whose attribution statement names ``--agency``, required there). Without ``--out`` the file is
+``<CODE>.<ext>`` (``<CODE>-polis/``, ``<CODE>-opendata/`` for the folders) in the current directory;
+``--out -`` prints a text format on stdout. Errors go to stderr with exit status 2.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from pathlib import Path
 
 from facilitation.core.codes import normalize_code
-from facilitation.export import FILE_FORMATS, FORMATS, TEXT_FORMATS, render
+from facilitation.export import FILE_FORMATS, FOLDER_FORMATS, FORMATS, TEXT_FORMATS, render
 from facilitation.export.polis import PolisIds, polis_ids
 from facilitation.export.summary import Summary, SummaryUnavailable, build_summary, read_meeting
 from facilitation.settings import Settings
@@ -44,7 +46,7 @@ async def load_with_ids(code: str, settings: Settings) -> tuple[Summary, PolisId
     return build_summary(events, analysis, join_url=f"{base_url(settings)}/m/{code}"), polis_ids(events)
 
 
-def run(code: str, fmt: str, out: str | None, store: str | None) -> int:
+def run(code: str, fmt: str, out: str | None, store: str | None, agency: str = "", dataset: str = "") -> int:
     settings = Settings.from_env(store=store)
     canonical = normalize_code(code)
     if canonical is None:
@@ -55,9 +57,13 @@ def run(code: str, fmt: str, out: str | None, store: str | None) -> int:
         return 2
     if out == "-" and fmt not in TEXT_FORMATS:
         # a folder cannot go to stdout, and a PDF there ends up in a terminal: say so before the work
-        kind = "a folder of CSV files" if fmt == "polis" else "a binary file"
+        kind = "a folder of CSV files" if fmt in FOLDER_FORMATS else "a binary file"
         print(f"error: --out - prints a text format ({', '.join(TEXT_FORMATS)}); {fmt} is {kind}: "
               f"give --out PATH", file=sys.stderr)
+        return 2
+    if fmt == "opendata" and not agency.strip():
+        print("error: --format opendata needs --agency NAME: the Open Government Data License's attribution "
+              "statement names the providing agency", file=sys.stderr)
         return 2
     try:
         summary, ids = asyncio.run(load_with_ids(canonical, settings))
@@ -66,6 +72,13 @@ def run(code: str, fmt: str, out: str | None, store: str | None) -> int:
 
             folder = Path(out or f"{canonical}-polis")
             write_polis(summary, folder, ids)
+            print(f"wrote {folder}/", file=sys.stderr)
+            return 0
+        if fmt == "opendata":
+            from facilitation.export.opendata import write_opendata
+
+            folder = Path(out or f"{canonical}-opendata")
+            write_opendata(summary, folder, agency=agency, dataset=dataset)
             print(f"wrote {folder}/", file=sys.stderr)
             return 0
         data = render(summary, fmt)
