@@ -16,6 +16,7 @@ FILE_FORMATS: dict[str, tuple[str, str]] = {
     "html": ("text/html; charset=utf-8", "html"),
     "pdf": ("application/pdf", "pdf"),
     "json": ("application/json", "json"),
+    "record": ("text/markdown; charset=utf-8", "record.md"),
 }
 """One-file formats: media type and file extension."""
 FOLDER_FORMATS = ("polis", "opendata")
@@ -44,4 +45,8 @@ def render(summary: Summary, fmt: str) -> bytes:
         from facilitation.export.json import render_json
 
         return render_json(summary).encode("utf-8")
+    if fmt == "record":
+        from facilitation.export.record import render_record
+
+        return render_record(summary).encode("utf-8")
     raise ValueError(f"unknown export format {fmt!r}: one of {', '.join(FORMATS)}")

@@ -3,6 +3,8 @@
 Built from the same :class:`~facilitation.export.summary.Summary` as every report, so its counts agree with
 them, but made for strangers to read, not for the room:
 
+- **statement numbers as people saw them** (from 1, :func:`~facilitation.export.summary.statement_number`),
+  in every file;
 - **no personal data**: no nicknames (the only free-text profile field), no participant tokens, no map
   positions; a participant is a number. The one table with a row per person's act (``votes.csv``) carries
   no role and no group, so the breakdowns below cannot be cut finer by joining it;
@@ -37,7 +39,7 @@ from typing import Any
 from facilitation.export.i18n import TAIPEI
 from facilitation.export.ogdl import LICENSE_NAME_EN, LICENSE_NAME_ZH, LICENSE_URL, SPDX_ID, attribution
 from facilitation.export.polis import neutralize
-from facilitation.export.summary import Summary, VoteRecord
+from facilitation.export.summary import Summary, VoteRecord, statement_number
 from facilitation.export.suppression import SMALL_CELL, rollup
 
 __all__ = ["TABLES", "Column", "Table", "minute", "opendata_tables", "write_opendata"]
@@ -99,7 +101,8 @@ TABLES: tuple[Table, ...] = (
         Column("license", "text", "授權條款", "license"),
     )),
     Table("statements.csv", "每則意見與其表態統計", "every statement and its votes", (
-        Column("statement", "integer", "意見編號", "statement number"),
+        Column("statement", "integer", "意見編號：與會議畫面及會議報告相同，從 1 起",
+               "statement number: as the meeting's screens and reports show it, from 1"),
         Column("text", "text", "意見內容；未公開（待審、未採用、已隱藏）的意見留空",
                "its text; empty for a statement that was not published (pending, rejected, hidden)"),
         Column("origin", "code", "來源：host（主持人預設）或 participant（參與者提出）",
@@ -222,7 +225,7 @@ def _breakdown_rows(statement_votes: Mapping[int, list[VoteRecord]], category_of
         for c, vs in by_category.items():
             merged.setdefault(published[c], []).extend(vs)
         for name in sorted(merged, key=lambda n: (n == other, n)):
-            rows.append([sid, name, len(merged[name]), *_tally(merged[name])])
+            rows.append([statement_number(sid), name, len(merged[name]), *_tally(merged[name])])
     return rows
 
 
@@ -276,12 +279,13 @@ def opendata_tables(summary: Summary) -> dict[str, list[list[Any]]]:
         shown = s.id in published_text
         f = s.follow_up
         out["statements.csv"].append([
-            s.id, s.text if shown else "", "host" if s.seed else "participant", s.state, minute(s.created_at),
+            statement_number(s.id), s.text if shown else "", "host" if s.seed else "participant", s.state,
+            minute(s.created_at),
             s.tally.total, s.tally.agree, s.tally.acceptable, s.tally.disagree, s.tally.passed,
             (s.lane or "") if shown else "",
             "" if f is None else f.status, "" if f is None else f.response, "" if f is None else minute(f.at),
         ])
-    out["votes.csv"].extend([v.participant, v.statement, v.value, minute(v.at)] for v in votes)
+    out["votes.csv"].extend([v.participant, statement_number(v.statement), v.value, minute(v.at)] for v in votes)
     out["roles.csv"].extend(per_category(role_of, role_other, True))
     out["groups.csv"].extend(per_category(group_of_published, group_other, False))
     out["statement_roles.csv"].extend(_breakdown_rows(by_statement, role_of, role_other))
@@ -290,7 +294,8 @@ def opendata_tables(summary: Summary) -> dict[str, list[list[Any]]]:
         if entry.action == "phase":
             out["timeline.csv"].append([minute(entry.at), "phase", entry.from_phase, entry.to_phase, ""])
         elif entry.action in ("accept", "reject", "hide"):
-            out["timeline.csv"].append([minute(entry.at), entry.action, "", "", entry.statement])
+            out["timeline.csv"].append([minute(entry.at), entry.action, "", "",
+                                        "" if entry.statement is None else statement_number(entry.statement)])
     out["data-dictionary.csv"].extend(
         [t.file, c.name, c.kind, c.zh, c.en] for t in TABLES for c in t.columns
     )

@@ -114,7 +114,8 @@ def _import_polis(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from facilitation.tools.export import run
 
-    return int(run(args.code, args.format, args.out, args.store, args.agency or "", args.dataset or ""))
+    return int(run(args.code, args.format, args.out, args.store, args.agency or "", args.dataset or "",
+                   args.transcript or ""))
 
 
 def _loadtest(args: argparse.Namespace) -> int:
@@ -165,13 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="export a meeting's session summary")
     export.add_argument("code")
-    export.add_argument("--format", required=True, choices=["md", "html", "pdf", "json", "polis", "opendata"])
+    export.add_argument("--format", required=True, choices=["md", "html", "pdf", "json", "record", "polis", "opendata"])
     export.add_argument("--out", default=None)
     export.add_argument("--store", default=None)
     export.add_argument("--agency", default=None,
                         help="opendata: the providing agency its attribution statement names (required there)")
     export.add_argument("--dataset", default=None,
                         help="opendata: the dataset's name and version in the attribution statement")
+    export.add_argument("--transcript", default=None, metavar="PATH",
+                        help="record: a PDIS Markdown transcript to place among the meeting's events")
     export.set_defaults(func=_export)
 
     doctor = sub.add_parser("doctor", help="check this laptop before a meeting: network, limits, disk, PDF, ...")

@@ -1,9 +1,10 @@
-"""`facilitation export CODE --format md|html|pdf|json|polis|opendata [--out PATH] [--store URL]
-[--agency NAME] [--dataset NAME]`.
+"""`facilitation export CODE --format md|html|pdf|json|record|polis|opendata [--out PATH] [--store URL]
+[--agency NAME] [--dataset NAME] [--transcript PATH]`.
 
 Reads the meeting and its last published analysis from the store (see :mod:`facilitation.export.summary`)
 and writes one report file, or a folder: Pol.is CSVs for ``polis``, the open-data package for ``opendata``
-(whose attribution statement names ``--agency``, required there). Without ``--out`` the file is
+(whose attribution statement names ``--agency``, required there). ``record`` is the publishable record
+(:mod:`facilitation.export.record`), with the transcript at ``--transcript`` placed in it. Without ``--out`` the file is
 ``<CODE>.<ext>`` (``<CODE>-polis/``, ``<CODE>-opendata/`` for the folders) in the current directory;
 ``--out -`` prints a text format on stdout. Errors go to stderr with exit status 2.
 """
@@ -46,7 +47,8 @@ async def load_with_ids(code: str, settings: Settings) -> tuple[Summary, PolisId
     return build_summary(events, analysis, join_url=f"{base_url(settings)}/m/{code}"), polis_ids(events)
 
 
-def run(code: str, fmt: str, out: str | None, store: str | None, agency: str = "", dataset: str = "") -> int:
+def run(code: str, fmt: str, out: str | None, store: str | None, agency: str = "", dataset: str = "",
+        transcript: str = "") -> int:
     settings = Settings.from_env(store=store)
     canonical = normalize_code(code)
     if canonical is None:
@@ -81,8 +83,15 @@ def run(code: str, fmt: str, out: str | None, store: str | None, agency: str = "
             write_opendata(summary, folder, agency=agency, dataset=dataset)
             print(f"wrote {folder}/", file=sys.stderr)
             return 0
-        data = render(summary, fmt)
-    except (SummaryUnavailable, OSError, RuntimeError, ValueError) as exc:
+        if fmt == "record" and transcript:
+            from facilitation.export.record import render_record
+            from facilitation.export.transcript import parse_transcript
+
+            text = Path(transcript).read_text(encoding="utf-8-sig")
+            data = render_record(summary, parse_transcript(text)).encode("utf-8")
+        else:
+            data = render(summary, fmt)
+    except (SummaryUnavailable, OSError, RuntimeError, ValueError, UnicodeDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if out == "-":
