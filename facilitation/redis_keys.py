@@ -26,6 +26,7 @@ of a cluster works as the URL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -51,6 +52,7 @@ __all__ = [
     "node_of",
     "node_url",
     "owner",
+    "refresh_slots",
     "replies",
     "retrying",
     "runs",
@@ -150,6 +152,24 @@ async def connect(url: str, *, blocking: bool = False) -> Client:
         retry_on_timeout=False,
         retry=Retry(NoBackoff(), 0),
     )
+
+
+SLOTS_REFRESH_EVERY = 0.2
+"""Seconds between two reads of a cluster's slot map by one client after failures."""
+_REFRESHED: dict[int, float] = {}
+
+
+async def refresh_slots(client: Client) -> None:
+    """After a failed command on a cluster: read the slot map again (rate-limited), so the next command goes
+    to the replica a failover promoted instead of waiting for the client to notice on its own."""
+    if not isinstance(client, RedisCluster):
+        return
+    now = asyncio.get_running_loop().time()
+    if now - _REFRESHED.get(id(client), -1.0) < SLOTS_REFRESH_EVERY:
+        return
+    _REFRESHED[id(client)] = now
+    with contextlib.suppress(Exception):
+        await client.nodes_manager.initialize()
 
 
 def node_of(client: RedisCluster, key: str) -> ClusterNode:

@@ -89,7 +89,8 @@ redis_node() {
   local name=$1 port=$2 bus=${3:-} dir=$STACK_DIR/redis/$1
   mkdir -p "$dir"
   if [ -n "$bus" ]; then
-    start "$name" bash -c 'cat "$0" "$1" | exec redis-server - --port "$2" --cluster-port "$3" --bind 127.0.0.1 --dir "$4"' \
+    # exec, not a pipeline: the pid recorded is redis-server's own, so `down` stops the node itself.
+    start "$name" bash -c 'exec redis-server - --port "$2" --cluster-port "$3" --bind 127.0.0.1 --dir "$4" < <(cat "$0" "$1")' \
       "$ROOT/deploy/redis.conf" "$ROOT/deploy/redis-cluster.conf" "$port" "$bus" "$dir"
   else
     start "$name" bash -c 'exec redis-server - --port "$1" --bind 127.0.0.1 --dir "$2" <"$0"' \

@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[str], None]
 """Called with each message's data, in order, on the event loop; must not block."""
-BACKOFF_MIN, BACKOFF_MAX = 0.05, 1.0
-"""Reconnect delays in seconds, doubling: a node back (or a replica promoted) is heard within a second."""
+BACKOFF_MIN, BACKOFF_MAX = 0.05, 0.25
+"""Reconnect delays in seconds, doubling: a node back (or a replica promoted) is heard within a quarter of a
+second (each attempt on a node that is gone costs a refused connection and one read of the slot map)."""
 READ_TIMEOUT = 1.0
 """Seconds one read waits for a message before the connection is checked again."""
 SUBSCRIBE_WAIT = 2.0
@@ -243,8 +244,7 @@ class Channels:
         channel whose slot another node serves now. True when ``failed`` carries nothing any more."""
         if not isinstance(self.client, RedisCluster):
             return False
-        with contextlib.suppress(RedisError, OSError):
-            await self.client.nodes_manager.initialize()
+        await keys.refresh_slots(self.client)
         assert self._changes is not None
         async with self._changes:
             for channel in sorted(failed.channels):

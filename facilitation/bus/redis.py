@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -73,7 +72,6 @@ class RedisBus:
         self._checker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscribing: set[asyncio.Task[None]] = set()
-        self._checked = 0.0
 
     def __repr__(self) -> str:
         return f"RedisBus({self.url.rpartition('@')[2]!r})"
@@ -81,7 +79,6 @@ class RedisBus:
     async def start(self) -> None:
         self._client = await keys.connect(self.url)
         await self._channels.start(self._client)
-        self._checked = time.monotonic()
         self._checker = asyncio.get_running_loop().create_task(self._check_loop(), name="redis-bus-check")
 
     async def close(self) -> None:
@@ -136,10 +133,10 @@ class RedisBus:
             self._deliver(feed, list(events))
 
     async def healthy(self) -> bool:
-        """False while a shard's subscription is down or the log check has not completed lately."""
+        """False while a shard's subscription is down (or the log check stopped)."""
         if self._checker is None or self._checker.done():
             return False
-        return self._channels.healthy() and time.monotonic() - self._checked < max(3.0, 3 * CHECK_EVERY)
+        return self._channels.healthy()
 
     # ------------------------------------------------------------ delivery
 
@@ -207,9 +204,6 @@ class RedisBus:
             await asyncio.sleep(CHECK_EVERY)
             for code in list(self._feeds):
                 self._catch_up(code)
-            await asyncio.sleep(0)
-            if self._channels.healthy():
-                self._checked = time.monotonic()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)

@@ -66,6 +66,8 @@ FORWARD_ATTEMPT = 2.0
 """Seconds a forwarded command waits for the owner's answer before it is published again."""
 FORWARD_DEADLINE = 20.0
 """Seconds after which a forwarded command is refused (the phone resends it later with the same op)."""
+CAMPAIGN_RETRY = 0.2
+"""Seconds before a failed campaign is tried again (a renewal is due every ttl/3 otherwise)."""
 DELIVERY_WAIT = 5.0
 """Seconds a non-owner waits for its replica to receive a forwarded command's events before acking."""
 
@@ -271,6 +273,7 @@ class Coordinator:
     async def _campaign_loop(self, writer: OwnedWriter) -> None:
         code = writer.code
         while True:
+            pause = self.lock_ttl / 3
             try:
                 status = await self._campaign(
                     keys=[keys.owner(code), keys.epoch(code)],
@@ -289,13 +292,16 @@ class Coordinator:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError, StoreUnavailable) as exc:
+                pause = CAMPAIGN_RETRY  # Redis (or the meeting's shard) is back within a failover: be there
+                if self._redis is not None:
+                    await keys.refresh_slots(self._redis)
                 if writer.token is not None and time.monotonic() - writer.renewed > self.lock_ttl * 0.8:
                     log.warning("meeting %s: cannot renew ownership (%s); stepping down", code, exc)
                     writer.step_down()
             except Exception:
                 log.exception("meeting %s: campaign failed", code)
             writer.ready.set()
-            await asyncio.sleep(self.lock_ttl / 3)
+            await asyncio.sleep(pause)
 
     # ------------------------------------------------------------ forwarding
 

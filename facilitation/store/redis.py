@@ -319,6 +319,7 @@ class RedisStore:
                 answers = await self._send_shard(nodes[name], name, [groups[i] for i in indexes])
             except (RedisError, OSError) as exc:
                 answers = [exc] * len(indexes)
+                await keys.refresh_slots(self.redis)
             for index, answer in zip(indexes, answers, strict=True):
                 results[index] = answer
 
@@ -374,6 +375,7 @@ class RedisStore:
                 await self._read_replicas()
             except (RedisError, OSError) as exc:
                 log.debug("could not read the replicas: %s", exc)
+                await keys.refresh_slots(self.redis)
 
     async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any] | str,
                             fence: str = "") -> None:
@@ -459,6 +461,7 @@ class RedisStore:
             probes = [self._redis.set(key, repr(time.time()), px=10_000) for key in self._probe_keys()]
             await asyncio.wait_for(asyncio.gather(*probes), HEALTH_TIMEOUT)
         except (RedisError, OSError, TimeoutError, StoreUnavailable):
+            await keys.refresh_slots(self._redis)
             return False
         return True
 

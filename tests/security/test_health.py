@@ -127,5 +127,5 @@ async def test_redis_stopped_makes_every_worker_503_then_recovers(
     took = await asyncio.to_thread(_wait_health, workers, 503, 5)
     print(f"\nboth workers 503 after {took:.2f} s")
     redis.start()
-    took = await asyncio.to_thread(_wait_health, workers, 200, 15)
+    took = await asyncio.to_thread(_wait_health, workers, 200, 5)  # issue 26: ready within 5 s of Redis
     print(f"both workers 200 again after {took:.2f} s")
