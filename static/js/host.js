@@ -51,6 +51,7 @@ const state = {
   people: new Map(),
   votes: [],
   analysis: null,
+  typing: 0,
 };
 let live = null;
 let hostKey = null;
@@ -187,6 +188,10 @@ function receive(msg) {
       if (Array.isArray(msg.votes) && msg.votes.length) state.votes = msg.votes;
       break;
     }
+    case "typing":
+      state.typing = Number.isInteger(msg.count) && msg.count > 0 ? msg.count : 0;
+      renderTyping();
+      break;
     case "batch":
       for (const event of msg.events || []) applyEvent(event);
       if (msg.counters) state.counters = msg.counters;
@@ -301,19 +306,27 @@ async function copy(input, statusSelector) {
   setStatus(statusSelector, t("host.copied"), "ok");
 }
 
+/** Forward moves that end something for every phone, and so are asked about first. */
+const CONFIRM_FORWARD = { reviewing: "host.confirm_reviewing", closed: "host.confirm_closed" };
+
 /**
- * Going back a phase, or reopening a closed meeting, changes what every phone shows: ask first.
- * Moving forward needs no confirmation.
+ * Going back a phase, reopening a closed meeting, ending voting (檢視結果) or the meeting (已結束) changes
+ * what every phone can do: ask first. Leaving 蒐集意見 while phones are still writing asks too, with how
+ * many; other forward moves happen at once.
  */
 function requestPhase(phase) {
   const back = PHASES.indexOf(phase) < PHASES.indexOf(state.phase);
-  if (!back) {
+  const writing = state.phase === "collecting" && state.typing > 0;
+  const key = back ? (state.phase === "closed" ? "host.confirm_reopen" : "host.confirm_back")
+    : CONFIRM_FORWARD[phase] || (writing ? "host.confirm_leave_collecting" : null);
+  if (!key) {
     changePhase(phase);
     return;
   }
   pendingPhase = phase;
-  const key = state.phase === "closed" ? "host.confirm_reopen" : "host.confirm_back";
   setText("#phase-confirm-text", t(key, { from: t(phaseKey(state.phase)), to: t(phaseKey(phase)) }));
+  setText("#phase-confirm-typing", writing ? t("host.typing_unsent", { n: state.typing }) : "");
+  show("#phase-confirm-typing", writing);
   show("#phase-confirm", true);
   $("#phase-confirm-no").focus();
 }
@@ -463,6 +476,7 @@ function renderAll() {
     .map(([role, n]) => t("host.role_count", { role: role || t("host.no_role"), n }));
   setText("#by-role", roles.length ? t("host.by_role", { list: roles.join("、") }) : "");
   renderPhases();
+  renderTyping();
   renderPeople();
   $("#results-visible").checked = state.resultsVisible;
   const status = [];
@@ -492,6 +506,13 @@ function renderPhases() {
     }, `${index + 1}. ${t(phaseKey(phase))}`));
   });
   setText("#phase-help", t(PHASE_HELP[state.phase] || "phase_help.lobby"));
+}
+
+/** "✎ 3 支手機正在寫意見" beside the phase buttons while 蒐集意見 runs and someone is writing. */
+function renderTyping() {
+  const shown = state.phase === "collecting" && state.typing > 0;
+  show("#typing-now", shown);
+  setText("#typing-now", shown ? t("host.typing", { n: state.typing }) : "");
 }
 
 /** "小華 · 住戶", or "匿名 #3" for someone who gave no nickname: how the host sees a person. */

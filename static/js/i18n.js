@@ -7,22 +7,43 @@ const LANGS = ["zh-TW", "en"];
 const STORE_KEY = "facilitation.lang";
 const catalogs = {};
 let current = "zh-TW";
+let browserLanguage = null;
 const listeners = [];
 
-/** Load both catalogs; the language is the user's toggle choice, else the meeting's, else zh-TW. */
-export async function loadI18n(meetingLanguage) {
+/**
+ * The first of the browser's preferred languages (navigator.languages) that the pages offer, or null:
+ * any Chinese reads the zh-TW pages (a zh-CN reader is closer to them than to English), any English the en
+ * ones.
+ */
+export function preferredLanguage(preferences = navigator.languages || [navigator.language]) {
+  for (const tag of preferences || []) {
+    const lower = String(tag || "").toLowerCase();
+    if (lower === "zh" || lower.startsWith("zh-")) return "zh-TW";
+    if (lower === "en" || lower.startsWith("en-")) return "en";
+  }
+  return null;
+}
+
+/**
+ * Load both catalogs. The language is the user's toggle choice, else (with `followBrowser`: a phone,
+ * held by one person) the browser's language when the pages offer it, else the meeting's, else zh-TW.
+ * Shared screens (projector, console) follow the meeting, not the laptop they run on.
+ */
+export async function loadI18n(meetingLanguage, { followBrowser = false } = {}) {
   await Promise.all(LANGS.map(async (lang) => {
     const response = await fetch(`/static/i18n/${lang}.json`);
     catalogs[lang] = response.ok ? await response.json() : {};
   }));
   const chosen = safeGet(STORE_KEY);
-  current = LANGS.includes(chosen) ? chosen : LANGS.includes(meetingLanguage) ? meetingLanguage : "zh-TW";
+  browserLanguage = followBrowser ? preferredLanguage() : null;
+  current = LANGS.includes(chosen) ? chosen : browserLanguage || (LANGS.includes(meetingLanguage) ? meetingLanguage
+    : "zh-TW");
   applyI18n();
 }
 
-/** Adopt the meeting's language unless the user chose one with the toggle. */
+/** Adopt the meeting's language unless the user chose one with the toggle (or their browser's is used). */
 export function setMeetingLanguage(lang) {
-  if (LANGS.includes(safeGet(STORE_KEY))) return;
+  if (LANGS.includes(safeGet(STORE_KEY)) || browserLanguage) return;
   if (LANGS.includes(lang) && lang !== current) {
     current = lang;
     applyI18n();

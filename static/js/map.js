@@ -5,7 +5,8 @@
 // Statement text is untrusted: it only ever reaches the page through textContent.
 
 import { acceptanceOf, groupOf, LANE_ORDER, laneStatements, statementId } from "./analysis.js";
-import { countShare, el } from "./dom.js";
+import { el } from "./dom.js";
+import { acceptanceFigure, repFigure } from "./figures.js";
 import { t } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -223,26 +224,6 @@ function freeSpot(placed, cx, cy, width) {
   y = Math.min(VIEW_H - 24, Math.max(24, y));
   placed.push({ x: cx, y, w: width });
   return y;
-}
-
-/**
- * "✓ 5 / 6 贊成 · 83%": how many of the group's voters on the statement voted its way, from the raw
- * counts. Without counts only the direction is shown, never the smoothed share.
- */
-export function repFigure(rep) {
-  const agree = rep.direction !== "disagree";
-  const figure = countShare(rep.count, rep.seen);
-  if (!figure) return t(agree ? "map.rep_agree_plain" : "map.rep_disagree_plain");
-  return t(agree ? "map.rep_agree" : "map.rep_disagree", figure);
-}
-
-/**
- * "9 / 10 贊成或可接受 · 90%" for a statement acceptable to all, from its raw counts; "" without them. On
- * the classic scale (`classic`, see vocabulary.js isClassic) nobody could vote "acceptable": "9 / 10 贊成".
- */
-export function acceptanceFigure(entry, classic = false) {
-  const figure = entry ? countShare(entry.accepted, entry.seen) : null;
-  return figure ? t(classic ? "figure.agreed" : "figure.accepted", figure) : "";
 }
 
 /** One card per group: its shape and colour, "A 組 · 12 人", and its most representative statements. */

@@ -1,16 +1,20 @@
 // The participant's phone: join, vote one statement at a time, change votes, write statements, see
 // results. Votes and posts go through the LiveClient's persistent queue, so a tunnel or a reload never
-// loses or doubles them. Someone who opens the link after the meeting (reviewing or closed) without
+// loses or doubles them; a statement being written is kept on the phone until it is sent (draft.js). A
+// first-time phone tries the buttons on a practice card that sends nothing (practice.js). Someone who opens the link after the meeting (reviewing or closed) without
 // having joined reads the results as a viewer (a read-only `projector` connection) instead of joining.
 
 import { groupOf, normalizeAnalysis, statementId, storedAnalysisPossible } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, el, setText, show } from "./dom.js";
+import { Draft } from "./draft.js";
+import { acceptanceFigure, repFigure } from "./figures.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
-import { acceptanceFigure, repFigure } from "./map.js";
+
+import { PRACTICE_FEEDBACK, Practice } from "./practice.js";
 import { keys, safeGet, safeGetJSON, safeSet, safeSetJSON } from "./store.js";
-import { PHASES, VOTE_ICONS, isClassic, phaseKey, stateKey, voteKey } from "./vocabulary.js";
+import { PHASES, VOTE_ICONS, isClassic, phaseKey, stateKey, statementLabel, voteKey } from "./vocabulary.js";
 
 const code = codeFromPath();
 const PHASE_NOTES = {
@@ -50,15 +54,21 @@ const state = {
 };
 let live = null;
 let composing = false;
+const draft = new Draft(code);
+const practice = new Practice();
+/** Whether the write box was open at the last render: reopening it says the kept draft is back. */
+let writeWasOpen = null;
 
 // ------------------------------------------------------------------ boot
 
 async function boot() {
   setText("#code", displayCode(code));
-  const [info] = await Promise.all([fetchInfo(), loadI18n(null)]);
+  // A phone speaks its owner's language when the pages have it (the toggle still wins, and is remembered).
+  const [info] = await Promise.all([fetchInfo(), loadI18n(null, { followBrowser: true })]);
   wireLanguageToggle();
   onLangChange(render);
   wireWriting();
+  wirePractice();
   if (!info) {
     fatal(t("error.unknown_meeting"));
     return;
@@ -150,7 +160,11 @@ function connect() {
       fatal(t(key));
     },
     onCommandError: (entry, error) => {
-      if (entry.type === "post") setText("#write-status", errorText(error));
+      if (entry.type === "post") {
+        keepRefused(entry.fields.text);
+        setText("#write-status", errorText(error));
+        render();
+      }
       if (entry.type === "vote") resyncVotes();
     },
   });
@@ -454,7 +468,16 @@ function normalized(text) {
 
 function wireWriting() {
   const area = $("#write-text");
-  area.addEventListener("input", renderCounter);
+  area.value = draft.text;  // kept from before a reload or a phase change
+  area.addEventListener("input", () => {
+    draft.save(area.value);
+    renderCounter();
+  });
+  $("#draft-discard").addEventListener("click", () => {
+    draft.clear();
+    area.value = "";
+    render();
+  });
   area.addEventListener("compositionstart", () => {
     composing = true;
   });
@@ -496,17 +519,37 @@ function submitStatement() {
   const text = normalized(area.value);
   if (!text || Array.from(text).length > limit() || !live) return;
   setText("#write-status", live.ready ? t("write.sending") : t("write.queued_offline"));
+  // From here the text is in the command queue (kept across reloads until acknowledged); a refusal puts
+  // it back in the draft (below, and onCommandError after a reload).
+  draft.clear();
   live.send("post", { text }, { persist: true }).then((ack) => {
     const result = ack.result || {};
     state.mine.set(result.statement, { ...(state.mine.get(result.statement) || {}), id: result.statement, text,
       state: result.state });
     setText("#write-status", result.state === "pending" ? t("write.pending") : t("write.accepted"));
-    if (normalized(area.value) === text) area.value = "";
+    if (normalized(area.value) === text) {
+      area.value = "";
+      draft.clear();
+    }
     renderCounter();
     render();
   }, (error) => {
+    keepRefused(text);
     setText("#write-status", errorText(error));
+    renderCounter();
+    render();
   });
+}
+
+/**
+ * A post the server refused (the phase moved on while it was on its way, a duplicate, too long...): its
+ * text goes back into the draft, before whatever the person has started writing meanwhile.
+ */
+function keepRefused(text) {
+  const area = $("#write-text");
+  const typed = area.value.trim() && normalized(area.value) !== text ? `\n${area.value}` : "";
+  area.value = `${text}${typed}`;
+  draft.save(area.value);
 }
 
 function errorText(error) {
@@ -539,7 +582,7 @@ function render() {
     $("#about").open = false;
   }
   show("#vote", open);
-  show("#write", state.phase === "collecting" && !state.viewer);
+  renderWriting();
   show("#history", open && votedShown() > 0);
   const noteKey = PHASE_NOTES[state.phase];
   show("#phase-note", Boolean(noteKey));
@@ -560,43 +603,113 @@ function votedShown() {
   return Array.from(state.votes.keys()).filter((id) => state.statements.has(id)).length;
 }
 
+/**
+ * The author's own agree: the server records one when someone posts (docs/protocol.md, the author's own
+ * vote). It is "你提出的", not a tap: never shown as 贊成 and never counted under 已表態. A different value
+ * on one's own statement was a tap (the author changed their mind) and counts like any other.
+ */
+function ownRecord(id) {
+  return state.mine.has(id) && state.votes.get(id) === "agree";
+}
+
+/** The statements this phone tapped a vote on (still shown): what 已表態 counts. */
+function taps() {
+  return Array.from(state.votes.keys()).filter((id) => state.statements.has(id) && !ownRecord(id)).length;
+}
+
+/** The practice card stands in for the first real card while it is due (practice.js). */
+function practising() {
+  return votingOpen() && !state.changing && practice.due(taps()) && (Boolean(state.current) || state.awaiting);
+}
+
+/**
+ * The write box while posting is open; otherwise, when something unsent is kept, that text with a word
+ * that it waits on this phone for posting to open again (and, when it does, that it is back in the box).
+ */
+function renderWriting() {
+  const writeOpen = state.phase === "collecting" && !state.viewer;
+  show("#write", writeOpen);
+  const kept = !writeOpen && !state.viewer && draft.present;
+  show("#draft-kept", kept);
+  setText("#draft-text", kept ? draft.text : "");
+  if (writeOpen && writeWasOpen === false && draft.present) {
+    $("#write-text").value = draft.text;
+    setText("#write-status", t("draft.restored"));
+  }
+  writeWasOpen = writeOpen;
+}
+
 function renderCard() {
-  const statement = state.current;
+  const practisingNow = practising();
+  const statement = practisingNow ? null : state.current;
   const remaining = Array.from(state.statements.keys()).filter((id) => !state.votes.has(id)).length;
-  setText("#progress", t("vote.progress", { left: remaining, done: votedShown() }));
+  setText("#progress", t("vote.progress", { left: remaining, done: taps() }));
   // Between a vote and the next card (the ack is on its way) statements remain: "all done" would be
   // wrong for that second, so the card stays in place with a neutral line until the next one arrives.
-  const waiting = !statement && state.awaiting && remaining > 0;
+  const waiting = !statement && !practisingNow && state.awaiting && remaining > 0;
   const card = $("#card");
   const box = $("#vote-buttons");
   // The buttons are rebuilt below: note where keyboard focus was, to put it back on the new ones.
   const active = document.activeElement;
-  const sameCard = Boolean(statement) && box.dataset.statement === String(statement.id);
+  const drawn = practisingNow ? "practice" : statement ? String(statement.id) : "";
+  const sameCard = Boolean(drawn) && box.dataset.statement === drawn;
   const focusedValue = box.contains(active) ? (sameCard && active.dataset.value) || "" : active === card ? "" : null;
-  show(card, Boolean(statement) || waiting);
+  show(card, Boolean(statement) || waiting || practisingNow);
+  card.classList.toggle("card-practice", practisingNow);
   card.setAttribute("aria-busy", waiting ? "true" : "false");
-  show("#done", !statement && !waiting);
+  show("#done", !statement && !waiting && !practisingNow);
   show("#waiting", waiting);
-  show("#statement", Boolean(statement));
+  show("#statement", Boolean(statement) || practisingNow);
+  show("#practice-label", practisingNow);
   show("#changing", Boolean(statement) && state.changing);
-  setText("#statement", statement ? statement.text : "");
+  show("#statement-number", Boolean(statement));
+  setText("#statement-number", statement ? statementLabel(statement.id) : "");
+  setText("#statement", practisingNow ? t("practice.statement") : statement ? statement.text : "");
+  show("#acceptable-help", (Boolean(statement) || practisingNow) && state.votes_offered.includes("acceptable"));
+  renderPractice(practisingNow);
   box.replaceChildren();
-  box.dataset.statement = statement ? String(statement.id) : "";
-  if (statement) {
-    const current = state.votes.get(statement.id);
+  box.dataset.statement = drawn;
+  if (statement || practisingNow) {
+    const current = practisingNow ? practice.choice : state.votes.get(statement.id);
     for (const value of state.votes_offered) {
       box.append(el("button", {
         type: "button",
         class: `vote vote-${value}`,
         dataset: { value },
         "aria-pressed": current === value ? "true" : "false",
-        // bound to the statement drawn with it: a vote never lands on a card that replaced this one
-        onclick: () => vote(value, statement),
+        // bound to the statement drawn with it: a vote never lands on a card that replaced this one; a
+        // practice tap only explains itself
+        onclick: practisingNow ? () => practiceTap(value) : () => vote(value, statement),
       }, el("span", { class: "icon", "aria-hidden": "true", text: VOTE_ICONS[value] }),
       el("span", { class: "label", text: t(voteKey(value)) })));
     }
   }
   if (focusedValue !== null) restoreFocus(focusedValue);
+}
+
+/** Under the practice card: what the tapped choice means, then "開始表態"; "跳過練習" throughout. */
+function renderPractice(practisingNow) {
+  show("#practice", practisingNow);
+  if (!practisingNow) return;
+  const choice = practice.choice;
+  setText("#practice-feedback", choice ? t(PRACTICE_FEEDBACK[choice] || "practice.try") : t("practice.try"));
+  show("#practice-start", Boolean(choice));
+}
+
+function practiceTap(value) {
+  practice.choose(value);
+  render();
+}
+
+function wirePractice() {
+  const finish = () => {
+    practice.finish();
+    render();
+    const first = $("#vote-buttons button");
+    if (first) first.focus({ preventScroll: true });
+  };
+  $("#practice-start").addEventListener("click", finish);
+  $("#practice-skip").addEventListener("click", finish);
 }
 
 /**
@@ -616,10 +729,14 @@ function renderHistory() {
   const ids = Array.from(state.votes.keys()).filter((id) => state.statements.has(id)).sort((a, b) => b - a);
   for (const id of ids) {
     const value = state.votes.get(id);
+    const record = ownRecord(id)
+      ? el("span", { class: "voted-value voted-own", text: t("vote.yours") })
+      : el("span", { class: `voted-value vote-${value}`, text: `${VOTE_ICONS[value] || ""} ${t(voteKey(value))}` });
     list.append(el("li", {},
       el("button", { type: "button", class: "voted-item", onclick: () => changeVote(id) },
+        el("span", { class: "voted-number", text: statementLabel(id) }),
         el("span", { class: "voted-text", text: state.statements.get(id).text }),
-        el("span", { class: `voted-value vote-${value}`, text: `${VOTE_ICONS[value] || ""} ${t(voteKey(value))}` }))));
+        record)));
   }
 }
 
@@ -629,7 +746,8 @@ function renderMine() {
   const items = Array.from(state.mine.values()).sort((a, b) => b.id - a.id);
   for (const item of items) {
     const stateText = t(stateKey(item.state));
-    const children = [el("span", { class: "mine-text", text: item.text || "" }),
+    const children = [el("span", { class: "mine-number", text: statementLabel(item.id) }),
+      el("span", { class: "mine-text", text: item.text || "" }),
       el("span", { class: `badge state-${item.state}`, text: stateText })];
     if (item.state === "rejected" && item.reason) {
       children.push(el("span", { class: "mine-reason", text: t("mine.reason", { reason: item.reason }) }));
@@ -656,7 +774,7 @@ function renderResults() {
   for (const rep of (group ? group.representative : []).slice(0, 5)) {
     const statement = state.statements.get(Number(statementId(rep)));
     if (!statement) continue;
-    thinks.append(el("li", {}, el("span", { class: "result-text", text: statement.text }),
+    thinks.append(el("li", {}, numbered(statement),
       el("span", { class: `result-share dir-${rep.direction}`, text: repFigure(rep) })));
   }
   const accepts = $("#everyone-accepts");
@@ -665,14 +783,14 @@ function renderResults() {
     const statement = state.statements.get(Number(statementId(entry)));
     if (!statement) continue;
     const figure = acceptanceFigure(entry, isClassic(state.settings, state.votes_offered));
-    accepts.append(el("li", {}, el("span", { class: "result-text", text: statement.text }),
+    accepts.append(el("li", {}, numbered(statement),
       figure ? el("span", { class: "result-share dir-agree", text: figure }) : null));
   }
   const disputed = $("#disputed");
   disputed.replaceChildren();
   for (const id of (analysis ? analysis.lanes.disputed || [] : []).slice(0, 5)) {
     const statement = state.statements.get(Number(id));
-    if (statement) disputed.append(el("li", {}, el("span", { class: "result-text", text: statement.text })));
+    if (statement) disputed.append(el("li", {}, numbered(statement)));
   }
   // The phone's summary lists at most five statements a lane; its lane_counts say how many there are.
   sayMore("#everyone-accepts-more", accepts.children.length,
@@ -681,9 +799,15 @@ function renderResults() {
   sayMore("#disputed-more", disputed.children.length,
     laneTotal(analysis, "disputed", analysis ? (analysis.lanes.disputed || []).length : 0));
   show("#group-thinks-h", thinks.children.length > 0);
-  show("#everyone-accepts-h", accepts.children.length > 0);
+  show("#accepts-block", accepts.children.length > 0);
   show("#disputed-h", disputed.children.length > 0);
   show("#results-empty", !thinks.children.length && !accepts.children.length && !disputed.children.length);
+}
+
+/** A statement in a results list: "#3" and its text, the number the projector shows for it too. */
+function numbered(statement) {
+  return el("span", { class: "result-text" }, el("span", { class: "result-number", text: statementLabel(statement.id) }),
+    " ", statement.text);
 }
 
 /** How many statements a lane holds: the summary's `lane_counts`, else the statements it lists. */

@@ -36,6 +36,9 @@ export const keys = {
   queue: (code) => `facilitation.queue.${code}`,
   hostKey: (code) => `facilitation.host.${code}`,
   profile: (code) => `facilitation.profile.${code}`,
+  draft: (code) => `facilitation.draft.${code}`,
+  /** One key for every meeting: the practice card teaches the buttons, which are the same everywhere. */
+  practiced: () => "facilitation.practiced",
 };
 
 /** A random id part that works on plain http too (crypto.randomUUID needs a secure context). */

@@ -104,9 +104,21 @@ def api(base: str, path: str, body: dict[str, Any] | None = None) -> Any:
         return json.loads(response.read())
 
 
-def new_page(browser: Any, viewport: dict[str, int], **options: Any) -> Any:
-    """A page in a fresh context (its own localStorage), failing the test on any page error."""
+PRACTICED = "try { window.localStorage.setItem('facilitation.practiced', '1'); } catch (e) { /* no storage here */ }"
+"""A phone that has done the practice card (static/js/practice.js) goes straight to the real statements."""
+
+
+def new_page(browser: Any, viewport: dict[str, int], *, practiced: bool = True, **options: Any) -> Any:
+    """A page in a fresh context (its own localStorage), failing the test on any page error.
+
+    Its browser prefers Traditional Chinese (``locale``, as the room's phones do: phones follow their
+    browser's language) unless a test says otherwise, and, unless ``practiced=False``, it has done the
+    phones' practice card already (tests/e2e/test_phone_record.py tests that card).
+    """
+    options.setdefault("locale", "zh-TW")
     context = browser.new_context(viewport=viewport, **options)
+    if practiced:
+        context.add_init_script(PRACTICED)
     context.set_default_timeout(scaled(10) * 1000)
     page = context.new_page()
     errors: list[str] = []

@@ -382,6 +382,8 @@ def test_a_whole_meeting_in_a_room(browser: Any, server: ServerProcess) -> None:
     host.locator("#phases button", has_text="表態").click()
     expect(host.locator("#phase-now")).to_contain_text("表態")
     host.locator("#phases button", has_text="檢視結果").click()
+    expect(host.locator("#phase-confirm")).to_contain_text("表態會結束")  # ending voting is asked first
+    host.click("#phase-confirm-yes")
     expect(projector.locator("#results-heading")).to_be_visible()
     expect(projector.locator("#join-h")).to_have_text("掃描看結果")
     expect(phones[5].locator("#results")).to_be_visible()
@@ -400,6 +402,8 @@ def test_a_whole_meeting_in_a_room(browser: Any, server: ServerProcess) -> None:
 
     # --- closed: thanks and where the results are; reopening asks first; a late joiner reads the results
     host.locator("#phases button", has_text="已結束").click()
+    expect(host.locator("#phase-confirm")).to_contain_text("結束會議")  # closing is asked first
+    host.click("#phase-confirm-yes")
     expect(projector.locator("#closing")).to_be_visible()
     expect(projector.locator("#join-slide")).to_be_hidden()
     expect(projector.locator("#closing-url")).to_contain_text(f"/m/{code}")
