@@ -94,10 +94,10 @@ def rss_kib(pid: int) -> int:
 
 
 def metric(server: ServerProcess, name: str, **labels: str) -> float:
-    """The value of one Prometheus sample from /metrics (0 when absent)."""
+    """The sum of the Prometheus samples from /metrics that carry ``labels`` (0 when absent)."""
     with urllib.request.urlopen(server.url + "/metrics", timeout=10) as response:
         text = response.read().decode()
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    wanted = {f'{k}="{v}"' for k, v in labels.items()}
     total = 0.0
     for line in text.splitlines():
         if line.startswith("#"):
@@ -106,7 +106,7 @@ def metric(server: ServerProcess, name: str, **labels: str) -> float:
         sample, _, label_text = head.partition("{")
         if sample != name:
             continue
-        have = ",".join(sorted(label_text.rstrip("}").split(","))) if label_text else ""
-        if not labels or have == wanted:
+        have = set(label_text.rstrip("}").split(",")) if label_text else set()
+        if wanted <= have:  # every series also carries worker=<name>: match on the labels asked for
             total += float(value)
     return total
