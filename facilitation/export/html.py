@@ -21,6 +21,7 @@ from facilitation.export._common import (
     tally_text,
 )
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
+from facilitation.export.maptable import map_rows
 from facilitation.export.summary import Opinion, Summary, statement_number
 from facilitation.export.svg import map_svg
 
@@ -204,6 +205,9 @@ def render_html(summary: Summary) -> str:
     if summary.map:
         add(f'<div class="map">{map_svg(summary, cat)}</div>')
         add(f'<p class="note">{e(cat.t("map_caption"))}</p>')
+        # the map's long description: what the dots show, for screen readers and a grey printout
+        _table(out, [cat.t("maptable.col_group"), cat.t("maptable.col_people"), cat.t("maptable.col_where")],
+               [[e(r.name(cat)), _n(r.people), e(cat.t(f"maptable.{r.where}"))] for r in map_rows(summary)])
     else:
         add(f"<p>{e(cat.t('none_yet'))}</p>")
 

@@ -19,6 +19,7 @@ from facilitation.export._common import (
     tally_text,
 )
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
+from facilitation.export.maptable import map_rows
 from facilitation.export.summary import Summary, statement_number
 from facilitation.export.svg import map_data_uri
 
@@ -141,6 +142,11 @@ def render_markdown(summary: Summary) -> str:
     if summary.map:
         add(f"![{escape(cat.t('projector.map_heading'))}]({map_data_uri(summary, cat)})\n")
         add(cat.t("map_caption") + "\n")
+        _table(out, [cat.t("maptable.col_group"), cat.t("maptable.col_people"), cat.t("maptable.col_where")],
+               ["---", "---:", "---"])  # the map as a table: what the image shows, for screen readers
+        out.extend(f"| {escape(r.name(cat))} | {r.people} | {cat.t(f'maptable.{r.where}')} |"
+                   for r in map_rows(summary))
+        add("")
     else:
         add(cat.t("none_yet") + "\n")
 

@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/", page),
         Route("/new", page),
+        Route("/accessibility", page),
         Route("/m/{code}", page),
         Route("/host/{code}", page),
         Route("/projector/{code}", page),

@@ -30,7 +30,8 @@ def _static_dir() -> Path:
 
 STATIC_DIR = _static_dir()
 
-_PAGES = {"m": "participant.html", "host": "host.html", "projector": "projector.html"}
+_PAGES = {"m": "participant.html", "host": "host.html", "projector": "projector.html",
+          "accessibility": "accessibility.html"}
 
 
 async def page(request: Request) -> Response:

@@ -460,7 +460,27 @@ function moderate(id, action, reason, errorNode) {
 
 // ------------------------------------------------------------------ rendering
 
+/**
+ * Where the keyboard focus is inside a statement list, as a key that survives re-rendering: the console
+ * rebuilds its lists on every batch of a live meeting (many a second), and a rebuilt button would take a
+ * keyboard user's focus with it, back to the top of the page.
+ */
+function focusKey() {
+  const node = document.activeElement;
+  const item = node && node !== document.body ? node.closest("li[data-statement]") : null;
+  if (!item || !item.parentElement || !item.parentElement.id) return null;
+  return { node, list: item.parentElement.id, statement: item.dataset.statement, tag: node.tagName, cls: node.className };
+}
+
+function restoreFocus(key) {
+  if (!key || document.contains(key.node)) return;
+  const item = document.querySelector(`#${key.list} > li[data-statement="${key.statement}"]`);
+  const again = item && Array.from(item.querySelectorAll(key.tag)).find((n) => n.className === key.cls);
+  if (again) again.focus({ preventScroll: true });
+}
+
 function renderAll() {
+  const focus = focusKey();
   const settings = state.settings || {};
   setText("#title", settings.title || "");
   setText("#topic", settings.topic || "");
@@ -491,19 +511,22 @@ function renderAll() {
   renderStatements();
   renderLog();
   renderMap();
+  restoreFocus(focus);
 }
 
 function renderPhases() {
+  // The buttons are made once and updated in place: the console re-renders on every batch of a live
+  // meeting, and a replaced button takes the keyboard's focus with it.
   const box = $("#phases");
-  box.replaceChildren();
+  if (box.children.length !== PHASES.length) {
+    box.replaceChildren(...PHASES.map((phase) => el("button", { type: "button", onclick: () => requestPhase(phase) })));
+  }
   const here = PHASES.indexOf(state.phase);
   PHASES.forEach((phase, index) => {
-    box.append(el("button", {
-      type: "button",
-      "aria-pressed": phase === state.phase ? "true" : "false",
-      disabled: index > here + 1 || phase === state.phase,
-      onclick: () => requestPhase(phase),
-    }, `${index + 1}. ${t(phaseKey(phase))}`));
+    const button = box.children[index];
+    button.setAttribute("aria-pressed", phase === state.phase ? "true" : "false");
+    button.disabled = index > here + 1 || phase === state.phase;
+    button.textContent = `${index + 1}. ${t(phaseKey(phase))}`;
   });
   setText("#phase-help", t(PHASE_HELP[state.phase] || "phase_help.lobby"));
 }

@@ -8,6 +8,7 @@ import { acceptanceOf, groupOf, LANE_ORDER, laneStatements, statementId } from "
 import { el } from "./dom.js";
 import { acceptanceFigure, repFigure } from "./figures.js";
 import { t } from "./i18n.js";
+import { MapTable } from "./maptable.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const VIEW_W = 1000;
@@ -61,6 +62,9 @@ export class ConsensusMap {
     this.stacks = new Map();
     this.labels = new Map();
     this.analysis = null;
+    // the map's long description (maptable.js): visible on demand in the console, for screen readers only
+    // on the projector, whose screen is for the room
+    this.table = new MapTable(summaryNode, { hidden: document.body.classList.contains("projector") });
   }
 
   /** Place every participant of the analysis; dots move to their new place with a transition. */
@@ -77,6 +81,7 @@ export class ConsensusMap {
     const seen = new Set();
     const sums = new Map();
     const piles = new Map();
+    const placed = [];
     for (const [pid, position] of entries) {
       seen.add(pid);
       const [x, y] = project(position);
@@ -86,6 +91,7 @@ export class ConsensusMap {
       piles.set(spot, pile);
       const gid = memberGroup.get(pid);
       const index = gid === undefined ? -1 : groupIndex.get(gid);
+      placed.push({ group: gid === undefined ? null : gid, x, y });
       if (gid !== undefined) {
         const sum = sums.get(gid) || { x: 0, y: 0, n: 0, top: Infinity };
         sum.x += x;
@@ -114,6 +120,7 @@ export class ConsensusMap {
     }
     this.updateStacks(piles);
     this.updateLabels(analysis, sums, groupIndex);
+    this.table.update(analysis ? analysis.groups : [], placed);
     if (this.summary) {
       const total = analysis && analysis.participants !== null ? analysis.participants : entries.length;
       this.summary.textContent = hasMap
@@ -208,6 +215,7 @@ export class ConsensusMap {
   /** Re-render the text parts after a language switch. */
   relabel() {
     if (this.analysis) this.update(this.analysis);
+    else this.table.render();
   }
 }
 

@@ -27,7 +27,9 @@ def _used_keys() -> set[str]:
 
 
 class _TextOutsideI18n(HTMLParser):
-    """Collects text in the HTML that no data-i18n attribute will replace (hard-coded strings)."""
+    """Collects text in the HTML that no data-i18n attribute will replace (hard-coded strings). An element
+    with ``data-lang`` is a passage written out in that language (the accessibility statement's long
+    text), shown only when it is chosen: test_passages_exist_in_every_language holds the pages to both."""
 
     VOID = frozenset({"meta", "link", "img", "input", "br", "hr", "source"})
 
@@ -39,7 +41,8 @@ class _TextOutsideI18n(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.VOID:
             return
-        translated = (any(name == "data-i18n" or (name, value) == ("aria-hidden", "true") for name, value in attrs)
+        translated = (any(name in ("data-i18n", "data-lang") or (name, value) == ("aria-hidden", "true")
+                          for name, value in attrs)
                       or tag in ("script", "style"))
         self.stack.append(translated or (bool(self.stack) and self.stack[-1]))
 
@@ -80,6 +83,14 @@ def test_no_hard_coded_text_in_the_pages() -> None:
         parser = _TextOutsideI18n()
         parser.feed(html.read_text("utf-8"))
         assert parser.found == [], f"{html.name}: {parser.found}"
+
+
+def test_passages_exist_in_every_language() -> None:
+    """A page with passages written out per language (data-lang) has one for each catalog language."""
+    for html in STATIC.glob("*.html"):
+        langs = re.findall(r'data-lang="([^"]+)"', html.read_text("utf-8"))
+        if langs:
+            assert sorted(langs) == sorted(CATALOGS), html.name
 
 
 def test_placeholders_match_between_languages() -> None:
