@@ -4,7 +4,7 @@
 
 Starlette + uvicorn (the same WebSocket implementation and options as `facilitation serve`) and one SQLite
 file in WAL mode with ``synchronous=FULL``, written by one thread in batches (one transaction and one fsync
-per batch), exactly like facilitation/store/sqlite.py. It speaks just enough of docs/protocol.md for the
+per batch), exactly like facilitation/storage/sqlite.py. It speaks just enough of docs/protocol.md for the
 load generator: ``hello`` -> ``welcome``, ``vote`` -> the event row made durable -> ``ack`` with the op. No
 meeting state, validation, fan-out, idempotency or metrics: what is left is the cost of the socket, the
 JSON and the durable write.

@@ -18,8 +18,8 @@ from facilitation.core.events import Event, ParticipantJoined, ProfileChanged, S
 from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.protocol import PROTOCOL_VERSION, dumps
 from facilitation.core.views import SCREEN_ONLY_EVENTS, view_for
-from facilitation.eventlog.port import EventLog
 from facilitation.live.connection import Connection
+from facilitation.storage.port import EventLog
 
 __all__ = ["COUNTER_INTERVAL", "RECENT_EVENTS", "RESUME_LIMIT", "Fanout", "RoomState"]
 

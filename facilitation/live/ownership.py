@@ -13,21 +13,23 @@ statements, remembers op ids). With several workers serving one meeting, exactly
   though it still believes it is the owner.
 - **Takeover.** A new owner reads the durable log after taking the lock and replays it unless its replica
   is already exactly at the log's end, so it continues from what is durable, never from a guess.
-- **Forwarding.** A non-owner publishes the command on the channel ``{m:CODE}:cmds`` (pub/sub, which the
-  owner's one pub/sub connection listens to) with a request id and its worker id; the owner applies it,
+- **Forwarding.** A non-owner publishes the command on the channel ``{m:CODE}:cmds`` (sharded pub/sub on a
+  cluster, so the receiver count is the shard's; the owner subscribes while it owns, see
+  :mod:`facilitation.storage.channels`) with a request id and its worker id; the owner applies it,
   waits until it is durable and answers on the channel ``{w:WORKER}:replies``. Pub/sub, not lists: a list
   push is an AOF write, fsynced with ``appendfsync always``, and a forwarded command made four of them
   (measured: forwarded votes ~7x slower than embedded ones under load). A message lost in a blip costs a
   resend: the non-owner then waits until its own replica has the events (the
   bus brings them) and acknowledges, so the phone's next statement is chosen from an up-to-date replica.
   An unanswered command is published again with the same op id: the core answers a repeat as a duplicate.
-- **Commands on the owner** take exactly the embedded path: :class:`OwnedWriter` *is* a
-  :class:`~facilitation.live.writer.LogWriter` whose appends carry the fence, with the same commit and the same
-  failure path (a failed append makes the replica stale; it is rebuilt from the durable log before the
-  next command; a fenced append also steps down).
+- **Commands on the owner** take exactly the embedded path: the meeting's writer is the same
+  :class:`~facilitation.live.writer.LogWriter`, given an :class:`Ownership` as its authority instead of the
+  embedded one; its appends carry the fence, with the same commit and the same failure path (a failed
+  append makes the replica stale; it is rebuilt from the durable log before the next command; a fenced
+  append also steps down).
 
-The analysis runs a meeting only where its writer :meth:`~OwnedWriter.is_owner`, and follows
-:meth:`~OwnedWriter.watch_ownership` to start or stop when ownership moves.
+The analysis runs a meeting only where its writer ``is_owner()``, and follows ``watch_ownership`` to start
+or stop when ownership moves.
 """
 
 from __future__ import annotations
@@ -38,23 +40,22 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from facilitation import redis_keys as keys
-from facilitation.bus.channels import Channels
 from facilitation.core.errors import ClientError
 from facilitation.core.events import Event, event_from_dict
 from facilitation.core.meeting import Command, Meeting
 from facilitation.core.registry import decode_command, encode_command
-from facilitation.eventlog.port import EventLog
 from facilitation.live.writer import Committed, LogWriter
-from facilitation.store import StoreUnavailable
-from facilitation.store.redis import Fenced
+from facilitation.storage import StoreUnavailable
+from facilitation.storage import redis_keys as keys
+from facilitation.storage.channels import Channels
+from facilitation.storage.port import EventLog
+from facilitation.storage.redis_store import Fenced
 
-__all__ = ["Coordinator", "OwnedWriter", "OwnerUnavailable"]
+__all__ = ["Coordinator", "OwnerUnavailable", "Ownership"]
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +94,15 @@ class OwnerUnavailable(StoreUnavailable):
     """No worker answered for the meeting in time (failover in progress or Redis unreachable)."""
 
 
-class OwnedWriter(LogWriter):
-    """A meeting's writer in Redis mode: the embedded commit path with the owner's fence while this
-    process holds the meeting's lock, forwarding to the owner while it does not."""
+class Ownership:
+    """The :class:`~facilitation.live.writer.Authority` of one meeting in Redis mode: this process decides
+    (and fences its appends with the lock's token) while it holds the meeting's lock, and forwards to the
+    owner while it does not. The writer's commit path is the embedded one; this only answers who decides."""
 
-    def __init__(self, meeting: Meeting, event_log: EventLog, coordinator: Coordinator) -> None:
-        super().__init__(meeting, event_log)
+    def __init__(self, coordinator: Coordinator, code: str) -> None:
         self.coordinator = coordinator
+        self.code = code
+        self.writer: LogWriter | None = None
         self.token: str | None = None
         """The fencing token while this process owns the meeting, else None."""
         self.last_token = ""
@@ -109,6 +112,8 @@ class OwnedWriter(LogWriter):
         self.campaign: asyncio.Task[None] | None = None
         self.waiters: list[tuple[int, asyncio.Future[None]]] = []
 
+    # ------------------------------------------------------------ the Authority protocol
+
     @property
     def fence(self) -> str:
         return self.token or ""
@@ -116,87 +121,69 @@ class OwnedWriter(LogWriter):
     def is_owner(self) -> bool:
         return self.token is not None
 
-    async def submit(self, command: Command) -> Committed:
+    def bind(self, writer: LogWriter) -> None:
+        self.writer = writer
+
+    async def decide(self, command: Command) -> Committed | None:
         if not self.ready.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.ready.wait(), FORWARD_ATTEMPT)
         if self.token is not None:
-            return await self.apply_as_owner(command)
+            return None
         return await self.coordinator.forward(self, command)
 
-    async def apply_as_owner(self, command: Command) -> Committed:
-        await self._current()
-        if self.token is None:  # stepped down while recovering: the sender resends to the new owner
-            raise OwnerUnavailable("store_unavailable", f"this worker no longer owns meeting {self.code}; resend")
-        return await self._apply(command)
-
-    async def append_server_event(self, make: Callable[[int, float], Event]) -> Event:
-        if self.token is None:
-            raise OwnerUnavailable("store_unavailable", f"this worker does not own meeting {self.code}")
-        return await super().append_server_event(make)
-
-    def _failed(self, error: ClientError) -> None:
+    def failed(self, error: ClientError) -> None:
         if isinstance(error, Fenced):
             self.step_down()
 
-    def observe(self, events: Sequence[Event]) -> None:
-        super().observe(events)
+    def observed(self, durable_seq: int) -> None:
         if not self.waiters:
             return
-        upto = self.durable_seq
         keep = []
         for seq, future in self.waiters:
-            if seq <= upto:
+            if seq <= durable_seq:
                 if not future.done():
                     future.set_result(None)
             else:
                 keep.append((seq, future))
         self.waiters = keep
 
+    async def close(self) -> None:
+        await self.coordinator.detach(self)
+
+    # ------------------------------------------------------------ campaigns and forwarding
+
+    @property
+    def bound(self) -> LogWriter:
+        assert self.writer is not None, "an Ownership serves the writer it was given to"
+        return self.writer
+
     async def delivered(self, seq: int) -> None:
         """Wait (bounded) until this replica has heard durable event ``seq`` from the log."""
-        if self.durable_seq >= seq:
+        if self.bound.durable_seq >= seq:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiters.append((seq, future))
         try:
             await asyncio.wait_for(future, DELIVERY_WAIT)
         except TimeoutError:
-            log.warning("meeting %s: seq %d durable but not yet on this worker's stream", self.code, seq)
+            log.warning("meeting %s: seq %d durable but not yet on this worker's feed", self.code, seq)
 
     async def take(self, token: str) -> None:
         """Become the owner: continue from the durable log, never from a guess."""
-        await self._quiet()
-        durable = await self.log.last_seq(self.code)
-        if self._stale or self.meeting.seq != durable:
-            events = await self.log.load(self.code)
-            if not events:
-                raise StoreUnavailable("store_unavailable", f"meeting {self.code} has no log")
-            self._replace(Meeting.replay(events))
-            self._stale = False
+        await self.bound.rebuild()
         self.token = self.last_token = token
         log.info("meeting %s: this worker (%s) owns it now, token %s, seq %d", self.code,
-                 self.coordinator.worker, token, self.meeting.seq)
+                 self.coordinator.worker, token, self.bound.meeting.seq)
         self.coordinator.listen(self.code, True)
-        self._ownership_changed(True)
+        self.bound.ownership_changed(True)
 
     def step_down(self) -> None:
         if self.token is None:
             return
         self.token = None
         self.coordinator.listen(self.code, False)
-        self._ownership_changed(False)
-
-    async def resync(self) -> None:
-        """A non-owner whose replica went stale (a failed append while it owned) rebuilds it now, so the
-        events it hears from the stream are folded onto the durable state."""
-        if self._stale:
-            with contextlib.suppress(ClientError):
-                await self._current()
-
-    async def close(self) -> None:
-        await self.coordinator.detach(self)
-        await super().close()
+        self.bound.ownership_changed(False)
 
 
 class Coordinator:
@@ -207,7 +194,7 @@ class Coordinator:
         self.log = event_log
         self.lock_ttl = lock_ttl
         self.worker = secrets.token_hex(6)
-        self.writers: dict[str, OwnedWriter] = {}
+        self.meetings: dict[str, Ownership] = {}
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._outbox: dict[str, list[str]] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -226,8 +213,8 @@ class Coordinator:
 
     async def close(self) -> None:
         """Hand every owned meeting over at once (release the locks) instead of waiting for expiry."""
-        for writer in list(self.writers.values()):
-            await self.detach(writer)
+        for ownership in list(self.meetings.values()):
+            await self.detach(ownership)
         if self._flusher is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._flusher, 2.0)
@@ -235,17 +222,19 @@ class Coordinator:
         if self._redis is not None:
             await self._redis.aclose()
 
-    def writer(self, meeting: Meeting) -> OwnedWriter:
-        """The :data:`~facilitation.live.writer.WriterFactory` in Redis mode: campaign now and while it is open."""
-        writer = OwnedWriter(meeting, self.log, self)
-        self.writers[meeting.code] = writer
-        writer.campaign = asyncio.get_running_loop().create_task(self._campaign_loop(writer),
+    def writer(self, meeting: Meeting) -> LogWriter:
+        """The :data:`~facilitation.live.writer.WriterFactory` in Redis mode: the meeting's writer with its
+        :class:`Ownership` as authority, campaigning now and while it is open."""
+        ownership = Ownership(self, meeting.code)
+        writer = LogWriter(meeting, self.log, ownership)
+        self.meetings[meeting.code] = ownership
+        ownership.campaign = asyncio.get_running_loop().create_task(self._campaign_loop(ownership),
                                                                  name=f"own-{meeting.code}")
         return writer
 
-    async def detach(self, writer: OwnedWriter) -> None:
-        if self.writers.get(writer.code) is writer:
-            del self.writers[writer.code]
+    async def detach(self, writer: Ownership) -> None:
+        if self.meetings.get(writer.code) is writer:
+            del self.meetings[writer.code]
         if writer.campaign is not None:
             writer.campaign.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -258,19 +247,19 @@ class Coordinator:
                 await self._release(keys=[keys.owner(writer.code)], args=[token])
 
     def is_owner(self, code: str) -> bool:
-        writer = self.writers.get(code)
-        return writer is not None and writer.is_owner()
+        ownership = self.meetings.get(code)
+        return ownership is not None and ownership.is_owner()
 
     async def healthy(self) -> bool:
         """The command channel is connected and every owned meeting's lock was renewed recently."""
         if not self._channels.healthy():
             return False
         now = time.monotonic()
-        return all(now - w.renewed <= self.lock_ttl for w in self.writers.values() if w.token is not None)
+        return all(now - w.renewed <= self.lock_ttl for w in self.meetings.values() if w.token is not None)
 
     # ------------------------------------------------------------ election
 
-    async def _campaign_loop(self, writer: OwnedWriter) -> None:
+    async def _campaign_loop(self, writer: Ownership) -> None:
         code = writer.code
         while True:
             pause = self.lock_ttl / 3
@@ -288,7 +277,7 @@ class Coordinator:
                     log.warning("meeting %s: lost ownership to %s", code, status[5:])
                     writer.step_down()
                 if writer.token is None:
-                    await writer.resync()
+                    await writer.bound.resync()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError, StoreUnavailable) as exc:
@@ -305,7 +294,7 @@ class Coordinator:
 
     # ------------------------------------------------------------ forwarding
 
-    async def forward(self, writer: OwnedWriter, command: Command) -> Committed:
+    async def forward(self, writer: Ownership, command: Command) -> Committed:
         """Send the command to the meeting's owner and wait for its answer (resending with the same op)."""
         assert self._redis is not None
         code = writer.code
@@ -318,7 +307,7 @@ class Coordinator:
         try:
             while True:
                 if writer.token is not None:  # we became the owner meanwhile: the op id makes this safe
-                    return await writer.apply_as_owner(command)
+                    return await writer.bound.apply_here(command)
                 try:
                     heard = await self._channels.publish(keys.commands(code), payload)
                     if heard:
@@ -342,7 +331,7 @@ class Coordinator:
         events: list[Event] = [event_from_dict(e) for e in answer.get("events", ())]
         return Committed(events, answer["result"], bool(answer.get("duplicate")), seq)
 
-    async def _serve(self, writer: OwnedWriter, raw: str) -> None:
+    async def _serve(self, writer: Ownership, raw: str) -> None:
         request = json.loads(raw)
         answer: dict[str, Any] = {"id": request["id"]}
         try:
@@ -350,7 +339,7 @@ class Coordinator:
                 command = decode_command(request["cmd"])
             except (ValueError, TypeError) as exc:
                 raise ClientError("bad_command", f"the forwarded command could not be read: {exc}") from None
-            committed = await writer.apply_as_owner(command)
+            committed = await writer.bound.apply_here(command)
             answer.update(result=committed.result, duplicate=committed.duplicate, seq=committed.seq,
                           events=[e.to_dict() for e in committed.events])
         except ClientError as exc:
@@ -383,7 +372,7 @@ class Coordinator:
                 future.set_result(answer)
 
     def _on_command(self, code: str, data: str) -> None:
-        writer = self.writers.get(code)
+        writer = self.meetings.get(code)
         if writer is not None and writer.token is not None:
             task = asyncio.get_running_loop().create_task(self._serve(writer, data))
             self._tasks.add(task)

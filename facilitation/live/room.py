@@ -1,7 +1,7 @@
 """The live rooms: one per meeting in use, a small facade over collaborators given at construction.
 
 A room is made by the :class:`Hub` with its meeting's :class:`~facilitation.live.writer.Writer` (the one commit
-path: embedded, or owned through Redis), the :class:`~facilitation.eventlog.port.EventLog` it subscribes
+path: embedded, or owned through Redis), the :class:`~facilitation.storage.port.EventLog` it subscribes
 to, and optionally the live analysis's :class:`RoomAnalysis`. Nothing rewires a room afterwards.
 
 A command's path: a connection hands it to :meth:`Room.submit`; the writer applies it to the pure
@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from facilitation import metrics
-from facilitation.bus import Unsubscribe
 from facilitation.core.codes import new_code
 from facilitation.core.errors import ClientError
 from facilitation.core.events import Event
@@ -33,11 +32,11 @@ from facilitation.core.meeting import Command, Meeting, MeetingSettings, Vote, h
 from facilitation.core.next_statement import Router
 from facilitation.core.protocol import PROTOCOL_VERSION
 from facilitation.core.views import host_snapshot, participant_snapshot, projector_snapshot
-from facilitation.eventlog.port import EventLog
 from facilitation.live.connection import Connection, Outbox, TokenBucket
 from facilitation.live.fanout import Fanout
 from facilitation.live.writer import Committed, LogWriter, Writer, WriterFactory
-from facilitation.store import MeetingExists, Store, StoreUnavailable
+from facilitation.storage import MeetingExists, StoreUnavailable, Unsubscribe
+from facilitation.storage.port import EventLog
 
 __all__ = ["AnalysisFactory", "Hub", "Room", "RoomAnalysis", "UnknownMeeting"]
 
@@ -81,11 +80,9 @@ class UnknownMeeting(ClientError):
 class Room:
     """One meeting served by this process."""
 
-    def __init__(self, writer: Writer, event_log: EventLog, store: Store,
-                 analysis: AnalysisFactory | None = None) -> None:
+    def __init__(self, writer: Writer, event_log: EventLog, analysis: AnalysisFactory | None = None) -> None:
         self._writer = writer
         self._log = event_log
-        self._store = store
         self.code = writer.meeting.code
         self.fanout = Fanout(self, event_log)
         self._priorities: dict[int, float] = {}
@@ -167,7 +164,7 @@ class Room:
         ``origin`` is the connection that sent the command: its ack already confirms a vote, so the vote
         event is not echoed back to it (half the messages on the vote path). Other devices of the same
         participant still receive it. The same holds whether the events come back synchronously
-        (embedded) or later from the Redis stream (a forwarded command).
+        (embedded) or later from the Redis feed (a forwarded command).
         """
         if self._closed:  # a stale reference after eviction: its meeting state may be behind the log's
             raise StoreUnavailable("store_unavailable", f"meeting {self.code} was closed here; look it up again")
@@ -195,11 +192,9 @@ class Room:
         return await self._writer.append_server_event(make)
 
     async def save_analysis(self, run: int, seq: int, at: float, payload: dict[str, Any] | str) -> None:
-        """Persist a published analysis fenced like the writer's appends: in Redis mode a worker that
-        lost the meeting cannot overwrite the new owner's results."""
-        if not self._writer.is_owner():
-            raise StoreUnavailable("store_unavailable", f"this worker does not own meeting {self.code}")
-        await self._store.save_analysis(self.code, run, seq, at, payload, fence=self._writer.fence)
+        """Persist a published analysis through the writer, fenced like its appends: in Redis mode a worker
+        that lost the meeting cannot overwrite the new owner's results."""
+        await self._writer.save_analysis(run, seq, at, payload)
 
     # ------------------------------------------------------------ reads of the durable record
 
@@ -209,11 +204,11 @@ class Room:
 
     async def stored_analysis(self, run: int | None = None) -> dict[str, Any] | None:
         """A published analysis run as stored (the last one when ``run`` is None), or None."""
-        return await self._store.load_analysis(self.code, run)
+        return await self._log.load_analysis(self.code, run)
 
     async def analysis_runs(self) -> list[dict[str, Any]]:
         """Run number, covered seq and time of every published analysis (the timelapse's index)."""
-        return await self._store.analysis_runs(self.code)
+        return await self._log.analysis_runs(self.code)
 
     # ------------------------------------------------------------ fan-out (facilitation/live/fanout.py)
 
@@ -308,13 +303,13 @@ class Room:
 class Hub:
     """All rooms of this process, loaded from the store on first use.
 
-    Made with every collaborator a room needs: the store (meeting creation, reads), the event log, the
-    writer factory (embedded or Redis-owned) and, when live analysis is on, the analysis factory.
+    Made with every collaborator a room needs: the storage port (reads), the writer factory (embedded or
+    Redis-owned: every write of a meeting, its creation included, goes through its writer) and, when live
+    analysis is on, the analysis factory.
     """
 
-    def __init__(self, store: Store, event_log: EventLog, writers: WriterFactory | None = None,
+    def __init__(self, event_log: EventLog, writers: WriterFactory | None = None,
                  analysis: AnalysisFactory | None = None) -> None:
-        self.store = store
         self.log = event_log
         self._writers: WriterFactory = writers or (lambda meeting: LogWriter(meeting, event_log))
         self._analysis = analysis
@@ -338,11 +333,16 @@ class Hub:
         for _ in range(20):
             code = new_code()
             meeting, events = Meeting.create(code, settings, hash_secret(host_key), time.time(), seeds)
+            writer = self._writers(meeting)
             try:
-                await self.store.create_meeting(code, events)
+                await writer.create(events)  # through the meeting's writer, like every later write
             except MeetingExists:
+                await writer.close()
                 continue
-            room = self._open(meeting)
+            except BaseException:
+                await writer.close()
+                raise
+            room = self._open(meeting, writer)
             room.recent.extend(events)
             return room, host_key
         raise StoreUnavailable("store_unavailable", "could not allocate a meeting code")
@@ -359,7 +359,7 @@ class Hub:
         future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
         self._loading[code] = future
         try:
-            events = await self.store.load(code)
+            events = await self.log.load(code)
             if not events:
                 raise UnknownMeeting(code)
             room = self.rooms.get(code) or self._open(Meeting.replay(events))
@@ -372,8 +372,8 @@ class Hub:
         finally:
             del self._loading[code]
 
-    def _open(self, meeting: Meeting) -> Room:
-        room = Room(self._writers(meeting), self.log, self.store, self._analysis)
+    def _open(self, meeting: Meeting, writer: Writer | None = None) -> Room:
+        room = Room(writer or self._writers(meeting), self.log, self._analysis)
         self.rooms[meeting.code] = room
         room.open()
         return room

@@ -1,9 +1,16 @@
 """One commit path for a meeting: apply a command to the in-memory meeting, append its events through the
-event log, confirm the sequence number only once it is durable, and recover one way when a write fails.
+storage port, confirm the sequence number only once it is durable, and recover one way when a write fails.
+Every write of a meeting goes through its writer: commands, server events, the meeting's creation and
+its published analyses (datasette's shape: one writer, and the writes are callables it runs).
 
-:class:`LogWriter` is the embedded implementation (this process is the meeting's only writer);
-:class:`facilitation.live.ownership.OwnedWriter` extends it for Redis (a fencing token while this process owns
-the meeting, forwarding to the owner otherwise). A room holds one :class:`Writer` and never knows which.
+**Who decides** is a strategy the writer is given (:class:`Authority`), never a subclass:
+:data:`EMBEDDED` (this process is the meeting's only writer), or in Redis mode the meeting's
+:class:`~facilitation.live.ownership.Ownership` (a fencing token while this process owns the meeting,
+forwarding to the owner otherwise). The writer asks it whether to apply a command here, which token
+fences an append, and tells it when an append failed or durable events were heard; the authority calls
+back only the writer's public methods (:meth:`LogWriter.apply_here`, :meth:`LogWriter.rebuild`,
+:meth:`LogWriter.resync`, :meth:`LogWriter.ownership_changed`). A room holds one :class:`Writer` and never
+knows which authority it has.
 
 Why the ack's seq comes from here: the meeting applies commands optimistically (that allocates sequence
 numbers in submission order and lets one group commit cover many commands), so ``meeting.seq`` can name
@@ -26,15 +33,15 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from facilitation.core.errors import ClientError
 from facilitation.core.events import Event
 from facilitation.core.meeting import Applied, Command, Meeting
-from facilitation.eventlog.port import EventLog
-from facilitation.store import StoreUnavailable
+from facilitation.storage import StoreUnavailable
+from facilitation.storage.port import EventLog
 
-__all__ = ["Committed", "LogWriter", "OwnershipListener", "Writer", "WriterFactory"]
+__all__ = ["EMBEDDED", "Authority", "Committed", "LogWriter", "OwnershipListener", "Writer", "WriterFactory"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,60 @@ class Committed(Applied):
     """An :class:`~facilitation.core.meeting.Applied` whose events are durable; ``seq`` is durable in the log."""
 
     seq: int = 0
+
+
+class Authority(Protocol):
+    """Who decides a meeting's commands: this process alone, or the owner elected among the workers."""
+
+    @property
+    def fence(self) -> str:
+        """The token this process's appends carry ('' embedded, or while not the owner)."""
+
+    def is_owner(self) -> bool:
+        """Whether this process decides the meeting's commands now."""
+
+    def bind(self, writer: LogWriter) -> None:
+        """Called once by the writer it serves."""
+
+    async def decide(self, command: Command) -> Committed | None:
+        """None: apply the command here. Otherwise the owner's answer to it (forwarded)."""
+
+    def failed(self, error: ClientError) -> None:
+        """An append of this process failed (a fenced one means another worker owns the meeting now)."""
+
+    def observed(self, durable_seq: int) -> None:
+        """The replica has heard the durable log up to ``durable_seq``."""
+
+    async def close(self) -> None:
+        """Stop deciding (hand the meeting over, in Redis mode)."""
+
+
+class _Embedded:
+    """This process is the meeting's only writer: it decides everything, nothing is fenced."""
+
+    fence = ""
+
+    def is_owner(self) -> bool:
+        return True
+
+    def bind(self, writer: LogWriter) -> None:
+        return None
+
+    async def decide(self, command: Command) -> Committed | None:
+        return None
+
+    def failed(self, error: ClientError) -> None:
+        return None
+
+    def observed(self, durable_seq: int) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+EMBEDDED: Authority = _Embedded()
+"""The embedded authority (stateless: one instance serves every meeting)."""
 
 
 class Writer(Protocol):
@@ -72,11 +133,17 @@ class Writer(Protocol):
     def observe(self, events: Sequence[Event]) -> None:
         """Fold durable events heard from the log that this replica does not have yet (other writers')."""
 
+    async def create(self, events: Sequence[Event]) -> None:
+        """Store the meeting's first events (raises ``MeetingExists`` if its code is taken)."""
+
     async def submit(self, command: Command) -> Committed:
         """Apply, make durable, return what to acknowledge. Raises ClientError on refusal or failure."""
 
     async def append_server_event(self, make: Callable[[int, float], Event]) -> Event:
         """Append an event the server makes (``analysis_published``) with the next sequence number."""
+
+    async def save_analysis(self, run: int, seq: int, at: float, payload: dict[str, Any] | str) -> None:
+        """Persist a published analysis, fenced like the appends (owner only in Redis mode)."""
 
     async def close(self) -> None:
         """Stop writing (hand the meeting over, in Redis mode)."""
@@ -87,12 +154,13 @@ WriterFactory = Callable[[Meeting], Writer]
 
 
 class LogWriter:
-    """The embedded writer: this process is the only one that writes the meeting."""
+    """The single writer of one meeting, with the authority it is given (embedded by default)."""
 
-    def __init__(self, meeting: Meeting, event_log: EventLog) -> None:
+    def __init__(self, meeting: Meeting, event_log: EventLog, authority: Authority = EMBEDDED) -> None:
         self._meeting = meeting
         self.code = meeting.code
         self.log = event_log
+        self.authority = authority
         self._durable = meeting.seq
         self._inflight = 0
         self._settled = asyncio.Event()
@@ -100,6 +168,7 @@ class LogWriter:
         self._stale = False
         self._recovery: asyncio.Task[None] | None = None
         self._ownership: list[OwnershipListener] = []
+        authority.bind(self)
 
     @property
     def meeting(self) -> Meeting:
@@ -111,16 +180,21 @@ class LogWriter:
 
     @property
     def fence(self) -> str:
-        """The token appends are fenced with ('' embedded: nobody else writes)."""
-        return ""
+        return self.authority.fence
+
+    @property
+    def stale(self) -> bool:
+        """The replica may hold events the log lacks (an append failed): it is rebuilt before it is trusted."""
+        return self._stale
 
     def is_owner(self) -> bool:
-        return True
+        return self.authority.is_owner()
 
     def watch_ownership(self, listener: OwnershipListener) -> None:
         self._ownership.append(listener)
 
-    def _ownership_changed(self, owner: bool) -> None:
+    def ownership_changed(self, owner: bool) -> None:
+        """Called by the authority when this process gains or loses the meeting."""
         for listener in list(self._ownership):
             try:
                 listener(owner)
@@ -133,25 +207,68 @@ class LogWriter:
                 self._meeting.evolve(event)
             if event.seq > self._durable:
                 self._durable = event.seq
+        self.authority.observed(self._durable)
+
+    async def create(self, events: Sequence[Event]) -> None:
+        await self.log.create_meeting(self.code, events)
+        self._durable = max(self._durable, events[-1].seq)
 
     async def submit(self, command: Command) -> Committed:
+        forwarded = await self.authority.decide(command)
+        if forwarded is not None:
+            return forwarded
+        return await self.apply_here(command)
+
+    async def apply_here(self, command: Command) -> Committed:
+        """Apply and commit in this process (the authority said so, or it serves a forwarded command)."""
         await self._current()
+        if not self.authority.is_owner():  # stepped down while recovering: the sender resends to the owner
+            raise StoreUnavailable("store_unavailable", f"this worker no longer owns meeting {self.code}; resend")
         return await self._apply(command)
 
     async def append_server_event(self, make: Callable[[int, float], Event]) -> Event:
+        self._require_owner()
         await self._current()
         event = make(self._meeting.seq + 1, time.time())
         self._meeting.evolve(event)
         await self._commit([event])
         return event
 
+    async def save_analysis(self, run: int, seq: int, at: float, payload: dict[str, Any] | str) -> None:
+        self._require_owner()
+        await self.log.save_analysis(self.code, run, seq, at, payload, fence=self.fence)
+
+    async def rebuild(self) -> None:
+        """Continue from the durable log: once nothing is in flight, replace the replica by a replay of the
+        log unless it is exactly at the log's end (an authority taking the meeting over calls this)."""
+        await self._quiet()
+        durable = await self.log.last_seq(self.code)
+        if self._stale or self._meeting.seq != durable:
+            events = await self.log.load(self.code)
+            if not events:
+                raise StoreUnavailable("store_unavailable", f"meeting {self.code} has no log")
+            self._replace(Meeting.replay(events))
+            self._stale = False
+
+    async def resync(self) -> None:
+        """A stale replica (a failed append) rebuilds now, so the events it hears are folded onto the
+        durable state (a worker that stepped down calls this)."""
+        if self._stale:
+            with contextlib.suppress(ClientError):
+                await self._current()
+
     async def close(self) -> None:
+        await self.authority.close()
         if self._recovery is not None:
             self._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._recovery
 
     # ------------------------------------------------------------ the commit path
+
+    def _require_owner(self) -> None:
+        if not self.authority.is_owner():
+            raise StoreUnavailable("store_unavailable", f"this worker does not own meeting {self.code}")
 
     async def _apply(self, command: Command) -> Committed:
         """Apply and commit; the caller made sure the replica is current (no await between that and here)."""
@@ -179,7 +296,7 @@ class LogWriter:
             if not self._inflight:
                 self._settled.set()
         if error is not None:
-            self._failed(error)
+            self.authority.failed(error)
             self._stale = True
             with contextlib.suppress(ClientError):
                 await self._current()
@@ -190,9 +307,6 @@ class LogWriter:
     def _replace(self, meeting: Meeting) -> None:
         self._meeting = meeting
         self._durable = meeting.seq
-
-    def _failed(self, error: ClientError) -> None:
-        """Hook for subclasses: a failed append (the Redis writer steps down when it was fenced)."""
 
     async def _quiet(self) -> None:
         """Wait until no append is in flight."""

@@ -20,7 +20,7 @@ from facilitation.export import FILE_FORMATS, FOLDER_FORMATS, FORMATS, TEXT_FORM
 from facilitation.export.polis import PolisIds, polis_ids
 from facilitation.export.summary import Summary, SummaryUnavailable, build_summary, read_meeting
 from facilitation.settings import Settings
-from facilitation.store import open_store
+from facilitation.storage import open_store
 from facilitation.web.network import advertised_base
 
 __all__ = ["base_url", "load", "run"]

@@ -59,7 +59,7 @@ from facilitation.core.meeting import (
 from facilitation.core.vocabulary import SCALES
 from facilitation.export.polis import statement_op, voter_token
 from facilitation.settings import Settings
-from facilitation.store import MeetingExists, open_store
+from facilitation.storage import MeetingExists, open_store
 
 __all__ = ["PolisFolder", "PolisImportError", "build_events", "read_folder", "run"]
 

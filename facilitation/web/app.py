@@ -14,14 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from facilitation import metrics
-from facilitation.bus import open_bus
 from facilitation.core.errors import ClientError, error_body
-from facilitation.eventlog.port import open_event_log
 from facilitation.export import routes as export_routes
 from facilitation.live.room import Hub
 from facilitation.live.writer import WriterFactory
 from facilitation.settings import Settings
-from facilitation.store import open_store
+from facilitation.storage import open_event_log
 from facilitation.web import api, health, runtime
 from facilitation.web.assets import CompressedStaticFiles
 from facilitation.web.pages import STATIC_DIR, favicon, host_qr, page
@@ -48,11 +46,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = open_store(settings.store_url)
-        bus = open_bus(settings.redis, backfill=store.events_since)
-        await store.start()
-        await bus.start()
-        event_log = open_event_log(store, bus)
+        if settings.redis and settings.store_url != settings.redis:
+            raise ValueError("with --redis the meetings live in Redis: several processes share them; "
+                             "--store names the SQLite file of a single process and cannot be combined with it")
+        event_log = open_event_log(settings.store_url)
+        await event_log.start()
         writers: WriterFactory | None = None
         coordinator = None
         if settings.redis:  # several processes may serve a meeting: elect one writer per meeting
@@ -67,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
             scheduler = AnalysisScheduler()
             await scheduler.start()
-        hub = Hub(store, event_log, writers, analysis=None if scheduler is None else scheduler.attach)
+        hub = Hub(event_log, writers, analysis=None if scheduler is None else scheduler.attach)
         app.state.hub = hub
         app.state.coordinator = coordinator
         app.state.analysis = scheduler
@@ -97,8 +95,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await hub.close()
             if coordinator is not None:
                 await coordinator.close()
-            await bus.close()
-            await store.close()
+            await event_log.close()
 
     routes = [
         Route("/", page),

@@ -71,7 +71,7 @@ async def build_big_meeting(store_url: str, participants: int, statements: int, 
 
     from facilitation.core.events import VoteCast
     from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, hash_secret
-    from facilitation.store import open_store
+    from facilitation.storage import open_store
 
     now = _time.time()
     code = "BGMTG" + "23456789ABCDEFGHJKMNPQRSTUVWXYZ"[participants % 31]

@@ -24,7 +24,7 @@ from facilitation.analysis.worker import (
     stored_map_text,
 )
 from facilitation.export.summary import from_stored_analysis
-from facilitation.store import open_store
+from facilitation.storage import open_store
 from tests.support.data import polis_data_dir
 
 ROLE_NAMES = ("resident", "business")

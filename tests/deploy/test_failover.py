@@ -16,8 +16,8 @@ import pytest
 import redis as syncredis
 import websockets
 
-from facilitation import redis_keys as keys
-from facilitation.store.redis import RedisStore
+from facilitation.storage import redis_keys as keys
+from facilitation.storage.redis_store import RedisStore
 from facilitation.tools.client import MeetingClient, ServerError
 from tests.deploy.stack import Stack, start_stack
 from tests.redis.support import Phone, create_meeting, open_voting, votes_in

@@ -25,7 +25,7 @@ from facilitation.core.meeting import (
     Vote,
     hash_secret,
 )
-from facilitation.store import open_store
+from facilitation.storage import open_store
 from facilitation.tools import analyze as analyze_command
 from facilitation.tools import export as export_command
 from facilitation.tools import import_polis

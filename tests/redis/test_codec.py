@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import redis
 
-from facilitation import redis_keys as keys
 from facilitation.core.meeting import Command
 from facilitation.core.registry import COMMAND_TYPES, decode_command, encode_command
+from facilitation.storage import redis_keys as keys
 from facilitation.tools.client import MeetingClient
 from tests.redis.support import create_meeting, redis_or_skip, worker
 from tests.security.wire import http_json

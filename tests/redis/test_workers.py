@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from facilitation.store.redis import RedisStore
+from facilitation.storage.redis_store import RedisStore
 from facilitation.tools.client import MeetingClient
 from tests.redis.support import Phone, create_meeting, open_voting, redis_or_skip, votes_in, worker
 from tests.support.servers import RedisServer, ServerProcess, scaled

@@ -18,7 +18,7 @@ import pytest
 import websockets
 
 from facilitation.core.events import VoteCast
-from facilitation.store.redis import RedisStore
+from facilitation.storage.redis_store import RedisStore
 from facilitation.tools.client import MeetingClient, ServerError
 from tests.redis.support import redis_or_skip
 from tests.security.wire import http_json, new_meeting, server_env

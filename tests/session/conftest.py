@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest_asyncio
 
-from facilitation.bus import open_bus
 from facilitation.core.errors import ClientError
 from facilitation.core.meeting import MeetingSettings, SetPhase
 from facilitation.core.protocol import dumps
-from facilitation.eventlog.port import open_event_log
 from facilitation.live.room import Hub, Room, UnknownMeeting
 from facilitation.live.session import (
     Action,
@@ -30,7 +28,7 @@ from facilitation.live.session import (
     Session,
     Submit,
 )
-from facilitation.store import open_store
+from facilitation.storage import open_event_log
 from facilitation.web.security import AttemptLimiter
 
 HOST_KEY_FIELD = "host_key"
@@ -137,11 +135,9 @@ class World:
 
 @pytest_asyncio.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    store = open_store(f"sqlite:///{tmp_path / 'unit.db'}")
-    bus = open_bus(None, backfill=store.events_since)
-    await store.start()
-    await bus.start()
-    hub = Hub(store, open_event_log(store, bus))
+    event_log = open_event_log(f"sqlite:///{tmp_path / 'unit.db'}")
+    await event_log.start()
+    hub = Hub(event_log)
     clock = Clock()
     try:
         room, key = await hub.create_meeting(
@@ -151,5 +147,4 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         yield World(hub, room.code, key, clock, AttemptLimiter(), AddressCounter(100), JoinLimiter(1.0, 100.0, clock))
     finally:
         await hub.close()
-        await bus.close()
-        await store.close()
+        await event_log.close()

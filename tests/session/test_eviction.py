@@ -9,7 +9,7 @@ import pytest
 
 from facilitation.core.meeting import Vote
 from facilitation.live.connection import Connection
-from facilitation.store import StoreUnavailable
+from facilitation.storage import StoreUnavailable
 from tests.session.conftest import World
 
 

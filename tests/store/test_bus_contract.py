@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 import pytest_asyncio
 
-from facilitation.bus import Bus, open_bus
 from facilitation.core.events import Event, VoteCast
+from facilitation.storage import Bus, open_bus
 from tests.support.cluster import RedisClusterServer
 from tests.support.servers import RedisServer, scaled
 

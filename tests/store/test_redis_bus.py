@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from facilitation.bus.redis import RedisBus
 from facilitation.core.events import MeetingCreated, VoteCast
-from facilitation.store.redis import RedisStore
+from facilitation.storage.redis_bus import RedisBus
+from facilitation.storage.redis_store import RedisStore
 from tests.store.test_bus_contract import Collector
 from tests.support.cluster import RedisClusterServer
 from tests.support.servers import RedisServer, scaled

@@ -11,9 +11,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from facilitation import metrics
-from facilitation import redis_keys as keys
 from facilitation.core.events import MeetingCreated, VoteCast
-from facilitation.store.redis import REPLICA_WAIT_MS, Fenced, RedisStore
+from facilitation.storage import redis_keys as keys
+from facilitation.storage.redis_store import REPLICA_WAIT_MS, Fenced, RedisStore
 from tests.support.cluster import RedisClusterServer
 from tests.support.servers import RedisServer
 

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from facilitation.core.events import Event, MeetingCreated, StatementPosted, VoteCast
-from facilitation.store import MeetingExists, Store, StoreRefused, StoreUnavailable, open_store
+from facilitation.storage import MeetingExists, Store, StoreRefused, StoreUnavailable, open_store
 from tests.support.cluster import RedisClusterServer
 from tests.support.servers import RedisServer
 

@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from facilitation.bus import open_bus
 from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, Vote, hash_secret
-from facilitation.eventlog.port import EventLog, open_event_log
 from facilitation.live.writer import LogWriter
-from facilitation.store import Store, StoreRefused, open_store
+from facilitation.storage import EventLog, MeetingExists, Store, StoreRefused, open_event_log
 from tests.support.cluster import RedisClusterServer
 from tests.support.servers import RedisServer
 
@@ -33,23 +31,21 @@ def urls(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | Non
 
 @pytest_asyncio.fixture
 async def backend(urls: tuple[str, str | None]) -> AsyncIterator[tuple[Store, EventLog]]:
-    store = open_store(urls[0])
-    bus = open_bus(urls[1], backfill=store.events_since)
-    await store.start()
-    await bus.start()
+    """The backend the URL chooses, and its store (to read what is durable behind the writer's back)."""
+    event_log = open_event_log(urls[0])
+    await event_log.start()
     try:
-        yield store, open_event_log(store, bus)
+        yield event_log.store, event_log  # type: ignore[attr-defined]
     finally:
-        await bus.close()
-        await store.close()
+        await event_log.close()
 
 
 async def _writer(store: Store, event_log: EventLog) -> tuple[LogWriter, int]:
     """A stored meeting in the collecting phase with one participant; returns its writer and that id."""
     code = uuid.uuid4().hex[:8].upper()
     meeting, events = Meeting.create(code, MeetingSettings(title="w"), hash_secret("k"), 1.0, ["one", "two"])
-    await store.create_meeting(code, events)
     writer = LogWriter(meeting, event_log)
+    await writer.create(events)
     await writer.submit(SetPhase("collecting", op="open"))
     joined = await writer.submit(Join(hash_secret(uuid.uuid4().hex)))
     return writer, int(joined.result["participant"])
@@ -91,3 +87,26 @@ async def test_ack_seq_is_durable_while_other_commands_are_in_flight(backend: tu
     assert max(seqs) == durable == writer.durable_seq
     repeat = await writer.submit(Vote(alice, second, "disagree", "op-39"))  # the same command again
     assert repeat.duplicate and repeat.seq <= durable
+
+
+async def test_creation_and_analysis_saves_go_through_the_writer(backend: tuple[Store, EventLog]) -> None:
+    """The writer stores a new meeting (a taken code is refused) and its published analyses, and the port
+    reads back exactly what it wrote."""
+    store, event_log = backend
+    writer, _ = await _writer(store, event_log)
+    again = LogWriter(writer.meeting, event_log)
+    with pytest.raises(MeetingExists):
+        await again.create((await store.load(writer.code) or [])[:2])
+    await writer.save_analysis(1, writer.durable_seq, 5.0, {"groups": [[0, 1]], "text": "共識"})
+    saved = await event_log.load_analysis(writer.code)
+    assert saved == {"run": 1, "seq": writer.durable_seq, "at": 5.0, "result": {"groups": [[0, 1]], "text": "共識"}}
+    assert [r["run"] for r in await event_log.analysis_runs(writer.code)] == [1]
+
+
+async def test_the_backend_is_chosen_by_the_url_scheme_alone(tmp_path: Path) -> None:
+    """sqlite:// opens the embedded backend, redis:// the Redis one (no connection made yet); anything else
+    is refused with the schemes that work."""
+    assert type(open_event_log(f"sqlite:///{tmp_path / 'x.db'}")).__name__ == "EmbeddedLog"
+    assert type(open_event_log("redis://127.0.0.1:1/0")).__name__ == "RedisLog"
+    with pytest.raises(ValueError, match="sqlite:///path or redis://"):
+        open_event_log("postgres://db/meetings")

@@ -12,8 +12,8 @@ import pytest
 
 from facilitation import metrics
 from facilitation.core.events import MeetingCreated, VoteCast
-from facilitation.store.redis import RedisStore
-from facilitation.store.sqlite import SQLiteStore
+from facilitation.storage.redis_store import RedisStore
+from facilitation.storage.sqlite import SQLiteStore
 from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.asyncio

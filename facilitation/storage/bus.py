@@ -1,6 +1,6 @@
 """The bus interface: how a meeting's new events reach every server process that serves it.
 
-In embedded mode the bus is a dictionary of callbacks in this process; with Redis it is one stream per
+In embedded mode the bus is a dictionary of callbacks in this process; with Redis it is one feed channel per
 meeting read by every worker. Listeners receive events in sequence order; a listener must not block.
 """
 
@@ -36,4 +36,4 @@ class Bus(Protocol):
         right after it, so nothing published between loading the meeting and subscribing is missed."""
 
     async def healthy(self) -> bool:
-        """Whether this process still receives the meeting streams."""
+        """Whether this process still receives the meetings' feeds."""

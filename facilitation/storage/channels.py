@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
-from facilitation import redis_keys as keys
+from facilitation.storage import redis_keys as keys
 
 __all__ = ["Channels", "Handler"]
 

@@ -10,7 +10,7 @@ meeting lives on one shard. One Lua script appends a batch, refusing it unless
 **Group commit, per shard.** Everything queued goes out together: one pipeline per shard, sent to the
 shards at once, so a shard that is failing over fails only its own meetings' writes. In each pipeline the
 appends are followed by ``WAIT 1`` when the shard's master has a replica in sync, then by one feed script
-per meeting that publishes what the log now holds (``{m:CODE}:feed``, see :mod:`facilitation.bus.redis`).
+per meeting that publishes what the log now holds (``{m:CODE}:feed``, see :mod:`facilitation.storage.redis_bus`).
 So an ack, and what other workers hear, come after the write reached a replica.
 
 **Durability, per configuration** (docs/scaling.md, "What an ack guarantees"):
@@ -41,10 +41,10 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from facilitation import metrics
-from facilitation import redis_keys as keys
 from facilitation.core.codec import StoreRefused, decode, encode
 from facilitation.core.events import Event
-from facilitation.store.base import HEALTH_TIMEOUT, MeetingExists, StoreUnavailable
+from facilitation.storage import redis_keys as keys
+from facilitation.storage.store import HEALTH_TIMEOUT, MeetingExists, StoreUnavailable
 
 __all__ = ["Fenced", "RedisStore"]
 
@@ -129,7 +129,7 @@ def _append_error(exc: BaseException) -> StoreUnavailable:
 
 
 class RedisStore:
-    """:class:`~facilitation.store.base.Store` on Redis or a Redis Cluster (AOF, ``appendfsync always``)."""
+    """:class:`~facilitation.storage.store.Store` on Redis or a Redis Cluster (AOF, ``appendfsync always``)."""
 
     def __init__(self, url: str) -> None:
         self.url = url

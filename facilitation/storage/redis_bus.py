@@ -29,12 +29,12 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from facilitation import redis_keys as keys
-from facilitation.bus.base import Backfill, Listener, Unsubscribe
-from facilitation.bus.channels import Channels
 from facilitation.core.codec import encode
 from facilitation.core.errors import ClientError
 from facilitation.core.events import Event, event_from_dict
+from facilitation.storage import redis_keys as keys
+from facilitation.storage.bus import Backfill, Listener, Unsubscribe
+from facilitation.storage.channels import Channels
 
 __all__ = ["RedisBus"]
 
@@ -60,7 +60,7 @@ class _Feed:
 
 
 class RedisBus:
-    """:class:`~facilitation.bus.base.Bus` over per-meeting feed channels, backfilled from the log."""
+    """:class:`~facilitation.storage.bus.Bus` over per-meeting feed channels, backfilled from the log."""
 
     def __init__(self, url: str, *, backfill: Backfill | None = None) -> None:
         self.url = url
@@ -127,7 +127,8 @@ class RedisBus:
 
     def announce(self, code: str, events: Sequence[Event]) -> None:
         """Hand events this process just made durable to its own listeners now, without the Redis round
-        trip; the feed's copy is skipped when it comes back."""
+        trip; the feed's copy is skipped when it comes back. Part of the Redis backend
+        (:class:`~facilitation.storage.redis.RedisLog` calls it), not of the Bus protocol."""
         feed = self._feeds.get(code)
         if feed is not None and not feed.catching:
             self._deliver(feed, list(events))

@@ -36,7 +36,7 @@ from typing import Any
 from facilitation import metrics
 from facilitation.core.codec import StoreRefused, decode, encode
 from facilitation.core.events import Event
-from facilitation.store.base import HEALTH_TIMEOUT, MeetingExists, StoreUnavailable
+from facilitation.storage.store import HEALTH_TIMEOUT, MeetingExists, StoreUnavailable
 
 __all__ = ["SQLiteStore"]
 
@@ -117,7 +117,7 @@ def _checked(text: str, what: str) -> str:
 
 
 class SQLiteStore:
-    """:class:`~facilitation.store.base.Store` on one SQLite file."""
+    """:class:`~facilitation.storage.store.Store` on one SQLite file."""
 
     def __init__(self, url: str) -> None:
         self.path = _path_from_url(url)

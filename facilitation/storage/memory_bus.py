@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from facilitation.bus.base import Listener, Unsubscribe
 from facilitation.core.events import Event
+from facilitation.storage.bus import Listener, Unsubscribe
 
 __all__ = ["MemoryBus"]
 
