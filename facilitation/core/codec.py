@@ -7,12 +7,18 @@ surrogate has no UTF-8 form) is refused there, alone, and never reaches a writer
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import Any
+
 import orjson
 
+from facilitation.core.commands import EVENT_TYPES
 from facilitation.core.errors import ClientError
-from facilitation.core.events import Event, event_from_dict
+from facilitation.core.events import Event
 
-__all__ = ["StoreRefused", "decode", "encode"]
+__all__ = ["StoreRefused", "decode", "encode", "event_from_dict"]
+
+_FIELDS: dict[type[Event], frozenset[str]] = {}
 
 
 class StoreRefused(ClientError):
@@ -33,3 +39,13 @@ def encode(event: Event) -> str:
 
 def decode(raw: str | bytes) -> Event:
     return event_from_dict(orjson.loads(raw))
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from its stored JSON form (any event a command declares: the table's
+    :data:`~facilitation.core.commands.EVENT_TYPES`); keys the class does not have are ignored."""
+    cls = EVENT_TYPES[data["type"]]
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = frozenset(f.name for f in fields(cls))
+    return cls(**{k: v for k, v in data.items() if k in names})

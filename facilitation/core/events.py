@@ -1,34 +1,93 @@
-"""Meeting events: the facts a meeting's log is made of.
+"""Meeting events: the facts a meeting's log is made of, each declaring everything about itself.
 
 Every event has a per-meeting sequence number ``seq`` (1, 2, 3, ... with no gaps) and a time ``at``
-(seconds since the epoch). Events are stored as JSON (:meth:`to_dict` / :func:`event_from_dict`) and
-sent to clients through :meth:`public`, which drops what only the server may know (token and key hashes).
+(seconds since the epoch). Events are stored as JSON (:meth:`Event.to_dict`, read back by
+:func:`facilitation.core.codec.event_from_dict`) and sent to clients through :meth:`Event.public`, which
+drops what only the server may know (token and key hashes).
+
+One class says all there is to say about one kind of fact, so a new event is one class (in its feature's
+module, :mod:`facilitation.core.commands`):
+
+- :meth:`Event.evolve`: how it changes the meeting (live and on replay alike; never refuses);
+- :meth:`Event.result`: the ack ``result`` of the command it answers, and :meth:`Event.fingerprint`, what
+  that command asked (an op reused for something else is a conflict);
+- :attr:`Event.audience`: which message each kind of client receives for it (the rows of docs/protocol.md's
+  event table, held against it by tests/core/test_protocol_doc.py); :meth:`Event.phones` and
+  :meth:`Event.view` follow from it and are overridden only where a view depends on the event's content.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from facilitation.core.state import (
+    HOST,
+    HOST_SETTINGS,
+    FollowUp,
+    Participant,
+    Phase,
+    Statement,
+    StatementState,
+)
+from facilitation.core.text import dedup_key
+
+if TYPE_CHECKING:
+    from facilitation.core.meeting import Meeting
 
 __all__ = [
+    "ALL",
+    "AUTHOR",
+    "CORE_EVENTS",
+    "OWN",
     "AnalysisPublished",
+    "Audience",
     "Event",
+    "Fingerprint",
     "FollowUpSet",
     "MeetingCreated",
     "ParticipantJoined",
     "PhaseChanged",
+    "Phones",
     "ProfileChanged",
     "SettingsChanged",
     "StatementModerated",
     "StatementPosted",
     "VoteCast",
-    "event_from_dict",
+    "canonical",
 ]
 
 _PRIVATE_FIELDS = frozenset({"token_hash", "host_key_hash"})
 
+Fingerprint = tuple[Any, ...]
+"""What a command asked for, in the form its event records it: an op reused with another fingerprint is a
+conflict, with the same one a harmless resend."""
+
+ALL = "all"
+"""Audience: every client of that kind."""
+OWN = "own"
+"""Audience (phones): the devices of the participant the event is about (its ``participant`` field)."""
+AUTHOR = "author"
+"""Audience (phones): the devices of the statement's author (its ``author`` field)."""
+
+Phones = Literal["all"] | int | None
+"""Which phones an event goes to: every phone, one participant's phones (the id), or none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """One message a client may receive for an event: its ``type`` and who receives it, per kind of client
+    (``ALL``, ``OWN``, ``AUTHOR`` or "" for nobody). One row of docs/protocol.md's event table."""
+
+    view: str
+    phone: str = ""
+    projector: str = ""
+    host: str = ""
+
 
 _FIELD_NAMES: dict[str, tuple[str, ...]] = {}
+_PHONE_MODE: dict[type[Any], str] = {}
 
 
 def _field_names(cls: type[Event]) -> tuple[str, ...]:
@@ -38,12 +97,23 @@ def _field_names(cls: type[Event]) -> tuple[str, ...]:
     return names
 
 
+def _phone_mode(cls: type[Event]) -> str:
+    """How the default :meth:`Event.phones` picks phones for ``cls``: the widest phone audience declared."""
+    mode = _PHONE_MODE.get(cls)
+    if mode is None:
+        modes = {row.phone for row in cls.audience}
+        mode = _PHONE_MODE[cls] = next((m for m in (ALL, OWN, AUTHOR) if m in modes), "")
+    return mode
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     seq: int
     at: float
 
     type: ClassVar[str] = "event"
+    audience: ClassVar[tuple[Audience, ...]] = ()
+    """What each kind of client receives for this event (a host always receives :meth:`public`)."""
 
     def to_dict(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies every value and was a visible share of a vote's cost.
@@ -58,6 +128,60 @@ class Event:
             data.pop(name, None)
         return data
 
+    # ------------------------------------------------------------ the meeting
+
+    def evolve(self, meeting: Meeting) -> None:
+        """Fold this event into ``meeting`` (events owned by other layers, like an analysis, change nothing)."""
+
+    def actor(self) -> str:
+        """Whose op memory the command behind this event is kept in: the host's, or a participant's id."""
+        return HOST
+
+    def fingerprint(self) -> Fingerprint:
+        """What the command behind this event asked, as :meth:`Command.fingerprint` computes it."""
+        return ()
+
+    def result(self) -> dict[str, Any]:
+        """The ack ``result`` of the command whose first event this is (live, and for a resent op)."""
+        return {}
+
+    # ------------------------------------------------------------ who sees it
+
+    def phones(self) -> Phones:
+        """The phones this event goes to (a hot path: overridden where it is one attribute)."""
+        mode = _phone_mode(type(self))
+        if mode == ALL:
+            return "all"
+        if mode == OWN:
+            return getattr(self, "participant", None)
+        if mode == AUTHOR:
+            return getattr(self, "author", None)
+        return None
+
+    def view(self, role: str, participant: int | None, meeting: Meeting) -> dict[str, Any] | None:
+        """The event as a projector or a phone (``participant``) sees it; None when it does not concern them.
+        By default: :meth:`public` to whoever the row of :attr:`audience` named like the event admits."""
+        for row in self.audience:
+            if row.view != self.type:
+                continue
+            mode = row.projector if role == "projector" else row.phone
+            if mode == ALL:
+                return self.public()
+            if mode == OWN and participant is not None and getattr(self, "participant", None) == participant:
+                return self.public()
+            if mode == AUTHOR and participant is not None and getattr(self, "author", None) == participant:
+                return self.public()
+        return None
+
+
+def canonical(changes: dict[str, Any]) -> str:
+    """A settings change as one comparable text (key order does not make two changes different)."""
+    return json.dumps(changes, sort_keys=True, ensure_ascii=False)
+
+
+def _participant_actor(participant: int | None) -> str:
+    return HOST if participant is None else str(participant)
+
 
 @dataclass(frozen=True, slots=True)
 class MeetingCreated(Event):
@@ -66,6 +190,8 @@ class MeetingCreated(Event):
     host_key_hash: str
 
     type: ClassVar[str] = "meeting_created"
+    # never broadcast (nobody is connected yet); replayed to whoever resumes from ``since: 0``
+    audience: ClassVar[tuple[Audience, ...]] = (Audience("meeting_created", phone=ALL, projector=ALL, host=ALL),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +202,22 @@ class ParticipantJoined(Event):
     role: str
 
     type: ClassVar[str] = "participant_joined"
+    audience: ClassVar[tuple[Audience, ...]] = (Audience("participant_joined", phone=OWN, projector=ALL, host=ALL),)
+
+    def evolve(self, meeting: Meeting) -> None:
+        meeting.participants[self.participant] = Participant(self.participant, self.nickname, self.role, self.at)
+        meeting.by_token[self.token_hash] = self.participant
+
+    def result(self) -> dict[str, Any]:
+        return {"participant": self.participant, "new": True}
+
+    def phones(self) -> Phones:
+        return self.participant
+
+    def view(self, role: str, participant: int | None, meeting: Meeting) -> dict[str, Any] | None:
+        if role == "projector":
+            return {"type": "participant_joined", "participant": self.participant, "role": self.role}
+        return self.public() if participant == self.participant else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +228,23 @@ class ProfileChanged(Event):
     op: str = ""
 
     type: ClassVar[str] = "profile_changed"
+    audience: ClassVar[tuple[Audience, ...]] = (Audience("profile_changed", phone=OWN, host=ALL),)
+
+    def evolve(self, meeting: Meeting) -> None:
+        p = meeting.participants[self.participant]
+        p.nickname, p.role = self.nickname, self.role
+
+    def actor(self) -> str:
+        return str(self.participant)
+
+    def fingerprint(self) -> Fingerprint:
+        return ("profile", self.nickname, self.role)
+
+    def result(self) -> dict[str, Any]:
+        return {"participant": self.participant}
+
+    def phones(self) -> Phones:
+        return self.participant
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +257,41 @@ class StatementPosted(Event):
     op: str
 
     type: ClassVar[str] = "statement_posted"
+    audience: ClassVar[tuple[Audience, ...]] = (
+        Audience("statement", phone=ALL, projector=ALL),
+        Audience("statement_posted", host=ALL),
+        Audience("my_statement", phone=AUTHOR),
+    )
+
+    def evolve(self, meeting: Meeting) -> None:
+        state = StatementState(self.state)
+        meeting.statements[self.statement] = Statement(
+            self.statement, self.text, self.author, self.seed, state, self.at
+        )
+        meeting.texts[dedup_key(self.text)] = self.statement
+        meeting.statements_changed()
+        if state is StatementState.ACCEPTED:
+            meeting.accepted_count += 1
+
+    def actor(self) -> str:
+        return _participant_actor(self.author)
+
+    def fingerprint(self) -> Fingerprint:
+        return ("post", self.text)
+
+    def result(self) -> dict[str, Any]:
+        return {"statement": self.statement, "state": self.state}
+
+    def phones(self) -> Phones:
+        # a pending statement reaches only its author (nobody for a host's seed, which is never pending)
+        return "all" if self.state == StatementState.ACCEPTED.value else self.author
+
+    def view(self, role: str, participant: int | None, meeting: Meeting) -> dict[str, Any] | None:
+        if self.state == StatementState.ACCEPTED.value:
+            return {"type": "statement", "statement": meeting.statements[self.statement].public()}
+        if participant is not None and self.author == participant:
+            return {"type": "my_statement", "statement": meeting.statements[self.statement].public()}
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +304,39 @@ class VoteCast(Event):
     """The vote this one replaces ("" for a first vote), so a live tally can move a vote without history."""
 
     type: ClassVar[str] = "vote"
+    audience: ClassVar[tuple[Audience, ...]] = (Audience("vote", phone=OWN, projector=ALL, host=ALL),)
+
+    def evolve(self, meeting: Meeting) -> None:
+        mine = meeting.votes.setdefault(self.participant, {})
+        statement = meeting.statements[self.statement]
+        previous = mine.get(self.statement)
+        if previous is None:
+            meeting.vote_count += 1
+            statement.votes += 1
+            if statement.state is StatementState.ACCEPTED:
+                meeting.voted_accepted[self.participant] = meeting.voted_accepted.get(self.participant, 0) + 1
+        else:
+            statement.tally[previous] -= 1
+        mine[self.statement] = self.value
+        statement.tally[self.value] = statement.tally.get(self.value, 0) + 1
+
+    def actor(self) -> str:
+        return str(self.participant)
+
+    def fingerprint(self) -> Fingerprint:
+        return ("vote", self.statement, self.value)
+
+    def result(self) -> dict[str, Any]:
+        return {"statement": self.statement, "value": self.value}
+
+    def phones(self) -> Phones:
+        return self.participant
+
+    def view(self, role: str, participant: int | None, meeting: Meeting) -> dict[str, Any] | None:
+        if role == "projector":
+            return {"type": "vote", "participant": self.participant, "statement": self.statement,
+                    "value": self.value, "previous": self.previous}
+        return self.public() if participant == self.participant else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +350,9 @@ class StatementModerated(Event):
     """The host's op id: replay rebuilds the idempotency memory, so a resent command is not applied twice."""
 
     type: ClassVar[str] = "statement_moderated"
+    audience: ClassVar[tuple[Audience, ...]] = (
+        Audience("statement_moderated", phone=ALL, projector=ALL, host=ALL),
+    )
 
     def log_entry(self) -> dict[str, Any]:
         return {
@@ -133,6 +363,39 @@ class StatementModerated(Event):
             "reason": self.reason,
         }
 
+    def evolve(self, meeting: Meeting) -> None:
+        statement = meeting.statements[self.statement]
+        was_accepted = statement.state is StatementState.ACCEPTED
+        statement.state = StatementState(self.state)
+        statement.reason = self.reason
+        meeting.statements_changed()
+        change = (statement.state is StatementState.ACCEPTED) - was_accepted
+        meeting.accepted_count += change
+        if change:  # rare (moderation): one pass over the voters
+            for voter, mine in meeting.votes.items():
+                if self.statement in mine:
+                    meeting.voted_accepted[voter] = meeting.voted_accepted.get(voter, 0) + change
+        meeting.moderation_log.append(self.log_entry())
+
+    def fingerprint(self) -> Fingerprint:
+        return ("moderate", self.statement, self.action, self.reason)
+
+    def result(self) -> dict[str, Any]:
+        return {"statement": self.statement, "state": self.state}
+
+    def view(self, role: str, participant: int | None, meeting: Meeting) -> dict[str, Any] | None:
+        view: dict[str, Any] = {
+            "type": "statement_moderated",
+            "statement": self.statement,
+            "action": self.action,
+            "state": self.state,
+            "reason": self.reason,
+        }
+        statement = meeting.statements[self.statement]
+        if self.state == StatementState.ACCEPTED.value or (participant is not None and statement.author == participant):
+            view["text"] = statement.text
+        return view
+
 
 @dataclass(frozen=True, slots=True)
 class PhaseChanged(Event):
@@ -141,9 +404,22 @@ class PhaseChanged(Event):
     op: str = ""
 
     type: ClassVar[str] = "phase_changed"
+    audience: ClassVar[tuple[Audience, ...]] = (Audience("phase_changed", phone=ALL, projector=ALL, host=ALL),)
 
     def log_entry(self) -> dict[str, Any]:
         return {"seq": self.seq, "at": self.at, "action": "phase", "from": self.from_phase, "to": self.to_phase}
+
+    def evolve(self, meeting: Meeting) -> None:
+        meeting.phase = Phase(self.to_phase)
+        if meeting.phase is Phase.CLOSED:
+            meeting.closed_at = self.at
+        meeting.moderation_log.append(self.log_entry())
+
+    def fingerprint(self) -> Fingerprint:
+        return ("phase", self.to_phase)
+
+    def result(self) -> dict[str, Any]:
+        return {"phase": self.to_phase}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +428,23 @@ class SettingsChanged(Event):
     op: str = ""
 
     type: ClassVar[str] = "settings_changed"
+    audience: ClassVar[tuple[Audience, ...]] = (
+        Audience("settings_changed", phone=ALL, projector=ALL, host=ALL),
+    )
 
     def log_entry(self) -> dict[str, Any]:
         return {"seq": self.seq, "at": self.at, "action": "settings", "changes": self.changes}
+
+    def evolve(self, meeting: Meeting) -> None:
+        for key, value in self.changes.items():
+            HOST_SETTINGS[key].fold(meeting, value)
+        meeting.moderation_log.append(self.log_entry())
+
+    def fingerprint(self) -> Fingerprint:
+        return ("settings", canonical(self.changes))
+
+    def result(self) -> dict[str, Any]:
+        return {"changed": sorted(self.changes)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +455,9 @@ class AnalysisPublished(Event):
     upto_seq: int
 
     type: ClassVar[str] = "analysis_published"
+    # Phones get their own throttled ``analysis`` message instead: one event per run to every phone would
+    # cost 2,000 messages a second at 1,000 phones.
+    audience: ClassVar[tuple[Audience, ...]] = (Audience("analysis_published", projector=ALL, host=ALL),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,27 +470,17 @@ class FollowUpSet(Event):
     op: str = ""
 
     type: ClassVar[str] = "follow_up"
+    audience: ClassVar[tuple[Audience, ...]] = (Audience("follow_up", phone=ALL, projector=ALL, host=ALL),)
+
+    def evolve(self, meeting: Meeting) -> None:
+        meeting.follow_ups[self.statement] = FollowUp(self.statement, self.status, self.response, self.at)
+
+    def fingerprint(self) -> Fingerprint:
+        return ("follow_up", self.statement, self.status, self.response)
+
+    def result(self) -> dict[str, Any]:
+        return {"statement": self.statement, "status": self.status}
 
 
-_TYPES: dict[str, type[Event]] = {
-    cls.type: cls
-    for cls in (
-        MeetingCreated,
-        ParticipantJoined,
-        ProfileChanged,
-        StatementPosted,
-        VoteCast,
-        StatementModerated,
-        PhaseChanged,
-        SettingsChanged,
-        AnalysisPublished,
-        FollowUpSet,
-    )
-}
-
-
-def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from its stored JSON form."""
-    cls = _TYPES[data["type"]]
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+CORE_EVENTS: tuple[type[Event], ...] = (MeetingCreated, AnalysisPublished)
+"""Events no command declares: a meeting's first, and the server's own (the live analysis)."""

@@ -9,75 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from facilitation.core.events import (
-    AnalysisPublished,
-    Event,
-    ParticipantJoined,
-    ProfileChanged,
-    StatementModerated,
-    StatementPosted,
-    VoteCast,
-)
-from facilitation.core.meeting import Meeting, StatementState
+from facilitation.core.events import Event
+from facilitation.core.meeting import Meeting
 
 __all__ = ["host_snapshot", "participant_snapshot", "projector_snapshot", "view_for"]
 
 
-SCREEN_ONLY_EVENTS: tuple[type[Event], ...] = (AnalysisPublished,)
-"""Events no phone is sent (:func:`view_for` gives phones None): the fan-out skips the phones for them."""
-
-
 def view_for(event: Event, role: str, participant: int | None, meeting: Meeting) -> dict[str, Any] | None:
-    """The event as ``role`` (and, for a phone, that participant) sees it; None when it does not concern them."""
+    """The event as ``role`` (and, for a phone, that participant) sees it; None when it does not concern them.
+    The host sees every event as stored, secrets removed; the others as the event's own
+    :meth:`~facilitation.core.events.Event.view` says."""
     if role == "host":
-        return _host_view(event)
-    mine = participant is not None and getattr(event, "participant", None) == participant
-    match event:
-        case StatementPosted():
-            if event.state == StatementState.ACCEPTED.value:
-                return {"type": "statement", "statement": _statement(meeting, event.statement)}
-            if participant is not None and event.author == participant:
-                return {"type": "my_statement", "statement": _statement(meeting, event.statement)}
-            return None
-        case StatementModerated():
-            view: dict[str, Any] = {
-                "type": "statement_moderated",
-                "statement": event.statement,
-                "action": event.action,
-                "state": event.state,
-                "reason": event.reason,
-            }
-            if event.state == StatementState.ACCEPTED.value or _authored(meeting, event.statement, participant):
-                view["text"] = meeting.statements[event.statement].text
-            return view
-        case VoteCast():
-            if role == "projector":
-                return {"type": "vote", "participant": event.participant, "statement": event.statement,
-                        "value": event.value, "previous": event.previous}
-            return event.public() if mine else None
-        case ParticipantJoined():
-            if role == "projector":
-                return {"type": "participant_joined", "participant": event.participant, "role": event.role}
-            return event.public() if mine else None
-        case ProfileChanged():
-            return event.public() if mine else None
-        case AnalysisPublished():
-            # Phones get their own throttled ``analysis`` message instead: one event per run to every
-            # phone would cost 2,000 messages a second at 1,000 phones.
-            return event.public() if role == "projector" else None
-    return event.public()
-
-
-def _host_view(event: Event) -> dict[str, Any]:
-    return event.public()
-
-
-def _authored(meeting: Meeting, statement: int, participant: int | None) -> bool:
-    return participant is not None and meeting.statements[statement].author == participant
-
-
-def _statement(meeting: Meeting, statement_id: int) -> dict[str, Any]:
-    return meeting.statements[statement_id].public()
+        return event.public()
+    return event.view(role, participant, meeting)
 
 
 def participant_snapshot(meeting: Meeting, participant: int) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from facilitation.core.events import Event, ParticipantJoined, ProfileChanged, StatementPosted, VoteCast
-from facilitation.core.meeting import Meeting, StatementState
+from facilitation.core.events import Event, VoteCast
+from facilitation.core.meeting import Meeting
 from facilitation.core.protocol import PROTOCOL_VERSION, dumps
-from facilitation.core.views import SCREEN_ONLY_EVENTS, view_for
+from facilitation.core.views import view_for
 from facilitation.live.connection import Connection
 from facilitation.storage.port import EventLog
 
@@ -36,9 +36,6 @@ COUNTER_TICK = 0.1
 PHONE_SLICE = 500
 """Phones a per-phone broadcast (an analysis for phones) is built for in one loop iteration: at 10,000 phones
 building every phone's message at once held the loop ~50 ms; in slices, votes are read in between."""
-
-_PERSONAL_EVENTS = (VoteCast, ParticipantJoined, ProfileChanged)
-
 
 class RoomState(Protocol):
     """What the fan-out reads from its room."""
@@ -86,11 +83,12 @@ class Fanout:
     def publish(self, event: Event) -> None:
         """Send one event to the connections it concerns.
 
-        Hot path: at 300+ votes a second, a vote must not visit 1,000 phone connections. Votes, joins and
-        profile changes go to the screens (projector, host) and to that participant's own phones only; a
-        pending statement to its author only; what phones never see (an analysis published) to no phone;
-        everything else to everyone, with the text built once for all but the few it concerns personally
-        (at 10,000 phones, checking each phone's relation to the event held the loop ~20 ms per event).
+        Hot path: at 300+ votes a second, a vote must not visit 1,000 phone connections. Every event goes to
+        the screens (projector, host); to phones as the event's :meth:`~facilitation.core.events.Event.phones`
+        says: one participant's phones only (votes, joins, profile changes, a pending statement to its author),
+        none (an analysis published), or every phone, with the text built once for all but the few it
+        concerns personally (at 10,000 phones, checking each phone's relation to the event held the loop
+        ~20 ms per event). A vote is not echoed to the connection that sent it.
         """
         shared: dict[tuple[str, bool], str | None] = {}
         arrived = None
@@ -98,20 +96,17 @@ class Fanout:
             arrived = self.arrivals.get((event.participant, event.op))
         for conn in list(self._screens):
             self._offer(conn, event, shared, arrived)
-        phones: Iterable[Connection]
-        if isinstance(event, _PERSONAL_EVENTS):
-            phones = self._phones.get(event.participant, ())
-            if isinstance(event, VoteCast) and event.op and self.origins:
-                origin = self.origins.get((event.participant, event.op))
-                if origin is not None:
-                    phones = [c for c in phones if c is not origin]
-        elif isinstance(event, StatementPosted) and event.state != StatementState.ACCEPTED.value:
-            phones = () if event.author is None else self._phones.get(event.author, ())
-        elif isinstance(event, SCREEN_ONLY_EVENTS):
-            phones = ()
-        else:
+        target = event.phones()  # the event's own audience (facilitation/core/events.py)
+        if target is None:
+            return
+        if target == "all":
             self._to_every_phone(event, shared)
             return
+        phones: Iterable[Connection] = self._phones.get(target, ())
+        if isinstance(event, VoteCast) and event.op and self.origins:
+            origin = self.origins.get((event.participant, event.op))
+            if origin is not None:
+                phones = [c for c in phones if c is not origin]
         for conn in list(phones):
             self._offer(conn, event, shared)
 

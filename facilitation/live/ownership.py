@@ -44,8 +44,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from facilitation.core.codec import event_from_dict
 from facilitation.core.errors import ClientError
-from facilitation.core.events import Event, event_from_dict
+from facilitation.core.events import Event
 from facilitation.core.meeting import Command, Meeting
 from facilitation.core.registry import decode_command, encode_command
 from facilitation.live.writer import Committed, LogWriter

@@ -445,7 +445,7 @@ class Session:
         assert room is not None
         if message.type == "ping":
             return [Send({"v": PROTOCOL_VERSION, "type": "pong", "seq": room.seq})]
-        routed = registry.route(message, self.role, self.participant)  # role checks; builds the command
+        routed = registry.dispatch(message, self.role, self.participant)  # role checks; builds the command
         op, participant = routed.op, self.participant
         if participant is not None and not room.allow(participant):
             raise ClientError("rate_limited", "too many commands: slow down and resend", status=429, op=op)

@@ -29,9 +29,9 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from facilitation.core.codec import encode
+from facilitation.core.codec import encode, event_from_dict
 from facilitation.core.errors import ClientError
-from facilitation.core.events import Event, event_from_dict
+from facilitation.core.events import Event
 from facilitation.storage import redis_keys as keys
 from facilitation.storage.bus import Backfill, Listener, Unsubscribe
 from facilitation.storage.channels import Channels

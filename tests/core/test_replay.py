@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from facilitation.core.events import Event, event_from_dict
+from facilitation.core.codec import event_from_dict
+from facilitation.core.events import Event
 from facilitation.core.meeting import (
     Command,
     CommandRefused,

@@ -1,0 +1,13 @@
+"""Messages a connection answers itself, without changing the meeting: ``ping``, ``next`` and the host's
+``analysis`` control (the live analysis is not part of the meeting's state machine)."""
+
+from __future__ import annotations
+
+from facilitation.core.command import EVERYONE, HOSTS, PARTICIPANTS, CommandSpec
+from facilitation.core.fields import WORD, Field
+
+__all__ = ["ANALYSIS", "NEXT", "PING"]
+
+PING = CommandSpec("ping", EVERYONE, (), needs_op=False)
+NEXT = CommandSpec("next", PARTICIPANTS, (), needs_op=False)
+ANALYSIS = CommandSpec("analysis", HOSTS, (Field("action", WORD, required=True),))

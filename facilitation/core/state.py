@@ -1,0 +1,312 @@
+"""A meeting's state and its limits: the data every command handler reads and every event folds into.
+
+Split from :mod:`facilitation.core.meeting` (the state machine) so that the command modules
+(:mod:`facilitation.core.commands`) and the events can use these types while the meeting imports them: the
+meeting depends on its commands, never the reverse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+from facilitation.core.errors import ClientError
+from facilitation.core.text import collapse, has_forbidden, is_visible
+from facilitation.core.vocabulary import SCALES
+
+if TYPE_CHECKING:
+    from facilitation.core.meeting import Meeting
+
+__all__ = [
+    "FOLLOW_UP_STATUSES",
+    "HOST",
+    "HOST_SETTINGS",
+    "LANGUAGES",
+    "MAX_NICKNAME_CHARS",
+    "MAX_PARTICIPANTS",
+    "MAX_REASON_CHARS",
+    "MAX_RESPONSE_CHARS",
+    "MAX_ROLES",
+    "MAX_ROLE_CHARS",
+    "MAX_STATEMENTS",
+    "MAX_STATEMENT_CHARS",
+    "OPS_REMEMBERED",
+    "PARTICIPANT_PHASES",
+    "PHASE_ORDER",
+    "CommandRefused",
+    "FollowUp",
+    "HostSetting",
+    "MeetingPart",
+    "MeetingSettings",
+    "ModerationMode",
+    "Participant",
+    "Phase",
+    "Statement",
+    "StatementState",
+    "clean_text",
+    "hash_secret",
+    "normalize_text",
+]
+
+HOST = "host"
+"""The actor name of the host in op-id bookkeeping and the moderation log."""
+
+OPS_REMEMBERED = 256
+"""Op ids remembered per actor for idempotency. A phone only resends what was not acknowledged (its offline
+queue, a few dozen votes at most); 256 keeps that safe while bounding memory per participant (a 1,000-phone
+meeting's soak grew ~3 MB/min with 2,048). Each remembered op holds its op string and a reference to the event
+it caused, which the meeting's log already made."""
+
+MAX_NICKNAME_CHARS = 40
+MAX_REASON_CHARS = 280
+MAX_ROLE_CHARS = 60
+MAX_ROLES = 20
+MAX_STATEMENT_CHARS = 1000
+"""The largest ``max_statement_chars`` a meeting may set, hence the boundary's cap on any statement."""
+MAX_STATEMENTS = 5000
+"""Statements one meeting may hold (seeds included); then posts are refused with ``meeting_full``.
+
+Pol.is's largest public conversations have a few thousand comments; no room votes on more than this."""
+MAX_PARTICIPANTS = 50_000
+"""Participants one meeting may hold; then new phones are refused with ``meeting_full``. With
+:data:`MAX_STATEMENTS` it bounds a meeting's votes, so its stored size and memory are bounded too."""
+MAX_RESPONSE_CHARS = 2000
+"""An agency's response to one statement: a few paragraphs, within the protocol's text cap."""
+FOLLOW_UP_STATUSES = ("adopted", "under_study", "not_adopted")
+"""What an agency decided about a statement after the meeting."""
+
+
+class CommandRefused(ClientError):
+    """The meeting refused a command; the state did not change."""
+
+
+class Phase(StrEnum):
+    LOBBY = "lobby"
+    COLLECTING = "collecting"
+    VOTING = "voting"
+    REVIEWING = "reviewing"
+    CLOSED = "closed"
+
+
+PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
+
+
+class ModerationMode(StrEnum):
+    PRE = "pre"
+    """Statements wait for the host's approval before anyone sees them."""
+    POST = "post"
+    """Statements are shown at once; the host can hide them afterwards."""
+
+
+class StatementState(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    HIDDEN = "hidden"
+
+
+
+LANGUAGES = ("zh-TW", "en")
+
+def normalize_text(text: str) -> str:
+    """NFC-normalise and collapse whitespace (:func:`facilitation.core.text.collapse`)."""
+    return collapse(text)
+
+
+def clean_text(text: str) -> str:
+    """Normalised text, refused if it holds a control, bidi or surrogate character. Adapters validate at their
+    boundary (facilitation/core/registry.py); this keeps the meeting's own invariant for every other caller (the
+    Pol.is import, the demo), so no export or store ever meets such text."""
+    if has_forbidden(text):
+        raise CommandRefused("invalid_field", "text contains a control, bidi or invalid character")
+    return normalize_text(text)
+
+
+def hash_secret(secret: str) -> str:
+    """Host keys and participant tokens are stored only as hashes; the log never holds a usable secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSettings:
+    title: str
+    topic: str = ""
+    description: str = ""
+    language: str = "zh-TW"
+    scale: str = "consent"
+    roles: tuple[str, ...] = ()
+    moderation: ModerationMode = ModerationMode.POST
+    max_statement_chars: int = 140
+    ask_nickname: bool = True
+
+    MAX_TITLE: ClassVar[int] = 200
+    MAX_TOPIC: ClassVar[int] = 500
+    MAX_DESCRIPTION: ClassVar[int] = 4000
+
+    def __post_init__(self) -> None:
+        if any(has_forbidden(t) for t in (self.title, self.topic, self.description, *self.roles)):
+            raise CommandRefused("invalid_settings", "settings text contains a control or bidi character")
+        if not is_visible(self.title):
+            raise CommandRefused("invalid_settings", "a meeting needs a title")
+        if (len(self.title) > self.MAX_TITLE or len(self.topic) > self.MAX_TOPIC
+                or len(self.description) > self.MAX_DESCRIPTION):
+            raise CommandRefused("invalid_settings", "title, topic or description is too long")
+        if self.language not in LANGUAGES:
+            raise CommandRefused("invalid_settings", f"language must be one of {', '.join(LANGUAGES)}")
+        if self.scale not in SCALES:
+            raise CommandRefused("invalid_settings", f"scale must be one of {', '.join(SCALES)}")
+        if not 10 <= self.max_statement_chars <= MAX_STATEMENT_CHARS:
+            raise CommandRefused(
+                "invalid_settings", f"max_statement_chars must be between 10 and {MAX_STATEMENT_CHARS}"
+            )
+        if len(self.roles) > MAX_ROLES or any(not is_visible(r) or len(r) > MAX_ROLE_CHARS for r in self.roles):
+            raise CommandRefused(
+                "invalid_settings", f"up to {MAX_ROLES} stakeholder roles of 1-{MAX_ROLE_CHARS} characters"
+            )
+        if len(set(self.roles)) != len(self.roles):
+            raise CommandRefused("invalid_settings", "stakeholder roles must be distinct")
+
+    @property
+    def vote_values(self) -> tuple[str, ...]:
+        return SCALES[self.scale]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "topic": self.topic,
+            "description": self.description,
+            "language": self.language,
+            "scale": self.scale,
+            "roles": list(self.roles),
+            "moderation": self.moderation.value,
+            "max_statement_chars": self.max_statement_chars,
+            "ask_nickname": self.ask_nickname,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MeetingSettings:
+        try:
+            return cls(
+                title=str(data["title"]),
+                topic=str(data.get("topic", "")),
+                description=str(data.get("description", "")),
+                language=str(data.get("language", "zh-TW")),
+                scale=str(data.get("scale", "consent")),
+                roles=tuple(str(r) for r in data.get("roles", ())),
+                moderation=ModerationMode(data.get("moderation", "post")),
+                max_statement_chars=int(data.get("max_statement_chars", 140)),
+                ask_nickname=bool(data.get("ask_nickname", True)),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CommandRefused("invalid_settings", f"invalid meeting settings: {exc}") from exc
+
+
+
+@dataclass(slots=True)
+class Participant:
+    id: int
+    nickname: str
+    role: str
+    joined_at: float
+
+
+@dataclass(slots=True)
+class Statement:
+    id: int
+    text: str
+    author: int | None
+    seed: bool
+    state: StatementState
+    created_at: float
+    reason: str = ""
+    tally: dict[str, int] = field(default_factory=dict)
+    votes: int = 0
+    """How many participants voted on it (the sum of ``tally``, kept so routing never sums per vote)."""
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "seed": self.seed,
+            "state": self.state.value,
+            "reason": self.reason,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """The latest follow-up recorded for one statement."""
+
+    statement: int
+    status: str
+    response: str
+    at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statement": self.statement, "status": self.status, "response": self.response, "at": self.at}
+
+
+
+PARTICIPANT_PHASES = {
+    "post": (Phase.COLLECTING,),
+    "vote": (Phase.COLLECTING, Phase.VOTING),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HostSetting:
+    """A setting the host may change while the meeting runs (the ``settings`` command), declared once: the
+    wire check (facilitation/core/registry.py), the meeting's own check and the fold of ``settings_changed``
+    all follow from this."""
+
+    name: str
+    kind: type[bool] | type[str]
+    on: Literal["meeting", "settings"]
+    """Where the value lives: an attribute of the meeting itself, or a field of its :class:`MeetingSettings`."""
+    max_chars: int = 0
+    multiline: bool = False
+
+    def check(self, value: Any) -> Any:
+        """The meeting's own check (the wire checked already; this holds for every other caller)."""
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise CommandRefused("invalid_settings", f"{self.name} must be true or false")
+        elif not isinstance(value, str):
+            raise CommandRefused("invalid_settings", f"{self.name} must be text")
+        return value
+
+    def fold(self, meeting: Meeting, value: Any) -> None:
+        if self.on == "meeting":
+            setattr(meeting, self.name, bool(value))
+        else:
+            meeting.settings = MeetingSettings.from_dict({**meeting.settings.to_dict(), self.name: value})
+
+
+HOST_SETTINGS: dict[str, HostSetting] = {
+    setting.name: setting
+    for setting in (
+        HostSetting("results_visible", bool, "meeting"),
+        HostSetting("analysis_paused", bool, "meeting"),
+        HostSetting("title", str, "settings", MeetingSettings.MAX_TITLE),
+        HostSetting("topic", str, "settings", MeetingSettings.MAX_TOPIC),
+        HostSetting("description", str, "settings", MeetingSettings.MAX_DESCRIPTION, multiline=True),
+    )
+}
+"""The settings a host may change while the meeting runs, by name."""
+
+
+class MeetingPart(Protocol):
+    """A feature's own state inside a meeting (say, what the spotlight shows), declared with its commands
+    (``CommandSpec.state``) instead of as new attributes of :class:`~facilitation.core.meeting.Meeting`.
+    Made empty with the meeting, changed only by its events' :meth:`~facilitation.core.events.Event.evolve`,
+    shown to every client in the meeting's public state under :attr:`key`."""
+
+    key: ClassVar[str]
+
+    def __init__(self) -> None: ...
+
+    def public(self) -> Any:
+        """What every client may see of it (JSON-ready)."""
