@@ -11,7 +11,10 @@ counts), the agency's follow-ups, and the list of anchors that placed the transc
 what time, on what basis; any anchor dropped for contradicting a stronger one), so a reader can tell an
 exact place from an estimate. Every figure is the summary's (docs/export.md), written ``count / of · %``.
 
-Untrusted text (titles, statements, the transcript itself) goes through the Markdown writer's escape.
+One model (:class:`Record`, plain text, built by :func:`build_record`) and two writers: Markdown
+(:func:`render_record`, the download) and HTML (:func:`render_record_html`, the public summary page and
+its download). Untrusted text (titles, statements, the transcript itself) is escaped by each writer:
+the Markdown writer's escape, :func:`html.escape`.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from facilitation.export.i18n import Catalog, catalog, format_date, format_time, fraction
+from facilitation.export.i18n import catalog, format_date, format_time, fraction
 from facilitation.export.markdown import escape
 from facilitation.export.summary import Summary, statement_number
 from facilitation.export.transcript import Moment, Placed, Transcript, place
 
-__all__ = ["Marker", "moments_of", "render_record"]
+__all__ = ["Marker", "Record", "build_record", "moments_of", "render_record", "render_record_html"]
 
 _ZH = {
     "record": "會議紀錄",
@@ -118,136 +121,258 @@ def _clock(at: float) -> str:
     return format_time(at)[-5:]
 
 
-def _phase_names(summary: Summary) -> dict[float, str]:
-    return {e.at: e.from_phase for e in summary.moderation_log if e.action == "phase"}
+@dataclass(frozen=True)
+class Item:
+    """One line of "what happened": an event of the meeting (``phase``, ``statement``, ``marker``) with its
+    exact time, or a transcript paragraph (``speech`` under ``speaker``, ``note``) placed among them.
+    ``heading`` is true on the first paragraph of a speaker's turn. Text is plain (writers escape it)."""
+
+    kind: str
+    at: float
+    text: str
+    speaker: str = ""
+    heading: bool = False
+    label: str = ""
+    """For an event: its line ("階段：蒐集意見 → 表態", "意見 #4 公開", "標記 1")."""
 
 
-def render_record(summary: Summary, transcript: Transcript | None = None, markers: Sequence[Marker] = (),
-                  published_at: float | None = None) -> str:
-    """The record as Markdown; a draft unless ``published_at`` (when the host published it) is given."""
+@dataclass(frozen=True)
+class Conclusion:
+    number: int
+    text: str
+    figure: str
+    """``贊成或可接受 6 / 6 · 100%``: the lane's vote word and the raw counts."""
+
+
+@dataclass(frozen=True)
+class FollowUpLine:
+    number: int
+    text: str
+    status: str
+    at: float
+    response: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """The record, as plain text in the meeting's language; the writers only lay it out."""
+
+    language: str
+    title: str
+    draft: bool
+    notice: str
+    facts: tuple[tuple[str, str], ...]
+    items: tuple[Item, ...]
+    conclusions: tuple[tuple[str, tuple[Conclusion, ...]], ...]
+    follow_ups: tuple[FollowUpLine, ...]
+    anchors: tuple[tuple[int, str, str], ...] | None
+    """(paragraph number from 1, time, basis) per anchor; None without a transcript."""
+    dropped: str
+    words: dict[str, str]
+    """Headings and labels the writers need, in the record's language."""
+
+
+def build_record(summary: Summary, transcript: Transcript | None = None, markers: Sequence[Marker] = (),
+                 published_at: float | None = None) -> Record:
+    """The record of a meeting; a draft unless ``published_at`` (when the host published it) is given."""
     lang = summary.language if summary.language == "zh-TW" else "en"
     cat = catalog(summary.language)
     moments = moments_of(summary, markers)
     placed = place(transcript, moments, summary.started_at, summary.ended_at) if transcript else None
     draft = published_at is None
-    out: list[str] = []
-    add = out.append
-    title = f"{escape(summary.title)} {_t(lang, 'record')}"
-    add(f"# {title}（{_t(lang, 'draft')}）\n" if draft and lang == "zh-TW" else
-        f"# {title} ({_t(lang, 'draft')})\n" if draft else f"# {title}\n")
-    add(f"> **{_t(lang, 'draft')}** {_t(lang, 'draft_note')}\n" if draft else
-        f"> {_t(lang, 'published_note', at=format_time(published_at or 0.0))}\n")
     p = summary.participation
-    add(f"- **{_t(lang, 'date')}**: {format_date(summary.started_at)}")
-    add(f"- **{_t(lang, 'time')}**: {_clock(summary.started_at)}–{_clock(summary.ended_at)}")
-    add(f"- **{_t(lang, 'counts')}**: " + _t(lang, "counts_text", participants=p.participants, voters=p.voters,
-                                              statements=p.statements, votes=p.votes))
+    facts = [
+        (_t(lang, "date"), format_date(summary.started_at)),
+        (_t(lang, "time"), f"{_clock(summary.started_at)}–{_clock(summary.ended_at)}"),
+        (_t(lang, "counts"), _t(lang, "counts_text", participants=p.participants, voters=p.voters,
+                                statements=p.statements, votes=p.votes)),
+    ]
     if transcript is None or placed is None:
-        add(f"- **{_t(lang, 'transcript')}**: {_t(lang, 'no_transcript')}")
+        facts.append((_t(lang, "transcript"), _t(lang, "no_transcript")))
     else:
-        add(f"- **{_t(lang, 'transcript')}**: " + _t(
-            lang, "transcript_text", title=escape(transcript.title) or "-", paragraphs=len(transcript.paragraphs),
-            speakers=len(transcript.speakers)))
-        add(f"- **{_t(lang, 'placing')}**: " + _t(
+        facts.append((_t(lang, "transcript"), _t(lang, "transcript_text", title=transcript.title or "-",
+                                                  paragraphs=len(transcript.paragraphs),
+                                                  speakers=len(transcript.speakers))))
+        facts.append((_t(lang, "placing"), _t(
             lang, "placing_text", markers=sum(1 for a in placed.anchors if a.basis == "marker"),
-            matches=sum(1 for a in placed.anchors if a.basis == "phase")))
-    add("")
-    add(f"## {_t(lang, 'happened')}\n")
-    add(_happened(summary, moments, placed, cat, lang))
-    add(f"## {_t(lang, 'conclusions')}\n")
-    add(_conclusions(summary, cat, lang))
-    follow_ups = [s for s in summary.statements if s.follow_up is not None]
-    if follow_ups:
-        add(f"## {_t(lang, 'follow_ups')}\n")
-        for s in follow_ups:
-            assert s.follow_up is not None
-            add(f"- #{statement_number(s.id)} {escape(s.text)} — **{cat.t(s.follow_up.status)}** "
-                f"({format_time(s.follow_up.at)}): {escape(s.follow_up.response)}")
-        add("")
+            matches=sum(1 for a in placed.anchors if a.basis == "phase"))))
+    conclusions = []
+    for lane in ("acceptable", "disputed", "rejected", "needs_votes"):
+        lines = []
+        for s in summary.statements:
+            if s.lane != lane:
+                continue
+            counted = s.tally.disagree if lane == "rejected" else s.tally.agree + s.tally.acceptable
+            word = cat.vote("disagree") if lane == "rejected" else cat.accepted_words(summary.scale)
+            lines.append(Conclusion(statement_number(s.id), s.text, f"{word} {fraction(counted, s.tally.total)}"))
+        conclusions.append((cat.lane(lane), tuple(lines)))
+    follow_ups = tuple(FollowUpLine(statement_number(s.id), s.text, cat.t(s.follow_up.status), s.follow_up.at,
+                                    s.follow_up.response)
+                       for s in summary.statements if s.follow_up is not None)
+    anchors = None
+    dropped = ""
     if placed is not None:
-        add(f"## {_t(lang, 'anchors')}\n")
-        add(_anchor_table(placed, lang))
+        anchors = tuple((a.paragraph + 1, _clock(a.at), _t(lang, f"basis_{a.basis}", detail=a.detail
+                         if a.basis == "marker" else cat.phase(a.detail))) for a in placed.anchors)
+        if placed.dropped:
+            dropped = _t(lang, "dropped", items=("、" if lang == "zh-TW" else ", ").join(
+                f"{_t(lang, 'paragraph')} {a.paragraph + 1} ("
+                + (_t(lang, "marker_line", n=a.detail) if a.basis == "marker"
+                   else _t(lang, "basis_phase", detail=cat.phase(a.detail))) + ")" for a in placed.dropped))
+    words = {key: _t(lang, key) for key in ("record", "draft", "happened", "conclusions", "none", "follow_ups",
+                                            "anchors", "paragraph", "time", "basis", "no_anchor")}
+    title = f"{summary.title} {_t(lang, 'record')}"
+    if draft:
+        title += f"（{_t(lang, 'draft')}）" if lang == "zh-TW" else f" ({_t(lang, 'draft')})"
+    return Record(
+        language=lang, title=title, draft=draft,
+        notice=_t(lang, "draft_note") if draft else _t(lang, "published_note", at=format_time(published_at or 0.0)),
+        facts=tuple(facts), items=_items(summary, moments, placed, lang), conclusions=tuple(conclusions),
+        follow_ups=follow_ups, anchors=anchors, dropped=dropped, words=words,
+    )
+
+
+def _items(summary: Summary, moments: Sequence[Moment], placed: Placed | None, lang: str) -> tuple[Item, ...]:
+    """Events and paragraphs in time order (an event before a paragraph placed at the same instant: the
+    announcement follows the click); a speaker's heading again after an event interrupts their turn."""
+    cat = catalog(summary.language)
+    from_phase = {e.at: e.from_phase for e in summary.moderation_log if e.action == "phase"}
+    keyed: list[tuple[float, int, int, Item]] = []
+    for i, m in enumerate(moments):
+        if m.kind == "phase":
+            label = _t(lang, "phase_line", from_=cat.phase(from_phase.get(m.at, "")), to=cat.phase(m.phase))
+            keyed.append((m.at, 0, i, Item("phase", m.at, "", label=label)))
+        elif m.kind == "marker":
+            keyed.append((m.at, 0, i, Item("marker", m.at, m.text, label=_t(lang, "marker_line", n=m.marker))))
+        else:
+            label = _t(lang, "statement_line", id=statement_number(m.statement or 0))
+            keyed.append((m.at, 0, i, Item("statement", m.at, m.text, label=label)))
+    for placement in placed.placements if placed else ():
+        paragraph = placement.paragraph
+        if paragraph.kind != "marker":  # the marker's moment comes from the meeting's own log
+            keyed.append((placement.at, 1, paragraph.index,
+                          Item(paragraph.kind, placement.at, paragraph.text, speaker=paragraph.speaker)))
+    keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+    items: list[Item] = []
+    speaker: str | None = None
+    for _, _, _, item in keyed:
+        if item.kind == "speech":
+            items.append(Item("speech", item.at, item.text, speaker=item.speaker, heading=item.speaker != speaker))
+            speaker = item.speaker
+        else:
+            items.append(item)
+            speaker = None
+    return tuple(items)
+
+
+def render_record(summary: Summary, transcript: Transcript | None = None, markers: Sequence[Marker] = (),
+                  published_at: float | None = None) -> str:
+    """The record as Markdown (see :func:`build_record`)."""
+    return record_markdown(build_record(summary, transcript, markers, published_at))
+
+
+def record_markdown(record: Record) -> str:
+    w = record.words
+    out = [f"# {escape(record.title)}\n"]
+    out.append(f"> **{w['draft']}** {record.notice}\n" if record.draft else f"> {record.notice}\n")
+    out += [f"- **{escape(label)}**: {escape(value)}" for label, value in record.facts]
+    out += ["", f"## {w['happened']}\n"]
+    for item in record.items:
+        if item.kind in ("phase", "marker", "statement"):
+            text = f": {escape(item.text)}" if item.kind == "statement" else \
+                (f" {escape(item.text)}" if item.text else "")
+            out.append(f"**{_clock(item.at)} {item.label}**{text}\n")
+        elif item.kind == "note":
+            out.append("\n>\n".join(f"> {escape(line)}" for line in item.text.splitlines()) + "\n")
+        else:
+            if item.heading:
+                out.append(f"### {escape(item.speaker)}：\n")
+            out.append("  \n".join(escape(line) for line in item.text.splitlines()) + "\n")
+    out.append(f"## {w['conclusions']}\n")
+    for lane, lines in record.conclusions:
+        out.append(f"### {lane}\n")
+        out += [f"- #{c.number} {escape(c.text)} — {c.figure}" for c in lines] or [w["none"]]
+        out.append("")
+    if record.follow_ups:
+        out.append(f"## {w['follow_ups']}\n")
+        out += [f"- #{f.number} {escape(f.text)} — **{f.status}** ({format_time(f.at)}): {escape(f.response)}"
+                for f in record.follow_ups]
+        out.append("")
+    if record.anchors is not None:
+        out.append(f"## {w['anchors']}\n")
+        if record.anchors:
+            out += [f"| {w['paragraph']} | {w['time']} | {w['basis']} |", "|---|---|---|"]
+            out += [f"| {n} | {at} | {basis} |" for n, at, basis in record.anchors]
+        else:
+            out.append(w["no_anchor"])
+        if record.dropped:
+            out += ["", record.dropped]
     return "\n".join(out).rstrip() + "\n"
 
 
-def _happened(summary: Summary, moments: Sequence[Moment], placed: Placed | None, cat: Catalog, lang: str) -> str:
-    from_phase = _phase_names(summary)
-    items: list[tuple[float, int, int, str]] = []
-    for i, m in enumerate(moments):
-        if m.kind == "phase":
-            line = _t(lang, "phase_line", from_=cat.phase(from_phase.get(m.at, "")), to=cat.phase(m.phase))
-            items.append((m.at, 0, i, f"**{_clock(m.at)} {line}**\n"))
-        elif m.kind == "marker":
-            label = f" {escape(m.text)}" if m.text else ""
-            items.append((m.at, 0, i, f"**{_clock(m.at)} {_t(lang, 'marker_line', n=m.marker)}**{label}\n"))
+RECORD_CSS = """
+.record-notice { padding: 0.5rem 0.75rem; border-left: 4px solid #555; background: #f3f3f3; }
+.record-notice.draft { border-color: #a35200; background: #fff4e5; }
+.event { margin: 1rem 0 0.4rem; padding: 0.3rem 0.6rem; background: #eef3fb; }
+blockquote.note { margin: 0.5rem 0; padding-left: 0.75rem; border-left: 3px solid #bbb; color: #444; }
+"""
+"""The record's own blocks, added to the reports' styles when the page stands alone (static/css/record.css
+styles the public page the same way)."""
+
+
+def render_record_html(record: Record, stylesheet: str = "") -> str:
+    """The record as one HTML page without scripts: ``stylesheet`` is a URL to link (the public page,
+    whose CSP forbids inline styles), else the styles are inlined (a download that must stand alone)."""
+    from html import escape as e
+
+    from facilitation.export.html import CSS
+
+    w = record.words
+    lang = "zh-Hant-TW" if record.language == "zh-TW" else "en"
+    style = f'<link rel="stylesheet" href="{e(stylesheet)}">' if stylesheet else f"<style>{CSS}{RECORD_CSS}</style>"
+    out = ["<!DOCTYPE html>", f'<html lang="{lang}"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{e(record.title)}</title>{style}</head><body>",
+           f"<h1>{e(record.title)}</h1>",
+           f'<p class="record-notice{" draft" if record.draft else ""}" role="note">'
+           + (f"<strong>{e(w['draft'])}</strong> " if record.draft else "") + f"{e(record.notice)}</p>",
+           '<dl class="meta">', *(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in record.facts), "</dl>",
+           f"<h2>{e(w['happened'])}</h2>"]
+    for item in record.items:
+        if item.kind in ("phase", "marker", "statement"):
+            text = f" {e(item.text)}" if item.text else ""
+            out.append(f'<p class="event"><time>{_clock(item.at)}</time> <strong>{e(item.label)}</strong>{text}</p>')
+        elif item.kind == "note":
+            out.append(f'<blockquote class="note">{"<br>".join(e(line) for line in item.text.splitlines())}'
+                       "</blockquote>")
         else:
-            line = _t(lang, "statement_line", id=statement_number(m.statement or 0))
-            items.append((m.at, 0, i, f"**{_clock(m.at)} {line}**: {escape(m.text)}\n"))
-    if placed is not None:
-        speaker = None
-        for placement in placed.placements:
-            p = placement.paragraph
-            if p.kind == "marker":
-                continue  # the marker's moment is listed from the meeting's own log
-            lines = [escape(line) for line in p.text.splitlines()]
-            if p.kind == "note":
-                text = "\n>\n".join(f"> {line}" for line in lines) + "\n"
-                speaker = None
-            else:
-                body = "  \n".join(lines) + "\n"
-                text = body if p.speaker == speaker else f"### {escape(p.speaker)}：\n\n{body}"
-                speaker = p.speaker
-            items.append((placement.at, 1, p.index, text))
-    items.sort(key=lambda x: (x[0], x[1], x[2]))
-    # a speaker heading again after an event line, so every paragraph reads under its speaker
-    out: list[str] = []
-    last_speaker: str | None = None
-    by_index = {pl.paragraph.index: pl.paragraph for pl in placed.placements} if placed else {}
-    for _, kind, index, text in items:
-        if kind == 1:
-            p = by_index[index]
-            if p.kind == "speech" and not text.startswith("### ") and p.speaker != last_speaker:
-                text = f"### {escape(p.speaker)}：\n\n{text}"
-            last_speaker = p.speaker if p.kind == "speech" else None
+            if item.heading:
+                out.append(f"<h3>{e(item.speaker)}：</h3>")
+            out.append(f'<p class="speech">{"<br>".join(e(line) for line in item.text.splitlines())}</p>')
+    out.append(f"<h2>{e(w['conclusions'])}</h2>")
+    for lane, lines in record.conclusions:
+        out.append(f"<h3>{e(lane)}</h3>")
+        if lines:
+            out.append("<ul>" + "".join(f'<li>#{c.number} {e(c.text)} — <span class="figure">{e(c.figure)}</span></li>'
+                                        for c in lines) + "</ul>")
         else:
-            last_speaker = None
-        out.append(text)
-    return "\n".join(out) + "\n"
-
-
-def _conclusions(summary: Summary, cat: Catalog, lang: str) -> str:
-    lanes = ("acceptable", "disputed", "rejected", "needs_votes")
-    out: list[str] = []
-    for lane in lanes:
-        out.append(f"### {cat.lane(lane)}\n")
-        chosen = [s for s in summary.statements if s.lane == lane]
-        if not chosen:
-            out.append(f"{_t(lang, 'none')}\n")
-            continue
-        for s in chosen:
-            counted = s.tally.disagree if lane == "rejected" else s.tally.agree + s.tally.acceptable
-            word = cat.vote("disagree") if lane == "rejected" else cat.accepted_words(summary.scale)
-            out.append(f"- #{statement_number(s.id)} {escape(s.text)} — {word} {fraction(counted, s.tally.total)}")
-        out.append("")
-    return "\n".join(out) + "\n"
-
-
-def _anchor_table(placed: Placed, lang: str) -> str:
-    out: list[str] = []
-    if placed.anchors:
-        out.append(f"| {_t(lang, 'paragraph')} | {_t(lang, 'time')} | {_t(lang, 'basis')} |")
-        out.append("|---|---|---|")
-        for a in placed.anchors:
-            basis = _t(lang, f"basis_{a.basis}", detail=a.detail if a.basis == "marker" else
-                       catalog(lang).phase(a.detail))
-            out.append(f"| {a.paragraph + 1} | {_clock(a.at)} | {basis} |")
-    else:
-        out.append(_t(lang, "no_anchor"))
-    if placed.dropped:
-        items = ("、" if lang == "zh-TW" else ", ").join(
-            f"{_t(lang, 'paragraph')} {a.paragraph + 1} ("
-            + (_t(lang, "marker_line", n=a.detail) if a.basis == "marker" else _t(lang, "basis_phase", detail=a.detail))
-            + ")" for a in placed.dropped)
-        out.append("")
-        out.append(_t(lang, "dropped", items=items))
+            out.append(f"<p>{e(w['none'])}</p>")
+    if record.follow_ups:
+        out.append(f"<h2>{e(w['follow_ups'])}</h2><ul>")
+        out += [f"<li>#{f.number} {e(f.text)} — <strong>{e(f.status)}</strong> ({format_time(f.at)}): "
+                f"{e(f.response)}</li>" for f in record.follow_ups]
+        out.append("</ul>")
+    if record.anchors is not None:
+        out.append(f"<h2>{e(w['anchors'])}</h2>")
+        if record.anchors:
+            out.append(f"<table><thead><tr><th>{e(w['paragraph'])}</th><th>{e(w['time'])}</th>"
+                       f"<th>{e(w['basis'])}</th></tr></thead><tbody>")
+            out += [f'<tr><td class="n">{n}</td><td>{at}</td><td>{e(basis)}</td></tr>'
+                    for n, at, basis in record.anchors]
+            out.append("</tbody></table>")
+        else:
+            out.append(f"<p>{e(w['no_anchor'])}</p>")
+        if record.dropped:
+            out.append(f"<p>{e(record.dropped)}</p>")
+    out.append("</body></html>")
     return "\n".join(out) + "\n"

@@ -161,3 +161,20 @@ def test_cli_writes_the_record_with_a_transcript(tmp_path: Path, capsys: pytest.
     bad.write_text("只是一段筆記。\n", encoding="utf-8")
     assert export_command.run("PARK23", "record", "-", store, transcript=str(bad)) == 2
     assert "### 姓名：" in capsys.readouterr().err
+
+
+def test_html_record_has_the_same_content_escaped(summary: Summary) -> None:
+    """The HTML record holds the Markdown's events, paragraphs and conclusions in the same order, escapes
+    markup, says 草稿 until published, and links a stylesheet instead of inlining one when asked."""
+    from facilitation.export.record import build_record, render_record_html
+
+    transcript = parse_transcript(SAMPLE.read_text(encoding="utf-8") + "\n### 甲：\n\n<b>粗體</b>\n")
+    record = build_record(summary, transcript, MARKERS)
+    page = render_record_html(record)
+    assert "<title>市民參與會議 會議紀錄（草稿）</title>" in page and "<style>" in page
+    assert page.index("蒐集意見 → 表態") < page.index("我們現在進入表態階段") < page.index("大家都能接受</h3>")
+    assert "&lt;b&gt;粗體&lt;/b&gt;" in page and "<b>粗體" not in page
+    published = build_record(summary, transcript, MARKERS, published_at=T0 + 86_400)
+    linked = render_record_html(published, "/static/css/record.css")
+    assert '<link rel="stylesheet" href="/static/css/record.css">' in linked and "<style>" not in linked
+    assert "草稿" not in linked
