@@ -64,5 +64,23 @@ class EmbeddedLog:
     async def analysis_runs(self, code: str) -> list[dict[str, Any]]:
         return await self.store.analysis_runs(code)
 
+    async def redact(self, code: str, events: Sequence[Event], fence: str = "") -> None:
+        await self.store.redact(code, events, fence)
+
+    async def drop_analyses(self, code: str, fence: str = "") -> None:
+        await self.store.drop_analyses(code, fence)
+
+    async def delete_meeting(self, code: str) -> bool:
+        return await self.store.delete_meeting(code)
+
+    async def save_document(self, code: str, name: str, text: str) -> None:
+        await self.store.save_document(code, name, text)
+
+    async def load_document(self, code: str, name: str) -> str | None:
+        return await self.store.load_document(code, name)
+
+    async def compact(self) -> None:
+        await self.store.compact()
+
     async def healthy(self) -> dict[str, bool]:
         return {"store": await self.store.healthy(), "bus": await self._bus.healthy()}

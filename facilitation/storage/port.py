@@ -64,5 +64,23 @@ class EventLog(Protocol):
     async def analysis_runs(self, code: str) -> list[dict[str, Any]]:
         """Run, seq and time of every stored analysis of a meeting."""
 
+    async def redact(self, code: str, events: Sequence[Event], fence: str = "") -> None:
+        """Replace stored events in place (an erasure), see :meth:`~facilitation.storage.store.Store.redact`."""
+
+    async def drop_analyses(self, code: str, fence: str = "") -> None:
+        """Delete every stored analysis of the meeting."""
+
+    async def delete_meeting(self, code: str) -> bool:
+        """Delete the meeting and everything stored with it; False when there was nothing."""
+
+    async def save_document(self, code: str, name: str, text: str) -> None:
+        """Keep a text beside the log (the transcript)."""
+
+    async def load_document(self, code: str, name: str) -> str | None:
+        """The text saved under ``name``, or None."""
+
+    async def compact(self) -> None:
+        """Make what was deleted or replaced unrecoverable from the files on disk."""
+
     async def healthy(self) -> dict[str, bool]:
         """``store``: a real write became durable now; ``bus``: events are being delivered."""

@@ -12,6 +12,7 @@ shards. The only global key is the meeting index, read by ``meeting_codes()`` (l
 | ``{m:CODE}:epoch`` | counter | INCR'd at each new owner: the fencing token's monotonic part |
 | ``{m:CODE}:cmds`` | channel | commands forwarded by non-owners (pub/sub: not persisted, no fsync) |
 | ``{m:CODE}:runs`` / ``{m:CODE}:analysis`` | hashes | published analyses: run -> metadata / payload |
+| ``{m:CODE}:docs`` | hash | texts kept beside the log (the stenographer's transcript): name -> text |
 | ``{w:WORKER}:replies`` | channel | answers to a worker's forwarded commands |
 | ``facilitation:meetings`` | sorted set | every meeting code, scored by creation time |
 | ``facilitation:health:{h<n>}`` | string | written by ``/readyz`` on every shard (10 s expiry): it takes writes |
@@ -44,6 +45,7 @@ __all__ = [
     "analysis",
     "commands",
     "connect",
+    "documents",
     "epoch",
     "feed",
     "health",
@@ -96,6 +98,10 @@ def runs(code: str) -> str:
 
 def analysis(code: str) -> str:
     return f"{{m:{code}}}:analysis"
+
+
+def documents(code: str) -> str:
+    return f"{{m:{code}}}:docs"
 
 
 def replies(worker: str) -> str:

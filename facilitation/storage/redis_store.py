@@ -44,6 +44,7 @@ from facilitation import metrics
 from facilitation.core.codec import StoreRefused, decode, encode
 from facilitation.core.events import Event
 from facilitation.storage import redis_keys as keys
+from facilitation.storage.redis_erasure import RedisErasure
 from facilitation.storage.store import HEALTH_TIMEOUT, MeetingExists, StoreUnavailable
 
 __all__ = ["Fenced", "RedisStore"]
@@ -128,7 +129,7 @@ def _append_error(exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable("store_unavailable", f"the write was not stored: {exc}")
 
 
-class RedisStore:
+class RedisStore(RedisErasure):
     """:class:`~facilitation.storage.store.Store` on Redis or a Redis Cluster (AOF, ``appendfsync always``)."""
 
     def __init__(self, url: str) -> None:

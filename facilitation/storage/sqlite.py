@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS analyses (
     data TEXT NOT NULL,
     PRIMARY KEY (meeting, run)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS documents (
+    meeting TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (meeting, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS health (
     id INTEGER PRIMARY KEY,
     at REAL NOT NULL
@@ -103,6 +109,7 @@ def _connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA secure_delete=ON")  # a deleted or replaced row's bytes are zeroed, not left in free space
     return conn
 
 
@@ -247,6 +254,12 @@ class SQLiteStore:
 
         Like the Redis append script, a meeting's appends must continue its log exactly (first seq = last
         seq + 1): after a failed batch, a later write of that meeting cannot leave a hole in its numbers."""
+        compacts = [w for w in batch if w.kind == "compact"]
+        if compacts:  # VACUUM cannot run inside a transaction: the rest of the batch first, then it
+            rest = [w for w in batch if w.kind != "compact"]
+            done = dict(zip(map(id, rest), self._write_batch(conn, rest) if rest else [], strict=True))
+            outcome = _compact(conn)
+            return [done[id(w)] if w.kind != "compact" else outcome for w in batch]
         tops: dict[str, int] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -269,6 +282,9 @@ class SQLiteStore:
                 outcomes = self._write_one_by_one(conn, batch, tops)
             conn.execute("COMMIT")
             self._tops.update(tops)
+            for write, outcome in zip(batch, outcomes, strict=True):
+                if write.kind == "delete" and outcome is None:
+                    self._tops.pop(write.code, None)  # a new meeting may take the code again
         except sqlite3.Error as exc:
             # The disk is full, the file is read-only or gone: nothing in this batch is durable.
             with contextlib.suppress(sqlite3.Error):
@@ -308,6 +324,30 @@ class SQLiteStore:
                 conn.execute("RELEASE w")
                 outcomes.append(exc)
         return outcomes
+
+    async def redact(self, code: str, events: Sequence[Event], fence: str = "") -> None:
+        """``fence`` is ignored, as for :meth:`append`."""
+        if events:
+            await self._submit("redact", code, [(encode(e), code, e.seq) for e in events])
+
+    async def drop_analyses(self, code: str, fence: str = "") -> None:
+        await self._submit("drop_analyses", code, [(code,)])
+
+    async def delete_meeting(self, code: str) -> bool:
+        existed = bool(await self._read("SELECT 1 FROM meetings WHERE code = ? UNION ALL "
+                                        "SELECT 1 FROM documents WHERE meeting = ? LIMIT 1", (code, code)))
+        await self._submit("delete", code, [(code,)])
+        return existed
+
+    async def save_document(self, code: str, name: str, text: str) -> None:
+        await self._submit("document", code, [(code, name, _checked(text, "the document"))])
+
+    async def load_document(self, code: str, name: str) -> str | None:
+        rows = await self._read("SELECT data FROM documents WHERE meeting = ? AND name = ?", (code, name))
+        return str(rows[0][0]) if rows else None
+
+    async def compact(self) -> None:
+        await self._submit("compact", "", [()])
 
     async def _probe(self) -> None:
         """A real durable write through the writer: proves the thread runs and the file takes commits."""
@@ -386,10 +426,37 @@ def _execute(conn: sqlite3.Connection, write: _Write) -> None:
     elif write.kind == "analysis":
         conn.executemany("INSERT OR REPLACE INTO analyses (meeting, run, seq, at, data) VALUES (?, ?, ?, ?, ?)",
                          write.rows)
+    elif write.kind == "redact":
+        for row in write.rows:
+            if conn.execute("UPDATE events SET data = ? WHERE meeting = ? AND seq = ?", row).rowcount != 1:
+                raise ValueError(f"no event {row[2]} of {row[1]} to redact")
+    elif write.kind == "drop_analyses":
+        conn.executemany("DELETE FROM analyses WHERE meeting = ?", write.rows)
+    elif write.kind == "delete":
+        for table, column in (("events", "meeting"), ("analyses", "meeting"), ("documents", "meeting"),
+                              ("meetings", "code")):
+            conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", write.rows)
+    elif write.kind == "document":
+        conn.executemany("INSERT OR REPLACE INTO documents (meeting, name, data) VALUES (?, ?, ?)", write.rows)
     elif write.kind == "probe":
         conn.execute("INSERT OR REPLACE INTO health (id, at) VALUES (1, ?)", write.rows[0])
     else:
         raise ValueError(f"unknown write kind {write.kind!r}")
+
+
+def _compact(conn: sqlite3.Connection) -> BaseException | None:
+    """Leave no old page on disk: fold the write-ahead log into the file and truncate it (old page images
+    live in the WAL until then), rebuild the file (VACUUM: no free page keeps a deleted row), and truncate
+    the WAL that VACUUM itself wrote."""
+    try:
+        for sql in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"):
+            row = conn.execute(sql).fetchone()
+            if sql.startswith("PRAGMA") and row is not None and row[0] != 0:
+                raise sqlite3.OperationalError("a reader kept the write-ahead log from being truncated")
+    except sqlite3.Error as exc:
+        log.warning("SQLite compaction failed: %s", exc)
+        return exc
+    return None
 
 
 def _resolve(batch: list[_Write], outcomes: list[BaseException | None]) -> None:

@@ -77,5 +77,33 @@ class Store(Protocol):
     async def analysis_runs(self, code: str) -> list[dict[str, Any]]:
         """Run, seq and time of every stored analysis of a meeting, for a timelapse."""
 
+    # -- erasure and retention (issue 25): personal data leaves the log, the analyses and the disk
+
+    async def redact(self, code: str, events: Sequence[Event], fence: str = "") -> None:
+        """Replace stored events in place, each under its own seq: an erasure takes a participant's votes
+        and words out of the log without renumbering it. Every seq must be stored already (else
+        :class:`StoreRefused`); ``fence`` as for :meth:`append`."""
+
+    async def drop_analyses(self, code: str, fence: str = "") -> None:
+        """Delete every stored analysis of the meeting: their map points place people who asked to be
+        erased; the next run stores a fresh one."""
+
+    async def delete_meeting(self, code: str) -> bool:
+        """Delete the meeting and everything stored with it (log, analyses, documents, its listing);
+        False when there was nothing."""
+
+    async def save_document(self, code: str, name: str, text: str) -> None:
+        """Keep a text beside the meeting's log (its stenographer's transcript): not an event, so a tool
+        may store one while a server owns the meeting."""
+
+    async def load_document(self, code: str, name: str) -> str | None:
+        """The text saved under ``name``, or None."""
+
+    async def compact(self) -> None:
+        """Make what was deleted or replaced unrecoverable from the store's files: SQLite checkpoints and
+        truncates its write-ahead log and VACUUMs (with ``secure_delete`` on, freed cells are zeroed);
+        Redis rewrites its append-only file (and its snapshot when snapshots are on) on every node that
+        holds the data, replicas included, and returns when each is done."""
+
     async def healthy(self) -> bool:
         """Whether the store can write now: its writer runs and a real write probe became durable."""
