@@ -28,6 +28,7 @@ from clustering.consensus import (
     majority_opinions,
 )
 from clustering.matrix import _KIND, Tallies, VoteMatrix
+from clustering.priorities import priority
 from clustering.repness import group_stats, select_representative
 from clustering.result import (
     AcceptanceScore,
@@ -38,7 +39,6 @@ from clustering.result import (
     RoleSummary,
     Tally,
 )
-from clustering.routing import priority
 from clustering.votes import Id, VoteTable
 
 ALL_VOTERS = "all"

@@ -11,8 +11,8 @@ import pytest
 from clustering import ACCEPTABLE, AGREE, DISAGREE, PASS
 from clustering.consensus import acceptance, group_informed_consensus, lanes, majority_opinions
 from clustering.matrix import Tallies
+from clustering.priorities import priority
 from clustering.repness import group_stats, select_representative
-from clustering.routing import priority
 
 
 def tallies(agree: list[list[int]], disagree: list[list[int]], passed: list[list[int]],
