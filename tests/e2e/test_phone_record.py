@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Demo, api, create_meeting, host_command, new_page, screenshot, start_collecting
-from tests.e2e.test_rehearsal_fixes import statement_ids
-from tests.e2e.test_rehearsal_round2 import InjectingSocket
+from tests.e2e.test_lanes_and_hints import statement_ids
+from tests.e2e.test_voting_card import InjectingSocket
 
 pytestmark = pytest.mark.browser
 

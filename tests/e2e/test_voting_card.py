@@ -1,4 +1,5 @@
-"""The PO's second browser rehearsal, each problem checked in Chromium against the real pages.
+"""The phone's voting card and the words around it (found at the PO's second browser rehearsal), each checked
+in Chromium against the real pages.
 
 1. A late vote ack never swaps the card on screen: a tap votes on the statement whose text is shown, and
    while the ack is on its way the phone does not say "all done" with statements left.
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e import test_rehearsal_fixes
+from tests.e2e import test_lanes_and_hints
 from tests.e2e.conftest import (
     PHONE,
     PROJECTOR,
@@ -30,11 +31,11 @@ from tests.e2e.conftest import (
     screenshot,
     start_collecting,
 )
-from tests.e2e.test_rehearsal_fixes import open_phone, statement_ids
+from tests.e2e.test_lanes_and_hints import open_phone, statement_ids
 from tests.support.servers import scaled
 
 pytestmark = pytest.mark.browser
-public_server = test_rehearsal_fixes.public_server
+public_server = test_lanes_and_hints.public_server
 """The server with a reachable public URL, shared with the first rehearsal's fixes (a fixture by that name)."""
 
 SEEDS = ["一號：增設夜間照明。", "二號：延長公車班次。", "三號：設置緊急求助鈴。", "四號：增加巡邏次數。",

@@ -1,4 +1,5 @@
-"""What the PO's browser rehearsal found on the screens, each checked in Chromium against the real pages.
+"""Lanes show whole items and say how many more; the phone's counts and hints; the console's warnings
+(found at the PO's first browser rehearsal), each checked in Chromium against the real pages.
 
 1-2. Projector lanes show only whole items (long ones clamped to three lines) and say how many more there
      are ("還有 N 則"), also beyond the five a lane lists, on the projector and in the console.

@@ -1,4 +1,4 @@
-"""The PO's third browser rehearsal: the screens on the hardware a venue really has.
+"""The screens on the hardware a venue really has (found at the PO's third browser rehearsal).
 
 1. On a 1280x720 (or 1024x768) venue projector the lanes share the column by need: an empty lane takes
    only its heading and "目前沒有", the full lanes get the rest and show more whole items; the group cards
@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PROJECTOR, Demo, create_meeting, new_page, screenshot, start_collecting
-from tests.e2e.test_rehearsal_fixes import SHOW_ANALYSIS, assert_lanes_fit, by_lane, statement_ids
+from tests.e2e.test_lanes_and_hints import SHOW_ANALYSIS, assert_lanes_fit, by_lane, statement_ids
 
 pytestmark = pytest.mark.browser
 
