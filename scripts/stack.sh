@@ -47,15 +47,24 @@ load_settings() {
 }
 
 free_ports() {
-  # $1 distinct free loopback ports (held together while chosen, so they differ).
+  # $1 distinct free loopback ports, drawn below the kernel's ephemeral range (where every outgoing
+  # connection and every "port 0" server of a busy machine takes its port): a port chosen here is still
+  # free seconds later, when the node, worker or nginx that gets it binds it.
   "$PYTHON" - "$1" <<'EOF'
-import socket, sys
-held = []
-for _ in range(int(sys.argv[1])):
+import random, socket, sys
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+held, ports = [], []
+while len(ports) < int(sys.argv[1]):
+    port = random.randrange(10_000, max(low, 10_001))
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        continue
     held.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in held))
+    ports.append(port)
+print(" ".join(map(str, ports)))
 EOF
 }
 
@@ -240,11 +249,15 @@ down() {
   [ -d "$STACK_DIR/pids" ] || { echo "no stack in $STACK_DIR"; return 0; }
   local pidfile
   # nginx first (no new traffic), then the workers (they hand their meetings over), then Redis.
+  # Wait for the stopping jobs only: when `up` fails, its own children (the processes it started) are
+  # still running, and a bare `wait` would wait for them too.
+  local jobs=()
   [ -f "$STACK_DIR/pids/nginx.pid" ] && stop_pid "$STACK_DIR/pids/nginx.pid"
-  for pidfile in "$STACK_DIR"/pids/app*.pid; do [ -f "$pidfile" ] && stop_pid "$pidfile" & done
-  wait
-  for pidfile in "$STACK_DIR"/pids/redis*.pid; do [ -f "$pidfile" ] && stop_pid "$pidfile" & done
-  wait
+  for pidfile in "$STACK_DIR"/pids/app*.pid; do [ -f "$pidfile" ] && { stop_pid "$pidfile" & jobs+=($!); }; done
+  [ ${#jobs[@]} -eq 0 ] || wait "${jobs[@]}"
+  jobs=()
+  for pidfile in "$STACK_DIR"/pids/redis*.pid; do [ -f "$pidfile" ] && { stop_pid "$pidfile" & jobs+=($!); }; done
+  [ ${#jobs[@]} -eq 0 ] || wait "${jobs[@]}"
   rm -rf "$STACK_DIR/pids" "$STACK_DIR/redis" "$STACK_DIR/nginx" "$STATE"
   echo "stack down (logs kept in $STACK_DIR/logs)"
 }

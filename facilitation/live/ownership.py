@@ -40,6 +40,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -107,6 +108,8 @@ class Ownership:
         self.token: str | None = None
         """The fencing token while this process owns the meeting, else None."""
         self.last_token = ""
+        self.taking: str | None = None
+        """The token of a takeover in progress (the log is being replayed); renewed meanwhile."""
         self.renewed = 0.0
         self.ready = asyncio.Event()
         """Set after the first campaign: before it, nobody knows whether to apply or forward."""
@@ -171,8 +174,15 @@ class Ownership:
             log.warning("meeting %s: seq %d durable but not yet on this worker's feed", self.code, seq)
 
     async def take(self, token: str) -> None:
-        """Become the owner: continue from the durable log, never from a guess."""
-        await self.bound.rebuild()
+        """Become the owner: continue from the durable log, never from a guess. Runs beside the campaign,
+        which keeps renewing ``taking`` meanwhile: a replay that outlasts the lock's ttl (a starved machine,
+        a long log) must not let the lock expire under the new owner's first appends."""
+        try:
+            await self.bound.rebuild()
+        finally:
+            taken, self.taking = self.taking == token, None
+        if not taken or self.coordinator.meetings.get(self.code) is not self:
+            return  # the lock went elsewhere while the log was replayed, or the room closed
         self.token = self.last_token = token
         log.info("meeting %s: this worker (%s) owns it now, token %s, seq %d", self.code,
                  self.coordinator.worker, token, self.bound.meeting.seq)
@@ -267,17 +277,24 @@ class Coordinator:
             try:
                 status = await self._campaign(
                     keys=[keys.owner(code), keys.epoch(code)],
-                    args=[self.worker, writer.token or writer.last_token, int(self.lock_ttl * 1000)],
+                    args=[self.worker, writer.token or writer.taking or writer.last_token,
+                          int(self.lock_ttl * 1000)],
                 )
                 if status.startswith("own:"):
                     token = status[4:]
                     writer.renewed = time.monotonic()
-                    if writer.token != token:
-                        await writer.take(token)
-                elif writer.token is not None:
-                    log.warning("meeting %s: lost ownership to %s", code, status[5:])
-                    writer.step_down()
-                if writer.token is None:
+                    if writer.token != token and writer.taking != token:
+                        writer.taking = token
+                        if writer.ready.is_set():  # a takeover: keep renewing while the log is replayed
+                            self._spawn(writer.take(token), f"take-{code}")
+                        else:  # the room just opened: its replica is the log's end, and commands wait for it
+                            await writer.take(token)
+                else:
+                    writer.taking = None
+                    if writer.token is not None:
+                        log.warning("meeting %s: lost ownership to %s", code, status[5:])
+                        writer.step_down()
+                if writer.token is None and writer.taking is None:
                     await writer.bound.resync()
             except asyncio.CancelledError:
                 raise
@@ -378,6 +395,16 @@ class Coordinator:
             task = asyncio.get_running_loop().create_task(self._serve(writer, data))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("%s failed: %s", task.get_name(), task.exception())
 
     def listen(self, code: str, on: bool) -> None:
         """Start or stop taking the meeting's forwarded commands (in the background: never blocks a step down)."""

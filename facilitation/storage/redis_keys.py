@@ -120,22 +120,16 @@ SOCKET_TIMEOUT = 15.0
 answer late, and a timeout there turned into refusals (868 of 9,344 votes refused, issue 26) where slower
 acks were the right outcome; a node that is really gone closes the connection and fails at once."""
 
-_CLUSTER: dict[str, bool] = {}
-
-
 async def is_cluster(url: str) -> bool:
-    """Whether the node at ``url`` is part of a Redis Cluster (``INFO cluster``), remembered per URL."""
-    known = _CLUSTER.get(url)
-    if known is not None:
-        return known
+    """Whether the node at ``url`` is part of a Redis Cluster (``INFO cluster``). Asked at every connect
+    (a few per process), never remembered: the same address may be another Redis later."""
     probe = aioredis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT,
                                     retry=Retry(NoBackoff(), 0))
     try:
         info: dict[str, Any] = await probe.info("cluster")
     finally:
         await probe.aclose()
-    _CLUSTER[url] = found = bool(info.get("cluster_enabled"))
-    return found
+    return bool(info.get("cluster_enabled"))
 
 
 async def connect(url: str, *, blocking: bool = False) -> Client:

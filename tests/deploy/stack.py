@@ -111,7 +111,11 @@ def start_stack(workers: int, *, cluster: bool = False, **env: str) -> Stack:
     full_env = {**os.environ, "STACK_DIR": str(directory), "NGINX_PORT": "0", "PYTHON": sys.executable,
                 "FACILITATION_ANALYSIS": "0", "STACK_READY_TIMEOUT": str(int(scaled(60))), **env}
     stack = Stack(directory, full_env)
-    result = stack.run("up", str(workers), *(["--cluster"] if cluster else []), timeout=180)
+    try:
+        result = stack.run("up", str(workers), *(["--cluster"] if cluster else []), timeout=180)
+    except subprocess.TimeoutExpired:
+        stack.run("down")  # up was killed before it could stop what it had started
+        raise
     if result.returncode != 0:
         logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}"
                          for p in sorted((directory / "logs").glob("*.log")))

@@ -5,6 +5,7 @@ the deployed stack uses (deploy/redis.conf + deploy/redis-cluster.conf), joined 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,10 +24,17 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 def _free_ports(n: int) -> list[int]:
-    held = []
-    for _ in range(n):
+    """Distinct free loopback ports below the kernel's ephemeral range: a busy machine's outgoing connections
+    and "port 0" servers take theirs from that range, so these stay free until the nodes bind them."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    held: list[socket.socket] = []
+    while len(held) < n:
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", random.randrange(10_000, max(low, 10_001))))
+        except OSError:
+            s.close()
+            continue
         held.append(s)
     ports = [int(s.getsockname()[1]) for s in held]
     for s in held:
