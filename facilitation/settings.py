@@ -38,6 +38,9 @@ class Settings:
     limit). A venue shares one address: a workshop's 30 tables may each create a meeting in the same minute,
     while a script creating hundreds a second (and filling the store) is stopped."""
     create_window: float = 60.0
+    privacy_notice: str | None = None
+    """A JSON file with the agency's saved default privacy notice (``FACILITATION_PRIVACY_NOTICE``): the
+    create form offers it (docs/agencies.md)."""
     # Connection hygiene (facilitation/web/server.py, facilitation/web/ws.py; docs/security.md "Connections"):
     request_timeout: float = 10.0
     """Seconds a client has to send its request line and headers (``FACILITATION_REQUEST_TIMEOUT``)."""
@@ -80,6 +83,7 @@ class Settings:
             frame_ancestors=env.get("FACILITATION_FRAME_ANCESTORS", "'none'"),
             analysis=env.get("FACILITATION_ANALYSIS", "1") not in ("0", "false", "no"),
             create_limit=int(env.get("FACILITATION_CREATE_LIMIT", cls.create_limit)),
+            privacy_notice=env.get("FACILITATION_PRIVACY_NOTICE") or None,
         )
         settings = replace(settings, **_limits_from_env(env))
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
@@ -106,6 +110,8 @@ class Settings:
             env["FACILITATION_REDIS"] = self.redis
         if self.public_url:
             env["FACILITATION_PUBLIC_URL"] = self.public_url
+        if self.privacy_notice:
+            env["FACILITATION_PRIVACY_NOTICE"] = self.privacy_notice
         env.update({name: str(getattr(self, field)) for field, name in _LIMIT_ENV.items()})
         return env
 

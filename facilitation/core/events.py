@@ -200,6 +200,10 @@ class ParticipantJoined(Event):
     token_hash: str
     nickname: str
     role: str
+    notice: str = ""
+    """The version of the privacy notice the phone showed (:func:`facilitation.core.privacy.notice_version`)."""
+    consented: bool = False
+    """Whether its holder ticked the notice's consent box."""
 
     type: ClassVar[str] = "participant_joined"
     audience: ClassVar[tuple[Audience, ...]] = (Audience("participant_joined", phone=OWN, projector=ALL, host=ALL),)

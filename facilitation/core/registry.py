@@ -34,6 +34,7 @@ from facilitation.core.fields import (
     list_field,
     text_field,
 )
+from facilitation.core.privacy import privacy_field
 from facilitation.core.state import (
     LANGUAGES,
     MAX_ROLE_CHARS,
@@ -159,6 +160,9 @@ MEETING_FIELDS: tuple[Field, ...] = (
     Field("max_statement_chars", int_field),
     Field("ask_nickname", bool_field),
     Field("seeds", list_field(text_field(MAX_STATEMENT_CHARS), MAX_SEEDS)),
+    Field("privacy", privacy_field),
+    Field("require_consent", bool_field),
+    Field("retention_days", int_field),
 )
 """``POST /api/meetings``: the body's fields, checked like a command's."""
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from facilitation.core.errors import ClientError
+from facilitation.core.privacy import notice_problem, notice_version
 from facilitation.core.text import collapse, has_forbidden, is_visible
 from facilitation.core.vocabulary import SCALES
 
@@ -140,6 +141,12 @@ class MeetingSettings:
     moderation: ModerationMode = ModerationMode.POST
     max_statement_chars: int = 140
     ask_nickname: bool = True
+    privacy: dict[str, str] = field(default_factory=dict)
+    """The privacy notice phones show before joining (:mod:`facilitation.core.privacy`); fixed at creation."""
+    require_consent: bool = False
+    """Phones must tick the notice's consent box to join (a declining phone sends nothing)."""
+    retention_days: int = 0
+    """Days the meeting is kept after it ends, then ``facilitation purge`` deletes it (0: until deleted)."""
 
     MAX_TITLE: ClassVar[int] = 200
     MAX_TOPIC: ClassVar[int] = 500
@@ -167,6 +174,14 @@ class MeetingSettings:
             )
         if len(set(self.roles)) != len(self.roles):
             raise CommandRefused("invalid_settings", "stakeholder roles must be distinct")
+        problem = notice_problem(self.privacy, self.require_consent, self.retention_days)
+        if problem:
+            raise CommandRefused("invalid_settings", problem)
+
+    @property
+    def notice_version(self) -> str:
+        """The version of the notice in force ("" without one): what each join records."""
+        return notice_version(self.privacy, self.require_consent)
 
     @property
     def vote_values(self) -> tuple[str, ...]:
@@ -183,6 +198,9 @@ class MeetingSettings:
             "moderation": self.moderation.value,
             "max_statement_chars": self.max_statement_chars,
             "ask_nickname": self.ask_nickname,
+            "privacy": dict(self.privacy),
+            "require_consent": self.require_consent,
+            "retention_days": self.retention_days,
         }
 
     @classmethod
@@ -198,6 +216,9 @@ class MeetingSettings:
                 moderation=ModerationMode(data.get("moderation", "post")),
                 max_statement_chars=int(data.get("max_statement_chars", 140)),
                 ask_nickname=bool(data.get("ask_nickname", True)),
+                privacy={str(k): str(v) for k, v in dict(data.get("privacy") or {}).items()},
+                require_consent=bool(data.get("require_consent", False)),
+                retention_days=int(data.get("retention_days", 0)),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CommandRefused("invalid_settings", f"invalid meeting settings: {exc}") from exc

@@ -22,6 +22,7 @@ from facilitation.export._common import (
 )
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.maptable import map_rows
+from facilitation.export.notice import notice_caption, notice_rows
 from facilitation.export.summary import Opinion, Summary, statement_number
 from facilitation.export.svg import map_svg
 
@@ -242,6 +243,12 @@ def render_html(summary: Summary) -> str:
                [[e(format_time(x.at)), e(cat.log_action(x.action)),
                  "" if x.statement is None else _n(statement_number(x.statement)),
                  e(x.reason), e(log_detail(x, cat))] for x in summary.moderation_log])
+    if summary.privacy or summary.require_consent:  # the notice in force is part of the record
+        _h2(out, "privacy", cat.t("privacy.heading"))
+        add(f'<p class="note">{e(notice_caption(summary, cat))}</p><dl class="meta">')
+        out.extend(f'<dt>{e(label)}</dt><dd class="description">{e(text)}</dd>'
+                   for label, text in notice_rows(summary, cat))
+        add("</dl>")
     add("</body></html>")
     return "\n".join(out)
 

@@ -20,6 +20,7 @@ from facilitation.export._common import (
 )
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.maptable import map_rows
+from facilitation.export.notice import notice_caption, notice_rows
 from facilitation.export.summary import Summary, statement_number
 from facilitation.export.svg import map_data_uri
 
@@ -187,6 +188,12 @@ def render_markdown(summary: Summary) -> str:
             number = "" if e.statement is None else statement_number(e.statement)
             add(f"| {format_time(e.at)} | {escape(cat.log_action(e.action))} | "
                 f"{number} | {escape(e.reason)} | {escape(log_detail(e, cat))} |")
+        add("")
+
+    if summary.privacy or summary.require_consent:  # the notice in force is part of the record
+        add(f"## {cat.t('privacy.heading')}\n")
+        add(escape(notice_caption(summary, cat)) + "\n")
+        out.extend(f"- **{escape(label)}**: {escape(text)}" for label, text in notice_rows(summary, cat))
         add("")
     return "\n".join(out)
 

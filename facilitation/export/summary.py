@@ -26,7 +26,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from facilitation.core.events import Event, FollowUpSet, MeetingCreated, VoteCast
+from facilitation.core.events import Event, FollowUpSet, MeetingCreated, ParticipantJoined, VoteCast
 from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.vocabulary import VOTE_WEIGHTS
 
@@ -324,6 +324,13 @@ class Summary:
     max_statement_chars: int = 140
     ask_nickname: bool = True
     """The rest of the meeting's settings, so a Pol.is round trip (the sidecar) restores all of them."""
+    privacy: dict[str, str] = dataclasses.field(default_factory=dict)
+    """The privacy notice in force (PDPA §8), as phones showed it before joining."""
+    require_consent: bool = False
+    retention_days: int = 0
+    notice_version: str = ""
+    consented: int = 0
+    """Participants whose join records that they ticked the notice's consent box."""
 
     def statement(self, statement_id: int) -> StatementInfo | None:
         for s in self.statements:
@@ -483,6 +490,11 @@ def build_summary(
         moderation=meeting.settings.moderation.value,
         max_statement_chars=meeting.settings.max_statement_chars,
         ask_nickname=meeting.settings.ask_nickname,
+        privacy=dict(meeting.settings.privacy),
+        require_consent=meeting.settings.require_consent,
+        retention_days=meeting.settings.retention_days,
+        notice_version=meeting.settings.notice_version,
+        consented=sum(1 for e in events if isinstance(e, ParticipantJoined) and e.consented),
         phase=meeting.phase.value,
         started_at=meeting.created_at,
         ended_at=ended,

@@ -402,7 +402,8 @@ class Session:
             )
         self._token = token
         self.state = "joining"
-        join = Join(token_hash, hello.fields.get("nickname", ""), hello.fields.get("stakeholder", ""))
+        join = Join(token_hash, hello.fields.get("nickname", ""), hello.fields.get("stakeholder", ""),
+                    consent=bool(hello.fields.get("consent", False)))
         return [Submit(join, "", "join")]
 
     def _welcome(self, extra: dict[str, Any]) -> list[Action]:

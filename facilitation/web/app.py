@@ -20,7 +20,7 @@ from facilitation.live.room import Hub
 from facilitation.live.writer import WriterFactory
 from facilitation.settings import Settings
 from facilitation.storage import open_event_log
-from facilitation.web import api, health, runtime
+from facilitation.web import api, health, privacy, runtime
 from facilitation.web.assets import CompressedStaticFiles
 from facilitation.web.pages import STATIC_DIR, favicon, host_qr, page
 from facilitation.web.security import AttemptLimiter, RateLimiter, SecurityHeaders
@@ -43,6 +43,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; ``settings`` default to the environment (how uvicorn workers get them)."""
     settings = settings or Settings.from_env()
+    saved_notice = privacy.load_default(settings.privacy_notice)  # a bad file stops the server here
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/projector/{code}", page),
         Route("/favicon.ico", favicon),
         Route("/api/meetings", api.create_meeting, methods=["POST"]),
+        Route("/api/privacy-default", privacy.privacy_default),
         Route("/api/meetings/{code}", api.meeting_info),
         Route("/api/meetings/{code}/qr.svg", api.meeting_qr),
         Route("/api/meetings/{code}/host-qr.svg", host_qr),
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={ClientError: _client_error, HTTPException: _http_error},
     )
     app.state.settings = settings
+    app.state.privacy_default = saved_notice
     app.state.attempts = AttemptLimiter()
     app.state.creations = RateLimiter(settings.create_limit, settings.create_window)
     return app

@@ -3,6 +3,7 @@
 import { wireLanguageToggle } from "./chrome.js";
 import { $, setText, show } from "./dom.js";
 import { has, loadI18n, t } from "./i18n.js";
+import { buildNoticeFields, fillNoticeFields, readNoticeFields } from "./notice.js";
 import { keys, safeSet } from "./store.js";
 
 const CODE_ALPHABET = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$/;
@@ -28,7 +29,19 @@ function wireJoin() {
   });
 }
 
+/** The agency's saved notice (FACILITATION_PRIVACY_NOTICE), a button away when the server has one. */
+async function offerSavedNotice(form) {
+  const response = await fetch("/api/privacy-default").catch(() => null);
+  if (!response || !response.ok) return;
+  const saved = await response.json();
+  const button = $("#privacy-default");
+  show(button, true);
+  button.addEventListener("click", () => fillNoticeFields(form, saved));
+}
+
 function wireNew() {
+  buildNoticeFields($("#privacy-fields"));
+  offerSavedNotice($("#new-form"));
   $("#new-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
@@ -43,6 +56,9 @@ function wireNew() {
       ask_nickname: form.ask_nickname.checked,
       roles: lines(form.roles.value),
       seeds: lines(form.seeds.value),
+      privacy: readNoticeFields(form),
+      require_consent: form.require_consent.checked,
+      retention_days: Number(form.retention_days.value) || 0,
     };
     if (!body.title) {
       setText("#new-error", t("new.title_required"));

@@ -11,6 +11,7 @@ import { Draft } from "./draft.js";
 import { acceptanceFigure, repFigure } from "./figures.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
+import { hasNotice, renderNotice } from "./notice.js";
 
 import { PRACTICE_FEEDBACK, Practice } from "./practice.js";
 import { keys, safeGet, safeGetJSON, safeSet, safeSetJSON } from "./store.js";
@@ -84,7 +85,8 @@ async function boot() {
     return;
   }
   const asks = info.settings.ask_nickname || (info.settings.roles || []).length > 0;
-  if (token || !asks) connect();
+  // With a privacy notice nothing is sent before the phone's holder has read it (and agreed, if asked).
+  if (token || (!asks && !hasNotice(info.settings))) connect();
   else showJoin();
 }
 
@@ -113,6 +115,21 @@ async function fetchInfo() {
 function showJoin() {
   const settings = state.settings;
   show("#join", true);
+  const notice = hasNotice(settings);
+  const consentAsked = Boolean(settings.require_consent);
+  show("#notice", notice);
+  if (notice) {
+    renderNotice($("#notice"), settings);
+    onLangChange(() => { if (!$("#notice").hidden) renderNotice($("#notice"), settings); });
+  }
+  show("#consent-field", consentAsked);
+  show("#decline", consentAsked);
+  $("#decline").addEventListener("click", () => {
+    show("#join", false);  // nothing was sent, nothing is kept: the page only says so
+    show("#declined", true);
+    $("#declined").tabIndex = -1;
+    $("#declined").focus();
+  });
   show("#nickname-field", settings.ask_nickname);
   const roles = settings.roles || [];
   show("#roles-field", roles.length > 0);
@@ -128,7 +145,13 @@ function showJoin() {
     event.preventDefault();
     const nickname = $("#nickname").value.trim();
     const chosen = document.querySelector("input[name=role]:checked");
-    safeSetJSON(keys.profile(code), { nickname, stakeholder: chosen ? chosen.value : "" });
+    const consent = $("#consent").checked;
+    if (consentAsked && !consent) {
+      setText("#consent-error", t("privacy.consent_needed"));
+      $("#consent").focus();
+      return;
+    }
+    safeSetJSON(keys.profile(code), { nickname, stakeholder: chosen ? chosen.value : "", consent });
     show("#join", false);
     connect();
   });
@@ -147,6 +170,7 @@ function connect() {
       const hello = {};
       if (profile.nickname) hello.nickname = profile.nickname;
       if (profile.stakeholder) hello.stakeholder = profile.stakeholder;
+      if (profile.consent === true) hello.consent = true;
       return hello;
     },
     onMessage: receive,

@@ -55,6 +55,7 @@ SAMPLE: dict[str, Any] = {
     "since": 3,
     "token": "t" * 24,
     "host_key": "k" * 32,
+    "consent": True,
 }
 """A valid value for every field name any command declares (a new field must be added here)."""
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from facilitation.core.command import NOBODY, PARTICIPANTS, Command, CommandSpec, participant_of
 from facilitation.core.events import Event, Fingerprint, ParticipantJoined, ProfileChanged
-from facilitation.core.fields import Field, choice_field, int_field, secret_field, text_field
+from facilitation.core.fields import Field, bool_field, choice_field, int_field, secret_field, text_field
 from facilitation.core.state import (
     MAX_NICKNAME_CHARS,
     MAX_PARTICIPANTS,
@@ -32,6 +32,8 @@ class Join(Command):
     nickname: str = ""
     role: str = ""
     op: str = ""
+    consent: bool = False
+    """The phone's holder ticked the privacy notice's consent box."""
 
     def fingerprint(self) -> Fingerprint:
         return ()
@@ -72,9 +74,14 @@ def join(meeting: Meeting, command: Join, now: float) -> list[Event]:
     if len(meeting.participants) >= MAX_PARTICIPANTS:
         raise CommandRefused("meeting_full", f"this meeting has its maximum of {MAX_PARTICIPANTS} participants",
                              status=409)
+    if meeting.settings.require_consent and not command.consent:
+        # before anything is stored: a phone that declines leaves no trace (PDPA §15, §19: consent)
+        raise CommandRefused("consent_required", "this meeting asks for consent to its privacy notice before "
+                                                 "joining: send consent: true once the person agreed", status=403)
     nickname, role = check_profile(meeting, command.nickname, command.role)
     pid = len(meeting.participants)
-    return [ParticipantJoined(meeting.next_seq(), now, pid, command.token_hash, nickname, role)]
+    return [ParticipantJoined(meeting.next_seq(), now, pid, command.token_hash, nickname, role,
+                              meeting.settings.notice_version, command.consent)]
 
 
 def set_profile(meeting: Meeting, command: SetProfile, now: float) -> list[Event]:
@@ -94,6 +101,7 @@ HELLO = CommandSpec(
         Field("host_key", secret_field),
         NICKNAME,
         STAKEHOLDER,
+        Field("consent", bool_field),
     ), needs_op=False, command=Join, handler=join, events=(ParticipantJoined,),
 )
 """The first frame of every connection; a participant's hello is applied as a :class:`Join` (built by the
