@@ -9,6 +9,7 @@ import { el } from "./dom.js";
 import { acceptanceFigure, repFigure } from "./figures.js";
 import { t } from "./i18n.js";
 import { MapTable } from "./maptable.js";
+import { statementLabel } from "./vocabulary.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const VIEW_W = 1000;
@@ -65,6 +66,24 @@ export class ConsensusMap {
     // the map's long description (maptable.js): visible on demand in the console, for screen readers only
     // on the projector, whose screen is for the room
     this.table = new MapTable(summaryNode, { hidden: document.body.classList.contains("projector") });
+    this.scale = 0;
+    // Labels are sized in screen pixels where a page asks for it (projector.css divides by --map-scale),
+    // so a resize changes their size in view-box units: measure and place them again.
+    new ResizeObserver(() => {
+      if (this.measureScale()) this.update(this.analysis);
+    }).observe(this.svg);
+    this.measureScale();
+  }
+
+  /** The view box's screen pixels per unit (the SVG keeps its aspect: the smaller ratio); true if changed. */
+  measureScale() {
+    // rounded down: a size divided by it is never below the size asked for
+    const { width, height } = this.svg.getBoundingClientRect();
+    const scale = Math.floor(Math.min(width / VIEW_W, height / VIEW_H) * 1e4) / 1e4;
+    if (!(scale > 0) || scale === this.scale) return false;
+    this.scale = scale;
+    this.svg.style.setProperty("--map-scale", String(scale));
+    return true;
   }
 
   /** Place every participant of the analysis; dots move to their new place with a transition. */
@@ -118,8 +137,8 @@ export class ConsensusMap {
       dot.classList.add("leaving");
       setTimeout(() => dot.remove(), 900);
     }
-    this.updateStacks(piles);
-    this.updateLabels(analysis, sums, groupIndex);
+    const plates = this.updateLabels(analysis, sums, groupIndex);
+    this.updateStacks(piles, plates);
     this.table.update(analysis ? analysis.groups : [], placed);
     if (this.summary) {
       const total = analysis && analysis.participants !== null ? analysis.participants : entries.length;
@@ -150,22 +169,38 @@ export class ConsensusMap {
   /**
    * "×6" beside a dot that hides others: people who voted alike sit on the same spot, and without the
    * count the map would show one dot for a group labelled "6 people". Keyed by the pile's first
-   * participant, so a badge slides with its dot.
+   * participant, so a badge slides with its dot. A badge goes to the nearest spot around its pile that
+   * covers no dot, no group label (`plates`, view-box boxes) and no other badge, biggest piles first; a
+   * pile with no such spot near it shows no badge rather than a count over someone else's dot.
    */
-  updateStacks(piles) {
+  updateStacks(piles, plates) {
     const shown = new Set();
-    for (const pile of piles.values()) {
-      if (pile.n < 2) continue;
-      shown.add(pile.pid);
+    const dots = Array.from(piles.values()).map((p) => box(p.x, p.y, 2 * DOT * 1.25 + 4, 2 * DOT * 1.25 + 4));
+    const taken = plates.slice();
+    const big = Array.from(piles.values()).filter((p) => p.n >= 2).sort((a, b) => b.n - a.n);
+    for (const pile of big) {
       let badge = this.stacks.get(pile.pid);
-      if (!badge) {
-        badge = svg("text", { class: "stack", "text-anchor": "start", "dominant-baseline": "central" });
-        badge.style.transform = `translate(${(pile.x + DOT + 4).toFixed(1)}px, ${pile.y.toFixed(1)}px)`;
+      const fresh = !badge;
+      if (fresh) {
+        badge = svg("text", { class: "stack", "text-anchor": "middle", "dominant-baseline": "central" });
         this.stackLayer.append(badge);
-        this.stacks.set(pile.pid, badge);
       }
       badge.textContent = t("map.stack", { count: pile.n });
-      badge.style.transform = `translate(${(pile.x + DOT + 4).toFixed(1)}px, ${pile.y.toFixed(1)}px)`;
+      const size = parseFloat(getComputedStyle(badge).fontSize) || 26;
+      // the text's box as the browser reports it (a CJK font's line box: about 1.45 em), with a margin
+      const width = badge.getComputedTextLength() + size * 0.3;
+      const height = size * 1.5;
+      const spot = badgeSpot(pile, width, height, (b) => !dots.some((d) => overlaps(b, d)) && !taken.some((d) => overlaps(b, d)));
+      if (!spot) {
+        badge.remove();
+        this.stacks.delete(pile.pid);
+        continue;
+      }
+      taken.push(box(spot.x, spot.y, width, height));
+      shown.add(pile.pid);
+      this.stacks.set(pile.pid, badge);
+      if (fresh) badge.style.transform = `translate(${spot.x.toFixed(1)}px, ${spot.y.toFixed(1)}px)`;
+      badge.style.transform = `translate(${spot.x.toFixed(1)}px, ${spot.y.toFixed(1)}px)`;
     }
     for (const [pid, badge] of this.stacks) {
       if (!shown.has(pid)) {
@@ -194,14 +229,17 @@ export class ConsensusMap {
       label.setAttribute("class", `group-label ${groupClass(groupIndex.get(group.id))}`);
       const text = label.querySelector("text");
       text.textContent = t("map.group_label", { group: group.id, size: group.size });
-      const width = Math.max(80, text.getComputedTextLength() + 28);
+      // the label's box follows its text size (26 units here, screen pixels on the projector)
+      const size = parseFloat(getComputedStyle(text).fontSize) || 26;
+      const height = Math.round(size * 1.55);
+      const width = Math.max(3 * size, text.getComputedTextLength() + size);
       const rect = label.querySelector("rect");
       rect.setAttribute("x", String(-width / 2));
-      rect.setAttribute("y", "-20");
+      rect.setAttribute("y", String(-height / 2));
       rect.setAttribute("width", String(width));
-      rect.setAttribute("height", "40");
+      rect.setAttribute("height", String(height));
       const cx = Math.min(VIEW_W - width / 2 - 4, Math.max(width / 2 + 4, sum.x / sum.n));
-      const cy = freeSpot(placed, cx, Math.max(24, sum.top - 34), width);
+      const cy = freeSpot(placed, cx, Math.max(height / 2 + 4, sum.top - DOT * 1.25 - height / 2 - 4), width, height);
       label.style.transform = `translate(${cx.toFixed(1)}px, ${cy.toFixed(1)}px)`;
     }
     for (const [gid, label] of this.labels) {
@@ -210,6 +248,9 @@ export class ConsensusMap {
         this.labels.delete(gid);
       }
     }
+    // with the plate's outline: half its stroke lies outside the box
+    const stroke = Math.max(...Array.from(this.labels.values(), (l) => parseFloat(getComputedStyle(l.querySelector("rect")).strokeWidth) || 0), 0);
+    return placed.map((p) => box(p.x, p.y, p.w + stroke, p.h + stroke));
   }
 
   /** Re-render the text parts after a language switch. */
@@ -220,18 +261,45 @@ export class ConsensusMap {
 }
 
 /** A label height below or above `cy` that does not overlap the labels already placed. */
-function freeSpot(placed, cx, cy, width) {
-  const height = 44;
-  const clashes = (y) => placed.some((p) => Math.abs(p.x - cx) < (p.w + width) / 2 && Math.abs(p.y - y) < height);
+function freeSpot(placed, cx, cy, width, height) {
+  const edge = height / 2 + 4;
+  const clashes = (y) => placed.some((p) => Math.abs(p.x - cx) < (p.w + width) / 2 + 4 && Math.abs(p.y - y) < (p.h + height) / 2 + 4);
   let y = cy;
   for (let step = 1; clashes(y) && step < 20; step += 1) {
-    const offset = Math.ceil(step / 2) * height;
+    const offset = Math.ceil(step / 2) * (height + 4);
     y = step % 2 ? cy - offset : cy + offset;
-    if (y < 24 || y > VIEW_H - 24) y = cy + Math.ceil(step / 2) * height * (step % 2 ? 1 : -1);
+    if (y < edge || y > VIEW_H - edge) y = cy + Math.ceil(step / 2) * (height + 4) * (step % 2 ? 1 : -1);
   }
-  y = Math.min(VIEW_H - 24, Math.max(24, y));
-  placed.push({ x: cx, y, w: width });
+  y = Math.min(VIEW_H - edge, Math.max(edge, y));
+  placed.push({ x: cx, y, w: width, h: height });
   return y;
+}
+
+/** A box centred on (x, y), in view-box units. */
+function box(x, y, width, height) {
+  return { left: x - width / 2, right: x + width / 2, top: y - height / 2, bottom: y + height / 2 };
+}
+
+function overlaps(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+/** Where a pile's count can go: beside, above or below the pile, nearest first, inside the view box. */
+function badgeSpot(pile, width, height, free) {
+  const reach = DOT * 1.25 + 4;
+  for (const ring of [0, 1, 2, 3]) {
+    const dx = reach + width / 2 + ring * height;
+    const dy = reach + height / 2 + ring * height;
+    const candidates = [[dx, 0], [-dx, 0], [0, -dy], [0, dy], [dx, -dy], [-dx, -dy], [dx, dy], [-dx, dy]];
+    for (const [ox, oy] of candidates) {
+      const x = pile.x + ox;
+      const y = pile.y + oy;
+      const b = box(x, y, width, height);
+      if (b.left < 0 || b.top < 0 || b.right > VIEW_W || b.bottom > VIEW_H) continue;
+      if (free(b)) return { x, y };
+    }
+  }
+  return null;
 }
 
 /** One card per group: its shape and colour, "A 組 · 12 人", and its most representative statements. */
@@ -406,7 +474,8 @@ function fitItems(section, items, total) {
   const more = section.querySelector(".lane-more");
   for (let shown = items.length; shown > 0; shown -= 1) {
     showFirst(items, shown, total, more);
-    if (endsInside(section, more.hidden ? items[shown - 1] : more)) return shown;
+    // "還有 N 則" is under the items in the console, beside the heading on the projector: both must fit
+    if (endsInside(section, items[shown - 1]) && (more.hidden || endsInside(section, more))) return shown;
   }
   showFirst(items, 0, total, more);
   return 0;
@@ -443,11 +512,12 @@ function reconcile(list, ids, contentOf) {
     let li = existing.get(id);
     if (!li) {
       li = el("li", { class: "arriving", dataset: { statement: id } },
-        el("span", { class: "lane-text" }), el("span", { class: "lane-figure" }));
+        el("span", { class: "lane-no", text: statementLabel(id) }), el("span", { class: "lane-text" }),
+        el("span", { class: "lane-figure" }));
       li.addEventListener("animationend", () => li.classList.remove("arriving"), { once: true });
     }
     const { text, figure } = contentOf(id);
-    const [textNode, figureNode] = li.children;
+    const [, textNode, figureNode] = li.children;
     if (textNode.textContent !== text) textNode.textContent = text;
     if (figureNode.textContent !== figure) figureNode.textContent = figure;
     figureNode.hidden = !figure;

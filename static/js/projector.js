@@ -1,21 +1,32 @@
-// The projector: one screen per phase. Lobby: a join slide (big QR, code, who has joined). Collecting and
-// voting: the live consensus map and lanes beside a small QR. Reviewing: the results (map, lanes with
-// their raw counts). Closed: thanks, the totals and where the results stay readable. Read-only: it
+// The projector: one screen per phase, read from the back of a room. Lobby: a join slide (big QR, code,
+// who has joined). Collecting and voting: the live consensus map and lanes beside the QR. Reviewing: the
+// results deck (deck.js), what every group accepts first, paged at full size, beside a QR to read them on
+// a phone. Closed: the same deck beside the thanks, the totals and where the summary is published. The
+// host picks a dark or a light theme (`projector_theme`) and the screen follows live. Read-only: it
 // connects as `projector` and never holds a host key.
 
-import { normalizeAnalysis, storedAnalysisPossible } from "./analysis.js";
+import { acceptanceOf, laneStatements, normalizeAnalysis, statementId, storedAnalysisPossible } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
+import { Deck } from "./deck.js";
 import { $, codeFromPath, displayCode, formatNumber, isLoopback, setText, show } from "./dom.js";
 import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
-import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
-import { isClassic, phaseKey } from "./vocabulary.js";
+import { acceptanceFigure, repFigure } from "./figures.js";
+import { buildLanes, ConsensusMap, renderLanes } from "./map.js";
+import { isClassic, phaseKey, statementLabel } from "./vocabulary.js";
 
 const code = codeFromPath();
 const FETCH_DELAY = 400;
 /** Which screen each phase shows (body[data-screen], see projector.css). */
 const SCREENS = { lobby: "join", collecting: "live", voting: "live", reviewing: "results", closed: "closed" };
 const QR_IMAGES = ["#qr", "#slide-qr", "#closing-qr"];
+/** Screens that show the results deck (and turn its pages). */
+const DECK_SCREENS = new Set(["results", "closed"]);
+const THEMES = new Set(["dark", "light"]);
+const LANE_TITLES = { acceptable: "lane.acceptable", disputed: "lane.disputed", needs_votes: "lane.needs_votes" };
+/** Keys of a presenter's clicker (PageDown/PageUp) and a keyboard that turn the deck's pages. */
+const NEXT_KEYS = new Set(["PageDown", "ArrowRight", "ArrowDown", " "]);
+const PREVIOUS_KEYS = new Set(["PageUp", "ArrowLeft", "ArrowUp"]);
 
 const state = {
   settings: {},
@@ -27,6 +38,7 @@ const state = {
   votes: null,
 };
 let map = null;
+let deck = null;
 let fetchTimer = null;
 let laneTimer = null;
 let joinHost = "";
@@ -35,9 +47,12 @@ async function boot() {
   const display = displayCode(code);
   for (const node of document.querySelectorAll(".join-code-text")) node.textContent = display;
   buildLanes($("#lanes"), "h2", { share: true });
+  deck = new Deck($("#deck-pages"));
   await loadI18n(null);
   wireLanguageToggle();
   map = new ConsensusMap($("#map"), $("#map-empty"), $("#map-summary"));
+  document.addEventListener("keydown", turnPages);
+  document.addEventListener("pointermove", revealControls);
   onLangChange(() => {
     renderJoinWarning();
     renderHead();
@@ -133,7 +148,7 @@ function applyEvent(event) {
       renderAnalysis();
       return false;
     case "settings_changed":
-      for (const name of ["title", "topic", "description"]) {
+      for (const name of ["title", "topic", "description", "projector_theme"]) {
         if (event.changes && name in event.changes) state.settings = { ...state.settings, [name]: event.changes[name] };
       }
       renderHead();
@@ -191,8 +206,30 @@ function renderHead() {
   setText("#phase", t(phaseKey(state.phase)));
   const screen = SCREENS[state.phase] || "live";
   document.body.dataset.screen = screen;
+  const theme = state.settings.projector_theme;
+  document.body.dataset.theme = THEMES.has(theme) ? theme : "dark";
   setText("#join-h", t(screen === "results" ? "projector.scan_for_results" : "projector.scan_to_join"));
   if (state.settings.title) document.title = `${state.settings.title} · ${t("projector.page_title")}`;
+  deck.setActive(DECK_SCREENS.has(screen));
+}
+
+/** The language button shows while the mouse moves over the screen, and for CONTROLS_SHOWN_MS after. */
+const CONTROLS_SHOWN_MS = 3000;
+let controlsTimer = null;
+function revealControls() {
+  document.body.classList.add("pointer-active");
+  clearTimeout(controlsTimer);
+  controlsTimer = setTimeout(() => document.body.classList.remove("pointer-active"), CONTROLS_SHOWN_MS);
+}
+
+/** A clicker or the keyboard turns the deck's pages (only where the deck is shown). */
+function turnPages(event) {
+  if (!DECK_SCREENS.has(document.body.dataset.screen) || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.target instanceof HTMLButtonElement) return;
+  const step = NEXT_KEYS.has(event.key) ? 1 : PREVIOUS_KEYS.has(event.key) ? -1 : 0;
+  if (!step) return;
+  event.preventDefault();
+  deck.turn(step, true);
 }
 
 /**
@@ -213,20 +250,57 @@ function renderCounters() {
   setText("#c-statements", formatNumber(c.statements));
   setText("#c-votes", formatNumber(c.votes));
   setText("#slide-count", t("projector.joined", { n: formatNumber(c.participants) }));
-  setText("#closing-totals", t("projector.closing_totals", {
-    participants: formatNumber(c.participants), statements: formatNumber(c.statements), votes: formatNumber(c.votes),
-  }));
 }
 
 function renderAnalysis() {
+  const classic = isClassic(state.settings, state.votes);
   map.update(state.analysis);
-  renderGroups($("#groups"), state.analysis, statementText);
-  renderLanes(document, state.analysis, state.statements, isClassic(state.settings, state.votes));
+  renderLanes(document, state.analysis, state.statements, classic);
+  deck.show(deckSections(classic));
+}
+
+/**
+ * The results deck's sections: what every group accepts first (the meeting's main result), then the
+ * disputed statements, each opinion group's representative statements, and last what still needs votes
+ * (only when there is any). The lanes are the same as on the live screen (analysis.js laneStatements).
+ */
+function deckSections(classic) {
+  const analysis = state.analysis;
+  const known = Array.from(state.statements.keys()).map(String);
+  const lanes = analysis ? laneStatements(analysis, known)
+    : { acceptable: [], disputed: [], needs_votes: known.slice().sort((a, b) => Number(b) - Number(a)) };
+  const item = (id, figure, figureTone) => ({ statement: String(id), label: statementLabel(id),
+    text: statementText(id), figure, figureTone });
+  const shown = (ids) => ids.filter((id) => statementText(id) !== null);
+  const lane = (key, tone, icon, figure) => {
+    const ids = shown(lanes[key] || []);
+    return { key, tone, icon, title: t(LANE_TITLES[key]), count: ids.length ? t("lane.count", { n: ids.length }) : "",
+      rule: "", empty: t(analysis ? "lane.none" : "lane.waiting"), items: ids.map((id) => item(id, figure(id), tone)) };
+  };
+  const sections = [
+    lane("acceptable", "ok", "✓", (id) => acceptanceFigure(acceptanceOf(analysis, id), classic)),
+    lane("disputed", "bad", "⇄", () => ""),
+  ];
+  (analysis ? analysis.groups : []).forEach((group, index) => {
+    const reps = group.representative.filter((rep) => statementText(statementId(rep)) !== null);
+    sections.push({ key: `group-${group.id}`, tone: `g${index % 8}`, group: index, groupId: group.id,
+      title: t("map.group_label", { group: group.id, size: group.size }), count: "", rule: t("projector.group_rule"),
+      empty: t("lane.none"),
+      items: reps.map((rep) => item(statementId(rep), repFigure(rep), rep.direction === "disagree" ? "bad" : "ok")) });
+  });
+  const needs = lane("needs_votes", "warn", "?", () => "");
+  if (needs.items.length) sections.push(needs);
+  return sections;
 }
 
 /** For tests and other screens: render an analysis payload as if the server had sent it. */
 export function showAnalysis(payload) {
   applyAnalysis(payload);
+}
+
+/** For tests: where the results deck is ({page, pages, section}), or null before it has pages. */
+export function deckPosition() {
+  return deck.position();
 }
 
 boot();
