@@ -20,7 +20,7 @@ library's result as versioned JSON with its warm-start state, beside the map mes
 (:func:`~facilitation.analysis.worker.stored_text`, no pickle); the wire messages after a restart or on a
 following worker and the export summary (:func:`facilitation.export.summary.from_stored_analysis`) are derived
 from the result, a replayed run (``?run=N``) is the message itself. A failed run keeps the last good map, sets
-``Room.set_analysis_error``, tells the host console, and is retried after a back-off.
+the meeting's analysis error, tells the host console, and is retried after a back-off.
 
 Test hook: ``FACILITATION_ANALYSIS_FAIL_RUNS="2,5"`` makes the 2nd and 5th run attempts of this server
 process raise inside the worker (a real failure through the real path, not a mock); see
@@ -47,10 +47,11 @@ from facilitation.analysis.votelog import VoteLog
 from facilitation.analysis.worker import Job, Outcome, init_worker, rebuild, run_job, warm_up
 from facilitation.core.errors import ClientError
 from facilitation.core.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
-from facilitation.core.meeting import Phase, StatementState, UpdateSettings
+from facilitation.core.meeting import Meeting, Phase, StatementState, UpdateSettings
 from facilitation.core.protocol import PROTOCOL_VERSION
 from facilitation.live.connection import Connection
-from facilitation.live.room import Room
+from facilitation.live.fanout import Build
+from facilitation.live.room import RoomParts
 
 __all__ = ["DEBOUNCE", "AnalysisScheduler", "results_shown"]
 
@@ -72,25 +73,32 @@ DEFAULT_WORKERS = 1
 the event loop."""
 
 
-def results_shown(room: Room) -> bool:
+def results_shown(meeting: Meeting) -> bool:
     """Phones see the results summary while the host shows results: phase reviewing/closed, or the
     ``results_visible`` setting during collecting and voting."""
-    meeting = room.meeting
     return meeting.phase in (Phase.REVIEWING, Phase.CLOSED) or meeting.results_visible
 
 
 class _Meeting:
-    """The scheduler's bookkeeping for one room."""
+    """Everything the live analysis knows of one meeting: its state (the last map, the priorities, the last
+    error) and the scheduler's bookkeeping."""
 
-    def __init__(self, room: Room) -> None:
-        self.room = room
-        self.log = VoteLog.from_meeting(room.meeting)
+    def __init__(self, parts: RoomParts) -> None:
+        self.parts = parts
+        self.code = parts.code
+        self.map: dict[str, Any] | None = None
+        """The last published map (what ``/analysis`` serves), None before the first run."""
+        self.priorities: dict[int, float] = {}
+        """Priority per statement from the last run, which the next statement follows."""
+        self.error: str | None = None
+        """Why the last run failed, None once a run succeeds."""
+        self.log = VoteLog.from_meeting(parts.writer.meeting)
         self.previous: Any = None
         self.run = 0
         self.dirty = False
         self.dirty_since = 0.0
         self.forced = False
-        self.paused = room.meeting.analysis_paused
+        self.paused = parts.writer.meeting.analysis_paused
         self.queued = False
         self.running = False
         self.timer: asyncio.TimerHandle | None = None
@@ -105,9 +113,26 @@ class _Meeting:
         self.loaded = asyncio.Event()
         self.closed = False
 
+    @property
+    def meeting(self) -> Meeting:
+        return self.parts.writer.meeting
+
+    def show(self, analysis: dict[str, Any], priorities: dict[int, float]) -> None:
+        self.map = analysis
+        self.priorities = priorities
+
+    def set_error(self, message: str | None) -> bool:
+        """Record (or clear, with None) the failure; True when that changed what the host sees."""
+        changed = message != self.error
+        self.error = message
+        return changed
+
+    def broadcast(self, build: Build, *, phones: bool = True) -> None:
+        self.parts.fanout.broadcast(build, phones=phones)
+
     def status(self) -> dict[str, Any]:
         return {"paused": self.paused, "running": self.running, "queued": self.queued or self.timer is not None,
-                "run": self.run, "error": self.room.analysis_error}
+                "run": self.run, "error": self.error}
 
 
 def _fail_runs(env: Mapping[str, str]) -> frozenset[int]:
@@ -122,11 +147,20 @@ class _RoomAnalysis:
         self._scheduler = scheduler
         self._state = state
 
+    @property
+    def map(self) -> dict[str, Any] | None:
+        return self._state.map
+
+    @property
+    def priorities(self) -> dict[int, float]:
+        return self._state.priorities
+
+    @property
+    def error(self) -> str | None:
+        return self._state.error
+
     def on_events(self, events: Sequence[Event]) -> None:
         self._scheduler._on_events(self._state, events)
-
-    def on_ownership(self, owner: bool) -> None:
-        self._scheduler._ownership_changed(self._state, owner)
 
     async def control(self, action: str) -> dict[str, Any]:
         return await self._scheduler._control(self._state, action)
@@ -139,7 +173,7 @@ class _RoomAnalysis:
 
 
 class AnalysisScheduler:
-    """Live analysis for every room of a :class:`~facilitation.live.room.Hub` (one per server process); the hub is
+    """Live analysis for every room of a :class:`~facilitation.live.hub.Hub` (one per server process); the hub is
     made with :meth:`attach` as its analysis factory, so each room gets its part at construction."""
 
     def __init__(self, *, workers: int | None = None, env: Mapping[str, str] | None = None) -> None:
@@ -201,10 +235,11 @@ class AnalysisScheduler:
 
     # ------------------------------------------------------------ rooms
 
-    def attach(self, room: Room) -> _RoomAnalysis:
+    def attach(self, parts: RoomParts) -> _RoomAnalysis:
         """The hub's analysis factory: this room's part of the live analysis."""
-        state = _Meeting(room)
-        self._meetings[room.code] = state
+        state = _Meeting(parts)
+        self._meetings[parts.code] = state
+        parts.writer.watch_ownership(lambda owner: self._ownership_changed(state, owner))
         self._spawn(self._restore(state))
         return _RoomAnalysis(self, state)
 
@@ -216,22 +251,21 @@ class AnalysisScheduler:
 
     def _forget(self, state: _Meeting) -> None:
         self._detach(state)
-        if self._meetings.get(state.room.code) is state:
-            del self._meetings[state.room.code]
+        if self._meetings.get(state.code) is state:
+            del self._meetings[state.code]
 
     async def _restore(self, state: _Meeting) -> None:
         """Load the last published analysis, so stable group ids and the map survive a restart."""
-        room = state.room
         stored = None
         try:
-            stored = await room.stored_analysis()
+            stored = await state.parts.record.analysis()
             if stored is not None:
                 await self._adopt(state, stored)
         except Exception:
-            log.exception("could not restore the last analysis of meeting %s; starting afresh", room.code)
+            log.exception("could not restore the last analysis of meeting %s; starting afresh", state.code)
         finally:
             state.loaded.set()
-        meeting = room.meeting
+        meeting = state.meeting
         behind = stored is None or meeting.seq > int(stored["seq"]) + 1
         if meeting.vote_count and meeting.phase is not Phase.CLOSED and behind:
             self._mark_dirty(state)
@@ -240,37 +274,36 @@ class AnalysisScheduler:
         """Make a stored run this process's current map (after a restart, or one the meeting's owner made):
         the messages and the next warm start are rebuilt from the stored result, in a thread (a big
         meeting's result takes tens of milliseconds to decode)."""
-        room = state.room
         payload = stored["result"]
-        roles = {p.id: p.role for p in room.meeting.participants.values() if p.role}
+        roles = {p.id: p.role for p in state.meeting.participants.values() if p.role}
         rebuilt = await asyncio.to_thread(rebuild, payload, run=int(stored["run"]), upto_seq=int(stored["seq"]),
                                           at=float(stored["at"]), roles=roles)
         if state.closed:
             return
         if rebuilt is None:  # a version 1 payload: its wire message, no warm start
             text = str(payload["message"])
-            room.show_analysis(json.loads(text), {int(k): float(v) for k, v in payload.get("priority", {}).items()})
+            state.show(json.loads(text), {int(k): float(v) for k, v in payload.get("priority", {}).items()})
             state.previous = None
         else:
             text = rebuilt.map_text
-            room.show_analysis(rebuilt.map, rebuilt.priorities)
+            state.show(rebuilt.map, rebuilt.priorities)
             state.previous = rebuilt.previous
             state.phone = rebuilt.phone
         state.run = int(stored["run"])
-        room.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
+        state.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
 
     async def _follow(self, state: _Meeting, run: int) -> None:
         """Another worker owns the meeting and published run ``run``: show it here too."""
         try:
-            stored = await state.room.stored_analysis(run)
+            stored = await state.parts.record.analysis(run)
         except Exception:
-            log.exception("could not load analysis run %s of meeting %s", run, state.room.code)
+            log.exception("could not load analysis run %s of meeting %s", run, state.code)
             return
         if stored is not None and not state.closed and int(stored["run"]) > state.run:
             try:
                 await self._adopt(state, stored)
             except Exception:
-                log.exception("could not show analysis run %s of meeting %s", run, state.room.code)
+                log.exception("could not show analysis run %s of meeting %s", run, state.code)
                 return
             state.dirty = False
             self._phones_soon(state)
@@ -284,7 +317,7 @@ class AnalysisScheduler:
         if state.closed:
             return
         changed = state.log.feed(events)
-        owner = state.room.is_owner()
+        owner = state.parts.writer.is_owner()
         for event in events:
             if isinstance(event, AnalysisPublished) and not owner and event.run > state.run:
                 self._spawn(self._follow(state, event.run))
@@ -305,8 +338,8 @@ class AnalysisScheduler:
         """The host's ``analysis`` command. Pause and resume go through the log (``analysis_paused``)."""
         if action in ("pause", "resume"):
             paused = action == "pause"
-            if state.room.meeting.analysis_paused != paused:
-                await state.room.submit(UpdateSettings({"analysis_paused": paused}))
+            if state.meeting.analysis_paused != paused:
+                await state.parts.writer.submit(UpdateSettings({"analysis_paused": paused}))
             return state.status()
         if action == "recompute":
             state.forced = True
@@ -331,7 +364,7 @@ class AnalysisScheduler:
         """Schedule a meeting's next run if it needs one and has none pending."""
         if state.closed or state.running or state.queued or state.timer is not None:
             return
-        if not state.room.is_owner():
+        if not state.parts.writer.is_owner():
             return  # with Redis, one worker (the meeting's owner) analyses; the others follow its runs
         if not (state.forced or (state.dirty and not state.paused)):
             return
@@ -376,7 +409,7 @@ class AnalysisScheduler:
     # ------------------------------------------------------------ a run
 
     def _job(self, state: _Meeting) -> Job:
-        meeting = state.room.meeting
+        meeting = state.meeting
         participants, statements, values, roles = state.log.snapshot()
         known = tuple(s.id for s in meeting.statements.values() if s.state is StatementState.ACCEPTED)
         out = tuple(s.id for s in meeting.statements.values()
@@ -385,7 +418,7 @@ class AnalysisScheduler:
         state.dirty = state.forced = False
         state.job_rows = len(participants)
         return Job(
-            code=state.room.code, run=state.run + 1, upto_seq=state.log.seen_seq, participants=participants,
+            code=state.code, run=state.run + 1, upto_seq=state.log.seen_seq, participants=participants,
             statements=statements, values=values, roles=roles, role_names=state.log.role_names, known=known,
             moderated_out=out, previous=state.previous, fail=self.attempts in self.fail_runs,
         )
@@ -423,35 +456,34 @@ class AnalysisScheduler:
                 self._arm(state)
 
     async def _publish(self, state: _Meeting, outcome: Outcome) -> None:
-        room = state.room
         if state.closed:  # the room was evicted or closed meanwhile: its writer may not append any more, and a
             return        # reloaded room reruns the analysis itself (`_restore` finds the stored run behind)
         if outcome.compacted is not None:
             state.log.replace_prefix(state.job_rows, *outcome.compacted)
         state.previous = outcome.previous
         payload = outcome.stored  # the payload's JSON text, serialised in the worker
-        await room.save_analysis(outcome.run, outcome.upto_seq, outcome.at, payload)
-        await room.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
+        writer = state.parts.writer
+        await writer.save_analysis(outcome.run, outcome.upto_seq, outcome.at, payload)
+        await writer.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
         state.run = outcome.run
-        room.show_analysis(outcome.map, outcome.priorities)
+        state.show(outcome.map, outcome.priorities)
         state.phone = outcome.phone
-        if room.set_analysis_error(None):
+        if state.set_error(None):
             cleared = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": outcome.run, "error": None}
-            room.broadcast(lambda c: cleared if c.role == "host" else None, phones=False)
+            state.broadcast(lambda c: cleared if c.role == "host" else None, phones=False)
         text = outcome.map_text
-        room.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
+        state.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
         self._phones_soon(state)
 
     def _failed(self, state: _Meeting, run: int, exc: BaseException) -> None:
         """Keep the last good map, tell the host, retry after a back-off."""
-        room = state.room
         metrics.ANALYSIS_RUNS.labels("failed").inc()
         message = f"analysis run {run} failed: {exc}" if str(exc) else f"analysis run {run} failed: {exc!r}"
-        log.warning("meeting %s: %s", room.code, message)
-        room.set_analysis_error(message)
+        log.warning("meeting %s: %s", state.code, message)
+        state.set_error(message)
         error = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": run,
                  "error": {"code": "analysis_failed", "message": message}}
-        room.broadcast(lambda c: error if c.role == "host" else None, phones=False)
+        state.broadcast(lambda c: error if c.role == "host" else None, phones=False)
         delay = RETRY_DELAYS[min(state.failures, len(RETRY_DELAYS) - 1)]
         state.failures += 1
         state.retry_at = asyncio.get_running_loop().time() + delay
@@ -483,20 +515,20 @@ class AnalysisScheduler:
         if parts is None or state.closed:
             return
         state.phone_at = asyncio.get_running_loop().time()
-        shown = results_shown(state.room)
+        shown = results_shown(state.meeting)
 
         def build(conn: Connection) -> str | None:
             if conn.role != "participant" or conn.participant is None:
                 return None
             return parts.text(conn.participant, shown)
 
-        state.room.broadcast(build)
+        state.broadcast(build)
 
     def _view(self, state: _Meeting, conn: Connection) -> dict[str, Any] | None:
         """The analysis part of a snapshot or a resume: the map for screens, the phone view for phones."""
         if conn.role != "participant":
-            return state.room.analysis
+            return state.map
         if state.phone is None or conn.participant is None:
             return None
-        parsed: dict[str, Any] = json.loads(state.phone.text(conn.participant, results_shown(state.room)))
+        parsed: dict[str, Any] = json.loads(state.phone.text(conn.participant, results_shown(state.meeting)))
         return parsed

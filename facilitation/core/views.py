@@ -11,8 +11,9 @@ from typing import Any
 
 from facilitation.core.events import Event
 from facilitation.core.meeting import Meeting
+from facilitation.core.protocol import PROTOCOL_VERSION
 
-__all__ = ["host_snapshot", "participant_snapshot", "projector_snapshot", "view_for"]
+__all__ = ["host_snapshot", "participant_snapshot", "projector_snapshot", "snapshot", "view_for"]
 
 
 def view_for(event: Event, role: str, participant: int | None, meeting: Meeting) -> dict[str, Any] | None:
@@ -60,3 +61,23 @@ def host_snapshot(meeting: Meeting) -> dict[str, Any]:
             for p in meeting.participants.values()
         ],
     }
+
+
+def snapshot(meeting: Meeting, role: str, participant: int | None, *, next_statement: dict[str, Any] | None,
+             analysis_on: bool, analysis: dict[str, Any] | None, analysis_error: str | None) -> dict[str, Any]:
+    """The ``snapshot`` message a client starts from: the meeting as ``role`` sees it, a phone's next statement
+    (``next_statement``: its ``next`` and ``remaining``), the host's last analysis error and, when live analysis
+    runs (``analysis_on``), the connection's view of the last analysis."""
+    body: dict[str, Any]
+    if role == "participant":
+        assert participant is not None and next_statement is not None
+        body = participant_snapshot(meeting, participant)
+        body.update(next_statement)
+    elif role == "host":
+        body = host_snapshot(meeting)
+        body["analysis_error"] = analysis_error
+    else:
+        body = projector_snapshot(meeting)
+    if analysis_on:
+        body["analysis"] = analysis
+    return {"v": PROTOCOL_VERSION, "type": "snapshot", "seq": meeting.seq, **body}

@@ -58,8 +58,8 @@ async def export_meeting(request: Request) -> Response:
     if fmt == "opendata" and not agency:
         raise ClientError("invalid_field", "format=opendata needs agency=NAME: the Open Government Data "
                                            "License's attribution statement names the providing agency")
-    events = await room.history()
-    analysis = await room.stored_analysis()
+    events = await room.record.history()
+    analysis = await room.record.analysis()
     join_url = meeting_urls(request, room.code)["join"]
 
     def produce() -> tuple[bytes, str, str]:

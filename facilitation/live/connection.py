@@ -200,7 +200,7 @@ class Connection:
     """A live client on one socket, seen by the room only through :meth:`send` and :meth:`push_event`."""
 
     def __init__(self, send_text: Sender, close: Closer, role: str, participant: int | None = None,
-                 outbox: Outbox | None = None) -> None:
+                 outbox: Outbox | None = None, interrupt: Callable[[], Any] | None = None) -> None:
         self.role = role
         self.participant = participant
         self._send_text = send_text
@@ -221,16 +221,51 @@ class Connection:
         self._batch_extra: Callable[[], dict[str, Any]] | None = None
         self._batch_arrivals: list[float] = []
         self.closed = False
-        self.last_seq = 0
-        """The highest sequence number queued to this client: events at or below it are not sent again."""
-        self.buffering: list[Any] | None = None
-        """While a resume reads the store, live events wait here instead of the queue."""
-        self.interrupt: Callable[[], Any] | None = None
-        """Set by the socket's reader: stops its wait for the next frame when the client is dropped."""
+        self._last_seq = 0
+        self._held: list[Any] | None = None
+        self._interrupt = interrupt
+        """The socket reader's: stops its wait for the next frame when the client is dropped."""
 
     @property
     def batched(self) -> bool:
         return self.role in ("projector", "host")
+
+    # ------------------------------------------------------------ which events it still needs
+
+    @property
+    def last_seq(self) -> int:
+        """The highest sequence number queued to this client: events at or below it are not sent again."""
+        return self._last_seq
+
+    @property
+    def holding(self) -> bool:
+        """Whether live events are held back while a resume reads the log (see :meth:`hold`)."""
+        return self._held is not None
+
+    def resume_from(self, seq: int) -> None:
+        """The client has every event up to ``seq`` (its ``since``, or the snapshot it is sent)."""
+        self._last_seq = seq
+
+    def take(self, event: Any) -> bool:
+        """Whether to send ``event`` now: False when the client is gone, already has it, or is holding it
+        (then it is kept for :meth:`release`). True marks it as sent, view or not."""
+        seq: int = event.seq
+        if self.closed or seq <= self._last_seq:
+            return False
+        if self._held is not None:
+            self._held.append(event)
+            return False
+        self._last_seq = seq
+        return True
+
+    def hold(self) -> None:
+        """Keep live events back (a resume is reading older ones from the log, which must go first)."""
+        self._held = []
+
+    def release(self) -> list[Any]:
+        """Stop holding; the events held meanwhile, in order, for the caller to pass through :meth:`take`."""
+        held, self._held = self._held or [], None
+        return held
 
     # ------------------------------------------------------------ queueing
 
@@ -387,8 +422,8 @@ class Connection:
         self._closing = True
         if self._batch_timer is not None:
             self._batch_timer.cancel()
-        if self.interrupt is not None:
-            self.interrupt()
+        if self._interrupt is not None:
+            self._interrupt()
 
     def drop(self, code: int, reason: str) -> None:
         """Close the client from the fan-out side without awaiting anything."""
@@ -399,8 +434,8 @@ class Connection:
         self._pending.clear()
         if self._batch_timer is not None:
             self._batch_timer.cancel()
-        if self.interrupt is not None:
-            self.interrupt()
+        if self._interrupt is not None:
+            self._interrupt()
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().create_task(self._close(code, reason))
 

@@ -10,8 +10,9 @@ when it is more than :data:`RESUME_LIMIT` behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from facilitation.core.events import Event, VoteCast
@@ -21,7 +22,7 @@ from facilitation.core.views import view_for
 from facilitation.live.connection import Connection
 from facilitation.storage.port import EventLog
 
-__all__ = ["COUNTER_INTERVAL", "RECENT_EVENTS", "RESUME_LIMIT", "Fanout", "RoomState"]
+__all__ = ["COUNTER_INTERVAL", "RECENT_EVENTS", "RESUME_LIMIT", "Build", "Fanout", "MeetingSource"]
 
 RECENT_EVENTS = 20_000
 """Events kept in memory per room, so most resumes are served without reading the store."""
@@ -37,22 +38,19 @@ PHONE_SLICE = 500
 """Phones a per-phone broadcast (an analysis for phones) is built for in one loop iteration: at 10,000 phones
 building every phone's message at once held the loop ~50 ms; in slices, votes are read in between."""
 
-class RoomState(Protocol):
-    """What the fan-out reads from its room."""
-
-    @property
-    def code(self) -> str: ...
+class MeetingSource(Protocol):
+    """Where the fan-out reads the meeting's current state (the writer: its replica may be replaced)."""
 
     @property
     def meeting(self) -> Meeting: ...
 
-    def snapshot(self, conn: Connection) -> dict[str, Any]: ...
 
-    def analysis_view(self, conn: Connection) -> dict[str, Any] | None: ...
+Build = Callable[[Connection], dict[str, Any] | str | None]
+"""A message made for one connection (None: nothing for it)."""
 
 
-def _offer_built(conn: Connection, build: Callable[[Connection], dict[str, Any] | str | None]) -> None:
-    if conn.closed or conn.buffering is not None:
+def _offer_built(conn: Connection, build: Build) -> None:
+    if conn.closed or conn.holding:
         return
     message = build(conn)
     if message is not None:
@@ -62,25 +60,79 @@ def _offer_built(conn: Connection, build: Callable[[Connection], dict[str, Any] 
 class Fanout:
     """One room's connections and what each is sent."""
 
-    def __init__(self, room: RoomState, event_log: EventLog) -> None:
-        self._room = room
+    def __init__(self, code: str, source: MeetingSource, event_log: EventLog, recent: Iterable[Event] = ()) -> None:
+        self.code = code
+        self._source = source
         self._log = event_log
-        self.connections: set[Connection] = set()
+        self._connections: set[Connection] = set()
         self._screens: set[Connection] = set()
         self._phones: dict[int, set[Connection]] = {}
-        self.origins: dict[tuple[int, str], Connection] = {}
+        self._origins: dict[tuple[int, str], Connection] = {}
         """(participant, op) of votes being submitted -> the connection that sent it (not echoed to it)."""
-        self.arrivals: dict[tuple[int, str], float] = {}
+        self._arrivals: dict[tuple[int, str], float] = {}
         """(participant, op) of votes being submitted -> when it arrived (``time.perf_counter``), for the
         vote -> projector histogram."""
-        self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
+        self._recent: deque[Event] = deque(recent, maxlen=RECENT_EVENTS)
+        self._delivered = source.meeting.seq
         self._counters_sent: dict[str, int] = {}
-        self._phone_broadcasts: deque[Callable[[Connection], dict[str, Any] | str | None]] = deque()
+        self._phone_broadcasts: deque[Build] = deque()
         self._phone_task: asyncio.Task[None] | None = None
+        self._counter_task: asyncio.Task[None] | None = None
+
+    @property
+    def _meeting(self) -> Meeting:
+        return self._source.meeting
+
+    @property
+    def delivered_seq(self) -> int:
+        """The last durable sequence number published here: what a pong or a resume may name."""
+        return self._delivered
+
+    @property
+    def connected(self) -> int:
+        """How many connections are attached."""
+        return len(self._connections)
+
+    def open(self) -> None:
+        self._counter_task = asyncio.get_running_loop().create_task(self._tick_counters(), name="counters")
+
+    async def close(self) -> None:
+        for task in (self._phone_task, self._counter_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    # ------------------------------------------------------------ votes in flight
+
+    def expect(self, participant: int, op: str, origin: Connection | None, arrived: float) -> None:
+        """A vote is being committed: when its event comes back, do not echo it to ``origin`` (its ack confirms
+        it) and time its way to the projector from ``arrived``."""
+        self._arrivals[(participant, op)] = arrived
+        if origin is not None:
+            self._origins[(participant, op)] = origin
+
+    def settled(self, participant: int, op: str) -> None:
+        """The vote's commit ended (its event, if any, was published meanwhile)."""
+        self._origins.pop((participant, op), None)
+        self._arrivals.pop((participant, op), None)
 
     # ------------------------------------------------------------ fan-out
 
-    def publish(self, event: Event) -> None:
+    def unseen(self, events: Sequence[Event]) -> list[Event]:
+        """The events not yet published here (a reader may redeliver after a reconnect)."""
+        return [e for e in events if e.seq > self._delivered]
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Durable events, in order, to the connections each concerns."""
+        for event in events:
+            if event.seq <= self._delivered:
+                continue
+            self._delivered = event.seq
+            self._recent.append(event)
+            self._publish(event)
+
+    def _publish(self, event: Event) -> None:
         """Send one event to the connections it concerns.
 
         Hot path: at 300+ votes a second, a vote must not visit 1,000 phone connections. Every event goes to
@@ -92,8 +144,8 @@ class Fanout:
         """
         shared: dict[tuple[str, bool], str | None] = {}
         arrived = None
-        if isinstance(event, VoteCast) and event.op and self.arrivals:
-            arrived = self.arrivals.get((event.participant, event.op))
+        if isinstance(event, VoteCast) and event.op and self._arrivals:
+            arrived = self._arrivals.get((event.participant, event.op))
         for conn in list(self._screens):
             self._offer(conn, event, shared, arrived)
         target = event.phones()  # the event's own audience (facilitation/core/events.py)
@@ -103,8 +155,8 @@ class Fanout:
             self._to_every_phone(event, shared)
             return
         phones: Iterable[Connection] = self._phones.get(target, ())
-        if isinstance(event, VoteCast) and event.op and self.origins:
-            origin = self.origins.get((event.participant, event.op))
+        if isinstance(event, VoteCast) and event.op and self._origins:
+            origin = self._origins.get((event.participant, event.op))
             if origin is not None:
                 phones = [c for c in phones if c is not origin]
         for conn in list(phones):
@@ -112,43 +164,34 @@ class Fanout:
 
     def _to_every_phone(self, event: Event, shared: dict[tuple[str, bool], str | None]) -> None:
         concerned = self._concerned(event)
-        view = view_for(event, "participant", None, self._room.meeting)
+        view = view_for(event, "participant", None, self._meeting)
         text = None if view is None else dumps({"v": PROTOCOL_VERSION, "type": "event", "seq": event.seq,
                                                 "event": view})
         for conn in [c for group in self._phones.values() for c in group]:
             if conn.participant in concerned:
                 self._offer(conn, event, shared)
-            elif not conn.closed and event.seq > conn.last_seq:
-                if conn.buffering is not None:
-                    conn.buffering.append(event)
-                    continue
-                conn.last_seq = event.seq
-                if text is not None:
-                    conn.send(text)
+            elif conn.take(event) and text is not None:
+                conn.send(text)
 
     def _concerned(self, event: Event) -> set[int | None]:
         """The participants for whom ``event`` is personal (theirs, or about a statement they wrote)."""
         concerned: set[int | None] = {getattr(event, "participant", None), getattr(event, "author", None)}
         statement = getattr(event, "statement", None)
-        if isinstance(statement, int) and statement in self._room.meeting.statements:
-            concerned.add(self._room.meeting.statements[statement].author)
+        if isinstance(statement, int) and statement in self._meeting.statements:
+            concerned.add(self._meeting.statements[statement].author)
         concerned.discard(None)
         return concerned
 
     def _offer(self, conn: Connection, event: Event, shared: dict[tuple[str, bool], str | None],
                arrived: float | None = None) -> None:
-        if conn.closed or event.seq <= conn.last_seq:
-            return
-        if conn.buffering is not None:
-            conn.buffering.append(event)
-            return
-        self._send_event(conn, event, shared, arrived)
+        if conn.take(event):
+            self._send_event(conn, event, shared, arrived)
 
     def _send_event(self, conn: Connection, event: Event, shared: dict[tuple[str, bool], str | None],
                     arrived: float | None = None) -> None:
-        conn.last_seq = event.seq
+        """Send ``event`` as ``conn`` sees it (the connection took it already: see :meth:`Connection.take`)."""
         if conn.batched:
-            view = view_for(event, conn.role, conn.participant, self._room.meeting)
+            view = view_for(event, conn.role, conn.participant, self._meeting)
             if view is not None:
                 view["seq"] = event.seq
                 conn.push_event(event.seq, view, self._batch_extra, arrived)
@@ -156,7 +199,7 @@ class Fanout:
         personal = conn.participant is not None and conn.participant in self._concerned(event)
         key = (conn.role, personal)
         if personal or key not in shared:
-            view = view_for(event, conn.role, conn.participant, self._room.meeting)
+            view = view_for(event, conn.role, conn.participant, self._meeting)
             text = None if view is None else dumps({"v": PROTOCOL_VERSION, "type": "event", "seq": event.seq,
                                                     "event": view})
             if personal:
@@ -169,9 +212,9 @@ class Fanout:
             conn.send(cached)
 
     def _batch_extra(self) -> dict[str, Any]:
-        return {"counters": self._room.meeting.counters}
+        return {"counters": self._meeting.counters}
 
-    async def tick_counters(self) -> None:
+    async def _tick_counters(self) -> None:
         """Counters to phones: each phone at most once per :data:`COUNTER_INTERVAL`, and the room at most
         :data:`COUNTER_BUDGET` counter messages a second, spread over short ticks.
 
@@ -186,11 +229,11 @@ class Fanout:
         text = ""
         while True:
             await asyncio.sleep(COUNTER_TICK)
-            counters = self._room.meeting.counters
+            counters = self._meeting.counters
             if not waiting:
                 if loop.time() - round_started < COUNTER_INTERVAL or counters == self._counters_sent:
                     continue
-                waiting = [c for c in self.connections if c.role == "participant"]
+                waiting = [c for c in self._connections if c.role == "participant"]
                 round_started = loop.time()
                 self._counters_sent = counters  # a change during the round starts another round
             if counters != latest:
@@ -198,10 +241,10 @@ class Fanout:
                 text = dumps({"v": PROTOCOL_VERSION, "type": "counters", "counters": counters})
             chunk, waiting = waiting[:per_tick], waiting[per_tick:]
             for conn in chunk:
-                if not conn.closed and conn.buffering is None:
+                if not conn.closed and not conn.holding:
                     conn.send(text)
 
-    def broadcast(self, build: Callable[[Connection], dict[str, Any] | str | None], *, phones: bool = True) -> None:
+    def broadcast(self, build: Build, *, phones: bool = True) -> None:
         """Send a message built per connection (analysis results differ per phone): to the screens (projector,
         host) at once; with ``phones``, to the phones in slices of :data:`PHONE_SLICE` per loop iteration,
         broadcasts in the order they were made. Only messages without a sequence number come this way (an
@@ -223,78 +266,67 @@ class Fanout:
                 for conn in targets[start:start + PHONE_SLICE]:
                     _offer_built(conn, build)
 
-    def close(self) -> None:
-        if self._phone_task is not None:
-            self._phone_task.cancel()
-
     # ------------------------------------------------------------ attach / resume
 
-    async def attach(self, conn: Connection, since: int | None) -> None:
-        """Register a connection and bring it up to date: missed events when it can, else a snapshot."""
-        behind = None if since is None else self._room.meeting.seq - since
+    async def attach(self, conn: Connection, since: int | None, snapshot: Callable[[Connection], dict[str, Any]],
+                     analysis: Build) -> None:
+        """Register a connection and bring it up to date: the events it missed when it can (then the latest
+        ``analysis`` message, which is not an event), else a ``snapshot``."""
+        meeting = self._meeting
+        behind = None if since is None else meeting.seq - since
         if since is None or behind is None or behind < 0 or behind > RESUME_LIMIT:
-            self._attach_with_snapshot(conn)
+            self._attach_with_snapshot(conn, snapshot)
             return
-        oldest = self.recent[0].seq if self.recent else self._room.meeting.seq + 1
+        oldest = self._recent[0].seq if self._recent else meeting.seq + 1
         if since + 1 >= oldest or behind == 0:
-            conn.last_seq = since
+            conn.resume_from(since)
             self._send_resumed(conn, since)
-            for event in [e for e in self.recent if e.seq > since]:
-                self._send_event(conn, event, {})
-            self._flush_now(conn)
-            self._send_analysis(conn)
+            self._catch_up(conn, [e for e in self._recent if e.seq > since])
+            _offer_built(conn, analysis)
             self._register(conn)
             return
-        # Older than memory: read the log while live events wait in the connection's buffer.
-        conn.buffering = []
-        conn.last_seq = since
+        # Older than memory: read the log while live events are held by the connection.
+        conn.hold()
+        conn.resume_from(since)
         self._register(conn)
         try:
-            missed = await self._log.events_since(self._room.code, since, RESUME_LIMIT + 1)
+            missed = await self._log.events_since(self.code, since, RESUME_LIMIT + 1)
         except Exception:
-            conn.buffering = None
+            conn.release()
             self.detach(conn)
-            self._attach_with_snapshot(conn)
+            self._attach_with_snapshot(conn, snapshot)
             return
         self._send_resumed(conn, since)
-        for event in missed:
-            if event.seq > conn.last_seq:
-                self._send_event(conn, event, {})
-        waiting, conn.buffering = conn.buffering, None
-        for event in waiting:
-            if event.seq > conn.last_seq:
-                self._send_event(conn, event, {})
-        self._flush_now(conn)
-        self._send_analysis(conn)
+        self._catch_up(conn, missed, conn.release())
+        _offer_built(conn, analysis)
 
-    def _send_resumed(self, conn: Connection, since: int) -> None:
-        conn.send({"v": PROTOCOL_VERSION, "type": "resumed", "since": since, "seq": self._room.meeting.seq,
-                   "counters": self._room.meeting.counters})
-
-    def _send_analysis(self, conn: Connection) -> None:
-        """A resumed client may have missed analysis messages (they are not events): send the latest."""
-        view = self._room.analysis_view(conn)
-        if view is not None:
-            conn.send(view)
-
-    def _flush_now(self, conn: Connection) -> None:
+    def _catch_up(self, conn: Connection, *runs: Iterable[Event]) -> None:
+        for run in runs:
+            for event in run:
+                if conn.take(event):
+                    self._send_event(conn, event, {})
         if conn.batched:
             conn.flush()
 
-    def _attach_with_snapshot(self, conn: Connection) -> None:
-        conn.last_seq = self._room.meeting.seq
-        conn.send(self._room.snapshot(conn))
+    def _send_resumed(self, conn: Connection, since: int) -> None:
+        meeting = self._meeting
+        conn.send({"v": PROTOCOL_VERSION, "type": "resumed", "since": since, "seq": meeting.seq,
+                   "counters": meeting.counters})
+
+    def _attach_with_snapshot(self, conn: Connection, snapshot: Callable[[Connection], dict[str, Any]]) -> None:
+        conn.resume_from(self._meeting.seq)
+        conn.send(snapshot(conn))
         self._register(conn)
 
     def _register(self, conn: Connection) -> None:
-        self.connections.add(conn)
+        self._connections.add(conn)
         if conn.participant is None:
             self._screens.add(conn)
         else:
             self._phones.setdefault(conn.participant, set()).add(conn)
 
     def detach(self, conn: Connection) -> None:
-        self.connections.discard(conn)
+        self._connections.discard(conn)
         self._screens.discard(conn)
         if conn.participant is not None:
             group = self._phones.get(conn.participant)

@@ -55,6 +55,7 @@ __all__ = [
     "AddressCounter",
     "Attach",
     "Close",
+    "CommandLimiter",
     "Control",
     "FindRoom",
     "JoinLimiter",
@@ -79,6 +80,9 @@ FRAME_BURST = 200.0
 """Every frame a connection sends, valid or not and whatever its role, draws on a bucket of this rate and
 burst: the per-participant command limit does not see pings, garbage or a projector's refused commands."""
 MIN_TOKEN_CHARS = 16
+PARTICIPANT_RATE = 20.0
+PARTICIPANT_BURST = 60.0
+"""A phone may send 20 commands a second, and 60 at once when its offline queue replays."""
 
 CLOSE_FORBIDDEN = 4003
 CLOSE_UNKNOWN_MEETING = 4004
@@ -146,8 +150,6 @@ class RoomView(Protocol):
     @property
     def code(self) -> str: ...
 
-    def allow(self, participant: int) -> bool: ...
-
     def next_for(self, participant: int) -> dict[str, Any]: ...
 
     @property
@@ -174,9 +176,6 @@ class LiveRoom:
         self._room = room
         self.code = room.code
 
-    def allow(self, participant: int) -> bool:
-        return self._room.allow(participant)
-
     def next_for(self, participant: int) -> dict[str, Any]:
         return self._room.next_for(participant)
 
@@ -196,7 +195,7 @@ class LiveRoom:
 
     @property
     def has_control(self) -> bool:
-        return self._room.control is not None
+        return self._room.analysis is not None
 
 
 # ---------------------------------------------------------------- per-address admission
@@ -225,6 +224,30 @@ class AddressCounter:
 
     def count(self, address: str) -> int:
         return self._open.get(address, 0)
+
+
+class CommandLimiter:
+    """Commands per participant of a meeting, whatever connection they come from: a token bucket each (bounded
+    table, oldest forgotten: a forgotten participant starts again with a full burst). One flooding phone is
+    refused, everyone else is unaffected."""
+
+    MAX_KEYS = 200_000
+
+    def __init__(self, rate: float = PARTICIPANT_RATE, burst: float = PARTICIPANT_BURST,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._buckets: dict[tuple[str, int], TokenBucket] = {}
+
+    def allow(self, code: str, participant: int) -> bool:
+        key = (code, participant)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.MAX_KEYS:
+                del self._buckets[next(iter(self._buckets))]
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self._clock)
+        return bucket.take()
 
 
 class JoinLimiter:
@@ -276,6 +299,7 @@ class Session:
         attempts: AttemptLimiter,
         connections: AddressCounter,
         joins: JoinLimiter,
+        commands: CommandLimiter,
         clock: Callable[[], float] = time.monotonic,
         idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
@@ -289,6 +313,7 @@ class Session:
         self._attempts = attempts
         self._connections = connections
         self._joins = joins
+        self._commands = commands
         self._clock = clock
         self._blocked = False
         self._counted = False
@@ -448,7 +473,7 @@ class Session:
             return [Send({"v": PROTOCOL_VERSION, "type": "pong", "seq": room.seq})]
         routed = registry.dispatch(message, self.role, self.participant)  # role checks; builds the command
         op, participant = routed.op, self.participant
-        if participant is not None and not room.allow(participant):
+        if participant is not None and not self._commands.allow(room.code, participant):
             raise ClientError("rate_limited", "too many commands: slow down and resend", status=429, op=op)
         if routed.command is not None:
             return [Submit(routed.command, op, routed.type)]

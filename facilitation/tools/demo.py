@@ -18,7 +18,8 @@ from starlette.applications import Starlette
 
 from facilitation.core.errors import ClientError
 from facilitation.core.meeting import Join, MeetingSettings, SetPhase, Vote, hash_secret
-from facilitation.live.room import Hub, Room
+from facilitation.live.hub import Hub
+from facilitation.live.room import Room
 from facilitation.settings import Settings
 from facilitation.web.network import advertised_base
 

@@ -20,7 +20,8 @@ from facilitation import metrics
 from facilitation.core.codes import format_code, normalize_code
 from facilitation.core.errors import ClientError
 from facilitation.core.registry import parse_new_meeting
-from facilitation.live.room import Hub, Room, UnknownMeeting
+from facilitation.live.hub import Hub
+from facilitation.live.room import Room, UnknownMeeting
 from facilitation.web.security import AttemptLimiter, RateLimiter, client_address
 
 __all__ = [
@@ -167,13 +168,14 @@ async def meeting_analysis(request: Request) -> Response:
     """The last published analysis (what the room saw), or one run of the timelapse with ``?run=N``."""
     room = await room_for(request)
     run = request.query_params.get("run")
-    if run is None and room.analysis is not None:
-        return JSONResponse(room.analysis)
+    shown = None if room.analysis is None else room.analysis.map
+    if run is None and shown is not None:
+        return JSONResponse(shown)
     try:
         run_number = None if run is None else int(run)
     except ValueError:
         raise ClientError("invalid_field", "run must be an integer") from None
-    stored = await room.stored_analysis(run_number)
+    stored = await room.record.analysis(run_number)
     if stored is None:
         if run_number is not None:
             raise ClientError("no_analysis", f"no analysis run {run_number} for this meeting", status=404)
@@ -190,7 +192,7 @@ async def meeting_analysis(request: Request) -> Response:
 async def meeting_analysis_runs(request: Request) -> JSONResponse:
     """Run number, covered sequence number and time of every published analysis: a timelapse's index."""
     room = await room_for(request)
-    return JSONResponse({"code": room.code, "runs": await room.analysis_runs()})
+    return JSONResponse({"code": room.code, "runs": await room.record.analysis_runs()})
 
 
 async def metrics_endpoint(request: Request) -> Response:

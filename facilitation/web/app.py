@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from facilitation import metrics
 from facilitation.core.errors import ClientError, error_body
 from facilitation.export import routes as export_routes
-from facilitation.live.room import Hub
+from facilitation.live.hub import Hub
 from facilitation.live.writer import WriterFactory
 from facilitation.settings import Settings
 from facilitation.storage import open_event_log

@@ -26,13 +26,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from facilitation import metrics
 from facilitation.core.errors import ClientError
 from facilitation.live.connection import Connection, encode
-from facilitation.live.room import Hub, Room, UnknownMeeting
+from facilitation.live.hub import Hub
+from facilitation.live.room import Room, UnknownMeeting
 from facilitation.live.session import (
     HELLO_TIMEOUT,
     Action,
     AddressCounter,
     Attach,
     Close,
+    CommandLimiter,
     Control,
     FindRoom,
     JoinLimiter,
@@ -61,6 +63,7 @@ class Admission:
 
     connections: AddressCounter
     joins: JoinLimiter
+    commands: CommandLimiter
 
 
 def admission(app: Starlette) -> Admission:
@@ -71,7 +74,7 @@ def admission(app: Starlette) -> Admission:
     except AttributeError:
         settings: Settings = app.state.settings
         made = Admission(AddressCounter(settings.max_websockets_per_address),
-                         JoinLimiter(settings.join_rate, settings.join_burst))
+                         JoinLimiter(settings.join_rate, settings.join_burst), CommandLimiter())
         app.state.admission = made
         return made
 
@@ -84,6 +87,7 @@ async def meeting_socket(websocket: WebSocket) -> None:
     session = Session(
         websocket.path_params["code"], client_address(websocket),
         attempts=app.state.attempts, connections=limits.connections, joins=limits.joins,
+        commands=limits.commands,
         idle_timeout=app.state.settings.idle_timeout,
     )
     try:
@@ -133,7 +137,6 @@ class _Pump:
         conn = self.conn
         if conn is None:
             return
-        conn.interrupt = self._interrupt
         self._watchdog = asyncio.get_running_loop().call_later(self.session.idle_left(), self._check_idle)
         while not conn.closed:
             if conn.backlog > SENDER_BACKLOG:
@@ -206,8 +209,8 @@ class _Pump:
                 else:
                     pending.extend(session.room_found(LiveRoom(self.room)))
             elif isinstance(action, Control):
-                assert self.room is not None and self.room.control is not None
-                pending.extend(await self._outcome(action, self.room.control(action.action),
+                assert self.room is not None and self.room.analysis is not None
+                pending.extend(await self._outcome(action, self.room.analysis.control(action.action),
                                                    partial(session.controlled, action)))
             elif isinstance(action, Attach):
                 await self._attach(action)
@@ -252,7 +255,8 @@ class _Pump:
             with contextlib.suppress(Exception):
                 await websocket.close(code, reason)
 
-        conn = Connection(send_text, close, self.session.role, self.session.participant, self.hub.outbox)
+        conn = Connection(send_text, close, self.session.role, self.session.participant, self.hub.outbox,
+                          interrupt=self._interrupt)
         self.conn = conn
         metrics.CONNECTIONS.labels(conn.role).inc()
         await room.attach(conn, action.since)

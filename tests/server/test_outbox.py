@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -207,6 +208,14 @@ async def test_a_connection_that_breaks_the_writer_is_dropped_and_the_outbox_goe
     await outbox.close()
 
 
+def snapshot_stub(conn: Connection) -> dict[str, Any]:
+    return {"type": "snapshot"}
+
+
+def no_analysis(conn: Connection) -> None:
+    return None
+
+
 async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() -> None:
     """An analysis for 1,200 phones is built and queued at most PHONE_SLICE phones per loop iteration
     (screens at once), and two broadcasts reach every phone in the order they were made."""
@@ -215,17 +224,16 @@ async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() ->
     from facilitation.live.fanout import PHONE_SLICE, Fanout
 
     outbox, log = Outbox(), Log()
-    room = SimpleNamespace(code="ABCDEF", meeting=SimpleNamespace(seq=0),
-                           snapshot=lambda conn: {"type": "snapshot"}, analysis_view=lambda conn: None)
-    fanout = Fanout(room, None)  # type: ignore[arg-type]
+    source = SimpleNamespace(meeting=SimpleNamespace(seq=0))
+    fanout = Fanout("ABCDEF", source, None)  # type: ignore[arg-type]
     phones = []
     for i in range(1200):
         conn, _ = _conn(outbox, log, f"p{i}")
         conn.participant = i
-        await fanout.attach(conn, None)
+        await fanout.attach(conn, None, snapshot_stub, no_analysis)
         phones.append(conn)
     screen, _ = _conn(outbox, log, "projector", role="projector")
-    await fanout.attach(screen, None)
+    await fanout.attach(screen, None, snapshot_stub, no_analysis)
     built: list[str] = []
 
     def first(conn: Connection) -> str:
@@ -240,7 +248,7 @@ async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() ->
     await _until(lambda: sum(text == "run-2" for _, text in log) == 1201)
     for i in (0, 777, 1199):
         assert [text for name, text in log if name == f"p{i}" and text.startswith("run")] == ["run-1", "run-2"]
-    fanout.close()
+    await fanout.close()
     await outbox.close()
 
 
@@ -259,22 +267,20 @@ async def test_room_wide_events_reach_every_phone_once_and_screen_only_events_no
     meeting = new_meeting(seeds=("Seed.",))
     people = [join(meeting, f"fanout-token-{i:06d}") for i in range(4)]
     outbox, log = Outbox(), Log()
-    room = SimpleNamespace(code=meeting.code, meeting=meeting, snapshot=lambda conn: {"type": "snapshot"},
-                           analysis_view=lambda conn: None)
-    fanout = Fanout(room, None)  # type: ignore[arg-type]
+    fanout = Fanout(meeting.code, SimpleNamespace(meeting=meeting), None)  # type: ignore[arg-type]
     for person in people:
         conn, _ = _conn(outbox, log, f"p{person}")
         conn.participant = person
-        await fanout.attach(conn, None)
+        await fanout.attach(conn, None, snapshot_stub, no_analysis)
     projector, _ = _conn(outbox, log, "projector", role="projector")
-    await fanout.attach(projector, None)
+    await fanout.attach(projector, None, snapshot_stub, no_analysis)
     posted = meeting.apply(PostStatement(people[0], "A new statement for everyone.", op="post-1"), NOW).events
     for event in posted:
-        fanout.publish(event)
-        fanout.publish(event)  # delivered again (a reader after a reconnect): nobody gets it twice
+        fanout.publish([event])
+        fanout.publish([event])  # delivered again (a reader after a reconnect): nobody gets it twice
     published = AnalysisPublished(meeting.seq + 1, NOW, 1, meeting.seq)
     meeting.evolve(published)
-    fanout.publish(published)
+    fanout.publish([published])
     projector.flush()
     await _until(lambda: any(name == "projector" for name, _ in log))
     await asyncio.sleep(0.01)

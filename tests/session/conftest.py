@@ -14,12 +14,14 @@ import pytest_asyncio
 from facilitation.core.errors import ClientError
 from facilitation.core.meeting import MeetingSettings, SetPhase
 from facilitation.core.protocol import dumps
-from facilitation.live.room import Hub, Room, UnknownMeeting
+from facilitation.live.hub import Hub
+from facilitation.live.room import Room, UnknownMeeting
 from facilitation.live.session import (
     Action,
     AddressCounter,
     Attach,
     Close,
+    CommandLimiter,
     Control,
     FindRoom,
     JoinLimiter,
@@ -114,10 +116,11 @@ class World:
     attempts: AttemptLimiter
     connections: AddressCounter
     joins: JoinLimiter
+    commands: CommandLimiter
 
     def session(self, address: str = "10.0.0.1", code: str | None = None) -> Driver:
         session = Session(code or self.code, address, attempts=self.attempts, connections=self.connections,
-                          joins=self.joins, clock=self.clock)
+                          joins=self.joins, commands=self.commands, clock=self.clock)
         return Driver(session, self.hub)
 
     async def phone(self, address: str = "10.0.0.1", **hello: Any) -> Driver:
@@ -144,7 +147,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             MeetingSettings(title="Unit", roles=("resident", "vendor")), ["Seed one.", "Seed two.", "Seed three."]
         )
         await room.submit(SetPhase("collecting", op="to-collecting"))
-        yield World(hub, room.code, key, clock, AttemptLimiter(), AddressCounter(100), JoinLimiter(1.0, 100.0, clock))
+        yield World(hub, room.code, key, clock, AttemptLimiter(), AddressCounter(100), JoinLimiter(1.0, 100.0, clock),
+                    CommandLimiter(clock=clock))
     finally:
         await hub.close()
         await event_log.close()

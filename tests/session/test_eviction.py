@@ -4,6 +4,7 @@ and a lookup brings the meeting back from the store exactly as it was."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -65,10 +66,11 @@ async def test_a_room_with_a_connection_is_not_evicted(world: World) -> None:
         return None
 
     conn = Connection(send, close, "projector", None, world.hub.outbox)
-    room.connections.add(conn)
+    await room.attach(conn, None)
     try:
-        room.last_used -= 10 * 24 * 3600.0
-        assert await world.hub.evict_idle(60.0) == []
+        assert room.idle_for(time.perf_counter() + 10 * 24 * 3600.0) is None, "ten days on, still attached"
+        assert await world.hub.evict_idle(0.0) == []
     finally:
-        room.connections.discard(conn)
-    assert await world.hub.evict_idle(60.0) == [world.code]
+        room.detach(conn)
+        await conn.stop()
+    assert await world.hub.evict_idle(0.0) == [world.code]
