@@ -43,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facilitation.tools import fdlimit, loadtest
+from facilitation.web import fdlimit, loadtest
 from tests.support.servers import free_port
 
 SERVER_CPU = 0

@@ -59,8 +59,10 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         data = orjson.loads(raw)  # the fast path; strict: no NaN, no lone surrogates, no huge integers
     except orjson.JSONDecodeError:
         try:  # what orjson refuses but the standard parser reads gets the field's own refusal, with its op
-            data = json.loads(raw)
-        except (ValueError, RecursionError):
+            data = json.loads(raw, parse_int=_bounded_int)
+        except RecursionError:  # valid, but nested deeper than either parser goes: refused with its op
+            raise ProtocolError("malformed", "the message is nested too deeply", op=_scan_op(raw)) from None
+        except ValueError:
             raise ProtocolError("malformed", "the message is not valid JSON") from None
     if not isinstance(data, dict):
         raise ProtocolError("malformed", "a message must be a JSON object")
@@ -85,6 +87,77 @@ def _message(data: dict[str, Any], op: str) -> ClientMessage:
     if spec.needs_op and not op:
         raise ProtocolError("missing_field", f"a {kind!r} command needs an 'op' (client operation id)")
     return ClientMessage(spec.type, op, validate(spec, data))
+
+
+TOO_BIG = 2**64
+"""What an integer too long for the standard parser (over 4,300 digits) reads as: out of every field's range,
+so the field refuses it with the command's op."""
+
+
+def _bounded_int(digits: str) -> int:
+    return int(digits) if len(digits) <= 4300 else TOO_BIG
+
+
+_WHITESPACE = " \t\n\r"
+
+
+def _scan_op(raw: str) -> str:
+    """The top-level ``op`` of a frame no parser reads (nested deeper than either allows), found by scanning
+    the outer object's keys and skipping every value by its brackets; "" when there is none or it is invalid.
+    Only refusals pay for it, and the frame is at most :data:`MAX_PEEK_BYTES`."""
+    if len(raw) > MAX_PEEK_BYTES:
+        return ""
+    text = raw.strip(_WHITESPACE)
+    if not text.startswith("{"):
+        return ""
+    i, depth, key, expect_key = 1, 1, None, True
+    while i < len(text) and depth > 0:
+        char = text[i]
+        if char == '"':
+            end = _string_end(text, i)
+            if end < 0:
+                return ""
+            token = text[i:end + 1]
+            if depth == 1 and expect_key:
+                key = _decoded(token)
+            elif depth == 1 and key == "op":
+                try:
+                    return check_op(_decoded(token))
+                except ClientError:
+                    return ""
+            i = end + 1
+            continue
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == ":" and depth == 1:
+            expect_key = False
+        elif char == "," and depth == 1:
+            expect_key, key = True, None
+        i += 1
+    return ""
+
+
+def _string_end(text: str, start: int) -> int:
+    """The index of the quote closing the string that opens at ``start``, -1 if it never closes."""
+    i = start + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == '"':
+            return i
+        i += 1
+    return -1
+
+
+def _decoded(token: str) -> str | None:
+    try:
+        value = json.loads(token)
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _peek_op(raw: str) -> str:

@@ -3,7 +3,7 @@
 One glossary for the room and the report: every term the live pages also show — the vote values
 (贊成 / 可接受 / 略過 / 反對), the lanes ("大家都能接受", "意見分歧", ...), the phases, the counters, the
 group labels — is read by key from the pages' own catalogs (``static/i18n/<lang>.json``, found through
-:data:`facilitation.web.pages.STATIC_DIR`, which is ``facilitation/_static`` in an installed wheel), so a
+:data:`facilitation.paths.STATIC_DIR`, which is ``facilitation/_static`` in an installed wheel), so a
 word fixed for the pages is fixed in every export too. Keys with a dot (``vote.agree``) are the pages'
 keys; keys without one are the few strings only a report needs, kept here side by side in both
 languages. Times are shown in Taiwan time (UTC+8, no daylight saving), because the reports are written
@@ -18,7 +18,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from facilitation.web.pages import STATIC_DIR
+from facilitation.paths import STATIC_DIR
 
 __all__ = [
     "LANGUAGES",

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from facilitation import metrics
+from facilitation.core.closes import CloseCode
 from facilitation.core.protocol import PROTOCOL_VERSION, dumps
 
 log = logging.getLogger("facilitation.live.connection")
@@ -38,7 +39,6 @@ __all__ = [
     "CLOSE_TOO_SLOW",
     "Connection",
     "Outbox",
-    "TokenBucket",
     "encode",
 ]
 
@@ -50,14 +50,8 @@ so one large snapshot never closes a client by itself."""
 BATCH_INTERVAL = 0.05
 """Seconds between batches to a projector or host: 20 updates a second looks live and costs little."""
 
-CLOSE_TOO_SLOW = 4008
-"""Close code: the client did not read fast enough; reconnect with ``since`` to resync."""
-CLOSE_FLOOD = 4029
-"""Close code: the client kept sending faster than the rate limit after being warned."""
-CLOSE_IDLE = 4000
-"""Close code: nothing heard from the client (not even a ping) for too long."""
-CLOSE_INTERNAL = 1011
-"""Close code (WebSocket's "internal error"): the server failed to write to this client; reconnect."""
+CLOSE_TOO_SLOW = CloseCode.TOO_SLOW
+CLOSE_INTERNAL = CloseCode.INTERNAL
 
 
 encode = dumps
@@ -86,28 +80,6 @@ class _Timed:
 class _CloseAfter:
     code: int
     reason: str
-
-
-class TokenBucket:
-    """``rate`` commands per second on average with bursts of ``burst``: an offline queue may replay."""
-
-    __slots__ = ("_clock", "_stamp", "_tokens", "burst", "rate")
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._clock = clock
-        self._tokens = burst
-        self._stamp = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
 
 
 Sender = Callable[[str], Coroutine[Any, Any, None]]

@@ -9,16 +9,13 @@ is tested by calling methods, without sockets (tests/session), and the adapter s
 
 States: ``connecting`` (before the room is known) -> ``hello`` (waiting for the hello) -> ``joining`` (a
 participant's join is being applied) -> ``open`` (commands) -> ``closed``. A refusal is an error message
-in the one error shape followed by a close code (documented in docs/protocol.md):
+in the one error shape followed by a close code (:class:`facilitation.core.closes.CloseCode`, listed in
+docs/protocol.md).
 
-========  =====================================================================================
-4000      nothing heard for :data:`IDLE_TIMEOUT` (or no hello within :data:`HELLO_TIMEOUT`)
-4003      wrong host key, or too many failed attempts from this address
-4004      unknown meeting
-4029      kept flooding after :data:`FLOOD_TOLERANCE` refusals within :data:`FLOOD_WINDOW`
-4400      a bad hello
-4429      too many live connections from this address, or too many new participants from it
-========  =====================================================================================
+The session imports only the core: what it needs from its room, from a committed command and from the
+process's counters are the small protocols below (:class:`RoomView`, :class:`Outcome`, :class:`Observer`),
+which the adapter (facilitation/web/ws.py) fills in; who may reach a meeting is the core's admission policy
+(:mod:`facilitation.core.admission`), the same as over HTTP.
 """
 
 from __future__ import annotations
@@ -29,9 +26,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from facilitation import metrics
 from facilitation.core import registry
-from facilitation.core.codes import normalize_code
+from facilitation.core.admission import (
+    AddressCounter,
+    AttemptLimiter,
+    CodeGate,
+    CommandLimiter,
+    JoinLimiter,
+    TokenBucket,
+    host_key_refusal,
+)
+from facilitation.core.closes import CloseCode
 from facilitation.core.errors import ClientError
 from facilitation.core.meeting import Command, Join, MeetingSettings, hash_secret
 from facilitation.core.protocol import (
@@ -41,10 +46,6 @@ from facilitation.core.protocol import (
     error_message,
     parse_client_message,
 )
-from facilitation.live.connection import CLOSE_FLOOD, CLOSE_IDLE, TokenBucket
-from facilitation.live.room import Room
-from facilitation.live.writer import Committed
-from facilitation.web.security import AttemptLimiter
 
 __all__ = [
     "CLOSE_BAD_HELLO",
@@ -52,14 +53,12 @@ __all__ = [
     "CLOSE_TOO_MANY",
     "CLOSE_UNKNOWN_MEETING",
     "Action",
-    "AddressCounter",
     "Attach",
     "Close",
-    "CommandLimiter",
     "Control",
     "FindRoom",
-    "JoinLimiter",
-    "LiveRoom",
+    "Observer",
+    "Outcome",
     "RoomView",
     "Send",
     "Session",
@@ -80,15 +79,15 @@ FRAME_BURST = 200.0
 """Every frame a connection sends, valid or not and whatever its role, draws on a bucket of this rate and
 burst: the per-participant command limit does not see pings, garbage or a projector's refused commands."""
 MIN_TOKEN_CHARS = 16
-PARTICIPANT_RATE = 20.0
-PARTICIPANT_BURST = 60.0
-"""A phone may send 20 commands a second, and 60 at once when its offline queue replays."""
 
-CLOSE_FORBIDDEN = 4003
-CLOSE_UNKNOWN_MEETING = 4004
-CLOSE_BAD_HELLO = 4400
-CLOSE_TOO_MANY = 4429
-"""Close code: too many live connections, or too many new participants, from this address."""
+CLOSE_IDLE = CloseCode.IDLE
+CLOSE_FORBIDDEN = CloseCode.FORBIDDEN
+CLOSE_UNKNOWN_MEETING = CloseCode.UNKNOWN_MEETING
+CLOSE_FLOOD = CloseCode.FLOOD
+CLOSE_BAD_HELLO = CloseCode.BAD_HELLO
+CLOSE_TOO_MANY = CloseCode.TOO_MANY
+_CLOSE_FOR = {"unknown_meeting": CLOSE_UNKNOWN_MEETING, "too_many_attempts": CLOSE_FORBIDDEN}
+"""The close that follows an admission refusal, by its error code."""
 
 
 # ---------------------------------------------------------------- actions (what the adapter performs)
@@ -166,123 +165,39 @@ class RoomView(Protocol):
     def has_control(self) -> bool: ...
 
 
-class LiveRoom:
-    """A :class:`~facilitation.live.room.Room` seen as a :class:`RoomView` (reads its current meeting each time: a
-    coordinator may replace the meeting object after a resync)."""
+class Outcome(Protocol):
+    """What a session needs of a command the room applied and made durable."""
 
-    __slots__ = ("_room", "code")
-
-    def __init__(self, room: Room) -> None:
-        self._room = room
-        self.code = room.code
-
-    def next_for(self, participant: int) -> dict[str, Any]:
-        return self._room.next_for(participant)
+    @property
+    def result(self) -> dict[str, Any]: ...
 
     @property
     def seq(self) -> int:
-        return self._room.seq  # the last durable seq this worker delivered
+        """The durable sequence number the ack names."""
 
     @property
-    def settings(self) -> MeetingSettings:
-        return self._room.meeting.settings
-
-    def is_host_key(self, key: str) -> bool:
-        return self._room.meeting.is_host_key(key)
-
-    def participant_for_token(self, token_hash: str) -> int | None:
-        return self._room.meeting.participant_for_token(token_hash)
-
-    @property
-    def has_control(self) -> bool:
-        return self._room.analysis is not None
+    def duplicate(self) -> bool: ...
 
 
-# ---------------------------------------------------------------- per-address admission
+class Observer(Protocol):
+    """Where a session reports what it saw (the process's metrics, in the adapter)."""
+
+    def command(self, kind: str) -> None: ...
+
+    def error(self, code: str) -> None: ...
+
+    def vote(self) -> None: ...
 
 
-class AddressCounter:
-    """Open live connections per client address, capped (a venue's phones share one address)."""
+class _Unobserved:
+    def command(self, kind: str) -> None:
+        pass
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._open: dict[str, int] = {}
+    def error(self, code: str) -> None:
+        pass
 
-    def acquire(self, address: str) -> bool:
-        count = self._open.get(address, 0)
-        if count >= self.limit:
-            return False
-        self._open[address] = count + 1
-        return True
-
-    def release(self, address: str) -> None:
-        count = self._open.get(address, 0) - 1
-        if count > 0:
-            self._open[address] = count
-        else:
-            self._open.pop(address, None)
-
-    def count(self, address: str) -> int:
-        return self._open.get(address, 0)
-
-
-class CommandLimiter:
-    """Commands per participant of a meeting, whatever connection they come from: a token bucket each (bounded
-    table, oldest forgotten: a forgotten participant starts again with a full burst). One flooding phone is
-    refused, everyone else is unaffected."""
-
-    MAX_KEYS = 200_000
-
-    def __init__(self, rate: float = PARTICIPANT_RATE, burst: float = PARTICIPANT_BURST,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._clock = clock
-        self._buckets: dict[tuple[str, int], TokenBucket] = {}
-
-    def allow(self, code: str, participant: int) -> bool:
-        key = (code, participant)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= self.MAX_KEYS:
-                del self._buckets[next(iter(self._buckets))]
-            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self._clock)
-        return bucket.take()
-
-
-class JoinLimiter:
-    """New participants per meeting per address: a token bucket each (bounded table, oldest forgotten)."""
-
-    MAX_KEYS = 100_000
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._clock = clock
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
-
-    def allow(self, code: str, address: str) -> bool:
-        key = (code, address)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= self.MAX_KEYS:
-                del self._buckets[next(iter(self._buckets))]
-            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self._clock)
-        return bucket.take()
-
-
-_ERROR_COUNTERS: dict[str, Any] = {}
-
-
-def _count_command(kind: str) -> None:
-    metrics.COMMANDS.inc(kind)
-
-
-def count_error(code: str) -> None:
-    child = _ERROR_COUNTERS.get(code)
-    if child is None:
-        child = _ERROR_COUNTERS[code] = metrics.ERRORS.labels(code)
-    child.inc()
+    def vote(self) -> None:
+        pass
 
 
 # ---------------------------------------------------------------- the session
@@ -300,6 +215,7 @@ class Session:
         connections: AddressCounter,
         joins: JoinLimiter,
         commands: CommandLimiter,
+        observer: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
         idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
@@ -314,8 +230,9 @@ class Session:
         self._connections = connections
         self._joins = joins
         self._commands = commands
+        self._observer: Observer = observer if observer is not None else _Unobserved()
         self._clock = clock
-        self._blocked = False
+        self._gate = CodeGate(attempts, address, raw_code)
         self._counted = False
         self._hello: ClientMessage | None = None
         self._token = ""
@@ -337,13 +254,15 @@ class Session:
             )
         self._counted = True
         self.state = "hello"
-        if not self._attempts.allowed(self.address):
-            self._blocked = True  # decide after the hello, which may prove a secret of the meeting
-            return []
-        code = normalize_code(self.raw_code)
-        if code is None:
-            self._attempts.failed(self.address)
-            return self._refuse(_unknown(self.raw_code), CLOSE_UNKNOWN_MEETING)
+        if self._gate.blocked:
+            return []  # decide after the hello, which may prove a secret of the meeting
+        return self._find(has_secret=False)
+
+    def _find(self, *, has_secret: bool) -> list[Action]:
+        try:
+            code = self._gate.look_up(has_secret)
+        except ClientError as refusal:
+            return self._refuse(refusal, _CLOSE_FOR[refusal.code])
         self.state = "connecting"
         return [FindRoom(code)]
 
@@ -355,10 +274,8 @@ class Session:
         return []
 
     def room_unknown(self) -> list[Action]:
-        if self._blocked:
-            return self._refuse(_blocked_refusal(), CLOSE_FORBIDDEN)
-        self._attempts.failed(self.address)
-        return self._refuse(_unknown(self.raw_code), CLOSE_UNKNOWN_MEETING)
+        refusal = self._gate.unknown()
+        return self._refuse(refusal, _CLOSE_FOR[refusal.code])
 
     def hello(self, raw: str | bytes) -> list[Action]:
         """The first frame, which must be a ``hello``."""
@@ -375,12 +292,8 @@ class Session:
         # one is refused alike, known code or not, so a blocked address learns nothing about codes.
         role = message.fields["role"]
         secret = str(message.fields.get("host_key" if role == "host" else "token") or "")
-        code = normalize_code(self.raw_code)
-        if role == "projector" or not secret or code is None:
-            return self._refuse(_blocked_refusal(), CLOSE_FORBIDDEN)
         self._hello = message
-        self.state = "connecting"
-        return [FindRoom(code)]
+        return self._find(has_secret=role != "projector" and bool(secret))
 
     def hello_timed_out(self) -> list[Action]:
         return self._close(CLOSE_IDLE, "no hello")
@@ -391,23 +304,19 @@ class Session:
         role = hello.fields["role"]
         self.role = role
         self._hello = hello
-        if self._blocked:
+        if self._gate.blocked:
             secret = str(hello.fields.get("host_key" if role == "host" else "token") or "")
-            proven = (room.is_host_key(secret) if role == "host"
-                      else room.participant_for_token(hash_secret(secret)) is not None)
-            if not proven:
-                return self._refuse(_blocked_refusal(), CLOSE_FORBIDDEN)
+            proven = role != "projector" and (
+                room.is_host_key(secret) if role == "host" else room.participant_for_token(hash_secret(secret))
+                is not None)
+            refusal = self._gate.found(proven)
+            if refusal is not None:
+                return self._refuse(refusal, CLOSE_FORBIDDEN)
         if role == "host":
-            # The right key always gets in: a neighbour behind the venue's shared address must not lock the
-            # host out, and a 192-bit key cannot be guessed whether or not wrong guesses are throttled.
-            if room.is_host_key(hello.fields.get("host_key", "")):
-                return self._welcome({})
-            if not self._attempts.allowed(self.address):
-                return self._refuse(ClientError("too_many_attempts", "too many wrong host keys: wait a minute",
-                                                status=429), CLOSE_FORBIDDEN)
-            self._attempts.failed(self.address)
-            return self._refuse(ClientError("forbidden", "wrong host key for this meeting", status=403),
-                                CLOSE_FORBIDDEN)
+            refusal = host_key_refusal(self._attempts, self.address, room.is_host_key(hello.fields.get("host_key", "")))
+            if refusal is not None:
+                return self._refuse(refusal, CLOSE_FORBIDDEN)
+            return self._welcome({})
         if role == "projector":
             return self._welcome({})
         token = hello.fields.get("token") or ""
@@ -460,7 +369,7 @@ class Session:
             op = message.op
             if throttled:
                 raise ClientError("rate_limited", "too many messages: slow down and resend", status=429)
-            _count_command(message.type)
+            self._observer.command(message.type)
             return self._dispatch(message)
         except ClientError as exc:
             return self._error(exc, exc.op if isinstance(exc, ProtocolError) and exc.op else op,
@@ -484,7 +393,7 @@ class Session:
             raise ClientError("unavailable", "live analysis is not running on this server", status=503, op=op)
         return [Control(routed.fields["action"], op)]
 
-    def applied(self, submit: Submit, applied: Committed) -> list[Action]:
+    def applied(self, submit: Submit, applied: Outcome) -> list[Action]:
         """The room applied ``submit`` and its events are durable: acknowledge it."""
         room = self.room
         assert room is not None
@@ -501,7 +410,7 @@ class Session:
             ack["duplicate"] = True
         if submit.kind == "vote":
             if not applied.duplicate:
-                metrics.VOTES.inc()
+                self._observer.vote()
             assert self.participant is not None
             ack.update(room.next_for(self.participant))
         return [Send(ack)]
@@ -522,11 +431,11 @@ class Session:
         error = ClientError("internal", "the server failed on this command; it was not applied", status=500)
         if self.state == "joining":
             return self._refuse(error, CLOSE_BAD_HELLO)
-        count_error("internal")
+        self._observer.error("internal")
         return [Send(error_message(error, action.op))]
 
     def _error(self, exc: ClientError, op: str, *, throttled: bool) -> list[Action]:
-        count_error(exc.code)
+        self._observer.error(exc.code)
         reply: list[Action] = [Send(error_message(exc, op))]
         if exc.code == "rate_limited" or throttled:
             now = self._clock()
@@ -554,17 +463,9 @@ class Session:
         self.state = "closed"
 
     def _refuse(self, error: ClientError, code: int) -> list[Action]:
-        count_error(error.code)
+        self._observer.error(error.code)
         return [Send(error_message(error)), *self._close(code, error.code)]
 
     def _close(self, code: int, reason: str) -> list[Action]:
         self.state = "closed"
         return [Close(code, reason)]
-
-
-def _unknown(raw_code: str) -> ClientError:
-    return ClientError("unknown_meeting", f"no meeting with code {raw_code[:12]!r}", status=404)
-
-
-def _blocked_refusal() -> ClientError:
-    return ClientError("too_many_attempts", "too many failed attempts from this address: wait a minute", status=429)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from facilitation.tools.fdlimit import DEFAULT_EXPECT
+from facilitation.web.fdlimit import DEFAULT_EXPECT
 
 if TYPE_CHECKING:
     from facilitation.settings import Settings
@@ -59,8 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _announce(settings: Settings, expect: int) -> None:
     """Before the server starts: raise the open-file limit, say where phones join and what may stop them."""
-    from facilitation.tools import fdlimit
-    from facilitation.web import network
+    from facilitation.web import fdlimit, network
 
     limit = fdlimit.raise_limit()  # before uvicorn: workers and the analysis pool inherit it
     base = network.advertised_base(settings.host, settings.port, settings.public_url)
@@ -119,8 +118,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _loadtest(args: argparse.Namespace) -> int:
-    from facilitation.tools import fdlimit
     from facilitation.tools.loadtest import run
+    from facilitation.web import fdlimit
 
     limit = fdlimit.raise_limit()  # the phones' processes inherit it: each phone is one socket here too
     processes = args.processes or (2 if args.participants >= 400 else 1)  # loadtest's own default

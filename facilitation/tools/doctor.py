@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from facilitation.settings import Settings
-from facilitation.tools import fdlimit
-from facilitation.web import network
+from facilitation.web import fdlimit, network
 
 __all__ = ["CHECKS", "Check", "Text", "detect_language", "run", "run_checks"]
 
@@ -419,7 +418,7 @@ def check_clock(ctx: Context) -> Check:
 
 
 def check_language(ctx: Context) -> Check:
-    from facilitation.web.pages import STATIC_DIR
+    from facilitation.paths import STATIC_DIR
 
     t = ctx.t
     catalogs: dict[str, set[str]] = {}

@@ -17,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from facilitation import metrics
-from facilitation.core.codes import format_code, normalize_code
+from facilitation.core.admission import CodeGate, host_key_refusal
+from facilitation.core.codes import format_code
 from facilitation.core.errors import ClientError
 from facilitation.core.registry import parse_new_meeting
-from facilitation.live.hub import Hub
 from facilitation.live.room import Room, UnknownMeeting
-from facilitation.web.security import AttemptLimiter, RateLimiter, client_address
+from facilitation.web.security import client_address
+from facilitation.web.state import parts
 
 __all__ = [
     "create_meeting",
@@ -44,7 +45,7 @@ def meeting_urls(request: Request, code: str) -> dict[str, str]:
     server listens on it; ``FACILITATION_PUBLIC_URL`` wins (see :mod:`facilitation.web.network`)."""
     from facilitation.web.network import join_base
 
-    settings = request.app.state.settings
+    settings = parts(request).settings
     base = join_base(str(request.base_url), settings.host, settings.public_url)
     return {
         "join": f"{base}/m/{code}",
@@ -67,45 +68,31 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 async def room_for(request: Request) -> Room:
-    """The room named in the path; unknown codes count as failed attempts for the address."""
-    limiter: AttemptLimiter = request.app.state.attempts
-    address = client_address(request)
-    raw = request.path_params["code"]
-    code = normalize_code(raw)
-    hub: Hub = request.app.state.hub
-    if not limiter.allowed(address):
-        # Refused alike whether the code exists, unless the request carries this meeting's host key.
-        refusal = ClientError("too_many_attempts", "too many failed attempts: wait a minute", status=429)
-        if code is None or not _host_key(request):
-            raise refusal
-        try:
-            room = await hub.room(code)
-        except UnknownMeeting:
-            raise refusal from None
-        if not room.meeting.is_host_key(_host_key(request)):
-            raise refusal
-        return room
+    """The room named in the path, admitted by the same policy as a WebSocket (facilitation/core/admission.py):
+    unknown codes count as failed attempts for the address; a blocked address gets in only with the meeting's
+    host key."""
+    app = parts(request)
+    gate = CodeGate(app.attempts, client_address(request), request.path_params["code"])
+    key = _host_key(request)
+    code = gate.look_up(has_secret=bool(key))
     try:
-        if code is None:
-            raise UnknownMeeting(raw[:12])
-        return await hub.room(code)
+        room = await app.hub.room(code)
     except UnknownMeeting:
-        limiter.failed(address)
-        raise
+        raise gate.unknown() from None
+    refusal = gate.found(proven=bool(key) and room.meeting.is_host_key(key))
+    if refusal is not None:
+        raise refusal
+    return room
 
 
 def require_host(request: Request, room: Room, *, header_only: bool = False) -> None:
     """Refuse unless the request carries this meeting's host key; wrong keys are rate-limited.
     ``header_only``: the ``X-Host-Key`` header alone counts, not ``?key=`` (an answer that itself reveals
     the key must not be reachable by a URL that ends up in logs and browser history)."""
-    limiter: AttemptLimiter = request.app.state.attempts
-    address = client_address(request)
-    if room.meeting.is_host_key(host_key_header(request) if header_only else _host_key(request)):
-        return  # the right key always works: a shared address must not lock the host out
-    if not limiter.allowed(address):
-        raise ClientError("too_many_attempts", "too many wrong host keys: wait a minute", status=429)
-    limiter.failed(address)
-    raise ClientError("forbidden", "wrong or missing host key for this meeting", status=403)
+    key = host_key_header(request) if header_only else _host_key(request)
+    refusal = host_key_refusal(parts(request).attempts, client_address(request), room.meeting.is_host_key(key))
+    if refusal is not None:
+        raise refusal
 
 
 def _host_key(request: Request) -> str:
@@ -119,18 +106,24 @@ def host_key_header(request: Request) -> str:
 async def create_meeting(request: Request) -> JSONResponse:
     """``POST /api/meetings``: the body is checked field by field like a command (registry.MEETING_FIELDS);
     each address may create ``Settings.create_limit`` meetings per ``create_window`` seconds."""
-    creations: RateLimiter = request.app.state.creations
-    if not creations.take(client_address(request)):
-        raise ClientError("rate_limited", "too many meetings created from this address: wait a minute", status=429)
+    app = parts(request)
+    address = client_address(request)
+    if not app.creations.allowed(address):
+        raise _too_many_creations()
     settings, seeds = parse_new_meeting(await _json_body(request))
-    hub: Hub = request.app.state.hub
-    room, host_key = await hub.create_meeting(settings, seeds)
+    if not app.creations.take(address):  # counted only for a body that makes a meeting (docs/security.md)
+        raise _too_many_creations()
+    room, host_key = await app.hub.create_meeting(settings, seeds)
     urls = meeting_urls(request, room.code)
     urls["host"] += f"#key={host_key}"
     return JSONResponse(
         {"code": room.code, "display_code": format_code(room.code), "host_key": host_key, "urls": urls},
         status_code=201,
     )
+
+
+def _too_many_creations() -> ClientError:
+    return ClientError("rate_limited", "too many meetings created from this address: wait a minute", status=429)
 
 
 async def meeting_info(request: Request) -> JSONResponse:

@@ -15,15 +15,17 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from facilitation import metrics
 from facilitation.core.errors import ClientError, error_body
-from facilitation.export import routes as export_routes
 from facilitation.live.hub import Hub
 from facilitation.live.writer import WriterFactory
+from facilitation.paths import STATIC_DIR
 from facilitation.settings import Settings
 from facilitation.storage import open_event_log
 from facilitation.web import api, health, privacy, runtime
+from facilitation.web import exports as export_routes
 from facilitation.web.assets import CompressedStaticFiles
-from facilitation.web.pages import STATIC_DIR, favicon, host_qr, page
-from facilitation.web.security import AttemptLimiter, RateLimiter, SecurityHeaders
+from facilitation.web.pages import favicon, host_qr, page
+from facilitation.web.security import SecurityHeaders
+from facilitation.web.state import AppParts
 from facilitation.web.ws import meeting_socket
 
 __all__ = ["create_app"]
@@ -46,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     saved_notice = privacy.load_default(settings.privacy_notice)  # a bad file stops the server here
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, AppParts]]:
         if settings.redis and settings.store_url != settings.redis:
             raise ValueError("with --redis the meetings live in Redis: several processes share them; "
                              "--store names the SQLite file of a single process and cannot be combined with it")
@@ -67,9 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             scheduler = AnalysisScheduler()
             await scheduler.start()
         hub = Hub(event_log, writers, analysis=None if scheduler is None else scheduler.attach)
-        app.state.hub = hub
-        app.state.coordinator = coordinator
-        app.state.analysis = scheduler
+        made = AppParts.make(settings, hub, coordinator, privacy_default=saved_notice)
         loop_monitor = asyncio.get_running_loop().create_task(metrics.monitor_loop_lag(), name="loop-lag")
         metrics.watch_gc()
         runtime.tune_gc()
@@ -79,11 +79,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     if settings.room_idle_seconds > 0 else None)
         demo = None
         if settings.demo:
-            from facilitation.tools.demo import start_demo
+            from facilitation.web.demo import start_demo
 
-            demo = await start_demo(app, settings)
+            demo = await start_demo(hub, settings)
         try:
-            yield
+            yield {"parts": made}
         finally:
             if demo is not None:
                 await demo.stop()
@@ -129,8 +129,4 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)],
         exception_handlers={ClientError: _client_error, HTTPException: _http_error},
     )
-    app.state.settings = settings
-    app.state.privacy_default = saved_notice
-    app.state.attempts = AttemptLimiter()
-    app.state.creations = RateLimiter(settings.create_limit, settings.create_window)
     return app

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from facilitation import metrics
+from facilitation.web.state import parts
 
 __all__ = ["livez", "readyz"]
 
@@ -33,9 +34,9 @@ async def livez(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """200 only when this process can take commands now (see the module docstring); else 503."""
-    hub = request.app.state.hub
+    hub = parts(request).hub
     checks: dict[str, bool] = await hub.healthy()
-    coordinator = request.app.state.coordinator
+    coordinator = parts(request).coordinator
     extra: dict[str, str] = {"name": metrics.WORKER}
     if coordinator is not None:
         checks["ownership"] = await coordinator.healthy()

@@ -7,7 +7,6 @@ browsers never send to the server or in a Referer header.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from urllib.parse import quote
 
 import segno
@@ -15,20 +14,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from facilitation.core.codes import normalize_code
+from facilitation.paths import STATIC_DIR
 from facilitation.web import api
 
 __all__ = ["STATIC_DIR", "favicon", "host_qr", "page"]
 
 
-def _static_dir() -> Path:
-    package = Path(__file__).resolve().parent.parent
-    installed = package / "_static"
-    if installed.is_dir():
-        return installed
-    return package.parent / "static"
-
-
-STATIC_DIR = _static_dir()
 
 _PAGES = {"m": "participant.html", "host": "host.html", "projector": "projector.html",
           "accessibility": "accessibility.html"}

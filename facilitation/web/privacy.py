@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 
 from facilitation.core.errors import ClientError
 from facilitation.core.registry import parse_new_meeting
+from facilitation.web.state import parts
 
 __all__ = ["DEFAULT_FIELDS", "load_default", "privacy_default"]
 
@@ -42,7 +43,7 @@ def load_default(path: str | None) -> dict[str, Any] | None:
 
 async def privacy_default(request: Request) -> JSONResponse:
     """``GET /api/privacy-default``: the saved default, or 404 ``no_default``."""
-    saved = request.app.state.privacy_default
+    saved = parts(request).privacy_default
     if saved is None:
         raise ClientError("no_default", "this server has no saved privacy notice", status=404)
     return JSONResponse(saved)

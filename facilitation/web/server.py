@@ -10,8 +10,13 @@ address used up a 1,024-descriptor process. This module adds, below the ASGI app
 - a **connection cap** in total and per peer address, counted on TCP connections (HTTP and WebSocket
   alike). The total stays below the process's open-file limit, so the server refuses with a clear answer
   (HTTP 503 ``server_full``, 429 ``too_many_connections``, in the error shape) *before* ``accept()`` runs out
-  of descriptors. A trusted reverse proxy (``FORWARDED_ALLOW_IPS``) is not capped per address: behind it
-  every client shares its address, and the WebSocket endpoint caps the real client address instead;
+  of descriptors. The per-address cap stays below the total (:data:`RESERVE_SHARE` of it is kept for other
+  addresses), so one address never holds every socket. A trusted reverse proxy (``FORWARDED_ALLOW_IPS``) is
+  not capped per address: behind it every client shares its address, and the WebSocket endpoint caps the real
+  client address instead;
+- **shedding**: when the total is reached, a new connection takes the place of the oldest one that never
+  finished a request (connected and sent nothing, or half a request line) before anything is refused, so
+  sockets held open without a handshake, from whatever address, loopback included, cannot keep phones out;
 - **rate-limited logging**: a message repeated in a storm (``accept()`` failing, invalid requests) is
   logged at most :data:`LOG_BURST` times per :data:`LOG_WINDOW` seconds, then once with how many were
   suppressed.
@@ -28,6 +33,7 @@ import json
 import logging
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +48,7 @@ from uvicorn.server import ServerState
 
 from facilitation.core.errors import error_body
 from facilitation.settings import Settings
-from facilitation.tools import fdlimit
+from facilitation.web import fdlimit
 
 __all__ = [
     "ConnectionGuard",
@@ -50,6 +56,7 @@ __all__ = [
     "GuardedConfig",
     "RateLimitedLog",
     "connection_limits",
+    "per_address_cap",
     "run",
 ]
 
@@ -64,6 +71,14 @@ MAX_LINGERING = 256
 """Refused connections lingering at once; beyond this a refusal closes at once (a flood)."""
 LOG_WINDOW = 10.0
 LOG_BURST = 5
+RESERVE_SHARE = 0.1
+"""Share of the total cap one address can never take: at 1,024 open files (922 connections) one address holds
+at most 830, and 92 stay for everyone else."""
+
+
+def per_address_cap(configured: int, total: int) -> int:
+    """The per-address cap actually enforced: the configured one, but always below the total."""
+    return max(1, min(configured, total - max(1, int(total * RESERVE_SHARE))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +109,7 @@ def connection_limits(settings: Settings, descriptors: int | None = None) -> Con
         total = ceiling
     return ConnectionLimits(
         max_connections=total,
-        max_per_address=settings.max_connections_per_address,
+        max_per_address=per_address_cap(settings.max_connections_per_address, total),
         request_timeout=settings.request_timeout,
         body_timeout=max(settings.request_timeout, settings.body_timeout),
     )
@@ -152,6 +167,9 @@ class ConnectionGuard:
         self._trusted = _TrustedHosts(trusted_proxies)
         self._open: dict[object, str] = {}
         self._per_address: dict[str, int] = {}
+        self._unproven: OrderedDict[object, Callable[[], None]] = OrderedDict()
+        """Connections that have not finished a request yet, oldest first, with how to close each."""
+        self.shed = 0
         self.lingering = 0
         self.refused = 0
 
@@ -159,25 +177,43 @@ class ConnectionGuard:
     def open(self) -> int:
         return len(self._open)
 
-    def admit(self, transport: object, address: str) -> tuple[int, str, str] | None:
-        """Count a new connection, or return the refusal (status, code, message) without counting it."""
-        if len(self._open) >= self.limits.max_connections:
-            self.refused += 1
-            return 503, "server_full", (
-                f"this server holds {self.limits.max_connections} connections at most: retry in a moment"
-            )
+    def admit(self, transport: object, address: str, close: Callable[[], None] = lambda: None
+              ) -> tuple[int, str, str] | None:
+        """Count a new connection, or return the refusal (status, code, message) without counting it.
+        ``close`` closes the connection, should it have to be shed before it finishes a request."""
         exempt = address in self._trusted
         if not exempt and self._per_address.get(address, 0) >= self.limits.max_per_address:
             self.refused += 1
             return 429, "too_many_connections", (
                 f"at most {self.limits.max_per_address} connections from one address: close some and retry"
             )
+        if len(self._open) >= self.limits.max_connections and not self._shed_one():
+            self.refused += 1
+            return 503, "server_full", (
+                f"this server holds {self.limits.max_connections} connections at most: retry in a moment"
+            )
         self._open[transport] = address
         self._per_address[address] = self._per_address.get(address, 0) + 1
+        self._unproven[transport] = close
         return None
+
+    def proven(self, transport: object) -> None:
+        """The connection finished a request (or a WebSocket handshake): it is no longer shed first."""
+        self._unproven.pop(transport, None)
+
+    def _shed_one(self) -> bool:
+        """Close the oldest connection that never finished a request, and count it gone at once."""
+        if not self._unproven:
+            return False
+        transport, close = self._unproven.popitem(last=False)
+        self.release(transport)
+        self.shed += 1
+        close()
+        return True
 
     def release(self, transport: object) -> None:
         """Forget a closed connection (idempotent: both protocols of an upgraded connection call it)."""
+        self._unproven.pop(transport, None)
         address = self._open.pop(transport, None)
         if address is None:
             return
@@ -242,7 +278,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        refusal = self._guard.admit(transport, self.client[0] if self.client else "")
+        refusal = self._guard.admit(transport, self.client[0] if self.client else "", transport.close)
         if refusal is not None:
             self._refuse(*refusal)
             return
@@ -265,6 +301,8 @@ class GuardedH11Protocol(H11Protocol):
         if self._refused:
             return  # discard: the refusal is already on its way
         super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # a whole request head arrived (or the connection ended)
+            self._guard.proven(self.transport)
 
     def _arm(self, seconds: float) -> None:
         if self._deadline is not None:
@@ -293,6 +331,7 @@ class GuardedH11Protocol(H11Protocol):
             self._arm(self._limits.request_timeout)  # the next request on this kept-alive connection
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self._guard.proven(self.transport)
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None

@@ -16,37 +16,32 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from starlette.applications import Starlette
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from facilitation import metrics
 from facilitation.core.errors import ClientError
+from facilitation.core.meeting import MeetingSettings
 from facilitation.live.connection import Connection, encode
 from facilitation.live.hub import Hub
 from facilitation.live.room import Room, UnknownMeeting
 from facilitation.live.session import (
     HELLO_TIMEOUT,
     Action,
-    AddressCounter,
     Attach,
     Close,
-    CommandLimiter,
     Control,
     FindRoom,
-    JoinLimiter,
-    LiveRoom,
     Send,
     Session,
     Submit,
 )
-from facilitation.settings import Settings
 from facilitation.web.security import client_address
+from facilitation.web.state import parts
 
-__all__ = ["meeting_socket"]
+__all__ = ["LiveRoom", "MetricsObserver", "meeting_socket"]
 
 T = TypeVar("T")
 
@@ -57,41 +52,72 @@ SENDER_BACKLOG = 16
 ahead are answered without a suspension in between, and the send queue holds 256 messages at most."""
 
 
-@dataclass(frozen=True, slots=True)
-class Admission:
-    """This process's per-address limits of the live endpoint (settings in docs/security.md)."""
+class LiveRoom:
+    """A :class:`~facilitation.live.room.Room` seen as the session's
+    :class:`~facilitation.live.session.RoomView` (reads its current meeting each time: the writer may replace
+    the meeting object after a resync)."""
 
-    connections: AddressCounter
-    joins: JoinLimiter
-    commands: CommandLimiter
+    __slots__ = ("_room", "code")
+
+    def __init__(self, room: Room) -> None:
+        self._room = room
+        self.code = room.code
+
+    def next_for(self, participant: int) -> dict[str, Any]:
+        return self._room.next_for(participant)
+
+    @property
+    def seq(self) -> int:
+        return self._room.seq  # the last durable seq this worker delivered
+
+    @property
+    def settings(self) -> MeetingSettings:
+        return self._room.meeting.settings
+
+    def is_host_key(self, key: str) -> bool:
+        return self._room.meeting.is_host_key(key)
+
+    def participant_for_token(self, token_hash: str) -> int | None:
+        return self._room.meeting.participant_for_token(token_hash)
+
+    @property
+    def has_control(self) -> bool:
+        return self._room.analysis is not None
 
 
-def admission(app: Starlette) -> Admission:
-    """The app's admission limits, made on first use from its settings."""
-    try:
-        found: Admission = app.state.admission
-        return found
-    except AttributeError:
-        settings: Settings = app.state.settings
-        made = Admission(AddressCounter(settings.max_websockets_per_address),
-                         JoinLimiter(settings.join_rate, settings.join_burst), CommandLimiter())
-        app.state.admission = made
-        return made
+class MetricsObserver:
+    """The session's :class:`~facilitation.live.session.Observer`: the process's Prometheus counters."""
+
+    def __init__(self) -> None:
+        self._errors: dict[str, Any] = {}
+
+    def command(self, kind: str) -> None:
+        metrics.COMMANDS.inc(kind)
+
+    def error(self, code: str) -> None:
+        child = self._errors.get(code)
+        if child is None:
+            child = self._errors[code] = metrics.ERRORS.labels(code)
+        child.inc()
+
+    def vote(self) -> None:
+        metrics.VOTES.inc()
+
+
+OBSERVER = MetricsObserver()
 
 
 async def meeting_socket(websocket: WebSocket) -> None:
     """Serve one client of one meeting until it leaves."""
-    app = websocket.app
-    limits = admission(app)
+    app = parts(websocket)
     await websocket.accept()
     session = Session(
         websocket.path_params["code"], client_address(websocket),
-        attempts=app.state.attempts, connections=limits.connections, joins=limits.joins,
-        commands=limits.commands,
-        idle_timeout=app.state.settings.idle_timeout,
+        attempts=app.attempts, connections=app.connections, joins=app.joins, commands=app.commands,
+        observer=OBSERVER, idle_timeout=app.settings.idle_timeout,
     )
     try:
-        await _Pump(websocket, app.state.hub, session).run()
+        await _Pump(websocket, app.hub, session).run()
     finally:
         session.ended()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from facilitation.core.closes import CloseCode
 from facilitation.core.command import EVERYONE, HOSTS, PARTICIPANTS
 from facilitation.core.commands import EVENT_TYPES, SPECS
 from facilitation.core.events import Event
@@ -115,3 +116,8 @@ def test_the_event_table_is_every_event_s_declared_audience() -> None:
     declared = {row.view: (row.phone, row.projector, row.host)
                 for cls in EVENT_TYPES.values() for row in cls.audience}
     assert documented_audience() == declared
+
+
+def test_every_close_code_is_documented() -> None:
+    text = PROTOCOL.read_text(encoding="utf-8")
+    assert [code for code in CloseCode if f"`{code.value}`" not in text] == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from facilitation.tools import fdlimit
+from facilitation.web import fdlimit
 from tests.laptop.support import LimitedServer, hard_limit, limits, proc_limits, require_posix_limits, run_cli
 
 

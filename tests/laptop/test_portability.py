@@ -26,7 +26,7 @@ def test_without_resource_module_the_limit_is_reported_not_invented() -> None:
     """With `resource` unimportable (as on Windows), raising is a no-op and the banner says there is no limit."""
     out = _python(
         "import sys; sys.modules['resource'] = None\n"
-        "from facilitation.tools import fdlimit\n"
+        "from facilitation.web import fdlimit\n"
         "limit = fdlimit.raise_limit()\n"
         "print(limit.soft, limit.phones, fdlimit.shortfall_message(limit, 1000))\n"
         "print(fdlimit.capacity_message(limit))\n"

@@ -270,7 +270,7 @@ async def test_host_key_and_tokens_never_reach_phones_projector_or_pages(server:
 
 
 def _static_files(server: ServerProcess) -> list[str]:
-    from facilitation.web.pages import STATIC_DIR
+    from facilitation.paths import STATIC_DIR
 
     texts = []
     for path in sorted(STATIC_DIR.rglob("*")):

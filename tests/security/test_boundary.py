@@ -234,6 +234,19 @@ def test_meeting_creation_is_limited_per_address(server: ServerProcess) -> None:
     assert post_raw(server, body)[0] == 201  # another address is not affected
 
 
+def test_refused_creation_bodies_do_not_count_against_the_budget(server: ServerProcess) -> None:
+    """The budget counts meetings created (docs/security.md): a client whose bodies were refused still creates
+    its full budget afterwards, and once it is spent a bad body is refused as rate_limited before parsing."""
+    address = fresh_address()
+    for bad in (b'{"title": 5}', b"not json", b'{"title": "ok", "unknown": 1}') * CREATE_LIMIT:
+        assert post_raw(server, bad, address)[0] == 400
+    good = json.dumps({"title": "仍可建立"}).encode()
+    assert [post_raw(server, good, address)[0] for _ in range(CREATE_LIMIT)] == [201] * CREATE_LIMIT
+    assert post_raw(server, good, address)[0] == 429
+    status, answer, _ = post_raw(server, b'{"title": 5}', address)
+    assert status == 429 and assert_error_shape(answer) == "rate_limited"
+
+
 # ------------------------------------------------------------------ item 5: every refusal carries its op
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from facilitation.web.pages import STATIC_DIR
+from facilitation.paths import STATIC_DIR
 from tests.security.wire import new_meeting, start_server
 from tests.support.servers import ServerProcess
 

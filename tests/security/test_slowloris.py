@@ -124,12 +124,24 @@ async def test_kept_alive_connection_gets_the_header_deadline_again(server: Serv
     assert time.monotonic() - started < scaled(REQUEST_TIMEOUT + 5)
 
 
+def _kept_alive(port: int, source: str = "127.0.0.1") -> socket.socket:
+    """A connection that finished a request and stays open (keep-alive): it may not be shed."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=scaled(5), source_address=(source, 0))
+    sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+        answer += sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    sock.setblocking(False)
+    return sock
+
+
 def test_total_cap_refuses_with_503_before_descriptors_run_out(tmp_path: Path) -> None:
-    """At the total cap a new connection gets 503 server_full in the error shape at once; once connections
-    close, the server answers again."""
+    """At the total cap, when every connection has finished a request, a new connection gets 503 server_full
+    in the error shape at once; once connections close, the server answers again."""
     proc = _server(tmp_path, FACILITATION_MAX_CONNECTIONS="40", FACILITATION_REQUEST_TIMEOUT="30").start()
     try:
-        held = [_connect(proc.port) for _ in range(40)]
+        held = [_kept_alive(proc.port) for _ in range(40)]
         time.sleep(0.3)
         refused = _connect(proc.port)
         refused.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -146,6 +158,43 @@ def test_total_cap_refuses_with_503_before_descriptors_run_out(tmp_path: Path) -
                 status = httpx.get(proc.url + "/healthz", timeout=scaled(2)).status_code
             time.sleep(0.05)
         assert status == 200
+    finally:
+        proc.stop()
+
+
+def test_sockets_held_without_a_request_give_way_to_phones(tmp_path: Path) -> None:
+    """One address, loopback included, opening every socket the server has and sending nothing: each new
+    client takes the place of the oldest idle one, so a phone still votes and /livez answers 200."""
+    proc = _server(tmp_path, FACILITATION_MAX_CONNECTIONS="40", FACILITATION_REQUEST_TIMEOUT="30").start()
+    try:
+        held = [_connect(proc.port) for _ in range(40)]
+        time.sleep(0.3)
+        meeting = create_meeting(proc.url)
+        ack = asyncio.run(_phone_votes(proc, meeting.code, meeting.host_key))
+        assert ack["type"] == "ack"
+        assert httpx.get(proc.url + "/livez", timeout=scaled(5)).status_code == 200
+        assert any(_closed(sock) for sock in held), "idle sockets were closed to make room"
+        for sock in held:
+            sock.close()
+    finally:
+        proc.stop()
+
+
+def test_one_address_cannot_take_every_connection(tmp_path: Path) -> None:
+    """With room for 40 connections in all, one address gets at most 36 (a tenth stays for the others), even
+    with a per-address setting above the total: a phone from another address still gets in."""
+    proc = _server(tmp_path, FACILITATION_MAX_CONNECTIONS="40", FACILITATION_MAX_CONNECTIONS_PER_ADDRESS="5000",
+                   FACILITATION_REQUEST_TIMEOUT="30").start()
+    try:
+        held = [_kept_alive(proc.port, "127.0.0.2") for _ in range(36)]
+        refused = _connect(proc.port, "127.0.0.2")
+        refused.send(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, _, body = _read_answer(refused, scaled(5)).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 429"), head
+        assert json.loads(body)["error"]["code"] == "too_many_connections"
+        assert httpx.get(proc.url + "/livez", timeout=scaled(5)).status_code == 200
+        for sock in held:
+            sock.close()
     finally:
         proc.stop()
 

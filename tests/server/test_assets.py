@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from facilitation.paths import STATIC_DIR
 from facilitation.web.assets import accepts_gzip
-from facilitation.web.pages import STATIC_DIR
 from tests.support.servers import ServerProcess, scaled
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest_asyncio
 
+from facilitation.core.admission import AddressCounter, AttemptLimiter, CommandLimiter, JoinLimiter
 from facilitation.core.errors import ClientError
 from facilitation.core.meeting import MeetingSettings, SetPhase
 from facilitation.core.protocol import dumps
@@ -18,20 +19,16 @@ from facilitation.live.hub import Hub
 from facilitation.live.room import Room, UnknownMeeting
 from facilitation.live.session import (
     Action,
-    AddressCounter,
     Attach,
     Close,
-    CommandLimiter,
     Control,
     FindRoom,
-    JoinLimiter,
-    LiveRoom,
     Send,
     Session,
     Submit,
 )
 from facilitation.storage import open_event_log
-from facilitation.web.security import AttemptLimiter
+from facilitation.web.ws import LiveRoom
 
 HOST_KEY_FIELD = "host_key"
 

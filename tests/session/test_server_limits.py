@@ -13,6 +13,7 @@ from facilitation.web.server import (
     ConnectionLimits,
     RateLimitedLog,
     connection_limits,
+    per_address_cap,
 )
 
 
@@ -42,13 +43,48 @@ def test_guard_counts_per_address_and_in_total_and_releases_once() -> None:
     assert refusal is not None and refusal[:2] == (429, "too_many_connections")
     assert guard.admit(b1, "10.0.0.2") is None
     assert guard.admit(p1, "127.0.0.1") is None, "a trusted proxy is not capped per address"
+    for conn in (a1, a2, b1, p1):
+        guard.proven(conn)  # each finished a request: none may be shed
     full = guard.admit(p2, "127.0.0.1")
     assert full is not None and full[:2] == (503, "server_full") and guard.open == 4
     guard.release(a1)
     guard.release(a1)
     assert guard.open == 3
     assert guard.admit(a3, "10.0.0.1") is None
+    guard.proven(a3)
     assert guard.admit(p3, "127.0.0.1") is not None and guard.refused == 3
+
+
+def test_a_full_server_sheds_the_oldest_connection_that_never_finished_a_request() -> None:
+    """Sockets held open without a request, from any address (a trusted loopback too), give way to new ones;
+    connections that finished a request are never shed, and only then is a newcomer refused 503."""
+    closed: list[str] = []
+    guard = ConnectionGuard(ConnectionLimits(max_connections=3, max_per_address=3, request_timeout=1,
+                                             body_timeout=1), "127.0.0.1")
+    idle1, idle2, phone, newcomer, late = "idle1", "idle2", "phone", "newcomer", "late"
+    for name in (idle1, idle2, phone):
+        assert guard.admit(name, "127.0.0.1", lambda name=name: closed.append(name)) is None  # type: ignore[misc]
+    guard.proven(phone)
+    assert guard.admit(newcomer, "10.0.0.9", lambda: closed.append("newcomer")) is None
+    assert closed == ["idle1"] and guard.open == 3 and guard.shed == 1
+    guard.release(idle1)  # its close arrives later: already counted out, nothing changes
+    assert guard.open == 3
+    guard.proven(newcomer)
+    assert guard.admit(late, "10.0.0.8", lambda: closed.append("late")) is None
+    assert closed == ["idle1", "idle2"]
+    guard.proven(late)
+    refusal = guard.admit("last", "10.0.0.7")
+    assert refusal is not None and refusal[0] == 503, "everyone left has finished a request"
+
+
+def test_one_address_never_holds_every_connection() -> None:
+    """The per-address cap stays below the total whatever is configured: at 1,024 open files (922
+    connections) one address holds at most 830."""
+    limits = connection_limits(Settings(), 1024)
+    assert limits.max_connections == 922 and limits.max_per_address == 830
+    assert connection_limits(Settings(max_connections_per_address=100), 1024).max_per_address == 100
+    assert connection_limits(Settings(), 65536).max_per_address == 2000, "the configured cap, when lower"
+    assert per_address_cap(5000, 10) == 9 and per_address_cap(5000, 1) == 1
 
 
 def test_repeated_log_messages_are_rate_limited_and_counted() -> None:

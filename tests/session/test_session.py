@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from facilitation.core.admission import AddressCounter, JoinLimiter
 from facilitation.core.vocabulary import SCALES
 from facilitation.live.session import (
     CLOSE_BAD_HELLO,
@@ -13,11 +14,9 @@ from facilitation.live.session import (
     FLOOD_TOLERANCE,
     FLOOD_WINDOW,
     IDLE_TIMEOUT,
-    AddressCounter,
     Attach,
     Close,
     FindRoom,
-    JoinLimiter,
     Send,
     Submit,
 )

@@ -14,8 +14,6 @@ import secrets
 import sys
 from dataclasses import dataclass
 
-from starlette.applications import Starlette
-
 from facilitation.core.errors import ClientError
 from facilitation.core.meeting import Join, MeetingSettings, SetPhase, Vote, hash_secret
 from facilitation.live.hub import Hub
@@ -93,9 +91,8 @@ async def _simulate(hub: Hub, code: str, rng: random.Random) -> None:
             await room.submit(Vote(participant, int(choice["id"]), value, f"demo-{counter}"))
 
 
-async def start_demo(app: Starlette, settings: Settings) -> Demo:
+async def start_demo(hub: Hub, settings: Settings) -> Demo:
     """Create the demo meeting, print its URLs and start the simulated voters."""
-    hub: Hub = app.state.hub
     meeting_settings = MeetingSettings(
         title=DEMO_TITLE, topic=DEMO_TOPIC, description="這是示範用的會議，資料為模擬。", roles=DEMO_ROLES
     )
