@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -42,10 +44,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the app; ``settings`` default to the environment (how uvicorn workers get them)."""
-    settings = settings or Settings.from_env()
-    saved_notice = privacy.load_default(settings.privacy_notice)  # a bad file stops the server here
+def _lifespan(settings: Settings, saved_notice: dict[str, Any] | None
+              ) -> Callable[[Starlette], AbstractAsyncContextManager[dict[str, AppParts]]]:
+    """The app's lifespan: open the storage, the ownership coordinator (Redis) and the live analysis, make the
+    hub and the per-process limiters, hand them to every request as ``state.parts``, and close all on exit."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, AppParts]]:
@@ -98,6 +100,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await coordinator.close()
             await event_log.close()
 
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app; ``settings`` default to the environment (how uvicorn workers get them)."""
+    settings = settings or Settings.from_env()
+    saved_notice = privacy.load_default(settings.privacy_notice)  # a bad file stops the server here
     routes = [
         Route("/", page),
         Route("/new", page),
@@ -125,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, saved_notice),
         middleware=[Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)],
         exception_handlers={ClientError: _client_error, HTTPException: _http_error},
     )
