@@ -135,6 +135,9 @@ class Field:
     name: str
     check: Check
     required: bool = False
+    example: Any = None
+    """A valid value, for the boundary's tests (they send every declared field, valid and hostile); a field
+    whose name an older command already has an example for may leave it out."""
 
 
 WORD = text_field(MAX_WORD_CHARS)

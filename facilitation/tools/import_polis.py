@@ -34,6 +34,7 @@ import json
 import re
 import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,17 +193,7 @@ def _settings(data: PolisFolder, longest: int) -> MeetingSettings:
 def build_events(data: PolisFolder, code: str, host_key_hash: str) -> tuple[Meeting, list[Event]]:
     """The imported meeting and its whole event log, built through the pure core."""
     comments = sorted(data.comments, key=lambda c: _int(c.get("comment-id"), "comments.csv comment-id"))
-    texts: dict[int, str] = {}
-    seen: set[str] = set()
-    for c in comments:
-        cid = _int(c.get("comment-id"), "comments.csv comment-id")
-        text = normalize_text(_unneutralize(c.get("comment-body") or "")) or f"(#{cid})"
-        if text in seen:
-            text = f"{text} (#{cid})"
-        if len(text) > MAX_TEXT:
-            text = text[: MAX_TEXT - 1] + "…"
-        seen.add(text)
-        texts[cid] = text
+    texts = _statement_texts(comments)
     vote_comments = {comment for _, _, comment, _ in data.votes}
     unknown = vote_comments - texts.keys()
     if unknown:
@@ -255,6 +246,33 @@ def build_events(data: PolisFolder, code: str, host_key_hash: str) -> tuple[Meet
             vote, ts = command
             apply(vote, ts / 1000)
 
+    _restore_moderation(data, comments, statement_of, end, apply)
+    _restore_phase_and_follow_ups(data, statement_of, end, apply)
+    return meeting, events
+
+
+def _statement_texts(comments: list[dict[str, str]]) -> dict[int, str]:
+    """Each comment's statement text: normalised, made unique (a duplicate gets its id), cut to the limit."""
+    texts: dict[int, str] = {}
+    seen: set[str] = set()
+    for c in comments:
+        cid = _int(c.get("comment-id"), "comments.csv comment-id")
+        text = normalize_text(_unneutralize(c.get("comment-body") or "")) or f"(#{cid})"
+        if text in seen:
+            text = f"{text} (#{cid})"
+        if len(text) > MAX_TEXT:
+            text = text[: MAX_TEXT - 1] + "…"
+        seen.add(text)
+        texts[cid] = text
+    return texts
+
+
+Apply = Callable[[Any, float], None]
+
+
+def _restore_moderation(data: PolisFolder, comments: list[dict[str, str]], statement_of: dict[int, int],
+                        end: float, apply: Apply) -> None:
+    """Rejected and hidden comments, with the reasons our sidecar kept (Pol.is's own files have none)."""
     states = data.sidecar.get("statements", {}) if isinstance(data.sidecar.get("statements"), dict) else {}
     for c in comments:
         cid = _int(c.get("comment-id"), "comments.csv comment-id")
@@ -271,6 +289,10 @@ def build_events(data: PolisFolder, code: str, host_key_hash: str) -> tuple[Meet
                 reason = REJECT_REASON
             apply(Moderate(statement_of[cid], action, reason), end)
 
+
+def _restore_phase_and_follow_ups(data: PolisFolder, statement_of: dict[int, int], end: float,
+                                  apply: Apply) -> None:
+    """The phase the meeting had (reviewing for a Pol.is export), its follow-ups, and its close last."""
     target = str(data.sidecar.get("phase", "reviewing"))
     order_of = ["lobby", "collecting", "voting", "reviewing", "closed"]
     if target not in order_of or order_of.index(target) < 1:
@@ -287,7 +309,6 @@ def build_events(data: PolisFolder, code: str, host_key_hash: str) -> tuple[Meet
                   float(f.get("at", end)))
     if target == "closed":
         apply(SetPhase("closed"), end)
-    return meeting, events
 
 
 async def store_meeting(store_url: str, data: PolisFolder) -> tuple[str, str, Meeting]:

@@ -95,7 +95,7 @@ _ops = itertools.count()
 def frame(kind: str, field: str, value: Any) -> str:
     """A valid ``kind`` command with ``value`` in ``field``, as raw JSON (lone surrogates as \\ud800 escapes)."""
     message: dict[str, Any] = {"v": 1, "type": kind, "op": f"fz-{next(_ops)}"}
-    message.update({name: VALID[name] for name in SPECS[kind].field_names})
+    message.update({f.name: VALID.get(f.name, f.example) for f in SPECS[kind].fields})
     message[field] = value
     return json.dumps(message, ensure_ascii=True)
 
