@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+import facilitation.core.commands.participants as participants
+import facilitation.core.commands.statements as statements
 from facilitation.core import meeting as core
-from facilitation.core.commands import participants, statements
 from facilitation.core.errors import ClientError, ProtocolError
 from facilitation.core.meeting import (
     Command,

@@ -85,8 +85,8 @@ def ring_bell(meeting: Meeting, command: RingBell, now: float) -> list[Event]:
     return [BellRung(meeting.next_seq(), now, command.note, command.op)]
 
 
-RING = CommandSpec("ring", HOSTS, (Field("note", text_field(20), required=True),), command=RingBell,
-                   handler=ring_bell, events=(BellRung,), state=(Bell,))
+RING = CommandSpec("ring", HOSTS, (Field("note", text_field(20), required=True, example="休息一下"),),
+                   command=RingBell, handler=ring_bell, events=(BellRung,), state=(Bell,))
 
 
 # ---------------------------------------------------------------- serving it

@@ -18,8 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# one import per feature module, each on its own line: two features added at once touch different lines
+import facilitation.core.commands.follow_ups as follow_ups
+import facilitation.core.commands.host_settings as host_settings
+import facilitation.core.commands.participants as participants
+import facilitation.core.commands.phases as phases
+import facilitation.core.commands.session as session
+import facilitation.core.commands.statements as statements
 from facilitation.core.command import Command, CommandSpec, Handler
-from facilitation.core.commands import follow_ups, host_settings, participants, phases, session, statements
 from facilitation.core.events import CORE_EVENTS, Event
 from facilitation.core.state import MeetingPart
 
