@@ -281,7 +281,7 @@ def opendata_tables(summary: Summary) -> dict[str, list[list[Any]]]:
         out["statements.csv"].append([
             statement_number(s.id), s.text if shown else "", "host" if s.seed else "participant", s.state,
             minute(s.created_at),
-            s.tally.total, s.tally.agree, s.tally.acceptable, s.tally.disagree, s.tally.passed,
+            s.tally.seen, s.tally.agree, s.tally.acceptable, s.tally.disagree, s.tally.passed,
             (s.lane or "") if shown else "",
             "" if f is None else f.status, "" if f is None else f.response, "" if f is None else minute(f.at),
         ])

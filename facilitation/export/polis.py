@@ -217,12 +217,12 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
                    f"group-{letter}-passes"]
     group_rows = []
     for s in summary.statements:
-        row: list[Any] = [sid(s.id), neutralize(s.text), s.tally.total, s.tally.agree + s.tally.acceptable,
+        row: list[Any] = [sid(s.id), neutralize(s.text), s.tally.seen, s.tally.agree + s.tally.acceptable,
                           s.tally.disagree, s.tally.passed]
         leans = {lean.name: lean.tally for lean in s.by_group}
         for g in summary.groups:
             t = leans.get(g.id)
-            row += [0, 0, 0, 0] if t is None else [t.total, t.agree + t.acceptable, t.disagree, t.passed]
+            row += [0, 0, 0, 0] if t is None else [t.seen, t.agree + t.acceptable, t.disagree, t.passed]
         group_rows.append(row)
     _write(paths[4], header, group_rows)
 

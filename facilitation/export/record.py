@@ -204,7 +204,7 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
                 continue
             counted = s.tally.disagree if lane == "rejected" else s.tally.agree + s.tally.acceptable
             word = cat.vote("disagree") if lane == "rejected" else cat.accepted_words(summary.scale)
-            lines.append(Conclusion(statement_number(s.id), s.text, f"{word} {fraction(counted, s.tally.total)}"))
+            lines.append(Conclusion(statement_number(s.id), s.text, f"{word} {fraction(counted, s.tally.seen)}"))
         conclusions.append((cat.lane(lane), tuple(lines)))
     follow_ups = tuple(FollowUpLine(statement_number(s.id), s.text, cat.t(s.follow_up.status), s.follow_up.at,
                                     s.follow_up.response)

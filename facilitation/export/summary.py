@@ -26,6 +26,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from clustering.result import Tally
 from facilitation.core.events import Event, FollowUpSet, MeetingCreated, ParticipantJoined, VoteCast
 from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.vocabulary import VOTE_WEIGHTS
@@ -81,26 +82,6 @@ class SummaryUnavailable(LookupError):
 
 
 # ---------------------------------------------------------------- the model
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Latest votes on one statement, by everyone or by one group or role."""
-
-    agree: int = 0
-    acceptable: int = 0
-    disagree: int = 0
-    passed: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.agree + self.acceptable + self.disagree + self.passed
-
-    def share(self, value: str) -> float:
-        """Share of the votes cast that are ``value`` (0 when nobody voted)."""
-        count = {"agree": self.agree, "acceptable": self.acceptable, "disagree": self.disagree,
-                 "pass": self.passed}[value]
-        return count / self.total if self.total else 0.0
 
 
 @dataclass(frozen=True)
@@ -412,7 +393,7 @@ def build_summary(
 
     acceptable = tuple(
         Acceptable(s.id, s.text, min((x.share for x in _accepted_all(s.by_group)), default=0.0),
-                   _accepted_all(s.by_group), tuple(_accepted(lean) for lean in s.by_role if lean.tally.total))
+                   _accepted_all(s.by_group), tuple(_accepted(lean) for lean in s.by_role if lean.tally.seen))
         for s in sorted((s for s in statements if s.lane == "acceptable"), key=lambda s: (-_rank(s.by_group), s.id))
     )
     disputed = _lane_statements(statements, "disputed")
@@ -421,8 +402,8 @@ def build_summary(
     def opinion(o: Mapping[str, Any], tally: Tally) -> Opinion:
         direction = str(o["direction"])
         count = tally.disagree if direction == "disagree" else tally.agree
-        return Opinion(int(o["statement"]), texts[int(o["statement"])], direction, count, tally.total,
-                       count / tally.total if tally.total else 0.0)
+        return Opinion(int(o["statement"]), texts[int(o["statement"])], direction, count, tally.seen,
+                       count / tally.seen if tally.seen else 0.0)
 
     groups = tuple(
         OpinionGroup(
@@ -562,11 +543,11 @@ def _lane_of(lane: str | None, tally: Tally) -> str | None:
 
 
 def _accepted(lean: GroupLean) -> Share:
-    return _share(lean.name, lean.tally.agree + lean.tally.acceptable, lean.tally.total)
+    return _share(lean.name, lean.tally.agree + lean.tally.acceptable, lean.tally.seen)
 
 
 def _disagreed(lean: GroupLean) -> Share:
-    return _share(lean.name, lean.tally.disagree, lean.tally.total)
+    return _share(lean.name, lean.tally.disagree, lean.tally.seen)
 
 
 def _smoothed(count: int, of: int) -> float:
@@ -580,7 +561,7 @@ def _accepted_all(leans: Sequence[GroupLean]) -> tuple[Share, ...]:
 
 def _rank(leans: Sequence[GroupLean]) -> float:
     """Maximin rank: the least accepting group's smoothed accepted share."""
-    return min((_smoothed(x.tally.agree + x.tally.acceptable, x.tally.total) for x in leans), default=0.0)
+    return min((_smoothed(x.tally.agree + x.tally.acceptable, x.tally.seen) for x in leans), default=0.0)
 
 
 def from_map_message(message: Mapping[str, Any]) -> dict[str, Any]:
@@ -674,15 +655,15 @@ def _lane_statements(statements: Sequence[StatementInfo], lane: str) -> tuple[La
     for s in statements:
         if s.lane != lane:
             continue
-        accepted = [_accepted(lean) for lean in s.by_group if lean.tally.total]
-        smoothed = {lean.name: _smoothed(lean.tally.agree + lean.tally.acceptable, lean.tally.total)
-                    for lean in s.by_group if lean.tally.total}
+        accepted = [_accepted(lean) for lean in s.by_group if lean.tally.seen]
+        smoothed = {lean.name: _smoothed(lean.tally.agree + lean.tally.acceptable, lean.tally.seen)
+                    for lean in s.by_group if lean.tally.seen}
         if accepted:
             most = max(accepted, key=lambda x: (x.share, x.count))
             least = min(accepted, key=lambda x: (x.share, -x.count))
             spread = most.share - least.share
             key = -(max(smoothed.values()) - min(smoothed.values())) if lane == "disputed" else \
-                _smoothed(s.tally.agree + s.tally.acceptable, s.tally.total)
+                _smoothed(s.tally.agree + s.tally.acceptable, s.tally.seen)
         else:
             most = least = _share("", 0, 0)
             spread, key = 0.0, 0.0

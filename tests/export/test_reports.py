@@ -40,7 +40,7 @@ def test_summary_counts_lanes_and_group_shares() -> None:
     assert {d.statement for d in s.disputed} == {3, 4, 5}
     assert {r.statement for r in s.rejected} == {2}
     disputed = s.disputed[0]
-    shares = sorted(lean.tally.share("agree") for lean in disputed.leans)
+    shares = sorted(lean.tally.agree / lean.tally.seen if lean.tally.seen else 0.0 for lean in disputed.leans)
     assert shares == [0.0, 1.0]
     assert all(share.share > 0.8 for a in s.acceptable for share in a.groups)
     rejected = s.statement(6)
