@@ -22,8 +22,8 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import SCREENSHOTS, Demo, create_meeting, host_command, new_page, screenshot
 from tests.e2e.deck import deck_pages, section_statements
-from tests.e2e.test_rehearsal_fixes import SHOW_ANALYSIS, settle, statement_ids
-from tests.e2e.test_rehearsal_round2 import participant_votes
+from tests.e2e.test_lanes_and_hints import SHOW_ANALYSIS, settle, statement_ids
+from tests.e2e.test_voting_card import participant_votes
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.browser
