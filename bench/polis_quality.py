@@ -70,7 +70,8 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "polis"))
     args = parser.parse_args()
     data = Path(args.data)
-    report = {folder.name: conversation(folder) for folder in sorted(data.iterdir()) if (folder / "votes.csv").is_file()}
+    folders = [folder for folder in sorted(data.iterdir()) if (folder / "votes.csv").is_file()]
+    report = {folder.name: conversation(folder) for folder in folders}
     print(json.dumps(report, ensure_ascii=False, indent=1))
 
 
