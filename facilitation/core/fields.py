@@ -148,6 +148,8 @@ def setting_check(setting: HostSetting) -> Check:
     """The wire check of a host-changeable setting, from its declaration."""
     if setting.kind is bool:
         return bool_field
+    if setting.choices:
+        return choice_field(setting.choices)
     return text_field(setting.max_chars, multiline=setting.multiline)
 
 

@@ -40,6 +40,7 @@ from facilitation.core.state import (
     MAX_ROLE_CHARS,
     MAX_ROLES,
     MAX_STATEMENT_CHARS,
+    PROJECTOR_THEMES,
     MeetingSettings,
     ModerationMode,
 )
@@ -163,6 +164,7 @@ MEETING_FIELDS: tuple[Field, ...] = (
     Field("privacy", privacy_field),
     Field("require_consent", bool_field),
     Field("retention_days", int_field),
+    Field("projector_theme", choice_field(PROJECTOR_THEMES)),
 )
 """``POST /api/meetings``: the body's fields, checked like a command's."""
 

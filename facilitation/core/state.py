@@ -36,6 +36,7 @@ __all__ = [
     "OPS_REMEMBERED",
     "PARTICIPANT_PHASES",
     "PHASE_ORDER",
+    "PROJECTOR_THEMES",
     "CommandRefused",
     "FollowUp",
     "HostSetting",
@@ -111,6 +112,10 @@ class StatementState(StrEnum):
 
 LANGUAGES = ("zh-TW", "en")
 
+PROJECTOR_THEMES = ("dark", "light")
+"""The projector's looks: ``dark`` (default) for a dimmed room, ``light`` for a bright one, where a projector's
+dark picture turns grey and pale colours wash out first (docs/projector.md)."""
+
 def normalize_text(text: str) -> str:
     """NFC-normalise and collapse whitespace (:func:`facilitation.core.text.collapse`)."""
     return collapse(text)
@@ -147,6 +152,8 @@ class MeetingSettings:
     """Phones must tick the notice's consent box to join (a declining phone sends nothing)."""
     retention_days: int = 0
     """Days the meeting is kept after it ends, then ``facilitation purge`` deletes it (0: until deleted)."""
+    projector_theme: str = "dark"
+    """How the projector looks (:data:`PROJECTOR_THEMES`); the host switches it live."""
 
     MAX_TITLE: ClassVar[int] = 200
     MAX_TOPIC: ClassVar[int] = 500
@@ -164,6 +171,8 @@ class MeetingSettings:
             raise CommandRefused("invalid_settings", f"language must be one of {', '.join(LANGUAGES)}")
         if self.scale not in SCALES:
             raise CommandRefused("invalid_settings", f"scale must be one of {', '.join(SCALES)}")
+        if self.projector_theme not in PROJECTOR_THEMES:
+            raise CommandRefused("invalid_settings", f"projector_theme must be one of {', '.join(PROJECTOR_THEMES)}")
         if not 10 <= self.max_statement_chars <= MAX_STATEMENT_CHARS:
             raise CommandRefused(
                 "invalid_settings", f"max_statement_chars must be between 10 and {MAX_STATEMENT_CHARS}"
@@ -201,6 +210,7 @@ class MeetingSettings:
             "privacy": dict(self.privacy),
             "require_consent": self.require_consent,
             "retention_days": self.retention_days,
+            "projector_theme": self.projector_theme,
         }
 
     @classmethod
@@ -219,6 +229,7 @@ class MeetingSettings:
                 privacy={str(k): str(v) for k, v in dict(data.get("privacy") or {}).items()},
                 require_consent=bool(data.get("require_consent", False)),
                 retention_days=int(data.get("retention_days", 0)),
+                projector_theme=str(data.get("projector_theme", "dark")),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CommandRefused("invalid_settings", f"invalid meeting settings: {exc}") from exc
@@ -289,6 +300,8 @@ class HostSetting:
     """Where the value lives: an attribute of the meeting itself, or a field of its :class:`MeetingSettings`."""
     max_chars: int = 0
     multiline: bool = False
+    choices: tuple[str, ...] = ()
+    """The values a word-valued setting may take (its wire check is then a choice, not free text)."""
 
     def check(self, value: Any) -> Any:
         """The meeting's own check (the wire checked already; this holds for every other caller)."""
@@ -297,6 +310,8 @@ class HostSetting:
                 raise CommandRefused("invalid_settings", f"{self.name} must be true or false")
         elif not isinstance(value, str):
             raise CommandRefused("invalid_settings", f"{self.name} must be text")
+        elif self.choices and value not in self.choices:
+            raise CommandRefused("invalid_settings", f"{self.name} must be one of {', '.join(self.choices)}")
         return value
 
     def fold(self, meeting: Meeting, value: Any) -> None:
@@ -314,6 +329,7 @@ HOST_SETTINGS: dict[str, HostSetting] = {
         HostSetting("title", str, "settings", MeetingSettings.MAX_TITLE),
         HostSetting("topic", str, "settings", MeetingSettings.MAX_TOPIC),
         HostSetting("description", str, "settings", MeetingSettings.MAX_DESCRIPTION, multiline=True),
+        HostSetting("projector_theme", str, "settings", choices=PROJECTOR_THEMES),
     )
 }
 """The settings a host may change while the meeting runs, by name."""

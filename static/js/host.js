@@ -29,6 +29,7 @@ const SETTING_LOG = {
   title: () => t("log.title_changed"),
   topic: () => t("log.topic_changed"),
   description: () => t("log.description_changed"),
+  projector_theme: (theme) => t(theme === "light" ? "log.theme_light" : "log.theme_dark"),
 };
 const ANALYSIS_DONE = {
   pause: "host.analysis_done_pause",
@@ -263,7 +264,7 @@ function applyEvent(event) {
       const changes = event.changes || {};
       if ("results_visible" in changes) state.resultsVisible = Boolean(changes.results_visible);
       if ("analysis_paused" in changes) state.analysisPaused = Boolean(changes.analysis_paused);
-      for (const name of ["title", "topic", "description"]) {
+      for (const name of ["title", "topic", "description", "projector_theme"]) {
         if (name in changes) state.settings = { ...state.settings, [name]: changes[name] };
       }
       state.log.push({ seq: event.seq, at: event.at, action: "settings", changes });
@@ -369,6 +370,11 @@ function wireControls() {
     pendingPhase = null;
     show("#phase-confirm", false);
   });
+  for (const radio of document.querySelectorAll("input[name=projector-theme]")) {
+    radio.addEventListener("change", (event) => {
+      command("settings", { changes: { projector_theme: event.target.value } }, "#theme-status").catch(renderAll);
+    });
+  }
   $("#results-visible").addEventListener("change", (event) => {
     command("settings", { changes: { results_visible: event.target.checked } }, "#analysis-status").catch(renderAll);
   });
@@ -499,6 +505,8 @@ function renderAll() {
   renderTyping();
   renderPeople();
   $("#results-visible").checked = state.resultsVisible;
+  const theme = settings.projector_theme === "light" ? "light" : "dark";
+  for (const radio of document.querySelectorAll("input[name=projector-theme]")) radio.checked = radio.value === theme;
   const status = [];
   status.push(t(state.analysisPaused ? "host.analysis_paused" : "host.analysis_running"));
   if (state.analysisRun !== null) status.push(t("host.analysis_run", { run: state.analysisRun }));

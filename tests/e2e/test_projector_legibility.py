@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import SCREENSHOTS, Demo, create_meeting, host_command, new_page, screenshot
+from tests.e2e.conftest import DESKTOP, SCREENSHOTS, Demo, create_meeting, host_command, new_page, screenshot
 from tests.e2e.deck import deck_pages, section_statements
 from tests.e2e.test_lanes_and_hints import SHOW_ANALYSIS, settle, statement_ids
 from tests.e2e.test_voting_card import participant_votes
@@ -136,7 +136,6 @@ class Room:
             page.goto(f"{base}/projector/{self.code}")
             expect(page.locator("#conn")).to_have_attribute("data-state", "online")
             self.pages[name] = page
-        self.theme = "dark"
         self.analysis: dict[str, Any] | None = None
 
     def phase(self, phase: str) -> None:
@@ -146,9 +145,12 @@ class Room:
                                    " document.body.dataset.screen === p", arg=SCREEN[phase])
 
     def set_theme(self, theme: str) -> None:
-        self.theme = theme
+        """The host switches the projector's theme (the ``settings`` command); every projector follows."""
+        reply = host_command(self.base, self.code, self.created["host_key"],
+                             {"type": "settings", "changes": {"projector_theme": theme}})
+        assert reply["type"] == "ack", reply
         for page in self.pages.values():
-            page.evaluate("(t) => { document.body.dataset.theme = t; }", theme)
+            expect(page.locator("body")).to_have_attribute("data-theme", theme)
 
     def show_analysis(self) -> None:
         self.analysis = analysis_payload(statement_ids(self.base, self.code))
@@ -286,6 +288,36 @@ def test_the_loopback_warning_is_legible_too(browser: Any, plain_demo: Demo, rep
         check(page, f"collecting loopback {size}", report)
         screenshot(page, f"projector-collecting-loopback-{size}")
         assert page.errors == []
+
+
+def test_the_host_switches_the_theme_from_the_console_and_the_projector_follows(
+        browser: Any, lan_server: ServerProcess) -> None:
+    """A meeting created light opens light; the console's 深色 / 淺色 switch changes the open projector at
+    once, the console shows the choice and logs it; a projector opened later starts in the chosen theme."""
+    base = lan_server.url
+    created = create_meeting(base, title=TITLE, ask_nickname=False, projector_theme="light")
+    projector = new_page(browser, SIZES["1280x720"])
+    projector.goto(f"{base}/projector/{created['code']}")
+    expect(projector.locator("#conn")).to_have_attribute("data-state", "online")
+    expect(projector.locator("body")).to_have_attribute("data-theme", "light")
+    host = new_page(browser, DESKTOP)
+    host.goto(f"{base}/host/{created['code']}#key={created['host_key']}")
+    expect(host.locator("#conn")).to_have_attribute("data-state", "online")
+    expect(host.locator("#theme-light")).to_be_checked()
+    host.check("#theme-dark")
+    expect(projector.locator("body")).to_have_attribute("data-theme", "dark")
+    expect(host.locator("#log")).to_contain_text("投影畫面改用深色")
+    background = projector.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 13, 15)", background
+    host.check("#theme-light")
+    expect(projector.locator("body")).to_have_attribute("data-theme", "light")
+    assert projector.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    later = new_page(browser, SIZES["1280x720"])
+    later.goto(f"{base}/projector/{created['code']}")
+    expect(later.locator("#conn")).to_have_attribute("data-state", "online")
+    expect(later.locator("body")).to_have_attribute("data-theme", "light")
+    screenshot(host, "projector-theme-console")
+    assert host.errors == [] and projector.errors == [] and later.errors == []
 
 
 def test_a_phone_opening_the_projector_does_not_break(browser: Any, plain_demo: Demo) -> None:
