@@ -40,8 +40,19 @@ def participant_snapshot(meeting: Meeting, participant: int) -> dict[str, Any]:
     }
 
 
+def screens(meeting: Meeting) -> dict[str, Any]:
+    """What a feature shows the projector and the host beyond its public state (a part's ``screen()``, if it
+    has one: the consent check's answers by participant, which phones never see), by the part's key."""
+    out: dict[str, Any] = {}
+    for part in meeting.parts.values():
+        screen = getattr(part, "screen", None)
+        if screen is not None:
+            out[part.key] = screen()
+    return out
+
+
 def projector_snapshot(meeting: Meeting) -> dict[str, Any]:
-    return {"meeting": meeting.public_state()}
+    return {"meeting": meeting.public_state(), "screens": screens(meeting)}
 
 
 def host_snapshot(meeting: Meeting) -> dict[str, Any]:
@@ -56,6 +67,7 @@ def host_snapshot(meeting: Meeting) -> dict[str, Any]:
             {**s.public(), "author": s.author, "tally": dict(s.tally)} for s in meeting.statements.values()
         ],
         "participants_by_role": by_role,
+        "screens": screens(meeting),
         "participants": [
             {"participant": p.id, "nickname": p.nickname, "role": p.role}
             for p in meeting.participants.values()

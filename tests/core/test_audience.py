@@ -63,7 +63,8 @@ def every_event() -> list[tuple[Meeting, Event]]:
 def sampled(meeting: Meeting, cls: type[Event]) -> Event:
     """An event of a type the scenario does not make (a feature's): a plausible value in every field, about
     participant 0 and statement 0 of ``meeting``."""
-    samples: dict[Any, Any] = {int: 0, float: NOW, str: "x", bool: False, int | None: 0, dict[str, Any]: {}}
+    samples: dict[Any, Any] = {int: 0, float: NOW, str: "x", bool: False, int | None: 0, dict[str, Any]: {},
+                               list[int]: [0]}
     hints = typing.get_type_hints(cls)
     values = {f.name: samples[hints[f.name]] for f in dataclasses.fields(cls)}
     return cls(**{**values, "seq": meeting.seq + 1})

@@ -91,7 +91,7 @@ def _sample(cls: type[Event]) -> Event:
     """An instance with a plausible value in every field: an ack's ``result`` keys do not depend on them."""
     hints = typing.get_type_hints(cls)
     samples: dict[Any, Any] = {int: 1, float: 1.0, str: "accepted", bool: False, int | None: 1,
-                               dict[str, Any]: {"title": "x"}}
+                               dict[str, Any]: {"title": "x"}, list[int]: [1]}
     return cls(**{f.name: samples[hints[f.name]] for f in dataclasses.fields(cls)})
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 # one import per feature module, each on its own line: two features added at once touch different lines
+import facilitation.core.commands.consent as consent
 import facilitation.core.commands.follow_ups as follow_ups
 import facilitation.core.commands.host_settings as host_settings
 import facilitation.core.commands.participants as participants
@@ -44,6 +45,9 @@ COMMANDS: list[CommandSpec] = [
     host_settings.SETTINGS,
     session.ANALYSIS,
     follow_ups.FOLLOW_UP,
+    consent.CHECK_OPEN,
+    consent.CHECK_ANSWER,
+    consent.CHECK_CLOSE,
 ]
 """The table: one line per client message type, in the order docs/protocol.md lists them."""
 
