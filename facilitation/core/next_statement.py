@@ -26,7 +26,9 @@ import itertools
 import random
 from collections.abc import Mapping, Sequence
 
+from facilitation.core.commands.spotlight import spotlit
 from facilitation.core.meeting import Meeting, Statement
+from facilitation.core.state import StatementState
 
 __all__ = ["NEW_STATEMENT_VOTES", "Router", "next_statement", "uniform"]
 
@@ -96,6 +98,11 @@ class Router:
         if meeting.remaining(participant) <= 0:
             return None
         mine = meeting.votes.get(participant, {})
+        focus = spotlit(meeting)
+        if focus is not None and focus not in mine:  # the host asked the whole room to look at this one
+            statement = meeting.statements.get(focus)
+            if statement is not None and statement.state is StatementState.ACCEPTED:
+                return statement
         fresh = self._fresh_statements(accepted)
         if fresh:
             unvoted_fresh = [s for s in fresh if s.id not in mine]

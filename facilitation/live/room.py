@@ -234,10 +234,13 @@ class Room:
 
     def _snapshot(self, conn: Connection) -> dict[str, Any]:
         analysis = self.analysis
-        return snapshot(
+        body = snapshot(
             self.meeting, conn.role, conn.participant,
             next_statement=None if conn.participant is None else self.next_for(conn.participant),
             analysis_on=analysis is not None,
             analysis=None if analysis is None else analysis.view(conn),
             analysis_error=None if analysis is None else analysis.error,
         )
+        # The server's clock, so a page can show a countdown's deadline corrected for its own clock's skew.
+        body["now"] = round(time.time(), 3)
+        return body

@@ -25,6 +25,7 @@ import facilitation.core.commands.host_settings as host_settings
 import facilitation.core.commands.participants as participants
 import facilitation.core.commands.phases as phases
 import facilitation.core.commands.session as session
+import facilitation.core.commands.spotlight as spotlight
 import facilitation.core.commands.statements as statements
 from facilitation.core.command import Command, CommandSpec, Handler
 from facilitation.core.events import CORE_EVENTS, Event
@@ -48,6 +49,8 @@ COMMANDS: list[CommandSpec] = [
     consent.CHECK_OPEN,
     consent.CHECK_ANSWER,
     consent.CHECK_CLOSE,
+    spotlight.SPOTLIGHT,
+    spotlight.SPOTLIGHT_END,
 ]
 """The table: one line per client message type, in the order docs/protocol.md lists them."""
 
