@@ -58,4 +58,6 @@ def log_detail(entry: LogEntry, cat: Catalog) -> str:
         return f"{cat.phase(entry.from_phase)} → {cat.phase(entry.to_phase)}"
     if entry.action == "settings":
         return "; ".join(cat.setting(k, v) for k, v in sorted(entry.changes.items()))
+    if entry.check is not None:
+        return cat.t("check.number", n=entry.check)
     return ""

@@ -20,6 +20,7 @@ from facilitation.export._common import (
     tally_header,
     tally_text,
 )
+from facilitation.export.checks_text import count_head, count_rows, handling_text, meta_text, outcome_text
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.maptable import map_rows
 from facilitation.export.notice import notice_caption, notice_rows
@@ -185,6 +186,9 @@ def render_html(summary: Summary) -> str:
     if summary.acceptable or summary.disputed or summary.rejected:
         add(f'<p class="note">{e(cat.t("ranking_note"))}</p>')
 
+    if summary.checks:
+        _checks(out, summary, cat)
+
     _h2(out, "groups", cat.t("groups"))
     if not summary.groups:
         add(f"<p>{e(cat.t('none_yet'))}</p>")
@@ -318,6 +322,26 @@ def _table(out: list[str], head: list[str], rows: list[list[str]]) -> None:
             cells.append(f'<td{classes} data-label="{escape(label)}">{cell}</td>')
         out.append(f"<tr>{''.join(cells)}</tr>")
     out.append("</tbody></table></div>")
+
+
+def _checks(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The consent checks: each draft, its answers by group and role, its objections and their handling."""
+    e = escape
+    _h2(out, "checks", cat.t("check.heading"))
+    out.append(f'<p class="note">{e(cat.t("checks_intro"))}</p>')
+    for check in summary.checks:
+        out.append(f'<h3 id="check-{check.id}">{e(cat.t("check.number", n=check.id))}: '
+                   f"{e(outcome_text(check, cat))}</h3>")
+        out.append(f'<p class="description">{e(check.text)}</p>')
+        out.append(f'<p class="note">{e(meta_text(check, cat))}</p>')
+        _table(out, count_head(cat),
+               [[_label(label), _n(c.consent), _n(c.live_with), _n(c.object), _n(c.answered)]
+                for label, c in count_rows(check, cat)])
+        if check.objections:
+            _table(out, ["#", cat.t("reason"), cat.t("objector"), cat.t("handled")],
+                   [[_n(statement_number(o.statement)), _text(o.reason),
+                     _label(cat.join(o.role or cat.t("no_role"), f"({cat.group(o.group)})" if o.group else "")),
+                     _lines(handling_text(o, cat))] for o in check.objections])
 
 
 def _analysis_note(summary: Summary, cat: Catalog) -> str:

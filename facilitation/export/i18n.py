@@ -91,6 +91,23 @@ _EN: dict[str, str] = {
     "ranking_note": "Order: statements with more votes behind them come first (ranked with one extra vote "
                     "added each way, as Pol.is does); every figure shown is the real count and its share.",
     "none_yet": "None.",
+    "checks_intro": "Each check put a draft conclusion to the phones: consent, can live with it, or object (an "
+                    "objection needs a reason, which became a statement). Only a check no one objected to is "
+                    "called agreed, and only by those who answered.",
+    "check_meta": "Opened {opened}, closed {closed}; statements it bundles: {statements}",
+    "check_still_open": "still open",
+    "objector": "Objector",
+    "handled": "How it was handled",
+    "handled_pending": "awaiting the host",
+    "handled_accepted": "put to the room as statement #{n}",
+    "handled_rejected": "not taken up",
+    "handled_hidden": "hidden by the host",
+    "handled_taken": "the draft of check {check} includes it",
+    "handled_next": "the objector answered check {check}: {answer}",
+    "handled_withdrawn": "objection withdrawn (latest answer: {answer})",
+    "answered": "Answered",
+    "log_check_opened": "Opened a consent check",
+    "log_check_closed": "Closed a consent check",
     "groups": "Opinion groups",
     "group_name": "Group {group}",
     "group_heading": "Group {group} ({people})",
@@ -161,6 +178,23 @@ _ZH: dict[str, str] = {
     "ranking_note": "排序時每個比例都先加上一票贊成、一票反對（與 Pol.is 相同），讓表態人數多的意見排在前面；"
                     "表中顯示的都是實際人數與實際比例。",
     "none_yet": "無。",
+    "checks_intro": "每次確認把一份結論草案交給大家回覆：同意、可以接受，或提出異議"
+                    "（異議需要理由，理由成為一則新意見）。"
+                    "只有無人提出異議的確認才稱為達成共識，而且只代表有作答的人。",
+    "check_meta": "開始 {opened}，結束 {closed}；包含的意見：{statements}",
+    "check_still_open": "尚未結束",
+    "objector": "提出者",
+    "handled": "處理方式",
+    "handled_pending": "待主持人審核",
+    "handled_accepted": "已列為第 {n} 則意見供大家表態",
+    "handled_rejected": "未採用",
+    "handled_hidden": "主持人已隱藏",
+    "handled_taken": "第 {check} 次確認的草案已納入",
+    "handled_next": "提出者對第 {check} 次確認的回覆：{answer}",
+    "handled_withdrawn": "已撤回異議（最後回覆：{answer}）",
+    "answered": "作答人數",
+    "log_check_opened": "開始共識確認",
+    "log_check_closed": "結束共識確認",
     "groups": "意見群組",
     "group_name": "{group} 組",
     "group_heading": "{group} 組（{people}）",
@@ -266,7 +300,7 @@ class Catalog:
     def log_action(self, action: str) -> str:
         if action in ("accept", "reject", "hide"):
             return self.t(f"host.{action}")
-        if action in ("phase", "settings"):
+        if action in ("phase", "settings", "check_opened", "check_closed"):
             return self.t(f"log_{action}")
         return action
 

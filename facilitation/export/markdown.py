@@ -18,6 +18,7 @@ from facilitation.export._common import (
     tally_header,
     tally_text,
 )
+from facilitation.export.checks_text import count_head, count_rows, handling_text, meta_text, outcome_text
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.maptable import map_rows
 from facilitation.export.notice import notice_caption, notice_rows
@@ -119,6 +120,9 @@ def render_markdown(summary: Summary) -> str:
     if summary.acceptable or summary.disputed or summary.rejected:
         add(cat.t("ranking_note") + "\n")
 
+    if summary.checks:
+        _checks(out, summary, cat)
+
     add(f"## {cat.t('groups')}\n")
     if not summary.groups:
         add(cat.t("none_yet") + "\n")
@@ -196,6 +200,28 @@ def render_markdown(summary: Summary) -> str:
         out.extend(f"- **{escape(label)}**: {escape(text)}" for label, text in notice_rows(summary, cat))
         add("")
     return "\n".join(out)
+
+
+def _checks(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The consent checks: each draft, its answers by group and role, its objections and their handling."""
+    out.append(f"## {cat.t('check.heading')}\n")
+    out.append(cat.t("checks_intro") + "\n")
+    for check in summary.checks:
+        heading = cat.t("check.number", n=check.id) + cat.t("colon") + outcome_text(check, cat)
+        out.append(f"### {escape(heading)}\n")
+        out.append(_paragraphs(check.text) + "\n")
+        out.append(f"*{escape(meta_text(check, cat))}*\n")
+        _table(out, count_head(cat), ["---", "---:", "---:", "---:", "---:"])
+        for label, c in count_rows(check, cat):
+            out.append(f"| {escape(label)} | {c.consent} | {c.live_with} | {c.object} | {c.answered} |")
+        out.append("")
+        if check.objections:
+            _table(out, ["#", cat.t("reason"), cat.t("objector"), cat.t("handled")], ["---:", "---", "---", "---"])
+            for o in check.objections:
+                who = cat.join(o.role or cat.t("no_role"), f"({cat.group(o.group)})" if o.group else "")
+                out.append(f"| {statement_number(o.statement)} | {escape(o.reason)} | {escape(who)} | "
+                           f"{escape(handling_text(o, cat))} |")
+            out.append("")
 
 
 def _analysis_note(summary: Summary, cat: Catalog) -> str:

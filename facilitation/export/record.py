@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from facilitation.export.i18n import catalog, format_date, format_time, fraction
+from facilitation.export.checks_text import count_rows, handling_text, meta_text, outcome_text
+from facilitation.export.i18n import Catalog, catalog, format_date, format_time, fraction
 from facilitation.export.markdown import escape
 from facilitation.export.summary import Summary, statement_number
 from facilitation.export.transcript import Moment, Placed, Transcript, place
@@ -170,6 +171,8 @@ class Record:
     dropped: str
     words: dict[str, str]
     """Headings and labels the writers need, in the record's language."""
+    checks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    """The consent checks: (heading with its outcome, the draft's text, lines of counts and objections)."""
 
 
 def build_record(summary: Summary, transcript: Transcript | None = None, markers: Sequence[Marker] = (),
@@ -228,8 +231,26 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
         language=lang, title=title, draft=draft,
         notice=_t(lang, "draft_note") if draft else _t(lang, "published_note", at=format_time(published_at or 0.0)),
         facts=tuple(facts), items=_items(summary, moments, placed, lang), conclusions=tuple(conclusions),
-        follow_ups=follow_ups, anchors=anchors, dropped=dropped, words=words,
+        follow_ups=follow_ups, anchors=anchors, dropped=dropped, words={**words, "checks": cat.t("check.heading")},
+        checks=_checks(summary, cat),
     )
+
+
+def _checks(summary: Summary, cat: Catalog) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """Each consent check as a heading, its draft and plain lines: the counts by group and role, then each
+    objection with its reason and how it was handled (the same words as the report)."""
+    out = []
+    for check in summary.checks:
+        lines = [meta_text(check, cat)]
+        for label, c in count_rows(check, cat):
+            lines.append(f"{label}{cat.t('colon')}{cat.t('check.consent')} {c.consent} · "
+                         f"{cat.t('check.live_with')} {c.live_with} · {cat.t('check.object')} {c.object}")
+        for o in check.objections:
+            lines.append(f"{cat.t('check.object')} #{statement_number(o.statement)}{cat.t('colon')}{o.reason} — "
+                         f"{handling_text(o, cat)}")
+        heading = f"{cat.t('check.number', n=check.id)}{cat.t('colon')}{outcome_text(check, cat)}"
+        out.append((heading, check.text, tuple(lines)))
+    return tuple(out)
 
 
 def _items(summary: Summary, moments: Sequence[Moment], placed: Placed | None, lang: str) -> tuple[Item, ...]:
@@ -293,6 +314,13 @@ def record_markdown(record: Record) -> str:
         out.append(f"### {lane}\n")
         out += [f"- #{c.number} {escape(c.text)} — {c.figure}" for c in lines] or [w["none"]]
         out.append("")
+    if record.checks:
+        out.append(f"## {escape(w['checks'])}\n")
+        for heading, text, check_lines in record.checks:
+            out.append(f"### {escape(heading)}\n")
+            out.append("  \n".join(escape(line) for line in text.splitlines() if line.strip()) + "\n")
+            out += [f"- {escape(line)}" for line in check_lines]
+            out.append("")
     if record.follow_ups:
         out.append(f"## {w['follow_ups']}\n")
         out += [f"- #{f.number} {escape(f.text)} — **{f.status}** ({format_time(f.at)}): {escape(f.response)}"
@@ -357,6 +385,12 @@ def render_record_html(record: Record, stylesheet: str = "") -> str:
                                         for c in lines) + "</ul>")
         else:
             out.append(f"<p>{e(w['none'])}</p>")
+    if record.checks:
+        out.append(f"<h2>{e(w['checks'])}</h2>")
+        for heading, text, check_lines in record.checks:
+            out.append(f"<h3>{e(heading)}</h3>")
+            out.append(f'<p class="speech">{"<br>".join(e(line) for line in text.splitlines())}</p>')
+            out.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in check_lines) + "</ul>")
     if record.follow_ups:
         out.append(f"<h2>{e(w['follow_ups'])}</h2><ul>")
         out += [f"<li>#{f.number} {e(f.text)} — <strong>{e(f.status)}</strong> ({format_time(f.at)}): "

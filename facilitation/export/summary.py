@@ -30,6 +30,7 @@ from clustering.result import Tally
 from facilitation.core.events import Event, FollowUpSet, MeetingCreated, ParticipantJoined, VoteCast
 from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.vocabulary import VOTE_WEIGHTS
+from facilitation.export.consent import ConsentCheck, consent_checks
 
 __all__ = [
     "FORMAT_VERSION",
@@ -242,6 +243,8 @@ class LogEntry:
     from_phase: str
     to_phase: str
     changes: dict[str, Any]
+    check: int | None = None
+    """The consent check a ``check_opened`` / ``check_closed`` line is about."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,8 @@ class Summary:
     notice_version: str = ""
     consented: int = 0
     """Participants whose join records that they ticked the notice's consent box."""
+    checks: tuple[ConsentCheck, ...] = ()
+    """The consent checks on draft conclusions, in order (:mod:`facilitation.export.consent`)."""
 
     def statement(self, statement_id: int) -> StatementInfo | None:
         for s in self.statements:
@@ -494,6 +499,7 @@ def build_summary(
         map=points,
         participants=participants,
         votes=votes,
+        checks=consent_checks(meeting, group_of, group_ids),
     )
 
 
@@ -686,4 +692,5 @@ def _log_entry(entry: Mapping[str, Any]) -> LogEntry:
     return LogEntry(float(entry.get("at", 0.0)), str(entry.get("action", "")),
                     None if statement is None else int(statement), str(entry.get("reason", "")),
                     str(entry.get("from", "")), str(entry.get("to", "")),
-                    dict(changes) if isinstance(changes, Mapping) else {})
+                    dict(changes) if isinstance(changes, Mapping) else {},
+                    int(entry["check"]) if "check" in entry else None)
