@@ -267,7 +267,8 @@ class AnalysisScheduler:
             state.loaded.set()
         meeting = state.meeting
         behind = stored is None or meeting.seq > int(stored["seq"]) + 1
-        if meeting.vote_count and meeting.phase is not Phase.CLOSED and behind:
+        # a closed meeting is re-run only when it has no stored map at all (after an erasure dropped them)
+        if meeting.vote_count and (meeting.phase is not Phase.CLOSED or stored is None) and behind:
             self._mark_dirty(state)
 
     async def _adopt(self, state: _Meeting, stored: dict[str, Any]) -> None:

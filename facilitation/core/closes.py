@@ -1,7 +1,7 @@
 """Every WebSocket close code the server uses, in one table (docs/protocol.md lists them for clients).
 
 After a refusal the server sends the error shape first, then closes with one of these; a client decides from
-the code whether to reconnect at once (4008, 1011, 1012), after a while (4429, 4003) or not at all (4004).
+the code whether to reconnect at once (4008, 4010, 1011, 1012), after a while (4429, 4003) or not at all (4004).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ class CloseCode(IntEnum):
     """No meeting with that code."""
     TOO_SLOW = 4008
     """The client did not read fast enough; reconnect with ``since`` to resync."""
+    RELOAD = 4010
+    """The meeting's record changed under it (a participant's data was erased): reconnect at once, without
+    ``since``, for a fresh snapshot."""
     FLOOD = 4029
     """Kept sending faster than the rate limit after being warned."""
     BAD_HELLO = 4400

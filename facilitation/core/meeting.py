@@ -30,6 +30,7 @@ from facilitation.core.commands.host_settings import UpdateSettings
 from facilitation.core.commands.participants import Join, SetProfile
 from facilitation.core.commands.phases import SetPhase
 from facilitation.core.commands.statements import Moderate, PostStatement, Vote
+from facilitation.core.erasure import Erasures, refusal
 from facilitation.core.events import Event, MeetingCreated
 from facilitation.core.state import (
     HOST,
@@ -245,6 +246,10 @@ class Meeting:
                         status=409,
                     )
                 return Applied([], first.result(), duplicate=True)
+        if self.parts.get(Erasures) is not None:  # rare: after an erasure, nothing of it may come back
+            refused = refusal(self, command)
+            if refused is not None:
+                raise refused
         handler = HANDLERS.get(type(command))
         if handler is None:
             raise CommandRefused("unknown_command", f"unknown command {type(command).__name__}")

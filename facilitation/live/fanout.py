@@ -93,6 +93,11 @@ class Fanout:
         """How many connections are attached."""
         return len(self._connections)
 
+    def disconnect_all(self, code: int, reason: str) -> None:
+        """Close every connection of the meeting (an erasure or a deletion: see facilitation/live/erasure.py)."""
+        for conn in list(self._connections):
+            conn.close_after_sent(code, reason)
+
     def open(self) -> None:
         self._counter_task = asyncio.get_running_loop().create_task(self._tick_counters(), name="counters")
 

@@ -15,7 +15,9 @@ import time
 from collections.abc import Sequence
 
 from facilitation import metrics
+from facilitation.core.closes import CloseCode
 from facilitation.core.codes import new_code
+from facilitation.core.erasure import MeetingDeleted
 from facilitation.core.events import Event
 from facilitation.core.meeting import Meeting, MeetingSettings, hash_secret
 from facilitation.live.connection import Outbox
@@ -45,6 +47,7 @@ class Hub:
         self._analysis = analysis
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
+        self._dropping: set[asyncio.Task[None]] = set()
         self.outbox = Outbox()
         """Writes every connection's messages to its socket (facilitation/live/connection.py)."""
 
@@ -103,10 +106,38 @@ class Hub:
         record = Record(meeting.code, self.log)
         fanout = Fanout(meeting.code, writer, self.log, recent)
         analysis = None if self._analysis is None else self._analysis(RoomParts(meeting.code, writer, fanout, record))
-        room = Room(writer, fanout, record, analysis)
+        room = Room(writer, fanout, record, analysis, on_gone=self._gone)
         self.rooms[meeting.code] = room
         room.open()
         return room
+
+    def _gone(self, room: Room, event: Event) -> None:
+        """An erasure or a deletion reached this process (its own or another worker's): drop the room now,
+        so nothing serves the old state; the next lookup replays the log (redacted by then, or gone)."""
+        if self.rooms.get(room.code) is not room:
+            return
+        close = CloseCode.UNKNOWN_MEETING if isinstance(event, MeetingDeleted) else CloseCode.RELOAD
+        self.drop(room.code, close)
+
+    def drop(self, code: str, close: CloseCode = CloseCode.RELOAD) -> None:
+        """Forget the room of ``code`` and close its connections with ``close`` (its analysis stops at once;
+        the rest closes in a task)."""
+        room = self.rooms.pop(code, None)
+        if room is None:
+            return
+        if room.analysis is not None:
+            room.analysis.close()
+        room.disconnect_all(close, "the meeting was deleted" if close == CloseCode.UNKNOWN_MEETING
+                            else "the meeting's record changed: reconnect")
+        task = asyncio.get_running_loop().create_task(self._close_quietly(room), name=f"drop-{code}")
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
+
+    async def _close_quietly(self, room: Room) -> None:
+        try:
+            await room.close()
+        except Exception:
+            log.exception("closing dropped meeting %s failed; it is forgotten all the same", room.code)
 
     async def evict_idle(self, idle_seconds: float) -> list[str]:
         """Close and forget the rooms nobody has used for ``idle_seconds`` (no connection, no command in

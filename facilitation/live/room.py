@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from facilitation import metrics
+from facilitation.core.erasure import MeetingDeleted, ParticipantErased
 from facilitation.core.errors import ClientError
 from facilitation.core.events import Event
 from facilitation.core.meeting import Command, Meeting, Vote
@@ -119,8 +120,11 @@ class UnknownMeeting(ClientError):
 class Room:
     """One meeting served by this process (see the module's docstring)."""
 
-    def __init__(self, writer: Writer, fanout: Fanout, record: Record, analysis: RoomAnalysis | None) -> None:
+    def __init__(self, writer: Writer, fanout: Fanout, record: Record, analysis: RoomAnalysis | None,
+                 on_gone: Callable[[Room, Event], None] | None = None) -> None:
         self.code = record.code
+        self._on_gone = on_gone
+        """Told when an erasure or a deletion makes this room's state obsolete (the hub drops the room)."""
         self.record = record
         self.analysis = analysis
         """The live analysis (its map, priorities, error and controls), None when analysis is off."""
@@ -228,6 +232,19 @@ class Room:
         self._fanout.publish(fresh)
         if self.analysis is not None:
             self.analysis.on_events(fresh)
+        if self._on_gone is not None:
+            gone = next((e for e in fresh if isinstance(e, (ParticipantErased, MeetingDeleted))), None)
+            if gone is not None:
+                self._on_gone(self, gone)
+
+    def disconnect_all(self, code: int, reason: str) -> None:
+        """Close every connection (the hub drops this room: an erasure or a deletion)."""
+        self._fanout.disconnect_all(code, reason)
+
+    @property
+    def writer(self) -> Writer:
+        """The meeting's one commit path (the erasure appends its event through it)."""
+        return self._writer
 
     def _analysis_view(self, conn: Connection) -> dict[str, Any] | None:
         return None if self.analysis is None else self.analysis.view(conn)

@@ -117,6 +117,12 @@ def _export(args: argparse.Namespace) -> int:
                    args.transcript or ""))
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from facilitation.tools.purge import run
+
+    return int(run(args.store, args.dry_run))
+
+
 def _loadtest(args: argparse.Namespace) -> int:
     from facilitation.tools.loadtest import run
     from facilitation.web import fdlimit
@@ -175,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--transcript", default=None, metavar="PATH",
                         help="record: a PDIS Markdown transcript to place among the meeting's events")
     export.set_defaults(func=_export)
+
+    purge = sub.add_parser("purge", help="delete the meetings past their retention period (e.g. daily from cron)")
+    purge.add_argument("--store", default=None)
+    purge.add_argument("--dry-run", action="store_true", help="list them, delete nothing")
+    purge.set_defaults(func=_purge)
 
     doctor = sub.add_parser("doctor", help="check this laptop before a meeting: network, limits, disk, PDF, ...")
     doctor.add_argument("--host", default=None, help="the address serve will bind (default 127.0.0.1)")

@@ -22,7 +22,7 @@ from facilitation.live.writer import WriterFactory
 from facilitation.paths import STATIC_DIR
 from facilitation.settings import Settings
 from facilitation.storage import open_event_log
-from facilitation.web import api, health, privacy, runtime
+from facilitation.web import api, erasure, health, privacy, runtime
 from facilitation.web import exports as export_routes
 from facilitation.web.assets import CompressedStaticFiles
 from facilitation.web.pages import favicon, host_qr, page
@@ -79,6 +79,9 @@ def _lifespan(settings: Settings, saved_notice: dict[str, Any] | None
         evicting = (asyncio.get_running_loop().create_task(hub.evict_periodically(settings.room_idle_seconds),
                                                            name="room-eviction")
                     if settings.room_idle_seconds > 0 else None)
+        from facilitation.live.erasure import purge_periodically  # retention (docs/agencies.md)
+
+        purging = asyncio.get_running_loop().create_task(purge_periodically(hub), name="retention-purge")
         demo = None
         if settings.demo:
             from facilitation.web.demo import start_demo
@@ -93,6 +96,7 @@ def _lifespan(settings: Settings, saved_notice: dict[str, Any] | None
                 await scheduler.stop()
             loop_monitor.cancel()
             thawing.cancel()
+            purging.cancel()
             if evicting is not None:
                 evicting.cancel()
             await hub.close()
@@ -118,6 +122,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/meetings", api.create_meeting, methods=["POST"]),
         Route("/api/privacy-default", privacy.privacy_default),
         Route("/api/meetings/{code}", api.meeting_info),
+        Route("/api/meetings/{code}", erasure.delete_meeting, methods=["DELETE"]),
+        Route("/api/meetings/{code}/mine", erasure.my_data),
+        Route("/api/meetings/{code}/erase", erasure.erase_me, methods=["POST"]),
         Route("/api/meetings/{code}/qr.svg", api.meeting_qr),
         Route("/api/meetings/{code}/host-qr.svg", host_qr),
         Route("/api/meetings/{code}/log", api.meeting_log),

@@ -11,6 +11,7 @@ const BACKOFF_MIN = 500;
 const BACKOFF_MAX = 15000;
 const RATE_LIMIT_RETRY = 1500;
 const FATAL_CLOSES = new Set([4003, 4004, 4400]);
+const RELOAD_CLOSE = 4010;
 
 export class LiveClient {
   /**
@@ -124,6 +125,11 @@ export class LiveClient {
       this.ws = null;
       this.ready = false;
       this.stopHeartbeat();
+      // 4010: the meeting's record changed under us (someone's data was erased): start from a fresh snapshot
+      if (event.code === RELOAD_CLOSE) {
+        this.seq = null;
+        this.attempt = 0;
+      }
       if (FATAL_CLOSES.has(event.code)) {
         this.stopped = true;
         this.setState("failed");

@@ -28,6 +28,7 @@ import facilitation.core.commands.session as session
 import facilitation.core.commands.spotlight as spotlight
 import facilitation.core.commands.statements as statements
 from facilitation.core.command import Command, CommandSpec, Handler
+from facilitation.core.erasure import ERASURE_EVENTS
 from facilitation.core.events import CORE_EVENTS, Event
 from facilitation.core.state import MeetingPart
 
@@ -70,7 +71,7 @@ def _derive() -> None:
     """Fill the derived tables from :data:`COMMANDS` (in place: importers hold these very dicts)."""
     specs: dict[str, CommandSpec] = {}
     handlers: dict[type[Command], Handler] = {}
-    events: dict[str, type[Event]] = {cls.type: cls for cls in CORE_EVENTS}
+    events: dict[str, type[Event]] = {cls.type: cls for cls in (*CORE_EVENTS, *ERASURE_EVENTS)}
     parts: list[type[MeetingPart]] = []
     for spec in COMMANDS:
         if spec.type in specs:
