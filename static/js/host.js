@@ -8,6 +8,7 @@ import { normalizeAnalysis } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, el, formatNumber, isLoopback, setStatus, setText, show } from "./dom.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
+import { wireDeletion } from "./deletion.js";
 import { LiveClient } from "./live.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { keys, safeGet, safeSet } from "./store.js";
@@ -112,6 +113,11 @@ function askKey() {
 
 function start() {
   show("#key-section", false);
+  wireDeletion(code, () => hostKey, () => {
+    live.stop();
+    safeSet(keys.hostKey(code), null);
+    fatal(t("host.deleted"));
+  });
   live = new LiveClient({
     code,
     role: "host",

@@ -230,6 +230,22 @@ export class LiveClient {
     this.scheduleReconnect();
   }
 
+  /** Stop for good (the phone erased its data, the host deleted the meeting): no reconnect. */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.stopHeartbeat();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      try {
+        ws.close();
+      } catch {
+        // already closing
+      }
+    }
+  }
+
   reconnectNow() {
     if (this.stopped || this.ws) return;
     this.attempt = 0;

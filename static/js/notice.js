@@ -25,6 +25,13 @@ function entries(privacy, names) {
     el("dt", { text: t(LABELS[name]) }), el("dd", { class: "notice-text", text: privacy[name] })));
 }
 
+/** How long the server keeps the meeting (its retention_days, enforced by the purge) and the way to erase
+ * one's own data before that ("my data" on the phone). */
+function retentionText(days) {
+  const kept = days > 0 ? t("privacy.retention").replace("{days}", String(days)) : t("privacy.retention_none");
+  return `${kept} ${t("privacy.erase_note")}`;
+}
+
 /** The notice into `box`: the first items, then the full text behind a disclosure. */
 export function renderNotice(box, settings) {
   const privacy = settings.privacy || {};
@@ -32,6 +39,7 @@ export function renderNotice(box, settings) {
   box.replaceChildren(
     el("h3", { id: "notice-heading", text: t("privacy.heading") }),
     el("dl", { class: "notice-list" }, ...entries(privacy, FIRST)),
+    el("p", { class: "notice-retention", text: retentionText(settings.retention_days) }),
     rest.length ? el("details", { class: "notice-full" },
       el("summary", { text: t("privacy.full") }),
       el("dl", { class: "notice-list" }, ...entries(privacy, rest))) : null,

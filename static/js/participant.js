@@ -11,6 +11,7 @@ import { Draft } from "./draft.js";
 import { acceptanceFigure, repFigure } from "./figures.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
+import { offerMyData } from "./mydata.js";
 import { hasNotice, renderNotice } from "./notice.js";
 
 import { PRACTICE_FEEDBACK, Practice } from "./practice.js";
@@ -199,6 +200,15 @@ function connect() {
   live.start();
 }
 
+/** This phone erased its data (mydata.js): nothing of the meeting stays on screen. */
+function erased() {
+  state.erased = true;
+  for (const id of ["#vote", "#write", "#history", "#results", "#join", "#phase-note", "#draft-kept", "#me"]) {
+    show(id, false);
+  }
+  showConnection("failed");
+}
+
 function fatal(text) {
   setText("#fatal", text);
   show("#fatal-box", true);
@@ -214,6 +224,7 @@ function receive(msg) {
       if (state.viewer) break;
       state.participant = msg.participant;
       if (msg.token) safeSet(keys.token(code), msg.token);
+      offerMyData(code, { stop: () => live.stop(), onErased: erased });
       if (Array.isArray(msg.votes) && msg.votes.length) state.votes_offered = msg.votes;
       break;
     case "snapshot":
@@ -597,7 +608,7 @@ function renderIntro() {
 }
 
 function render() {
-  if (!state.ready) return;
+  if (!state.ready || state.erased) return;
   const open = votingOpen();
   // The description is read before joining; while voting it would push the card and its buttons below
   // the fold of a small phone, so it folds once (a tap on its summary opens it again, and stays open).

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from facilitation.core.commands.participants import Join
+from facilitation.core.commands.phases import SetPhase
+from facilitation.core.commands.statements import Moderate, PostStatement, Vote
 from facilitation.core.erasure import ParticipantErased, Redacted, erase, redactions
 from facilitation.core.meeting import Meeting, MeetingSettings, hash_secret
-from facilitation.core.commands.participants import Join
-from facilitation.core.commands.statements import Moderate, PostStatement, Vote
-from facilitation.core.commands.phases import SetPhase
 from facilitation.core.state import CommandRefused
 from facilitation.live.erasure import purge
 from facilitation.storage import open_store

@@ -82,6 +82,7 @@ def test_a_phone_that_declines_sends_nothing_and_nothing_is_stored(browser: Any,
     expect(notice).to_be_visible()
     expect(notice).to_contain_text(NOTICE["agency"])
     expect(notice).to_contain_text(NOTICE["purpose"])
+    expect(notice).to_contain_text("會議結束後 180 天")  # the meeting's retention, which the purge enforces
     expect(page.get_by_text(NOTICE["rights"])).to_be_hidden()
     page.locator("#notice summary").click()  # the full notice, one tap away
     expect(page.get_by_text(NOTICE["rights"])).to_be_visible()

@@ -1,0 +1,109 @@
+// "My data" on the phone (個人資料保護法 §3: to read one's data and have it deleted): what the meeting holds
+// about this phone (its profile, its statements and what became of them, its votes), read with the phone's
+// own token, and the button that erases all of it. Reachable at /m/CODE#my-data (the receipt link) for as long
+// as the phone keeps its token. Every text from the server goes through textContent (dom.js).
+
+import { $, el, setText, show } from "./dom.js";
+import { t } from "./i18n.js";
+import { keys, safeGet, safeSet } from "./store.js";
+import { stateKey, voteKey } from "./vocabulary.js";
+
+let wired = false;
+
+/**
+ * Offer "my data" once this phone has a token. `stop` ends the live connection; `onErased` hides the rest of
+ * the page. Called again on every welcome (harmless).
+ */
+export function offerMyData(code, { stop, onErased }) {
+  const token = safeGet(keys.token(code));
+  show("#my-data", Boolean(token));
+  if (!token || wired) return;
+  wired = true;
+  $("#my-data-link").href = `/m/${encodeURIComponent(code)}#my-data`;
+  $("#my-data-show").addEventListener("click", () => load(code));
+  $("#my-data-erase").addEventListener("click", () => {
+    show("#my-data-confirm", true);
+    $("#my-data-confirm-yes").focus();
+  });
+  $("#my-data-confirm-no").addEventListener("click", () => {
+    show("#my-data-confirm", false);
+    $("#my-data-erase").focus();
+  });
+  $("#my-data-confirm-yes").addEventListener("click", () => erase(code, stop, onErased));
+  if (window.location.hash === "#my-data") {
+    $("#my-data").scrollIntoView();
+    load(code);
+  }
+}
+
+async function load(code) {
+  const token = safeGet(keys.token(code));
+  setText("#my-data-status", t("mydata.loading"));
+  let body = null;
+  try {
+    const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/mine`,
+      { headers: { "x-participant-token": token || "" } });
+    body = response.ok ? await response.json() : null;
+  } catch {
+    body = null;
+  }
+  if (!body) {
+    setText("#my-data-status", t("mydata.failed"));
+    return;
+  }
+  setText("#my-data-status", "");
+  render(body);
+}
+
+function render(data) {
+  const profile = $("#my-data-profile");
+  profile.replaceChildren(
+    el("li", { text: `${t("mydata.number")}: ${data.participant}` }),
+    el("li", { text: `${t("mydata.nickname")}: ${data.nickname || t("mydata.none")}` }),
+    el("li", { text: `${t("mydata.role")}: ${data.role || t("mydata.none")}` }),
+    el("li", { text: data.retention_days ? t("mydata.retention").replace("{days}", String(data.retention_days))
+      : t("mydata.retention_none") }),
+  );
+  const statements = $("#my-data-statements");
+  statements.replaceChildren(...data.statements.map((s) => {
+    const fate = [t(stateKey(s.state))];
+    if (s.reason) fate.push(`${t("mydata.reason")}: ${s.reason}`);
+    if (s.tally) {
+      fate.push(Object.entries(s.tally).filter(([, n]) => n > 0)
+        .map(([value, n]) => `${t(voteKey(value))} ${n}`).join(" · ") || t("mydata.no_votes"));
+    }
+    if (s.follow_up) fate.push(`${t("mydata.follow_up")}: ${s.follow_up.response || s.follow_up.status}`);
+    return el("li", {}, el("p", { class: "my-data-text", text: s.text }), el("p", { class: "muted", text: fate.join("；") }));
+  }));
+  show("#my-data-statements-empty", data.statements.length === 0);
+  const votes = $("#my-data-votes");
+  votes.replaceChildren(...data.votes.map((v) => el("li", {},
+    el("span", { class: "my-data-vote", text: t(voteKey(v.value)) }), " ", el("span", { text: v.text }))));
+  show("#my-data-votes-empty", data.votes.length === 0);
+  show("#my-data-content", true);
+}
+
+async function erase(code, stop, onErased) {
+  const token = safeGet(keys.token(code));
+  $("#my-data-confirm-yes").disabled = true;
+  setText("#my-data-status", t("mydata.erasing"));
+  let ok = false;
+  try {
+    const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/erase`,
+      { method: "POST", headers: { "x-participant-token": token || "" } });
+    ok = response.ok;
+  } catch {
+    ok = false;
+  }
+  $("#my-data-confirm-yes").disabled = false;
+  if (!ok) {
+    setText("#my-data-status", t("mydata.erase_failed"));
+    return;
+  }
+  stop();
+  for (const key of [keys.token(code), keys.queue(code), keys.profile(code), keys.draft(code)]) safeSet(key, null);
+  onErased();
+  show("#my-data", false);
+  show("#erased", true);
+  $("#erased").focus();
+}
