@@ -34,6 +34,7 @@ __all__ = [
     "PhoneParts",
     "map_message",
     "phone_parts",
+    "shown_message",
 ]
 
 POSITION_DECIMALS = 3
@@ -237,8 +238,9 @@ class PhoneParts:
         return f'{self.head},"you":{you}{self.tail_summary if with_summary else self.tail_plain}'
 
 
-def phone_parts(result: AnalysisResult, map_msg: dict[str, Any]) -> PhoneParts:
-    """A participant's view: own group and position always, the summary only when results are shown."""
+def phone_parts(result: AnalysisResult | None, map_msg: dict[str, Any]) -> PhoneParts:
+    """A participant's view: own group and position always, the summary only when results are shown.
+    Built from the map message alone (``result`` is not read)."""
     head = dumps({
         "v": PROTOCOL_VERSION, "type": "analysis", "run": map_msg["run"], "upto_seq": map_msg["upto_seq"],
         "at": map_msg["at"], "groups": [{"id": g["id"], "size": g["size"]} for g in map_msg["groups"]],
@@ -264,3 +266,26 @@ def phone_parts(result: AnalysisResult, map_msg: dict[str, Any]) -> PhoneParts:
         "representative": {g["id"]: g["representative"][:PHONE_REPRESENTATIVE_TOP] for g in map_msg["groups"]},
     }
     return PhoneParts(head, you, "}", "," + dumps({"summary": summary})[1:])
+
+
+def _renamed(mapping: Mapping[str, Any], rename: Mapping[str, str]) -> dict[str, Any]:
+    return {rename.get(k, k): v for k, v in sorted(mapping.items(), key=lambda kv: rename.get(kv[0], kv[0]))}
+
+
+def shown_message(msg: dict[str, Any], letters: tuple[str, ...], *, forming: bool) -> dict[str, Any]:
+    """The map message as the room is shown it (`clustering.steady`): the same run, every figure unchanged,
+    the groups under the steady ``letters`` (one per group of ``msg``, in its order) and listed in letter
+    order (a group's colour and shape follow its place in the list), and ``steady.forming`` telling the
+    projector whether to say the map is still forming."""
+    old = [g["id"] for g in msg["groups"]]
+    rename = dict(zip(old, letters, strict=True))
+    order = sorted(range(len(old)), key=lambda i: letters[i])
+    place = {i: rank for rank, i in enumerate(order)}
+    groups = [dict(msg["groups"][i], id=letters[i]) for i in order]
+    points = dict(msg["points"], group=[place[g] if g >= 0 else -1 for g in msg["points"]["group"]])
+    acceptable = [dict(a, groups=_renamed(a["groups"], rename), group_counts=_renamed(a["group_counts"], rename))
+                  for a in msg["acceptable_to_all"]]
+    divisive = [dict(d, most=rename.get(d["most"], d["most"]), least=rename.get(d["least"], d["least"]),
+                     counts=_renamed(d["counts"], rename)) for d in msg["divisive"]]
+    return dict(msg, groups=groups, points=points, acceptable_to_all=acceptable, divisive=divisive,
+                steady={"forming": forming})

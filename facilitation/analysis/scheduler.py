@@ -41,14 +41,15 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from clustering.steady import HOLD_SECONDS, settle
 from facilitation import metrics
-from facilitation.analysis.messages import PhoneParts
+from facilitation.analysis.messages import PhoneParts, phone_parts, shown_message
 from facilitation.analysis.votelog import VoteLog
 from facilitation.analysis.worker import Job, Outcome, init_worker, rebuild, run_job, warm_up
 from facilitation.core.errors import ClientError
 from facilitation.core.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
 from facilitation.core.meeting import Meeting, Phase, StatementState, UpdateSettings
-from facilitation.core.protocol import PROTOCOL_VERSION
+from facilitation.core.protocol import PROTOCOL_VERSION, dumps
 from facilitation.live.connection import Connection
 from facilitation.live.fanout import Build
 from facilitation.live.room import RoomParts
@@ -88,6 +89,12 @@ class _Meeting:
         self.code = parts.code
         self.map: dict[str, Any] | None = None
         """The last published map (what ``/analysis`` serves), None before the first run."""
+        self.shown: dict[str, Any] | None = None
+        """The map the room is shown (`clustering.steady`): what projectors, the console and phones get."""
+        self.steady: Any = None
+        """The steady map's state (`clustering.steady.SteadyState`); starts afresh after a restart."""
+        self.settle_timer: asyncio.TimerHandle | None = None
+        """Shows a held run once no newer run contradicted it for HOLD_SECONDS (votes stopped)."""
         self.priorities: dict[int, float] = {}
         """Priority per statement from the last run, which the next statement follows."""
         self.error: str | None = None
@@ -150,6 +157,10 @@ class _RoomAnalysis:
     @property
     def map(self) -> dict[str, Any] | None:
         return self._state.map
+
+    @property
+    def shown(self) -> dict[str, Any] | None:
+        return self._state.shown if self._state.shown is not None else self._state.map
 
     @property
     def priorities(self) -> dict[int, float]:
@@ -245,7 +256,7 @@ class AnalysisScheduler:
 
     def _detach(self, state: _Meeting) -> None:
         state.closed = True
-        for handle in (state.timer, state.phone_timer):
+        for handle in (state.timer, state.phone_timer, state.settle_timer):
             if handle is not None:
                 handle.cancel()
 
@@ -281,17 +292,27 @@ class AnalysisScheduler:
                                           at=float(stored["at"]), roles=roles)
         if state.closed:
             return
+        text: str | None
         if rebuilt is None:  # a version 1 payload: its wire message, no warm start
             text = str(payload["message"])
             state.show(json.loads(text), {int(k): float(v) for k, v in payload.get("priority", {}).items()})
+            state.shown = state.map
             state.previous = None
         else:
-            text = rebuilt.map_text
             state.show(rebuilt.map, rebuilt.priorities)
             state.previous = rebuilt.previous
-            state.phone = rebuilt.phone
+            if rebuilt.shown is not None:  # the room was shown this run
+                text = rebuilt.shown_text
+                state.shown, state.phone = rebuilt.shown, rebuilt.shown_phone
+            elif state.shown is None:  # held, or stored before the steady map: nothing older to keep showing
+                text = rebuilt.map_text
+                state.shown, state.phone = rebuilt.map, rebuilt.phone
+            else:  # held: the screens keep the run they show
+                text = None
         state.run = int(stored["run"])
-        state.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
+        if text is not None:
+            shown_text = text
+            state.broadcast(lambda c: shown_text if c.role in ("projector", "host") else None, phones=False)
 
     async def _follow(self, state: _Meeting, run: int) -> None:
         """Another worker owns the meeting and published run ``run``: show it here too."""
@@ -329,6 +350,8 @@ class AnalysisScheduler:
                 if "results_visible" in event.changes:
                     self._phones_now(state)
             elif isinstance(event, PhaseChanged):
+                if event.to_phase in (Phase.REVIEWING.value, Phase.CLOSED.value):
+                    self._settle(state)  # the room's final map is the last run, as the exports have it
                 self._phones_now(state)
         if changed:
             self._mark_dirty(state)
@@ -421,7 +444,7 @@ class AnalysisScheduler:
         return Job(
             code=state.code, run=state.run + 1, upto_seq=state.log.seen_seq, participants=participants,
             statements=statements, values=values, roles=roles, role_names=state.log.role_names, known=known,
-            moderated_out=out, previous=state.previous, fail=self.attempts in self.fail_runs,
+            moderated_out=out, previous=state.previous, fail=self.attempts in self.fail_runs, steady=state.steady,
         )
 
     async def _run(self, state: _Meeting) -> None:
@@ -468,13 +491,41 @@ class AnalysisScheduler:
         await writer.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
         state.run = outcome.run
         state.show(outcome.map, outcome.priorities)
-        state.phone = outcome.phone
+        state.steady = outcome.steady
         if state.set_error(None):
             cleared = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": outcome.run, "error": None}
             state.broadcast(lambda c: cleared if c.role == "host" else None, phones=False)
-        text = outcome.map_text
+        if state.settle_timer is not None:
+            state.settle_timer.cancel()
+            state.settle_timer = None
+        if outcome.shown_text is None:  # a re-formed map waiting to hold: the screens keep the shown run
+            state.settle_timer = asyncio.get_running_loop().call_later(HOLD_SECONDS, self._settle, state)
+            return
+        state.shown, state.phone = outcome.shown, outcome.shown_phone
+        text = outcome.shown_text
         state.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
         self._phones_soon(state)
+
+    def _settle(self, state: _Meeting) -> None:
+        """Show the last computed run now, under steady letters (`clustering.steady.settle`): no newer run
+        came to contradict it, or the meeting moved to reviewing. Runs on the loop: rare, and O(people)."""
+        state.settle_timer = None
+        computed = state.map
+        if state.closed or computed is None or (state.shown is not None and state.shown.get("run") == computed["run"]):
+            return
+        if "points" not in computed:  # a version 1 message: nothing to re-letter
+            return
+        members: list[set[int]] = [set() for _ in computed["groups"]]
+        for participant, group in zip(computed["points"]["participants"], computed["points"]["group"], strict=True):
+            if group >= 0:
+                members[group].add(participant)
+        state.steady, decision = settle(state.steady, [frozenset(m) for m in members], computed["at"],
+                                        int(computed["counts"]["clustered"]))
+        shown = shown_message(computed, decision.letters, forming=decision.forming)
+        state.shown, state.phone = shown, phone_parts(None, shown)
+        text = dumps(shown)
+        state.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
+        self._phones_now(state)
 
     def _failed(self, state: _Meeting, run: int, exc: BaseException) -> None:
         """Keep the last good map, tell the host, retry after a back-off."""
@@ -528,7 +579,7 @@ class AnalysisScheduler:
     def _view(self, state: _Meeting, conn: Connection) -> dict[str, Any] | None:
         """The analysis part of a snapshot or a resume: the map for screens, the phone view for phones."""
         if conn.role != "participant":
-            return state.map
+            return state.shown if state.shown is not None else state.map
         if state.phone is None or conn.participant is None:
             return None
         parsed: dict[str, Any] = json.loads(state.phone.text(conn.participant, results_shown(state.meeting)))

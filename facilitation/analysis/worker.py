@@ -71,6 +71,8 @@ class Job:
     previous: Any = None
     """The previous AnalysisResult (only its warm-start state is read), or None."""
     fail: bool = False
+    steady: Any = None
+    """What the room was shown so far (`clustering.steady.SteadyState`), or None on a fresh start."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,14 @@ class Outcome:
     cpu: float
     compacted: tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int8]] | None = field(default=None)
     """The job's vote arrays without superseded votes, when they had many: the scheduler swaps them in."""
+    shown: dict[str, Any] | None = None
+    """The map message as the room sees it (`messages.shown_message`), or None when this run is not shown:
+    the screens keep the last shown run while a re-formed map waits to hold (`clustering.steady`)."""
+    shown_text: str | None = None
+    shown_phone: Any = None
+    """messages.PhoneParts of the shown message (phones see the room's letters), or None."""
+    steady: Any = None
+    """The display state for the next run (`clustering.steady.SteadyState`)."""
     stages: dict[str, float] = field(default_factory=dict)
     """Milliseconds per step of :func:`run_job` (``table``, ``analyze``, ``messages``, ``stored``,
     ``compact``): where a live run's time goes (bench/bench_worker.py)."""
@@ -163,19 +173,22 @@ loop hands the store one finished string: escaping a 4.5 MB result inside anothe
 state; it is still read (the map, without a warm start), never written."""
 
 
-def stored_payload(analysis: str, message: str | None = None) -> dict[str, Any]:
-    """The payload saved with ``store.save_analysis``, as a dict."""
+def stored_payload(analysis: str, message: str | None = None, shown: str | None = None) -> dict[str, Any]:
+    """The payload saved with ``store.save_analysis``, as a dict. ``shown``: the room's view of this run
+    (`messages.shown_message`) when the room was shown it; absent when the screens kept an older run."""
     payload: dict[str, Any] = {"format": STORED_FORMAT, "version": STORED_VERSION, "analysis": analysis}
     if message is not None:
         payload["message"] = message
+    if shown is not None:
+        payload["shown"] = shown
     return payload
 
 
-def stored_text(analysis: str, message: str) -> str:
+def stored_text(analysis: str, message: str, shown: str | None = None) -> str:
     """The payload as the JSON text the store keeps (built in the worker process)."""
     from facilitation.core.protocol import dumps
 
-    return dumps(stored_payload(analysis, message))
+    return dumps(stored_payload(analysis, message, shown))
 
 
 @dataclass(frozen=True)
@@ -187,6 +200,10 @@ class Rebuilt:
     phone: Any
     priorities: dict[int, float]
     previous: Any
+    shown: dict[str, Any] | None = None
+    """The room's view of the run as stored (`Outcome.shown`), None when the room was not shown it."""
+    shown_text: str | None = None
+    shown_phone: Any = None
 
 
 def rebuild(payload: dict[str, Any], *, run: int, upto_seq: int, at: float, roles: dict[int, str]) -> Rebuilt | None:
@@ -202,9 +219,12 @@ def rebuild(payload: dict[str, Any], *, run: int, upto_seq: int, at: float, role
         raise ValueError(f"unknown analysis payload {payload.get('format')!r} version {payload.get('version')!r}")
     result = AnalysisResult.from_dict(json.loads(payload["analysis"]))
     msg = map_message(result, run=run, upto_seq=upto_seq, at=at, roles=roles)
+    shown_text = payload.get("shown")
+    shown = json.loads(shown_text) if isinstance(shown_text, str) else None
     return Rebuilt(msg, dumps(msg), phone_parts(result, msg),
                    {int(s): float(v) for s, v in result.priority.items()},  # type: ignore[call-overload]
-                   AnalysisResult(state=result.state))
+                   AnalysisResult(state=result.state), shown, shown_text if shown is not None else None,
+                   phone_parts(result, shown) if shown is not None else None)
 
 
 def stored_map_text(stored: dict[str, Any], roles: dict[int, str]) -> str | None:
@@ -241,7 +261,8 @@ def run_job(job: Job) -> Outcome:
 
 def _run_job(job: Job) -> Outcome:
     from clustering import AnalysisResult, VoteTable, analyze
-    from facilitation.analysis.messages import map_message, phone_parts
+    from clustering.steady import decide
+    from facilitation.analysis.messages import map_message, phone_parts, shown_message
     from facilitation.core.protocol import dumps
 
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -259,8 +280,14 @@ def _run_job(job: Job) -> Outcome:
     msg = map_message(result, run=job.run, upto_seq=job.upto_seq, at=at, roles=roles)
     phone = phone_parts(result, msg)
     map_text = dumps(msg)
+    steady, decision = decide(job.steady, [frozenset(g.members) for g in result.groups], at, result.clustered)
+    shown = shown_text = shown_phone = None
+    if decision.show:
+        shown = shown_message(msg, decision.letters, forming=decision.forming)
+        shown_text = dumps(shown)
+        shown_phone = phone_parts(result, shown)
     laps.lap("messages")
-    stored = stored_text(dumps(result.to_dict(digits=None, warm=True)), map_text)
+    stored = stored_text(dumps(result.to_dict(digits=None, warm=True)), map_text, shown_text)
     laps.lap("stored")
     compacted = None
     if len(job.participants) > COMPACT_RATIO * len(table) + 1024:
@@ -274,7 +301,7 @@ def _run_job(job: Job) -> Outcome:
         priorities={int(s): float(v) for s, v in result.priority.items()},  # type: ignore[call-overload]
         previous=AnalysisResult(state=result.state), stored=stored,
         elapsed=time.perf_counter() - started, cpu=time.process_time() - cpu_started, compacted=compacted,
-        stages=laps.laps,
+        shown=shown, shown_text=shown_text, shown_phone=shown_phone, steady=steady, stages=laps.laps,
     )
 
 

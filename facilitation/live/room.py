@@ -86,6 +86,11 @@ class RoomAnalysis(Protocol):
         """The last published map (what ``/analysis`` serves), None before the first run."""
 
     @property
+    def shown(self) -> dict[str, Any] | None:
+        """The map the room is shown (``clustering.steady``: an exact run, maybe older than ``map``, under
+        steady letters), None before the first run."""
+
+    @property
     def priorities(self) -> dict[int, float]:
         """Priority per statement from the last run (higher: shown to phones sooner)."""
 

@@ -158,9 +158,15 @@ async def meeting_log(request: Request) -> JSONResponse:
 
 
 async def meeting_analysis(request: Request) -> Response:
-    """The last published analysis (what the room saw), or one run of the timelapse with ``?run=N``."""
+    """The last published analysis as computed, or one run of the timelapse with ``?run=N``; with
+    ``?view=room`` the map the room is shown now (``clustering.steady``: an exact run under steady letters,
+    possibly older than the last one while a re-formed map waits to hold)."""
     room = await room_for(request)
     run = request.query_params.get("run")
+    if run is None and request.query_params.get("view") == "room" and room.analysis is not None:
+        room_view = room.analysis.shown
+        if room_view is not None:
+            return JSONResponse(room_view)
     shown = None if room.analysis is None else room.analysis.map
     if run is None and shown is not None:
         return JSONResponse(shown)

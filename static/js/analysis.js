@@ -100,6 +100,8 @@ export function normalizeAnalysis(message) {
     clustered: counts.clustered ?? data.clustered ?? null,
     myGroup: you && you.group ? String(you.group) : null,
     hasSummary: Boolean(summary),
+    // the room's view (clustering/steady.py): true while few people are on the map or its groups are new
+    forming: Boolean(data.steady && data.steady.forming),
   };
 }
 

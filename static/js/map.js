@@ -117,6 +117,8 @@ export class ConsensusMap {
         sum.y += y;
         sum.n += 1;
         sum.top = Math.min(sum.top, y);
+        sum.points = sum.points || [];
+        sum.points.push([x, y]);
         sums.set(gid, sum);
       }
       let dot = this.dots.get(pid);
@@ -142,9 +144,8 @@ export class ConsensusMap {
     this.table.update(analysis ? analysis.groups : [], placed);
     if (this.summary) {
       const total = analysis && analysis.participants !== null ? analysis.participants : entries.length;
-      this.summary.textContent = hasMap
-        ? t("map.summary", { groups: analysis.groups.length, placed: entries.length, total })
-        : "";
+      const key = analysis && analysis.forming ? "map.summary_forming" : "map.summary";
+      this.summary.textContent = hasMap ? t(key, { groups: analysis.groups.length, placed: entries.length, total }) : "";
     }
   }
 
@@ -238,8 +239,11 @@ export class ConsensusMap {
       rect.setAttribute("y", String(-height / 2));
       rect.setAttribute("width", String(width));
       rect.setAttribute("height", String(height));
-      const cx = Math.min(VIEW_W - width / 2 - 4, Math.max(width / 2 + 4, sum.x / sum.n));
-      const cy = freeSpot(placed, cx, Math.max(height / 2 + 4, sum.top - DOT * 1.25 - height / 2 - 4), width, height);
+      // over the member nearest the group's mean, so the label sits on its own group even when another
+      // group's dots lie between its members' mean and its topmost member
+      const [ax, ay] = anchorOf(sum);
+      const cx = Math.min(VIEW_W - width / 2 - 4, Math.max(width / 2 + 4, ax));
+      const cy = freeSpot(placed, cx, Math.max(height / 2 + 4, ay - DOT * 1.25 - height / 2 - 4), width, height);
       label.style.transform = `translate(${cx.toFixed(1)}px, ${cy.toFixed(1)}px)`;
     }
     for (const [gid, label] of this.labels) {
@@ -258,6 +262,22 @@ export class ConsensusMap {
     if (this.analysis) this.update(this.analysis);
     else this.table.render();
   }
+}
+
+/** The member dot nearest the mean of a group's dots (`sum`: their sums and the dots). */
+function anchorOf(sum) {
+  const mx = sum.x / sum.n;
+  const my = sum.y / sum.n;
+  let best = sum.points[0];
+  let bestD = Infinity;
+  for (const p of sum.points) {
+    const d = (p[0] - mx) ** 2 + (p[1] - my) ** 2;
+    if (d < bestD) {
+      bestD = d;
+      best = p;
+    }
+  }
+  return best;
 }
 
 /** A label height below or above `cy` that does not overlap the labels already placed. */

@@ -376,7 +376,7 @@ function maybeFetchAnalysis() {
   analysisFetch = setTimeout(async () => {
     analysisFetchedAt = Date.now();
     try {
-      const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/analysis`);
+      const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/analysis?view=room`);
       const map = response.ok ? normalizeAnalysis(await response.json()) : null;
       if (map && !(state.analysis && state.analysis.hasSummary)) {
         map.myGroup = groupOf(state.analysis, state.participant) ?? groupOf(map, state.participant);

@@ -180,7 +180,7 @@ function scheduleFetch() {
 async function fetchAnalysis() {
   fetchTimer = null;
   try {
-    const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/analysis`);
+    const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/analysis?view=room`);
     if (response.ok) applyAnalysis(await response.json());
   } catch {
     // offline for a moment: the next analysis_published tries again

@@ -54,6 +54,14 @@ async def next_analysis(client: MeetingClient, timeout: float = 15.0, after_run:
     return await client.next_message("analysis", timeout=scaled(timeout), where=lambda m: m["run"] > after_run)
 
 
+async def map_with_votes(client: MeetingClient, votes: int, timeout: float = 30.0) -> dict[str, Any]:
+    """The room's map once it counts ``votes`` votes. The room is shown a re-formed map only once it has
+    held (clustering/steady.py), or once no newer run contradicted it for HOLD_SECONDS: a test that needs
+    the settled map of its votes waits here rather than on the first map."""
+    return await client.next_message("analysis", timeout=scaled(timeout),
+                                     where=lambda m: m["counts"]["votes"] >= votes)
+
+
 async def close_all(clients: list[MeetingClient]) -> None:
     await asyncio.gather(*(c.close() for c in clients))
 

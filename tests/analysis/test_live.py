@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from facilitation.tools.client import MeetingClient
-from tests.analysis.support import close_all, create_meeting, next_analysis, phones, vote_camps
+from tests.analysis.support import close_all, create_meeting, map_with_votes, next_analysis, phones, vote_camps
 from tests.support.servers import ServerProcess, scaled
 
 pytestmark = pytest.mark.asyncio
@@ -37,7 +37,7 @@ async def test_votes_reach_projector_map_within_debounce(server: ServerProcess) 
     clients = await phones(server, code, 20)
     try:
         await vote_camps(clients, range(8))
-        first = await next_analysis(projector, timeout=30)
+        first = await map_with_votes(projector, 160)  # the room's map of every camp vote: more votes continue it
         assert first["type"] == "analysis" and first["run"] >= 1
         await asyncio.sleep(0.6)  # past the cool-down of whatever run is in flight
         sent = time.monotonic()
@@ -145,7 +145,7 @@ async def test_host_pauses_resumes_and_forces_a_run(server: ServerProcess) -> No
     clients = await phones(server, code, 20)
     try:
         await vote_camps(clients, range(8))
-        first = await next_analysis(host, timeout=30)
+        first = await map_with_votes(host, 160)
         paused = await host.command("analysis", action="pause")
         assert paused["result"]["paused"] is True
         logged = await host.next_message("batch", timeout=scaled(5), where=lambda m: any(

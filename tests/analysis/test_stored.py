@@ -76,7 +76,7 @@ def test_stored_run_rebuilds_the_same_messages_and_warm_start(tmp_path: Path) ->
     outcome = run_job(job)
     stored = _save_and_load(tmp_path, outcome)
     payload = stored["result"]
-    assert set(payload) == {"format", "version", "analysis", "message"}
+    assert set(payload) == {"format", "version", "analysis", "message", "shown"}, "a first map is shown at once"
     assert payload == json.loads(outcome.stored) and payload["message"] == outcome.map_text
     assert payload["format"] == STORED_FORMAT and payload["version"] == STORED_VERSION
     data = json.loads(payload["analysis"])
