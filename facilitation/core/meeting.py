@@ -115,7 +115,7 @@ class Meeting:
         self.host_key_hash = created.host_key_hash
         self.created_at = created.at
         self.phase = Phase.LOBBY
-        self.results_visible = True
+        self.results_visible = self.settings.live_results
         self.analysis_paused = False
         self.seq = created.seq
         self.participants: dict[int, Participant] = {}

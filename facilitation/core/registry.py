@@ -165,6 +165,7 @@ MEETING_FIELDS: tuple[Field, ...] = (
     Field("require_consent", bool_field),
     Field("retention_days", int_field),
     Field("projector_theme", choice_field(PROJECTOR_THEMES)),
+    Field("live_results", bool_field),
 )
 """``POST /api/meetings``: the body's fields, checked like a command's."""
 

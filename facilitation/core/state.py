@@ -154,6 +154,10 @@ class MeetingSettings:
     """Days the meeting is kept after it ends, then ``facilitation purge`` deletes it (0: until deleted)."""
     projector_theme: str = "dark"
     """How the projector looks (:data:`PROJECTOR_THEMES`); the host switches it live."""
+    live_results: bool = False
+    """Phones see the results summary while collecting and voting (the meeting's initial ``results_visible``;
+    the host switches it live). Off by default: live results invite voting with the crowd. Phones see the
+    results once reviewing starts either way. A meeting stored before this field existed had it on."""
 
     MAX_TITLE: ClassVar[int] = 200
     MAX_TOPIC: ClassVar[int] = 500
@@ -211,6 +215,7 @@ class MeetingSettings:
             "require_consent": self.require_consent,
             "retention_days": self.retention_days,
             "projector_theme": self.projector_theme,
+            "live_results": self.live_results,
         }
 
     @classmethod
@@ -230,6 +235,7 @@ class MeetingSettings:
                 require_consent=bool(data.get("require_consent", False)),
                 retention_days=int(data.get("retention_days", 0)),
                 projector_theme=str(data.get("projector_theme", "dark")),
+                live_results=bool(data.get("live_results", True)),  # stored before the field: it was on
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CommandRefused("invalid_settings", f"invalid meeting settings: {exc}") from exc

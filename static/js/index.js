@@ -54,6 +54,7 @@ function wireNew() {
       moderation: form.moderation.value,
       max_statement_chars: Number(form.max_statement_chars.value) || 140,
       ask_nickname: form.ask_nickname.checked,
+      live_results: form.live_results.checked,
       roles: lines(form.roles.value),
       seeds: lines(form.seeds.value),
       privacy: readNoticeFields(form),

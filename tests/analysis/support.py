@@ -15,7 +15,7 @@ async def create_meeting(server: ServerProcess, statements: int = 8, roles: tupl
                          **settings: Any) -> tuple[str, str]:
     """A meeting in phase collecting with ``statements`` seed statements; returns (code, host key)."""
     seeds = [f"statement number {i}" for i in range(statements)]
-    body = {"title": "analysis test", "roles": list(roles), "seeds": seeds, **settings}
+    body = {"title": "analysis test", "roles": list(roles), "seeds": seeds, "live_results": True, **settings}
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await http.post("/api/meetings", json=body)
         response.raise_for_status()

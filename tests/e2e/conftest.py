@@ -141,8 +141,10 @@ def screenshot(page: Any, name: str, full_page: bool = False) -> Path:
 
 
 def create_meeting(base: str, **settings: Any) -> dict[str, Any]:
-    """POST /api/meetings with sensible test defaults."""
-    body: dict[str, Any] = {"title": "測試會議", "seeds": ["第一則起始意見。", "第二則起始意見。"], **settings}
+    """POST /api/meetings with sensible test defaults (live results on phones, as these tests were written
+    for; tests/core/test_live_results.py holds the real default, off)."""
+    body: dict[str, Any] = {"title": "測試會議", "seeds": ["第一則起始意見。", "第二則起始意見。"],
+                            "live_results": True, **settings}
     created: dict[str, Any] = api(base, "/api/meetings", body)
     return created
 
