@@ -48,5 +48,5 @@ def render(summary: Summary, fmt: str) -> bytes:
     if fmt == "record":
         from facilitation.export.record import render_record
 
-        return render_record(summary).encode("utf-8")
+        return render_record(summary, published_at=summary.published_at).encode("utf-8")
     raise ValueError(f"unknown export format {fmt!r}: one of {', '.join(FORMATS)}")

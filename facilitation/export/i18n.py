@@ -108,6 +108,7 @@ _EN: dict[str, str] = {
     "answered": "Answered",
     "log_check_opened": "Opened a consent check",
     "log_check_closed": "Closed a consent check",
+    "log_publish": "Published the record",
     "groups": "Opinion groups",
     "group_name": "Group {group}",
     "group_heading": "Group {group} ({people})",
@@ -195,6 +196,7 @@ _ZH: dict[str, str] = {
     "answered": "作答人數",
     "log_check_opened": "開始共識確認",
     "log_check_closed": "結束共識確認",
+    "log_publish": "公開會議紀錄",
     "groups": "意見群組",
     "group_name": "{group} 組",
     "group_heading": "{group} 組（{people}）",
@@ -300,7 +302,7 @@ class Catalog:
     def log_action(self, action: str) -> str:
         if action in ("accept", "reject", "hide"):
             return self.t(f"host.{action}")
-        if action in ("phase", "settings", "check_opened", "check_closed"):
+        if action in ("phase", "settings", "check_opened", "check_closed", "publish"):
             return self.t(f"log_{action}")
         return action
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clustering.result import Tally
+from facilitation.core.commands.publication import Publication
 from facilitation.core.events import Event, FollowUpSet, MeetingCreated, ParticipantJoined, VoteCast
 from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.vocabulary import VOTE_WEIGHTS
@@ -313,6 +314,8 @@ class Summary:
     require_consent: bool = False
     retention_days: int = 0
     notice_version: str = ""
+    published_at: float | None = None
+    """When the host published the record (``publish``); None: the record is a draft."""
     consented: int = 0
     """Participants whose join records that they ticked the notice's consent box."""
     checks: tuple[ConsentCheck, ...] = ()
@@ -479,6 +482,7 @@ def build_summary(
         privacy=dict(meeting.settings.privacy),
         require_consent=meeting.settings.require_consent,
         retention_days=meeting.settings.retention_days,
+        published_at=meeting.part(Publication).published_at,
         notice_version=meeting.settings.notice_version,
         consented=sum(1 for e in events if isinstance(e, ParticipantJoined) and e.consented),
         phase=meeting.phase.value,

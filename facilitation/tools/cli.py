@@ -117,6 +117,12 @@ def _export(args: argparse.Namespace) -> int:
                    args.transcript or ""))
 
 
+def _import_transcript(args: argparse.Namespace) -> int:
+    from facilitation.tools.import_transcript import run
+
+    return int(run(args.code, args.path, args.store))
+
+
 def _purge(args: argparse.Namespace) -> int:
     from facilitation.tools.purge import run
 
@@ -181,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--transcript", default=None, metavar="PATH",
                         help="record: a PDIS Markdown transcript to place among the meeting's events")
     export.set_defaults(func=_export)
+
+    transcript = sub.add_parser("import-transcript",
+                                help="keep a stenographer's transcript (PDIS Markdown) with a meeting, for its record")
+    transcript.add_argument("code")
+    transcript.add_argument("path")
+    transcript.add_argument("--store", default=None)
+    transcript.set_defaults(func=_import_transcript)
 
     purge = sub.add_parser("purge", help="delete the meetings past their retention period (e.g. daily from cron)")
     purge.add_argument("--store", default=None)

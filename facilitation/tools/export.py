@@ -47,6 +47,16 @@ async def load_with_ids(code: str, settings: Settings) -> tuple[Summary, PolisId
     return build_summary(events, analysis, join_url=f"{base_url(settings)}/m/{code}"), polis_ids(events)
 
 
+async def _stored_transcript(settings: Settings, code: str) -> str | None:
+    """The transcript kept with the meeting (``facilitation import-transcript``), if any."""
+    store = open_store(settings.store_url)
+    await store.start()
+    try:
+        return await store.load_document(code, "transcript")
+    finally:
+        await store.close()
+
+
 def run(code: str, fmt: str, out: str | None, store: str | None, agency: str = "", dataset: str = "",
         transcript: str = "") -> int:
     settings = Settings.from_env(store=store)
@@ -83,12 +93,13 @@ def run(code: str, fmt: str, out: str | None, store: str | None, agency: str = "
             write_opendata(summary, folder, agency=agency, dataset=dataset)
             print(f"wrote {folder}/", file=sys.stderr)
             return 0
-        if fmt == "record" and transcript:
+        stored = asyncio.run(_stored_transcript(settings, canonical)) if fmt == "record" and not transcript else None
+        if fmt == "record" and (transcript or stored):
             from facilitation.export.record import render_record
             from facilitation.export.transcript import parse_transcript
 
-            text = Path(transcript).read_text(encoding="utf-8-sig")
-            data = render_record(summary, parse_transcript(text)).encode("utf-8")
+            text = Path(transcript).read_text(encoding="utf-8-sig") if transcript else str(stored)
+            data = render_record(summary, parse_transcript(text), published_at=summary.published_at).encode("utf-8")
         else:
             data = render(summary, fmt)
     except (SummaryUnavailable, OSError, RuntimeError, ValueError, UnicodeDecodeError) as exc:

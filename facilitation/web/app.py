@@ -22,7 +22,7 @@ from facilitation.live.writer import WriterFactory
 from facilitation.paths import STATIC_DIR
 from facilitation.settings import Settings
 from facilitation.storage import open_event_log
-from facilitation.web import api, erasure, health, privacy, runtime
+from facilitation.web import api, erasure, health, privacy, record, runtime
 from facilitation.web import exports as export_routes
 from facilitation.web.assets import CompressedStaticFiles
 from facilitation.web.pages import favicon, host_qr, page
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/m/{code}", page),
         Route("/host/{code}", page),
         Route("/projector/{code}", page),
+        Route("/record/{code}", record.public_record),
         Route("/favicon.ico", favicon),
         Route("/api/meetings", api.create_meeting, methods=["POST"]),
         Route("/api/privacy-default", privacy.privacy_default),

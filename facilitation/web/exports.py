@@ -26,6 +26,7 @@ from facilitation.core.registry import parse_http_command
 from facilitation.export import FILE_FORMATS, FOLDER_FORMATS, FORMATS, render
 from facilitation.export.summary import Summary, build_summary
 from facilitation.web.api import _json_body, meeting_urls, require_host, room_for
+from facilitation.web.state import parts
 
 __all__ = ["export_meeting", "set_follow_up"]
 
@@ -61,9 +62,16 @@ async def export_meeting(request: Request) -> Response:
     events = await room.record.history()
     analysis = await room.record.analysis()
     join_url = meeting_urls(request, room.code)["join"]
+    transcript = await parts(request).hub.log.load_document(room.code, "transcript") if fmt == "record" else None
 
     def produce() -> tuple[bytes, str, str]:
         summary = build_summary(events, analysis, join_url=join_url)
+        if transcript:  # the record with the transcript stored for the meeting (facilitation import-transcript)
+            from facilitation.export.record import render_record
+            from facilitation.export.transcript import parse_transcript
+
+            text = render_record(summary, parse_transcript(transcript), published_at=summary.published_at)
+            return text.encode("utf-8"), "text/markdown; charset=utf-8", f"{room.code}.record.md"
         if fmt in FOLDER_FORMATS:
             return _zip_folder(summary, events, fmt, agency), "application/zip", f"{room.code}-{fmt}.zip"
         media, ext = FILE_FORMATS[fmt]

@@ -10,6 +10,7 @@ import { $, codeFromPath, displayCode, el, formatNumber, isLoopback, setStatus, 
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { wireDeletion } from "./deletion.js";
 import { LiveClient } from "./live.js";
+import { renderPublishing, wirePublishing } from "./publishing.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { keys, safeGet, safeSet } from "./store.js";
 import { PHASES, isClassic, phaseKey, stateKey, statementLabel, statementNumber, voteKey } from "./vocabulary.js";
@@ -22,7 +23,7 @@ const PHASE_HELP = {
   reviewing: "phase_help.reviewing",
   closed: "phase_help.closed",
 };
-const LOG_KEYS = { accept: "log.accept", reject: "log.reject", hide: "log.hide" };
+const LOG_KEYS = { accept: "log.accept", reject: "log.reject", hide: "log.hide", publish: "log.publish" };
 /** How each setting change reads in the log: never the setting's internal name. */
 const SETTING_LOG = {
   results_visible: (on) => t(on ? "log.results_shown" : "log.results_hidden"),
@@ -113,6 +114,7 @@ function askKey() {
 
 function start() {
   show("#key-section", false);
+  wirePublishing((type, fields) => live.send(type, fields));
   wireDeletion(code, () => hostKey, () => {
     live.stop();
     safeSet(keys.hostKey(code), null);
@@ -183,6 +185,7 @@ function receive(msg) {
       state.people = new Map((msg.participants || []).map((p) => [p.participant, p]));
       state.statements = new Map((msg.all_statements || []).map((s) => [s.id, { ...s, tally: { ...(s.tally || {}) } }]));
       state.log = meeting.moderation_log || [];
+      state.publishedAt = (meeting.publication || {}).published_at ?? null;
       if (msg.analysis && msg.analysis.run !== undefined) state.analysisRun = msg.analysis.run;
       if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
       show("#console", true);
@@ -228,6 +231,10 @@ function receive(msg) {
 
 function applyEvent(event) {
   switch (event.type) {
+    case "record_published":
+      state.publishedAt = event.at;
+      state.log.push({ seq: event.seq, at: event.at, action: "publish" });
+      break;
     case "statement_posted":
       state.statements.set(event.statement, {
         id: event.statement, text: event.text, author: event.author, seed: event.seed, state: event.state,
@@ -493,6 +500,7 @@ function restoreFocus(key) {
 
 function renderAll() {
   const focus = focusKey();
+  renderPublishing(code, state.publishedAt, state.phase);
   const settings = state.settings || {};
   setText("#title", settings.title || "");
   setText("#topic", settings.topic || "");

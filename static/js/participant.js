@@ -12,6 +12,7 @@ import { acceptanceFigure, repFigure } from "./figures.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { offerMyData } from "./mydata.js";
+import { showPublished } from "./publishing.js";
 import { hasNotice, renderNotice } from "./notice.js";
 
 import { PRACTICE_FEEDBACK, Practice } from "./practice.js";
@@ -257,6 +258,7 @@ function receive(msg) {
 
 function applySnapshot(msg) {
   const meeting = msg.meeting || {};
+  showPublished(code, (meeting.publication || {}).published_at);
   state.settings = meeting.settings || state.settings;
   state.phase = meeting.phase || state.phase;
   state.resultsVisible = meeting.results_visible !== false;
@@ -280,6 +282,9 @@ function applySnapshot(msg) {
 
 function applyEvent(event) {
   switch (event.type) {
+    case "record_published":
+      showPublished(code, event.at);
+      break;
     case "statement":
       if (event.statement) {
         state.statements.set(event.statement.id, event.statement);

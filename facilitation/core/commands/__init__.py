@@ -24,6 +24,7 @@ import facilitation.core.commands.follow_ups as follow_ups
 import facilitation.core.commands.host_settings as host_settings
 import facilitation.core.commands.participants as participants
 import facilitation.core.commands.phases as phases
+import facilitation.core.commands.publication as publication
 import facilitation.core.commands.session as session
 import facilitation.core.commands.spotlight as spotlight
 import facilitation.core.commands.statements as statements
@@ -52,6 +53,7 @@ COMMANDS: list[CommandSpec] = [
     consent.CHECK_CLOSE,
     spotlight.SPOTLIGHT,
     spotlight.SPOTLIGHT_END,
+    publication.PUBLISH,
 ]
 """The table: one line per client message type, in the order docs/protocol.md lists them."""
 
