@@ -176,7 +176,8 @@ def receipt(meeting: Meeting, participant: int) -> dict[str, Any]:
         if statement.author != participant:
             continue
         follow_up = meeting.follow_ups.get(statement.id)
-        shown = meeting.results_visible or meeting.phase.value == "closed"
+        # counts as phones see results: live when the host shows them, from reviewing on in any case
+        shown = meeting.results_visible or meeting.phase.value in ("reviewing", "closed")
         statements.append({
             **statement.public(),
             "tally": dict(statement.tally) if shown else None, "voters": statement.votes if shown else None,

@@ -119,7 +119,7 @@ async def _analysis(url: str, code: str) -> dict[str, Any] | None:
 
 async def run_a_meeting(url: str) -> tuple[dict[str, Any], MeetingClient, list[MeetingClient]]:
     """A meeting where the planted participant (nickname, a statement) and five others voted."""
-    created = httpx.post(f"{url}/api/meetings", json={"title": "公聽會", "ask_nickname": True,
+    created = httpx.post(f"{url}/api/meetings", json={"title": "公聽會", "ask_nickname": True, "live_results": True,
                                                       "seeds": [f"意見 {i}" for i in range(4)]},
                          timeout=scaled(10)).json()
     code = created["code"]
