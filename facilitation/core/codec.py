@@ -1,5 +1,5 @@
 """How an event is written at rest: one JSON text per event, the same in SQLite rows, the Redis log list
-and the Redis stream.
+and the sharded pub/sub feed that tells other workers about it.
 
 Encoding happens in the caller's task, before a write is queued: an event that cannot be stored (a lone
 surrogate has no UTF-8 form) is refused there, alone, and never reaches a writer shared by every meeting.
