@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 from facilitation.core.closes import CloseCode
 from facilitation.core.erasure import MeetingDeleted, ParticipantErased, redactions
-from facilitation.core.errors import ClientError
 from facilitation.core.events import Event, MeetingCreated, PhaseChanged
 from facilitation.core.state import Phase
 from facilitation.live.hub import Hub
+from facilitation.live.room import UnknownMeeting
 from facilitation.storage.port import EventLog
 from facilitation.storage.store import Store
 
@@ -67,10 +67,12 @@ async def delete_meeting(hub: Hub, code: str) -> bool:
     """Delete meeting ``code`` and everything stored with it, closing its connections everywhere."""
     try:
         room = await hub.room(code)
-        # heard by every process serving it, which closes its connections (4004) and forgets it
+    except UnknownMeeting:
+        room = None  # nothing to tell anyone: delete whatever the store still holds under the code
+    if room is not None:
+        # heard by every process serving it, which closes its connections (4004) and forgets it; a worker that
+        # does not own the meeting is refused here (store_unavailable: the caller retries, reaching the owner)
         await room.writer.append_server_event(lambda seq, at: MeetingDeleted(seq, at))
-    except ClientError as exc:  # unknown here, or not this worker's to write: delete what the store holds
-        log.warning("meeting %s: deleting without telling other workers (%s)", code, exc.message)
     hub.drop(code, CloseCode.UNKNOWN_MEETING)
     deleted = await hub.log.delete_meeting(code)
     await hub.log.compact()

@@ -3,6 +3,7 @@
 
 import { $, displayCode, setStatus, setText } from "./dom.js";
 import { t } from "./i18n.js";
+import { postRetrying } from "./mydata.js";
 
 /** Wire the panel once; `hostKey()` reads the current key, `onDeleted()` ends the console. */
 export function wireDeletion(code, hostKey, onDeleted) {
@@ -17,14 +18,8 @@ export function wireDeletion(code, hostKey, onDeleted) {
     if (!matches()) return;
     button.disabled = true;
     setStatus("#delete-status", t("host.delete_running"));
-    let ok = false;
-    try {
-      const response = await fetch(`/api/meetings/${encodeURIComponent(code)}`,
-        { method: "DELETE", headers: { "x-host-key": hostKey() || "" } });
-      ok = response.ok;
-    } catch {
-      ok = false;
-    }
+    const ok = await postRetrying(`/api/meetings/${encodeURIComponent(code)}`,
+      { method: "DELETE", headers: { "x-host-key": hostKey() || "" } });
     if (!ok) {
       setStatus("#delete-status", t("host.delete_failed"), "error");
       button.disabled = !matches();

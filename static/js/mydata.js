@@ -83,18 +83,30 @@ function render(data) {
   show("#my-data-content", true);
 }
 
+/**
+ * A request answered 503 (with several server processes, only the one that owns the meeting can erase or
+ * delete it) is sent again a few times: the next may reach the owner. True once it succeeded.
+ */
+export async function postRetrying(url, options, attempts = 6) {
+  for (let i = 0; i < attempts; i += 1) {
+    try {
+      const response = await fetch(url, options);
+      if (response.ok) return true;
+      if (response.status !== 503) return false;
+    } catch {
+      // the network: try again
+    }
+    await new Promise((resolve) => { setTimeout(resolve, 400 * (i + 1)); });
+  }
+  return false;
+}
+
 async function erase(code, stop, onErased) {
   const token = safeGet(keys.token(code));
   $("#my-data-confirm-yes").disabled = true;
   setText("#my-data-status", t("mydata.erasing"));
-  let ok = false;
-  try {
-    const response = await fetch(`/api/meetings/${encodeURIComponent(code)}/erase`,
-      { method: "POST", headers: { "x-participant-token": token || "" } });
-    ok = response.ok;
-  } catch {
-    ok = false;
-  }
+  const ok = await postRetrying(`/api/meetings/${encodeURIComponent(code)}/erase`,
+    { method: "POST", headers: { "x-participant-token": token || "" } });
   $("#my-data-confirm-yes").disabled = false;
   if (!ok) {
     setText("#my-data-status", t("mydata.erase_failed"));

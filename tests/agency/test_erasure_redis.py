@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from facilitation.tools.client import MeetingClient
 from tests.agency.test_erasure import FORMATS, PLANTED, _wait_for, exports, run_a_meeting
 from tests.redis.support import redis_or_skip
 from tests.support.servers import ServerProcess, scaled
@@ -86,3 +87,47 @@ async def _on_map(url: str, code: str, participant: int | None) -> bool:
     points = response.json()["points"]["participants"]
     return participant in points if participant is not None else len(points) == 5
 
+
+
+async def test_with_two_workers_every_worker_drops_the_erased_participant() -> None:
+    """Two server processes share one Redis: the erasure is refused (503, retry) by the worker that does not
+    own the meeting and done by the one that does; afterwards both workers serve the meeting without the
+    participant (their rooms were dropped and replayed from the redacted log), and phones on both were told
+    to reload."""
+    from tests.redis.support import worker
+
+    redis = redis_or_skip()
+    first, second = worker(redis).start(), worker(redis).start()
+    try:
+        created, planted, others = await run_a_meeting(first.url)
+        code = created["code"]
+        watcher = MeetingClient(second.url, code, "participant", nickname="另一台的手機")
+        await watcher.connect(timeout=scaled(10))
+        token = {"x-participant-token": planted.token or ""}
+        for url in (first.url, second.url):
+            before = httpx.get(f"{url}/api/meetings/{code}", timeout=scaled(10)).json()["counters"]
+            assert before["votes"] == 4 * 6 + 5 + 1  # seeds by everyone, theirs by the others and its author
+        answers = []
+        for url in (second.url, first.url, second.url, first.url):
+            response = httpx.post(f"{url}/api/meetings/{code}/erase", headers=token, timeout=scaled(120))
+            answers.append(response.status_code)
+            if response.status_code == 200:
+                break
+        assert answers[-1] == 200 and set(answers[:-1]) <= {503}, answers
+        await _wait_for(lambda: _closed(watcher), 10, "the phone on the other worker told to reload")
+        assert watcher.close_code == 4010
+        for url in (first.url, second.url):
+            after = httpx.get(f"{url}/api/meetings/{code}", timeout=scaled(10)).json()["counters"]
+            assert after["votes"] == 4 * 5, (url, after)
+        assert keys_holding(redis.port) == [] and files_holding(Path(redis.dir)) == []
+        for client in (planted, *others, watcher):
+            await client.close()
+    finally:
+        first.stop()
+        second.stop()
+        redis.kill()
+        redis.stop()
+
+
+async def _closed(client: MeetingClient) -> bool:
+    return client.closed.is_set()
