@@ -72,7 +72,6 @@ def host_snapshot(meeting: Meeting) -> dict[str, Any]:
             {"participant": p.id, "nickname": p.nickname, "role": p.role}
             for p in meeting.participants.values()
         ],
-        **screens(meeting),
     }
 
 

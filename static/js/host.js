@@ -12,6 +12,7 @@ import { wireDeletion } from "./deletion.js";
 import { LiveClient } from "./live.js";
 import { renderPublishing, wirePublishing } from "./publishing.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
+import { HostSpotlight } from "./spothost.js";
 import { keys, safeGet, safeSet } from "./store.js";
 import { PHASES, isClassic, phaseKey, stateKey, statementLabel, statementNumber, voteKey } from "./vocabulary.js";
 
@@ -60,6 +61,7 @@ let live = null;
 let hostKey = null;
 let map = null;
 let pendingPhase = null;
+let spotlight = null;
 let publicOrigin = window.location.origin;
 let joinUrl = null;
 
@@ -188,6 +190,7 @@ function receive(msg) {
       state.publishedAt = (meeting.publication || {}).published_at ?? null;
       if (msg.analysis && msg.analysis.run !== undefined) state.analysisRun = msg.analysis.run;
       if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
+      spotlightPanel().fromSnapshot(msg);
       show("#console", true);
       show("#fatal-box", false);
       $("#host-link").value = hostLink();
@@ -230,6 +233,7 @@ function receive(msg) {
 }
 
 function applyEvent(event) {
+  spotlightPanel().apply(event);
   switch (event.type) {
     case "record_published":
       state.publishedAt = event.at;
@@ -533,7 +537,17 @@ function renderAll() {
   renderStatements();
   renderLog();
   renderMap();
+  spotlightPanel().render();
   restoreFocus(focus);
+}
+
+/** The spotlight panel (spothost.js), made once the strings are loaded. */
+function spotlightPanel() {
+  if (!spotlight) {
+    spotlight = new HostSpotlight(() => ({ statements: state.statements, votes: state.votes, phase: state.phase }),
+      (type, fields) => command(type, fields));
+  }
+  return spotlight;
 }
 
 function renderPhases() {

@@ -59,6 +59,26 @@ let live = null;
 let composing = false;
 const draft = new Draft(code);
 const practice = new Practice();
+// spotphone.js: loaded at the first spotlight
+let spotlight = null;
+let spotlightLoading = null;
+
+function withSpotlight(use) {
+  spotlightLoading = spotlightLoading || import("./spotphone.js").then((m) => (spotlight = new m.PhoneSpotlight({
+    takeCard: (id) => {
+      const statement = state.statements.get(id);
+      if (!statement || state.votes.has(id) || !votingOpen()) return false;
+      Object.assign(state, { current: statement, changing: false, awaiting: false });
+      render();
+      return true;
+    },
+    changeVote,
+  })));
+  spotlightLoading.then((loaded) => {
+    use(loaded);
+    render();
+  });
+}
 /** Whether the write box was open at the last render: reopening it says the kept draft is back. */
 let writeWasOpen = null;
 
@@ -268,6 +288,10 @@ function applySnapshot(msg) {
   state.votes = new Map(Object.entries((msg.you && msg.you.votes) || {}).map(([id, v]) => [Number(id), v]));
   for (const [id, value] of queued) state.votes.set(id, value);
   state.mine = new Map(((msg.you && msg.you.statements) || []).map((s) => [s.id, s]));
+  const spot = meeting.spotlight;
+  if (spotlight || (spot && spot.statement !== null && spot.statement !== undefined)) {
+    withSpotlight((loaded) => loaded.fromSnapshot(msg));
+  }
   state.nickname = (msg.you && msg.you.nickname) || "";
   state.role = (msg.you && msg.you.role) || "";
   // A reconnect's snapshot keeps the card on screen while it is still to be voted on (see offerCard).
@@ -281,6 +305,8 @@ function applySnapshot(msg) {
 }
 
 function applyEvent(event) {
+  if (spotlight) spotlight.apply(event);
+  else if (event.type === "spotlight_started") withSpotlight((loaded) => loaded.apply(event));
   switch (event.type) {
     case "record_published":
       showPublished(code, event.at);
@@ -464,6 +490,7 @@ function pickNext() {
  */
 function vote(value, statement) {
   if (!statement || !votingOpen() || !live || !state.statements.has(statement.id)) return;
+  if (spotlight && !spotlight.tapAllowed(statement.id)) return;
   state.votes.set(statement.id, value);
   state.changing = false;
   state.current = null;
@@ -628,6 +655,7 @@ function render() {
   show("#phase-note", Boolean(noteKey));
   if (noteKey) setText("#phase-note", t(noteKey));
   renderCard();
+  if (spotlight) spotlight.render(state.statements, state.votes, open);
   renderHistory();
   renderMine();
   renderResults();

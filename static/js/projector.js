@@ -13,6 +13,7 @@ import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { acceptanceFigure, repFigure } from "./figures.js";
 import { buildLanes, ConsensusMap, renderLanes } from "./map.js";
+import { ProjectorSpotlight } from "./spotscreen.js";
 import { isClassic, phaseKey, statementLabel } from "./vocabulary.js";
 
 const code = codeFromPath();
@@ -42,6 +43,7 @@ let deck = null;
 let fetchTimer = null;
 let laneTimer = null;
 let joinHost = "";
+const spotlight = new ProjectorSpotlight(() => ({ statements: state.statements, analysis: state.analysis, votes: state.votes }));
 
 async function boot() {
   const display = displayCode(code);
@@ -59,6 +61,7 @@ async function boot() {
     renderCounters();
     map.relabel();
     renderAnalysis();
+    spotlight.render();
   });
   const info = await fetch(`/api/meetings/${encodeURIComponent(code)}`).then((r) => (r.ok ? r.json() : null), () => null);
   if (!info) {
@@ -97,6 +100,7 @@ function receive(msg) {
       state.statements = new Map((meeting.statements || []).map((s) => [s.id, s]));
       if (msg.analysis) applyAnalysis(msg.analysis);
       else if (storedAnalysisPossible(msg)) fetchAnalysis();
+      spotlight.fromSnapshot(msg);
       renderHead();
       renderCounters();
       renderAnalysis();
@@ -131,6 +135,7 @@ function receive(msg) {
 
 /** Fold one event; true when the statements shown changed. */
 function applyEvent(event) {
+  if (spotlight.apply(event)) renderHead();
   switch (event.type) {
     case "statement":
       if (event.statement) state.statements.set(event.statement.id, event.statement);
@@ -170,6 +175,7 @@ function applyAnalysis(message) {
   clearTimeout(fetchTimer);
   fetchTimer = null;
   renderAnalysis();
+  spotlight.render();
 }
 
 function scheduleFetch() {
@@ -204,7 +210,7 @@ function renderHead() {
   setText("#title", state.settings.title || "");
   setText("#topic", state.settings.topic || "");
   setText("#phase", t(phaseKey(state.phase)));
-  const screen = SCREENS[state.phase] || "live";
+  const screen = spotlight.shown(state.phase) ? "spotlight" : SCREENS[state.phase] || "live";
   document.body.dataset.screen = screen;
   const theme = state.settings.projector_theme;
   document.body.dataset.theme = THEMES.has(theme) ? theme : "dark";
