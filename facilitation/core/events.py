@@ -323,6 +323,8 @@ class VoteCast(Event):
             statement.tally[previous] -= 1
         mine[self.statement] = self.value
         statement.tally[self.value] = statement.tally.get(self.value, 0) + 1
+        for listener in meeting.vote_listeners:  # a feature that follows votes (rounds): usually none
+            listener(self)
 
     def actor(self) -> str:
         return str(self.participant)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hmac
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -142,6 +142,10 @@ class Meeting:
         self.closed_at: float | None = None
         self.parts: dict[type[MeetingPart], MeetingPart] = {cls: cls() for cls in PARTS}
         """Each feature's own state (``CommandSpec.state``), by class: see :meth:`part`."""
+        self.vote_listeners: list[Callable[[Any], None]] = [
+            part.on_vote for part in self.parts.values() if hasattr(part, "on_vote")]
+        """Each feature state's ``on_vote(vote)``, called by every vote as it folds (live and on replay): how a
+        feature follows votes without an event of its own (rounds, :mod:`facilitation.core.commands.rounds`)."""
 
     # ------------------------------------------------------------ construction
 

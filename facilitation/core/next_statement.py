@@ -26,6 +26,7 @@ import itertools
 import random
 from collections.abc import Mapping, Sequence
 
+from facilitation.core.commands.rounds import due
 from facilitation.core.commands.spotlight import spotlit
 from facilitation.core.meeting import Meeting, Statement
 from facilitation.core.state import StatementState
@@ -95,6 +96,9 @@ class Router:
                  seed: int) -> Statement | None:
         """The statement :func:`next_statement` would pick among ``participant``'s unvoted ones."""
         accepted = meeting.accepted_statements()
+        again = due(meeting, participant)  # a round the host opened: vote again on its statements first
+        if again is not None:
+            return meeting.statements[again]
         if meeting.remaining(participant) <= 0:
             return None
         mine = meeting.votes.get(participant, {})

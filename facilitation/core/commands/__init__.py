@@ -25,6 +25,7 @@ import facilitation.core.commands.host_settings as host_settings
 import facilitation.core.commands.participants as participants
 import facilitation.core.commands.phases as phases
 import facilitation.core.commands.publication as publication
+import facilitation.core.commands.rounds as rounds
 import facilitation.core.commands.session as session
 import facilitation.core.commands.spotlight as spotlight
 import facilitation.core.commands.statements as statements
@@ -53,6 +54,8 @@ COMMANDS: list[CommandSpec] = [
     consent.CHECK_CLOSE,
     spotlight.SPOTLIGHT,
     spotlight.SPOTLIGHT_END,
+    rounds.ROUND_OPEN,
+    rounds.ROUND_CLOSE,
     publication.PUBLISH,
 ]
 """The table: one line per client message type, in the order docs/protocol.md lists them."""
