@@ -586,6 +586,7 @@ function renderPeople() {
   const people = Array.from(state.people.values()).sort((a, b) => a.participant - b.participant);
   setText("#people-count", formatNumber(people.length));
   show("#people-empty", people.length === 0);
+  show(list, people.length > 0);  // an empty scrollable list would be an invisible stop for the Tab key
   list.replaceChildren(...people.map((p) => el("li", { dataset: { participant: p.participant } },
     el("span", { class: "person-name", text: p.nickname || t("host.anonymous", { id: p.participant }) }),
     p.role ? el("span", { class: "badge", text: p.role }) : null)));
