@@ -134,7 +134,11 @@ async function fetchInfo() {
   }
 }
 
+/** Whether the join form was set up (its listeners are added once). */
+let joinShown = false;
+
 function showJoin() {
+  joinShown = true;
   const settings = state.settings;
   show("#join", true);
   const notice = hasNotice(settings);
@@ -201,6 +205,14 @@ function connect() {
       renderQueued();
     },
     onFatal: (error, closeCode) => {
+      if (error && error.code === "consent_required" && !joinShown) {
+        // a key this meeting no longer knows (erased, or another server's): a new join, through the notice
+        safeSet(keys.token(code), null);
+        safeSet(keys.profile(code), null);
+        showConnection("connecting");
+        showJoin();
+        return;
+      }
       const key = error && has(`error.${error.code}`) ? `error.${error.code}` : closeCode === 4004
         ? "error.unknown_meeting" : "error.generic";
       fatal(t(key));
