@@ -23,6 +23,7 @@ from facilitation.core.meeting import Meeting, MeetingSettings, hash_secret
 from facilitation.live.connection import Outbox
 from facilitation.live.fanout import Fanout
 from facilitation.live.room import AnalysisFactory, Record, Room, RoomParts, UnknownMeeting
+from facilitation.live.timers import TimerClock
 from facilitation.live.writer import LogWriter, Writer, WriterFactory
 from facilitation.storage import MeetingExists, StoreUnavailable
 from facilitation.storage.port import EventLog
@@ -106,7 +107,7 @@ class Hub:
         record = Record(meeting.code, self.log)
         fanout = Fanout(meeting.code, writer, self.log, recent)
         analysis = None if self._analysis is None else self._analysis(RoomParts(meeting.code, writer, fanout, record))
-        room = Room(writer, fanout, record, analysis, on_gone=self._gone)
+        room = Room(writer, fanout, record, analysis, on_gone=self._gone, timers=TimerClock(writer))
         self.rooms[meeting.code] = room
         room.open()
         return room

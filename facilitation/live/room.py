@@ -35,6 +35,7 @@ from facilitation.core.next_statement import Router
 from facilitation.core.views import snapshot
 from facilitation.live.connection import Connection
 from facilitation.live.fanout import Fanout
+from facilitation.live.timers import TimerClock
 from facilitation.live.writer import Committed, Writer
 from facilitation.storage import StoreUnavailable, Unsubscribe
 from facilitation.storage.port import EventLog
@@ -126,7 +127,8 @@ class Room:
     """One meeting served by this process (see the module's docstring)."""
 
     def __init__(self, writer: Writer, fanout: Fanout, record: Record, analysis: RoomAnalysis | None,
-                 on_gone: Callable[[Room, Event], None] | None = None) -> None:
+                 on_gone: Callable[[Room, Event], None] | None = None,
+                 timers: TimerClock | None = None) -> None:
         self.code = record.code
         self._on_gone = on_gone
         """Told when an erasure or a deletion makes this room's state obsolete (the hub drops the room)."""
@@ -136,6 +138,8 @@ class Room:
         self._writer = writer
         self._fanout = fanout
         self._router = Router()
+        self._timers = timers
+        """Ends the running timer at its deadline while this process owns the meeting."""
         self._unsubscribe: Unsubscribe | None = None
         self._last_used = time.perf_counter()
         self._in_flight = 0
@@ -203,9 +207,13 @@ class Room:
     def open(self) -> None:
         self._unsubscribe = self.record.subscribe(self._deliver, since=self._fanout.delivered_seq)
         self._fanout.open()
+        if self._timers is not None:
+            self._timers.open()
 
     async def close(self) -> None:
         self._closed = True
+        if self._timers is not None:
+            self._timers.close()
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self.analysis is not None:
@@ -218,9 +226,9 @@ class Room:
         self._last_used = time.perf_counter()
 
     def idle_for(self, now: float) -> float | None:
-        """Seconds since last use, None while anyone is connected or a command is being committed: only
-        such a room may be evicted."""
-        if self._fanout.connected or self._in_flight:
+        """Seconds since last use, None while anyone is connected, a command is being committed or a timer's
+        deadline is awaited here: only such a room may be evicted."""
+        if self._fanout.connected or self._in_flight or (self._timers is not None and self._timers.pending):
             return None
         return now - self._last_used
 
@@ -237,6 +245,8 @@ class Room:
         self._fanout.publish(fresh)
         if self.analysis is not None:
             self.analysis.on_events(fresh)
+        if self._timers is not None:
+            self._timers.on_events(fresh)
         if self._on_gone is not None:
             gone = next((e for e in fresh if isinstance(e, (ParticipantErased, MeetingDeleted))), None)
             if gone is not None:

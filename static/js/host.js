@@ -14,6 +14,7 @@ import { renderPublishing, wirePublishing } from "./publishing.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { HostSpotlight } from "./spothost.js";
 import { keys, safeGet, safeSet } from "./store.js";
+import { mountTimerPanel } from "./timerpanel.js";
 import { PHASES, isClassic, phaseKey, stateKey, statementLabel, statementNumber, voteKey } from "./vocabulary.js";
 
 const code = codeFromPath();
@@ -64,6 +65,7 @@ let pendingPhase = null;
 let spotlight = null;
 let publicOrigin = window.location.origin;
 let joinUrl = null;
+let timerPanel = null;
 
 function takeKey() {
   const match = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
@@ -122,6 +124,8 @@ function start() {
     safeSet(keys.hostKey(code), null);
     fatal(t("host.deleted"));
   });
+  timerPanel ??= mountTimerPanel({ send: (type, fields) => live.send(type, fields), phase: () => state.phase,
+    goTo: requestPhase });
   live = new LiveClient({
     code,
     role: "host",
@@ -174,6 +178,7 @@ function hostLink() {
 // ------------------------------------------------------------------ messages
 
 function receive(msg) {
+  timerPanel.receive(msg);
   switch (msg.type) {
     case "snapshot": {
       const meeting = msg.meeting || {};

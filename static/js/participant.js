@@ -7,6 +7,7 @@
 import { groupOf, normalizeAnalysis, statementId, storedAnalysisPossible } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, el, setText, show } from "./dom.js";
+import { Countdown } from "./countdown.js";
 import { Draft } from "./draft.js";
 import { acceptanceFigure, repFigure } from "./figures.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
@@ -56,6 +57,7 @@ const state = {
   aboutFolded: false,
 };
 let live = null;
+const countdown = new Countdown(document.getElementById("timer"));
 let composing = false;
 const draft = new Draft(code);
 const practice = new Practice();
@@ -90,6 +92,7 @@ async function boot() {
   const [info] = await Promise.all([fetchInfo(), loadI18n(null, { followBrowser: true })]);
   wireLanguageToggle();
   onLangChange(render);
+  onLangChange(() => countdown.render());
   wireWriting();
   wirePractice();
   if (!info) {
@@ -252,6 +255,7 @@ function fatal(text) {
 // ------------------------------------------------------------------ messages
 
 function receive(msg) {
+  countdown.receive(msg);
   switch (msg.type) {
     case "welcome":
       if (state.viewer) break;

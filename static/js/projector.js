@@ -7,6 +7,7 @@
 
 import { acceptanceOf, laneStatements, normalizeAnalysis, statementId, storedAnalysisPossible } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
+import { Countdown } from "./countdown.js";
 import { Deck } from "./deck.js";
 import { $, codeFromPath, displayCode, formatNumber, isLoopback, setText, show } from "./dom.js";
 import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
@@ -44,18 +45,21 @@ let fetchTimer = null;
 let laneTimer = null;
 let joinHost = "";
 const spotlight = new ProjectorSpotlight(() => ({ statements: state.statements, analysis: state.analysis, votes: state.votes }));
+let countdown = null;
 
 async function boot() {
   const display = displayCode(code);
   for (const node of document.querySelectorAll(".join-code-text")) node.textContent = display;
   buildLanes($("#lanes"), "h2", { share: true });
   deck = new Deck($("#deck-pages"));
+  countdown = new Countdown($("#timer"));
   await loadI18n(null);
   wireLanguageToggle();
   map = new ConsensusMap($("#map"), $("#map-empty"), $("#map-summary"));
   document.addEventListener("keydown", turnPages);
   document.addEventListener("pointermove", revealControls);
   onLangChange(() => {
+    countdown.render();
     renderJoinWarning();
     renderHead();
     renderCounters();
@@ -91,6 +95,7 @@ async function boot() {
 }
 
 function receive(msg) {
+  countdown.receive(msg);
   switch (msg.type) {
     case "snapshot": {
       const meeting = msg.meeting || {};

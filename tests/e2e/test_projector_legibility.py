@@ -137,6 +137,11 @@ class Room:
             expect(page.locator("#conn")).to_have_attribute("data-state", "online")
             self.pages[name] = page
         self.analysis: dict[str, Any] | None = None
+        # a time box runs through every screen measured: its countdown is projector text like any other
+        reply = host_command(base, self.code, self.created["host_key"], {"type": "timer_start", "seconds": 4 * 3600})
+        assert reply["type"] == "ack", reply
+        for page in self.pages.values():
+            expect(page.locator("#timer")).to_be_visible()
 
     def phase(self, phase: str) -> None:
         move(self.base, self.created, phase)

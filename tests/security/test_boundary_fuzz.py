@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
+from facilitation.core.fields import bool_field
 from facilitation.core.registry import SPECS
 from tests.security.wire import DOCUMENTED_ERROR_CODES, new_meeting, server_env, ws_url
 from tests.support.servers import ServerProcess, scaled
@@ -70,7 +71,13 @@ wrong_types = st.one_of(
 numbers_as_strings = st.sampled_from(["0", "1", "1.5", "-1", "1e3"])
 
 
+BOOLEAN_FIELDS = {f.name for spec in SPECS.values() for f in spec.fields if f.check is bool_field}
+"""Fields whose valid values are the booleans: for them a boolean is not hostile."""
+
+
 def hostile_for(field: str) -> st.SearchStrategy[Any]:
+    if field in BOOLEAN_FIELDS:
+        return st.one_of(hostile_strings, wrong_types.filter(lambda v: not isinstance(v, bool)), st.integers(0, 5))
     if field == "statement":
         return st.one_of(wrong_types, numbers_as_strings, hostile_strings)
     if field == "changes":

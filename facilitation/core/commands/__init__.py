@@ -29,6 +29,7 @@ import facilitation.core.commands.rounds as rounds
 import facilitation.core.commands.session as session
 import facilitation.core.commands.spotlight as spotlight
 import facilitation.core.commands.statements as statements
+import facilitation.core.commands.timers as timers
 from facilitation.core.command import Command, CommandSpec, Handler
 from facilitation.core.erasure import ERASURE_EVENTS
 from facilitation.core.events import CORE_EVENTS, Event
@@ -57,6 +58,9 @@ COMMANDS: list[CommandSpec] = [
     rounds.ROUND_OPEN,
     rounds.ROUND_CLOSE,
     publication.PUBLISH,
+    timers.TIMER_START,
+    timers.TIMER_STOP,
+    timers.TIMER_END,
 ]
 """The table: one line per client message type, in the order docs/protocol.md lists them."""
 
