@@ -51,7 +51,7 @@ ROLE_MIN_SEEN = 3
 """A role's top statements only count statements at least 3 of its members voted on."""
 LANE_NAMES = ("acceptable", "disputed", "rejected", "needs_votes")
 PHONE_ACCEPTABLE_TOP = 5
-"""Statements every group can accept on a phone (the "大家都能接受的" list)."""
+"""Statements most of every group accepts on a phone (the "每組多數可接受的" list)."""
 
 
 def _i(x: Any) -> int:
@@ -97,7 +97,8 @@ def _acceptable_entry(result: AnalysisResult, score: AcceptanceScore) -> dict[st
     for group in score.group_shares:
         tally = score.group_counts.get(group) or _tally(result, group, score.statement)
         accepted = 0 if tally is None else tally.agree + tally.acceptable
-        counts[group] = {"accepted": accepted, "seen": 0 if tally is None else tally.seen}
+        counts[group] = {"accepted": accepted, "seen": 0 if tally is None else tally.seen,
+                         "disagree": 0 if tally is None else tally.disagree}
     return {
         "statement": _i(score.statement),
         "worst_share": _r(score.worst_share),
@@ -105,6 +106,7 @@ def _acceptable_entry(result: AnalysisResult, score: AcceptanceScore) -> dict[st
         "roles": {r: _r(s) for r, s in score.role_shares.items()},
         "accepted": sum(c["accepted"] for c in counts.values()),
         "seen": sum(c["seen"] for c in counts.values()),
+        "disagree": sum(c["disagree"] for c in counts.values()),
         "group_counts": counts,
     }
 
@@ -258,7 +260,7 @@ def phone_parts(result: AnalysisResult | None, map_msg: dict[str, Any]) -> Phone
         "lanes": {name: ids[:PHONE_TOP] for name, ids in lanes.items()},
         "lane_counts": {name: len(ids) for name, ids in lanes.items()},
         "acceptable_to_all": [
-            {"statement": a["statement"], "accepted": a["accepted"], "seen": a["seen"],
+            {"statement": a["statement"], "accepted": a["accepted"], "seen": a["seen"], "disagree": a["disagree"],
              "group_counts": a["group_counts"]}
             for a in map_msg["acceptable_to_all"][:PHONE_ACCEPTABLE_TOP]
         ],

@@ -284,7 +284,7 @@ class _LinesCell(str):
 
 class _LabelCell(str):
     """A short label (a state, a lane) kept on one line: in the PDF a long statement beside it squeezed
-    "大家都能接受" into a column one character wide, one character per line."""
+    "每組多數可接受" into a column one character wide, one character per line."""
 
 
 def _n(value: object) -> _Cell:

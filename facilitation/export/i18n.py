@@ -1,7 +1,7 @@
 """Report strings in the meeting's language: Traditional Chinese (zh-TW) and English.
 
 One glossary for the room and the report: every term the live pages also show — the vote values
-(贊成 / 可接受 / 略過 / 反對), the lanes ("大家都能接受", "意見分歧", ...), the phases, the counters, the
+(贊成 / 可接受 / 略過 / 反對), the lanes ("每組多數可接受", "意見分歧", ...), the phases, the counters, the
 group labels — is read by key from the pages' own catalogs (``static/i18n/<lang>.json``, found through
 :data:`facilitation.paths.STATIC_DIR`, which is ``facilitation/_static`` in an installed wheel), so a
 word fixed for the pages is fixed in every export too. Keys with a dot (``vote.agree``) are the pages'
@@ -79,13 +79,15 @@ _EN: dict[str, str] = {
     "analysis_computed": "No analysis was shown during the meeting; this one was computed for the report "
                          "from the stored votes.",
     "analysis_none": "No votes were cast, so there is no analysis.",
-    "acceptable_intro": "Statements the analysis found accepted by every opinion group (and by every "
-                        "stakeholder role with at least 5 votes on them).",
+    "acceptable_intro": "Rule: in every opinion group (and every stakeholder role with at least 5 votes on "
+                        "it) clearly more than half agree or find it acceptable, with at least 5 votes from each "
+                        "group. Not everyone: each cell counts who did not.",
     "accepted_cell": "Each cell: how many in the group voted {accepted} / how many in the group voted on the "
                      "statement ({pass} included), and that share.",
     "disputed_intro": "Statements the groups see differently, most divided first.",
-    "rejected": "What everyone opposes",
-    "rejected_intro": "Statements every opinion group opposed.",
+    "rejected": "What most of every group opposes",
+    "rejected_intro": "Rule: in every opinion group (and every stakeholder role with at least 5 votes on it) "
+                      "clearly more than half disagree.",
     "rejected_cell": "Each cell: how many in the group voted {disagree} / how many in the group voted on the "
                      "statement ({pass} included), and that share.",
     "ranking_note": "Order: statements with more votes behind them come first (ranked with one extra vote "
@@ -139,7 +141,7 @@ _EN: dict[str, str] = {
                    "beside a mark means three people who voted alike share that spot. Colour and shape show "
                    "the group, as on the projector; grey marks are participants not in a group.",
     "seeded": " (seeded by the host)",
-    "lane_rejected": "opposed by all",
+    "lane_rejected": "opposed by most of every group",
     "lane_unclear": "unclear",
     "log_phase": "Phase changed",
     "log_settings": "Settings changed",
@@ -168,12 +170,13 @@ _ZH: dict[str, str] = {
     "analysis_published": "會議現場最後顯示的分析（第 {run} 次分析）。",
     "analysis_computed": "會議期間沒有顯示分析；本分析是產生報告時，依已儲存的表態計算的。",
     "analysis_none": "沒有任何表態，因此沒有分析。",
-    "acceptable_intro": "分析判定每個意見群組（以及對該意見有 5 人以上表態的每種身分）都能接受的意見。",
+    "acceptable_intro": "規則：每個意見群組（以及對該意見有 5 人以上表態的每種身分）都明顯超過一半贊成或可接受，"
+                        "且每組至少 5 票。不是每個人：每一格都算得出沒有接受的人數。",
     "accepted_cell": "每一格：該群組中表態「{accepted}」的人數 / 該群組對這則意見表態的人數（含「{pass}」），"
                      "以及所佔比例。",
     "disputed_intro": "各群組看法不同的意見，分歧最大的排在前面。",
-    "rejected": "大家都反對的",
-    "rejected_intro": "每個意見群組都反對的意見。",
+    "rejected": "每組多數反對的",
+    "rejected_intro": "規則：每個意見群組（以及對該意見有 5 人以上表態的每種身分）都明顯超過一半反對。",
     "rejected_cell": "每一格：該群組中表態「{disagree}」的人數 / 該群組對這則意見表態的人數（含「{pass}」），"
                      "以及所佔比例。",
     "ranking_note": "排序時每個比例都先加上一票贊成、一票反對（與 Pol.is 相同），讓表態人數多的意見排在前面；"
@@ -226,7 +229,7 @@ _ZH: dict[str, str] = {
     "map_caption": "每個記號代表一位參與者；位置越接近，表態越相似；記號旁的「×3」表示有三位表態相同的參與者"
                    "位在同一點。顏色與形狀代表所屬群組，與投影畫面相同；灰色記號是尚未分組的參與者。",
     "seeded": "（主持人提供）",
-    "lane_rejected": "大家都反對",
+    "lane_rejected": "每組多數反對",
     "lane_unclear": "看法不明",
     "log_phase": "變更階段",
     "log_settings": "變更設定",

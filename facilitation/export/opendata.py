@@ -113,9 +113,10 @@ TABLES: tuple[Table, ...] = (
         Column("votes", "integer", "有效表態數", "effective votes on it"),
         *_VOTES,
         Column("lane", "code",
-               "結論：acceptable（大家都能接受）、disputed（意見分歧）、rejected（大家都反對）、needs_votes"
+               "結論：acceptable（每組多數可接受）、disputed（意見分歧）、rejected（每組多數反對）、needs_votes"
                "（需要更多表態）；未公開的意見留空",
-               "conclusion: acceptable (everyone can accept), disputed, rejected (everyone rejects), needs_votes; "
+               "conclusion: acceptable (most of every group accepts), disputed, "
+               "rejected (most of every group opposes), needs_votes; "
                "empty for a statement that was not published"),
         Column("follow_up", "code",
                "機關後續回應：adopted（採納）、under_study（研議中）、not_adopted（不採納）；無則留空",

@@ -21,6 +21,7 @@ it), in every mode.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,10 +33,12 @@ from facilitation.core.errors import ClientError
 from facilitation.core.events import Event
 from facilitation.core.meeting import Command, Meeting, Vote
 from facilitation.core.next_statement import Router
+from facilitation.core.protocol import PROTOCOL_VERSION
 from facilitation.core.views import snapshot
 from facilitation.live.connection import Connection
 from facilitation.live.fanout import Fanout
 from facilitation.live.timers import TimerClock
+from facilitation.live.typing import Typing
 from facilitation.live.writer import Committed, Writer
 from facilitation.storage import StoreUnavailable, Unsubscribe
 from facilitation.storage.port import EventLog
@@ -144,6 +147,37 @@ class Room:
         self._last_used = time.perf_counter()
         self._in_flight = 0
         self._closed = False
+        self._typing = Typing()
+        self._typing_sent = 0
+        self._typing_timer: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------ who is writing (live/typing.py)
+
+    def typing(self, participant: int, active: bool) -> None:
+        """A phone's ``typing`` signal: count it, and tell the host console when the count changes."""
+        if active and self.meeting.phase.value != "collecting":  # a phone may always say it stopped
+            raise ClientError("phase_forbids", f"typing is counted only while collecting, not in phase "
+                              f"{self.meeting.phase.value!r}", status=409)
+        self._typing.update(participant, active, time.monotonic())
+        self._typing_changed()
+
+    def _typing_expired(self) -> None:
+        self._typing_timer = None
+        self._typing_changed()
+
+    def _typing_changed(self) -> None:
+        if self._closed:
+            return
+        now = time.monotonic()
+        count = self._typing.count(now)
+        if count != self._typing_sent:
+            self._typing_sent = count
+            message = {"v": PROTOCOL_VERSION, "type": "typing", "count": count}
+            self._fanout.broadcast(lambda c: message if c.role == "host" else None, phones=False)
+        expiry = self._typing.next_expiry()
+        if expiry is not None and self._typing_timer is None:
+            self._typing_timer = asyncio.get_running_loop().call_later(max(0.0, expiry - now) + 0.05,
+                                                                        self._typing_expired)
 
     # ------------------------------------------------------------ reads
 
@@ -214,6 +248,8 @@ class Room:
         self._closed = True
         if self._timers is not None:
             self._timers.close()
+        if self._typing_timer is not None:
+            self._typing_timer.cancel()
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self.analysis is not None:

@@ -164,6 +164,9 @@ class RoomView(Protocol):
     @property
     def has_control(self) -> bool: ...
 
+    def typing(self, participant: int, active: bool) -> None:
+        """A phone's ``typing`` signal (raises ClientError outside collecting)."""
+
 
 class Outcome(Protocol):
     """What a session needs of a command the room applied and made durable."""
@@ -386,6 +389,10 @@ class Session:
             raise ClientError("rate_limited", "too many commands: slow down and resend", status=429, op=op)
         if routed.command is not None:
             return [Submit(routed.command, op, routed.type)]
+        if routed.type == "typing":
+            assert participant is not None
+            room.typing(participant, bool(routed.fields["active"]))
+            return []
         if routed.type == "next":
             assert participant is not None
             return [Send({"v": PROTOCOL_VERSION, "type": "next", **room.next_for(participant)})]

@@ -99,7 +99,7 @@ def _report(result: AnalysisResult, conversation: PolisConversation, out: TextIO
     _section(out, "Group-informed consensus (every group agrees; score = product of each group's smoothed share)",
              ((f"{c.score:.2f} #{c.statement}", _text(text, c.statement)) for c in result.consensus[:REPORT_TOP]),
              "none")
-    _section(out, "Acceptable to all (significantly accepted in every group; the least accepting group shown)",
+    _section(out, "Accepted by most of every group (clearly over half in every group; the least accepting group shown)",
              ((f"{_worst(a.group_counts)} #{a.statement}", _text(text, a.statement))
               for a in result.acceptable_to_all[:REPORT_TOP]), "none yet")
     _section(out, "Majority opinions (all voters)",

@@ -84,6 +84,9 @@ class LiveRoom:
     def has_control(self) -> bool:
         return self._room.analysis is not None
 
+    def typing(self, participant: int, active: bool) -> None:
+        self._room.typing(participant, active)
+
 
 class MetricsObserver:
     """The session's :class:`~facilitation.live.session.Observer`: the process's Prometheus counters."""

@@ -74,9 +74,9 @@ export class LiveClient {
     });
   }
 
-  /** A message without an op (next, ping): sent only when connected. */
-  request(type) {
-    if (this.ready) this.raw({ type });
+  /** A message without an op (next, ping, typing): sent only when connected. */
+  request(type, fields = {}) {
+    if (this.ready) this.raw({ type, ...fields });
   }
 
   // ---------------------------------------------------------------- internals

@@ -6,7 +6,7 @@
 
 import { acceptanceOf, groupOf, LANE_ORDER, laneStatements, statementId } from "./analysis.js";
 import { el } from "./dom.js";
-import { acceptanceFigure, repFigure } from "./figures.js";
+import { acceptanceFigure, nameAcceptable, repFigure } from "./figures.js";
 import { t } from "./i18n.js";
 import { MapTable } from "./maptable.js";
 import { statementLabel } from "./vocabulary.js";
@@ -356,8 +356,9 @@ export function buildLanes(container, heading, { share = false } = {}) {
     container.append(el("section", { class: `lane lane-${lane}`, "aria-labelledby": `${id}-h` },
       el(heading, { id: `${id}-h` },
         el("span", { class: "lane-icon", "aria-hidden": "true", text: LANE_ICONS[lane] }), " ",
-        el("span", { dataset: { i18n: `lane.${lane}` } }), " ",
+        el("span", { id: `${id}-title`, dataset: { i18n: `lane.${lane}` } }), " ",
         el("span", { id: `${id}-n`, class: "lane-count" })),
+      lane === "acceptable" ? el("p", { id: `${id}-rule`, class: "lane-rule", dataset: { i18n: "lane.acceptable_rule" } }) : null,
       el("ol", { id, class: "lane-list" }),
       el("p", { id: `${id}-more`, class: "lane-more muted", hidden: true }),
       el("p", { id: `${id}-empty`, class: "lane-empty muted",
@@ -389,6 +390,7 @@ export function renderLanes(root, analysis, statements, classic = false) {
     empty.textContent = t(analysis || lane === "needs_votes" ? "lane.none" : "lane.waiting");
     list.dataset.total = String(ids.length);
   }
+  nameAcceptable(root.querySelector("#lane-acceptable-title"), root.querySelector("#lane-acceptable-rule"), classic, "lane");
   const container = root.querySelector(`#lane-${LANE_ORDER[0]}`).closest(".lane").parentElement;
   if (sharing.has(container)) shareLanes(container);
   else for (const section of container.querySelectorAll(":scope > .lane")) fitLane(section);

@@ -9,7 +9,8 @@ import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, el, setText, show } from "./dom.js";
 import { Countdown } from "./countdown.js";
 import { Draft } from "./draft.js";
-import { acceptanceFigure, repFigure } from "./figures.js";
+import { TypingSignal } from "./typing.js";
+import { acceptanceFigure, nameAcceptable, repFigure } from "./figures.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { offerMyData } from "./mydata.js";
@@ -549,15 +550,19 @@ function normalized(text) {
   return text.normalize("NFC").trim().replace(/\s+/g, " ");
 }
 
+const typing = new TypingSignal((active) => live && live.request("typing", { active }));
+
 function wireWriting() {
   const area = $("#write-text");
   area.value = draft.text;  // kept from before a reload or a phase change
   area.addEventListener("input", () => {
     draft.save(area.value);
     renderCounter();
+    typing.update(area.value, state.phase === "collecting");
   });
   $("#draft-discard").addEventListener("click", () => {
     draft.clear();
+    typing.stop();
     area.value = "";
     render();
   });
@@ -605,6 +610,7 @@ function submitStatement() {
   // From here the text is in the command queue (kept across reloads until acknowledged); a refusal puts
   // it back in the draft (below, and onCommandError after a reload).
   draft.clear();
+  typing.stop();
   live.send("post", { text }, { persist: true }).then((ack) => {
     const result = ack.result || {};
     state.mine.set(result.statement, { ...(state.mine.get(result.statement) || {}), id: result.statement, text,
@@ -862,6 +868,7 @@ function renderResults() {
       el("span", { class: `result-share dir-${rep.direction}`, text: repFigure(rep) })));
   }
   const accepts = $("#everyone-accepts");
+  nameAcceptable($("#everyone-accepts-h"), $("#everyone-accepts-rule"), isClassic(state.settings, state.votes_offered));
   accepts.replaceChildren();
   for (const entry of (analysis ? analysis.acceptableToAll : []).slice(0, 5)) {
     const statement = state.statements.get(Number(statementId(entry)));

@@ -12,7 +12,7 @@ import { Deck } from "./deck.js";
 import { $, codeFromPath, displayCode, formatNumber, isLoopback, setText, show } from "./dom.js";
 import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
-import { acceptanceFigure, repFigure } from "./figures.js";
+import { acceptKeys, acceptanceFigure, repFigure } from "./figures.js";
 import { buildLanes, ConsensusMap, renderLanes } from "./map.js";
 import { ProjectorSpotlight } from "./spotscreen.js";
 import { isClassic, phaseKey, statementLabel } from "./vocabulary.js";
@@ -285,8 +285,10 @@ function deckSections(classic) {
   const shown = (ids) => ids.filter((id) => statementText(id) !== null);
   const lane = (key, tone, icon, figure) => {
     const ids = shown(lanes[key] || []);
-    return { key, tone, icon, title: t(LANE_TITLES[key]), count: ids.length ? t("lane.count", { n: ids.length }) : "",
-      rule: "", empty: t(analysis ? "lane.none" : "lane.waiting"), items: ids.map((id) => item(id, figure(id), tone)) };
+    const title = key === "acceptable" ? acceptKeys(classic).lane : LANE_TITLES[key];
+    return { key, tone, icon, title: t(title), count: ids.length ? t("lane.count", { n: ids.length }) : "",
+      rule: key === "acceptable" ? t(acceptKeys(classic).rule) : "", empty: t(analysis ? "lane.none" : "lane.waiting"),
+      items: ids.map((id) => item(id, figure(id), tone)) };
   };
   const sections = [
     lane("acceptable", "ok", "✓", (id) => acceptanceFigure(acceptanceOf(analysis, id), classic)),

@@ -152,4 +152,5 @@ def test_before_there_are_groups_nothing_is_acceptable_to_all_on_one_vote() -> N
     assert msg["groups"] == [] and msg["lanes"]["acceptable"] == [0]
     [entry] = msg["acceptable_to_all"]
     assert (entry["accepted"], entry["seen"]) == (10, 10)
-    assert entry["group_counts"] == {"all": {"accepted": 10, "seen": 10}}
+    assert entry["group_counts"] == {"all": {"accepted": 10, "seen": 10, "disagree": 0}}
+    assert entry["disagree"] == 0, "nobody opposes: the stricter tier a screen can name"

@@ -172,7 +172,7 @@ def test_html_record_has_the_same_content_escaped(summary: Summary) -> None:
     record = build_record(summary, transcript, MARKERS)
     page = render_record_html(record)
     assert "<title>市民參與會議 會議紀錄（草稿）</title>" in page and "<style>" in page
-    assert page.index("蒐集意見 → 表態") < page.index("我們現在進入表態階段") < page.index("大家都能接受</h3>")
+    assert page.index("蒐集意見 → 表態") < page.index("我們現在進入表態階段") < page.index("每組多數可接受</h3>")
     assert "&lt;b&gt;粗體&lt;/b&gt;" in page and "<b>粗體" not in page
     published = build_record(summary, transcript, MARKERS, published_at=T0 + 86_400)
     linked = render_record_html(published, "/static/css/record.css")

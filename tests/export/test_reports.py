@@ -53,7 +53,7 @@ def test_markdown_has_every_section_in_chinese() -> None:
     """The zh-TW Markdown report has the participation counts, lanes, groups, follow-up and moderation log."""
     md = render_markdown(_summary())
     page = PAGE_CATALOGS["zh-TW"]  # the pages' words, whatever the glossary review settles on
-    for heading in ("參與情形", page["results.everyone_accepts"], page["lane.disputed"], "大家都反對的", "意見群組",
+    for heading in ("參與情形", page["results.everyone_accepts"], page["lane.disputed"], "每組多數反對的", "意見群組",
                     "多數意見", "所有意見", "審核紀錄", "後續回應", page["projector.map_heading"]):
         assert f"## {heading}" in md, heading
     assert "| 12 | 12 | 6 | 7 | 84 |" in md

@@ -41,6 +41,7 @@ COMMANDS: list[CommandSpec] = [
     participants.HELLO,
     session.PING,
     session.NEXT,
+    session.TYPING,
     statements.VOTE,
     statements.POST,
     participants.PROFILE,
