@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Demo, create_meeting, new_page, screenshot, start_collecting
-from tests.e2e.test_voting_card import MANY, open_injected_phone, statement_ids
+from tests.e2e.test_lanes_and_hints import statement_ids
+from tests.e2e.test_voting_card import MANY, open_injected_phone
 
 pytestmark = pytest.mark.browser
 
