@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from facilitation.core.command import Command
 from facilitation.core.commands import HANDLERS, PARTS
+from facilitation.core.commands.agenda import AddQuestion
 from facilitation.core.commands.follow_ups import SetFollowUp
 from facilitation.core.commands.host_settings import UpdateSettings
 from facilitation.core.commands.participants import Join, SetProfile
@@ -161,6 +162,8 @@ class Meeting:
         events: list[Event] = [created]
         for i, text in enumerate(seeds):
             events += meeting.apply(PostStatement(None, text, op=f"seed-{i}"), now).events
+        for i, text in enumerate(settings.questions):  # the agenda after the topic (e.g. ORID's prompts)
+            events += meeting.apply(AddQuestion(text, op=f"question-{i}"), now).events
         return meeting, events
 
     @classmethod

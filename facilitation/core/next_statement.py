@@ -26,6 +26,7 @@ import itertools
 import random
 from collections.abc import Mapping, Sequence
 
+from facilitation.core.commands.agenda import Agenda, current_statements
 from facilitation.core.commands.rounds import due
 from facilitation.core.commands.spotlight import spotlit
 from facilitation.core.meeting import Meeting, Statement
@@ -99,6 +100,8 @@ class Router:
         again = due(meeting, participant)  # a round the host opened: vote again on its statements first
         if again is not None:
             return meeting.statements[again]
+        if not meeting.part(Agenda).single:
+            return self._in_question(meeting, participant, priorities, seed)
         if meeting.remaining(participant) <= 0:
             return None
         mine = meeting.votes.get(participant, {})
@@ -120,6 +123,17 @@ class Router:
             if statement.id not in mine:
                 return statement
         return next_statement(meeting.unvoted(participant), priorities, seed)
+
+    def _in_question(self, meeting: Meeting, participant: int, priorities: Mapping[int, float],
+                     seed: int) -> Statement | None:
+        """With an agenda, the same rule over the current question's unvoted statements (a scan per vote:
+        a question holds tens of statements, not thousands)."""
+        mine = meeting.votes.get(participant, {})
+        candidates = [meeting.statements[s] for s in current_statements(meeting) if s not in mine]
+        focus = spotlit(meeting)
+        if focus is not None and any(s.id == focus for s in candidates):
+            return meeting.statements[focus]
+        return next_statement(candidates, priorities, seed)
 
     def _fresh_statements(self, accepted: list[Statement]) -> list[Statement]:
         """Accepted statements with fewer than NEW_STATEMENT_VOTES votes. Votes only ever grow, so once

@@ -166,6 +166,7 @@ MEETING_FIELDS: tuple[Field, ...] = (
     Field("retention_days", int_field),
     Field("projector_theme", choice_field(PROJECTOR_THEMES)),
     Field("live_results", bool_field),
+    Field("questions", list_field(text_field(MeetingSettings.MAX_TOPIC), 19)),
 )
 """``POST /api/meetings``: the body's fields, checked like a command's."""
 
@@ -186,6 +187,7 @@ def parse_new_meeting(data: Mapping[str, Any]) -> tuple[MeetingSettings, list[st
     if "title" in fields and not fields["title"]:
         raise ProtocolError("invalid_settings", "a meeting needs a title")
     fields["roles"] = tuple(fields.get("roles", ()))
+    fields["questions"] = tuple(q for q in fields.get("questions", ()) if q)
     if "moderation" in fields:
         fields["moderation"] = ModerationMode(fields["moderation"])
     return MeetingSettings(**fields), seeds

@@ -155,6 +155,9 @@ class MeetingSettings:
     projector_theme: str = "dark"
     """How the projector looks (:data:`PROJECTOR_THEMES`); the host switches it live."""
     live_results: bool = False
+    questions: tuple[str, ...] = ()
+    """The agenda's questions after the topic, as created (e.g. the ORID prompts); each becomes a
+    ``question_added`` event at creation (facilitation/core/commands/agenda.py)."""
     """Phones see the results summary while collecting and voting (the meeting's initial ``results_visible``;
     the host switches it live). Off by default: live results invite voting with the crowd. Phones see the
     results once reviewing starts either way. A meeting stored before this field existed had it on."""
@@ -187,6 +190,10 @@ class MeetingSettings:
             )
         if len(set(self.roles)) != len(self.roles):
             raise CommandRefused("invalid_settings", "stakeholder roles must be distinct")
+        if len(self.questions) > 19 or any(not is_visible(q) or len(q) > self.MAX_TOPIC or has_forbidden(q)
+                                           for q in self.questions):
+            raise CommandRefused("invalid_settings",
+                                 f"up to 19 questions after the topic, of 1-{self.MAX_TOPIC} characters")
         problem = notice_problem(self.privacy, self.require_consent, self.retention_days)
         if problem:
             raise CommandRefused("invalid_settings", problem)
@@ -216,6 +223,7 @@ class MeetingSettings:
             "retention_days": self.retention_days,
             "projector_theme": self.projector_theme,
             "live_results": self.live_results,
+            "questions": list(self.questions),
         }
 
     @classmethod
@@ -236,6 +244,7 @@ class MeetingSettings:
                 retention_days=int(data.get("retention_days", 0)),
                 projector_theme=str(data.get("projector_theme", "dark")),
                 live_results=bool(data.get("live_results", True)),  # stored before the field: it was on
+                questions=tuple(str(q) for q in data.get("questions", ())),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CommandRefused("invalid_settings", f"invalid meeting settings: {exc}") from exc

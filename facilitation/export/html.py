@@ -24,6 +24,7 @@ from facilitation.export.checks_text import count_head, count_rows, handling_tex
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.maptable import map_rows
 from facilitation.export.notice import notice_caption, notice_rows
+from facilitation.export.questions import questions_html
 from facilitation.export.summary import Opinion, Summary, statement_number
 from facilitation.export.svg import map_svg
 
@@ -222,6 +223,12 @@ def render_html(summary: Summary) -> str:
         _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")],
                [[_n(s.number), _text(s.text), e(cat.t(s.follow_up.status)), _lines(s.follow_up.response)]
                 for s in follow_ups if s.follow_up is not None])
+
+    if summary.questions:  # the agenda: one section per question, the same figures as the table below
+        out.extend(questions_html(
+            summary.questions,
+            {s.id: [str(s.number), s.text, cat.lane(s.lane), tally_text(s.tally, summary)] for s in summary.statements},
+            cat, ["#", cat.t("statement"), cat.t("lane"), cat.t("overall")]))
 
     _h2(out, "statements", cat.t("all_statements"))
     add(f'<p class="note">{e(cat.t("all_statements_intro", values=tally_header(summary, cat)))}</p>')

@@ -22,6 +22,7 @@ from facilitation.export.checks_text import count_head, count_rows, handling_tex
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.maptable import map_rows
 from facilitation.export.notice import notice_caption, notice_rows
+from facilitation.export.questions import questions_markdown
 from facilitation.export.summary import Summary, statement_number
 from facilitation.export.svg import map_data_uri
 
@@ -164,6 +165,12 @@ def render_markdown(summary: Summary) -> str:
             response = _cell_lines(s.follow_up.response)
             add(f"| {s.number} | {escape(s.text)} | {cat.t(s.follow_up.status)} | {response} |")
         add("")
+
+    if summary.questions:  # the agenda: one section per question, the same cells as the table below
+        q_head = ["#", cat.t("statement"), cat.t("lane"), cat.t("overall")]
+        q_rows = {s.id: [str(s.number), escape(s.text), cat.lane(s.lane), tally_text(s.tally, summary)]
+                  for s in summary.statements}
+        out.extend(questions_markdown(summary.questions, q_rows, cat, q_head, escape))
 
     add(f"## {cat.t('all_statements')}\n")
     add(cat.t("all_statements_intro", values=tally_header(summary, cat)) + "\n")

@@ -32,6 +32,7 @@ from facilitation.core.events import Event, FollowUpSet, MeetingCreated, Partici
 from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.vocabulary import VOTE_WEIGHTS
 from facilitation.export.consent import ConsentCheck, consent_checks
+from facilitation.export.questions import QuestionInfo, agenda_of
 
 __all__ = [
     "FORMAT_VERSION",
@@ -319,6 +320,9 @@ class Summary:
     consented: int = 0
     """Participants whose join records that they ticked the notice's consent box."""
     checks: tuple[ConsentCheck, ...] = ()
+    questions: tuple[QuestionInfo, ...] = ()
+    """The agenda's questions with their statements and lane counts (:mod:`facilitation.export.questions`);
+    empty for a meeting with the topic only."""
     """The consent checks on draft conclusions, in order (:mod:`facilitation.export.consent`)."""
 
     def statement(self, statement_id: int) -> StatementInfo | None:
@@ -504,6 +508,7 @@ def build_summary(
         participants=participants,
         votes=votes,
         checks=consent_checks(meeting, group_of, group_ids),
+        questions=agenda_of(meeting, {s.id: s.lane for s in statements if s.lane}),
     )
 
 

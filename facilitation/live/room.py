@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from facilitation import metrics
+from facilitation.core.commands.agenda import Agenda, remaining_in_question
 from facilitation.core.erasure import MeetingDeleted, ParticipantErased
 from facilitation.core.errors import ClientError
 from facilitation.core.events import Event
@@ -197,7 +198,9 @@ class Room:
         seed = participant * 1_000_003 + len(meeting.votes.get(participant, {}))
         priorities = {} if self.analysis is None else self.analysis.priorities
         statement = self._router.next_for(meeting, participant, priorities, seed)
-        return {"next": None if statement is None else statement.public(), "remaining": meeting.remaining(participant)}
+        remaining = meeting.remaining(participant) if meeting.part(Agenda).single else \
+            remaining_in_question(meeting, participant)  # an agenda: what is left of the current question
+        return {"next": None if statement is None else statement.public(), "remaining": remaining}
 
     # ------------------------------------------------------------ commands and connections
 

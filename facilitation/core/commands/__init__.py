@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import facilitation.core.commands.agenda as agenda
+
 # one import per feature module, each on its own line: two features added at once touch different lines
 import facilitation.core.commands.consent as consent
 import facilitation.core.commands.follow_ups as follow_ups
@@ -62,6 +64,8 @@ COMMANDS: list[CommandSpec] = [
     timers.TIMER_START,
     timers.TIMER_STOP,
     timers.TIMER_END,
+    agenda.QUESTION_ADD,
+    agenda.QUESTION_GO,
 ]
 """The table: one line per client message type, in the order docs/protocol.md lists them."""
 

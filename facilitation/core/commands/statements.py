@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from facilitation.core.command import HOSTS, PARTICIPANTS, Command, CommandSpec, participant_of
+from facilitation.core.commands.agenda import check_current
 from facilitation.core.events import Event, Fingerprint, StatementModerated, StatementPosted, VoteCast
 from facilitation.core.fields import WORD, Field, int_field, text_field
 from facilitation.core.state import (
@@ -115,6 +116,7 @@ def vote(meeting: Meeting, command: Vote, now: float) -> list[Event]:
         raise CommandRefused(
             "not_votable", f"statement {statement.id} is {statement.state.value}, not open for votes"
         )
+    check_current(meeting, statement.id)  # the agenda: phones vote within the current question
     if command.value not in meeting.settings.vote_values:
         allowed = ", ".join(meeting.settings.vote_values)
         raise CommandRefused("invalid_vote", f"vote must be one of {allowed} on this meeting's scale")
