@@ -15,6 +15,7 @@ import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { HostSpotlight } from "./spothost.js";
 import { keys, safeGet, safeSet } from "./store.js";
 import { mountTimerPanel } from "./timerpanel.js";
+import { mountAgendaPanel } from "./agenda.js";
 import { PHASES, isClassic, phaseKey, stateKey, statementLabel, statementNumber, voteKey } from "./vocabulary.js";
 
 const code = codeFromPath();
@@ -66,6 +67,7 @@ let spotlight = null;
 let publicOrigin = window.location.origin;
 let joinUrl = null;
 let timerPanel = null;
+let agendaPanel = null;
 
 function takeKey() {
   const match = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
@@ -126,6 +128,7 @@ function start() {
   });
   timerPanel ??= mountTimerPanel({ send: (type, fields) => live.send(type, fields), phase: () => state.phase,
     goTo: requestPhase });
+  agendaPanel ??= mountAgendaPanel({ send: (type, fields) => live.send(type, fields), settings: () => state.settings });
   live = new LiveClient({
     code,
     role: "host",
@@ -179,6 +182,7 @@ function hostLink() {
 
 function receive(msg) {
   timerPanel.receive(msg);
+  agendaPanel.receive(msg);
   switch (msg.type) {
     case "snapshot": {
       const meeting = msg.meeting || {};

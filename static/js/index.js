@@ -5,6 +5,7 @@ import { $, setText, show } from "./dom.js";
 import { has, loadI18n, t } from "./i18n.js";
 import { buildNoticeFields, fillNoticeFields, readNoticeFields } from "./notice.js";
 import { keys, safeSet } from "./store.js";
+import { oridPrompts } from "./agenda.js";
 
 const CODE_ALPHABET = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$/;
 
@@ -40,6 +41,10 @@ async function offerSavedNotice(form) {
 }
 
 function wireNew() {
+  // ORID (focused conversation): four prompts after the topic, which the host edits freely before creating
+  $("#f-orid").addEventListener("click", () => {
+    $("#f-questions").value = oridPrompts().join("\n");
+  });
   buildNoticeFields($("#privacy-fields"));
   offerSavedNotice($("#new-form"));
   $("#new-form").addEventListener("submit", async (event) => {
@@ -57,6 +62,7 @@ function wireNew() {
       live_results: form.live_results.checked,
       roles: lines(form.roles.value),
       seeds: lines(form.seeds.value),
+      questions: lines(form.questions.value),
       privacy: readNoticeFields(form),
       require_consent: form.require_consent.checked,
       retention_days: Number(form.retention_days.value) || 0,

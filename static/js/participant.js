@@ -7,6 +7,7 @@
 import { groupOf, normalizeAnalysis, statementId, storedAnalysisPossible } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, el, setText, show } from "./dom.js";
+import { AgendaView } from "./agenda.js";
 import { Countdown } from "./countdown.js";
 import { Draft } from "./draft.js";
 import { TypingSignal } from "./typing.js";
@@ -59,6 +60,13 @@ const state = {
 };
 let live = null;
 const countdown = new Countdown(document.getElementById("timer"));
+const agenda = new AgendaView({
+  onChange: (event) => {
+    renderIntro();
+    // the room moved on: the card in hand may be the old question's, so ask for the new question's
+    if (event && event.type === "question_changed" && live) live.request("next");
+  },
+});
 let composing = false;
 const draft = new Draft(code);
 const practice = new Practice();
@@ -257,6 +265,7 @@ function fatal(text) {
 
 function receive(msg) {
   countdown.receive(msg);
+  agenda.receive(msg);
   switch (msg.type) {
     case "welcome":
       if (state.viewer) break;
@@ -651,9 +660,10 @@ function errorText(error) {
 function renderIntro() {
   const settings = state.settings || {};
   setText("#title", settings.title || "");
-  setText("#topic", settings.topic || "");
+  const topic = agenda.heading(settings);  // the current question, with an agenda
+  setText("#topic", topic);
   setText("#description", settings.description || "");
-  show("#topic", Boolean(settings.topic));
+  show("#topic", Boolean(topic));
   show("#about", Boolean(settings.description));
   if (settings.title) document.title = `${settings.title} · ${t("participant.page_title")}`;
   const who = [state.nickname, state.role].filter(Boolean).join(" · ");

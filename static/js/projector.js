@@ -7,6 +7,7 @@
 
 import { acceptanceOf, laneStatements, normalizeAnalysis, statementId, storedAnalysisPossible } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
+import { AgendaView } from "./agenda.js";
 import { Countdown } from "./countdown.js";
 import { Deck } from "./deck.js";
 import { $, codeFromPath, displayCode, formatNumber, isLoopback, setText, show } from "./dom.js";
@@ -46,6 +47,7 @@ let laneTimer = null;
 let joinHost = "";
 const spotlight = new ProjectorSpotlight(() => ({ statements: state.statements, analysis: state.analysis, votes: state.votes }));
 let countdown = null;
+const agenda = new AgendaView({ onChange: () => { if (deck) { renderHead(); renderAnalysis(); } } });
 
 async function boot() {
   const display = displayCode(code);
@@ -96,6 +98,7 @@ async function boot() {
 
 function receive(msg) {
   countdown.receive(msg);
+  agenda.receive(msg);
   switch (msg.type) {
     case "snapshot": {
       const meeting = msg.meeting || {};
@@ -213,7 +216,7 @@ function statementText(id) {
 
 function renderHead() {
   setText("#title", state.settings.title || "");
-  setText("#topic", state.settings.topic || "");
+  setText("#topic", agenda.heading(state.settings));  // the current question, with an agenda
   setText("#phase", t(phaseKey(state.phase)));
   const screen = spotlight.shown(state.phase) ? "spotlight" : SCREENS[state.phase] || "live";
   document.body.dataset.screen = screen;
@@ -266,7 +269,7 @@ function renderCounters() {
 function renderAnalysis() {
   const classic = isClassic(state.settings, state.votes);
   map.update(state.analysis);
-  renderLanes(document, state.analysis, state.statements, classic);
+  renderLanes(document, state.analysis, agenda.filter(state.statements), classic);
   deck.show(deckSections(classic));
 }
 
