@@ -2,7 +2,7 @@
 大家都能接受), says the rule in one line on the projector, its deck and the phone, counts who opposes
 (無人反對 when nobody did) and says which people its figure counts (地圖上: those in opinion groups).
 
-Screenshots: artifacts/screenshots/wording-projector-1920.png, wording-phone-360.png.
+Screenshots: artifacts/screenshots/wording-projector-1920.png, wording-phone-360x640.png.
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ def test_the_phone_says_the_rule_under_its_heading(browser: Any, plain_demo: Dem
     expect(phone.locator("#everyone-accepts-h")).to_have_text("每組多數可接受的")
     expect(phone.locator("#everyone-accepts-rule")).to_have_text("規則：每一組都明顯超過一半贊成或可接受")
     expect(phone.locator("#everyone-accepts li").first).to_contain_text("地圖上 11 / 12 贊成或可接受 · 92% · 1 人反對")
-    phone.locator("#results").scroll_into_view_if_needed()
-    screenshot(phone, "wording-phone-360")
+    phone.set_viewport_size({"width": 360, "height": 640})
+    phone.locator("#everyone-accepts-h").scroll_into_view_if_needed()
+    screenshot(phone, "wording-phone-360x640")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"sideways scroll: {width}"
     assert phone.errors == []

@@ -106,10 +106,20 @@ def analysis_payload(ids: dict[str, int]) -> dict[str, Any]:
         "points": {"participants": participants, "x": xs, "y": ys, "group": group_of},
         "lanes": {"acceptable": [ids[s] for s in ACCEPTABLE], "disputed": [ids[s] for s in DISPUTED],
                   "needs_votes": [ids[s] for s in NEEDS_VOTES]},
-        "acceptable_to_all": [{"statement": ids[s], "accepted": 28 - i, "seen": 30}
-                              for i, s in enumerate(ACCEPTABLE)],
+        "acceptable_to_all": [acceptable_entry(ids[s], i) for i, s in enumerate(ACCEPTABLE)],
         "counts": {"participants": PARTICIPANTS, "clustered": PARTICIPANTS},
     }
+
+
+def acceptable_entry(statement: int, i: int) -> dict[str, Any]:
+    """As the server sends it: 28 - i of 30 on the map accept, per group A (14), B (10), C (6), with the
+    votes against counted (none for the first: its figure ends in 無人反對, the longest figures after)."""
+    missing = 2 + i
+    shares = {"A": (14, (missing + 2) // 3), "B": (10, (missing + 1) // 3), "C": (6, missing // 3)}
+    counts = {g: {"accepted": seen - m, "seen": seen, "disagree": 0 if i == 0 else m}
+              for g, (seen, m) in shares.items()}
+    return {"statement": statement, "accepted": 28 - i, "seen": 30,
+            "disagree": sum(c["disagree"] for c in counts.values()), "group_counts": counts}
 
 
 SCREEN = {"lobby": "join", "collecting": "live", "voting": "live", "reviewing": "results", "closed": "closed"}
