@@ -285,9 +285,12 @@ def test_map_counts_the_people_behind_one_dot(browser: Any, plain_demo: Demo) ->
     assert projector.errors == []
 
 
-PHONE_PAGE_BUDGET = 40_000
-"""Bytes of static files (scripts, styles, strings, icon) a phone downloads to join: ~28 KB gzipped
-today, ~85 KB as the files are. A crowded venue shares one access point among hundreds of phones."""
+PHONE_PAGE_BUDGET = 48_000
+"""Bytes of static files (scripts, styles, strings, icon) a phone downloads to join, gzipped. A crowded venue
+shares one access point among hundreds of phones: 48 KB is about one second on a poor 3G link (400 kbit/s).
+It was 40 KB while a phone had only voting and posting; the meeting features since (privacy notice, my data,
+timers, spotlight, consent checks, publication) brought it to 49 KB, of which only one language's strings are
+fetched now (41 KB, 2026-12-06). A feature a phone rarely needs should load on demand instead of raising this."""
 
 
 def test_a_phone_downloads_the_page_compressed(browser: Any, plain_demo: Demo) -> None:

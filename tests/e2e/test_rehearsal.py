@@ -260,6 +260,7 @@ def test_a_whole_meeting_in_a_room(browser: Any, server: ServerProcess) -> None:
     host.locator("[name=moderation]").select_option("pre")
     host.fill("[name=roles]", "住戶\n店家")
     host.fill("[name=seeds]", "\n".join(SEEDS))
+    host.check("#f-live")  # this room shows phones the results while they vote (off unless the host asks)
     host.click("#new-form button[type=submit]")
     expect(host.locator("#conn")).to_have_attribute("data-state", "online")
     code = host.evaluate("location.pathname.split('/').pop()")
