@@ -42,7 +42,9 @@ export function mountTimerPanel({ send, phase, goTo }) {
     show("#timer-stop", running);
     $("#timer-start").textContent = t(running ? "timer.restart" : "timer.start");
     if (event && event.type === "timer_ended") {
-      prompt = { advanced: Boolean(event.advanced), to: timer && timer.advance ? timer.advance.phase : null };
+      const advance = (timer && timer.advance) || {};
+      prompt = { advanced: Boolean(event.advanced), to: advance.phase || null,
+        question: advance.question ?? null };
     } else if (event && event.type === "timer_started") {
       prompt = null;
     }
@@ -57,6 +59,8 @@ export function mountTimerPanel({ send, phase, goTo }) {
     const next = nextPhase();
     if (prompt.advanced && prompt.to) {
       setText("#timer-prompt-text", t("timer.ended_advanced", { phase: t(phaseKey(prompt.to)) }));
+    } else if (prompt.advanced && prompt.question !== null) {
+      setText("#timer-prompt-text", t("timer.ended_question", { n: prompt.question + 1 }));
     } else {
       setText("#timer-prompt-text", t("timer.ended_prompt"));
     }
@@ -75,7 +79,8 @@ export function mountTimerPanel({ send, phase, goTo }) {
       setStatus("#timer-status", t("timer.bad_length"), "error");
       return;
     }
-    run("timer_start", { seconds: total, auto_advance: $("#timer-auto").checked }, "timer.started");
+    run("timer_start", { seconds: total, auto_advance: $("#timer-auto").checked,
+      advance_to: $("#timer-advance-to").value }, "timer.started");
   });
   $("#timer-end").addEventListener("click", () => {
     if (countdown.timer) run("timer_end", { timer: countdown.timer.id });

@@ -133,3 +133,27 @@ def test_a_replay_mid_timer_keeps_the_deadline_and_the_end_still_comes_once() ->
     with pytest.raises(CommandRefused):
         again.apply(EndTimer(timer, op="elsewhere"), NOW + 122)
 
+
+
+def test_auto_advance_to_the_next_question_moves_the_room_once() -> None:
+    """`advance_to: question`: at the end the room moves to the agenda's next question, not the phase."""
+    from facilitation.core.commands.agenda import AddQuestion, Agenda, GoToQuestion
+
+    meeting = new_meeting()
+    meeting.apply(AddQuestion("Q2?", op="q"), NOW)
+    applied = meeting.apply(StartTimer(60, True, "question", op="t"), NOW)
+    timer = int(applied.result["timer"])
+    assert meeting.part(Timer).advance == {"question": 1}
+    ended = meeting.apply(EndTimer(timer, op="e"), NOW + 60)
+    assert [e.type for e in ended.events] == ["timer_ended", "question_changed"]
+    assert meeting.part(Agenda).current == 1 and meeting.phase is Phase.COLLECTING
+    with pytest.raises(CommandRefused) as last:  # question 2 is the last: nowhere to go
+        meeting.apply(StartTimer(60, True, "question", op="t2"), NOW)
+    assert last.value.code == "unknown_question"
+    moved_by_hand = new_meeting()
+    moved_by_hand.apply(AddQuestion("Q2?", op="q"), NOW)
+    moved_by_hand.apply(AddQuestion("Q3?", op="q3"), NOW)
+    second = int(moved_by_hand.apply(StartTimer(60, True, "question", op="t"), NOW).result["timer"])
+    moved_by_hand.apply(GoToQuestion(2, op="g"), NOW)
+    assert [e.type for e in moved_by_hand.apply(EndTimer(second, op="e"), NOW).events] == ["timer_ended"]
+    assert moved_by_hand.part(Agenda).current == 2

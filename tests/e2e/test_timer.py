@@ -84,6 +84,23 @@ def test_a_countdown_reaches_every_screen_and_its_end_prompts_the_host(browser: 
         assert page.errors == []
 
 
+def test_auto_advance_to_the_next_question(browser: Any, plain_demo: Demo) -> None:
+    """A 10-second timer that moves the agenda on: at the deadline the projector and the phone show
+    question 2 and the console says so; the phase stays."""
+    base = plain_demo.server.url
+    created = create_meeting(base, ask_nickname=False, topic="第一題？", questions=["第二題？"])
+    start_collecting(base, created)
+    host, projector, phone = open_all(browser, base, created)
+    host.select_option("#timer-advance-to", "question")
+    start(host, 0, 10, auto=True)
+    expect(projector.locator("#topic")).to_contain_text("問題 2／2：第二題？", timeout=scaled(30) * 1000)
+    expect(phone.locator("#topic")).to_contain_text("第二題？")
+    expect(host.locator("#timer-prompt-text")).to_contain_text("已自動進入第 2 題")
+    assert api(base, f"/api/meetings/{created['code']}")["phase"] == "collecting"
+    for page in (host, projector, phone):
+        assert page.errors == []
+
+
 def test_auto_advance_moves_the_room_when_time_is_up(browser: Any, plain_demo: Demo) -> None:
     """A 10-second timer with auto-advance: the server ends it at its deadline, the projector and the phone
     move to 表態, and the console says it moved."""

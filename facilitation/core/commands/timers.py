@@ -8,10 +8,11 @@ meeting over all know it from the log. Nothing in the core waits: the owner of t
 a time box early. The end is refused unless that very timer is still running, so however many times it is
 sent (a resend after a takeover, the host's click and the deadline at once) a timer ends exactly once.
 
-Auto-advance moves the meeting one step on, recorded at the start as ``advance`` (today the next phase),
-and only if the meeting is still where the timer started: a host who moved on by hand meanwhile is not
-moved again. It is refused in ``reviewing`` (the next step would close the meeting, which a host does
-deliberately) and every timer is refused in ``closed``.
+Auto-advance moves the meeting one step on, recorded at the start as ``advance``: the next phase
+(``advance_to: "phase"``, the default) or the agenda's next question (``"question"``), and only if the
+meeting is still where the timer started: a host who moved on by hand meanwhile is not moved again.
+Auto-advance to the next phase is refused in ``reviewing`` (the next step would close the meeting, which a
+host does deliberately), to the next question on the agenda's last; every timer is refused in ``closed``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from facilitation.core.command import HOSTS, Command, CommandSpec
+from facilitation.core.commands.agenda import Agenda, QuestionChanged
 from facilitation.core.events import ALL, Audience, Event, Fingerprint, PhaseChanged
-from facilitation.core.fields import Field, bool_field, int_field
+from facilitation.core.fields import Field, bool_field, choice_field, int_field
 from facilitation.core.state import PHASE_ORDER, CommandRefused, Phase
 
 if TYPE_CHECKING:
@@ -66,6 +68,8 @@ class Timer:
     """``running``, ``ended`` (time was up, or the host ended it), ``stopped`` (cancelled); "" before any."""
     finished_at: float = 0.0
     advanced: bool = False
+    question: int = 0
+    """The agenda's question the timer was started on."""
 
     @property
     def running(self) -> bool:
@@ -76,7 +80,8 @@ class Timer:
             return None
         return {"id": self.id, "seconds": self.seconds, "started_at": self.started_at, "ends_at": self.ends_at,
                 "auto_advance": self.auto_advance, "phase": self.phase, "advance": dict(self.advance),
-                "state": self.state, "finished_at": self.finished_at, "advanced": self.advanced}
+                "state": self.state, "finished_at": self.finished_at, "advanced": self.advanced,
+                "question": self.question}
 
 
 # ------------------------------------------------------------------ commands
@@ -86,10 +91,12 @@ class Timer:
 class StartTimer(Command):
     seconds: int
     auto_advance: bool = False
+    advance_to: str = "phase"
+    """Where auto-advance goes: the next ``phase`` or the agenda's next ``question``."""
     op: str = ""
 
     def fingerprint(self) -> Fingerprint:
-        return ("timer_start", self.seconds, self.auto_advance)
+        return ("timer_start", self.seconds, self.auto_advance, self.advance_to if self.auto_advance else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,16 +134,18 @@ class TimerStarted(Event):
     phase: str
     advance: dict[str, Any]
     op: str = ""
+    question: int = 0
 
     type: ClassVar[str] = "timer_started"
     audience: ClassVar[tuple[Audience, ...]] = _audience("timer_started")
 
     def evolve(self, meeting: Meeting) -> None:
         meeting.parts[Timer] = Timer(self.timer, self.seconds, self.at, self.ends_at, self.auto_advance,
-                                     self.phase, dict(self.advance), "running")
+                                     self.phase, dict(self.advance), "running", question=self.question)
 
     def fingerprint(self) -> Fingerprint:
-        return ("timer_start", self.seconds, self.auto_advance)
+        to = ("question" if "question" in self.advance else "phase") if self.auto_advance else ""
+        return ("timer_start", self.seconds, self.auto_advance, to)
 
     def result(self) -> dict[str, Any]:
         return {"timer": self.timer, "ends_at": self.ends_at}
@@ -189,8 +198,14 @@ class TimerEnded(Event):
 # ------------------------------------------------------------------ handlers
 
 
-def _advance_target(meeting: Meeting) -> dict[str, Any]:
-    """Where auto-advance would move the meeting now: the next phase (never ``closed``)."""
+def _advance_target(meeting: Meeting, advance_to: str) -> dict[str, Any]:
+    """Where auto-advance would move the meeting now: the next phase (never ``closed``) or the next question."""
+    if advance_to == "question":
+        agenda = meeting.part(Agenda)
+        if agenda.current + 1 >= len(agenda.questions):
+            raise CommandRefused("unknown_question",
+                                 f"cannot auto-advance: question {agenda.current + 1} is the agenda's last", status=409)
+        return {"question": agenda.current + 1}
     here = PHASE_ORDER.index(meeting.phase)
     following = PHASE_ORDER[here + 1] if here + 1 < len(PHASE_ORDER) else None
     if following is None or following is Phase.CLOSED:
@@ -209,10 +224,10 @@ def start_timer(meeting: Meeting, command: StartTimer, now: float) -> list[Event
     if not MIN_TIMER_SECONDS <= command.seconds <= MAX_TIMER_SECONDS:
         raise CommandRefused(
             "invalid_field", f"seconds must be from {MIN_TIMER_SECONDS} to {MAX_TIMER_SECONDS}, not {command.seconds}")
-    advance = _advance_target(meeting) if command.auto_advance else {}
+    advance = _advance_target(meeting, command.advance_to) if command.auto_advance else {}
     seq = meeting.next_seq()
     return [TimerStarted(seq, now, seq, command.seconds, now + command.seconds, command.auto_advance,
-                         meeting.phase.value, advance, command.op)]
+                         meeting.phase.value, advance, command.op, meeting.part(Agenda).current)]
 
 
 def _running(meeting: Meeting, action: str) -> Timer:
@@ -232,23 +247,32 @@ def end_timer(meeting: Meeting, command: EndTimer, now: float) -> list[Event]:
     if timer.id != command.timer:
         raise CommandRefused("no_timer", f"timer {command.timer} is not running (timer {timer.id} is)",
                              status=409)
-    target = timer.advance.get("phase") if timer.auto_advance else None
-    advance = bool(target) and meeting.phase.value == timer.phase
+    agenda = meeting.part(Agenda)
+    phase = timer.advance.get("phase") if timer.auto_advance else None
+    question = timer.advance.get("question") if timer.auto_advance else None
+    if phase is not None:
+        advance = meeting.phase.value == timer.phase
+    else:
+        advance = question is not None and agenda.current == timer.question and question < len(agenda.questions)
     seq = meeting.next_seq()
     events: list[Event] = [TimerEnded(seq, now, timer.id, advance, command.op)]
-    if advance:
-        events.append(PhaseChanged(seq + 1, now, meeting.phase.value, str(target)))
+    if advance and phase is not None:
+        events.append(PhaseChanged(seq + 1, now, meeting.phase.value, str(phase)))
+    elif advance:
+        first = max(meeting.statements, default=-1) + 1
+        events.append(QuestionChanged(seq + 1, now, agenda.current, int(question or 0), first))
     return events
 
 
 TIMER_START = CommandSpec(
     "timer_start", HOSTS,
-    (Field("seconds", int_field, required=True, example=60), Field("auto_advance", bool_field, example=False)),
+    (Field("seconds", int_field, required=True, example=60), Field("auto_advance", bool_field, example=False),
+     Field("advance_to", choice_field(("phase", "question")), example="phase")),
     command=StartTimer, handler=start_timer, events=(TimerStarted,), state=(Timer,),
 )
 TIMER_STOP = CommandSpec("timer_stop", HOSTS, (), command=StopTimer, handler=stop_timer, events=(TimerStopped,),
                          state=(Timer,))
 TIMER_END = CommandSpec(
     "timer_end", HOSTS, (Field("timer", int_field, required=True, example=1),),
-    command=EndTimer, handler=end_timer, events=(TimerEnded, PhaseChanged), state=(Timer,),
+    command=EndTimer, handler=end_timer, events=(TimerEnded, PhaseChanged, QuestionChanged), state=(Timer,),
 )
