@@ -609,7 +609,9 @@ function renderMap() {
     const statement = accepted.get(Number(id));
     return statement ? statement.text : null;
   });
-  renderLanes(document, state.analysis, accepted, isClassic(state.settings, state.votes));
+  // with an agenda, the lanes of the current question (the map stays the whole meeting's: docs/meetings.md)
+  const lanes = agendaPanel ? agendaPanel.view.filter(accepted) : accepted;
+  renderLanes(document, state.analysis, lanes, isClassic(state.settings, state.votes));
 }
 
 function statementHead(statement) {

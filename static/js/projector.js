@@ -280,7 +280,7 @@ function renderAnalysis() {
  */
 function deckSections(classic) {
   const analysis = state.analysis;
-  const known = Array.from(state.statements.keys()).map(String);
+  const known = Array.from(agenda.filter(state.statements).keys()).map(String);  // the current question's
   const lanes = analysis ? laneStatements(analysis, known)
     : { acceptable: [], disputed: [], needs_votes: known.slice().sort((a, b) => Number(b) - Number(a)) };
   const item = (id, figure, figureTone) => ({ statement: String(id), label: statementLabel(id),

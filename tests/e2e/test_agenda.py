@@ -70,6 +70,7 @@ def test_a_two_question_agenda_with_a_timer(browser: Any, plain_demo: Demo) -> N
         expect(page.locator("#timer")).to_contain_text("剩")
     phone.get_by_role("button", name="贊成").first.click()  # the phone's card: question 1's seed
     expect(phone.locator("body")).to_contain_text("已表態 1 則")
+    expect(projector.locator("#lanes")).to_contain_text(Q1_SEED)
     screenshot(projector, "agenda-projector-question-1")
 
     # on to question 2 (客觀事實): everyone follows, and the phone writes under it
@@ -78,6 +79,8 @@ def test_a_two_question_agenda_with_a_timer(browser: Any, plain_demo: Demo) -> N
     expect(projector.locator("#topic")).to_contain_text("問題 2／5：客觀事實")
     expect(phone.locator("#topic")).to_contain_text("問題 2／5：客觀事實")
     expect(host.locator("#agenda-list li").nth(1)).to_have_class("agenda-item current")
+    expect(projector.locator("#lanes")).not_to_contain_text(Q1_SEED)  # the lanes are the current question's
+    expect(host.locator("#lanes")).not_to_contain_text(Q1_SEED)
     info = api(base, f"/api/meetings/{code}")
     assert info["phase"] == "collecting"
     screenshot(projector, "agenda-projector-question-2")
@@ -97,6 +100,7 @@ def test_a_two_question_agenda_with_a_timer(browser: Any, plain_demo: Demo) -> N
     reply = host_command(base, code, key, {"type": "seed", "text": Q2_STATEMENT})
     assert reply["type"] == "ack", reply
     expect(second.locator("body")).to_contain_text(Q2_STATEMENT)
+    expect(projector.locator("#lanes")).to_contain_text(Q2_STATEMENT)
 
     summary = export(base, code, key)
     one = summary.index("## 問題 1：")
