@@ -25,6 +25,7 @@ from facilitation.export.i18n import Catalog, catalog, format_date, format_durat
 from facilitation.export.maptable import map_rows
 from facilitation.export.notice import notice_caption, notice_rows
 from facilitation.export.questions import questions_html
+from facilitation.export.rounds import round_lines
 from facilitation.export.summary import Opinion, Summary, statement_number
 from facilitation.export.svg import map_svg
 
@@ -189,6 +190,8 @@ def render_html(summary: Summary) -> str:
 
     if summary.checks:
         _checks(out, summary, cat)
+    if summary.rounds:
+        _rounds(out, summary, cat)
 
     _h2(out, "groups", cat.t("groups"))
     if not summary.groups:
@@ -329,6 +332,19 @@ def _table(out: list[str], head: list[str], rows: list[list[str]]) -> None:
             cells.append(f'<td{classes} data-label="{escape(label)}">{cell}</td>')
         out.append(f"<tr>{''.join(cells)}</tr>")
     out.append("</tbody></table></div>")
+
+
+def _rounds(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Every round after the first: what moved on each of its statements, by role and by opinion group."""
+    e = escape
+    _h2(out, "rounds", cat.t("round.report_heading"))
+    out.append(f'<p class="note">{e(cat.t("round.report_intro"))}</p>')
+    for info in summary.rounds:
+        out.append(f"<h3>{e(cat.t('round.report_round', round=info.round))}</h3>")
+        for statement in info.statements:
+            out.append(f"<p><strong>#{statement_number(statement.statement)}</strong> {e(statement.text)}</p><ul>")
+            out.extend(f"<li>{e(line)}</li>" for line in round_lines(info, statement, cat))
+            out.append("</ul>")
 
 
 def _checks(out: list[str], summary: Summary, cat: Catalog) -> None:

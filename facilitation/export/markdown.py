@@ -23,6 +23,7 @@ from facilitation.export.i18n import Catalog, catalog, format_date, format_durat
 from facilitation.export.maptable import map_rows
 from facilitation.export.notice import notice_caption, notice_rows
 from facilitation.export.questions import questions_markdown
+from facilitation.export.rounds import round_lines
 from facilitation.export.summary import Summary, statement_number
 from facilitation.export.svg import map_data_uri
 
@@ -123,6 +124,8 @@ def render_markdown(summary: Summary) -> str:
 
     if summary.checks:
         _checks(out, summary, cat)
+    if summary.rounds:
+        _rounds(out, summary, cat)
 
     add(f"## {cat.t('groups')}\n")
     if not summary.groups:
@@ -228,6 +231,18 @@ def _checks(out: list[str], summary: Summary, cat: Catalog) -> None:
                 who = cat.join(o.role or cat.t("no_role"), f"({cat.group(o.group)})" if o.group else "")
                 out.append(f"| {statement_number(o.statement)} | {escape(o.reason)} | {escape(who)} | "
                            f"{escape(handling_text(o, cat))} |")
+            out.append("")
+
+
+def _rounds(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Every round after the first: what moved on each of its statements, by role and by opinion group."""
+    out.append(f"## {cat.t('round.report_heading')}\n")
+    out.append(cat.t("round.report_intro") + "\n")
+    for info in summary.rounds:
+        out.append(f"### {escape(cat.t('round.report_round', round=info.round))}\n")
+        for statement in info.statements:
+            out.append(f"**#{statement_number(statement.statement)}** {escape(statement.text)}\n")
+            out.extend(f"- {escape(line)}" for line in round_lines(info, statement, cat))
             out.append("")
 
 

@@ -44,6 +44,7 @@ from typing import Any
 
 from facilitation.core.events import Event, ParticipantJoined, StatementPosted
 from facilitation.export.i18n import utc_text
+from facilitation.export.rounds import write_rounds_csv
 from facilitation.export.summary import Summary
 
 __all__ = [
@@ -244,4 +245,7 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
                        for s in summary.statements if s.follow_up is not None},
     }
     paths[5].write_text(json.dumps(sidecar, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if summary.rounds:  # every vote cast in a round after the first, beside the vote it replaced
+        paths.append(out / "rounds.csv")
+        write_rounds_csv(summary.rounds, paths[-1], pid, sid)
     return paths

@@ -33,6 +33,7 @@ from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.vocabulary import VOTE_WEIGHTS
 from facilitation.export.consent import ConsentCheck, consent_checks
 from facilitation.export.questions import QuestionInfo, agenda_of
+from facilitation.export.rounds import RoundInfo, round_shifts
 
 __all__ = [
     "FORMAT_VERSION",
@@ -324,6 +325,9 @@ class Summary:
     """The agenda's questions with their statements and lane counts (:mod:`facilitation.export.questions`);
     empty for a meeting with the topic only."""
     """The consent checks on draft conclusions, in order (:mod:`facilitation.export.consent`)."""
+    rounds: tuple[RoundInfo, ...] = ()
+    """Rounds 2, 3, ... with each statement's votes before and in the round and who moved, by role and by
+    opinion group (:mod:`facilitation.export.rounds`)."""
 
     def statement(self, statement_id: int) -> StatementInfo | None:
         for s in self.statements:
@@ -509,6 +513,7 @@ def build_summary(
         votes=votes,
         checks=consent_checks(meeting, group_of, group_ids),
         questions=agenda_of(meeting, {s.id: s.lane for s in statements if s.lane}),
+        rounds=round_shifts(meeting, group_of),
     )
 
 

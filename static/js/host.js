@@ -12,6 +12,7 @@ import { wireDeletion } from "./deletion.js";
 import { LiveClient } from "./live.js";
 import { renderPublishing, wirePublishing } from "./publishing.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
+import { HostRound } from "./roundhost.js";
 import { HostSpotlight } from "./spothost.js";
 import { keys, safeGet, safeSet } from "./store.js";
 import { mountTimerPanel } from "./timerpanel.js";
@@ -64,6 +65,7 @@ let hostKey = null;
 let map = null;
 let pendingPhase = null;
 let spotlight = null;
+let rounds = null;
 let publicOrigin = window.location.origin;
 let joinUrl = null;
 let timerPanel = null;
@@ -200,6 +202,7 @@ function receive(msg) {
       if (msg.analysis && msg.analysis.run !== undefined) state.analysisRun = msg.analysis.run;
       if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
       spotlightPanel().fromSnapshot(msg);
+      roundPanel().fromSnapshot(msg);
       show("#console", true);
       show("#fatal-box", false);
       $("#host-link").value = hostLink();
@@ -243,6 +246,7 @@ function receive(msg) {
 
 function applyEvent(event) {
   spotlightPanel().apply(event);
+  roundPanel().apply(event);
   switch (event.type) {
     case "record_published":
       state.publishedAt = event.at;
@@ -547,6 +551,7 @@ function renderAll() {
   renderLog();
   renderMap();
   spotlightPanel().render();
+  roundPanel().render();
   restoreFocus(focus);
 }
 
@@ -557,6 +562,15 @@ function spotlightPanel() {
       (type, fields) => command(type, fields));
   }
   return spotlight;
+}
+
+/** The rounds panel (roundhost.js). */
+function roundPanel() {
+  if (!rounds) {
+    rounds = new HostRound(() => ({ statements: state.statements, analysis: state.analysis, phase: state.phase }),
+      (type, fields) => command(type, fields));
+  }
+  return rounds;
 }
 
 function renderPhases() {

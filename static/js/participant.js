@@ -90,6 +90,21 @@ function withSpotlight(use) {
     render();
   });
 }
+// roundphone.js: loaded at the first round
+let round = null;
+let roundLoading = null;
+
+function withRound(use) {
+  roundLoading = roundLoading || import("./roundphone.js").then((m) => {
+    m.roundBanner();
+    return (round = new m.PhoneRound());
+  });
+  roundLoading.then((loaded) => {
+    use(loaded);
+    render();
+  });
+}
+
 /** Whether the write box was open at the last render: reopening it says the kept draft is back. */
 let writeWasOpen = null;
 
@@ -314,6 +329,12 @@ function applySnapshot(msg) {
   state.votes = new Map(Object.entries((msg.you && msg.you.votes) || {}).map(([id, v]) => [Number(id), v]));
   for (const [id, value] of queued) state.votes.set(id, value);
   state.mine = new Map(((msg.you && msg.you.statements) || []).map((s) => [s.id, s]));
+  if (round || (meeting.rounds && meeting.rounds.current)) {
+    withRound((loaded) => {
+      loaded.fromSnapshot(msg, msg.next);
+      offerCard(msg.next, false);
+    });
+  }
   const spot = meeting.spotlight;
   if (spotlight || (spot && spot.statement !== null && spot.statement !== undefined)) {
     withSpotlight((loaded) => loaded.fromSnapshot(msg));
@@ -333,6 +354,12 @@ function applySnapshot(msg) {
 function applyEvent(event) {
   if (spotlight) spotlight.apply(event);
   else if (event.type === "spotlight_started") withSpotlight((loaded) => loaded.apply(event));
+  if (event.type === "round_opened" || event.type === "round_closed") {
+    withRound((loaded) => {
+      loaded.apply(event);
+      if (event.type === "round_opened" && votingOpen() && cardGone()) pickNext();
+    });
+  }
   switch (event.type) {
     case "record_published":
       showPublished(code, event.at);
@@ -490,6 +517,7 @@ function offerCard(next, local) {
   if (!cardGone()) return;
   state.changing = false;
   if (next && !state.votes.has(next.id)) state.current = next;
+  else if (next && round && round.due(next.id)) Object.assign(state, { current: next, changing: true });
   else state.current = next || local ? localNext() : null;
 }
 
@@ -517,6 +545,7 @@ function pickNext() {
 function vote(value, statement) {
   if (!statement || !votingOpen() || !live || !state.statements.has(statement.id)) return;
   if (spotlight && !spotlight.tapAllowed(statement.id)) return;
+  if (round) round.voted(statement.id);
   state.votes.set(statement.id, value);
   state.changing = false;
   state.current = null;
@@ -688,6 +717,7 @@ function render() {
   if (noteKey) setText("#phase-note", t(noteKey));
   renderCard();
   if (spotlight) spotlight.render(state.statements, state.votes, open);
+  if (round) round.render(open);
   renderHistory();
   renderMine();
   renderResults();

@@ -15,6 +15,7 @@ import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { acceptKeys, acceptanceFigure, repFigure } from "./figures.js";
 import { buildLanes, ConsensusMap, renderLanes } from "./map.js";
+import { ProjectorRound } from "./roundscreen.js";
 import { ProjectorSpotlight } from "./spotscreen.js";
 import { isClassic, phaseKey, statementLabel } from "./vocabulary.js";
 
@@ -45,6 +46,7 @@ let deck = null;
 let fetchTimer = null;
 let laneTimer = null;
 let joinHost = "";
+const round = new ProjectorRound(() => ({ statements: state.statements, analysis: state.analysis }));
 const spotlight = new ProjectorSpotlight(() => ({ statements: state.statements, analysis: state.analysis, votes: state.votes }));
 let countdown = null;
 const agenda = new AgendaView({ onChange: () => { if (deck) { renderHead(); renderAnalysis(); } } });
@@ -68,6 +70,7 @@ async function boot() {
     map.relabel();
     renderAnalysis();
     spotlight.render();
+    round.render();
   });
   const info = await fetch(`/api/meetings/${encodeURIComponent(code)}`).then((r) => (r.ok ? r.json() : null), () => null);
   if (!info) {
@@ -109,6 +112,7 @@ function receive(msg) {
       if (msg.analysis) applyAnalysis(msg.analysis);
       else if (storedAnalysisPossible(msg)) fetchAnalysis();
       spotlight.fromSnapshot(msg);
+      round.fromSnapshot(msg);
       renderHead();
       renderCounters();
       renderAnalysis();
@@ -143,7 +147,7 @@ function receive(msg) {
 
 /** Fold one event; true when the statements shown changed. */
 function applyEvent(event) {
-  if (spotlight.apply(event)) renderHead();
+  if (spotlight.apply(event) | round.apply(event)) renderHead();
   switch (event.type) {
     case "statement":
       if (event.statement) state.statements.set(event.statement.id, event.statement);
@@ -184,6 +188,7 @@ function applyAnalysis(message) {
   fetchTimer = null;
   renderAnalysis();
   spotlight.render();
+  round.render();
 }
 
 function scheduleFetch() {
@@ -218,7 +223,8 @@ function renderHead() {
   setText("#title", state.settings.title || "");
   setText("#topic", agenda.heading(state.settings));  // the current question, with an agenda
   setText("#phase", t(phaseKey(state.phase)));
-  const screen = spotlight.shown(state.phase) ? "spotlight" : SCREENS[state.phase] || "live";
+  const screen = spotlight.shown(state.phase) ? "spotlight"
+    : round.shown(state.phase) ? "round" : SCREENS[state.phase] || "live";
   document.body.dataset.screen = screen;
   const theme = state.settings.projector_theme;
   document.body.dataset.theme = THEMES.has(theme) ? theme : "dark";

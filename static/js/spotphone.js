@@ -17,7 +17,8 @@ import { statementLabel, voteKey } from "./vocabulary.js";
 
 export const SWAP_GUARD_MS = 800;
 
-document.head.append(el("link", { rel: "stylesheet", href: "/static/css/spotlight.css" }));
+const SHEET = "/static/css/spotlight.css";
+if (!document.querySelector(`link[href="${SHEET}"]`)) document.head.append(el("link", { rel: "stylesheet", href: SHEET }));
 
 export class PhoneSpotlight {
   /**

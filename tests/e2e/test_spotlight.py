@@ -97,8 +97,10 @@ def table(page: Any, selector: str) -> dict[str, list[str]]:
     return rows
 
 
-def legible(page: Any, where: str) -> None:
-    found = page.evaluate(MEASURE, ".lane-text, .deck-text, .spot-text")
+def legible(page: Any, where: str, statements: str = ".spot-text") -> None:
+    """The back-row rules on what the projector shows now (tests/e2e/legibility.js), ``statements`` measured
+    as statements (36 px)."""
+    found = page.evaluate(MEASURE, f".lane-text, .deck-text, {statements}")
     texts = [t for t in found["texts"] if t["where"]]
     spot = [t for t in texts if t["statement"]]
     assert spot, f"{where}: the spotlighted statement was not measured as a statement"
