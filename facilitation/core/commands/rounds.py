@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from facilitation.core.command import HOSTS, Command, CommandSpec
+from facilitation.core.commands.agenda import check_current
 from facilitation.core.events import ALL, Audience, Event, Fingerprint, VoteCast
 from facilitation.core.fields import Field, int_field, list_field
 from facilitation.core.state import CommandRefused, Phase, StatementState
@@ -236,6 +237,7 @@ def open_round(meeting: Meeting, command: OpenRound, now: float) -> list[Event]:
             raise CommandRefused("unknown_statement", f"no statement {sid}", status=404)
         if statement.state is not StatementState.ACCEPTED:
             raise CommandRefused("not_votable", f"statement {sid} is {statement.state.value}, not open for votes")
+        check_current(meeting, sid)  # with an agenda, a round is on the current question's statements
     number = len(meeting.part(Rounds).rounds) + 2
     return [RoundOpened(meeting.next_seq(), now, number, list(command.statements), command.op)]
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from facilitation.core.command import HOSTS, Command, CommandSpec
+from facilitation.core.commands.agenda import check_current
 from facilitation.core.errors import ProtocolError
 from facilitation.core.events import ALL, Audience, Event, Fingerprint
 from facilitation.core.fields import Check, Field, int_field
@@ -202,6 +203,7 @@ def start_spotlight(meeting: Meeting, command: StartSpotlight, now: float) -> li
     if statement.state is not StatementState.ACCEPTED:
         raise CommandRefused("not_votable", f"statement {statement.id} is {statement.state.value}, not open for "
                                             "votes: it cannot be spotlighted")
+    check_current(meeting, statement.id)  # with an agenda, phones vote within the current question only
     if command.seconds and not MIN_SPOTLIGHT_SECONDS <= command.seconds <= MAX_SPOTLIGHT_SECONDS:
         raise CommandRefused("invalid_field", f"'seconds' is {MIN_SPOTLIGHT_SECONDS} to {MAX_SPOTLIGHT_SECONDS}, "
                                               "or 0 for no countdown")
