@@ -61,6 +61,7 @@ DISPUTED = [
 NEEDS_VOTES = ["市府應該補助攤商改用統一規格的攤車。", "夜市應該提早一小時收攤。"]
 TITLE = "夜市周邊交通與行人安全"
 TOPIC = "如何讓夜市周邊的街道對行人、住戶和攤商都更安全、更方便？"
+NEXT_QUESTION = "接下來誰負責哪一項改善？"
 PARTICIPANTS = 30
 GROUPS = {"A": (14, (-1.0, 0.3)), "B": (10, (1.1, 0.5)), "C": (6, (0.1, -1.1))}
 PILES = {"A": [4, 3], "B": [2], "C": [2]}
@@ -137,7 +138,8 @@ class Room:
 
     def __init__(self, browser: Any, base: str) -> None:
         self.base = base
-        self.created = create_meeting(base, title=TITLE, topic=TOPIC, ask_nickname=False,
+        # an agenda of two questions: the head reads "問題 1／2：<topic>", measured like the rest
+        self.created = create_meeting(base, title=TITLE, topic=TOPIC, ask_nickname=False, questions=[NEXT_QUESTION],
                                       seeds=[*ACCEPTABLE, *DISPUTED, *NEEDS_VOTES])
         self.code = self.created["code"]
         self.pages = {}
