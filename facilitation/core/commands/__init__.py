@@ -22,6 +22,7 @@ import facilitation.core.commands.agenda as agenda
 
 # one import per feature module, each on its own line: two features added at once touch different lines
 import facilitation.core.commands.consent as consent
+import facilitation.core.commands.floor as floor
 import facilitation.core.commands.follow_ups as follow_ups
 import facilitation.core.commands.host_settings as host_settings
 import facilitation.core.commands.participants as participants
@@ -60,6 +61,10 @@ COMMANDS: list[CommandSpec] = [
     spotlight.SPOTLIGHT_END,
     rounds.ROUND_OPEN,
     rounds.ROUND_CLOSE,
+    floor.FLOOR_ASK,
+    floor.FLOOR_WITHDRAW,
+    floor.FLOOR_GIVE,
+    floor.FLOOR_END,
     publication.PUBLISH,
     timers.TIMER_START,
     timers.TIMER_STOP,
