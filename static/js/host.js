@@ -633,7 +633,10 @@ function statementHead(statement) {
   return el("div", { class: "stmt-head" },
     el("span", { class: "stmt-id", text: statementLabel(statement.id) }),
     el("span", { class: "stmt-text", text: statement.text }),
-    el("span", { class: "stmt-meta", text: author }));
+    el("span", { class: "stmt-meta", text: author }),
+    agendaPanel && agendaPanel.view.active  // with an agenda: which question the statement answers
+      ? el("span", { class: "badge stmt-question", text: t("agenda.of_question", { n: agendaPanel.view.questionOf(statement.id) + 1 }) })
+      : null);
 }
 
 function renderQueue() {

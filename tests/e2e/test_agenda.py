@@ -101,6 +101,9 @@ def test_a_two_question_agenda_with_a_timer(browser: Any, plain_demo: Demo) -> N
     assert reply["type"] == "ack", reply
     expect(second.locator("body")).to_contain_text(Q2_STATEMENT)
     expect(projector.locator("#lanes")).to_contain_text(Q2_STATEMENT)
+    # the console tags each statement with its question
+    expect(host.locator("#all-statements li", has_text=Q2_STATEMENT).locator(".stmt-question")).to_have_text("問題 2")
+    expect(host.locator("#all-statements li", has_text=Q1_SEED).locator(".stmt-question")).to_have_text("問題 1")
 
     summary = export(base, code, key)
     one = summary.index("## 問題 1：")
