@@ -46,3 +46,31 @@ async def test_the_room_moves_to_the_next_question_and_phones_follow(server: Ser
         await again.close()
     finally:
         await clients.close()
+
+
+@pytest.mark.asyncio
+async def test_agenda_and_timer_refusals_carry_their_op(server: ServerProcess) -> None:
+    """A phone may not move the room; a closed meeting takes no question or timer; each refusal names its op."""
+    info = create_meeting(server.url, questions=["第二題？"])
+    clients = Clients(server.url, info.code)
+    try:
+        host = await clients.open("host", host_key=info.host_key)
+        await host.next_message("snapshot", timeout=scaled(10))
+        phone = await clients.open()
+        await phone.next_message("snapshot", timeout=scaled(10))
+        await phone.send_raw('{"v": 1, "type": "question_go", "op": "mine", "question": 1}')
+        refused = await phone.next_message("error", timeout=scaled(10))
+        assert refused["op"] == "mine" and refused["error"]["code"] == "forbidden"
+        for phase in ("collecting", "voting", "reviewing"):
+            await host.command("phase", phase=phase)
+        with pytest.raises(ServerError) as closing:
+            await host.command("timer_start", seconds=60, auto_advance=True)
+        assert closing.value.code == "phase_forbids" and "reviewing" in closing.value.message
+        await host.command("phase", phase="closed")
+        for kind, fields in (("question_add", {"text": "太晚了？"}), ("question_go", {"question": 1}),
+                             ("timer_start", {"seconds": 60})):
+            with pytest.raises(ServerError) as late:
+                await host.command(kind, **fields)
+            assert late.value.code == "phase_forbids" and "closed" in late.value.message
+    finally:
+        await clients.close()
