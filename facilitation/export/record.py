@@ -177,7 +177,10 @@ class Record:
 
 def build_record(summary: Summary, transcript: Transcript | None = None, markers: Sequence[Marker] = (),
                  published_at: float | None = None) -> Record:
-    """The record of a meeting; a draft unless ``published_at`` (when the host published it) is given."""
+    """The record of a meeting; a draft unless ``published_at`` (when the host published it) is given. The
+    markers are the meeting's own (set with ``mark``) unless others are given."""
+    if not markers:
+        markers = tuple(Marker(number, at, label) for number, at, label in summary.markers)
     lang = summary.language if summary.language == "zh-TW" else "en"
     cat = catalog(summary.language)
     moments = moments_of(summary, markers)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clustering.result import Tally
+from facilitation.core.commands.markers import Markers
 from facilitation.core.commands.publication import Publication
 from facilitation.core.events import Event, FollowUpSet, MeetingCreated, ParticipantJoined, VoteCast
 from facilitation.core.meeting import Meeting, StatementState
@@ -318,6 +319,8 @@ class Summary:
     notice_version: str = ""
     published_at: float | None = None
     """When the host published the record (``publish``); None: the record is a draft."""
+    markers: tuple[tuple[int, float, str], ...] = ()
+    """The markers set during the meeting (``mark``): number, time, label; they place the transcript."""
     consented: int = 0
     """Participants whose join records that they ticked the notice's consent box."""
     checks: tuple[ConsentCheck, ...] = ()
@@ -491,6 +494,7 @@ def build_summary(
         require_consent=meeting.settings.require_consent,
         retention_days=meeting.settings.retention_days,
         published_at=meeting.part(Publication).published_at,
+        markers=tuple(meeting.part(Markers).placed),
         notice_version=meeting.settings.notice_version,
         consented=sum(1 for e in events if isinstance(e, ParticipantJoined) and e.consented),
         phase=meeting.phase.value,

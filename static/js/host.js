@@ -10,6 +10,7 @@ import { $, codeFromPath, displayCode, el, formatNumber, isLoopback, setStatus, 
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { wireDeletion } from "./deletion.js";
 import { LiveClient } from "./live.js";
+import { wireMarkers } from "./markers.js";
 import { renderPublishing, wirePublishing } from "./publishing.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { HostRound } from "./roundhost.js";
@@ -123,6 +124,7 @@ function askKey() {
 function start() {
   show("#key-section", false);
   wirePublishing((type, fields) => live.send(type, fields));
+  wireMarkers((type, fields) => live.send(type, fields));
   wireDeletion(code, () => hostKey, () => {
     live.stop();
     safeSet(keys.hostKey(code), null);

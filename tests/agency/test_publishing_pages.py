@@ -44,6 +44,9 @@ def test_the_host_publishes_and_the_phone_opens_the_public_record(browser: Any, 
     console = new_page(browser, DESKTOP)
     console.goto(f"{server.url}/host/{code}#key={key}")
     expect(console.locator("#publish-record")).to_be_disabled()  # a meeting still running has a draft record
+    console.fill("#marker-label", "休息後")
+    console.click("#set-marker")  # a transcript marker, for the stenographer to type where the talk is
+    expect(console.locator("#marker-status")).to_have_text("已設定標記 1：請速記員在逐字稿此處寫〔標記 1〕。")
     expect(phone.locator("#published")).to_be_hidden()
     for phase in ("voting", "reviewing", "closed"):
         host_command(server.url, code, key, {"type": "phase", "phase": phase})

@@ -25,6 +25,7 @@ import facilitation.core.commands.consent as consent
 import facilitation.core.commands.floor as floor
 import facilitation.core.commands.follow_ups as follow_ups
 import facilitation.core.commands.host_settings as host_settings
+import facilitation.core.commands.markers as markers
 import facilitation.core.commands.participants as participants
 import facilitation.core.commands.phases as phases
 import facilitation.core.commands.publication as publication
@@ -71,6 +72,7 @@ COMMANDS: list[CommandSpec] = [
     timers.TIMER_END,
     agenda.QUESTION_ADD,
     agenda.QUESTION_GO,
+    markers.MARK,
 ]
 """The table: one line per client message type, in the order docs/protocol.md lists them."""
 
