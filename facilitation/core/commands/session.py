@@ -11,5 +11,6 @@ __all__ = ["ANALYSIS", "NEXT", "PING", "TYPING"]
 
 PING = CommandSpec("ping", EVERYONE, (), needs_op=False)
 NEXT = CommandSpec("next", PARTICIPANTS, (), needs_op=False)
-TYPING = CommandSpec("typing", PARTICIPANTS, (Field("active", bool_field, required=True, example=True),), needs_op=False)
+TYPING = CommandSpec("typing", PARTICIPANTS, (Field("active", bool_field, required=True, example=True),),
+                     needs_op=False)
 ANALYSIS = CommandSpec("analysis", HOSTS, (Field("action", WORD, required=True),))
