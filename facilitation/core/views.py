@@ -36,8 +36,20 @@ def participant_snapshot(meeting: Meeting, participant: int) -> dict[str, Any]:
             "role": me.role,
             "votes": {str(s): v for s, v in meeting.votes.get(participant, {}).items()},
             "statements": [s.public() for s in meeting.statements.values() if s.author == participant],
+            **mine(meeting, participant),
         },
     }
+
+
+def mine(meeting: Meeting, participant: int) -> dict[str, Any]:
+    """A feature's own part of a phone's ``you`` (a part's ``mine(participant)``, if it has one: the consent
+    checks' answers), by the part's key: a phone that reloads still shows what it answered."""
+    out: dict[str, Any] = {}
+    for part in meeting.parts.values():
+        own = getattr(part, "mine", None)
+        if own is not None:
+            out[part.key] = own(participant)
+    return out
 
 
 def screens(meeting: Meeting) -> dict[str, Any]:

@@ -6,6 +6,7 @@
 
 import { normalizeAnalysis } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
+import { CheckBook, CheckPanel } from "./decision.js";
 import { $, codeFromPath, displayCode, el, formatNumber, isLoopback, setStatus, setText, show } from "./dom.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { wireDeletion } from "./deletion.js";
@@ -60,7 +61,9 @@ const state = {
   votes: [],
   analysis: null,
   typing: 0,
+  book: new CheckBook(),
 };
+let checkPanel = null;
 let live = null;
 let hostKey = null;
 let map = null;
@@ -201,6 +204,7 @@ function receive(msg) {
       state.statements = new Map((msg.all_statements || []).map((s) => [s.id, { ...s, tally: { ...(s.tally || {}) } }]));
       state.log = meeting.moderation_log || [];
       state.publishedAt = (meeting.publication || {}).published_at ?? null;
+      state.book.fromSnapshot(msg);
       if (msg.analysis && msg.analysis.run !== undefined) state.analysisRun = msg.analysis.run;
       if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
       spotlightPanel().fromSnapshot(msg);
@@ -307,6 +311,9 @@ function applyEvent(event) {
       state.analysisError = null;
       break;
     default:
+      if (state.book.apply(event) && event.type !== "check_answer") {
+        state.log.push({ seq: event.seq, at: event.at, action: event.type, check: event.check });
+      }
       break;
   }
 }
@@ -554,6 +561,7 @@ function renderAll() {
   renderMap();
   spotlightPanel().render();
   roundPanel().render();
+  renderCheck();
   restoreFocus(focus);
 }
 
@@ -573,6 +581,19 @@ function roundPanel() {
       (type, fields) => command(type, fields));
   }
   return rounds;
+}
+
+function renderCheck() {
+  if (!checkPanel) {
+    checkPanel = new CheckPanel($("#check-body"), {
+      book: state.book,
+      send: (type, fields) => command(type, fields),
+      errorText,
+    });
+  }
+  Object.assign(checkPanel.ctx, { phase: state.phase, analysis: state.analysis, statements: state.statements,
+    roleOf: (pid) => (state.people.get(pid) || {}).role || "" });
+  checkPanel.render();
 }
 
 function renderPhases() {
@@ -721,6 +742,8 @@ function renderLog() {
     let text;
     if (entry.action === "phase") {
       text = t("log.phase", { from: t(phaseKey(entry.from)), to: t(phaseKey(entry.to)) });
+    } else if (entry.action === "check_opened" || entry.action === "check_closed") {
+      text = `${t(entry.action === "check_opened" ? "check.open" : "check.close")} · ${t("check.number", { n: entry.check })}`;
     } else if (entry.action === "settings") {
       const changes = Object.entries(entry.changes || {})
         .map(([name, value]) => (SETTING_LOG[name] ? SETTING_LOG[name](Boolean(value)) : t("log.other_setting")));

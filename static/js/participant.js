@@ -67,6 +67,13 @@ const agenda = new AgendaView({
     if (event && event.type === "question_changed" && live) live.request("next");
   },
 });
+// The consent check (decision.js) is loaded only once the meeting has one: most of a meeting never
+// needs it, and the phone's first load stays within its budget (tests/e2e/test_pages.py).
+let book = null;
+let checkCard = null;
+let checkLoading = null;
+let checkSnapshot = null;
+const checkEvents = [];
 let composing = false;
 const draft = new Draft(code);
 const practice = new Practice();
@@ -341,6 +348,10 @@ function applySnapshot(msg) {
   }
   state.nickname = (msg.you && msg.you.nickname) || "";
   state.role = (msg.you && msg.you.role) || "";
+  checkSnapshot = msg;
+  checkEvents.length = 0;
+  if (book) book.fromSnapshot(msg);
+  else if (((meeting.decision || {}).checks || []).length) loadChecks();
   // A reconnect's snapshot keeps the card on screen while it is still to be voted on (see offerCard).
   offerCard(msg.next, false);
   if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
@@ -415,9 +426,27 @@ function applyEvent(event) {
       break;
     }
     default:
+      if (String(event.type).startsWith("check_")) {
+        if (book) book.apply(event);
+        else {
+          checkEvents.push(event);
+          loadChecks();
+        }
+      }
       break;
   }
   render();
+}
+
+function loadChecks() {
+  if (checkLoading) return;
+  checkLoading = import("./decision.js").then((module) => {
+    book = new module.CheckBook({ counts: false });
+    if (checkSnapshot) book.fromSnapshot(checkSnapshot);
+    for (const event of checkEvents.splice(0)) book.apply(event);
+    checkCard = new module.CheckCard($("#check-card"), { book, send: (type, fields) => live.send(type, fields), errorText });
+    render();
+  }, () => { checkLoading = null; });
 }
 
 /** Tell the phone when the host went back a phase or reopened the meeting: nothing happens silently. */
@@ -723,6 +752,15 @@ function render() {
   renderResults();
   renderQueued();
   renderCounter();
+  renderCheck();
+}
+
+function renderCheck() {
+  if (!checkCard || state.viewer || state.participant === null || state.participant === undefined) {
+    show("#check-card", false);
+    return;
+  }
+  checkCard.render();
 }
 
 /**

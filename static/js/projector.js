@@ -9,6 +9,7 @@ import { acceptanceOf, laneStatements, normalizeAnalysis, statementId, storedAna
 import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { AgendaView } from "./agenda.js";
 import { Countdown } from "./countdown.js";
+import { CheckBook, renderProjectorCheck } from "./decision.js";
 import { Deck } from "./deck.js";
 import { $, codeFromPath, displayCode, formatNumber, isLoopback, setText, show } from "./dom.js";
 import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
@@ -41,6 +42,7 @@ const state = {
   run: null,
   votes: null,
 };
+const book = new CheckBook();
 let map = null;
 let deck = null;
 let fetchTimer = null;
@@ -109,6 +111,7 @@ function receive(msg) {
       state.phase = meeting.phase || state.phase;
       state.counters = meeting.counters || state.counters;
       state.statements = new Map((meeting.statements || []).map((s) => [s.id, s]));
+      book.fromSnapshot(msg);
       if (msg.analysis) applyAnalysis(msg.analysis);
       else if (storedAnalysisPossible(msg)) fetchAnalysis();
       spotlight.fromSnapshot(msg);
@@ -157,6 +160,7 @@ function applyEvent(event) {
         state.statements.set(event.statement, { id: event.statement, text: event.text, state: "accepted" });
       } else if (event.state !== "accepted") {
         state.statements.delete(event.statement);
+        if (event.state !== "pending") book.withhold(event.statement);
       }
       return true;
     case "phase_changed":
@@ -174,6 +178,10 @@ function applyEvent(event) {
       if (state.run === null || event.run > state.run) scheduleFetch();
       return false;
     default:
+      if (book.apply(event)) {
+        renderHead();
+        renderCheck();
+      }
       return false;
   }
 }
@@ -223,8 +231,11 @@ function renderHead() {
   setText("#title", state.settings.title || "");
   setText("#topic", agenda.heading(state.settings));  // the current question, with an agenda
   setText("#phase", t(phaseKey(state.phase)));
+  // the spotlight and a round in collecting and voting; in reviewing the latest consent check takes the
+  // deck's place (the room discusses it)
   const screen = spotlight.shown(state.phase) ? "spotlight"
-    : round.shown(state.phase) ? "round" : SCREENS[state.phase] || "live";
+    : round.shown(state.phase) ? "round"
+    : state.phase === "reviewing" && book.latest() ? "check" : SCREENS[state.phase] || "live";
   document.body.dataset.screen = screen;
   const theme = state.settings.projector_theme;
   document.body.dataset.theme = THEMES.has(theme) ? theme : "dark";
@@ -277,6 +288,11 @@ function renderAnalysis() {
   map.update(state.analysis);
   renderLanes(document, state.analysis, agenda.filter(state.statements), classic);
   deck.show(deckSections(classic));
+  renderCheck();
+}
+
+function renderCheck() {
+  renderProjectorCheck($("#check"), book, state.analysis, statementText);
 }
 
 /**

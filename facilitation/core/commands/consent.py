@@ -36,7 +36,7 @@ from facilitation.core.state import (
     clean_text,
     normalize_text,
 )
-from facilitation.core.text import dedup_key, is_visible
+from facilitation.core.text import clean, dedup_key, is_visible
 
 if TYPE_CHECKING:
     from facilitation.core.meeting import Meeting
@@ -167,6 +167,11 @@ class Decision:
     def public(self) -> dict[str, Any]:
         return {"checks": [self.check_public(c) for c in self.checks]}
 
+    def mine(self, participant: int) -> dict[str, str]:
+        """One phone's own answers (check id -> answer), for its snapshot's ``you``: a phone that reloads
+        still shows what it answered."""
+        return {str(c.id): c.answers[participant] for c in self.checks if participant in c.answers}
+
     def screen(self) -> dict[str, Any]:
         """What only the projector and the host see in their snapshots: check id -> participant -> answer
         (see the module's docstring)."""
@@ -185,7 +190,8 @@ class OpenCheck(Command):
     op: str = ""
 
     def fingerprint(self) -> Fingerprint:
-        return ("check_open", normalize_text(self.text), tuple(self.statements))
+        return ("check_open", clean(self.text, "text", max_chars=MAX_DRAFT_CHARS * 2, multiline=True),
+                tuple(self.statements))
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,12 +297,17 @@ class CheckAnswered(Event):
 
     def view(self, role: str, participant: int | None, meeting: Meeting) -> dict[str, Any] | None:
         if role == "projector":
+            decision = meeting.part(Decision)
+            check = decision.get(self.check)
             return {
                 "type": "check_answer",
                 "participant": self.participant,
                 "check": self.check,
                 "answer": self.answer,
                 "statement": self.statement,
+                # the check as it stands (counts, by role, the reasons phones may read): a screen redraws
+                # from it without a role table of its own
+                "state": decision.check_public(check) if check is not None else None,
             }
         return self.public() if participant == self.participant else None
 
@@ -343,7 +354,8 @@ def open_check(meeting: Meeting, command: OpenCheck, now: float) -> list[Event]:
             f"cannot open a consent check in phase {meeting.phase.value!r} (only during reviewing)",
             status=409,
         )
-    text = clean_text(command.text)
+    # a draft keeps its line breaks (one bundled statement a line); control and bidi characters are refused
+    text = clean(command.text, "text", max_chars=MAX_DRAFT_CHARS * 2, multiline=True)
     if not is_visible(text):
         raise CommandRefused("empty", "a draft conclusion needs some visible text")
     if len(text) > MAX_DRAFT_CHARS:
