@@ -27,12 +27,13 @@ import random
 from collections.abc import Mapping, Sequence
 
 from facilitation.core.commands.agenda import Agenda, current_statements
+from facilitation.core.commands.importance import Importance, importance_factor
 from facilitation.core.commands.rounds import due
 from facilitation.core.commands.spotlight import spotlit
 from facilitation.core.meeting import Meeting, Statement
 from facilitation.core.state import StatementState
 
-__all__ = ["NEW_STATEMENT_VOTES", "Router", "next_statement", "uniform"]
+__all__ = ["NEW_STATEMENT_VOTES", "Router", "next_statement", "uniform", "weight"]
 
 NEW_STATEMENT_VOTES = 5
 """A statement with fewer votes than this is "new": it goes before any priority-ranked statement."""
@@ -90,7 +91,7 @@ class Router:
     def __init__(self) -> None:
         self._accepted: list[Statement] | None = None
         self._fresh: list[Statement] = []
-        self._weights_for: tuple[list[Statement], Mapping[int, float]] | None = None
+        self._weights_for: tuple[list[Statement], Mapping[int, float], int] | None = None
         self._cumulative: list[float] = []
 
     def next_for(self, meeting: Meeting, participant: int, priorities: Mapping[int, float],
@@ -115,14 +116,18 @@ class Router:
             unvoted_fresh = [s for s in fresh if s.id not in mine]
             if unvoted_fresh:
                 return min(unvoted_fresh, key=_newness)
-        cumulative = self._weights(accepted, priorities)
+        importance = meeting.part(Importance)
+        cumulative = self._weights(accepted, priorities, importance)
         total = cumulative[-1]
         for draw in range(REJECTION_DRAWS):
             index = bisect.bisect_right(cumulative, uniform(seed, draw) * total)
             statement = accepted[min(index, len(accepted) - 1)]
             if statement.id not in mine:
                 return statement
-        return next_statement(meeting.unvoted(participant), priorities, seed)
+        unvoted = meeting.unvoted(participant)
+        if importance.marks:  # a rare scan: most draws were rejected, and someone marked something
+            priorities = {s.id: weight(s, priorities, importance) for s in unvoted}
+        return next_statement(unvoted, priorities, seed)
 
     def _in_question(self, meeting: Meeting, participant: int, priorities: Mapping[int, float],
                      seed: int) -> Statement | None:
@@ -145,10 +150,21 @@ class Router:
             self._fresh = [s for s in self._fresh if s.votes < NEW_STATEMENT_VOTES]
         return self._fresh
 
-    def _weights(self, accepted: list[Statement], priorities: Mapping[int, float]) -> list[float]:
+    def _weights(self, accepted: list[Statement], priorities: Mapping[int, float],
+                 importance: Importance) -> list[float]:
+        """Cumulative routing weights: the analysis's priority times the importance factor of the marks
+        (rebuilt when the accepted list, the priorities or a mark changes; marks are rare)."""
         key = self._weights_for
-        if key is None or key[0] is not accepted or key[1] is not priorities:
-            self._weights_for = (accepted, priorities)
-            weights = (max(priorities.get(s.id, DEFAULT_PRIORITY), 1e-6) for s in accepted)
+        if key is None or key[0] is not accepted or key[1] is not priorities or key[2] != importance.version:
+            self._weights_for = (accepted, priorities, importance.version)
+            weights = (weight(s, priorities, importance) for s in accepted)
             self._cumulative = list(itertools.accumulate(weights))
         return self._cumulative
+
+
+def weight(statement: Statement, priorities: Mapping[int, float], importance: Importance) -> float:
+    """A statement's routing weight: its priority (the analysis's, or the default for one posted since)
+    times :func:`~facilitation.core.commands.importance.importance_factor` of its "matters to me" marks."""
+    base = max(priorities.get(statement.id, DEFAULT_PRIORITY), 1e-6)
+    marks = importance.count(statement.id)
+    return base * importance_factor(marks, statement.votes) if marks else base

@@ -25,6 +25,7 @@ import facilitation.core.commands.consent as consent
 import facilitation.core.commands.floor as floor
 import facilitation.core.commands.follow_ups as follow_ups
 import facilitation.core.commands.host_settings as host_settings
+import facilitation.core.commands.importance as importance
 import facilitation.core.commands.markers as markers
 import facilitation.core.commands.participants as participants
 import facilitation.core.commands.phases as phases
@@ -58,6 +59,7 @@ COMMANDS: list[CommandSpec] = [
     consent.CHECK_OPEN,
     consent.CHECK_ANSWER,
     consent.CHECK_CLOSE,
+    importance.MARK,
     spotlight.SPOTLIGHT,
     spotlight.SPOTLIGHT_END,
     rounds.ROUND_OPEN,
