@@ -21,6 +21,7 @@ from facilitation.export._common import (
     tally_text,
 )
 from facilitation.export.checks_text import count_head, count_rows, handling_text, meta_text, outcome_text
+from facilitation.export.floor import floor_lines
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.maptable import map_rows
 from facilitation.export.notice import notice_caption, notice_rows
@@ -192,6 +193,9 @@ def render_html(summary: Summary) -> str:
         _checks(out, summary, cat)
     if summary.rounds:
         _rounds(out, summary, cat)
+    if summary.floor is not None:
+        _h2(out, "floor", cat.t("floor.report_heading"))
+        out.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in floor_lines(summary.floor, cat)) + "</ul>")
 
     _h2(out, "groups", cat.t("groups"))
     if not summary.groups:

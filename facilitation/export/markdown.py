@@ -19,6 +19,7 @@ from facilitation.export._common import (
     tally_text,
 )
 from facilitation.export.checks_text import count_head, count_rows, handling_text, meta_text, outcome_text
+from facilitation.export.floor import floor_lines
 from facilitation.export.i18n import Catalog, catalog, format_date, format_duration, format_time
 from facilitation.export.maptable import map_rows
 from facilitation.export.notice import notice_caption, notice_rows
@@ -126,6 +127,10 @@ def render_markdown(summary: Summary) -> str:
         _checks(out, summary, cat)
     if summary.rounds:
         _rounds(out, summary, cat)
+    if summary.floor is not None:
+        out.append(f"## {cat.t('floor.report_heading')}\n")
+        out.extend(f"- {escape(line)}" for line in floor_lines(summary.floor, cat))
+        out.append("")
 
     add(f"## {cat.t('groups')}\n")
     if not summary.groups:

@@ -33,6 +33,7 @@ from facilitation.core.events import Event, FollowUpSet, MeetingCreated, Partici
 from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.vocabulary import VOTE_WEIGHTS
 from facilitation.export.consent import ConsentCheck, consent_checks
+from facilitation.export.floor import FloorInfo, floor_info
 from facilitation.export.questions import QuestionInfo, agenda_of
 from facilitation.export.rounds import RoundInfo, round_shifts
 
@@ -328,6 +329,9 @@ class Summary:
     """The agenda's questions with their statements and lane counts (:mod:`facilitation.export.questions`);
     empty for a meeting with the topic only."""
     """The consent checks on draft conclusions, in order (:mod:`facilitation.export.consent`)."""
+    floor: FloorInfo | None = None
+    """The speaking queue's turns and time by role and by group, and the roles never heard (None: nobody
+    asked for the floor; :mod:`facilitation.export.floor`)."""
     rounds: tuple[RoundInfo, ...] = ()
     """Rounds 2, 3, ... with each statement's votes before and in the round and who moved, by role and by
     opinion group (:mod:`facilitation.export.rounds`)."""
@@ -518,6 +522,7 @@ def build_summary(
         checks=consent_checks(meeting, group_of, group_ids),
         questions=agenda_of(meeting, {s.id: s.lane for s in statements if s.lane}),
         rounds=round_shifts(meeting, group_of),
+        floor=floor_info(meeting, group_of),
     )
 
 

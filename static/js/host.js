@@ -14,6 +14,7 @@ import { LiveClient } from "./live.js";
 import { wireMarkers } from "./markers.js";
 import { renderPublishing, wirePublishing } from "./publishing.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
+import { HostFloor } from "./floorhost.js";
 import { HostRound } from "./roundhost.js";
 import { HostSpotlight } from "./spothost.js";
 import { keys, safeGet, safeSet } from "./store.js";
@@ -70,6 +71,7 @@ let map = null;
 let pendingPhase = null;
 let spotlight = null;
 let rounds = null;
+let floor = null;
 let publicOrigin = window.location.origin;
 let joinUrl = null;
 let timerPanel = null;
@@ -209,6 +211,7 @@ function receive(msg) {
       if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
       spotlightPanel().fromSnapshot(msg);
       roundPanel().fromSnapshot(msg);
+      floorPanel().fromSnapshot(msg);
       show("#console", true);
       show("#fatal-box", false);
       $("#host-link").value = hostLink();
@@ -253,6 +256,7 @@ function receive(msg) {
 function applyEvent(event) {
   spotlightPanel().apply(event);
   roundPanel().apply(event);
+  floorPanel().apply(event);
   switch (event.type) {
     case "record_published":
       state.publishedAt = event.at;
@@ -562,6 +566,7 @@ function renderAll() {
   spotlightPanel().render();
   roundPanel().render();
   renderCheck();
+  floorPanel().render();
   restoreFocus(focus);
 }
 
@@ -572,6 +577,14 @@ function spotlightPanel() {
       (type, fields) => command(type, fields));
   }
   return spotlight;
+}
+
+/** The speaking queue (floorhost.js). */
+function floorPanel() {
+  if (!floor) {
+    floor = new HostFloor(() => ({ people: state.people, analysis: state.analysis }), (type, fields) => command(type, fields));
+  }
+  return floor;
 }
 
 /** The rounds panel (roundhost.js). */

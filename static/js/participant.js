@@ -112,6 +112,20 @@ function withRound(use) {
   });
 }
 
+// floorphone.js: loaded when the phone first touches the speaking queue
+let floor = null;
+let floorLoading = null;
+
+function withFloor(use) {
+  floorLoading = floorLoading || import("./floorphone.js").then((m) => (floor = new m.PhoneFloor(
+    () => state.participant, (type) => live.send(type, {}))));
+  floorLoading.then((loaded) => {
+    use(loaded);
+    loaded.render();
+  });
+}
+$("#floor-ask").addEventListener("click", () => withFloor((f) => f.toggle().then(() => f.render(), () => f.render())));
+
 /** Whether the write box was open at the last render: reopening it says the kept draft is back. */
 let writeWasOpen = null;
 
@@ -336,6 +350,9 @@ function applySnapshot(msg) {
   state.votes = new Map(Object.entries((msg.you && msg.you.votes) || {}).map(([id, v]) => [Number(id), v]));
   for (const [id, value] of queued) state.votes.set(id, value);
   state.mine = new Map(((msg.you && msg.you.statements) || []).map((s) => [s.id, s]));
+  const f = meeting.floor;
+  if (floor || (f && (f.queue.some((q) => q.participant === state.participant)
+    || (f.speaking && f.speaking.participant === state.participant)))) withFloor((loaded) => loaded.fromSnapshot(msg));
   if (round || (meeting.rounds && meeting.rounds.current)) {
     withRound((loaded) => {
       loaded.fromSnapshot(msg, msg.next);
@@ -365,6 +382,9 @@ function applySnapshot(msg) {
 function applyEvent(event) {
   if (spotlight) spotlight.apply(event);
   else if (event.type === "spotlight_started") withSpotlight((loaded) => loaded.apply(event));
+  if (floor) {
+    if (floor.apply(event)) floor.render();
+  } else if (event.type.startsWith("floor_") && event.participant === state.participant) withFloor((l) => l.apply(event));
   if (event.type === "round_opened" || event.type === "round_closed") {
     withRound((loaded) => {
       loaded.apply(event);
@@ -747,6 +767,7 @@ function render() {
   renderCard();
   if (spotlight) spotlight.render(state.statements, state.votes, open);
   if (round) round.render(open);
+  show("#floor", !state.viewer && state.phase !== "closed");
   renderHistory();
   renderMine();
   renderResults();

@@ -16,6 +16,7 @@ import { loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
 import { acceptKeys, acceptanceFigure, repFigure } from "./figures.js";
 import { buildLanes, ConsensusMap, renderLanes } from "./map.js";
+import { ProjectorFloor } from "./floorscreen.js";
 import { ProjectorRound } from "./roundscreen.js";
 import { ProjectorSpotlight } from "./spotscreen.js";
 import { isClassic, phaseKey, statementLabel } from "./vocabulary.js";
@@ -48,6 +49,7 @@ let deck = null;
 let fetchTimer = null;
 let laneTimer = null;
 let joinHost = "";
+const floor = new ProjectorFloor(() => ({ analysis: state.analysis }));
 const round = new ProjectorRound(() => ({ statements: state.statements, analysis: state.analysis }));
 const spotlight = new ProjectorSpotlight(() => ({ statements: state.statements, analysis: state.analysis, votes: state.votes }));
 let countdown = null;
@@ -116,6 +118,7 @@ function receive(msg) {
       else if (storedAnalysisPossible(msg)) fetchAnalysis();
       spotlight.fromSnapshot(msg);
       round.fromSnapshot(msg);
+      floor.fromSnapshot(msg);
       renderHead();
       renderCounters();
       renderAnalysis();
@@ -151,6 +154,7 @@ function receive(msg) {
 /** Fold one event; true when the statements shown changed. */
 function applyEvent(event) {
   if (spotlight.apply(event) | round.apply(event)) renderHead();
+  floor.apply(event);
   switch (event.type) {
     case "statement":
       if (event.statement) state.statements.set(event.statement.id, event.statement);
@@ -197,6 +201,7 @@ function applyAnalysis(message) {
   renderAnalysis();
   spotlight.render();
   round.render();
+  floor.render();
 }
 
 function scheduleFetch() {
