@@ -191,6 +191,12 @@ def render_html(summary: Summary) -> str:
 
     if summary.checks:
         _checks(out, summary, cat)
+    important = sorted((s for s in summary.statements if s.important), key=lambda s: (-s.important, s.id))
+    if important:
+        _h2(out, "importance", cat.t("importance"))
+        add(f'<p class="note">{e(cat.t("importance_intro"))}</p>')
+        _table(out, ["#", cat.t("statement"), cat.t("marks")],
+               [[_n(s.number), _text(s.text), _n(f"{s.important} / {s.tally.seen}")] for s in important])
     if summary.rounds:
         _rounds(out, summary, cat)
     if summary.floor is not None:

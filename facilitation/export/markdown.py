@@ -125,6 +125,14 @@ def render_markdown(summary: Summary) -> str:
 
     if summary.checks:
         _checks(out, summary, cat)
+    important = sorted((s for s in summary.statements if s.important), key=lambda s: (-s.important, s.id))
+    if important:
+        add(f"## {cat.t('importance')}\n")
+        add(cat.t("importance_intro") + "\n")
+        _table(out, ["#", cat.t("statement"), cat.t("marks")], ["---:", "---", "---:"])
+        for s in important:
+            add(f"| {s.number} | {escape(s.text)} | {s.important} / {s.tally.seen} |")
+        add("")
     if summary.rounds:
         _rounds(out, summary, cat)
     if summary.floor is not None:

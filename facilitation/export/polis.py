@@ -174,8 +174,12 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
             for s in summary.statements))
 
     votes = sorted(summary.votes, key=lambda v: (v.at, pid(v.participant), sid(v.statement)))
-    _write(paths[1], ["timestamp", "datetime", "comment-id", "voter-id", "vote"],
-           ([_ms(v.at), utc_text(v.at), sid(v.statement), pid(v.participant), POLIS_VALUES[v.value]]
+    # Pol.is adds a 0/1 "important" value per vote when its conversation enables importance
+    # (compdemocracy/polis#2224); here when anyone marked a statement, so an unmarked meeting's file is unchanged
+    marked = any(v.important for v in votes)
+    _write(paths[1], ["timestamp", "datetime", "comment-id", "voter-id", "vote", *(["important"] if marked else [])],
+           ([_ms(v.at), utc_text(v.at), sid(v.statement), pid(v.participant), POLIS_VALUES[v.value],
+             *([int(v.important)] if marked else [])]
             for v in votes))
 
     statement_ids = [sid(s.id) for s in summary.statements]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clustering.result import Tally
+from facilitation.core.commands.importance import Importance
 from facilitation.core.commands.markers import Markers
 from facilitation.core.commands.publication import Publication
 from facilitation.core.events import Event, FollowUpSet, MeetingCreated, ParticipantJoined, VoteCast
@@ -150,6 +151,8 @@ class StatementInfo:
     lane: str | None
     """``acceptable``, ``disputed``, ``rejected`` or ``needs_votes``; None when moderated out or unanalysed."""
     follow_up: FollowUpInfo | None
+    important: int = 0
+    """How many participants marked it "this matters to me" (with their vote)."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,8 @@ class VoteRecord:
     statement: int
     value: str
     at: float
+    important: bool = False
+    """Marked "this matters to me" (Pol.is's per-vote importance)."""
 
 
 @dataclass(frozen=True)
@@ -380,8 +385,9 @@ def build_summary(
     vote_times, follow_up_seqs = _scan(events)
     result, info = _analysis(meeting, analysis)
 
+    marks = meeting.part(Importance).marks
     votes = tuple(
-        VoteRecord(pid, sid, value, vote_times[(pid, sid)])
+        VoteRecord(pid, sid, value, vote_times[(pid, sid)], pid in marks.get(sid, ()))
         for pid, mine in sorted(meeting.votes.items())
         for sid, value in sorted(mine.items())
     )
@@ -410,6 +416,7 @@ def build_summary(
             ),
             lane=_lane_of(lanes.get(s.id), everyone(s.id)) if s.state is StatementState.ACCEPTED else None,
             follow_up=_follow_up(meeting, s.id),
+            important=len(marks.get(s.id, ())),
         )
         for s in sorted(meeting.statements.values(), key=lambda s: s.id)
     )
