@@ -38,20 +38,24 @@ def trustworthy_origin(scope: Scope) -> bool:
 class SecurityHeaders:
     """Adds a strict Content-Security-Policy (no inline script) and friends to every HTTP response.
 
-    The projector may be framed by the origins the operator lists (``frame_ancestors``), e.g. a
-    streaming overlay; every other page refuses to be framed.
+    The projector may be framed by its own origin (the console's preview) and by the origins the operator
+    lists (``frame_ancestors``), e.g. a streaming overlay; every other page refuses to be framed.
     """
 
     def __init__(self, app: ASGIApp, frame_ancestors: str = "'none'") -> None:
         self.app = app
         self.frame_ancestors = frame_ancestors
+        # The host console previews the projector in a frame of the same origin (issue 23): the projector is
+        # read-only and holds no key, so 'self' may always frame it, besides the operator's origins.
+        extra = "" if frame_ancestors.strip() == "'none'" else f" {frame_ancestors.strip()}"
+        self._projector = f"'self'{extra}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        ancestors = self.frame_ancestors if path.startswith("/projector/") else "'none'"
+        ancestors = self._projector if path.startswith("/projector/") else "'none'"
         csp = (
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             f"connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors {ancestors}"

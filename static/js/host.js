@@ -16,6 +16,7 @@ import { renderPublishing, wirePublishing } from "./publishing.js";
 import { buildLanes, ConsensusMap, renderGroups, renderLanes } from "./map.js";
 import { HostFloor } from "./floorhost.js";
 import { HostRound } from "./roundhost.js";
+import { HostScreen } from "./screenhost.js";
 import { HostSpotlight } from "./spothost.js";
 import { keys, safeGet, safeSet } from "./store.js";
 import { mountTimerPanel } from "./timerpanel.js";
@@ -72,6 +73,7 @@ let pendingPhase = null;
 let spotlight = null;
 let rounds = null;
 let floor = null;
+let screen = null;
 let publicOrigin = window.location.origin;
 let joinUrl = null;
 let timerPanel = null;
@@ -212,6 +214,7 @@ function receive(msg) {
       spotlightPanel().fromSnapshot(msg);
       roundPanel().fromSnapshot(msg);
       floorPanel().fromSnapshot(msg);
+      screenPanel().fromSnapshot(msg);
       show("#console", true);
       show("#fatal-box", false);
       $("#host-link").value = hostLink();
@@ -257,6 +260,7 @@ function applyEvent(event) {
   spotlightPanel().apply(event);
   roundPanel().apply(event);
   floorPanel().apply(event);
+  screenPanel().apply(event);
   switch (event.type) {
     case "record_published":
       state.publishedAt = event.at;
@@ -567,6 +571,7 @@ function renderAll() {
   roundPanel().render();
   renderCheck();
   floorPanel().render();
+  screenPanel().render();
   restoreFocus(focus);
 }
 
@@ -577,6 +582,12 @@ function spotlightPanel() {
       (type, fields) => command(type, fields));
   }
   return spotlight;
+}
+
+/** Projector control and its preview (screenhost.js). */
+function screenPanel() {
+  if (!screen) screen = new HostScreen(() => ({ analysis: state.analysis }), (type, fields) => command(type, fields), code);
+  return screen;
 }
 
 /** The speaking queue (floorhost.js). */

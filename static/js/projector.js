@@ -50,6 +50,9 @@ let fetchTimer = null;
 let laneTimer = null;
 let joinHost = "";
 const floor = new ProjectorFloor(() => ({ analysis: state.analysis }));
+/** What the host chose the room sees (`screen`): "auto" lets the phase choose. */
+let chosen = { view: "auto", group: "" };
+const CHOSEN_SCREENS = { join: "join", live: "live", map: "map", lanes: "lanes", results: "results", group: "results" };
 const round = new ProjectorRound(() => ({ statements: state.statements, analysis: state.analysis }));
 const spotlight = new ProjectorSpotlight(() => ({ statements: state.statements, analysis: state.analysis, votes: state.votes }));
 let countdown = null;
@@ -119,6 +122,7 @@ function receive(msg) {
       spotlight.fromSnapshot(msg);
       round.fromSnapshot(msg);
       floor.fromSnapshot(msg);
+      chosen = meeting.screen || chosen;
       renderHead();
       renderCounters();
       renderAnalysis();
@@ -155,6 +159,11 @@ function receive(msg) {
 function applyEvent(event) {
   if (spotlight.apply(event) | round.apply(event)) renderHead();
   floor.apply(event);
+  if (event.type === "screen_chosen") {
+    chosen = { view: event.shown, group: event.group || "" };
+    renderHead();
+    renderAnalysis();
+  }
   switch (event.type) {
     case "statement":
       if (event.statement) state.statements.set(event.statement.id, event.statement);
@@ -238,9 +247,9 @@ function renderHead() {
   setText("#phase", t(phaseKey(state.phase)));
   // the spotlight and a round in collecting and voting; in reviewing the latest consent check takes the
   // deck's place (the room discusses it)
-  const screen = spotlight.shown(state.phase) ? "spotlight"
-    : round.shown(state.phase) ? "round"
-    : state.phase === "reviewing" && book.latest() ? "check" : SCREENS[state.phase] || "live";
+  const screen = spotlight.shown(state.phase) ? "spotlight" : CHOSEN_SCREENS[chosen.view]
+    || (round.shown(state.phase) ? "round"
+      : state.phase === "reviewing" && book.latest() ? "check" : SCREENS[state.phase] || "live");
   document.body.dataset.screen = screen;
   const theme = state.settings.projector_theme;
   document.body.dataset.theme = THEMES.has(theme) ? theme : "dark";
@@ -333,6 +342,8 @@ function deckSections(classic) {
   });
   const needs = lane("needs_votes", "warn", "?", () => "");
   if (needs.items.length) sections.push(needs);
+  // The host chose one opinion group's view: its page of the deck alone.
+  if (chosen.view === "group") return sections.filter((section) => section.groupId === chosen.group);
   return sections;
 }
 

@@ -71,11 +71,13 @@ def test_pages_have_no_inline_script_or_handlers() -> None:
 
 
 def test_frame_ancestors_none_by_default(servers: tuple[ServerProcess, ServerProcess]) -> None:
-    """Without configuration no page, the projector included, may be framed."""
+    """Without configuration no page may be framed but the projector, by its own origin only (the console's
+    preview, issue 23)."""
     plain, _ = servers
     for name, path in pages(plain).items():
         headers, _, _ = fetch(plain.url + path)
-        assert directives(headers["content-security-policy"])["frame-ancestors"] == "'none'", name
+        expected = "'self'" if name == "projector" else "'none'"
+        assert directives(headers["content-security-policy"])["frame-ancestors"] == expected, name
 
 
 def test_frame_ancestors_open_only_the_projector(servers: tuple[ServerProcess, ServerProcess]) -> None:
@@ -83,7 +85,7 @@ def test_frame_ancestors_open_only_the_projector(servers: tuple[ServerProcess, S
     _, framed = servers
     for name, path in pages(framed).items():
         headers, _, _ = fetch(framed.url + path)
-        expected = OVERLAY if name == "projector" else "'none'"
+        expected = f"'self' {OVERLAY}" if name == "projector" else "'none'"
         assert directives(headers["content-security-policy"])["frame-ancestors"] == expected, name
 
 

@@ -31,6 +31,7 @@ import facilitation.core.commands.participants as participants
 import facilitation.core.commands.phases as phases
 import facilitation.core.commands.publication as publication
 import facilitation.core.commands.rounds as rounds
+import facilitation.core.commands.screen as screen
 import facilitation.core.commands.session as session
 import facilitation.core.commands.spotlight as spotlight
 import facilitation.core.commands.statements as statements
@@ -68,6 +69,7 @@ COMMANDS: list[CommandSpec] = [
     floor.FLOOR_WITHDRAW,
     floor.FLOOR_GIVE,
     floor.FLOOR_END,
+    screen.SCREEN,
     publication.PUBLISH,
     timers.TIMER_START,
     timers.TIMER_STOP,
