@@ -600,7 +600,12 @@ function vote(value, statement) {
   state.current = null;
   const ticket = ++state.voteTicket;
   awaitCard(live.ready ? ACK_WAIT : 0);
+  // "this matters to me" goes with the vote: sent right after it (the server needs the vote first)
+  const important = $("#important");
+  const marked = important && important.checked;
+  if (important) important.checked = false;
   live.send("vote", { statement: statement.id, value }, { persist: true }).then((ack) => {
+    if (marked) live.send("important", { statement: statement.id, important: true }, { persist: true }).catch(() => {});
     if (ticket !== state.voteTicket) return;  // a later vote waits for its own ack
     offerCard(ack.next, true);
     render();
