@@ -219,6 +219,11 @@ def rebuild(payload: dict[str, Any], *, run: int, upto_seq: int, at: float, role
         raise ValueError(f"unknown analysis payload {payload.get('format')!r} version {payload.get('version')!r}")
     result = AnalysisResult.from_dict(json.loads(payload["analysis"]))
     msg = map_message(result, run=run, upto_seq=upto_seq, at=at, roles=roles)
+    message = payload.get("message")
+    if isinstance(message, str):  # what still needs votes came from the run's vote table: kept in its message
+        needs = json.loads(message).get("needs")
+        if isinstance(needs, list):
+            msg["needs"] = needs
     shown_text = payload.get("shown")
     shown = json.loads(shown_text) if isinstance(shown_text, str) else None
     return Rebuilt(msg, dumps(msg), phone_parts(result, msg),
@@ -259,6 +264,22 @@ def run_job(job: Job) -> Outcome:
             gc.enable()
 
 
+NEEDS_SHOWN = 20
+"""Unsettled statements the map message names with what each still needs (the closest to settled first)."""
+
+
+def needs_votes(table: Any, result: Any, roles: dict[Any, str]) -> list[dict[str, Any]]:
+    """What still needs votes (issue 24, `clustering.readiness.shortfalls`): for the unsettled statements,
+    which opinion groups and stakeholder roles lack votes and the fewest more votes that settle each, so
+    the console can say "needs 3 more 攤商 votes". The closest to settled first, at most NEEDS_SHOWN."""
+    from clustering.readiness import shortfalls
+
+    group_of = {member: str(group.id) for group in result.groups for member in group.members}
+    found = shortfalls(table, result.lanes, group_of, roles)
+    ranked = sorted(found.values(), key=lambda s: (not s.reachable, s.votes, str(s.statement)))
+    return [s.to_dict() for s in ranked[:NEEDS_SHOWN]]
+
+
 def _run_job(job: Job) -> Outcome:
     from clustering import AnalysisResult, VoteTable, analyze
     from clustering.steady import decide
@@ -278,6 +299,7 @@ def _run_job(job: Job) -> Outcome:
     laps.lap("analyze")
     at = time.time()
     msg = map_message(result, run=job.run, upto_seq=job.upto_seq, at=at, roles=roles)
+    msg["needs"] = needs_votes(table, result, roles)
     phone = phone_parts(result, msg)
     map_text = dumps(msg)
     steady, decision = decide(job.steady, [frozenset(g.members) for g in result.groups], at, result.clustered)

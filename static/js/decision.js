@@ -358,3 +358,21 @@ export function renderProjectorCheck(root, book, analysis, textOf) {
   );
   return true;
 }
+
+// ------------------------------------------------------------------ what still needs votes (the console)
+
+/** The unsettled statements of the last analysis (its map message's `needs`, clustering.readiness), each
+ *  with the fewest more votes that settle it and who they must come from: "#4 還需要 3 票：攤商 2、A 組 1". */
+export function renderNeeds(root, needs, statements) {
+  const items = (needs || []).filter((n) => statements.has(Number(n.statement)));
+  root.replaceChildren(...items.map((n) => {
+    const who = [...Object.entries(n.roles || {}).map(([role, k]) => `${role || t("host.no_role")} ${formatNumber(k)}`),
+      ...Object.entries(n.groups || {}).map(([group, k]) =>
+        `${group === "all" ? t("check.everyone") : t("needs.group", { group })} ${formatNumber(k)}`)].join("、");
+    return el("li", { dataset: { statement: n.statement } },
+      el("span", { class: "stmt-id", text: statementLabel(Number(n.statement)) }),
+      el("span", { text: t("needs.line", { n: formatNumber(n.votes), who }) }),
+      el("span", { class: "muted", text: ` ${statements.get(Number(n.statement)).text}` }));
+  }));
+  return items.length;
+}

@@ -6,7 +6,7 @@
 
 import { normalizeAnalysis } from "./analysis.js";
 import { showConnection, wireLanguageToggle } from "./chrome.js";
-import { CheckBook, CheckPanel } from "./decision.js";
+import { CheckBook, CheckPanel, renderNeeds } from "./decision.js";
 import { $, codeFromPath, displayCode, el, formatNumber, isLoopback, setStatus, setText, show } from "./dom.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { wireDeletion } from "./deletion.js";
@@ -211,6 +211,7 @@ function receive(msg) {
       state.book.fromSnapshot(msg);
       if (msg.analysis && msg.analysis.run !== undefined) state.analysisRun = msg.analysis.run;
       if (msg.analysis) state.analysis = normalizeAnalysis(msg.analysis);
+      if (msg.analysis) state.needs = msg.analysis.needs || [];
       spotlightPanel().fromSnapshot(msg);
       roundPanel().fromSnapshot(msg);
       floorPanel().fromSnapshot(msg);
@@ -245,6 +246,7 @@ function receive(msg) {
     case "analysis":
       if (msg.run !== undefined) state.analysisRun = msg.run;
       state.analysis = normalizeAnalysis(msg);
+      state.needs = msg.needs || [];
       renderAll();
       break;
     case "analysis_error":
@@ -673,6 +675,7 @@ function renderMap() {
   // with an agenda, the lanes of the current question (the map stays the whole meeting's: docs/meetings.md)
   const lanes = agendaPanel ? agendaPanel.view.filter(accepted) : accepted;
   renderLanes(document, state.analysis, lanes, isClassic(state.settings, state.votes));
+  show("#needs-heading", renderNeeds($("#needs"), state.needs, accepted) > 0);
 }
 
 function statementHead(statement) {

@@ -14,7 +14,7 @@ import numpy as np
 from clustering import AnalysisResult
 from clustering.steady import HOLD_RUNS, HOLD_SECONDS, MAX_STALE
 from facilitation.analysis.messages import map_message
-from facilitation.analysis.worker import VALUE_CODES, Job, run_job
+from facilitation.analysis.worker import VALUE_CODES, Job, needs_votes, run_job
 from tests.support.data import polis_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +93,9 @@ def test_the_kept_runs_are_the_computed_ones() -> None:
         again = analyze(VoteTable.from_arrays(p.astype(np.int32), s.astype(np.int32), CODE_VALUES[v]),
                         previous=previous, random_state=0)
         expected = map_message(again, run=run, upto_seq=len(part), at=outcome.at, roles={})
+        # the worker adds what still needs votes (issue 24), from the same table and result
+        table = VoteTable.from_arrays(p.astype(np.int32), s.astype(np.int32), CODE_VALUES[v])
+        expected["needs"] = needs_votes(table, again, {})
         assert {**outcome.map, "elapsed_ms": 0} == {**expected, "elapsed_ms": 0}
         stored = json.loads(outcome.stored)
         assert stored["message"] == outcome.map_text
