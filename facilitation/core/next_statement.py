@@ -5,7 +5,10 @@ Priority, in order (documented in docs/protocol.md, "Next statement"):
 1. **New statements first.** An accepted statement with fewer than :data:`NEW_STATEMENT_VOTES` votes
    is still unknown to the map; the one with the fewest votes (then the oldest) comes first, so every
    fresh statement quickly gets enough votes to be placed.
-2. **Then the informative ones.** Among the rest, a statement is drawn at random with weight equal to
+2. **Then what the phone can settle** (issue 24, :mod:`facilitation.core.wanted`): an unsettled statement on
+   which the participant's opinion group or stakeholder role is short of votes (the last analysis's
+   ``needs``), the closest to settled first: their vote is the one that decides its lane.
+3. **Then the informative ones.** Among the rest, a statement is drawn at random with weight equal to
    the clustering library's routing priority (Pol.is's importance x novelty boost, squared): statements
    that separate or unite the opinion groups are shown more, yet every phone does not see the same order,
    which would starve the tail of votes.
@@ -32,8 +35,9 @@ from facilitation.core.commands.rounds import due
 from facilitation.core.commands.spotlight import spotlit
 from facilitation.core.meeting import Meeting, Statement
 from facilitation.core.state import StatementState
+from facilitation.core.wanted import Wanted
 
-__all__ = ["NEW_STATEMENT_VOTES", "Router", "next_statement", "uniform", "weight"]
+__all__ = ["NEW_STATEMENT_VOTES", "Router", "next_statement", "settled_by", "uniform", "weight"]
 
 NEW_STATEMENT_VOTES = 5
 """A statement with fewer votes than this is "new": it goes before any priority-ranked statement."""
@@ -95,14 +99,15 @@ class Router:
         self._cumulative: list[float] = []
 
     def next_for(self, meeting: Meeting, participant: int, priorities: Mapping[int, float],
-                 seed: int) -> Statement | None:
-        """The statement :func:`next_statement` would pick among ``participant``'s unvoted ones."""
+                 seed: int, wanted: Wanted | None = None) -> Statement | None:
+        """The statement :func:`next_statement` would pick among ``participant``'s unvoted ones, after
+        any unsettled statement ``wanted`` says the participant's group or role is short of votes on."""
         accepted = meeting.accepted_statements()
         again = due(meeting, participant)  # a round the host opened: vote again on its statements first
         if again is not None:
             return meeting.statements[again]
         if not meeting.part(Agenda).single:
-            return self._in_question(meeting, participant, priorities, seed)
+            return self._in_question(meeting, participant, priorities, seed, wanted)
         if meeting.remaining(participant) <= 0:
             return None
         mine = meeting.votes.get(participant, {})
@@ -116,6 +121,9 @@ class Router:
             unvoted_fresh = [s for s in fresh if s.id not in mine]
             if unvoted_fresh:
                 return min(unvoted_fresh, key=_newness)
+        settles = settled_by(meeting, participant, wanted, None)
+        if settles is not None:
+            return settles
         importance = meeting.part(Importance)
         cumulative = self._weights(accepted, priorities, importance)
         total = cumulative[-1]
@@ -130,7 +138,7 @@ class Router:
         return next_statement(unvoted, priorities, seed)
 
     def _in_question(self, meeting: Meeting, participant: int, priorities: Mapping[int, float],
-                     seed: int) -> Statement | None:
+                     seed: int, wanted: Wanted | None = None) -> Statement | None:
         """With an agenda, the same rule over the current question's unvoted statements (a scan per vote:
         a question holds tens of statements, not thousands)."""
         mine = meeting.votes.get(participant, {})
@@ -138,6 +146,10 @@ class Router:
         focus = spotlit(meeting)
         if focus is not None and any(s.id == focus for s in candidates):
             return meeting.statements[focus]
+        if not any(s.votes < NEW_STATEMENT_VOTES for s in candidates):
+            settles = settled_by(meeting, participant, wanted, {s.id for s in candidates})
+            if settles is not None:
+                return settles
         return next_statement(candidates, priorities, seed)
 
     def _fresh_statements(self, accepted: list[Statement]) -> list[Statement]:
@@ -160,6 +172,25 @@ class Router:
             weights = (weight(s, priorities, importance) for s in accepted)
             self._cumulative = list(itertools.accumulate(weights))
         return self._cumulative
+
+
+def settled_by(meeting: Meeting, participant: int, wanted: Wanted | None,
+               among: set[int] | None) -> Statement | None:
+    """The first unsettled statement (in ``wanted``'s order, closest to settled first) that ``participant``
+    has not voted on and whose short groups or roles include theirs; None when there is none. ``among``
+    limits it to a question's statements (an agenda)."""
+    if wanted is None:
+        return None
+    person = meeting.participants.get(participant)
+    role = person.role if person is not None else ""
+    mine = meeting.votes.get(participant, {})
+    for statement_id in wanted.for_participant(wanted.group_of.get(participant), role):
+        if statement_id in mine or (among is not None and statement_id not in among):
+            continue
+        statement = meeting.statements.get(statement_id)
+        if statement is not None and statement.state is StatementState.ACCEPTED:
+            return statement
+    return None
 
 
 def weight(statement: Statement, priorities: Mapping[int, float], importance: Importance) -> float:

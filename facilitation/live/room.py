@@ -36,6 +36,7 @@ from facilitation.core.meeting import Command, Meeting, Vote
 from facilitation.core.next_statement import Router
 from facilitation.core.protocol import PROTOCOL_VERSION
 from facilitation.core.views import snapshot
+from facilitation.core.wanted import Wanted, wanted_from_map
 from facilitation.live.connection import Connection
 from facilitation.live.fanout import Fanout
 from facilitation.live.timers import TimerClock
@@ -142,6 +143,7 @@ class Room:
         self._writer = writer
         self._fanout = fanout
         self._router = Router()
+        self._wanted_for: tuple[dict[str, Any] | None, Wanted | None] = (None, None)
         self._timers = timers
         """Ends the running timer at its deadline while this process owns the meeting."""
         self._unsubscribe: Unsubscribe | None = None
@@ -197,10 +199,19 @@ class Room:
         meeting = self.meeting
         seed = participant * 1_000_003 + len(meeting.votes.get(participant, {}))
         priorities = {} if self.analysis is None else self.analysis.priorities
-        statement = self._router.next_for(meeting, participant, priorities, seed)
+        statement = self._router.next_for(meeting, participant, priorities, seed, self._wanted())
         remaining = meeting.remaining(participant) if meeting.part(Agenda).single else \
             remaining_in_question(meeting, participant)  # an agenda: what is left of the current question
         return {"next": None if statement is None else statement.public(), "remaining": remaining}
+
+    def _wanted(self) -> Wanted | None:
+        """Who is short of votes on what, from the last analysis's map (read once per run: the map is
+        replaced, never mutated, by each run). Its exact map, not the room's steady view: the needs name
+        the run's own group ids."""
+        latest = None if self.analysis is None else self.analysis.map
+        if latest is not self._wanted_for[0]:
+            self._wanted_for = (latest, wanted_from_map(latest))
+        return self._wanted_for[1]
 
     # ------------------------------------------------------------ commands and connections
 
