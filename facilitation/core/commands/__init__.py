@@ -26,6 +26,7 @@ import facilitation.core.commands.floor as floor
 import facilitation.core.commands.follow_ups as follow_ups
 import facilitation.core.commands.host_settings as host_settings
 import facilitation.core.commands.importance as importance
+import facilitation.core.commands.lineage as lineage
 import facilitation.core.commands.markers as markers
 import facilitation.core.commands.participants as participants
 import facilitation.core.commands.phases as phases
@@ -77,6 +78,9 @@ COMMANDS: list[CommandSpec] = [
     agenda.QUESTION_ADD,
     agenda.QUESTION_GO,
     markers.MARK,
+    lineage.REWORD,
+    lineage.SPLIT,
+    lineage.MERGE,
 ]
 """The table: one line per client message type, in the order docs/protocol.md lists them."""
 
