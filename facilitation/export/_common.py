@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from facilitation.core.vocabulary import SCALES
 from facilitation.export.i18n import Catalog, fraction, percent_of
-from facilitation.export.summary import LogEntry, Opinion, Share, Summary, Tally
+from facilitation.export.summary import LogEntry, Opinion, Share, Summary, Tally, statement_number
 
 __all__ = [
     "accepted_note",
@@ -60,4 +60,9 @@ def log_detail(entry: LogEntry, cat: Catalog) -> str:
         return "; ".join(cat.setting(k, v) for k, v in sorted(entry.changes.items()))
     if entry.check is not None:
         return cat.t("check.number", n=entry.check)
+    if entry.targets:  # a reword, split or merge: "#1、#2 → #5" in the numbers readers use
+        def numbers(ids: tuple[int, ...]) -> str:
+            return cat.t("lineage_sep").join(f"#{statement_number(i)}" for i in ids)
+
+        return f"{numbers(entry.sources)} → {numbers(entry.targets)}"
     return ""

@@ -115,6 +115,10 @@ _EN: dict[str, str] = {
     "log_check_opened": "Opened a consent check",
     "log_check_closed": "Closed a consent check",
     "log_publish": "Published the record",
+    "log_reword": "Reworded",
+    "log_split": "Split",
+    "log_merge": "Merged",
+    "lineage_sep": ", ",
     "groups": "Opinion groups",
     "group_name": "Group {group}",
     "group_heading": "Group {group} ({people})",
@@ -209,6 +213,10 @@ _ZH: dict[str, str] = {
     "log_check_opened": "開始共識確認",
     "log_check_closed": "結束共識確認",
     "log_publish": "公開會議紀錄",
+    "log_reword": "改寫",
+    "log_split": "拆分",
+    "log_merge": "合併",
+    "lineage_sep": "、",
     "groups": "意見群組",
     "group_name": "{group} 組",
     "group_heading": "{group} 組（{people}）",
@@ -316,7 +324,7 @@ class Catalog:
     def log_action(self, action: str) -> str:
         if action in ("accept", "reject", "hide"):
             return self.t(f"host.{action}")
-        if action in ("phase", "settings", "check_opened", "check_closed", "publish"):
+        if action in ("phase", "settings", "check_opened", "check_closed", "publish", "reword", "split", "merge"):
             return self.t(f"log_{action}")
         return action
 

@@ -247,6 +247,8 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
         "follow_ups": {str(sid(s.id)): {"status": s.follow_up.status, "response": s.follow_up.response,
                                         "at": s.follow_up.at}
                        for s in summary.statements if s.follow_up is not None},
+        "lineage": [{"kind": link.kind, "sources": [sid(x) for x in link.sources],
+                     "targets": [sid(x) for x in link.targets], "at": link.at} for link in summary.lineage],
     }
     paths[5].write_text(json.dumps(sidecar, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if summary.rounds:  # every vote cast in a round after the first, beside the vote it replaced

@@ -28,6 +28,7 @@ from typing import Any
 
 from clustering.result import Tally
 from facilitation.core.commands.importance import Importance
+from facilitation.core.commands.lineage import Lineage
 from facilitation.core.commands.markers import Markers
 from facilitation.core.commands.publication import Publication
 from facilitation.core.events import Event, FollowUpSet, MeetingCreated, ParticipantJoined, VoteCast
@@ -253,6 +254,20 @@ class LogEntry:
     changes: dict[str, Any]
     check: int | None = None
     """The consent check a ``check_opened`` / ``check_closed`` line is about."""
+    sources: tuple[int, ...] = ()
+    targets: tuple[int, ...] = ()
+    """A ``reword`` / ``split`` / ``merge`` line: the statements closed and the new ones made of them."""
+
+
+@dataclass(frozen=True)
+class LineageLink:
+    """One reword, split or merge (:mod:`facilitation.core.commands.lineage`): ``sources`` were closed into
+    ``targets``, which keep the first source's author."""
+
+    kind: str
+    sources: tuple[int, ...]
+    targets: tuple[int, ...]
+    at: float
 
 
 @dataclass(frozen=True)
@@ -337,6 +352,8 @@ class Summary:
     floor: FloorInfo | None = None
     """The speaking queue's turns and time by role and by group, and the roles never heard (None: nobody
     asked for the floor; :mod:`facilitation.export.floor`)."""
+    lineage: tuple[LineageLink, ...] = ()
+    """Where statements came from: each reword, split and merge, in order."""
     rounds: tuple[RoundInfo, ...] = ()
     """Rounds 2, 3, ... with each statement's votes before and in the round and who moved, by role and by
     opinion group (:mod:`facilitation.export.rounds`)."""
@@ -530,6 +547,8 @@ def build_summary(
         questions=agenda_of(meeting, {s.id: s.lane for s in statements if s.lane}),
         rounds=round_shifts(meeting, group_of),
         floor=floor_info(meeting, group_of),
+        lineage=tuple(LineageLink(str(link["kind"]), tuple(link["sources"]), tuple(link["targets"]),
+                                  float(link["at"])) for link in meeting.part(Lineage).links),
     )
 
 
@@ -723,4 +742,5 @@ def _log_entry(entry: Mapping[str, Any]) -> LogEntry:
                     None if statement is None else int(statement), str(entry.get("reason", "")),
                     str(entry.get("from", "")), str(entry.get("to", "")),
                     dict(changes) if isinstance(changes, Mapping) else {},
-                    int(entry["check"]) if "check" in entry else None)
+                    int(entry["check"]) if "check" in entry else None,
+                    tuple(int(x) for x in entry.get("sources", ())), tuple(int(x) for x in entry.get("targets", ())))

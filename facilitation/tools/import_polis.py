@@ -41,6 +41,8 @@ from typing import Any
 
 from clustering.polis_io import PolisExportError, read_rows
 from facilitation.core.codes import new_code
+from facilitation.core.commands.lineage import KINDS as LINEAGE_KINDS
+from facilitation.core.commands.lineage import LineageRecorded
 from facilitation.core.events import Event
 from facilitation.core.meeting import (
     LANGUAGES,
@@ -247,6 +249,7 @@ def build_events(data: PolisFolder, code: str, host_key_hash: str) -> tuple[Meet
             apply(vote, ts / 1000)
 
     _restore_moderation(data, comments, statement_of, end, apply)
+    events.extend(_restore_lineage(data, statement_of, meeting, end))
     _restore_phase_and_follow_ups(data, statement_of, end, apply)
     return meeting, events
 
@@ -288,6 +291,28 @@ def _restore_moderation(data: PolisFolder, comments: list[dict[str, str]], state
             if reason is None or (action == "reject" and not reason.strip()):
                 reason = REJECT_REASON
             apply(Moderate(statement_of[cid], action, reason), end)
+
+
+def _restore_lineage(data: PolisFolder, statement_of: dict[int, int], meeting: Meeting, end: float) -> list[Event]:
+    """The rewords, splits and merges our sidecar kept. Their statements already came back from
+    comments.csv (the originals hidden with their reasons by :func:`_restore_moderation`), so only the
+    lineage event is folded in, not the commands that would make new statements."""
+    links = data.sidecar.get("lineage", [])
+    made: list[Event] = []
+    for link in links if isinstance(links, list) else []:
+        try:
+            kind = str(link["kind"])
+            sources = [statement_of[int(c)] for c in link["sources"]]
+            targets = [statement_of[int(c)] for c in link["targets"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PolisImportError(f"facilitation.json: a lineage entry names no known comment: {link!r}") from exc
+        if kind not in LINEAGE_KINDS or not sources or not targets:
+            raise PolisImportError(f"facilitation.json: not a lineage entry: {link!r}")
+        text = "\n".join(meeting.statements[t].text for t in targets)
+        event = LineageRecorded(meeting.next_seq(), end, kind, sources, targets, text)
+        meeting.evolve(event)
+        made.append(event)
+    return made
 
 
 def _restore_phase_and_follow_ups(data: PolisFolder, statement_of: dict[int, int], end: float,
