@@ -116,3 +116,16 @@ def test_lineage_replays_from_the_stored_log() -> None:
         s: (st.text, st.author, st.state, st.reason) for s, st in meeting.statements.items()
     }
     assert rebuilt.apply(Rewrite("merge", [1, 2], ["夜市要多設垃圾桶。"], op="m1"), NOW).duplicate
+
+
+def test_a_merge_may_keep_one_duplicates_words() -> None:
+    """Merging a pending near-duplicate into an earlier statement with the earlier one's words: both close,
+    the new statement says the same, and the text is now the new statement's (a later post of it is a
+    duplicate of the new one)."""
+    meeting, _, people = meeting_with_posts()
+    merged = meeting.apply(Rewrite("merge", [1, 2], ["夜市要有更多垃圾桶。"], op="m"), NOW)
+    assert merged.result["statements"] == [3]
+    assert meeting.statements[3].text == "夜市要有更多垃圾桶。" and meeting.statements[3].author == people[1]
+    with pytest.raises(CommandRefused) as caught:
+        meeting.apply(PostStatement(people[0], "夜市要有更多垃圾桶。", op="again"), NOW)
+    assert caught.value.code == "duplicate" and "#3" in str(caught.value)

@@ -160,6 +160,8 @@ def _check_texts(meeting: Meeting, command: Rewrite) -> list[str]:
         existing = meeting.texts.get(key)
         if kind == "reword" and existing == command.sources[0]:
             raise _refuse("no_change", f"reword: statement {existing} already says this", 409)
+        if kind == "merge" and existing in command.sources:
+            existing = None  # a merge may keep one near-duplicate's words: that one is closed with the rest
         if existing is not None or key in seen:
             where = f" (#{existing})" if existing is not None else ""
             raise _refuse("duplicate", f"{kind}: this statement already exists{where}", 409)
