@@ -41,11 +41,14 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import numpy as np
+
 from clustering.steady import HOLD_SECONDS, settle
 from facilitation import metrics
 from facilitation.analysis.messages import PhoneParts, phone_parts, shown_message
 from facilitation.analysis.votelog import VoteLog
 from facilitation.analysis.worker import Job, Outcome, init_worker, rebuild, run_job, warm_up
+from facilitation.core.commands.exclusion import excluded
 from facilitation.core.errors import ClientError
 from facilitation.core.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
 from facilitation.core.meeting import Meeting, Phase, StatementState, UpdateSettings
@@ -114,6 +117,8 @@ class _Meeting:
         self.failures = 0
         self.retry_at = 0.0
         self.job_rows = 0
+        self.job_filtered = False
+        """The last job left excluded participants' votes out: its compacted rows cannot replace the log's."""
         self.phone: PhoneParts | None = None
         self.phone_at = -1e9
         self.phone_timer: asyncio.TimerHandle | None = None
@@ -435,12 +440,17 @@ class AnalysisScheduler:
     def _job(self, state: _Meeting) -> Job:
         meeting = state.meeting
         participants, statements, values, roles = state.log.snapshot()
+        left_out = excluded(meeting)  # the host excluded them (issue 24): their votes stay in the log, not here
+        state.job_filtered = bool(left_out)
+        if left_out:
+            keep = ~np.isin(participants, np.fromiter(left_out, dtype=np.int32, count=len(left_out)))
+            participants, statements, values = participants[keep], statements[keep], values[keep]
         known = tuple(s.id for s in meeting.statements.values() if s.state is StatementState.ACCEPTED)
         out = tuple(s.id for s in meeting.statements.values()
                     if s.state in (StatementState.REJECTED, StatementState.HIDDEN))
         self.attempts += 1
         state.dirty = state.forced = False
-        state.job_rows = len(participants)
+        state.job_rows = state.log.size
         return Job(
             code=state.code, run=state.run + 1, upto_seq=state.log.seen_seq, participants=participants,
             statements=statements, values=values, roles=roles, role_names=state.log.role_names, known=known,
@@ -482,7 +492,7 @@ class AnalysisScheduler:
     async def _publish(self, state: _Meeting, outcome: Outcome) -> None:
         if state.closed:  # the room was evicted or closed meanwhile: its writer may not append any more, and a
             return        # reloaded room reruns the analysis itself (`_restore` finds the stored run behind)
-        if outcome.compacted is not None:
+        if outcome.compacted is not None and not state.job_filtered:  # a filtered job's rows are not the log's
             state.log.replace_prefix(state.job_rows, *outcome.compacted)
         state.previous = outcome.previous
         payload = outcome.stored  # the payload's JSON text, serialised in the worker

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facilitation.analysis.worker import VALUE_CODES
+from facilitation.core.commands.exclusion import AnalysisExcluded
 from facilitation.core.events import (
     Event,
     ParticipantJoined,
@@ -108,7 +109,7 @@ class VoteLog:
                 before = self.roles[event.participant] if event.participant < len(self.roles) else -1
                 self.set_role(event.participant, event.role)
                 changed = changed or bool(self.roles[event.participant] != before)
-            elif isinstance(event, StatementPosted | StatementModerated):
+            elif isinstance(event, StatementPosted | StatementModerated | AnalysisExcluded):
                 changed = True
         return changed
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from facilitation.core.commands.exclusion import excluded
 from facilitation.core.events import Event
 from facilitation.core.meeting import Meeting
 from facilitation.core.protocol import PROTOCOL_VERSION
@@ -84,6 +85,7 @@ def host_snapshot(meeting: Meeting) -> dict[str, Any]:
             {"participant": p.id, "nickname": p.nickname, "role": p.role}
             for p in meeting.participants.values()
         ],
+        "excluded": sorted(excluded(meeting)),  # left out of the analysis: the host's alone to see
     }
 
 

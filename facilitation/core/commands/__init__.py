@@ -22,6 +22,7 @@ import facilitation.core.commands.agenda as agenda
 
 # one import per feature module, each on its own line: two features added at once touch different lines
 import facilitation.core.commands.consent as consent
+import facilitation.core.commands.exclusion as exclusion
 import facilitation.core.commands.floor as floor
 import facilitation.core.commands.follow_ups as follow_ups
 import facilitation.core.commands.host_settings as host_settings
@@ -81,6 +82,7 @@ COMMANDS: list[CommandSpec] = [
     lineage.REWORD,
     lineage.SPLIT,
     lineage.MERGE,
+    exclusion.EXCLUDE,
 ]
 """The table: one line per client message type, in the order docs/protocol.md lists them."""
 
