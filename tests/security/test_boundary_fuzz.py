@@ -49,6 +49,9 @@ WITNESSES = 5
 answering the pings that read its seq: each stays at an honest client's pace (a participant may send 20
 commands a second, any connection 100 frames) however fast the examples run."""
 
+WITNESS_GAP = 0.06
+"""Seconds between two votes of one witness: 16 a second, under the 20 a participant may send."""
+
 BAD_CHARS = ["\ud800", "\udfff", "\ud83d", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b", "\u202e", "\u202a",
              "\u2066", "\u2069"]
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u0301", "\u3164", "\u2800"]
@@ -126,6 +129,7 @@ class Arena:
         other_host.close()
         self.witnesses = [self.connect(b["code"], role="participant") for _ in range(WITNESSES)]
         self.votes = itertools.count()
+        self.witness_last = [0.0] * WITNESSES
         self.slowest_witness_ack = 0.0
         self.outcomes: dict[str, int] = {}
 
@@ -164,7 +168,15 @@ class Arena:
         return int(pong["seq"])
 
     def witness_votes(self) -> None:
+        """The next witness votes, at most every WITNESS_GAP seconds each: at an honest phone's pace, below
+        the per-participant budget (20 commands a second after a burst of 60), however fast the examples run
+        (with every command's fields fuzzed there are over a thousand examples, more than the bursts hold)."""
         n = next(self.votes)
+        witness = n % WITNESSES
+        wait = self.witness_last[witness] + WITNESS_GAP - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self.witness_last[witness] = time.monotonic()
         started = time.monotonic()
         ack = self.ask(self.witnesses[n % WITNESSES], {"v": 1, "type": "vote", "op": f"w{n}", "statement": 0,
                                       "value": ("agree", "disagree", "pass")[n % 3]})
