@@ -22,7 +22,7 @@ from facilitation.live.writer import WriterFactory
 from facilitation.paths import STATIC_DIR
 from facilitation.settings import Settings
 from facilitation.storage import open_event_log
-from facilitation.web import api, erasure, health, privacy, record, runtime
+from facilitation.web import api, erasure, health, privacy, record, runtime, similar
 from facilitation.web import exports as export_routes
 from facilitation.web.assets import CompressedStaticFiles
 from facilitation.web.pages import favicon, host_qr, page
@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/meetings/{code}/qr.svg", api.meeting_qr),
         Route("/api/meetings/{code}/host-qr.svg", host_qr),
         Route("/api/meetings/{code}/log", api.meeting_log),
+        Route("/api/meetings/{code}/similar", similar.near_duplicates),
         Route("/api/meetings/{code}/analysis", api.meeting_analysis),
         Route("/api/meetings/{code}/export", export_routes.export_meeting),
         Route("/api/meetings/{code}/follow-ups", export_routes.set_follow_up, methods=["POST"]),

@@ -1,0 +1,89 @@
+"""Near-duplicates beside a pending statement, and a merge from the console (issue 24, statement lineage).
+
+A phone posts a near-repeat of an earlier statement under pre-moderation; the host's console shows the
+earlier one beside it with its similarity (facilitation/core/similarity.py, through /api/meetings/{code}/similar),
+and its merge button closes both into one statement with the earlier words, as the moderation log says."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import api, create_meeting, host_command, new_page
+from tests.support.servers import ServerProcess, scaled
+
+HOST = {"width": 1280, "height": 800}
+SEEDS = ["夜市要有更多垃圾桶。", "攤位應該晚上十點以前收攤。", "停車位不夠。"]
+REPEAT = "夜市要有更多的垃圾桶！"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    tmp = tmp_path_factory.mktemp("lineage")
+    process = ServerProcess(f"sqlite:///{tmp / 'lineage.db'}", env={"FACILITATION_ANALYSIS": "0"}).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def phone_post(base: str, code: str, text: str) -> dict[str, Any]:
+    """A new participant posts ``text`` over the WebSocket, as a phone does."""
+    from websockets.sync.client import connect
+
+    with connect(base.replace("http://", "ws://") + f"/ws/{code}", open_timeout=scaled(10)) as ws:
+        ws.send(json.dumps({"v": 1, "type": "hello", "role": "participant"}))
+        while json.loads(ws.recv(timeout=scaled(10)))["type"] != "snapshot":
+            pass
+        ws.send(json.dumps({"v": 1, "op": "post-1", "type": "post", "text": text}))
+        while True:
+            reply: dict[str, Any] = json.loads(ws.recv(timeout=scaled(10)))
+            if reply.get("op") == "post-1":
+                return reply
+
+
+def test_the_console_suggests_the_earlier_statement_and_merges(browser: Any, server: ServerProcess) -> None:
+    base = server.url
+    created = create_meeting(base, title="夜市", moderation="pre", seeds=SEEDS)
+    code, key = created["code"], created["host_key"]
+    assert host_command(base, code, key, {"type": "phase", "phase": "collecting"})["type"] == "ack"
+    posted = phone_post(base, code, REPEAT)
+    assert posted["type"] == "ack" and posted["result"]["state"] == "pending", posted
+    repeat = int(posted["result"]["statement"])
+
+    with pytest.raises(urllib.error.HTTPError) as refused:  # the suggestions are the host's alone
+        urllib.request.urlopen(f"{base}/api/meetings/{code}/similar?statement={repeat}", timeout=scaled(10))
+    assert refused.value.code in (401, 403)
+
+    host = new_page(browser, HOST)
+    host.goto(f"{base}/host/{code}#key={key}")
+    item = host.locator("#queue li", has_text=REPEAT)
+    expect(item).to_be_visible()
+    suggestion = item.locator(".near-duplicate")
+    expect(suggestion).to_have_count(1)
+    expect(item.locator(".near-duplicates-head")).to_have_text("可能重複（文字相似度）：")
+    expect(suggestion.locator("button.merge")).to_have_text("合併到 #1")
+    expect(suggestion).to_contain_text("#1")
+    expect(suggestion).to_contain_text(SEEDS[0])
+    expect(suggestion.locator(".near-duplicate-score")).to_contain_text("0.8")  # 0.83 on this meeting
+    suggestion.locator("button.merge").click()
+    expect(host.locator("#queue li", has_text=REPEAT)).to_have_count(0)
+
+    deadline = time.monotonic() + scaled(10)
+    while True:
+        log = api(base, f"/api/meetings/{code}/log")["log"]
+        merges = [e for e in log if e["action"] == "merge"]
+        if merges or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert [(m["sources"], m["targets"]) for m in merges] == [([0, repeat], [repeat + 1])]
+    hides = {e["statement"]: e["reason"] for e in log if e["action"] == "hide"}
+    assert hides == {0: f"已合併為 #{repeat + 2}", repeat: f"已合併為 #{repeat + 2}"}
+    assert host.errors == []
