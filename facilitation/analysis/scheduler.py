@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from clustering.quality import reading_seconds
 from clustering.steady import HOLD_SECONDS, settle
 from facilitation import metrics
 from facilitation.analysis.messages import PhoneParts, phone_parts, shown_message
@@ -118,6 +119,8 @@ class _Meeting:
         self.retry_at = 0.0
         self.job_rows = 0
         self.job_filtered = False
+        self.flags: list[dict[str, Any]] = []
+        """The last run's voting-quality flags (`clustering.quality`), for the host only."""
         """The last job left excluded participants' votes out: its compacted rows cannot replace the log's."""
         self.phone: PhoneParts | None = None
         self.phone_at = -1e9
@@ -440,12 +443,15 @@ class AnalysisScheduler:
     def _job(self, state: _Meeting) -> Job:
         meeting = state.meeting
         participants, statements, values, roles = state.log.snapshot()
+        cast = (participants, statements, values, state.log.timestamps())
         left_out = excluded(meeting)  # the host excluded them (issue 24): their votes stay in the log, not here
         state.job_filtered = bool(left_out)
         if left_out:
             keep = ~np.isin(participants, np.fromiter(left_out, dtype=np.int32, count=len(left_out)))
             participants, statements, values = participants[keep], statements[keep], values[keep]
         known = tuple(s.id for s in meeting.statements.values() if s.state is StatementState.ACCEPTED)
+        reading = {s: reading_seconds(meeting.statements[s].text) for s in known}
+        authors = {s.id: s.author for s in meeting.statements.values() if s.author is not None}
         out = tuple(s.id for s in meeting.statements.values()
                     if s.state in (StatementState.REJECTED, StatementState.HIDDEN))
         self.attempts += 1
@@ -455,6 +461,7 @@ class AnalysisScheduler:
             code=state.code, run=state.run + 1, upto_seq=state.log.seen_seq, participants=participants,
             statements=statements, values=values, roles=roles, role_names=state.log.role_names, known=known,
             moderated_out=out, previous=state.previous, fail=self.attempts in self.fail_runs, steady=state.steady,
+            cast=cast, reading=reading, authors=authors,
         )
 
     async def _run(self, state: _Meeting) -> None:
@@ -501,6 +508,9 @@ class AnalysisScheduler:
         await writer.append_server_event(lambda seq, at: AnalysisPublished(seq, at, outcome.run, outcome.upto_seq))
         state.run = outcome.run
         state.show(outcome.map, outcome.priorities)
+        state.flags = outcome.flags
+        flagged = {"v": PROTOCOL_VERSION, "type": "quality_flags", "run": outcome.run, "flags": outcome.flags}
+        state.broadcast(lambda c: flagged if c.role == "host" else None, phones=False)  # never phones or screens
         state.steady = outcome.steady
         if state.set_error(None):
             cleared = {"v": PROTOCOL_VERSION, "type": "analysis_error", "run": outcome.run, "error": None}
@@ -588,6 +598,9 @@ class AnalysisScheduler:
 
     def _view(self, state: _Meeting, conn: Connection) -> dict[str, Any] | None:
         """The analysis part of a snapshot or a resume: the map for screens, the phone view for phones."""
+        if conn.role == "host" and state.flags:  # the host's copy also names the flagged voters
+            shown = state.shown if state.shown is not None else state.map
+            return None if shown is None else {**shown, "quality_flags": state.flags}
         if conn.role != "participant":
             return state.shown if state.shown is not None else state.map
         if state.phone is None or conn.participant is None:

@@ -31,7 +31,7 @@ __all__ = ["VoteLog"]
 INITIAL_CAPACITY = 1024
 
 
-def _grow(array: NDArray[np.generic], need: int, fill: int = 0) -> NDArray[np.generic]:
+def _grow(array: NDArray[np.generic], need: int, fill: float = 0) -> NDArray[np.generic]:
     if need <= len(array):
         return array
     bigger = np.full(max(need, 2 * len(array)), fill, dtype=array.dtype)
@@ -49,6 +49,9 @@ class VoteLog:
         self.statements: NDArray[np.int32] = np.zeros(INITIAL_CAPACITY, dtype=np.int32)
         self.values: NDArray[np.int8] = np.zeros(INITIAL_CAPACITY, dtype=np.int8)
         self.roles: NDArray[np.int16] = np.full(INITIAL_CAPACITY, -1, dtype=np.int16)
+        self.times: NDArray[np.float64] = np.full(INITIAL_CAPACITY, np.nan)
+        """When each vote was cast (the event's ``at``), NaN for votes loaded from the store or compacted:
+        the voting-quality flags time only the votes this server saw arrive."""
         self.size = 0
         self.n_participants = 0
         self.seen_seq = 0
@@ -70,6 +73,7 @@ class VoteLog:
         log.participants = _grow(log.participants, n)  # type: ignore[assignment]
         log.statements = _grow(log.statements, n)  # type: ignore[assignment]
         log.values = _grow(log.values, n)  # type: ignore[assignment]
+        log.times = _grow(log.times, n, np.nan)  # type: ignore[assignment]
         log.participants[:n] = ps
         log.statements[:n] = ss
         log.values[:n] = vs
@@ -84,12 +88,15 @@ class VoteLog:
         self.roles[participant] = self._role_index.get(role, -1)
         self.n_participants = max(self.n_participants, participant + 1)
 
-    def add_vote(self, participant: int, statement: int, value: str) -> None:
+    def add_vote(self, participant: int, statement: int, value: str, at: float = np.nan) -> None:
         n = self.size
         if n == len(self.participants):
             self.participants = _grow(self.participants, n + 1)  # type: ignore[assignment]
             self.statements = _grow(self.statements, n + 1)  # type: ignore[assignment]
             self.values = _grow(self.values, n + 1)  # type: ignore[assignment]
+        if n >= len(self.times):
+            self.times = _grow(self.times, len(self.participants), np.nan)  # type: ignore[assignment]
+        self.times[n] = at
         self.participants[n] = participant
         self.statements[n] = statement
         self.values[n] = VALUE_CODES[value]
@@ -103,7 +110,7 @@ class VoteLog:
                 continue
             self.seen_seq = event.seq
             if isinstance(event, VoteCast):
-                self.add_vote(event.participant, event.statement, event.value)
+                self.add_vote(event.participant, event.statement, event.value, event.at)
                 changed = True
             elif isinstance(event, ParticipantJoined | ProfileChanged):
                 before = self.roles[event.participant] if event.participant < len(self.roles) else -1
@@ -119,6 +126,10 @@ class VoteLog:
         return (self.participants[:n].copy(), self.statements[:n].copy(), self.values[:n].copy(),
                 self.roles[: self.n_participants].copy())
 
+    def timestamps(self) -> NDArray[np.float64]:
+        """A copy of the filled prefix's vote times (parallel to :meth:`snapshot`'s arrays)."""
+        return self.times[: self.size].copy()
+
     def replace_prefix(self, upto: int, participants: NDArray[np.int32], statements: NDArray[np.int32],
                        values: NDArray[np.int8]) -> None:
         """Swap the first ``upto`` rows for their compacted equivalent; rows appended since are kept."""
@@ -130,4 +141,6 @@ class VoteLog:
         k = len(participants)
         new_p[:k], new_s[:k], new_v[:k] = participants, statements, values
         new_p[k:n], new_s[k:n], new_v[k:n] = self.participants[tail], self.statements[tail], self.values[tail]
-        self.participants, self.statements, self.values, self.size = new_p, new_s, new_v, n
+        new_t = np.full(len(new_p), np.nan)  # compacted rows lose their times (see ``times``)
+        new_t[k:n] = self.times[tail]
+        self.participants, self.statements, self.values, self.times, self.size = new_p, new_s, new_v, new_t, n

@@ -73,6 +73,14 @@ class Job:
     fail: bool = False
     steady: Any = None
     """What the room was shown so far (`clustering.steady.SteadyState`), or None on a fresh start."""
+    cast: tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int8], NDArray[np.float64]] | None = None
+    """Every vote with when it was cast (NaN when unknown: votes loaded from the store), excluded
+    participants' included (the host sees why they were flagged): for the quality flags. The same arrays
+    as the job's when nobody is excluded (pickled once)."""
+    reading: dict[int, float] = field(default_factory=dict)
+    """Seconds each accepted statement takes to read (`clustering.quality.reading_seconds`)."""
+    authors: dict[int, int] = field(default_factory=dict)
+    """Statement -> its author: an author's own vote is not an answer to a card."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,8 @@ class Outcome:
     stages: dict[str, float] = field(default_factory=dict)
     """Milliseconds per step of :func:`run_job` (``table``, ``analyze``, ``messages``, ``stored``,
     ``compact``): where a live run's time goes (bench/bench_worker.py)."""
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    """Voting-quality flags (:func:`quality_flags`): for the host only, never stored in the public map."""
 
 
 PARENT_CHECK_INTERVAL = 1.0
@@ -280,6 +290,23 @@ def needs_votes(table: Any, result: Any, roles: dict[Any, str]) -> list[dict[str
     return [s.to_dict() for s in ranked[:NEEDS_SHOWN]]
 
 
+def quality_flags(job: Job) -> list[dict[str, Any]]:
+    """Voting-quality flags (issue 24, `clustering.quality.flags`) over the job's votes whose time this
+    server saw (a restarted server has no times for the votes it loaded: those are not counted, and each
+    flag's counts say how many were). A question for the host, never a verdict."""
+    from clustering.quality import flags
+
+    if job.cast is None:
+        return []
+    participants, statements, values, times = job.cast
+    known = ~np.isnan(times)
+    if not known.any():
+        return []
+    found = flags(participants[known], statements[known], CODE_VALUES[values[known]], times[known], job.reading,
+                  job.authors)
+    return [f.to_dict() for f in found]
+
+
 def _run_job(job: Job) -> Outcome:
     from clustering import AnalysisResult, VoteTable, analyze
     from clustering.steady import decide
@@ -308,6 +335,7 @@ def _run_job(job: Job) -> Outcome:
         shown = shown_message(msg, decision.letters, forming=decision.forming)
         shown_text = dumps(shown)
         shown_phone = phone_parts(result, shown)
+    quality = quality_flags(job)  # the host's message: timed with the messages
     laps.lap("messages")
     stored = stored_text(dumps(result.to_dict(digits=None, warm=True)), map_text, shown_text)
     laps.lap("stored")
@@ -324,6 +352,7 @@ def _run_job(job: Job) -> Outcome:
         previous=AnalysisResult(state=result.state), stored=stored,
         elapsed=time.perf_counter() - started, cpu=time.process_time() - cpu_started, compacted=compacted,
         shown=shown, shown_text=shown_text, shown_phone=shown_phone, steady=steady, stages=laps.laps,
+        flags=quality,
     )
 
 
