@@ -225,6 +225,9 @@ export class CheckPanel {
     this.openButton.textContent = t(latest ? "check.revise" : "check.open");
     this.closeButton.textContent = t("check.close");
     const reviewing = phase === "reviewing";
+    // The panel takes console space (and keyboard stops) only when it can be used or has something to show.
+    const panel = document.getElementById("check-panel");
+    if (panel) panel.hidden = !reviewing && !latest;
     this.openButton.disabled = !reviewing;
     this.closeButton.hidden = !book.open();
     if (!latest) {

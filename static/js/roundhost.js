@@ -42,6 +42,7 @@ export class HostRound {
     const { analysis } = this.read();
     const disputed = new Set(((analysis && analysis.lanes && analysis.lanes.disputed) || []).map(String));
     for (const box of document.querySelectorAll("#round-pick input")) box.checked = disputed.has(box.value);
+    document.querySelector(".round-pick-box").open = true; // show what was ticked
   }
 
   open() {
@@ -64,10 +65,15 @@ export class HostRound {
     const open = phase === "collecting" || phase === "voting";
     const list = $("#round-pick");
     const ticked = new Set(Array.from(list.querySelectorAll("input:checked")).map((box) => box.value));
+    const focused = list.contains(document.activeElement) ? document.activeElement.value : null;
     const accepted = Array.from(statements.values()).filter((s) => s.state === "accepted").sort((a, b) => a.id - b.id);
     list.replaceChildren(...accepted.map((s) => el("li", {}, el("label", {},
       el("input", { type: "checkbox", value: String(s.id), checked: ticked.has(String(s.id)) }),
       el("span", { text: `${statementLabel(s.id)} ${s.text}` })))));
+    if (focused !== null) {  // rebuilt on every event: the keyboard's place is kept
+      const again = list.querySelector(`input[value="${CSS.escape(focused)}"]`);
+      if (again) again.focus();
+    }
     $("#round-open").disabled = !open;
     const current = this.current;
     show("#round-now", Boolean(current));

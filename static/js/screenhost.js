@@ -43,11 +43,21 @@ export class HostScreen {
     const { analysis } = this.read();
     const groups = analysis ? analysis.groups.map((g) => g.id) : [];
     const pressed = (view, group = "") => String(this.chosen.view === view && (this.chosen.group || "") === group);
-    $("#screen-choices").replaceChildren(
-      ...Object.entries(VIEWS).map(([view, label]) => el("button", { type: "button", "aria-pressed": pressed(view),
-        dataset: { view }, text: t(label), onclick: () => this.choose(view) })),
-      ...groups.map((group) => el("button", { type: "button", "aria-pressed": pressed("group", group),
-        dataset: { view: "group", group }, text: t("spotlight.group", { group }),
-        onclick: () => this.choose("group", group) })));
+    const choices = [...Object.entries(VIEWS).map(([view, label]) => ({ view, group: "", text: t(label) })),
+      ...groups.map((group) => ({ view: "group", group, text: t("spotlight.group", { group }) }))];
+    const box = $("#screen-choices");
+    const keyOf = (view, group) => `${view}:${group}`;
+    const buttons = Array.from(box.querySelectorAll("button"));
+    const same = buttons.length === choices.length
+      && buttons.every((button, i) => button.dataset.key === keyOf(choices[i].view, choices[i].group));
+    if (!same) {  // built again only when the choices change: on every other event the buttons (and a
+      // keyboard user's focus on one) stay, only their state and labels are refreshed
+      box.replaceChildren(...choices.map(({ view, group }) => el("button", { type: "button",
+        dataset: { view, group, key: keyOf(view, group) }, onclick: () => this.choose(view, group) })));
+    }
+    for (const [i, button] of Array.from(box.querySelectorAll("button")).entries()) {
+      button.textContent = choices[i].text;
+      button.setAttribute("aria-pressed", pressed(choices[i].view, choices[i].group));
+    }
   }
 }

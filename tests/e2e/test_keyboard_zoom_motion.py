@@ -15,7 +15,9 @@ from tests.e2e.test_accessibility import MOVING
 
 pytestmark = pytest.mark.browser
 
-MAX_TABS = 60
+MAX_TABS = 120
+"""Tab presses allowed to reach a control: the console holds a panel per tool (timer, agenda, spotlight, rounds,
+speaking queue, markers...), each with its buttons, between its top and the statement list."""
 
 FOCUS = """() => {
   const node = document.activeElement;

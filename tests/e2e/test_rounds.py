@@ -68,6 +68,7 @@ def test_round_two_shows_what_moved_on_the_projector_and_in_the_summary(browser:
     host = new_page(browser, {"width": 1280, "height": 900})
     host.goto(f"{base}/host/{code}#key={key}")
     expect(host.locator("#round-pick input")).to_have_count(len(SEEDS))
+    host.click(".round-pick-box summary")  # the list of statements folds away until asked for
     host.check(f"#round-pick input[value='{DISPUTED}']")
     host.click("#round-open")
 
