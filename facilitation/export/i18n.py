@@ -112,6 +112,9 @@ _EN: dict[str, str] = {
     "importance_intro": "Statements participants marked \"this matters to me\" with their vote, most marked "
                         "first: marks / votes on the statement.",
     "marks": "Marked important",
+    "excluded_note": "The host left {count} participant(s) out of the analysis: the groups and lanes "
+                     "above are without their votes; their votes are still in the exported votes (the "
+                     "participants list marks them excluded).",
     "log_check_opened": "Opened a consent check",
     "log_check_closed": "Closed a consent check",
     "log_publish": "Published the record",
@@ -210,6 +213,8 @@ _ZH: dict[str, str] = {
     "importance": "參與者最在意的意見",
     "importance_intro": "參與者表態時標記「這對我很重要」的意見，標記最多的在前：標記人數 / 表態人數。",
     "marks": "標記重要",
+    "excluded_note": "主持人將 {count} 位參與者排除於分析之外：以上的意見群與分類不含他們的票；"
+                     "他們的票仍在匯出的投票紀錄中（參與者清單註明已排除）。",
     "log_check_opened": "開始共識確認",
     "log_check_closed": "結束共識確認",
     "log_publish": "公開會議紀錄",

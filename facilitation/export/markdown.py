@@ -123,6 +123,8 @@ def render_markdown(summary: Summary) -> str:
     if summary.acceptable or summary.disputed or summary.rejected:
         add(cat.t("ranking_note") + "\n")
 
+    if summary.excluded:
+        add(cat.t("excluded_note", count=len(summary.excluded)) + "\n")
     if summary.checks:
         _checks(out, summary, cat)
     important = sorted((s for s in summary.statements if s.important), key=lambda s: (-s.important, s.id))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clustering.result import Tally
+from facilitation.core.commands.exclusion import excluded
 from facilitation.core.commands.importance import Importance
 from facilitation.core.commands.lineage import Lineage
 from facilitation.core.commands.markers import Markers
@@ -285,6 +286,9 @@ class ParticipantInfo:
     joined_at: float
     votes: int
     statements: int
+    excluded: bool = False
+    """The host left them out of the analysis (``analysis_exclude``): their votes are in ``votes``, not in
+    the groups and lanes."""
 
 
 @dataclass(frozen=True)
@@ -354,6 +358,9 @@ class Summary:
     asked for the floor; :mod:`facilitation.export.floor`)."""
     lineage: tuple[LineageLink, ...] = ()
     """Where statements came from: each reword, split and merge, in order."""
+    excluded: tuple[int, ...] = ()
+    """Participants the host left out of the analysis (issue 24): their votes are in ``votes`` (and each is
+    marked ``excluded`` in ``participants``); the groups and lanes are without them."""
     rounds: tuple[RoundInfo, ...] = ()
     """Rounds 2, 3, ... with each statement's votes before and in the round and who moved, by role and by
     opinion group (:mod:`facilitation.export.rounds`)."""
@@ -479,6 +486,7 @@ def build_summary(
         for p, xy in sorted(result.get("positions", {}).items(), key=lambda kv: int(kv[0]))
     )
 
+    left_out = excluded(meeting)
     votes_by_participant: dict[int, int] = {}
     for v in votes:
         votes_by_participant[v.participant] = votes_by_participant.get(v.participant, 0) + 1
@@ -487,7 +495,8 @@ def build_summary(
         if s.author is not None:
             authored[s.author] = authored.get(s.author, 0) + 1
     participants = tuple(
-        ParticipantInfo(p.id, p.role, p.joined_at, votes_by_participant.get(p.id, 0), authored.get(p.id, 0))
+        ParticipantInfo(p.id, p.role, p.joined_at, votes_by_participant.get(p.id, 0), authored.get(p.id, 0),
+                        p.id in left_out)
         for p in sorted(meeting.participants.values(), key=lambda p: p.id)
     )
     by_role: dict[str, list[int]] = {}
@@ -546,6 +555,7 @@ def build_summary(
         checks=consent_checks(meeting, group_of, group_ids),
         questions=agenda_of(meeting, {s.id: s.lane for s in statements if s.lane}),
         rounds=round_shifts(meeting, group_of),
+        excluded=tuple(sorted(left_out)),
         floor=floor_info(meeting, group_of),
         lineage=tuple(LineageLink(str(link["kind"]), tuple(link["sources"]), tuple(link["targets"]),
                                   float(link["at"])) for link in meeting.part(Lineage).links),
@@ -666,8 +676,10 @@ def _analysis(meeting: Meeting, stored: Mapping[str, Any] | None) -> tuple[dict[
                                 _opt_float(stored.get("at")), int(result.get("participants", 0)),
                                 int(result.get("clustered", 0)), int(result.get("k", len(result["groups"]))))
             return dict(result), info
+    left_out = excluded(meeting)  # as the live analysis: the host's exclusions leave their votes out
     triples = [
-        (pid, sid, VOTE_CODES[value]) for pid, mine in meeting.votes.items() for sid, value in mine.items()
+        (pid, sid, VOTE_CODES[value]) for pid, mine in meeting.votes.items() if pid not in left_out
+        for sid, value in mine.items()
     ]
     if not triples:
         return {}, AnalysisInfo("none", None, None, None, 0, 0, 0)
