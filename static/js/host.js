@@ -19,7 +19,7 @@ import { HostRound } from "./roundhost.js";
 import { HostScreen } from "./screenhost.js";
 import { HostSpotlight } from "./spothost.js";
 import { keys, safeGet, safeSet } from "./store.js";
-import { nearDuplicates } from "./lineage.js";
+import { nearDuplicates, rewriteBox } from "./lineage.js";
 import { mountTimerPanel } from "./timerpanel.js";
 import { mountAgendaPanel } from "./agenda.js";
 import { PHASES, isClassic, phaseKey, stateKey, statementLabel, statementNumber, voteKey } from "./vocabulary.js";
@@ -728,6 +728,7 @@ function renderQueue() {
         code, hostKey: () => hostKey, statements: state.statements, errorText, changed: renderQueue,
         send: (type, fields) => live.send(type, fields),
       }),
+      rewriteBox(statement, { errorText, send: (type, fields) => live.send(type, fields) }),
       error));
   }
   if (focused && document.getElementById(focused)) document.getElementById(focused).focus();

@@ -15,9 +15,16 @@ import { statementNumber } from "./vocabulary.js";
 const found = new Map(); // statement id -> "loading" | [{statement, score}]
 const OPEN = new Set(["pending", "accepted"]);
 const WORDS = {
-  "zh-TW": { head: "可能重複（文字相似度）：", merge: (n) => `合併到 #${n}` },
-  en: { head: "Maybe a repeat (text similarity):", merge: (n) => `Merge into #${n}` },
+  "zh-TW": {
+    head: "可能重複（文字相似度）：", merge: (n) => `合併到 #${n}`,
+    rewrite: "改寫／拆分", rewriteHint: "新的文字；拆成幾則時用 ｜ 分開",
+  },
+  en: {
+    head: "Maybe a repeat (text similarity):", merge: (n) => `Merge into #${n}`,
+    rewrite: "Reword / split", rewriteHint: "New words; to split, separate the statements with |",
+  },
 };
+const drafts = new Map(); // statement id -> what the host typed (the queue is rebuilt many times a second)
 
 function words() {
   return WORDS[getLang()] || WORDS["zh-TW"];
@@ -67,4 +74,32 @@ export function nearDuplicates(statement, ctx) {
   }
   box.append(error);
   return box;
+}
+
+/**
+ * Reword or split one statement: one text rewords it (`reword`), several separated by ｜ or | split it
+ * (`split`). The server refuses a reword once someone besides the author voted (`has_votes`).
+ */
+export function rewriteBox(statement, ctx) {
+  const input = el("input", {
+    id: `rewrite-${statement.id}`, class: "rewrite", maxlength: 2000, "aria-label": words().rewriteHint,
+  });
+  input.placeholder = words().rewriteHint;
+  input.value = drafts.get(statement.id) || "";
+  input.addEventListener("input", () => drafts.set(statement.id, input.value));
+  const error = el("p", { class: "action-error", role: "alert" });
+  const button = el("button", {
+    type: "button",
+    class: "rewrite-send",
+    onclick: () => {
+      const parts = input.value.split(/[｜|]/).map((part) => part.trim()).filter(Boolean);
+      if (!parts.length) return;
+      error.textContent = "";
+      const sent = parts.length === 1
+        ? ctx.send("reword", { statement: statement.id, text: parts[0] })
+        : ctx.send("split", { statement: statement.id, texts: parts });
+      sent.then(() => drafts.delete(statement.id)).catch((e) => { error.textContent = ctx.errorText(e); });
+    },
+  }, words().rewrite);
+  return el("div", { class: "rewrite-box" }, input, button, error);
 }

@@ -87,3 +87,35 @@ def test_the_console_suggests_the_earlier_statement_and_merges(browser: Any, ser
     hides = {e["statement"]: e["reason"] for e in log if e["action"] == "hide"}
     assert hides == {0: f"已合併為 #{repeat + 2}", repeat: f"已合併為 #{repeat + 2}"}
     assert host.errors == []
+
+
+def test_the_console_splits_a_composite_statement(browser: Any, server: ServerProcess) -> None:
+    """A phone's composite statement, split from the queue by typing the parts separated by ｜."""
+    base = server.url
+    created = create_meeting(base, title="夜市", moderation="pre", seeds=SEEDS)
+    code, key = created["code"], created["host_key"]
+    assert host_command(base, code, key, {"type": "phase", "phase": "collecting"})["type"] == "ack"
+    composite = "降低攤位租金並且把市場搬到河濱"
+    posted = phone_post(base, code, composite)
+    original = int(posted["result"]["statement"])
+
+    host = new_page(browser, HOST)
+    host.goto(f"{base}/host/{code}#key={key}")
+    item = host.locator("#queue li", has_text=composite)
+    expect(item).to_be_visible()
+    item.locator("input.rewrite").fill("降低攤位租金｜把市場搬到河濱")
+    item.locator("button.rewrite-send").click()
+    expect(host.locator("#queue li", has_text=composite)).to_have_count(0)
+
+    deadline = time.monotonic() + scaled(10)
+    while True:
+        log = api(base, f"/api/meetings/{code}/log")["log"]
+        splits = [e for e in log if e["action"] == "split"]
+        if splits or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert [(e["sources"], e["targets"]) for e in splits] == [([original], [original + 1, original + 2])]
+    reason = next(e["reason"] for e in log if e["action"] == "hide" and e["statement"] == original)
+    assert reason == f"已拆分為 #{original + 2}、#{original + 3}"
+    expect(host.locator("#all-statements")).to_contain_text("把市場搬到河濱")
+    assert host.errors == []
