@@ -133,9 +133,10 @@ async def test_every_command_is_accepted_through_a_non_owner(
                              headers={"x-host-key": meeting["host_key"]})
     assert status == 200, body
     assert body["result"]["statement"] == 1 and int(body["seq"]) > 0
-    # Every other command, with its required fields as its declaration describes them: forwarding knows no command by name (the codec
-    # carries them all), so a valid frame sent to B must be decided by the owner, accepted or refused for
-    # the meeting's own reasons (phase_forbids, no_change...), never lost on the way or broken by the codec.
+    # Every other command, with its required fields as its declaration describes them: forwarding knows no
+    # command by name (the codec carries them all), so a valid frame sent to B must be decided by the owner,
+    # accepted or refused for the meeting's own reasons (phase_forbids, no_change...), never lost on the way
+    # or broken by the codec.
     for name in sorted(set(COMMAND_TYPES) - covered):
         spec = next(s for s in SPECS.values() if s.command is COMMAND_TYPES[name])
         client = host if "host" in spec.roles else phone
