@@ -112,6 +112,11 @@ _EN: dict[str, str] = {
     "importance_intro": "Statements participants marked \"this matters to me\" with their vote, most marked "
                         "first: marks / votes on the statement.",
     "marks": "Marked important",
+    "quality_note": "The voting-quality checks flagged {count} participant(s) (the same answer to nearly "
+                    "everything: {same}; faster than the cards can be read: {fast}).",
+    "quality_not_compared": "The lanes could not be compared without them.",
+    "quality_no_change": "Without them, no statement changes lane.",
+    "quality_changes": "Without them, these statements change lane: {changes}.",
     "excluded_note": "The host left {count} participant(s) out of the analysis: the groups and lanes "
                      "above are without their votes; their votes are still in the exported votes (the "
                      "participants list marks them excluded).",
@@ -213,6 +218,10 @@ _ZH: dict[str, str] = {
     "importance": "參與者最在意的意見",
     "importance_intro": "參與者表態時標記「這對我很重要」的意見，標記最多的在前：標記人數 / 表態人數。",
     "marks": "標記重要",
+    "quality_note": "投票品質檢查提示了 {count} 位參與者（幾乎每題同一答案：{same} 位；快過能讀完題目：{fast} 位）。",
+    "quality_not_compared": "無法比較不含他們的分類。",
+    "quality_no_change": "不含他們的票，沒有任何意見改變分類。",
+    "quality_changes": "不含他們的票，這些意見會改變分類：{changes}。",
     "excluded_note": "主持人將 {count} 位參與者排除於分析之外：以上的意見群與分類不含他們的票；"
                      "他們的票仍在匯出的投票紀錄中（參與者清單註明已排除）。",
     "log_check_opened": "開始共識確認",

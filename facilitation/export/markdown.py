@@ -125,6 +125,13 @@ def render_markdown(summary: Summary) -> str:
 
     if summary.excluded:
         add(cat.t("excluded_note", count=len(summary.excluded)) + "\n")
+    if summary.quality is not None:
+        q = summary.quality
+        add(cat.t("quality_note", count=len(q.flagged), same=q.same_answer, fast=q.too_fast) + " " + (
+            cat.t("quality_not_compared") if not q.compared else cat.t("quality_no_change") if not q.changes
+            else cat.t("quality_changes", changes="; ".join(
+                f"#{statement_number(c.statement)} {cat.lane(c.lane)} → {cat.lane(c.without) or '-'}"
+                for c in q.changes))) + "\n")
     if summary.checks:
         _checks(out, summary, cat)
     important = sorted((s for s in summary.statements if s.important), key=lambda s: (-s.important, s.id))

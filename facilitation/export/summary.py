@@ -37,6 +37,7 @@ from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.vocabulary import VOTE_WEIGHTS
 from facilitation.export.consent import ConsentCheck, consent_checks
 from facilitation.export.floor import FloorInfo, floor_info
+from facilitation.export.quality import QualityCheck, quality_check
 from facilitation.export.questions import QuestionInfo, agenda_of
 from facilitation.export.rounds import RoundInfo, round_shifts
 
@@ -361,6 +362,9 @@ class Summary:
     excluded: tuple[int, ...] = ()
     """Participants the host left out of the analysis (issue 24): their votes are in ``votes`` (and each is
     marked ``excluded`` in ``participants``); the groups and lanes are without them."""
+    quality: QualityCheck | None = None
+    """The voting-quality flags and whether any lane changes without the flagged (None: nobody flagged;
+    :mod:`facilitation.export.quality`)."""
     rounds: tuple[RoundInfo, ...] = ()
     """Rounds 2, 3, ... with each statement's votes before and in the round and who moved, by role and by
     opinion group (:mod:`facilitation.export.rounds`)."""
@@ -556,6 +560,7 @@ def build_summary(
         questions=agenda_of(meeting, {s.id: s.lane for s in statements if s.lane}),
         rounds=round_shifts(meeting, group_of),
         excluded=tuple(sorted(left_out)),
+        quality=quality_check(meeting, events, _lanes(result)),
         floor=floor_info(meeting, group_of),
         lineage=tuple(LineageLink(str(link["kind"]), tuple(link["sources"]), tuple(link["targets"]),
                                   float(link["at"])) for link in meeting.part(Lineage).links),
@@ -694,6 +699,16 @@ def _analysis(meeting: Meeting, stored: Mapping[str, Any] | None) -> tuple[dict[
     info = AnalysisInfo("computed", None, meeting.seq, None, int(computed["participants"]),
                         int(computed["clustered"]), int(computed.get("k", len(computed["groups"]))))
     return computed, info
+
+
+def _lanes(result: Mapping[str, Any]) -> dict[str, str]:
+    """Statement id (text) -> lane, from an analysis result's ``lanes`` when it has that form (a map message
+    lists statements by lane instead: then nothing is compared)."""
+    lanes = result.get("lanes")
+    if not isinstance(lanes, Mapping):
+        return {}
+    out = {str(s): lane for s, lane in lanes.items() if isinstance(lane, str)}
+    return out if all(s.isdigit() for s in out) else {}
 
 
 def _opt_int(value: Any) -> int | None:
