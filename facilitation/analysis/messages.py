@@ -278,7 +278,8 @@ def shown_message(msg: dict[str, Any], letters: tuple[str, ...], *, forming: boo
     """The map message as the room is shown it (`clustering.steady`): the same run, every figure unchanged,
     the groups under the steady ``letters`` (one per group of ``msg``, in its order) and listed in letter
     order (a group's colour and shape follow its place in the list), and ``steady.forming`` telling the
-    projector whether to say the map is still forming."""
+    projector whether to say the map is still forming. What still needs votes names the groups by the same
+    letters (the console's "needs 2 more A votes" must name the A on the map)."""
     old = [g["id"] for g in msg["groups"]]
     rename = dict(zip(old, letters, strict=True))
     order = sorted(range(len(old)), key=lambda i: letters[i])
@@ -289,5 +290,6 @@ def shown_message(msg: dict[str, Any], letters: tuple[str, ...], *, forming: boo
                   for a in msg["acceptable_to_all"]]
     divisive = [dict(d, most=rename.get(d["most"], d["most"]), least=rename.get(d["least"], d["least"]),
                      counts=_renamed(d["counts"], rename)) for d in msg["divisive"]]
+    needs = [dict(n, groups=_renamed(n.get("groups", {}), rename)) for n in msg.get("needs", [])]
     return dict(msg, groups=groups, points=points, acceptable_to_all=acceptable, divisive=divisive,
-                steady={"forming": forming})
+                steady={"forming": forming}, **({"needs": needs} if "needs" in msg else {}))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from clustering import ACCEPTABLE, AGREE, DISAGREE, PASS, analyze
-from facilitation.analysis.messages import map_message, phone_parts
+from facilitation.analysis.messages import map_message, phone_parts, shown_message
 
 COMMON, SPLIT_FIRST, SPLIT_LAST, SKIPPED = 0, 1, 6, 7
 CAMP_A = range(0, 12)
@@ -154,3 +154,15 @@ def test_before_there_are_groups_nothing_is_acceptable_to_all_on_one_vote() -> N
     assert (entry["accepted"], entry["seen"]) == (10, 10)
     assert entry["group_counts"] == {"all": {"accepted": 10, "seen": 10, "disagree": 0}}
     assert entry["disagree"] == 0, "nobody opposes: the stricter tier a screen can name"
+
+
+def test_the_room_s_letters_rename_what_still_needs_votes(messages: tuple[Any, dict[str, Any]]) -> None:
+    """The shown message puts the run's groups under the steady letters; what still needs votes must name
+    the same letters, or the console would ask for votes from the other camp."""
+    _, msg = messages
+    first, second = (g["id"] for g in msg["groups"])
+    computed = dict(msg, needs=[{"statement": "3", "lane": "needs_votes", "groups": {first: 2, second: 1},
+                                 "roles": {}, "votes": 3, "reachable": True}])
+    shown = shown_message(computed, (second, first), forming=False)
+    assert shown["needs"][0]["groups"] == {second: 2, first: 1}
+    assert computed["needs"][0]["groups"] == {first: 2, second: 1}  # the computed run is left as it was
