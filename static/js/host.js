@@ -20,6 +20,7 @@ import { HostScreen } from "./screenhost.js";
 import { HostSpotlight } from "./spothost.js";
 import { keys, safeGet, safeSet } from "./store.js";
 import { nearDuplicates, rewriteBox } from "./lineage.js";
+import { HostFlags } from "./flagshost.js";
 import { mountTimerPanel } from "./timerpanel.js";
 import { mountAgendaPanel } from "./agenda.js";
 import { PHASES, isClassic, phaseKey, stateKey, statementLabel, statementNumber, voteKey } from "./vocabulary.js";
@@ -78,6 +79,7 @@ let screen = null;
 let publicOrigin = window.location.origin;
 let joinUrl = null;
 let timerPanel = null;
+let flags = null; // the voting-quality flags panel (flagshost.js), made once the live client exists
 let agendaPanel = null;
 
 function takeKey() {
@@ -195,6 +197,7 @@ function hostLink() {
 function receive(msg) {
   timerPanel.receive(msg);
   agendaPanel.receive(msg);
+  if (flagsPanel().receive(msg) && msg.type === "quality_flags") flagsPanel().render();
   switch (msg.type) {
     case "snapshot": {
       const meeting = msg.meeting || {};
@@ -260,6 +263,7 @@ function receive(msg) {
 }
 
 function applyEvent(event) {
+  flagsPanel().apply(event);
   spotlightPanel().apply(event);
   roundPanel().apply(event);
   floorPanel().apply(event);
@@ -555,6 +559,7 @@ function renderAll() {
   renderPhases();
   renderTyping();
   renderPeople();
+  flagsPanel().render();
   $("#results-visible").checked = state.resultsVisible;
   const theme = settings.projector_theme === "light" ? "light" : "dark";
   for (const radio of document.querySelectorAll("input[name=projector-theme]")) radio.checked = radio.value === theme;
@@ -645,6 +650,11 @@ function renderTyping() {
   const shown = state.phase === "collecting" && state.typing > 0;
   show("#typing-now", shown);
   setText("#typing-now", shown ? t("host.typing", { n: state.typing }) : "");
+}
+
+function flagsPanel() {
+  if (!flags) flags = new HostFlags({ name: personName, send: (type, fields) => command(type, fields), errorText });
+  return flags;
 }
 
 /** "小華 · 住戶", or "匿名 #3" for someone who gave no nickname: how the host sees a person. */
