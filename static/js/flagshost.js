@@ -14,6 +14,7 @@ import { getLang } from "./i18n.js";
 const WORDS = {
   "zh-TW": {
     head: "表態品質提醒",
+    sep: "：",
     same_answer: (f) => `幾乎都是同一個答案（${f.same_count}／${f.votes} 票相同）`,
     too_fast: (f) => `比讀完意見還快（${f.fast}／${f.timed} 票）`,
     exclude: "排除於分析外",
@@ -22,6 +23,7 @@ const WORDS = {
   },
   en: {
     head: "Voting-quality flags",
+    sep: ": ",
     same_answer: (f) => `Same answer to nearly everything (${f.same_count} of ${f.votes} votes)`,
     too_fast: (f) => `Faster than reading allows (${f.fast} of ${f.timed} votes)`,
     exclude: "Leave out of the analysis",
@@ -94,7 +96,7 @@ export class HostFlags {
       const id = Number(f.participant);
       const reasons = (f.reasons || []).filter((r) => w[r]).map((r) => w[r](f)).join("；");
       return el("li", { class: "flag", dataset: { participant: id } },
-        el("span", { class: "person-name" }, this.ctx.name(id)), " ",
+        el("span", { class: "person-name" }, this.ctx.name(id)), w.sep,
         el("span", { class: "flag-reasons" }, reasons), " ",
         this.button(id));
     });
