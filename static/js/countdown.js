@@ -76,7 +76,10 @@ export class Countdown {
   /** Seconds left on the running timer (0 when ended or none). */
   left() {
     if (!this.timer || this.timer.state !== "running") return 0;
-    return Math.max(0, this.timer.ends_at - this.clock.now());
+    // never more than the timer's length: the offset is taken when a snapshot arrives, so a slow delivery
+    // makes the server's clock look earlier by the delay ("10:01" on a 10-minute timer)
+    const left = Math.max(0, this.timer.ends_at - this.clock.now());
+    return this.timer.seconds > 0 ? Math.min(this.timer.seconds, left) : left;
   }
 
   receive(msg) {
