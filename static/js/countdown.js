@@ -1,14 +1,8 @@
-// The shared countdown: the meeting's running timer (docs/protocol.md, "Timers") shown on any page, counted
-// against the SERVER's clock. Each device's clock is off by its own amount (a phone minutes fast, a
-// projector laptop never synced), so a page does not compare `ends_at` with its own time: every snapshot
-// carries `now` (the server's clock), the page keeps `offset = now - its time at receipt`, and the time left is
-// `ends_at - (its time + offset)`. The offset is taken from snapshots only: events replayed after a
-// reconnect carry the time they happened, not the time they arrive.
-//
-// Usage (projector, phone, console, spotlight): `const countdown = new Countdown(node, { onChange })`,
-// then `countdown.receive(msg)` for every live message. The node's text is the time left ("4:59"), or
-// "時間到" once ended; its data-state is running | ending (last 10 s) | ended, and it is hidden with no
-// timer or a stopped one. Text only, through textContent.
+// The shared countdown (docs/protocol.md, "Timers"), counted against the SERVER's clock: every snapshot carries
+// `now`, the page keeps `offset = now - its time at receipt` (events replayed after a reconnect carry the time
+// they happened, so only snapshots set it). Usage: `new Countdown(node, { onChange })`, then
+// `countdown.receive(msg)` for every live message; the node shows "4:59" or "時間到", data-state is
+// running | ending (last 10 s) | ended, hidden with no timer. Text only, through textContent.
 
 import { t } from "./i18n.js";
 
@@ -76,8 +70,7 @@ export class Countdown {
   /** Seconds left on the running timer (0 when ended or none). */
   left() {
     if (!this.timer || this.timer.state !== "running") return 0;
-    // never more than the timer's length: the offset is taken when a snapshot arrives, so a slow delivery
-    // makes the server's clock look earlier by the delay ("10:01" on a 10-minute timer)
+    // capped at the timer's length (a slow snapshot's delay would show "10:01")
     const left = Math.max(0, this.timer.ends_at - this.clock.now());
     return this.timer.seconds > 0 ? Math.min(this.timer.seconds, left) : left;
   }
