@@ -59,6 +59,8 @@ async def host_qr(request: Request) -> Response:
     key = api.host_key_header(request)
     link = f"{api.meeting_urls(request, room.code)['host']}#key={quote(key, safe='')}"
     buffer = io.BytesIO()
-    segno.make(link, error="m").save(buffer, kind="svg", xmldecl=False, nl=False, scale=8, border=2,
+    # The standard quiet zone (4 modules): the console shows this code without the projector's white
+    # padding, and a thinner margin beside the page's border line defeats some scanners.
+    segno.make(link, error="m").save(buffer, kind="svg", xmldecl=False, nl=False, scale=8, border=4,
                                      dark="#000", light="#fff")
     return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"cache-control": "no-store"})

@@ -85,9 +85,15 @@ def decode_qr(png: bytes) -> str:
 
     image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     assert image is not None, "the screenshot is not a PNG OpenCV can read"
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert text, "no QR code found in the projector's picture"
-    return str(text)
+    # A phone's camera sees the code with the room around it and at its own scale; OpenCV's detector is
+    # pickier about a tight crop at about four pixels a module (it missed the console's code on one Chromium
+    # build), so it is also shown the crop with a white margin and enlarged, as a camera would see it.
+    framed = cv2.copyMakeBorder(image, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
+    for candidate in (image, framed, cv2.resize(framed, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)):
+        text, _, _ = cv2.QRCodeDetector().detectAndDecode(candidate)
+        if text:
+            return str(text)
+    raise AssertionError("no QR code found in the screenshot")
 
 
 def page_text(page: Any) -> str:
