@@ -12,28 +12,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE, PROJECTOR, create_meeting, host_command, new_page
-from tests.e2e.test_rounds import export
-from tests.e2e.test_spotlight import SEEDS, Phone, legible
-from tests.support.servers import ServerProcess, scaled
+from tests.e2e.scripted import SEEDS, Phone, export, legible, serve_without_analysis
+from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("floor")
-    process = ServerProcess(f"sqlite:///{tmp / 'floor.db'}", env={"FACILITATION_ANALYSIS": "0"}).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-def ask(phone: Phone) -> None:
-    phone.ws.send(json.dumps({"v": 1, "type": "floor_ask", "op": f"ask-{phone.participant}"}))
-    while (reply := json.loads(phone.ws.recv(timeout=scaled(10)))).get("op") != f"ask-{phone.participant}":
-        pass
-    assert reply["type"] == "ack", reply
+    yield from serve_without_analysis(tmp_path_factory.mktemp("floor"), "floor")
 
 
 def test_the_unheard_role_is_first_in_the_queue(browser: Any, server: ServerProcess) -> None:
@@ -55,10 +42,10 @@ def test_the_unheard_role_is_first_in_the_queue(browser: Any, server: ServerProc
     projector.goto(f"{base}/projector/{code}")
     expect(projector.locator("body")).to_have_attribute("data-screen", "live")
 
-    ask(resident)
+    resident.ask_floor()
     phone.click("#floor-ask")
     expect(phone.locator("#floor-state")).to_have_text("你在發言排隊中，主持人會請你發言。")
-    ask(vendor)
+    vendor.ask_floor()
     expect(host.locator("#floor-queue li")).to_have_count(3)
     # Nobody has spoken: first come, first served.
     first = host.locator("#floor-queue li").first

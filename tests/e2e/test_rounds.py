@@ -7,7 +7,6 @@ JSON) holds both rounds and the same shift."""
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,9 +14,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE, PROJECTOR, create_meeting, host_command, new_page, screenshot
+from tests.e2e.scripted import (
+    SEEDS,
+    Phone,
+    export,
+    host_participants,
+    legible,
+    serve_without_analysis,
+    two_groups,
+)
 from tests.e2e.test_lanes_and_hints import SHOW_ANALYSIS
-from tests.e2e.test_spotlight import SEEDS, Phone, host_participants, legible, two_groups
-from tests.support.servers import ServerProcess, scaled
+from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -27,18 +34,7 @@ DISPUTED = 2
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("rounds")
-    process = ServerProcess(f"sqlite:///{tmp / 'rounds.db'}", env={"FACILITATION_ANALYSIS": "0"}).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-def export(base: str, code: str, key: str, fmt: str) -> str:
-    url = f"{base}/api/meetings/{code}/export?format={fmt}&key={key}"
-    with urllib.request.urlopen(url, timeout=scaled(30)) as response:
-        return str(response.read().decode("utf-8"))
+    yield from serve_without_analysis(tmp_path_factory.mktemp("rounds"), "rounds")
 
 
 def test_round_two_shows_what_moved_on_the_projector_and_in_the_summary(browser: Any, server: ServerProcess) -> None:

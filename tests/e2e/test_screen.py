@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PROJECTOR, create_meeting, host_command, new_page
+from tests.e2e.scripted import SEEDS, Phone, legible, two_groups
 from tests.e2e.test_lanes_and_hints import SHOW_ANALYSIS
-from tests.e2e.test_spotlight import SEEDS, Phone, legible, two_groups
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.browser

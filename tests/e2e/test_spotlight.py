@@ -6,9 +6,7 @@ against the votes cast here; the spotlight screen meets the back-row rules (36/2
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,101 +14,28 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE, PROJECTOR, create_meeting, host_command, new_page, screenshot
+from tests.e2e.scripted import (
+    SEEDS,
+    Phone,
+    clock_pattern,
+    host_participants,
+    legible,
+    serve_without_analysis,
+    table,
+    two_groups,
+)
 from tests.e2e.test_lanes_and_hints import SHOW_ANALYSIS
-from tests.e2e.test_projector_legibility import CONTRAST, LABEL_PX, MEASURE, STATEMENT_PX
-from tests.support.servers import ServerProcess, scaled
+from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.browser
 
-SEEDS = ["夜市周邊應該增設機車停車區。", "應該設置行人專用時相的紅綠燈。", "週末應該實施交通管制，平日維持現狀。",
-         "攤商應該自行負責攤位前的人行空間淨空。"]
 SPOT = 2
 """The statement the host spotlights: #3."""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("spotlight")
-    process = ServerProcess(f"sqlite:///{tmp / 'spotlight.db'}", env={"FACILITATION_ANALYSIS": "0"}).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-class Phone:
-    """A phone over a plain WebSocket (as any script following docs/protocol.md): joins with a role, votes."""
-
-    def __init__(self, base: str, code: str, role: str) -> None:
-        from websockets.sync.client import connect
-
-        self.ws = connect(base.replace("http://", "ws://") + f"/ws/{code}", open_timeout=scaled(10))
-        self.ws.send(json.dumps({"v": 1, "type": "hello", "role": "participant", "stakeholder": role}))
-        self.participant = -1
-        while True:
-            message = json.loads(self.ws.recv(timeout=scaled(10)))
-            if message["type"] == "welcome":
-                self.participant = int(message["participant"])
-            if message["type"] == "snapshot":
-                break
-
-    def vote(self, statement: int, value: str) -> None:
-        op = f"v-{uuid.uuid4().hex[:12]}"
-        self.ws.send(json.dumps({"v": 1, "type": "vote", "op": op, "statement": statement, "value": value}))
-        while (reply := json.loads(self.ws.recv(timeout=scaled(10)))).get("op") != op:
-            pass
-        assert reply["type"] == "ack", reply
-
-    def close(self) -> None:
-        self.ws.close()
-
-
-def host_participants(base: str, code: str, key: str) -> dict[str, int]:
-    """Nickname -> participant id, from a host snapshot."""
-    from websockets.sync.client import connect
-
-    with connect(base.replace("http://", "ws://") + f"/ws/{code}", open_timeout=scaled(10)) as ws:
-        ws.send(json.dumps({"v": 1, "type": "hello", "role": "host", "host_key": key}))
-        while (message := json.loads(ws.recv(timeout=scaled(10))))["type"] != "snapshot":
-            pass
-    return {p["nickname"]: int(p["participant"]) for p in message["participants"]}
-
-
-def two_groups(a: list[int], b: list[int]) -> dict[str, Any]:
-    """A map message with opinion groups A and B (the live analysis is off in this test: the projector is
-    given the groups as the server would send them)."""
-    members = a + b
-    return {"type": "analysis", "run": 1,
-            "groups": [{"id": "A", "size": len(a), "representative": []},
-                       {"id": "B", "size": len(b), "representative": []}],
-            "points": {"participants": members, "x": [-1.0 + 0.1 * i for i in range(len(a))]
-                       + [1.0 + 0.1 * i for i in range(len(b))],
-                       "y": [0.0] * len(members), "group": [0] * len(a) + [1] * len(b)},
-            "lanes": {}, "acceptable_to_all": [], "counts": {"participants": len(members), "clustered": len(members)}}
-
-
-def table(page: Any, selector: str) -> dict[str, list[str]]:
-    """A tally table as row label -> its cells."""
-    rows: dict[str, list[str]] = page.evaluate(
-        """(sel) => Object.fromEntries(Array.from(document.querySelectorAll(sel + ' tbody tr')).map((tr) =>
-             [tr.cells[0].textContent, Array.from(tr.cells).slice(1).map((c) => c.textContent)]))""", selector)
-    return rows
-
-
-def legible(page: Any, where: str, statements: str = ".spot-text") -> None:
-    """The back-row rules on what the projector shows now (tests/e2e/legibility.js), ``statements`` measured
-    as statements (36 px)."""
-    found = page.evaluate(MEASURE, f".lane-text, .deck-text, {statements}")
-    texts = [t for t in found["texts"] if t["where"]]
-    spot = [t for t in texts if t["statement"]]
-    assert spot, f"{where}: the spotlighted statement was not measured as a statement"
-    small = [t for t in texts if t["size"] < (STATEMENT_PX if t["statement"] else LABEL_PX) - 0.01]
-    faint = [t for t in texts if t["contrast"] < CONTRAST]
-    cut = [t for t in texts if t["cut"]]
-    assert not small, f"{where}: too small: {[(t['where'], t['text'], t['size']) for t in small[:6]]}"
-    assert not faint, f"{where}: low contrast: {[(t['where'], t['text'], t['contrast']) for t in faint[:6]]}"
-    assert not cut, f"{where}: cut off: {[(t['where'], t['text']) for t in cut[:6]]}"
-    assert found["overlaps"] == [], f"{where}: overlapping: {found['overlaps'][:6]}"
+    yield from serve_without_analysis(tmp_path_factory.mktemp("spotlight"), "spotlight")
 
 
 def test_a_spotlight_with_a_countdown_reaches_phones_and_the_projector_counts_it(
@@ -142,15 +67,15 @@ def test_a_spotlight_with_a_countdown_reaches_phones_and_the_projector_counts_it
     expect(projector.locator("body")).to_have_attribute("data-screen", "spotlight")
     expect(projector.locator("#spot-text")).to_have_text(SEEDS[SPOT])
     expect(projector.locator("#spot-no")).to_have_text(f"#{SPOT + 1}")
-    expect(projector.locator("#spot-clock")).to_have_text(_clock_pattern())
+    expect(projector.locator("#spot-clock")).to_have_text(clock_pattern())
     expect(host.locator("#spot-now-text")).to_contain_text(SEEDS[SPOT])
-    expect(host.locator("#spot-host-clock")).to_have_text(_clock_pattern())
+    expect(host.locator("#spot-host-clock")).to_have_text(clock_pattern())
 
     # The phone had #1 on screen and had not voted on #3: #3 is its card now, under the banner and its clock.
     expect(phone.locator("#statement-number")).to_have_text(f"#{SPOT + 1}")
     expect(phone.locator("#statement")).to_have_text(SEEDS[SPOT])
     expect(phone.locator("#spot-banner")).to_be_visible()
-    expect(phone.locator("#spot-banner-clock")).to_have_text(_clock_pattern())
+    expect(phone.locator("#spot-banner-clock")).to_have_text(clock_pattern())
     expect(phone.locator("#card")).not_to_have_class(_re("spot-new"))  # the moment's guard is over
     phone.click("#vote-buttons button[data-value=disagree]")
     expect(phone.locator("#spot-banner-voted")).to_have_text("你的表態：反對")
@@ -194,11 +119,6 @@ def test_a_spotlight_with_a_countdown_reaches_phones_and_the_projector_counts_it
         assert page.errors == [], page.errors
     for other in others:
         other.close()
-
-
-def _clock_pattern() -> re.Pattern[str]:
-    """A 30 s countdown seen within its 30 seconds (the test takes a few)."""
-    return _re(r"^剩 0:(30|[0-2]\d)$")
 
 
 def _re(pattern: str) -> re.Pattern[str]:
