@@ -8,7 +8,7 @@ renders with the same font on screen and in the PDF.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 from facilitation.export._common import (
@@ -109,9 +109,18 @@ ul.opinions { padding-left: 1.2rem; }
 
 
 def render_html(summary: Summary) -> str:
+    """The page, section by section in :data:`SECTIONS`' order."""
     cat = catalog(summary.language)
-    e = escape
     out: list[str] = []
+    for section in SECTIONS:
+        section(out, summary, cat)
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _heading(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The document head, the title and the meeting's facts: topic, date, duration, code, phase."""
+    e = escape
     add = out.append
     add("<!DOCTYPE html>")
     add(f'<html lang="{"zh-Hant-TW" if cat.language == "zh-TW" else "en"}"><head><meta charset="utf-8">')
@@ -137,23 +146,35 @@ def render_html(summary: Summary) -> str:
     if summary.description:
         add(f'<p class="description">{e(summary.description)}</p>')
 
+
+def _participation(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Who took part: the counters, and participants and votes by stakeholder role."""
+    e = escape
     p = summary.participation
     _h2(out, "participation", cat.t("participation"))
-    add('<dl class="meta">')  # label: number pairs read well on a phone, where a 5-column table does not
+    out.append('<dl class="meta">')  # label: number pairs read well on a phone, where a 5-column table does not
     for label, number in ((cat.t("counters.participants"), p.participants), (cat.t("voters"), p.voters),
                           (cat.t("counters.statements"), p.statements), (cat.t("statements_total"), p.statements_total),
                           (cat.t("counters.votes"), p.votes)):
-        add(f'<dt>{e(label)}</dt><dd class="n">{number}</dd>')
-    add("</dl>")
+        out.append(f'<dt>{e(label)}</dt><dd class="n">{number}</dd>')
+    out.append("</dl>")
     if summary.roles:
-        add(f"<h3>{e(cat.t('by_role'))}</h3>")
+        out.append(f"<h3>{e(cat.t('by_role'))}</h3>")
         _table(out, [cat.t("role"), cat.t("counters.participants"), cat.t("counters.votes")],
                [[e(r.role) if r.role else e(cat.t("no_role")), _n(r.participants), _n(r.votes)]
                 for r in p.by_role])
 
-    _h2(out, "analysis", cat.t("analysis"))
-    add(f'<p class="note">{e(_analysis_note(summary, cat))}</p>')
 
+def _analysis(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Which analysis the report rests on (published, computed, none)."""
+    _h2(out, "analysis", cat.t("analysis"))
+    out.append(f'<p class="note">{escape(_analysis_note(summary, cat))}</p>')
+
+
+def _lanes(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The three lanes: acceptable to every group, disputed, rejected, each share with its counts."""
+    e = escape
+    add = out.append
     group_ids = [g.id for g in summary.groups]
     group_heads = [cat.group(g) for g in group_ids]
     _h2(out, "acceptable", cat.t("results.everyone_accepts"))
@@ -189,62 +210,93 @@ def render_html(summary: Summary) -> str:
     if summary.acceptable or summary.disputed or summary.rejected:
         add(f'<p class="note">{e(cat.t("ranking_note"))}</p>')
 
-    if summary.checks:
-        _checks(out, summary, cat)
-    important = sorted((s for s in summary.statements if s.important), key=lambda s: (-s.important, s.id))
-    if important:
-        _h2(out, "importance", cat.t("importance"))
-        add(f'<p class="note">{e(cat.t("importance_intro"))}</p>')
-        _table(out, ["#", cat.t("statement"), cat.t("marks")],
-               [[_n(s.number), _text(s.text), _n(f"{s.important} / {s.tally.seen}")] for s in important])
-    if summary.rounds:
-        _rounds(out, summary, cat)
-    if summary.floor is not None:
-        _h2(out, "floor", cat.t("floor.report_heading"))
-        out.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in floor_lines(summary.floor, cat)) + "</ul>")
 
+def _importance(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The statements marked "this matters to me", most marked first, as marks of votes."""
+    important = sorted((s for s in summary.statements if s.important), key=lambda s: (-s.important, s.id))
+    if not important:
+        return
+    _h2(out, "importance", cat.t("importance"))
+    out.append(f'<p class="note">{escape(cat.t("importance_intro"))}</p>')
+    _table(out, ["#", cat.t("statement"), cat.t("marks")],
+           [[_n(s.number), _text(s.text), _n(f"{s.important} / {s.tally.seen}")] for s in important])
+
+
+def _floor(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The speaking queue: turns and time by role and group, the roles never heard."""
+    if summary.floor is None:
+        return
+    _h2(out, "floor", cat.t("floor.report_heading"))
+    out.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in floor_lines(summary.floor, cat)) + "</ul>")
+
+
+def _groups(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Each opinion group with its representative statements."""
+    e = escape
     _h2(out, "groups", cat.t("groups"))
     if not summary.groups:
-        add(f"<p>{e(cat.t('none_yet'))}</p>")
+        out.append(f"<p>{e(cat.t('none_yet'))}</p>")
     else:
         intro = cat.t("representative_intro", agree=cat.vote("agree"), disagree=cat.vote("disagree"))
-        add(f'<p class="note">{e(intro)}</p>')
+        out.append(f'<p class="note">{e(intro)}</p>')
     for g in summary.groups:
-        add(f"<h3>{e(cat.t('group_heading', group=g.id, people=cat.people(g.size)))}</h3>")
+        out.append(f"<h3>{e(cat.t('group_heading', group=g.id, people=cat.people(g.size)))}</h3>")
         _opinions(out, g.representative, cat)
 
+
+def _majority(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The whole room's majority opinions."""
+    e = escape
     _h2(out, "majority", cat.t("majority"))
     if not summary.majority:
-        add(f"<p>{e(cat.t('none_yet'))}</p>")
+        out.append(f"<p>{e(cat.t('none_yet'))}</p>")
     else:
-        add(f'<p class="note">{e(cat.t("majority_intro", agree=cat.vote("agree"), disagree=cat.vote("disagree")))}</p>')
+        intro = cat.t("majority_intro", agree=cat.vote("agree"), disagree=cat.vote("disagree"))
+        out.append(f'<p class="note">{e(intro)}</p>')
         _opinions(out, summary.majority, cat)
 
+
+def _map(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The opinion map as inline SVG, and as a table of what it shows."""
+    e = escape
     _h2(out, "map", cat.t("projector.map_heading"))
     if summary.map:
-        add(f'<div class="map">{map_svg(summary, cat)}</div>')
-        add(f'<p class="note">{e(cat.t("map_caption"))}</p>')
+        out.append(f'<div class="map">{map_svg(summary, cat)}</div>')
+        out.append(f'<p class="note">{e(cat.t("map_caption"))}</p>')
         # the map's long description: what the dots show, for screen readers and a grey printout
         _table(out, [cat.t("maptable.col_group"), cat.t("maptable.col_people"), cat.t("maptable.col_where")],
                [[e(r.name(cat)), _n(r.people), e(cat.t(f"maptable.{r.where}"))] for r in map_rows(summary)])
     else:
-        add(f"<p>{e(cat.t('none_yet'))}</p>")
+        out.append(f"<p>{e(cat.t('none_yet'))}</p>")
 
+
+def _follow_ups(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """What the agency answered on each statement it followed up."""
     follow_ups = [s for s in summary.statements if s.follow_up is not None]
-    if follow_ups:
-        _h2(out, "follow-up", cat.t("follow_up"))
-        _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")],
-               [[_n(s.number), _text(s.text), e(cat.t(s.follow_up.status)), _lines(s.follow_up.response)]
-                for s in follow_ups if s.follow_up is not None])
+    if not follow_ups:
+        return
+    _h2(out, "follow-up", cat.t("follow_up"))
+    _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")],
+           [[_n(s.number), _text(s.text), escape(cat.t(s.follow_up.status)), _lines(s.follow_up.response)]
+            for s in follow_ups if s.follow_up is not None])
 
-    if summary.questions:  # the agenda: one section per question, the same figures as the table below
-        out.extend(questions_html(
-            summary.questions,
-            {s.id: [str(s.number), s.text, cat.lane(s.lane), tally_text(s.tally, summary)] for s in summary.statements},
-            cat, ["#", cat.t("statement"), cat.t("lane"), cat.t("overall")]))
 
+def _questions(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The agenda: one section per question, the same figures as the table of every statement."""
+    if not summary.questions:
+        return
+    out.extend(questions_html(
+        summary.questions,
+        {s.id: [str(s.number), s.text, cat.lane(s.lane), tally_text(s.tally, summary)] for s in summary.statements},
+        cat, ["#", cat.t("statement"), cat.t("lane"), cat.t("overall")]))
+
+
+def _all_statements(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Every statement with its state, lane, votes overall and by group, and follow-up."""
+    group_ids = [g.id for g in summary.groups]
+    group_heads = [cat.group(g) for g in group_ids]
     _h2(out, "statements", cat.t("all_statements"))
-    add(f'<p class="note">{e(cat.t("all_statements_intro", values=tally_header(summary, cat)))}</p>')
+    out.append(f'<p class="note">{escape(cat.t("all_statements_intro", values=tally_header(summary, cat)))}</p>')
     rows = []
     for s in summary.statements:
         by_group = {lean.name: lean.tally for lean in s.by_group}
@@ -259,22 +311,30 @@ def render_html(summary: Summary) -> str:
     _table(out, ["#", cat.t("statement"), cat.t("state"), cat.t("lane"), cat.t("overall"), *group_heads,
                  cat.t("follow_up")], rows)
 
+
+def _moderation_log(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The host's moderation, phase and settings changes, in order."""
+    e = escape
     _h2(out, "moderation-log", cat.t("moderation_log"))
     if not summary.moderation_log:
-        add(f"<p>{e(cat.t('none_yet'))}</p>")
-    else:
-        _table(out, [cat.t("time"), cat.t("action"), cat.t("statement"), cat.t("reason"), cat.t("detail")],
-               [[e(format_time(x.at)), e(cat.log_action(x.action)),
-                 "" if x.statement is None else _n(statement_number(x.statement)),
-                 e(x.reason), e(log_detail(x, cat))] for x in summary.moderation_log])
-    if summary.privacy or summary.require_consent:  # the notice in force is part of the record
-        _h2(out, "privacy", cat.t("privacy.heading"))
-        add(f'<p class="note">{e(notice_caption(summary, cat))}</p><dl class="meta">')
-        out.extend(f'<dt>{e(label)}</dt><dd class="description">{e(text)}</dd>'
-                   for label, text in notice_rows(summary, cat))
-        add("</dl>")
-    add("</body></html>")
-    return "\n".join(out)
+        out.append(f"<p>{e(cat.t('none_yet'))}</p>")
+        return
+    _table(out, [cat.t("time"), cat.t("action"), cat.t("statement"), cat.t("reason"), cat.t("detail")],
+           [[e(format_time(x.at)), e(cat.log_action(x.action)),
+             "" if x.statement is None else _n(statement_number(x.statement)),
+             e(x.reason), e(log_detail(x, cat))] for x in summary.moderation_log])
+
+
+def _privacy(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The privacy notice in force: part of the record."""
+    if not (summary.privacy or summary.require_consent):
+        return
+    e = escape
+    _h2(out, "privacy", cat.t("privacy.heading"))
+    out.append(f'<p class="note">{e(notice_caption(summary, cat))}</p><dl class="meta">')
+    out.extend(f'<dt>{e(label)}</dt><dd class="description">{e(text)}</dd>'
+               for label, text in notice_rows(summary, cat))
+    out.append("</dl>")
 
 
 def _h2(out: list[str], anchor: str, title: str) -> None:
@@ -346,6 +406,8 @@ def _table(out: list[str], head: list[str], rows: list[list[str]]) -> None:
 
 def _rounds(out: list[str], summary: Summary, cat: Catalog) -> None:
     """Every round after the first: what moved on each of its statements, by role and by opinion group."""
+    if not summary.rounds:
+        return
     e = escape
     _h2(out, "rounds", cat.t("round.report_heading"))
     out.append(f'<p class="note">{e(cat.t("round.report_intro"))}</p>')
@@ -359,6 +421,8 @@ def _rounds(out: list[str], summary: Summary, cat: Catalog) -> None:
 
 def _checks(out: list[str], summary: Summary, cat: Catalog) -> None:
     """The consent checks: each draft, its answers by group and role, its objections and their handling."""
+    if not summary.checks:
+        return
     e = escape
     _h2(out, "checks", cat.t("check.heading"))
     out.append(f'<p class="note">{e(cat.t("checks_intro"))}</p>')
@@ -375,6 +439,16 @@ def _checks(out: list[str], summary: Summary, cat: Catalog) -> None:
                    [[_n(statement_number(o.statement)), _text(o.reason),
                      _label(cat.join(o.role or cat.t("no_role"), f"({cat.group(o.group)})" if o.group else "")),
                      _lines(handling_text(o, cat))] for o in check.objections])
+
+
+Section = Callable[[list[str], Summary, Catalog], None]
+"""A section writer: appends its HTML to the page (nothing when the meeting has none of it)."""
+
+SECTIONS: tuple[Section, ...] = (
+    _heading, _participation, _analysis, _lanes, _checks, _importance, _rounds, _floor,
+    _groups, _majority, _map, _follow_ups, _questions, _all_statements, _moderation_log, _privacy,
+)
+"""The page's sections, in reading order (:func:`render_html` closes the page after them)."""
 
 
 def _analysis_note(summary: Summary, cat: Catalog) -> str:

@@ -8,6 +8,7 @@ HTML metacharacters into entities and backslash-escapes Markdown punctuation, so
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from facilitation.export._common import (
     accepted_note,
@@ -53,8 +54,16 @@ def _cell_lines(text: str) -> str:
 
 
 def render_markdown(summary: Summary) -> str:
+    """The report, section by section in :data:`SECTIONS`' order."""
     cat = catalog(summary.language)
     out: list[str] = []
+    for section in SECTIONS:
+        section(out, summary, cat)
+    return "\n".join(out)
+
+
+def _heading(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The title and the meeting's facts: topic, date, duration, code, phase, when the report was made."""
     add = out.append
     add(f"# {escape(summary.title)}\n")
     add(f"*{cat.t('report')}*\n")
@@ -68,6 +77,10 @@ def render_markdown(summary: Summary) -> str:
     if summary.description:  # its line breaks are kept: hard breaks, and a blank line still parts paragraphs
         add(_paragraphs(summary.description) + "\n")
 
+
+def _participation(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Who took part: the counters, and participants and votes by stakeholder role."""
+    add = out.append
     p = summary.participation
     add(f"## {cat.t('participation')}\n")
     add(f"| {cat.t('counters.participants')} | {cat.t('voters')} | {cat.t('counters.statements')} | "
@@ -82,9 +95,16 @@ def render_markdown(summary: Summary) -> str:
             add(f"| {escape(r.role) if r.role else cat.t('no_role')} | {r.participants} | {r.votes} |")
         add("")
 
-    add(f"## {cat.t('analysis')}\n")
-    add(_analysis_note(summary, cat) + "\n")
 
+def _analysis(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Which analysis the report rests on (published, computed, none)."""
+    out.append(f"## {cat.t('analysis')}\n")
+    out.append(_analysis_note(summary, cat) + "\n")
+
+
+def _lanes(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The three lanes: acceptable to every group, disputed, rejected, each share with its counts."""
+    add = out.append
     group_ids = [g.id for g in summary.groups]
     group_heads = [escape(cat.group(g)) for g in group_ids]
     add(f"## {cat.t('results.everyone_accepts')}\n")
@@ -123,32 +143,46 @@ def render_markdown(summary: Summary) -> str:
     if summary.acceptable or summary.disputed or summary.rejected:
         add(cat.t("ranking_note") + "\n")
 
+
+def _lane_check(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Who the host left out of the analysis, the voting-quality flags, and whether any lane changes
+    without the flagged voters."""
     if summary.excluded:
-        add(cat.t("excluded_note", count=len(summary.excluded)) + "\n")
+        out.append(cat.t("excluded_note", count=len(summary.excluded)) + "\n")
     if summary.quality is not None:
         q = summary.quality
-        add(cat.t("quality_note", count=len(q.flagged), same=q.same_answer, fast=q.too_fast) + " " + (
+        out.append(cat.t("quality_note", count=len(q.flagged), same=q.same_answer, fast=q.too_fast) + " " + (
             cat.t("quality_not_compared") if not q.compared else cat.t("quality_no_change") if not q.changes
             else cat.t("quality_changes", changes="; ".join(
                 f"#{statement_number(c.statement)} {cat.lane(c.lane)} → {cat.lane(c.without) or '-'}"
                 for c in q.changes))) + "\n")
-    if summary.checks:
-        _checks(out, summary, cat)
-    important = sorted((s for s in summary.statements if s.important), key=lambda s: (-s.important, s.id))
-    if important:
-        add(f"## {cat.t('importance')}\n")
-        add(cat.t("importance_intro") + "\n")
-        _table(out, ["#", cat.t("statement"), cat.t("marks")], ["---:", "---", "---:"])
-        for s in important:
-            add(f"| {s.number} | {escape(s.text)} | {s.important} / {s.tally.seen} |")
-        add("")
-    if summary.rounds:
-        _rounds(out, summary, cat)
-    if summary.floor is not None:
-        out.append(f"## {cat.t('floor.report_heading')}\n")
-        out.extend(f"- {escape(line)}" for line in floor_lines(summary.floor, cat))
-        out.append("")
 
+
+def _importance(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The statements marked "this matters to me", most marked first, as marks of votes."""
+    important = sorted((s for s in summary.statements if s.important), key=lambda s: (-s.important, s.id))
+    if not important:
+        return
+    out.append(f"## {cat.t('importance')}\n")
+    out.append(cat.t("importance_intro") + "\n")
+    _table(out, ["#", cat.t("statement"), cat.t("marks")], ["---:", "---", "---:"])
+    for s in important:
+        out.append(f"| {s.number} | {escape(s.text)} | {s.important} / {s.tally.seen} |")
+    out.append("")
+
+
+def _floor(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The speaking queue: turns and time by role and group, the roles never heard."""
+    if summary.floor is None:
+        return
+    out.append(f"## {cat.t('floor.report_heading')}\n")
+    out.extend(f"- {escape(line)}" for line in floor_lines(summary.floor, cat))
+    out.append("")
+
+
+def _groups(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Each opinion group with its representative statements."""
+    add = out.append
     add(f"## {cat.t('groups')}\n")
     if not summary.groups:
         add(cat.t("none_yet") + "\n")
@@ -160,6 +194,10 @@ def render_markdown(summary: Summary) -> str:
             add(f"- {opinion_text(rep, cat)}{cat.t('colon')}{escape(rep.text)} (#{statement_number(rep.statement)})")
         add("")
 
+
+def _majority(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The whole room's majority opinions."""
+    add = out.append
     add(f"## {cat.t('majority')}\n")
     if not summary.majority:
         add(cat.t("none_yet") + "\n")
@@ -169,6 +207,10 @@ def render_markdown(summary: Summary) -> str:
         add(f"- {opinion_text(m, cat)}{cat.t('colon')}{escape(m.text)} (#{statement_number(m.statement)})")
     add("")
 
+
+def _map(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The opinion map as an image, and as a table of what it shows (for screen readers)."""
+    add = out.append
     add(f"## {cat.t('projector.map_heading')}\n")
     if summary.map:
         add(f"![{escape(cat.t('projector.map_heading'))}]({map_data_uri(summary, cat)})\n")
@@ -181,24 +223,37 @@ def render_markdown(summary: Summary) -> str:
     else:
         add(cat.t("none_yet") + "\n")
 
+
+def _follow_ups(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """What the agency answered on each statement it followed up."""
     follow_ups = [s for s in summary.statements if s.follow_up is not None]
-    if follow_ups:
-        add(f"## {cat.t('follow_up')}\n")
-        _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")], ["---:", "---", "---", "---"])
-        for s in follow_ups:
-            assert s.follow_up is not None
-            response = _cell_lines(s.follow_up.response)
-            add(f"| {s.number} | {escape(s.text)} | {cat.t(s.follow_up.status)} | {response} |")
-        add("")
+    if not follow_ups:
+        return
+    out.append(f"## {cat.t('follow_up')}\n")
+    _table(out, ["#", cat.t("statement"), cat.t("follow_up"), cat.t("response")], ["---:", "---", "---", "---"])
+    for s in follow_ups:
+        assert s.follow_up is not None
+        response = _cell_lines(s.follow_up.response)
+        out.append(f"| {s.number} | {escape(s.text)} | {cat.t(s.follow_up.status)} | {response} |")
+    out.append("")
 
-    if summary.questions:  # the agenda: one section per question, the same cells as the table below
-        q_head = ["#", cat.t("statement"), cat.t("lane"), cat.t("overall")]
-        q_rows = {s.id: [str(s.number), escape(s.text), cat.lane(s.lane), tally_text(s.tally, summary)]
-                  for s in summary.statements}
-        out.extend(questions_markdown(summary.questions, q_rows, cat, q_head, escape))
 
-    add(f"## {cat.t('all_statements')}\n")
-    add(cat.t("all_statements_intro", values=tally_header(summary, cat)) + "\n")
+def _questions(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The agenda: one section per question, the same cells as the table of every statement."""
+    if not summary.questions:
+        return
+    q_head = ["#", cat.t("statement"), cat.t("lane"), cat.t("overall")]
+    q_rows = {s.id: [str(s.number), escape(s.text), cat.lane(s.lane), tally_text(s.tally, summary)]
+              for s in summary.statements}
+    out.extend(questions_markdown(summary.questions, q_rows, cat, q_head, escape))
+
+
+def _all_statements(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Every statement with its state, lane, votes overall and by group, and follow-up."""
+    group_ids = [g.id for g in summary.groups]
+    group_heads = [escape(cat.group(g)) for g in group_ids]
+    out.append(f"## {cat.t('all_statements')}\n")
+    out.append(cat.t("all_statements_intro", values=tally_header(summary, cat)) + "\n")
     head = ["#", cat.t("statement"), cat.t("state"), cat.t("lane"), cat.t("overall"), *group_heads,
             cat.t("follow_up")]
     _table(out, head, ["---:", "---", "---", "---", "---:", *["---:"] * len(group_ids), "---"])
@@ -211,31 +266,39 @@ def render_markdown(summary: Summary) -> str:
                                                   else "")
         cells = [str(s.number), escape(s.text), state, cat.lane(s.lane), tally_text(s.tally, summary),
                  *[tally_text(by_group[g], summary) if g in by_group else "-" for g in group_ids], follow]
-        add("| " + " | ".join(cells) + " |")
-    add("")
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
 
-    add(f"## {cat.t('moderation_log')}\n")
+
+def _moderation_log(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The host's moderation, phase and settings changes, in order."""
+    out.append(f"## {cat.t('moderation_log')}\n")
     if not summary.moderation_log:
-        add(cat.t("none_yet") + "\n")
-    else:
-        _table(out, [cat.t("time"), cat.t("action"), cat.t("statement"), cat.t("reason"), cat.t("detail")],
-               ["---", "---", "---:", "---", "---"])
-        for e in summary.moderation_log:
-            number = "" if e.statement is None else statement_number(e.statement)
-            add(f"| {format_time(e.at)} | {escape(cat.log_action(e.action))} | "
-                f"{number} | {escape(e.reason)} | {escape(log_detail(e, cat))} |")
-        add("")
+        out.append(cat.t("none_yet") + "\n")
+        return
+    _table(out, [cat.t("time"), cat.t("action"), cat.t("statement"), cat.t("reason"), cat.t("detail")],
+           ["---", "---", "---:", "---", "---"])
+    for e in summary.moderation_log:
+        number = "" if e.statement is None else statement_number(e.statement)
+        out.append(f"| {format_time(e.at)} | {escape(cat.log_action(e.action))} | "
+                   f"{number} | {escape(e.reason)} | {escape(log_detail(e, cat))} |")
+    out.append("")
 
-    if summary.privacy or summary.require_consent:  # the notice in force is part of the record
-        add(f"## {cat.t('privacy.heading')}\n")
-        add(escape(notice_caption(summary, cat)) + "\n")
-        out.extend(f"- **{escape(label)}**: {escape(text)}" for label, text in notice_rows(summary, cat))
-        add("")
-    return "\n".join(out)
+
+def _privacy(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """The privacy notice in force: part of the record."""
+    if not (summary.privacy or summary.require_consent):
+        return
+    out.append(f"## {cat.t('privacy.heading')}\n")
+    out.append(escape(notice_caption(summary, cat)) + "\n")
+    out.extend(f"- **{escape(label)}**: {escape(text)}" for label, text in notice_rows(summary, cat))
+    out.append("")
 
 
 def _checks(out: list[str], summary: Summary, cat: Catalog) -> None:
     """The consent checks: each draft, its answers by group and role, its objections and their handling."""
+    if not summary.checks:
+        return
     out.append(f"## {cat.t('check.heading')}\n")
     out.append(cat.t("checks_intro") + "\n")
     for check in summary.checks:
@@ -258,6 +321,8 @@ def _checks(out: list[str], summary: Summary, cat: Catalog) -> None:
 
 def _rounds(out: list[str], summary: Summary, cat: Catalog) -> None:
     """Every round after the first: what moved on each of its statements, by role and by opinion group."""
+    if not summary.rounds:
+        return
     out.append(f"## {cat.t('round.report_heading')}\n")
     out.append(cat.t("round.report_intro") + "\n")
     for info in summary.rounds:
@@ -273,6 +338,16 @@ def _analysis_note(summary: Summary, cat: Catalog) -> str:
     if a.source == "published":
         return cat.t("analysis_published", run=a.run)
     return cat.t(f"analysis_{a.source}")
+
+
+Section = Callable[[list[str], Summary, Catalog], None]
+"""A section writer: appends its lines to the report (nothing when the meeting has none of it)."""
+
+SECTIONS: tuple[Section, ...] = (
+    _heading, _participation, _analysis, _lanes, _lane_check, _checks, _importance, _rounds, _floor,
+    _groups, _majority, _map, _follow_ups, _questions, _all_statements, _moderation_log, _privacy,
+)
+"""The report's sections, in reading order."""
 
 
 def _table(out: list[str], head: list[str], align: list[str]) -> None:

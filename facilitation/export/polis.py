@@ -128,6 +128,7 @@ class _Renumber:
     def __call__(self, ours: int) -> int:
         return self.map[ours]
 
+
 POLIS_VALUES = {"agree": 1, "acceptable": 1, "pass": 0, "disagree": -1}
 MODERATED = {"accepted": 1, "pending": 0, "rejected": -1, "hidden": -1}
 SIDECAR = "facilitation.json"
@@ -161,27 +162,48 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
     everyone |= {s.author for s in summary.statements if s.author is not None}
     pid = _Renumber(ids.participants, everyone)
     sid = _Renumber(ids.statements, [s.id for s in summary.statements])
-    host_author = pid.next_free
-    group_index = {g.id: i for i, g in enumerate(summary.groups)}
-    group_of = {pid(p.participant): p.group for p in summary.map if p.group is not None}
     paths = [out / name for name in ("comments.csv", "votes.csv", "participants-votes.csv", "summary.csv",
                                      "comment-groups.csv", SIDECAR)]
+    _write_comments(summary, paths[0], pid, sid)
+    _write_votes(summary, paths[1], pid, sid)
+    _write_participants_votes(summary, paths[2], pid, sid)
+    _write_summary(summary, paths[3])
+    _write_comment_groups(summary, paths[4], sid)
+    paths[5].write_text(json.dumps(_sidecar(summary, pid, sid), ensure_ascii=False, indent=1) + "\n",
+                        encoding="utf-8")
+    if summary.rounds:  # every vote cast in a round after the first, beside the vote it replaced
+        paths.append(out / "rounds.csv")
+        write_rounds_csv(summary.rounds, paths[-1], pid, sid)
+    return paths
 
-    _write(paths[0], ["timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees", "moderated",
-                      "comment-body"],
+
+def _write_comments(summary: Summary, path: Path, pid: _Renumber, sid: _Renumber) -> None:
+    """``comments.csv``: each statement with its author (host seeds: an id no participant has), its agree
+    (acceptable included) and disagree counts, and its moderation."""
+    host_author = pid.next_free
+    _write(path, ["timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees", "moderated",
+                  "comment-body"],
            ([_ms(s.created_at), utc_text(s.created_at), sid(s.id), host_author if s.author is None else pid(s.author),
              s.tally.agree + s.tally.acceptable, s.tally.disagree, MODERATED.get(s.state, 0), neutralize(s.text)]
             for s in summary.statements))
 
+
+def _write_votes(summary: Summary, path: Path, pid: _Renumber, sid: _Renumber) -> None:
+    """``votes.csv``: the latest vote per pair, in time order."""
     votes = sorted(summary.votes, key=lambda v: (v.at, pid(v.participant), sid(v.statement)))
     # Pol.is adds a 0/1 "important" value per vote when its conversation enables importance
     # (compdemocracy/polis#2224); here when anyone marked a statement, so an unmarked meeting's file is unchanged
     marked = any(v.important for v in votes)
-    _write(paths[1], ["timestamp", "datetime", "comment-id", "voter-id", "vote", *(["important"] if marked else [])],
+    _write(path, ["timestamp", "datetime", "comment-id", "voter-id", "vote", *(["important"] if marked else [])],
            ([_ms(v.at), utc_text(v.at), sid(v.statement), pid(v.participant), POLIS_VALUES[v.value],
              *([int(v.important)] if marked else [])]
             for v in votes))
 
+
+def _write_participants_votes(summary: Summary, path: Path, pid: _Renumber, sid: _Renumber) -> None:
+    """``participants-votes.csv``: one row per voter with their group and counts, one column per statement."""
+    group_index = {g.id: i for i, g in enumerate(summary.groups)}
+    group_of = {pid(p.participant): p.group for p in summary.map if p.group is not None}
     statement_ids = [sid(s.id) for s in summary.statements]
     by_participant: dict[int, dict[int, int]] = {}
     for v in summary.votes:
@@ -196,12 +218,15 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
             len(mine), sum(1 for x in mine.values() if x == 1), sum(1 for x in mine.values() if x == -1),
             *[mine.get(s, "") for s in statement_ids],
         ])
-    _write(paths[2], ["participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree",
-                      *[str(s) for s in statement_ids]], rows)
+    _write(path, ["participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree",
+                  *[str(s) for s in statement_ids]], rows)
 
+
+def _write_summary(summary: Summary, path: Path) -> None:
+    """``summary.csv``: Pol.is's two-column conversation facts."""
     commenters = sum(1 for p in summary.participants if p.statements)
     description = "\n".join(x for x in (summary.topic, summary.description) if x)
-    with paths[3].open("w", newline="", encoding="utf-8") as f:
+    with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerows([
             ["topic", neutralize(summary.title)],
@@ -215,6 +240,9 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
             ["conversation-description", neutralize(description)],
         ])
 
+
+def _write_comment_groups(summary: Summary, path: Path, sid: _Renumber) -> None:
+    """``comment-groups.csv``: each statement's votes, agrees, disagrees and passes in all and by group."""
     letters = [chr(ord("a") + i) for i in range(len(summary.groups))]
     header = ["comment-id", "comment", "total-votes", "total-agrees", "total-disagrees", "total-passes"]
     for letter in letters:
@@ -229,9 +257,13 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
             t = leans.get(g.id)
             row += [0, 0, 0, 0] if t is None else [t.seen, t.agree + t.acceptable, t.disagree, t.passed]
         group_rows.append(row)
-    _write(paths[4], header, group_rows)
+    _write(path, header, group_rows)
 
-    sidecar = {
+
+def _sidecar(summary: Summary, pid: _Renumber, sid: _Renumber) -> dict[str, Any]:
+    """``facilitation.json``: what Pol.is's files cannot hold (settings, phase, statement states and reasons,
+    roles, acceptable votes, follow-ups, lineage), in the exported ids, for ``import-polis``."""
+    return {
         "format": SIDECAR_FORMAT,
         "version": 1,
         "code": summary.code,
@@ -250,8 +282,3 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
         "lineage": [{"kind": link.kind, "sources": [sid(x) for x in link.sources],
                      "targets": [sid(x) for x in link.targets], "at": link.at} for link in summary.lineage],
     }
-    paths[5].write_text(json.dumps(sidecar, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    if summary.rounds:  # every vote cast in a round after the first, beside the vote it replaced
-        paths.append(out / "rounds.csv")
-        write_rounds_csv(summary.rounds, paths[-1], pid, sid)
-    return paths

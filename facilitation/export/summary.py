@@ -350,10 +350,10 @@ class Summary:
     consented: int = 0
     """Participants whose join records that they ticked the notice's consent box."""
     checks: tuple[ConsentCheck, ...] = ()
+    """The consent checks on draft conclusions, in order (:mod:`facilitation.export.consent`)."""
     questions: tuple[QuestionInfo, ...] = ()
     """The agenda's questions with their statements and lane counts (:mod:`facilitation.export.questions`);
     empty for a meeting with the topic only."""
-    """The consent checks on draft conclusions, in order (:mod:`facilitation.export.consent`)."""
     floor: FloorInfo | None = None
     """The speaking queue's turns and time by role and by group, and the roles never heard (None: nobody
     asked for the floor; :mod:`facilitation.export.floor`)."""
@@ -412,112 +412,12 @@ def build_summary(
     assert isinstance(created, MeetingCreated)
     vote_times, follow_up_seqs = _scan(events)
     result, info = _analysis(meeting, analysis)
-
-    marks = meeting.part(Importance).marks
-    votes = tuple(
-        VoteRecord(pid, sid, value, vote_times[(pid, sid)], pid in marks.get(sid, ()))
-        for pid, mine in sorted(meeting.votes.items())
-        for sid, value in sorted(mine.items())
-    )
-    role_of = {p.id: p.role for p in meeting.participants.values()}
+    votes = _vote_records(meeting, vote_times)
     shown_groups = [g for g in result.get("groups", []) if _size(g) >= min_group_size()]
-    group_of = {int(m): str(g["id"]) for g in shown_groups for m in g.get("members", [])}
-    role_tallies = _tallies(votes, role_of)
-    overall = _tallies(votes, dict.fromkeys(role_of, ""))
-    group_tallies = _tallies((v for v in votes if v.participant in group_of), group_of)
-    group_ids = [str(g["id"]) for g in shown_groups]
-    lanes = {int(s): str(lane) for s, lane in result.get("lanes", {}).items()}
+    counts = _counts(meeting, shown_groups, votes)
+    statements = _statement_infos(meeting, result, counts)
     texts = {s.id: s.text for s in meeting.statements.values()}
-
-    def everyone(sid: int) -> Tally:
-        return overall.get("", {}).get(sid, Tally())
-
-    statements = tuple(
-        StatementInfo(
-            id=s.id, number=statement_number(s.id), text=s.text, seed=s.seed, author=s.author,
-            state=s.state.value, reason=s.reason, created_at=s.created_at,
-            tally=everyone(s.id),
-            by_group=tuple(GroupLean(g, group_tallies.get(g, {}).get(s.id, Tally())) for g in group_ids),
-            by_role=tuple(
-                GroupLean(r, role_tallies.get(r, {}).get(s.id, Tally()))
-                for r in meeting.settings.roles if r in role_tallies
-            ),
-            lane=_lane_of(lanes.get(s.id), everyone(s.id)) if s.state is StatementState.ACCEPTED else None,
-            follow_up=_follow_up(meeting, s.id),
-            important=len(marks.get(s.id, ())),
-        )
-        for s in sorted(meeting.statements.values(), key=lambda s: s.id)
-    )
-
-    acceptable = tuple(
-        Acceptable(s.id, s.text, min((x.share for x in _accepted_all(s.by_group)), default=0.0),
-                   _accepted_all(s.by_group), tuple(_accepted(lean) for lean in s.by_role if lean.tally.seen))
-        for s in sorted((s for s in statements if s.lane == "acceptable"), key=lambda s: (-_rank(s.by_group), s.id))
-    )
-    disputed = _lane_statements(statements, "disputed")
-    rejected = _lane_statements(statements, "rejected")
-
-    def opinion(o: Mapping[str, Any], tally: Tally) -> Opinion:
-        direction = str(o["direction"])
-        count = tally.disagree if direction == "disagree" else tally.agree
-        return Opinion(int(o["statement"]), texts[int(o["statement"])], direction, count, tally.seen,
-                       count / tally.seen if tally.seen else 0.0)
-
-    groups = tuple(
-        OpinionGroup(
-            str(g["id"]), _size(g),
-            tuple(
-                o for o in (
-                    opinion(r, group_tallies.get(str(g["id"]), {}).get(int(r["statement"]), Tally()))
-                    for r in g.get("representative", []) if int(r["statement"]) in texts
-                )
-                if o.count  # "0 of 6 disagree" does not set a group apart, whatever a smoothed test says
-            ),
-        )
-        for g in shown_groups
-    )
-    # a room's majority opinion rests on enough of the room: a statement whose lane still needs votes (some
-    # group has too few on it) is left out here, so the report does not call "3 of 4" the whole room's view
-    # while listing the same statement under "needs more votes" (found in the PO rehearsal)
-    lane_shown = {s.id: s.lane for s in statements}
-    majority = tuple(
-        opinion(o, everyone(int(o["statement"])))
-        for o in result.get("majority", [])
-        if int(o["statement"]) in texts and lane_shown.get(int(o["statement"])) != "needs_votes"
-    )
-    points = tuple(
-        MapPoint(int(p), float(xy[0]), float(xy[1]), group_of.get(int(p)))
-        for p, xy in sorted(result.get("positions", {}).items(), key=lambda kv: int(kv[0]))
-    )
-
-    left_out = excluded(meeting)
-    votes_by_participant: dict[int, int] = {}
-    for v in votes:
-        votes_by_participant[v.participant] = votes_by_participant.get(v.participant, 0) + 1
-    authored: dict[int, int] = {}
-    for s in meeting.statements.values():
-        if s.author is not None:
-            authored[s.author] = authored.get(s.author, 0) + 1
-    participants = tuple(
-        ParticipantInfo(p.id, p.role, p.joined_at, votes_by_participant.get(p.id, 0), authored.get(p.id, 0),
-                        p.id in left_out)
-        for p in sorted(meeting.participants.values(), key=lambda p: p.id)
-    )
-    by_role: dict[str, list[int]] = {}
-    for p in participants:
-        counts = by_role.setdefault(p.role, [0, 0])
-        counts[0] += 1
-        counts[1] += p.votes
-    role_order = [*meeting.settings.roles, ""]
-    participation = Participation(
-        participants=len(participants),
-        voters=len(votes_by_participant),
-        statements=meeting.accepted_count,
-        statements_total=len(meeting.statements),
-        votes=len(votes),
-        by_role=tuple(RoleCount(r, *by_role[r]) for r in role_order if r in by_role),
-    )
-
+    participants = _participant_infos(meeting, votes)
     ended = meeting.closed_at or _last_activity(events, follow_up_seqs)
     return Summary(
         format_version=FORMAT_VERSION,
@@ -544,26 +444,178 @@ def build_summary(
         duration_s=max(0.0, ended - meeting.created_at),
         generated_at=time.time() if now is None else now,
         join_url=join_url,
-        participation=participation,
+        participation=_participation(meeting, participants, votes),
         analysis=info,
-        acceptable=acceptable,
-        disputed=disputed,
-        rejected=rejected,
-        groups=groups,
-        majority=majority,
+        acceptable=_acceptable(statements),
+        disputed=_lane_statements(statements, "disputed"),
+        rejected=_lane_statements(statements, "rejected"),
+        groups=_opinion_groups(shown_groups, counts, texts),
+        majority=_majority(result, statements, counts, texts),
         statements=statements,
         moderation_log=tuple(_log_entry(e) for e in meeting.moderation_log),
-        map=points,
+        map=_map_points(result, counts.group_of),
         participants=participants,
         votes=votes,
-        checks=consent_checks(meeting, group_of, group_ids),
+        checks=consent_checks(meeting, counts.group_of, counts.group_ids),
         questions=agenda_of(meeting, {s.id: s.lane for s in statements if s.lane}),
-        rounds=round_shifts(meeting, group_of),
-        excluded=tuple(sorted(left_out)),
+        rounds=round_shifts(meeting, counts.group_of),
+        excluded=tuple(sorted(excluded(meeting))),
         quality=quality_check(meeting, events, _lanes(result)),
-        floor=floor_info(meeting, group_of),
+        floor=floor_info(meeting, counts.group_of),
         lineage=tuple(LineageLink(str(link["kind"]), tuple(link["sources"]), tuple(link["targets"]),
                                   float(link["at"])) for link in meeting.part(Lineage).links),
+    )
+
+
+def _vote_records(meeting: Meeting, vote_times: Mapping[tuple[int, int], float]) -> tuple[VoteRecord, ...]:
+    """Every effective vote with its time and whether its voter marked the statement important."""
+    marks = meeting.part(Importance).marks
+    return tuple(
+        VoteRecord(pid, sid, value, vote_times[(pid, sid)], pid in marks.get(sid, ()))
+        for pid, mine in sorted(meeting.votes.items())
+        for sid, value in sorted(mine.items())
+    )
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """The effective votes counted the three ways the reports show them: by everyone, by stakeholder role and
+    by opinion group (the analysis' groups of at least :func:`min_group_size`)."""
+
+    group_ids: list[str]
+    group_of: dict[int, str]
+    overall: dict[int, Tally]
+    by_role: dict[str, dict[int, Tally]]
+    by_group: dict[str, dict[int, Tally]]
+
+    def everyone(self, statement: int) -> Tally:
+        return self.overall.get(statement, Tally())
+
+    def group(self, group: str, statement: int) -> Tally:
+        return self.by_group.get(group, {}).get(statement, Tally())
+
+
+def _counts(meeting: Meeting, shown_groups: Sequence[Mapping[str, Any]], votes: Sequence[VoteRecord]) -> _Counts:
+    role_of = {p.id: p.role for p in meeting.participants.values()}
+    group_of = {int(m): str(g["id"]) for g in shown_groups for m in g.get("members", [])}
+    return _Counts(
+        group_ids=[str(g["id"]) for g in shown_groups],
+        group_of=group_of,
+        overall=_tallies(votes, dict.fromkeys(role_of, "")).get("", {}),
+        by_role=_tallies(votes, role_of),
+        by_group=_tallies((v for v in votes if v.participant in group_of), group_of),
+    )
+
+
+def _statement_infos(meeting: Meeting, result: Mapping[str, Any], counts: _Counts) -> tuple[StatementInfo, ...]:
+    """Every statement with its votes in all, by group and by role, and its lane (accepted statements only)."""
+    marks = meeting.part(Importance).marks
+    lanes = {int(s): str(lane) for s, lane in result.get("lanes", {}).items()}
+    return tuple(
+        StatementInfo(
+            id=s.id, number=statement_number(s.id), text=s.text, seed=s.seed, author=s.author,
+            state=s.state.value, reason=s.reason, created_at=s.created_at,
+            tally=counts.everyone(s.id),
+            by_group=tuple(GroupLean(g, counts.group(g, s.id)) for g in counts.group_ids),
+            by_role=tuple(
+                GroupLean(r, counts.by_role.get(r, {}).get(s.id, Tally()))
+                for r in meeting.settings.roles if r in counts.by_role
+            ),
+            lane=_lane_of(lanes.get(s.id), counts.everyone(s.id)) if s.state is StatementState.ACCEPTED else None,
+            follow_up=_follow_up(meeting, s.id),
+            important=len(marks.get(s.id, ())),
+        )
+        for s in sorted(meeting.statements.values(), key=lambda s: s.id)
+    )
+
+
+def _acceptable(statements: Sequence[StatementInfo]) -> tuple[Acceptable, ...]:
+    """The acceptable lane, by maximin rank (the least accepting group's smoothed share) first."""
+    return tuple(
+        Acceptable(s.id, s.text, min((x.share for x in _accepted_all(s.by_group)), default=0.0),
+                   _accepted_all(s.by_group), tuple(_accepted(lean) for lean in s.by_role if lean.tally.seen))
+        for s in sorted((s for s in statements if s.lane == "acceptable"), key=lambda s: (-_rank(s.by_group), s.id))
+    )
+
+
+def _opinion(o: Mapping[str, Any], tally: Tally, texts: Mapping[int, str]) -> Opinion:
+    """An analysis' representative or majority opinion, with the raw counts of ``tally``."""
+    direction = str(o["direction"])
+    count = tally.disagree if direction == "disagree" else tally.agree
+    return Opinion(int(o["statement"]), texts[int(o["statement"])], direction, count, tally.seen,
+                   count / tally.seen if tally.seen else 0.0)
+
+
+def _opinion_groups(shown_groups: Sequence[Mapping[str, Any]], counts: _Counts,
+                    texts: Mapping[int, str]) -> tuple[OpinionGroup, ...]:
+    """Each opinion group with its representative statements, counted from the group's votes."""
+    return tuple(
+        OpinionGroup(
+            str(g["id"]), _size(g),
+            tuple(
+                o for o in (
+                    _opinion(r, counts.group(str(g["id"]), int(r["statement"])), texts)
+                    for r in g.get("representative", []) if int(r["statement"]) in texts
+                )
+                if o.count  # "0 of 6 disagree" does not set a group apart, whatever a smoothed test says
+            ),
+        )
+        for g in shown_groups
+    )
+
+
+def _majority(result: Mapping[str, Any], statements: Sequence[StatementInfo], counts: _Counts,
+              texts: Mapping[int, str]) -> tuple[Opinion, ...]:
+    """The room's majority opinions. One rests on enough of the room: a statement whose lane still needs
+    votes (some group has too few on it) is left out, so the report does not call "3 of 4" the whole room's
+    view while listing the same statement under "needs more votes" (found in the PO rehearsal)."""
+    lane_shown = {s.id: s.lane for s in statements}
+    return tuple(
+        _opinion(o, counts.everyone(int(o["statement"])), texts)
+        for o in result.get("majority", [])
+        if int(o["statement"]) in texts and lane_shown.get(int(o["statement"])) != "needs_votes"
+    )
+
+
+def _map_points(result: Mapping[str, Any], group_of: Mapping[int, str]) -> tuple[MapPoint, ...]:
+    return tuple(
+        MapPoint(int(p), float(xy[0]), float(xy[1]), group_of.get(int(p)))
+        for p, xy in sorted(result.get("positions", {}).items(), key=lambda kv: int(kv[0]))
+    )
+
+
+def _participant_infos(meeting: Meeting, votes: Sequence[VoteRecord]) -> tuple[ParticipantInfo, ...]:
+    """Each participant with their role, votes and statements, and whether the host left them out."""
+    left_out = excluded(meeting)
+    votes_by_participant: dict[int, int] = {}
+    for v in votes:
+        votes_by_participant[v.participant] = votes_by_participant.get(v.participant, 0) + 1
+    authored: dict[int, int] = {}
+    for s in meeting.statements.values():
+        if s.author is not None:
+            authored[s.author] = authored.get(s.author, 0) + 1
+    return tuple(
+        ParticipantInfo(p.id, p.role, p.joined_at, votes_by_participant.get(p.id, 0), authored.get(p.id, 0),
+                        p.id in left_out)
+        for p in sorted(meeting.participants.values(), key=lambda p: p.id)
+    )
+
+
+def _participation(meeting: Meeting, participants: Sequence[ParticipantInfo],
+                   votes: Sequence[VoteRecord]) -> Participation:
+    by_role: dict[str, list[int]] = {}
+    for p in participants:
+        counts = by_role.setdefault(p.role, [0, 0])
+        counts[0] += 1
+        counts[1] += p.votes
+    role_order = [*meeting.settings.roles, ""]
+    return Participation(
+        participants=len(participants),
+        voters=len({v.participant for v in votes}),
+        statements=meeting.accepted_count,
+        statements_total=len(meeting.statements),
+        votes=len(votes),
+        by_role=tuple(RoleCount(r, *by_role[r]) for r in role_order if r in by_role),
     )
 
 
