@@ -20,7 +20,7 @@ from typing import Any
 from tests.e2e.test_projector_legibility import CONTRAST, LABEL_PX, MEASURE, STATEMENT_PX
 from tests.support.servers import ServerProcess, scaled
 
-__all__ = ["SEEDS", "Phone", "clock_pattern", "expected_shift", "export", "host_participants", "legible",
+__all__ = ["SEEDS", "VOTE_WORDS", "Phone", "clock_pattern", "expected_shift", "export", "host_participants", "legible",
            "serve_without_analysis", "shift_lines", "table", "two_groups"]
 
 SEEDS = ["夜市周邊應該增設機車停車區。", "應該設置行人專用時相的紅綠燈。", "週末應該實施交通管制，平日維持現狀。",
