@@ -33,6 +33,7 @@ __all__ = [
     "LOOP_LAG",
     "LOOP_LAG_MAX",
     "REGISTRY",
+    "STORE_COMMIT_SECONDS",
     "STORE_HEALTHY",
     "STORE_REFUSED",
     "STORE_UNREPLICATED",
@@ -147,6 +148,12 @@ STORE_UNREPLICATED = Counter(
     "facilitation_store_unreplicated_acks_total",
     "Appends acknowledged on the Redis master's fsynced AOF alone: no replica confirmed them in time "
     "(a failover to that replica could lose them; docs/scaling.md)", registry=REGISTRY,
+)
+STORE_COMMIT_SECONDS = HotHistogram(
+    "facilitation_store_commit_seconds",
+    "One group commit of the store, from sending the batch to its answer (SQLite: the transaction and its "
+    "fsync; Redis: the pipeline per shard, AOF fsync and WAIT included); its count is the commits",
+    (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
 STORE_HEALTHY = Gauge(
     "facilitation_store_healthy", "1 when the last /healthz write probe succeeded, else 0", registry=REGISTRY

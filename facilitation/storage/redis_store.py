@@ -283,6 +283,7 @@ class RedisStore(RedisErasure):
                 else:
                     groups.append([write])
             results: list[Any]
+            began = time.perf_counter()
             try:
                 results = await asyncio.wait_for(self._send(groups), BATCH_DEADLINE)
             except (RedisError, OSError, TimeoutError) as exc:
@@ -291,6 +292,7 @@ class RedisStore(RedisErasure):
                 log.exception("Redis store: a batch of %d writes failed", len(batch))
                 results = [exc] * len(groups)
             self._holding = []
+            metrics.STORE_COMMIT_SECONDS.observe(time.perf_counter() - began)
             for group, result in zip(groups, results, strict=True):
                 error = _append_error(result) if isinstance(result, BaseException) else None
                 for write in group:

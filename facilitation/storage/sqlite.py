@@ -233,12 +233,14 @@ class SQLiteStore:
                         break
                     batch.append(item)
                 self._holding = batch
+                began = time.perf_counter()
                 try:
                     outcomes = self._write_batch(conn, batch)
                 except Exception as exc:  # a bug or a broken connection: fail this batch, keep the thread
                     log.exception("SQLite writer: a batch of %d writes failed", len(batch))
                     outcomes = [exc] * len(batch)
                 self._holding = []
+                metrics.STORE_COMMIT_SECONDS.observe(time.perf_counter() - began)
                 assert self._loop is not None
                 self._loop.call_soon_threadsafe(_resolve, batch, outcomes)
                 if stop:
