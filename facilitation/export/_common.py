@@ -9,6 +9,7 @@ from facilitation.export.summary import LogEntry, Opinion, Share, Summary, Tally
 
 __all__ = [
     "accepted_note",
+    "lane_check_lines",
     "log_detail",
     "opinion_text",
     "rejected_note",
@@ -66,3 +67,20 @@ def log_detail(entry: LogEntry, cat: Catalog) -> str:
 
         return f"{numbers(entry.sources)} → {numbers(entry.targets)}"
     return ""
+
+
+def lane_check_lines(summary: Summary, cat: Catalog) -> list[str]:
+    """The lane check, one sentence each: how many participants the host left out of the analysis, and the
+    voting-quality flags with whether any lane changes without the flagged (``summary.quality``)."""
+    lines = []
+    if summary.excluded:
+        lines.append(cat.t("excluded_note", count=len(summary.excluded)))
+    if summary.quality is not None:
+        q = summary.quality
+        verdict = cat.t("quality_not_compared") if not q.compared else cat.t("quality_no_change") \
+            if not q.changes else cat.t("quality_changes", changes="; ".join(
+                f"#{statement_number(c.statement)} {cat.lane(c.lane)} → {cat.lane(c.without) or '-'}"
+                for c in q.changes))
+        lines.append(cat.join(cat.t("quality_note", count=len(q.flagged), same=q.same_answer, fast=q.too_fast),
+                              verdict))
+    return lines

@@ -13,6 +13,7 @@ from html import escape
 
 from facilitation.export._common import (
     accepted_note,
+    lane_check_lines,
     log_detail,
     opinion_text,
     rejected_note,
@@ -209,6 +210,15 @@ def _lanes(out: list[str], summary: Summary, cat: Catalog) -> None:
         _table(out, ["#", cat.t("statement"), *group_heads], rows)
     if summary.acceptable or summary.disputed or summary.rejected:
         add(f'<p class="note">{e(cat.t("ranking_note"))}</p>')
+
+
+def _lane_check(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """Who the host left out of the analysis, the voting-quality flags, and whether any lane changes
+    without the flagged voters: the Markdown's sentences (:func:`lane_check_lines`)."""
+    lines = lane_check_lines(summary, cat)
+    if lines:
+        out.append('<div class="lane-check">'
+                   + "".join(f'<p class="note">{escape(line)}</p>' for line in lines) + "</div>")
 
 
 def _importance(out: list[str], summary: Summary, cat: Catalog) -> None:
@@ -445,7 +455,7 @@ Section = Callable[[list[str], Summary, Catalog], None]
 """A section writer: appends its HTML to the page (nothing when the meeting has none of it)."""
 
 SECTIONS: tuple[Section, ...] = (
-    _heading, _participation, _analysis, _lanes, _checks, _importance, _rounds, _floor,
+    _heading, _participation, _analysis, _lanes, _lane_check, _checks, _importance, _rounds, _floor,
     _groups, _majority, _map, _follow_ups, _questions, _all_statements, _moderation_log, _privacy,
 )
 """The page's sections, in reading order (:func:`render_html` closes the page after them)."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from facilitation.export._common import (
     accepted_note,
+    lane_check_lines,
     log_detail,
     opinion_text,
     rejected_note,
@@ -147,15 +148,7 @@ def _lanes(out: list[str], summary: Summary, cat: Catalog) -> None:
 def _lane_check(out: list[str], summary: Summary, cat: Catalog) -> None:
     """Who the host left out of the analysis, the voting-quality flags, and whether any lane changes
     without the flagged voters."""
-    if summary.excluded:
-        out.append(cat.t("excluded_note", count=len(summary.excluded)) + "\n")
-    if summary.quality is not None:
-        q = summary.quality
-        out.append(cat.t("quality_note", count=len(q.flagged), same=q.same_answer, fast=q.too_fast) + " " + (
-            cat.t("quality_not_compared") if not q.compared else cat.t("quality_no_change") if not q.changes
-            else cat.t("quality_changes", changes="; ".join(
-                f"#{statement_number(c.statement)} {cat.lane(c.lane)} → {cat.lane(c.without) or '-'}"
-                for c in q.changes))) + "\n")
+    out.extend(line + "\n" for line in lane_check_lines(summary, cat))
 
 
 def _importance(out: list[str], summary: Summary, cat: Catalog) -> None:

@@ -5,6 +5,7 @@ as the live one did, and the Markdown says how many the groups and lanes are wit
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 from facilitation.core.commands.exclusion import ExcludeFromAnalysis
@@ -26,6 +27,8 @@ def test_the_exports_keep_excluded_votes_and_say_who_was_left_out() -> None:
     assert data["analysis"]["participants"] == 5, "the computed analysis leaves the excluded voter out"
     md = render(summary, "md").decode()
     assert "主持人將 1 位參與者排除於分析之外" in md
+    (line,) = [x for x in md.splitlines() if x.startswith("主持人將")]
+    assert f'<p class="note">{escape(line)}</p>' in render(summary, "html").decode(), "the HTML says it too"
 
 
 def test_nobody_excluded_exports_as_before() -> None:
@@ -35,6 +38,7 @@ def test_nobody_excluded_exports_as_before() -> None:
     assert data["excluded"] == [] and not any(p["excluded"] for p in data["participants"])
     assert data["analysis"]["participants"] == 6
     assert "排除於分析之外" not in render(summary, "md").decode()
+    assert "排除於分析之外" not in render(summary, "html").decode()
 
 
 def meeting_log(exclude: int) -> tuple[list[Event], list[int]]:

@@ -4,7 +4,13 @@ without them, counted from the log's votes and their times."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from html import escape
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from facilitation.core.commands.statements import Vote
 from facilitation.core.events import Event
@@ -62,3 +68,23 @@ def meeting_log(flagged: bool) -> tuple[list[Event], list[int]]:
                 value = ("agree", "disagree", "pass")[(i + s) % 3] if s % 4 else ("agree" if i % 2 else "disagree")
                 do(Vote(p, s, value, op=f"v{p}-{s}"), NOW + 100 + i * 1000 + s * 30)
     return events, people
+
+
+def test_the_html_and_pdf_give_the_markdowns_lane_check(tmp_path: Path) -> None:
+    """The HTML report (and the PDF printed from it) carries the flags line and the lane verdict, word for
+    word as the Markdown; without a flag none of it."""
+    summary = build_summary(meeting_log(flagged=True)[0], None, now=NOW + 10_000)
+    md = render(summary, "md").decode()
+    (line,) = [x for x in md.splitlines() if x.startswith("投票品質檢查")]
+    assert "不含他們的票" in line
+    html = render(summary, "html").decode()
+    assert f'<p class="note">{escape(line)}</p>' in html
+    if shutil.which("pdftotext") is None:
+        pytest.fail("poppler-utils (pdftotext) is required: apt-get install poppler-utils")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render(summary, "pdf"))
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "".join(line.split()) in "".join(text.split())
+    unflagged = render(build_summary(meeting_log(flagged=False)[0], None, now=NOW + 10_000), "html").decode()
+    assert "投票品質檢查" not in unflagged and "lane-check" not in unflagged
