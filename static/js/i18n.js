@@ -1,7 +1,9 @@
 // Translation catalogs: every user-visible string goes through t(key).
-// Only the language in use is downloaded (each catalog is ~7 KB compressed, a sixth of what a cheap phone
-// fetches to join); the other comes when someone switches to it, and a switch that cannot fetch it (offline)
-// keeps the current language instead of showing keys.
+// Only the language in use is downloaded; the other comes when someone switches to it, and a switch that
+// cannot fetch it (offline) keeps the current language instead of showing keys. The console, projector and
+// home page read the full catalogs (static/i18n/<lang>.json, ~9 KB compressed); a phone reads its own subset
+// (static/i18n/phone/<lang>.json, ~4.5 KB: the keys the participant page and the modules it loads name,
+// copied by scripts/phone_catalog.py), one request either way.
 
 import { safeGet, safeSet } from "./store.js";
 
@@ -10,6 +12,7 @@ const STORE_KEY = "facilitation.lang";
 const catalogs = {};
 let current = "zh-TW";
 let browserLanguage = null;
+let folder = "/static/i18n";
 const listeners = [];
 
 /**
@@ -30,7 +33,7 @@ export function preferredLanguage(preferences = navigator.languages || [navigato
 async function ensureCatalog(lang) {
   if (catalogs[lang]) return true;
   try {
-    const response = await fetch(`/static/i18n/${lang}.json`);
+    const response = await fetch(`${folder}/${lang}.json`);
     if (!response.ok) return false;
     catalogs[lang] = await response.json();
     return true;
@@ -50,9 +53,11 @@ async function switchTo(lang) {
 /**
  * Load the catalog in use. The language is the user's toggle choice, else (with `followBrowser`: a phone,
  * held by one person) the browser's language when the pages offer it, else the meeting's, else zh-TW.
- * Shared screens (projector, console) follow the meeting, not the laptop they run on.
+ * Shared screens (projector, console) follow the meeting, not the laptop they run on. `catalog: "phone"`
+ * reads the phone's subset.
  */
-export async function loadI18n(meetingLanguage, { followBrowser = false } = {}) {
+export async function loadI18n(meetingLanguage, { followBrowser = false, catalog = "" } = {}) {
+  if (catalog) folder = `/static/i18n/${catalog}`;
   const chosen = safeGet(STORE_KEY);
   browserLanguage = followBrowser ? preferredLanguage() : null;
   const wanted = LANGS.includes(chosen) ? chosen : browserLanguage || (LANGS.includes(meetingLanguage)

@@ -1,38 +1,30 @@
 // "My data" on the phone (個人資料保護法 §3: to read one's data and have it deleted): what the meeting holds
 // about this phone (its profile, its statements and what became of them, its votes), read with the phone's
 // own token, and the button that erases all of it. Reachable at /m/CODE#my-data (the receipt link) for as long
-// as the phone keeps its token. Every text from the server goes through textContent (dom.js).
+// as the phone keeps its token. Loaded on demand (participant.js): most phones never open it. Every text from
+// the server goes through textContent (dom.js).
 
 import { $, el, setText, show } from "./dom.js";
 import { t } from "./i18n.js";
 import { keys, safeGet, safeSet } from "./store.js";
 import { stateKey, voteKey } from "./vocabulary.js";
 
-let wired = false;
-
 /**
- * Offer "my data" once this phone has a token. `stop` ends the live connection; `onErased` hides the rest of
- * the page. Called again on every welcome (harmless).
+ * A press on one of the panel's buttons (`id`: the button's id). participant.js shows the panel and loads this
+ * module at the first press (or at once for the receipt link): `stop` ends the live connection, `onErased`
+ * hides the rest of the page.
  */
-export function offerMyData(code, { stop, onErased }) {
-  const token = safeGet(keys.token(code));
-  show("#my-data", Boolean(token));
-  if (!token || wired) return;
-  wired = true;
-  $("#my-data-link").href = `/m/${encodeURIComponent(code)}#my-data`;
-  $("#my-data-show").addEventListener("click", () => load(code));
-  $("#my-data-erase").addEventListener("click", () => {
+export function press(code, id, { stop, onErased }) {
+  if (id === "my-data-show") {
+    load(code);
+  } else if (id === "my-data-erase") {
     show("#my-data-confirm", true);
     $("#my-data-confirm-yes").focus();
-  });
-  $("#my-data-confirm-no").addEventListener("click", () => {
+  } else if (id === "my-data-confirm-no") {
     show("#my-data-confirm", false);
     $("#my-data-erase").focus();
-  });
-  $("#my-data-confirm-yes").addEventListener("click", () => erase(code, stop, onErased));
-  if (window.location.hash === "#my-data") {
-    $("#my-data").scrollIntoView();
-    load(code);
+  } else if (id === "my-data-confirm-yes") {
+    erase(code, stop, onErased);
   }
 }
 

@@ -8,14 +8,11 @@ import { groupOf, normalizeAnalysis, statementId, storedAnalysisPossible } from 
 import { showConnection, wireLanguageToggle } from "./chrome.js";
 import { $, codeFromPath, displayCode, el, setText, show } from "./dom.js";
 import { AgendaView } from "./agenda.js";
-import { Countdown } from "./countdown.js";
 import { Draft } from "./draft.js";
 import { TypingSignal } from "./typing.js";
 import { acceptanceFigure, nameAcceptable, repFigure } from "./figures.js";
 import { has, loadI18n, onLangChange, setMeetingLanguage, t } from "./i18n.js";
 import { LiveClient } from "./live.js";
-import { offerMyData } from "./mydata.js";
-import { showPublished } from "./publishing.js";
 import { hasNotice, renderNotice } from "./notice.js";
 
 import { PRACTICE_FEEDBACK, Practice } from "./practice.js";
@@ -59,7 +56,76 @@ const state = {
   aboutFolded: false,
 };
 let live = null;
-const countdown = new Countdown(document.getElementById("timer"));
+// countdown.js: loaded once the meeting has a timer. Until then the snapshot and the timer events are kept with
+// the time they arrived, and replayed into it: the clock offset is the snapshot's arrival, not the module's.
+let countdown = null;
+let countdownLoading = null;
+let timerMessages = [];
+
+function receiveTimer(msg) {
+  if (countdown) {
+    countdown.receive(msg);
+    return;
+  }
+  const events = msg.type === "batch" ? msg.events || [] : msg.type === "event" ? [msg.event || {}] : [];
+  const timed = events.some((event) => String(event.type).startsWith("timer_"));
+  if (msg.type === "snapshot") timerMessages = [];
+  if (msg.type === "snapshot" || timed) timerMessages.push([msg, Date.now()]);
+  if (!countdownLoading && (timed || timerMessages.some(([m]) => m.type === "snapshot" && (m.meeting || {}).timer))) {
+    countdownLoading = import("./countdown.js").then((m) => {
+      countdown = new m.Countdown($("#timer"));
+      for (const [kept, at] of timerMessages) {
+        countdown.receive(kept.type === "snapshot" ? { ...kept, now: kept.now + (Date.now() - at) / 1000 } : kept);
+      }
+      timerMessages = [];
+    }, () => {
+      countdownLoading = null;  // offline: the next message tries again
+    });
+  }
+}
+
+// publishing.js (the link to the published record): loaded once the record is published.
+let publishing = null;
+
+function showPublished(publishedAt) {
+  if (typeof publishedAt !== "number") {
+    show("#published", false);
+    return;
+  }
+  publishing = publishing || import("./publishing.js");
+  publishing.then((m) => m.showPublished(code, publishedAt), () => {
+    publishing = null;
+  });
+}
+
+// "My data" (mydata.js) is read or erased rarely: the panel shows from here, its module loads at the first
+// press on one of its buttons, or at once for the receipt link (/m/CODE#my-data).
+let myData = null;
+let myDataOffered = false;
+
+function pressMyData(id) {
+  myData = myData || import("./mydata.js");
+  myData.then((m) => m.press(code, id, { stop: () => live.stop(), onErased: erased }), () => {
+    myData = null;
+    setText("#my-data-status", t("mydata.failed"));
+  });
+}
+
+function offerMyData() {
+  const token = safeGet(keys.token(code));
+  show("#my-data", Boolean(token));
+  if (!token || myDataOffered) return;
+  myDataOffered = true;
+  $("#my-data-link").href = `/m/${encodeURIComponent(code)}#my-data`;
+  if (window.location.hash === "#my-data") {
+    $("#my-data").scrollIntoView();
+    pressMyData("my-data-show");
+  }
+}
+$("#my-data").addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  if (button) pressMyData(button.id);
+});
 const agenda = new AgendaView({
   onChange: (event) => {
     renderIntro();
@@ -134,10 +200,10 @@ let writeWasOpen = null;
 async function boot() {
   setText("#code", displayCode(code));
   // A phone speaks its owner's language when the pages have it (the toggle still wins, and is remembered).
-  const [info] = await Promise.all([fetchInfo(), loadI18n(null, { followBrowser: true })]);
+  const [info] = await Promise.all([fetchInfo(), loadI18n(null, { followBrowser: true, catalog: "phone" })]);
   wireLanguageToggle();
   onLangChange(render);
-  onLangChange(() => countdown.render());
+  onLangChange(() => countdown && countdown.render());
   wireWriting();
   wirePractice();
   if (!info) {
@@ -300,14 +366,14 @@ function fatal(text) {
 // ------------------------------------------------------------------ messages
 
 function receive(msg) {
-  countdown.receive(msg);
+  receiveTimer(msg);
   agenda.receive(msg);
   switch (msg.type) {
     case "welcome":
       if (state.viewer) break;
       state.participant = msg.participant;
       if (msg.token) safeSet(keys.token(code), msg.token);
-      offerMyData(code, { stop: () => live.stop(), onErased: erased });
+      offerMyData();
       if (Array.isArray(msg.votes) && msg.votes.length) state.votes_offered = msg.votes;
       break;
     case "snapshot":
@@ -340,7 +406,7 @@ function receive(msg) {
 
 function applySnapshot(msg) {
   const meeting = msg.meeting || {};
-  showPublished(code, (meeting.publication || {}).published_at);
+  showPublished((meeting.publication || {}).published_at);
   state.settings = meeting.settings || state.settings;
   state.phase = meeting.phase || state.phase;
   state.resultsVisible = meeting.results_visible !== false;
@@ -393,7 +459,7 @@ function applyEvent(event) {
   }
   switch (event.type) {
     case "record_published":
-      showPublished(code, event.at);
+      showPublished(event.at);
       break;
     case "statement":
       if (event.statement) {

@@ -1,9 +1,13 @@
-"""Every user-visible string of the pages is in both catalogs (zh-TW and en), and the catalogs agree."""
+"""Every user-visible string of the pages is in both catalogs (zh-TW and en), and the catalogs agree; the
+phone's own catalogs (static/i18n/phone/, a subset) hold every key the participant page can show."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,6 +17,16 @@ NAMESPACES = {key.split(".")[0] for key in CATALOGS["en"]}
 ATTRIBUTE_KEY = re.compile(r'data-i18n(?:-[a-z-]+)?="([^"]+)"')
 STRING_KEY = re.compile(r"""["'`]([a-z_]+(?:\.[a-z0-9_]+)+)["'`]""")
 TEMPLATE_KEY = re.compile(r"""\bt\(\s*`(?!error\.)""")
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "phone_catalog.py"
+PHONE = {lang: json.loads((STATIC / "i18n" / "phone" / f"{lang}.json").read_text("utf-8")) for lang in CATALOGS}
+
+
+def _phone_script() -> object:
+    spec = importlib.util.spec_from_file_location("phone_catalog", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _used_keys() -> set[str]:
@@ -97,3 +111,35 @@ def test_placeholders_match_between_languages() -> None:
     """A {name} placeholder in one language exists in the other, so no value is lost in translation."""
     for key, zh in CATALOGS["zh-TW"].items():
         assert set(re.findall(r"\{(\w+)\}", zh)) == set(re.findall(r"\{(\w+)\}", CATALOGS["en"][key])), key
+
+
+def test_phone_catalogs_are_the_full_catalogs_subset() -> None:
+    """The phone catalogs are copies, never a second place to write a string: each text equals the full
+    catalog's, and both languages have the same keys."""
+    assert set(PHONE["zh-TW"]) == set(PHONE["en"])
+    for lang, phone in PHONE.items():
+        assert phone, lang
+        assert all(CATALOGS[lang].get(key) == text for key, text in phone.items()), lang
+    assert len(PHONE["en"]) < len(CATALOGS["en"]) * 0.6  # a phone does not carry the console's strings
+
+
+def test_phone_catalogs_hold_every_key_the_phone_page_uses() -> None:
+    """Every key in participant.html and in the modules the participant page loads (at once or on demand) is
+    in both phone catalogs, so a phone never shows a key; the console's keys are not."""
+    script = _phone_script()
+    modules = script.phone_modules()  # type: ignore[attr-defined]
+    assert {"participant.js", "mydata.js", "countdown.js", "publishing.js", "decision.js"} <= set(modules)
+    assert "host.js" not in modules and "projector.js" not in modules
+    used = script.phone_keys(NAMESPACES)  # type: ignore[attr-defined]
+    assert {"vote.changing", "mydata.heading", "timer.left", "publish.phone", "check.heading"} <= used
+    for lang, phone in PHONE.items():
+        missing = sorted(used - set(phone))
+        assert not missing, f"missing in phone/{lang}.json: {missing}"
+        assert "host.accept" not in phone and "projector.scan_to_join" not in phone
+
+
+def test_phone_catalogs_are_up_to_date() -> None:
+    """The checked-in phone catalogs are what scripts/phone_catalog.py writes from the full ones now (after
+    editing a string or a phone module, run it)."""
+    done = subprocess.run([sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
