@@ -19,7 +19,7 @@ import { HostRound } from "./roundhost.js";
 import { HostScreen } from "./screenhost.js";
 import { HostSpotlight } from "./spothost.js";
 import { keys, safeGet, safeSet } from "./store.js";
-import { nearDuplicates, rewriteBox } from "./lineage.js";
+import { nearDuplicates, publishedRewrite, rewriteBox } from "./lineage.js";
 import { HostFlags } from "./flagshost.js";
 import { mountTimerPanel } from "./timerpanel.js";
 import { mountAgendaPanel } from "./agenda.js";
@@ -529,7 +529,8 @@ function focusKey() {
   const node = document.activeElement;
   const item = node && node !== document.body ? node.closest("li[data-statement]") : null;
   if (!item || !item.parentElement || !item.parentElement.id) return null;
-  return { node, list: item.parentElement.id, statement: item.dataset.statement, tag: node.tagName, cls: node.className };
+  const caret = node.tagName === "INPUT" ? [node.selectionStart, node.selectionEnd] : null;
+  return { node, list: item.parentElement.id, statement: item.dataset.statement, tag: node.tagName, cls: node.className, caret };
 }
 
 function restoreFocus(key) {
@@ -537,6 +538,7 @@ function restoreFocus(key) {
   const item = document.querySelector(`#${key.list} > li[data-statement="${key.statement}"]`);
   const again = item && Array.from(item.querySelectorAll(key.tag)).find((n) => n.className === key.cls);
   if (again) again.focus({ preventScroll: true });
+  if (again && key.caret) again.setSelectionRange(...key.caret);  // a rebuilt input keeps the host's caret
 }
 
 function renderAll() {
@@ -771,6 +773,9 @@ function renderStatements() {
         statement.reason ? el("span", { class: "stmt-meta", text: t("mine.reason", { reason: statement.reason }) }) : null,
         el("span", { class: "stmt-meta", text: tallyText(statement.tally || {}) }),
         action),
+      // reword / split a published statement (lineage.js: what the server's rules allow; nothing once closed)
+      statement.state === "accepted" && state.phase !== "closed"
+        ? publishedRewrite(statement, { errorText, send: (type, fields) => live.send(type, fields) }) : null,
       error));
   }
 }

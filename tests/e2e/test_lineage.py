@@ -1,8 +1,10 @@
-"""Near-duplicates beside a pending statement, and a merge from the console (issue 24, statement lineage).
+"""Near-duplicates beside a pending statement, a merge, and reword / split from the console (issue 24,
+statement lineage).
 
 A phone posts a near-repeat of an earlier statement under pre-moderation; the host's console shows the
 earlier one beside it with its similarity (facilitation/core/similarity.py, through /api/meetings/{code}/similar),
-and its merge button closes both into one statement with the earlier words, as the moderation log says."""
+and its merge button closes both into one statement with the earlier words, as the moderation log says.
+Published statements can be reworded while only their author has voted, and split whatever their votes."""
 
 from __future__ import annotations
 
@@ -34,19 +36,34 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         process.stop()
 
 
-def phone_post(base: str, code: str, text: str) -> dict[str, Any]:
-    """A new participant posts ``text`` over the WebSocket, as a phone does."""
+def phone_send(base: str, code: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A new participant sends one message over the WebSocket, as a phone does; its reply."""
     from websockets.sync.client import connect
 
     with connect(base.replace("http://", "ws://") + f"/ws/{code}", open_timeout=scaled(10)) as ws:
         ws.send(json.dumps({"v": 1, "type": "hello", "role": "participant"}))
         while json.loads(ws.recv(timeout=scaled(10)))["type"] != "snapshot":
             pass
-        ws.send(json.dumps({"v": 1, "op": "post-1", "type": "post", "text": text}))
+        ws.send(json.dumps({"v": 1, "op": "phone-1", **message}))
         while True:
             reply: dict[str, Any] = json.loads(ws.recv(timeout=scaled(10)))
-            if reply.get("op") == "post-1":
+            if reply.get("op") == "phone-1":
                 return reply
+
+
+def phone_post(base: str, code: str, text: str) -> dict[str, Any]:
+    """A new participant posts ``text``."""
+    return phone_send(base, code, {"type": "post", "text": text})
+
+
+def log_entries(base: str, code: str, action: str) -> list[dict[str, Any]]:
+    """The moderation log once it has an ``action`` entry (waited for), all of it."""
+    deadline = time.monotonic() + scaled(10)
+    while True:
+        log: list[dict[str, Any]] = api(base, f"/api/meetings/{code}/log")["log"]
+        if any(e["action"] == action for e in log) or time.monotonic() > deadline:
+            return log
+        time.sleep(0.05)
 
 
 def test_the_console_suggests_the_earlier_statement_and_merges(browser: Any, server: ServerProcess) -> None:
@@ -118,4 +135,60 @@ def test_the_console_splits_a_composite_statement(browser: Any, server: ServerPr
     reason = next(e["reason"] for e in log if e["action"] == "hide" and e["statement"] == original)
     assert reason == f"已拆分為 #{original + 2}、#{original + 3}"
     expect(host.locator("#all-statements")).to_contain_text("把市場搬到河濱")
+    assert host.errors == []
+
+
+def test_the_console_rewords_and_splits_published_statements(browser: Any, server: ServerProcess) -> None:
+    """A published statement only its author voted on is reworded from the statements list; one someone else
+    voted on offers the split only, says why with the count, and a reword of it is refused in words."""
+    base = server.url
+    created = create_meeting(base, title="夜市", moderation="post", seeds=SEEDS)
+    code, key = created["code"], created["host_key"]
+    assert host_command(base, code, key, {"type": "phase", "phase": "collecting"})["type"] == "ack"
+    loose = "攤位租金太高了啦"
+    composite = "降低攤位租金並且把市場搬到河濱"
+    first = phone_post(base, code, loose)
+    second = phone_post(base, code, composite)
+    assert first["result"]["state"] == second["result"]["state"] == "accepted", (first, second)
+    reworded, voted = int(first["result"]["statement"]), int(second["result"]["statement"])
+    vote = phone_send(base, code, {"type": "vote", "statement": voted, "value": "disagree"})
+    assert vote["type"] == "ack", vote
+
+    host = new_page(browser, HOST)
+    host.goto(f"{base}/host/{code}#key={key}")
+    item = host.locator("#all-statements li", has_text=loose)
+    expect(item.locator("summary.rewrite-open")).to_have_text("改寫／拆分")  # only its author voted
+    item.locator("summary.rewrite-open").click()
+    item.locator("input.rewrite").fill("攤位租金太高")
+    item.locator("button.rewrite-send").click()
+    log = log_entries(base, code, "reword")
+    assert [(e["sources"], e["targets"]) for e in log if e["action"] == "reword"] == [([reworded], [voted + 1])]
+    assert {e["statement"]: e["reason"] for e in log if e["action"] == "hide"} == {reworded: f"已改寫為 #{voted + 2}"}
+    new = host.locator("#all-statements li", has_text="攤位租金太高").filter(has_not_text=loose)
+    expect(new).to_contain_text("攤位租金太高")
+
+    item = host.locator("#all-statements li", has_text=composite)
+    expect(item.locator("summary.rewrite-open")).to_have_text("拆分")  # someone besides its author voted
+    item.locator("summary.rewrite-open").click()
+    expect(item.locator(".rewrite-note")).to_contain_text("作者以外已有 1 票")
+    expect(item.locator("button.rewrite-send")).to_have_text("拆分")
+    item.locator("input.rewrite").fill("降低攤位租金並把市場搬到河濱")  # one text: a reword, refused
+    item.locator("button.rewrite-send").click()
+    expect(item.locator(".rewrite-box .action-error")).to_have_text(
+        "作者以外已經有人表態，不能改寫：請拆分成兩則以上（用 ｜ 分開），或另外新增一則。")
+    assert not [e for e in api(base, f"/api/meetings/{code}/log")["log"] if e.get("statement") == voted]
+    # the console rebuilds its lists on every event: the refusal and the host's words stay
+    assert phone_send(base, code, {"type": "vote", "statement": 0, "value": "agree"})["type"] == "ack"
+    expect(host.locator("#all-statements li", has_text=SEEDS[0])).to_contain_text("共 1 票")
+    expect(item.locator(".rewrite-box .action-error")).to_contain_text("不能改寫")
+    expect(item.locator("input.rewrite")).to_have_value("降低攤位租金並把市場搬到河濱")
+    item.locator("input.rewrite").fill("降低攤位租金｜把市場搬到河濱")
+    item.locator("button.rewrite-send").click()
+    log = log_entries(base, code, "split")
+    assert [(e["sources"], e["targets"]) for e in log if e["action"] == "split"] == [([voted], [voted + 2, voted + 3])]
+    hidden = next(e["reason"] for e in log if e["action"] == "hide" and e["statement"] == voted)
+    assert hidden == f"已拆分為 #{voted + 3}、#{voted + 4}"
+    expect(host.locator("#all-statements li", has_text="把市場搬到河濱").locator(".badge")).not_to_have_count(0)
+    closed = host.locator("#all-statements li", has_text=composite)
+    expect(closed.locator("summary.rewrite-open")).to_have_count(0)  # a closed original is changed no more
     assert host.errors == []
