@@ -1,7 +1,7 @@
 """Server CPU per durable vote: facilitation vs the bare stack, measured in the same run.
 
     python bench/bench_ingest.py --out bench/results/ingest.json [--phones 400] [--rate 19] [--duration 15]
-                                 [--profile]
+                                 [--patterns paced,bursty] [--profile [--profile-pattern bursty]]
 
 Two servers, one after the other, each on a fresh SQLite file, pinned to CPU 0 with ``taskset`` (all
 threads, the SQLite writer included); the load generator runs in its own process pinned to CPU 1:
@@ -10,8 +10,10 @@ threads, the SQLite writer included); the load generator runs in its own process
 - ``floor``: bench/floor_server.py, Starlette + uvicorn + the same batched SQLite WAL writer
   (``synchronous=FULL``), no meeting logic.
 
-Each phone says hello, then votes at ``--rate`` votes/s (below the 20/s per-phone limit), one vote in flight
-at a time: a vote is sent, its ack (sent after the vote is durable) awaited, the next sent on schedule.
+Each phone says hello, then votes, one vote in flight at a time: a vote is sent, its ack (sent after the vote
+is durable) awaited, and the next one sent either on schedule (``paced``: ``--rate`` votes/s, below the 20/s
+per-phone limit) or at once (``bursty``: as fast as its acks allow, the pattern of a spotlight or a new round).
+Both patterns run against both servers in the same run (floor, then facilitation, for each pattern).
 The headline is the server's CPU time (user + system, all threads, from /proc/<pid>/stat) over the voting
 window divided by the votes acknowledged in it: it stays comparable while other work shares the machine.
 Also reported: votes/s, ack latency p50/p99, and the ratio facilitation / floor. With --profile, py-spy
@@ -62,8 +64,11 @@ def _percentile(values: list[float], q: float) -> float:
 # ---------------------------------------------------------------- the load generator (its own process)
 
 
-async def _load(url: str, phones: int, rate: float, duration: float) -> dict[str, Any]:
-    """Connect every phone, print ``ready``, vote for ``duration`` seconds, return the counts."""
+async def _load(url: str, phones: int, rate: float, duration: float, pattern: str = "paced") -> dict[str, Any]:
+    """Connect every phone, print ``ready``, vote for ``duration`` seconds, return the counts.
+
+    ``paced``: each phone votes on a schedule of ``rate`` a second; ``bursty``: each phone sends its next vote
+    as soon as the previous one's ack arrives (a spotlight or a new round: everyone taps at once)."""
     import websockets
 
     loop = asyncio.get_running_loop()
@@ -87,11 +92,17 @@ async def _load(url: str, phones: int, rate: float, duration: float) -> dict[str
             offset = (i % 100) / 100 / rate  # spread the phones over the interval
             k = 0
             while True:
-                due = start + offset + k / rate
-                if due >= stop:
-                    break
-                if due > loop.time():
-                    await asyncio.sleep(due - loop.time())
+                if pattern == "bursty":
+                    if k == 0 and start + offset > loop.time():
+                        await asyncio.sleep(start + offset - loop.time())
+                    if loop.time() >= stop:
+                        break
+                else:
+                    due = start + offset + k / rate
+                    if due >= stop:
+                        break
+                    if due > loop.time():
+                        await asyncio.sleep(due - loop.time())
                 op = f"b{k}"
                 vote = {"v": 1, "type": "vote", "op": op, "statement": (i + k) % STATEMENTS,
                         "value": ("agree", "disagree")[(k // STATEMENTS) % 2]}  # every vote changes something
@@ -120,6 +131,7 @@ async def _load(url: str, phones: int, rate: float, duration: float) -> dict[str
     acked = sum(await asyncio.gather(*running))
     elapsed = max(duration, last_ack[0] - window[0])
     return {
+        "pattern": pattern,
         "phones": phones,
         "votes_acked": acked,
         # over the time the votes really took: a server that cannot keep up stretches the window
@@ -171,12 +183,15 @@ def _wait_port(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"nothing listening on {port}")
 
 
-def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, tmp: Path,
+            pattern: str = "paced") -> dict[str, Any]:
     """Run the pinned load generator against one server; CPU over the voting window from /proc."""
     pin(pid, 0)
+    load_start = loadavg()
     load = subprocess.Popen(
         ["taskset", "-c", "1", sys.executable, __file__, "--load", f"{url.replace('http', 'ws')}/ws/{code}",
-         "--phones", str(args.phones), "--rate", str(args.rate), "--duration", str(args.duration)],
+         "--phones", str(args.phones), "--rate", str(args.rate), "--duration", str(args.duration),
+         "--pattern", pattern],
         stdout=subprocess.PIPE, text=True)
     assert load.stdout is not None
     line = load.stdout.readline().strip()
@@ -184,7 +199,7 @@ def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, 
         raise RuntimeError(f"load generator failed: {line!r}")
     cpu0, t0 = cpu_seconds(pid), time.monotonic()
     spy = None
-    if args.profile and name == "facilitation":
+    if args.profile and name == "facilitation" and pattern == args.profile_pattern:
         spy = subprocess.Popen(
             [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d",
              str(int(args.duration)), "-r", "200", "-f", "raw", "-o", str(tmp / "ingest.spy"), "--nonblocking"],
@@ -199,7 +214,8 @@ def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, 
         "server_cpu_s": round(cpu, 3),
         "server_cpu_us_per_vote": round(cpu / max(1, result["votes_acked"]) * 1e6, 1),
         "server_cpu_share": round(cpu / (t1 - t0), 3),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average_start": load_start,
+        "load_average_end": loadavg(),
     })
     if spy is not None and (tmp / "ingest.spy").exists():
         from bench_foundation import py_spy_summary
@@ -210,19 +226,20 @@ def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, 
     return result
 
 
-def run_floor(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def run_floor(args: argparse.Namespace, tmp: Path, pattern: str = "paced") -> dict[str, Any]:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor_server.py"), "--port", str(port),
-                             "--db", str(tmp / "floor.db")])
+                             "--db", str(tmp / f"floor-{pattern}.db")])
     try:
         _wait_port(port)
-        return measure("floor", proc.pid, f"http://127.0.0.1:{port}", "FLOOR1", args, tmp)
+        return measure("floor", proc.pid, f"http://127.0.0.1:{port}", "FLOOR1", args, tmp, pattern)
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-def run_facilitation(args: argparse.Namespace, tmp: Path, source: str | None = None) -> dict[str, Any]:
+def run_facilitation(args: argparse.Namespace, tmp: Path, source: str | None = None,
+                     pattern: str = "paced") -> dict[str, Any]:
     """``source``: a checkout of another version (e.g. ``git worktree add /tmp/main main``) to measure instead."""
     from tests.support.servers import ServerProcess
 
@@ -230,66 +247,91 @@ def run_facilitation(args: argparse.Namespace, tmp: Path, source: str | None = N
     if source is not None:
         env["PYTHONPATH"] = source
     name = "baseline" if source is not None else "facilitation"
-    server = ServerProcess(f"sqlite:///{tmp / (name + '.db')}", env=env).start(60)
+    server = ServerProcess(f"sqlite:///{tmp / f'{name}-{pattern}.db'}", env=env).start(60)
     try:
         assert server.proc is not None
         code = _open_meeting(server.url)
-        return measure(name, server.proc.pid, server.url, code, args, tmp)
+        return measure(name, server.proc.pid, server.url, code, args, tmp, pattern)
     finally:
         server.stop()
 
 
+def loadavg() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
 def print_table(results: dict[str, Any]) -> None:
-    rows = [("server", "votes acked", "votes/s", "CPU µs/vote", "CPU share", "ack p50 ms", "ack p99 ms", "errors")]
-    for name in ("floor", "baseline", "facilitation"):
-        if name not in results:
+    rows = [("pattern", "server", "votes acked", "votes/s", "CPU µs/vote", "CPU share", "ack p50 ms", "ack p99 ms",
+             "errors")]
+    for pattern in PATTERNS:
+        if pattern not in results:
             continue
-        r = results[name]
-        rows.append((name, str(r["votes_acked"]), str(r["votes_per_s"]), str(r["server_cpu_us_per_vote"]),
-                     str(r["server_cpu_share"]), str(r["ack_p50_ms"]), str(r["ack_p99_ms"]), str(r["errors"])))
+        for name in ("floor", "baseline", "facilitation"):
+            if name not in results[pattern]:
+                continue
+            r = results[pattern][name]
+            rows.append((pattern, name, str(r["votes_acked"]), str(r["votes_per_s"]), str(r["server_cpu_us_per_vote"]),
+                         str(r["server_cpu_share"]), str(r["ack_p50_ms"]), str(r["ack_p99_ms"]), str(r["errors"])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
-    print(f"ratio facilitation / floor (CPU per vote): {results['ratio_cpu_per_vote']}")
-    if "baseline" in results:
-        print(f"ratio baseline / floor (CPU per vote): {results['ratio_baseline_cpu_per_vote']}")
+    for pattern in PATTERNS:
+        if pattern in results:
+            line = f"{pattern}: ratio facilitation / floor (CPU per vote): {results[pattern]['ratio_cpu_per_vote']}"
+            if "ratio_baseline_cpu_per_vote" in results[pattern]:
+                line += f"; baseline / floor: {results[pattern]['ratio_baseline_cpu_per_vote']}"
+            print(line)
+
+
+PATTERNS = ("paced", "bursty")
+
+
+def _ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
+    return round(a["server_cpu_us_per_vote"] / max(0.1, b["server_cpu_us_per_vote"]), 2)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=None)
     parser.add_argument("--phones", type=int, default=400)
-    parser.add_argument("--rate", type=float, default=19.0, help="votes per second per phone (limit: 20)")
+    parser.add_argument("--rate", type=float, default=19.0, help="paced: votes per second per phone (limit: 20)")
     parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--patterns", default="paced,bursty",
+                        help="comma-separated: paced (--rate a second each), bursty (next vote on each ack)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-pattern", default="bursty", choices=PATTERNS)
     parser.add_argument("--keep-profile", default=None, help="with --profile: keep py-spy's raw stacks here")
     parser.add_argument("--baseline", default=None,
                         help="also measure the facilitation code in this directory (e.g. a worktree of main)")
     parser.add_argument("--load", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--pattern", default="paced", choices=PATTERNS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
         import resource
 
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        print(json.dumps(asyncio.run(_load(args.load, args.phones, args.rate, args.duration))), flush=True)
+        print(json.dumps(asyncio.run(_load(args.load, args.phones, args.rate, args.duration, args.pattern))),
+              flush=True)
         return 0
+    patterns = [p for p in args.patterns.split(",") if p]
+    results: dict[str, Any] = {
+        "phones": args.phones, "rate_per_phone_paced": args.rate, "duration_s": args.duration,
+        "cpus": os.cpu_count(), "load_average_before": loadavg(), "patterns": patterns,
+    }
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp_name:
         tmp = Path(tmp_name)
-        results: dict[str, Any] = {
-            "phones": args.phones, "rate_per_phone": args.rate, "duration_s": args.duration,
-            "cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in os.getloadavg()],
-            "floor": run_floor(args, tmp),
-        }
-        if args.baseline:
-            results["baseline_source"] = args.baseline
-            results["baseline"] = run_facilitation(args, tmp, args.baseline)
-        results["facilitation"] = run_facilitation(args, tmp)
-    results["ratio_cpu_per_vote"] = round(
-        results["facilitation"]["server_cpu_us_per_vote"] / max(0.1, results["floor"]["server_cpu_us_per_vote"]), 2)
-    if "baseline" in results:
-        results["ratio_baseline_cpu_per_vote"] = round(
-            results["baseline"]["server_cpu_us_per_vote"] / max(0.1, results["floor"]["server_cpu_us_per_vote"]), 2)
+        for pattern in patterns:
+            runs: dict[str, Any] = {"floor": run_floor(args, tmp, pattern)}
+            if args.baseline:
+                results["baseline_source"] = args.baseline
+                runs["baseline"] = run_facilitation(args, tmp, args.baseline, pattern)
+            runs["facilitation"] = run_facilitation(args, tmp, None, pattern)
+            runs["ratio_cpu_per_vote"] = _ratio(runs["facilitation"], runs["floor"])
+            if "baseline" in runs:
+                runs["ratio_baseline_cpu_per_vote"] = _ratio(runs["baseline"], runs["floor"])
+            results[pattern] = runs
+    results["load_average_after"] = loadavg()
     print_table(results)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
