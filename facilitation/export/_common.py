@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from facilitation.core.vocabulary import SCALES
 from facilitation.export.i18n import Catalog, fraction, percent_of
+from facilitation.export.needs import NeedsVotes
 from facilitation.export.summary import LogEntry, Opinion, Share, Summary, Tally, statement_number
 
 __all__ = [
     "accepted_note",
     "lane_check_lines",
     "log_detail",
+    "needs_text",
     "opinion_text",
     "rejected_note",
     "share_text",
@@ -84,3 +86,20 @@ def lane_check_lines(summary: Summary, cat: Catalog) -> list[str]:
         lines.append(cat.join(cat.t("quality_note", count=len(q.flagged), same=q.same_answer, fast=q.too_fast),
                               verdict))
     return lines
+
+
+def needs_text(need: NeedsVotes, cat: Catalog) -> str:
+    """The console's line (``還需要 3 票：攤商 2、A 組 1``) with each need's counts beside it
+    (``攤商 2（3 / 5）``: votes it has / votes its voice needs), so the figure checks against the export."""
+    if need.kind != "short":
+        return cat.t(f"needs_{need.kind}")
+
+    def name(short_name: str, group: bool) -> str:
+        if group:
+            return cat.t("check.everyone") if short_name == "all" else cat.t("needs.group", group=short_name)
+        return short_name or cat.t("host.no_role")
+
+    who = cat.t("lineage_sep").join(
+        cat.t("needs_short", who=name(x.name, group), more=x.more, have=x.have, floor=x.floor)
+        for group, shorts in ((False, need.roles), (True, need.groups)) for x in shorts)
+    return cat.t("needs.line", n=need.votes, who=who) if need.reachable else cat.t("needs_unreachable", who=who)

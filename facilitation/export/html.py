@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from html import escape
 
+from clustering.consensus import LANE_MIN_VOTES, ROLE_MIN_VOTERS
 from facilitation.export._common import (
     accepted_note,
     lane_check_lines,
     log_detail,
+    needs_text,
     opinion_text,
     rejected_note,
     share_text,
@@ -219,6 +221,19 @@ def _lane_check(out: list[str], summary: Summary, cat: Catalog) -> None:
     if lines:
         out.append('<div class="lane-check">'
                    + "".join(f'<p class="note">{escape(line)}</p>' for line in lines) + "</div>")
+
+
+def _needs(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """What still needs votes: each unsettled statement, the fewest more votes and from which groups and
+    roles, with the counts behind each need (the Markdown's words, :func:`needs_text`)."""
+    if not summary.needs:
+        return
+    texts = {s.id: s.text for s in summary.statements}
+    _h2(out, "needs", cat.t("needs.heading"))
+    out.append(f'<p class="note">{escape(cat.t("needs_intro", lane_min=LANE_MIN_VOTES, role_min=ROLE_MIN_VOTERS))}</p>')
+    _table(out, ["#", cat.t("statement"), cat.t("lane"), cat.t("needs_more")],
+           [[_n(statement_number(n.statement)), _text(texts[n.statement]), _label(cat.lane(n.lane)),
+             _lines(needs_text(n, cat))] for n in summary.needs])
 
 
 def _importance(out: list[str], summary: Summary, cat: Catalog) -> None:
@@ -455,7 +470,7 @@ Section = Callable[[list[str], Summary, Catalog], None]
 """A section writer: appends its HTML to the page (nothing when the meeting has none of it)."""
 
 SECTIONS: tuple[Section, ...] = (
-    _heading, _participation, _analysis, _lanes, _lane_check, _checks, _importance, _rounds, _floor,
+    _heading, _participation, _analysis, _lanes, _lane_check, _needs, _checks, _importance, _rounds, _floor,
     _groups, _majority, _map, _follow_ups, _questions, _all_statements, _moderation_log, _privacy,
 )
 """The page's sections, in reading order (:func:`render_html` closes the page after them)."""

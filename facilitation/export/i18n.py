@@ -58,6 +58,7 @@ SHARED_KEYS = frozenset({
     "mine.accepted", "mine.rejected", "mine.hidden", "mine.pending",
     "host.accept", "host.reject", "host.hide", "host.results_visible", "host.analysis_pause",
     "host.analysis_resume", "new.topic", "new.description",
+    "needs.heading", "needs.line", "needs.group", "check.everyone", "host.no_role",
 })
 """The pages' keys the exports use (tests/export check that both page catalogs have every one)."""
 
@@ -117,6 +118,17 @@ _EN: dict[str, str] = {
     "quality_not_compared": "The lanes could not be compared without them.",
     "quality_no_change": "Without them, no statement changes lane.",
     "quality_changes": "Without them, these statements change lane: {changes}.",
+    "needs_intro": "Statements whose lane is not settled yet, the closest to settled first. A group's votes "
+                   "decide a lane once it has cast {lane_min} of them on the statement (a smaller group: as "
+                   "many as it has members), pass included; a stakeholder role's voice counts from {role_min} "
+                   "voters. Beside each group or role: the votes it has / the votes it needs. One vote counts "
+                   "for its voter's group and role at once, so the fewest more votes can be less than the sum. "
+                   "Counted without the participants excluded from the analysis.",
+    "needs_short": "{who} {more} ({have} / {floor})",
+    "needs_unreachable": "more people must come: {who}",
+    "needs_more": "Still needed",
+    "needs_only_passes": "every vote so far is a pass: it needs someone to agree, accept or disagree",
+    "needs_enough_now": "it has the votes it needs; the analysis above has not placed it yet",
     "excluded_note": "The host left {count} participant(s) out of the analysis: the groups and lanes "
                      "above are without their votes; their votes are still in the exported votes (the "
                      "participants list marks them excluded).",
@@ -222,6 +234,16 @@ _ZH: dict[str, str] = {
     "quality_not_compared": "無法比較不含他們的分類。",
     "quality_no_change": "不含他們的票，沒有任何意見改變分類。",
     "quality_changes": "不含他們的票，這些意見會改變分類：{changes}。",
+    "needs_intro": "分類還沒定案的意見，最接近定案的在前。一組在這則意見上有 {lane_min} 票（人數較少的組：每人一票），"
+                   "含略過，該組的票才決定分類；一個身分要有 {role_min} 人表態，它的意見才算進分類。"
+                   "每組或身分旁是：已有票數 / 需要票數。一票同時算進投票者的組和身分，"
+                   "所以最少還需要的票數可能少於各項相加。"
+                   "不含排除於分析外的參與者。",
+    "needs_short": "{who} {more}（{have} / {floor}）",
+    "needs_unreachable": "需要更多人參與：{who}",
+    "needs_more": "還需要",
+    "needs_only_passes": "目前每一票都是略過：需要有人表態贊成、可接受或反對",
+    "needs_enough_now": "票數已足夠，上面的分析還沒為它分類",
     "excluded_note": "主持人將 {count} 位參與者排除於分析之外：以上的意見群與分類不含他們的票；"
                      "他們的票仍在匯出的投票紀錄中（參與者清單註明已排除）。",
     "log_check_opened": "開始共識確認",

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from clustering.consensus import LANE_MIN_VOTES, ROLE_MIN_VOTERS
 from facilitation.export._common import (
     accepted_note,
     lane_check_lines,
     log_detail,
+    needs_text,
     opinion_text,
     rejected_note,
     share_text,
@@ -149,6 +151,21 @@ def _lane_check(out: list[str], summary: Summary, cat: Catalog) -> None:
     """Who the host left out of the analysis, the voting-quality flags, and whether any lane changes
     without the flagged voters."""
     out.extend(line + "\n" for line in lane_check_lines(summary, cat))
+
+
+def _needs(out: list[str], summary: Summary, cat: Catalog) -> None:
+    """What still needs votes: each unsettled statement, the fewest more votes and from which groups and
+    roles, with the counts behind each need."""
+    if not summary.needs:
+        return
+    texts = {s.id: s.text for s in summary.statements}
+    out.append(f"## {cat.t('needs.heading')}\n")
+    out.append(cat.t("needs_intro", lane_min=LANE_MIN_VOTES, role_min=ROLE_MIN_VOTERS) + "\n")
+    _table(out, ["#", cat.t("statement"), cat.t("lane"), cat.t("needs_more")], ["---:", "---", "---", "---"])
+    for n in summary.needs:
+        out.append(f"| {statement_number(n.statement)} | {escape(texts[n.statement])} | {cat.lane(n.lane)} | "
+                   f"{escape(needs_text(n, cat))} |")
+    out.append("")
 
 
 def _importance(out: list[str], summary: Summary, cat: Catalog) -> None:
@@ -337,7 +354,7 @@ Section = Callable[[list[str], Summary, Catalog], None]
 """A section writer: appends its lines to the report (nothing when the meeting has none of it)."""
 
 SECTIONS: tuple[Section, ...] = (
-    _heading, _participation, _analysis, _lanes, _lane_check, _checks, _importance, _rounds, _floor,
+    _heading, _participation, _analysis, _lanes, _lane_check, _needs, _checks, _importance, _rounds, _floor,
     _groups, _majority, _map, _follow_ups, _questions, _all_statements, _moderation_log, _privacy,
 )
 """The report's sections, in reading order."""

@@ -37,6 +37,7 @@ from facilitation.core.meeting import Meeting, StatementState
 from facilitation.core.vocabulary import VOTE_WEIGHTS
 from facilitation.export.consent import ConsentCheck, consent_checks
 from facilitation.export.floor import FloorInfo, floor_info
+from facilitation.export.needs import NeedsVotes, needs_votes
 from facilitation.export.quality import QualityCheck, quality_check
 from facilitation.export.questions import QuestionInfo, agenda_of
 from facilitation.export.rounds import RoundInfo, round_shifts
@@ -365,6 +366,10 @@ class Summary:
     quality: QualityCheck | None = None
     """The voting-quality flags and whether any lane changes without the flagged (None: nobody flagged;
     :mod:`facilitation.export.quality`)."""
+    needs: tuple[NeedsVotes, ...] = ()
+    """What still needs votes: each statement whose lane is not settled, the opinion groups and roles short of
+    votes on it and the fewest more votes that settle it, the closest to settled first
+    (:mod:`facilitation.export.needs`)."""
     rounds: tuple[RoundInfo, ...] = ()
     """Rounds 2, 3, ... with each statement's votes before and in the round and who moved, by role and by
     opinion group (:mod:`facilitation.export.rounds`)."""
@@ -462,9 +467,26 @@ def build_summary(
         excluded=tuple(sorted(excluded(meeting))),
         quality=quality_check(meeting, events, _lanes(result)),
         floor=floor_info(meeting, counts.group_of),
+        needs=_needs(meeting, statements, counts.group_of),
         lineage=tuple(LineageLink(str(link["kind"]), tuple(link["sources"]), tuple(link["targets"]),
                                   float(link["at"])) for link in meeting.part(Lineage).links),
     )
+
+
+def _needs(meeting: Meeting, statements: Sequence[StatementInfo],
+           group_of: Mapping[int, str]) -> tuple[NeedsVotes, ...]:
+    """What still needs votes, over the analysed votes (the host's exclusions left out, as in the analysis)."""
+    left_out = excluded(meeting)
+    analysed = {p: {s: VOTE_CODES[v] for s, v in mine.items()} for p, mine in meeting.votes.items()
+                if p not in left_out and mine}
+    found = needs_votes(analysed, {s.id: s.lane for s in statements if s.lane is not None}, group_of,
+                        {p.id: p.role for p in meeting.participants.values() if p.id not in left_out})
+    listed = {n.statement for n in found}
+    placed = tuple(  # in the needs_votes lane with every need met: all passes (_lane_of), or votes since the run
+        NeedsVotes(s.id, "needs_votes", 0, True, (), (),
+                   "only_passes" if s.tally.agree + s.tally.acceptable + s.tally.disagree == 0 else "enough_now")
+        for s in statements if s.lane == "needs_votes" and s.id not in listed)
+    return found + placed
 
 
 def _vote_records(meeting: Meeting, vote_times: Mapping[tuple[int, int], float]) -> tuple[VoteRecord, ...]:

@@ -1,0 +1,173 @@
+"""What still needs votes in every export (issue 24): for each unsettled statement, the fewest more votes and
+the opinion groups and stakeholder roles they must come from, as the console says it, in the JSON, Markdown,
+HTML and PDF, each need with the counts it rests on so it checks against the same export."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clustering import analyze
+from clustering.consensus import LANE_MIN_VOTES, ROLE_MIN_VOTERS
+from clustering.votes import VoteTable
+from facilitation.analysis.worker import needs_votes as console_needs
+from facilitation.core.commands.exclusion import ExcludeFromAnalysis
+from facilitation.core.commands.statements import Vote
+from facilitation.core.events import Event
+from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, hash_secret
+from facilitation.export import render
+from facilitation.export.summary import VOTE_CODES, Summary, build_summary
+from tests.core.helpers import NOW
+from tests.export import test_consent_export, test_lineage_export
+from tests.export.conftest import small_meeting
+
+LINE = "還需要 4 票：攤商 2（3 / 5）、A 組 2（2 / 4）、B 組 2（1 / 3）"
+
+
+def planted(exclude: str = "") -> tuple[list[Event], dict[str, int]]:
+    """Group A = a1..a4, group B = b1..b3; 攤商 = a1 a2 a3 b1 b2, 住戶 = a4 b3. Statement 0: a1 agree, a2
+    disagree, b1 pass; statement 1: everyone agrees; statement 2: nobody voted."""
+    settings = MeetingSettings(title="夜市", roles=("攤商", "住戶"))
+    texts = ["延長營業。", "垃圾分類。", "行人徒步。"]
+    meeting, events = Meeting.create("ABCDEF", settings, hash_secret("k"), NOW, texts)
+
+    def do(command: Any) -> dict[str, Any]:
+        applied = meeting.apply(command, NOW)
+        events.extend(applied.events)
+        return applied.result
+
+    do(SetPhase("collecting", op="h0"))
+    roles = {"a1": "攤商", "a2": "攤商", "a3": "攤商", "a4": "住戶", "b1": "攤商", "b2": "攤商", "b3": "住戶"}
+    who = {name: int(do(Join(hash_secret(f"token-{name}-xxxxxxxxxx"), role=role))["participant"])
+           for name, role in roles.items()}
+    for name, value in (("a1", "agree"), ("a2", "disagree"), ("b1", "pass")):
+        do(Vote(who[name], 0, value, op=f"s0-{name}"))
+    for name in roles:
+        do(Vote(who[name], 1, "agree", op=f"s1-{name}"))
+    if exclude:
+        do(ExcludeFromAnalysis(who[exclude], True, op="x"))
+    return events, who
+
+
+def published(events: list[Event], who: dict[str, int]) -> dict[str, Any]:
+    groups = [{"id": "A", "members": [who[n] for n in ("a1", "a2", "a3", "a4")]},
+              {"id": "B", "members": [who[n] for n in ("b1", "b2", "b3")]}]
+    return {"run": 1, "seq": events[-1].seq, "at": NOW,
+            "result": {"groups": groups, "lanes": {"0": "needs_votes", "1": "acceptable", "2": "needs_votes"},
+                       "participants": 7, "clustered": 7, "k": 2}}
+
+
+def test_the_json_gives_each_need_with_its_counts_closest_to_settled_first() -> None:
+    events, who = planted()
+    data = json.loads(render(build_summary(events, published(events, who), now=NOW), "json"))
+    first, second = data["needs"]
+    assert first == {"statement": 0, "lane": "needs_votes", "votes": 4, "reachable": True, "kind": "short",
+                     "groups": [{"name": "A", "more": 2, "have": 2, "floor": 4},
+                                {"name": "B", "more": 2, "have": 1, "floor": 3}],
+                     "roles": [{"name": "攤商", "more": 2, "have": 3, "floor": 5}]}
+    assert second["statement"] == 2 and second["votes"] == 7, "every one of the seven must vote on it"
+    assert 1 not in {n["statement"] for n in data["needs"]}, "a settled statement needs nothing"
+
+
+def test_markdown_html_and_pdf_say_it_in_the_consoles_words(tmp_path: Path) -> None:
+    events, who = planted()
+    summary = build_summary(events, published(events, who), now=NOW)
+    md = render(summary, "md").decode()
+    assert "## 還需要表態的意見" in md
+    assert f"| 1 | 延長營業。 | 需要更多表態 | {LINE} |" in md
+    assert md.index(LINE) < md.index("還需要 7 票")
+    html = render(summary, "html").decode()
+    assert f'<td class="lines" data-label="還需要">{escape(LINE)}</td>' in html
+    if shutil.which("pdftotext") is None:
+        pytest.fail("poppler-utils (pdftotext) is required: apt-get install poppler-utils")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render(summary, "pdf"))
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "".join(LINE.split()) in "".join(text.split())
+
+
+def test_the_figures_are_the_consoles() -> None:
+    """An analysis computed for the export: its needs are what the live worker sends the console
+    (facilitation.analysis.worker.needs_votes on the same votes and analysis)."""
+    events, _ = planted()
+    summary = build_summary(events, None, now=NOW)
+    state = Meeting.replay(events)
+    table = VoteTable.from_triples((p, s, VOTE_CODES[v]) for p, mine in state.votes.items() for s, v in mine.items())
+    roles: dict[Any, str] = {p.id: p.role for p in state.participants.values() if p.role}
+    result = analyze(table, roles=roles, random_state=0, statements=[s.id for s in state.accepted_statements()])
+    console = console_needs(table, result, roles)
+    assert console, "the planted meeting has unsettled statements"
+    assert [(int(n["statement"]), n["votes"], n["reachable"], n["groups"], n["roles"]) for n in console] == [
+        (n.statement, n.votes, n.reachable, {g.name: g.more for g in n.groups}, {r.name: r.more for r in n.roles})
+        for n in summary.needs]
+
+
+@pytest.mark.parametrize("case", ["planted", "computed", "consent", "lineage", "small"])
+def test_every_need_checks_against_the_exports_counts(case: str) -> None:
+    """have = the group's (role's, the room's) votes on the statement in the same JSON, floor = the lane
+    rule's, more = floor - have; and the fewest votes never exceed the sum of the needs."""
+    if case in ("planted", "computed"):
+        events, who = planted()
+        analysis = published(events, who) if case == "planted" else None
+    elif case == "consent":
+        events, analysis = test_consent_export.meeting_with_two_checks()
+    elif case == "lineage":
+        events, analysis = test_lineage_export.lineage_meeting()[1], None
+    else:
+        events, analysis = small_meeting()[1], None
+    data = json.loads(render(build_summary(events, analysis, now=NOW), "json"))
+    assert data["needs"] or case == "small"
+    check_needs(data)
+
+
+def test_the_excluded_votes_are_not_counted() -> None:
+    """b1 (攤商, voted pass on statement 0) is excluded, in an analysis computed for the export (seven people:
+    no groups, the room decides): the room has 2 votes on statement 0, not 3, and 攤商 has four members left,
+    too few for its voice to count, so it is short of nothing."""
+    events, _ = planted(exclude="b1")
+    data = json.loads(render(build_summary(events, None, now=NOW), "json"))
+    assert not data["groups"]
+    (first,) = [n for n in data["needs"] if n["statement"] == 0]
+    assert first["groups"] == [{"name": "all", "more": 3, "have": 2, "floor": 5}] and first["roles"] == []
+    assert first["votes"] == 3
+    check_needs(data)
+
+
+def check_needs(data: dict[str, Any]) -> None:
+    excluded = set(data["excluded"])
+    role_of = {p["id"]: p["role"] for p in data["participants"]}
+    size = {g["id"]: g["size"] for g in data["groups"]}
+    votes = [v for v in data["votes"] if v["participant"] not in excluded]
+    for need in data["needs"]:
+        s = need["statement"]
+        (statement,) = [x for x in data["statements"] if x["id"] == s]
+        by_group = {lean["name"]: lean["tally"] for lean in statement["by_group"]}
+        if need["kind"] != "short":
+            assert need["lane"] == "needs_votes" and not need["groups"] and not need["roles"]
+            continue
+        for g in need["groups"]:
+            if g["name"] == "all":
+                assert g["have"] == sum(v["statement"] == s for v in votes) and g["floor"] == LANE_MIN_VOTES
+            else:
+                assert g["have"] == sum(by_group[g["name"]].values()), (s, g)
+                assert g["floor"] == min(LANE_MIN_VOTES, size[g["name"]])
+            assert g["more"] == g["floor"] - g["have"] > 0
+        for r in need["roles"]:
+            assert r["have"] == sum(v["statement"] == s and role_of[v["participant"]] == r["name"] for v in votes)
+            assert r["floor"] == ROLE_MIN_VOTERS and r["more"] == r["floor"] - r["have"] > 0
+        total = sum(x["more"] for x in need["groups"] + need["roles"])
+        assert 0 < need["votes"] <= total or not need["reachable"]
+
+
+def test_a_meeting_with_nothing_unsettled_has_no_section() -> None:
+    summary: Summary = build_summary(small_meeting()[1], None, now=NOW)
+    assert summary.needs == ()
+    assert "還需要表態的意見" not in render(summary, "md").decode()
+    assert 'id="needs"' not in render(summary, "html").decode()
