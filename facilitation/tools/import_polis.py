@@ -20,6 +20,9 @@ timestamps, and the resulting events stored. Choices (see docs/export.md):
 - ``moderated`` -1 becomes a rejection (reason "moderated out in Pol.is") applied after the votes,
   since votes can only be cast on accepted statements; 0 (unmoderated, shown by Pol.is) and 1 are
   accepted. The meeting ends in the ``reviewing`` phase.
+- ``votes.csv``'s ``important`` column (0/1 per vote, as Pol.is writes it when importance is on, and as
+  ``export --format polis`` writes it when anyone marked something) becomes "this matters to me" on the
+  latest vote of each pair (``MarkImportant`` right after that vote).
 - A ``facilitation.json`` sidecar (written by ``export --format polis``) restores settings, phase,
   roles, "acceptable" votes, hidden statements, reasons and follow-ups.
 - Texts are whitespace-normalised like every statement; a leading ``'`` added against CSV formula
@@ -41,6 +44,7 @@ from typing import Any
 
 from clustering.polis_io import PolisExportError, read_rows
 from facilitation.core.codes import new_code
+from facilitation.core.commands.importance import MarkImportant
 from facilitation.core.commands.lineage import KINDS as LINEAGE_KINDS
 from facilitation.core.commands.lineage import LineageRecorded
 from facilitation.core.events import Event
@@ -94,6 +98,8 @@ class PolisFolder:
     """(timestamp ms, voter, comment, value): the latest per pair, in time order."""
     summary: dict[str, str] = field(default_factory=dict)
     sidecar: dict[str, Any] = field(default_factory=dict)
+    important: set[tuple[int, int]] = field(default_factory=set)
+    """(voter, comment) pairs whose latest vote is marked important (``votes.csv``'s ``important`` column)."""
 
 
 def _int(text: str | None, what: str) -> int:
@@ -118,16 +124,19 @@ def read_folder(path: str | Path) -> PolisFolder:
         raise PolisImportError(f"{folder}: no comments.csv")
     comments = _rows(comments_file)
     latest: dict[tuple[int, int], tuple[int, int, int]] = {}
+    important: set[tuple[int, int]] = set()
     votes_file, wide_file = folder / "votes.csv", folder / "participants-votes.csv"
     if votes_file.is_file():
         rows = [
             (_int(r.get("timestamp"), "votes.csv timestamp"), i, _int(r.get("voter-id"), "votes.csv voter-id"),
-             _int(r.get("comment-id"), "votes.csv comment-id"), _int(r.get("vote"), "votes.csv vote"))
+             _int(r.get("comment-id"), "votes.csv comment-id"), _int(r.get("vote"), "votes.csv vote"),
+             _flag(r.get("important")))
             for i, r in enumerate(_rows(votes_file))
         ]
         rows.sort()
-        for ts, order, voter, comment, value in rows:
+        for ts, order, voter, comment, value, marked in rows:
             latest[(voter, comment)] = (ts, order, value)
+            (important.add if marked else important.discard)((voter, comment))  # the latest vote's mark
         source = "votes.csv"
     elif wide_file.is_file():
         stamp = max((_int(c.get("timestamp"), "comments.csv timestamp") for c in comments), default=0)
@@ -161,7 +170,17 @@ def read_folder(path: str | Path) -> PolisFolder:
             sidecar = json.loads(sidecar_file.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise PolisImportError(f"{sidecar_file}: {exc}") from exc
-    return PolisFolder(folder.resolve().name, comments, votes, summary, sidecar)
+    return PolisFolder(folder.resolve().name, comments, votes, summary, sidecar, important)
+
+
+def _flag(text: str | None) -> bool:
+    """An ``important`` cell: 1 or 0 as we and Pol.is write it (true/false accepted); empty or absent: 0."""
+    cell = (text or "").strip().lower()
+    if cell in ("", "0", "false"):
+        return False
+    if cell in ("1", "true"):
+        return True
+    raise PolisImportError(f"votes.csv important: {text!r} is not 1 or 0")
 
 
 def _unneutralize(text: str) -> str:
@@ -239,14 +258,16 @@ def build_events(data: PolisFolder, code: str, host_key_hash: str) -> tuple[Meet
         if label == "agree" and settings.scale == "consent" and (voter, comment) in acceptable:
             label = "acceptable"
         vote = Vote(participant_of[voter], statement_of[comment], label, op="")
-        timeline.append((max(ts, post_time[comment]), 1, order, (vote, ts)))
+        timeline.append((max(ts, post_time[comment]), 1, order, (vote, ts, (voter, comment) in data.important)))
     timeline.sort(key=lambda item: (item[0], item[1], item[2]))
     for at, kind, _, command in timeline:
         if kind == 0:
             apply(command, at / 1000)
         else:
-            vote, ts = command
+            vote, ts, marked = command
             apply(vote, ts / 1000)
+            if marked:  # "this matters to me" goes with its vote, as the phone sends it right after
+                apply(MarkImportant(vote.participant, vote.statement, True, op=""), ts / 1000)
 
     _restore_moderation(data, comments, statement_of, end, apply)
     events.extend(_restore_lineage(data, statement_of, meeting, end))

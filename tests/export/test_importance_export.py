@@ -1,6 +1,6 @@
 """“This matters to me” in the exports (issue 24): the JSON counts the marks per statement and per vote, the
 Markdown and HTML rank the marked statements, and the Pol.is votes.csv carries a 0/1 ``important`` column
-(as Pol.is does when importance is on) only when someone marked something."""
+(as Pol.is does when importance is on) only when someone marked something, which import-polis reads back."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from facilitation.core.commands.importance import MarkImportant
+import pytest
+
+from facilitation.core.commands.importance import Importance, MarkImportant
 from facilitation.core.commands.statements import Vote
 from facilitation.core.events import Event
 from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, hash_secret
 from facilitation.export import render
 from facilitation.export.polis import write_polis
 from facilitation.export.summary import build_summary
+from facilitation.tools.import_polis import PolisImportError, build_events, read_folder
 from tests.core.helpers import NOW
+from tests.export.conftest import export_to, import_folder, store_events
 
 
 def test_marks_reach_the_json_markdown_html_and_polis(tmp_path: Path) -> None:
@@ -63,3 +67,38 @@ def full_log(marks: list[tuple[int, int]]) -> list[Event]:
     for n, (i, s) in enumerate(marks):
         do(MarkImportant(people[i], s, True, op=f"m{n}"))
     return events
+
+
+def test_importance_survives_an_export_import_round_trip_through_sqlite(tmp_path: Path) -> None:
+    """A meeting stored in SQLite, exported with `facilitation export --format polis`, imported back with
+    `facilitation import-polis` and exported as JSON: the same marks on the same votes."""
+    store_url = f"sqlite:///{tmp_path / 'meetings.db'}"
+    events = full_log([(0, 2), (1, 2), (2, 0)])
+    store_events(store_url, events)
+    export_to("ABCDEF", "polis", tmp_path / "polis", store_url)
+    code = import_folder(tmp_path / "polis", store_url)
+    assert code != "ABCDEF"
+    before = json.loads(render(build_summary(events, None, now=NOW), "json"))
+    after = json.loads(export_to(code, "json", tmp_path / "again.json", store_url).read_text(encoding="utf-8"))
+    assert [s["important"] for s in after["statements"]] == [s["important"] for s in before["statements"]] == [1, 0, 2]
+    assert {(v["participant"], v["statement"]) for v in after["votes"] if v["important"]} == \
+        {(v["participant"], v["statement"]) for v in before["votes"] if v["important"]}
+
+
+def test_import_reads_polis_important_column_on_the_latest_vote(tmp_path: Path) -> None:
+    """A Pol.is votes.csv with an important column: the mark of each pair's latest vote is kept (a later
+    unmarked vote takes an earlier mark back); a value other than 0/1 is refused, naming the column."""
+    (tmp_path / "comments.csv").write_text(
+        "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
+        "1000,x,5,1,1,0,1,Open the market later\n1000,x,7,1,1,0,1,More bins\n", encoding="utf-8")
+    (tmp_path / "votes.csv").write_text(
+        "timestamp,datetime,comment-id,voter-id,vote,important\n"
+        "2000,x,5,1,1,1\n2000,x,7,1,-1,1\n3000,x,7,1,1,0\n2500,x,5,2,0,1\n2600,x,7,2,1,\n", encoding="utf-8")
+    data = read_folder(tmp_path)
+    assert data.important == {(1, 5), (2, 5)}
+    meeting, _ = build_events(data, "MARKED", hash_secret("k"))
+    assert {s: sorted(p) for s, p in meeting.part(Importance).marks.items() if p} == {0: [0, 1]}
+    (tmp_path / "votes.csv").write_text("timestamp,datetime,comment-id,voter-id,vote,important\n2000,x,5,1,1,yes\n",
+                                        encoding="utf-8")
+    with pytest.raises(PolisImportError, match="important"):
+        read_folder(tmp_path)
