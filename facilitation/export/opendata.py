@@ -39,6 +39,7 @@ from typing import Any
 from facilitation.export.i18n import TAIPEI
 from facilitation.export.ogdl import LICENSE_NAME_EN, LICENSE_NAME_ZH, LICENSE_URL, SPDX_ID, attribution
 from facilitation.export.polis import neutralize
+from facilitation.export.questions import question_of_statement
 from facilitation.export.summary import Summary, VoteRecord, statement_number
 from facilitation.export.suppression import SMALL_CELL, rollup
 
@@ -88,6 +89,8 @@ TABLES: tuple[Table, ...] = (
         Column("ended_at", "datetime", "會議結束（或最後活動）時間", "when the meeting closed (or was last active)"),
         Column("participants", "integer", "加入的參與者人數", "participants who joined"),
         Column("voters", "integer", "至少表態一次的人數", "participants who voted at least once"),
+        Column("questions", "integer", "議程的問題數（只有議題時為 1；各題見 questions.csv）",
+               "questions on the agenda (1 when there is only the topic; each in questions.csv)"),
         Column("statements_accepted", "integer", "公開供表態的意見數", "statements open to votes"),
         Column("statements_total", "integer", "所有意見數（含待審、未採用、已隱藏）",
                "every statement, pending, rejected and hidden included"),
@@ -100,9 +103,29 @@ TABLES: tuple[Table, ...] = (
                "fewest people a breakdown row describes: smaller roles or groups are combined into 'other'"),
         Column("license", "text", "授權條款", "license"),
     )),
+    Table("questions.csv", "議程的每個問題與其意見、表態及結論統計（全體見 meeting.csv）",
+          "each question of the agenda with its statements, votes and conclusions (the whole meeting: meeting.csv)", (
+        Column("question", "integer", "問題編號：與會議畫面相同，從 1 起；問題 1 是會議議題",
+               "question number, as the meeting's screens show it, from 1; question 1 is the meeting's topic"),
+        Column("text", "text", "問題內容", "the question"),
+        Column("statements_accepted", "integer", "此問題下公開供表態的意見數", "its statements open to votes"),
+        Column("statements_total", "integer", "此問題下所有意見數（含待審、未採用、已隱藏）",
+               "every statement posted under it, pending, rejected and hidden included"),
+        Column("voters", "integer", "對此問題至少一則意見表態的人數",
+               "participants who voted on at least one of its statements"),
+        Column("votes", "integer", "此問題各意見的有效表態數合計（= statements.csv 中此問題各列 votes 之和）",
+               "effective votes on its statements (= the sum of votes over its rows in statements.csv)"),
+        *_VOTES,
+        Column("lane_acceptable", "integer", "結論為 acceptable 的意見數", "its statements in the acceptable lane"),
+        Column("lane_disputed", "integer", "結論為 disputed 的意見數", "its statements in the disputed lane"),
+        Column("lane_rejected", "integer", "結論為 rejected 的意見數", "its statements in the rejected lane"),
+        Column("lane_needs_votes", "integer", "結論為 needs_votes 的意見數", "its statements that need votes"),
+    )),
     Table("statements.csv", "每則意見與其表態統計", "every statement and its votes", (
         Column("statement", "integer", "意見編號：與會議畫面及會議報告相同，從 1 起",
                "statement number: as the meeting's screens and reports show it, from 1"),
+        Column("question", "integer", "意見提出時所屬的問題編號（同 questions.csv）",
+               "the question it was posted under (as in questions.csv)"),
         Column("text", "text", "意見內容；未公開（待審、未採用、已隱藏）的意見留空",
                "its text; empty for a statement that was not published (pending, rejected, hidden)"),
         Column("origin", "code", "來源：host（主持人預設）或 participant（參與者提出）",
@@ -230,6 +253,24 @@ def _breakdown_rows(statement_votes: Mapping[int, list[VoteRecord]], category_of
     return rows
 
 
+def _question_rows(summary: Summary, questions: Sequence[tuple[int, str]],
+                   question_of: Mapping[int, int]) -> list[list[Any]]:
+    """One row per question, every figure summed from the rows statements.csv and votes.csv give it (a
+    statement without an agenda, or posted before one, is under question 1, the topic)."""
+    rows = []
+    for number, text in questions:
+        mine = [s for s in summary.statements if question_of.get(s.id, 1) == number]
+        accepted = [s for s in mine if s.state == "accepted"]
+        ids = {s.id for s in mine}
+        voters = {v.participant for v in summary.votes if v.statement in ids}
+        lanes = Counter(s.lane for s in accepted)
+        rows.append([number, text, len(accepted), len(mine), len(voters), sum(s.tally.seen for s in mine),
+                     sum(s.tally.agree for s in mine), sum(s.tally.acceptable for s in mine),
+                     sum(s.tally.disagree for s in mine), sum(s.tally.passed for s in mine),
+                     lanes["acceptable"], lanes["disputed"], lanes["rejected"], lanes["needs_votes"]])
+    return rows
+
+
 def opendata_tables(summary: Summary) -> dict[str, list[list[Any]]]:
     """Every CSV file's rows (header first), keyed by file name, as :data:`TABLES` declares them."""
     lang = summary.language
@@ -270,9 +311,12 @@ def opendata_tables(summary: Summary) -> dict[str, list[list[Any]]]:
     tables = {t.file: t for t in TABLES}
     out: dict[str, list[list[Any]]] = {name: [t.header] for name, t in tables.items()}
     p = summary.participation
+    question_of = question_of_statement(summary.questions)
+    questions = [(q.number, q.text) for q in summary.questions] or [(1, summary.topic or summary.title)]
     out["meeting.csv"].append([
         summary.code, summary.title, summary.topic, summary.description, summary.language, summary.scale,
-        minute(summary.started_at), minute(summary.ended_at), p.participants, p.voters, p.statements,
+        minute(summary.started_at), minute(summary.ended_at), p.participants, p.voters, len(questions),
+        p.statements,
         p.statements_total, p.votes, len(summary.groups), summary.analysis.source, SMALL_CELL,
         f"{LICENSE_NAME_ZH} {LICENSE_NAME_EN} ({SPDX_ID}) {LICENSE_URL}",
     ])
@@ -280,12 +324,14 @@ def opendata_tables(summary: Summary) -> dict[str, list[list[Any]]]:
         shown = s.id in published_text
         f = s.follow_up
         out["statements.csv"].append([
-            statement_number(s.id), s.text if shown else "", "host" if s.seed else "participant", s.state,
+            statement_number(s.id), question_of.get(s.id, 1), s.text if shown else "",
+            "host" if s.seed else "participant", s.state,
             minute(s.created_at),
             s.tally.seen, s.tally.agree, s.tally.acceptable, s.tally.disagree, s.tally.passed,
             (s.lane or "") if shown else "",
             "" if f is None else f.status, "" if f is None else f.response, "" if f is None else minute(f.at),
         ])
+    out["questions.csv"].extend(_question_rows(summary, questions, question_of))
     out["votes.csv"].extend([v.participant, statement_number(v.statement), v.value, minute(v.at)] for v in votes)
     out["roles.csv"].extend(per_category(role_of, role_other, True))
     out["groups.csv"].extend(per_category(group_of_published, group_other, False))

@@ -44,6 +44,7 @@ from typing import Any
 
 from facilitation.core.events import Event, ParticipantJoined, StatementPosted
 from facilitation.export.i18n import utc_text
+from facilitation.export.questions import write_questions_csv
 from facilitation.export.rounds import write_rounds_csv
 from facilitation.export.summary import Summary
 
@@ -174,6 +175,8 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
     if summary.rounds:  # every vote cast in a round after the first, beside the vote it replaced
         paths.append(out / "rounds.csv")
         write_rounds_csv(summary.rounds, paths[-1], pid, sid)
+    if summary.questions:  # the agenda: each comment's question (facilitation/export/questions.py)
+        paths.append(write_questions_csv(summary.questions, out / "questions.csv", sid))
     return paths
 
 

@@ -9,15 +9,18 @@ count a reader can check against the meeting's votes, question by question.
 
 from __future__ import annotations
 
+import csv
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from facilitation.core.commands.agenda import Agenda, question_text
 from facilitation.core.meeting import Meeting
 from facilitation.export.i18n import Catalog
 
-__all__ = ["QuestionInfo", "agenda_of", "questions_html", "questions_markdown"]
+__all__ = ["QuestionInfo", "agenda_of", "counts_text", "question_heading", "question_of_statement", "questions_html",
+           "questions_markdown", "write_questions_csv"]
 
 LANES = ("acceptable", "disputed", "rejected", "needs_votes")
 
@@ -34,6 +37,9 @@ class QuestionInfo:
     """How many of them are in each lane (acceptable, disputed, rejected, needs_votes)."""
     votes: int
     """Votes cast on its statements (each participant's latest per statement)."""
+    posted: tuple[int, ...] = ()
+    """Every statement posted under it, pending, rejected and hidden included, in id order: the open-data
+    package and the Pol.is folder place each statement (and so each vote) in its question."""
 
 
 def agenda_of(meeting: Meeting, lanes: dict[int, str]) -> tuple[QuestionInfo, ...]:
@@ -45,18 +51,46 @@ def agenda_of(meeting: Meeting, lanes: dict[int, str]) -> tuple[QuestionInfo, ..
     for question in range(len(agenda.questions)):
         mine = [s for s in meeting.accepted_statements() if agenda.question_of(s.id) == question]
         counts = {lane: sum(1 for s in mine if lanes.get(s.id) == lane) for lane in LANES}
+        posted = tuple(sorted(sid for sid in meeting.statements if agenda.question_of(sid) == question))
         out.append(QuestionInfo(question, question + 1, question_text(meeting, question),
-                                tuple(s.id for s in mine), counts, sum(s.votes for s in mine)))
+                                tuple(s.id for s in mine), counts, sum(s.votes for s in mine), posted))
     return tuple(out)
 
 
-def _heading(cat: Catalog, q: QuestionInfo) -> str:
+def question_of_statement(questions: tuple[QuestionInfo, ...]) -> dict[int, int]:
+    """Statement id -> the number (from 1) of the question it was posted under; empty without an agenda
+    (every statement is then under the topic, question 1)."""
+    return {sid: q.number for q in questions for sid in q.posted}
+
+
+def question_heading(cat: Catalog, q: QuestionInfo) -> str:
+    """「問題 2：…」 / "Question 2: ..."."""
     return cat.t("question_heading", n=q.number, text=q.text)
 
 
+def counts_text(cat: Catalog, statements: int, votes: int, lanes: dict[str, int]) -> str:
+    """「意見 3 則、表態 14 次；大家都能接受的 1 · ...」: a question's (or the meeting's) statements open to
+    votes, the votes on them and how many are in each lane."""
+    shown = " · ".join(f"{cat.lane(lane)} {lanes.get(lane, 0)}" for lane in LANES)
+    return cat.t("question_counts", statements=statements, votes=votes, lanes=shown)
+
+
+def write_questions_csv(questions: tuple[QuestionInfo, ...], path: Path, statement: Callable[[int], int]) -> Path:
+    """The Pol.is folder's ``questions.csv``: ``comment-id, question`` for every statement (any state), so
+    its votes can be split by question (``statement`` maps our ids to the folder's comment ids)."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["comment-id", "question"])
+        writer.writerows(sorted((statement(sid), q.number) for q in questions for sid in q.posted))
+    return path
+
+
+def _heading(cat: Catalog, q: QuestionInfo) -> str:
+    return question_heading(cat, q)
+
+
 def _counts(cat: Catalog, q: QuestionInfo) -> str:
-    lanes = " · ".join(f"{cat.lane(lane)} {q.lanes[lane]}" for lane in LANES)
-    return cat.t("question_counts", statements=len(q.statements), votes=q.votes, lanes=lanes)
+    return counts_text(cat, len(q.statements), q.votes, q.lanes)
 
 
 def questions_markdown(questions: tuple[QuestionInfo, ...], rows: dict[int, list[str]], cat: Catalog,

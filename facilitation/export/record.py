@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from facilitation.export.checks_text import count_rows, handling_text, meta_text, outcome_text
 from facilitation.export.i18n import Catalog, catalog, format_date, format_time, fraction
 from facilitation.export.markdown import escape
-from facilitation.export.summary import Summary, statement_number
+from facilitation.export.questions import LANES, counts_text, question_heading
+from facilitation.export.summary import StatementInfo, Summary, statement_number
 from facilitation.export.transcript import Moment, Placed, Transcript, place
 
-__all__ = ["Marker", "Record", "build_record", "moments_of", "render_record", "render_record_html"]
+__all__ = ["Marker", "QuestionBlock", "Record", "build_record", "moments_of", "render_record", "render_record_html"]
 
 _ZH = {
     "record": "會議紀錄",
@@ -49,6 +50,9 @@ _ZH = {
     "statement_line": "意見 #{id} 公開",
     "marker_line": "標記 {n}",
     "conclusions": "結論",
+    "agenda": "議程",
+    "agenda_text": "{n} 個問題，結論依問題分列",
+    "whole": "全體會議：{counts}",
     "none": "（無）",
     "follow_ups": "後續回應",
     "anchors": "定位依據",
@@ -79,6 +83,9 @@ _EN = {
     "statement_line": "Statement #{id} shown",
     "marker_line": "Marker {n}",
     "conclusions": "Conclusions",
+    "agenda": "Agenda",
+    "agenda_text": "{n} questions, conclusions listed per question",
+    "whole": "The whole meeting: {counts}",
     "none": "(none)",
     "follow_ups": "Follow-ups",
     "anchors": "Anchors",
@@ -145,6 +152,20 @@ class Conclusion:
     """``贊成或可接受 6 / 6 · 100%``: the lane's vote word and the raw counts."""
 
 
+Conclusions = tuple[tuple[str, tuple[Conclusion, ...]], ...]
+"""(lane heading, its statements) per lane, in the lanes' order."""
+
+
+@dataclass(frozen=True)
+class QuestionBlock:
+    """One question of an agenda in the conclusions: its heading, its counts line (statements, votes,
+    statements per lane, as the report's question section prints them) and its statements by lane."""
+
+    heading: str
+    counts: str
+    conclusions: Conclusions
+
+
 @dataclass(frozen=True)
 class FollowUpLine:
     number: int
@@ -164,7 +185,9 @@ class Record:
     notice: str
     facts: tuple[tuple[str, str], ...]
     items: tuple[Item, ...]
-    conclusions: tuple[tuple[str, tuple[Conclusion, ...]], ...]
+    conclusions: Conclusions
+    """Every statement by lane; with an agenda, the same statements are listed per question instead
+    (:attr:`questions`) and the writers print :attr:`whole` above them."""
     follow_ups: tuple[FollowUpLine, ...]
     anchors: tuple[tuple[int, str, str], ...] | None
     """(paragraph number from 1, time, basis) per anchor; None without a transcript."""
@@ -173,6 +196,10 @@ class Record:
     """Headings and labels the writers need, in the record's language."""
     checks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     """The consent checks: (heading with its outcome, the draft's text, lines of counts and objections)."""
+    questions: tuple[QuestionBlock, ...] = ()
+    """With an agenda: each question's conclusions (empty for a meeting with the topic only)."""
+    whole: str = ""
+    """With an agenda: the meeting as a whole, in the questions' counts line (their sums)."""
 
 
 def build_record(summary: Summary, transcript: Transcript | None = None, markers: Sequence[Marker] = (),
@@ -202,16 +229,10 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
         facts.append((_t(lang, "placing"), _t(
             lang, "placing_text", markers=sum(1 for a in placed.anchors if a.basis == "marker"),
             matches=sum(1 for a in placed.anchors if a.basis == "phase"))))
-    conclusions = []
-    for lane in ("acceptable", "disputed", "rejected", "needs_votes"):
-        lines = []
-        for s in summary.statements:
-            if s.lane != lane:
-                continue
-            counted = s.tally.disagree if lane == "rejected" else s.tally.agree + s.tally.acceptable
-            word = cat.vote("disagree") if lane == "rejected" else cat.accepted_words(summary.scale)
-            lines.append(Conclusion(statement_number(s.id), s.text, f"{word} {fraction(counted, s.tally.seen)}"))
-        conclusions.append((cat.lane(lane), tuple(lines)))
+    conclusions = _conclusions(summary.statements, summary.scale, cat)
+    questions, whole = _questions(summary, cat)
+    if questions:
+        facts.append((_t(lang, "agenda"), _t(lang, "agenda_text", n=len(questions))))
     follow_ups = tuple(FollowUpLine(statement_number(s.id), s.text, cat.t(s.follow_up.status), s.follow_up.at,
                                     s.follow_up.response)
                        for s in summary.statements if s.follow_up is not None)
@@ -233,10 +254,40 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
     return Record(
         language=lang, title=title, draft=draft,
         notice=_t(lang, "draft_note") if draft else _t(lang, "published_note", at=format_time(published_at or 0.0)),
-        facts=tuple(facts), items=_items(summary, moments, placed, lang), conclusions=tuple(conclusions),
+        facts=tuple(facts), items=_items(summary, moments, placed, lang), conclusions=conclusions,
         follow_ups=follow_ups, anchors=anchors, dropped=dropped, words={**words, "checks": cat.t("check.heading")},
-        checks=_checks(summary, cat),
+        checks=_checks(summary, cat), questions=questions, whole=_t(lang, "whole", counts=whole) if whole else "",
     )
+
+
+def _conclusions(statements: Sequence[StatementInfo], scale: str, cat: Catalog) -> Conclusions:
+    """``statements`` by lane, each with its lane's vote word and raw counts."""
+    out = []
+    for lane in LANES:
+        lines = []
+        for s in statements:
+            if s.lane != lane:
+                continue
+            counted = s.tally.disagree if lane == "rejected" else s.tally.agree + s.tally.acceptable
+            word = cat.vote("disagree") if lane == "rejected" else cat.accepted_words(scale)
+            lines.append(Conclusion(statement_number(s.id), s.text, f"{word} {fraction(counted, s.tally.seen)}"))
+        out.append((cat.lane(lane), tuple(lines)))
+    return tuple(out)
+
+
+def _questions(summary: Summary, cat: Catalog) -> tuple[tuple[QuestionBlock, ...], str]:
+    """Each question's conclusions and counts (the summary's per-question figures), and the meeting's
+    counts line summed over them; nothing without an agenda."""
+    if not summary.questions:
+        return (), ""
+    by_id = {s.id: s for s in summary.statements}
+    blocks = tuple(QuestionBlock(question_heading(cat, q), counts_text(cat, len(q.statements), q.votes, q.lanes),
+                                 _conclusions([by_id[sid] for sid in q.statements if sid in by_id], summary.scale, cat))
+                   for q in summary.questions)
+    lanes = {lane: sum(q.lanes.get(lane, 0) for q in summary.questions) for lane in LANES}
+    whole = counts_text(cat, sum(len(q.statements) for q in summary.questions),
+                        sum(q.votes for q in summary.questions), lanes)
+    return blocks, whole
 
 
 def _checks(summary: Summary, cat: Catalog) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
@@ -295,6 +346,14 @@ def render_record(summary: Summary, transcript: Transcript | None = None, marker
     return record_markdown(build_record(summary, transcript, markers, published_at))
 
 
+def _sections(record: Record) -> list[tuple[str, str, Conclusions, int]]:
+    """What the conclusions list: (question heading, its counts, its lanes, the lanes' heading level) per
+    question of an agenda, else the meeting's lanes alone (no heading, level 3)."""
+    if not record.questions:
+        return [("", "", record.conclusions, 3)]
+    return [(q.heading, q.counts, q.conclusions, 4) for q in record.questions]
+
+
 def record_markdown(record: Record) -> str:
     w = record.words
     out = [f"# {escape(record.title)}\n"]
@@ -313,10 +372,15 @@ def record_markdown(record: Record) -> str:
                 out.append(f"### {escape(item.speaker)}：\n")
             out.append("  \n".join(escape(line) for line in item.text.splitlines()) + "\n")
     out.append(f"## {w['conclusions']}\n")
-    for lane, lines in record.conclusions:
-        out.append(f"### {lane}\n")
-        out += [f"- #{c.number} {escape(c.text)} — {c.figure}" for c in lines] or [w["none"]]
-        out.append("")
+    if record.questions:
+        out.append(f"{escape(record.whole)}\n")
+    for heading, counts, conclusions, level in _sections(record):
+        if heading:
+            out += [f"### {escape(heading)}\n", f"{escape(counts)}\n"]
+        for lane, lines in conclusions:
+            out.append(f"{'#' * level} {lane}\n")
+            out += [f"- #{c.number} {escape(c.text)} — {c.figure}" for c in lines] or [w["none"]]
+            out.append("")
     if record.checks:
         out.append(f"## {escape(w['checks'])}\n")
         for heading, text, check_lines in record.checks:
@@ -381,13 +445,18 @@ def render_record_html(record: Record, stylesheet: str = "") -> str:
                 out.append(f"<h3>{e(item.speaker)}：</h3>")
             out.append(f'<p class="speech">{"<br>".join(e(line) for line in item.text.splitlines())}</p>')
     out.append(f"<h2>{e(w['conclusions'])}</h2>")
-    for lane, lines in record.conclusions:
-        out.append(f"<h3>{e(lane)}</h3>")
-        if lines:
-            out.append("<ul>" + "".join(f'<li>#{c.number} {e(c.text)} — <span class="figure">{e(c.figure)}</span></li>'
-                                        for c in lines) + "</ul>")
-        else:
-            out.append(f"<p>{e(w['none'])}</p>")
+    if record.questions:
+        out.append(f'<p class="note">{e(record.whole)}</p>')
+    for number, (heading, counts, conclusions, level) in enumerate(_sections(record), start=1):
+        if heading:
+            out += [f'<h3 id="question-{number}">{e(heading)}</h3>', f'<p class="note">{e(counts)}</p>']
+        for lane, lines in conclusions:
+            out.append(f"<h{level}>{e(lane)}</h{level}>")
+            if lines:
+                out.append("<ul>" + "".join(f'<li>#{c.number} {e(c.text)} — <span class="figure">{e(c.figure)}</span>'
+                                            "</li>" for c in lines) + "</ul>")
+            else:
+                out.append(f"<p>{e(w['none'])}</p>")
     if record.checks:
         out.append(f"<h2>{e(w['checks'])}</h2>")
         for heading, text, check_lines in record.checks:
