@@ -7,9 +7,11 @@ marked 草稿 (draft) in its title and on top; once published it says when.
 Contents, in the meeting's language: the meeting's facts (date, times, counts), then "what happened" in
 time order — phase changes, statements shown to the room, markers, and the stenographer's paragraphs
 placed by :func:`facilitation.export.transcript.place` — then the conclusions (the lanes, with their raw
-counts), the agency's follow-ups, and the list of anchors that placed the transcript (which paragraph,
-what time, on what basis; any anchor dropped for contradicting a stronger one), so a reader can tell an
-exact place from an estimate. Every figure is the summary's (docs/export.md), written ``count / of · %``.
+counts; with an agenda, per question under a line for the whole meeting), what moved in each round after
+the first and who had the floor (the report's own lines), the agency's follow-ups, and the list of anchors
+that placed the transcript (which paragraph, what time, on what basis; any anchor dropped for contradicting
+a stronger one), so a reader can tell an exact place from an estimate. Every figure is the summary's
+(docs/export.md), written ``count / of · %``.
 
 One model (:class:`Record`, plain text, built by :func:`build_record`) and two writers: Markdown
 (:func:`render_record`, the download) and HTML (:func:`render_record_html`, the public summary page and
@@ -23,9 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from facilitation.export.checks_text import count_rows, handling_text, meta_text, outcome_text
+from facilitation.export.floor import floor_lines
 from facilitation.export.i18n import Catalog, catalog, format_date, format_time, fraction
 from facilitation.export.markdown import escape
 from facilitation.export.questions import LANES, counts_text, question_heading
+from facilitation.export.rounds import round_lines
 from facilitation.export.summary import StatementInfo, Summary, statement_number
 from facilitation.export.transcript import Moment, Placed, Transcript, place
 
@@ -200,6 +204,10 @@ class Record:
     """With an agenda: each question's conclusions (empty for a meeting with the topic only)."""
     whole: str = ""
     """With an agenda: the meeting as a whole, in the questions' counts line (their sums)."""
+    rounds: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    """Rounds 2, 3, ...: (heading, ((``#3 text``, what moved by role and group), ...)), the report's lines."""
+    floor: tuple[str, ...] = ()
+    """The speaking queue: turns and time by role and group, and the roles never heard (empty: nobody asked)."""
 
 
 def build_record(summary: Summary, transcript: Transcript | None = None, markers: Sequence[Marker] = (),
@@ -248,6 +256,8 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
                    else _t(lang, "basis_phase", detail=cat.phase(a.detail))) + ")" for a in placed.dropped))
     words = {key: _t(lang, key) for key in ("record", "draft", "happened", "conclusions", "none", "follow_ups",
                                             "anchors", "paragraph", "time", "basis", "no_anchor")}
+    words |= {"rounds": cat.t("round.report_heading"), "rounds_intro": cat.t("round.report_intro"),
+              "floor": cat.t("floor.report_heading")}
     title = f"{summary.title} {_t(lang, 'record')}"
     if draft:
         title += f"（{_t(lang, 'draft')}）" if lang == "zh-TW" else f" ({_t(lang, 'draft')})"
@@ -257,6 +267,10 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
         facts=tuple(facts), items=_items(summary, moments, placed, lang), conclusions=conclusions,
         follow_ups=follow_ups, anchors=anchors, dropped=dropped, words={**words, "checks": cat.t("check.heading")},
         checks=_checks(summary, cat), questions=questions, whole=_t(lang, "whole", counts=whole) if whole else "",
+        rounds=tuple((cat.t("round.report_round", round=info.round),
+                      tuple((f"#{statement_number(st.statement)} {st.text}", tuple(round_lines(info, st, cat)))
+                            for st in info.statements)) for info in summary.rounds),
+        floor=tuple(floor_lines(summary.floor, cat)) if summary.floor is not None else (),
     )
 
 
@@ -381,6 +395,18 @@ def record_markdown(record: Record) -> str:
             out.append(f"{'#' * level} {lane}\n")
             out += [f"- #{c.number} {escape(c.text)} — {c.figure}" for c in lines] or [w["none"]]
             out.append("")
+    if record.rounds:
+        out += [f"## {escape(w['rounds'])}\n", f"{escape(w['rounds_intro'])}\n"]
+        for heading, shifts in record.rounds:
+            out.append(f"### {escape(heading)}\n")
+            for statement, lines in shifts:
+                out.append(f"**{escape(statement)}**\n")
+                out += [f"- {escape(line)}" for line in lines]
+                out.append("")
+    if record.floor:
+        out.append(f"## {escape(w['floor'])}\n")
+        out += [f"- {escape(line)}" for line in record.floor]
+        out.append("")
     if record.checks:
         out.append(f"## {escape(w['checks'])}\n")
         for heading, text, check_lines in record.checks:
@@ -457,6 +483,16 @@ def render_record_html(record: Record, stylesheet: str = "") -> str:
                                             "</li>" for c in lines) + "</ul>")
             else:
                 out.append(f"<p>{e(w['none'])}</p>")
+    if record.rounds:
+        out += [f"<h2>{e(w['rounds'])}</h2>", f'<p class="note">{e(w["rounds_intro"])}</p>']
+        for heading, shifts in record.rounds:
+            out.append(f"<h3>{e(heading)}</h3>")
+            for statement, lines in shifts:
+                out.append(f"<p><strong>{e(statement)}</strong></p>")
+                out.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in lines) + "</ul>")
+    if record.floor:
+        out.append(f"<h2>{e(w['floor'])}</h2>")
+        out.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in record.floor) + "</ul>")
     if record.checks:
         out.append(f"<h2>{e(w['checks'])}</h2>")
         for heading, text, check_lines in record.checks:

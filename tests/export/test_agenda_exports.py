@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from facilitation.core.commands.agenda import GoToQuestion
+from facilitation.core.commands.floor import AskFloor, EndFloor, GiveFloor
+from facilitation.core.commands.rounds import CloseRound, OpenRound
 from facilitation.core.events import Event
 from facilitation.core.meeting import (
     Join,
@@ -22,6 +24,7 @@ from facilitation.core.meeting import (
     Vote,
     hash_secret,
 )
+from facilitation.export.markdown import render_markdown
 from facilitation.export.opendata import write_opendata
 from facilitation.export.polis import write_polis
 from facilitation.export.record import build_record, record_markdown, render_record_html
@@ -74,6 +77,17 @@ def agenda_meeting() -> tuple[list[Event], dict[int, dict[int, str]]]:
         apply(Vote(p, seed, value, op=f"s-{p}"))
     for p in people[1:3]:
         apply(Vote(p, hidden, "agree", op=f"h-{p}"))
+    # round 2 on the rejected seed: two residents and a vendor move to acceptable, one resident keeps 反對
+    apply(OpenRound([seed], op="round"))
+    for p, value in ((people[0], "acceptable"), (people[1], "acceptable"), (people[2], "disagree"),
+                     (people[4], "acceptable")):
+        apply(Vote(p, seed, value, op=f"r-{p}"))
+        cast[seed][p] = value
+    apply(CloseRound(op="round-end"))
+    # a resident has the floor; the vendors never do
+    apply(AskFloor(people[1], op="ask"))
+    apply(GiveFloor(people[1], op="give"))
+    apply(EndFloor(op="end"))
     apply(Moderate(hidden, "hide", "含地址"))
     apply(SetPhase("voting", op="v"))
     apply(SetPhase("reviewing", op="r"))
@@ -150,10 +164,25 @@ def test_the_record_lists_conclusions_per_question_under_the_whole_meeting() -> 
     assert 'id="question-1"' in page and 'id="question-2"' in page and "<h4>" in page
 
 
+def test_the_record_holds_the_rounds_and_the_floor_as_the_report_does() -> None:
+    summary, _ = summary_of()
+    record = record_markdown(build_record(summary))
+    report = render_markdown(summary)
+    rounds = record.index("## 再表態與意見變化")
+    assert "**\\#3 市府統一清潔。**" in record[rounds:]
+    assert "- 住戶：反對 → 可接受 2 人 · 維持 1 人" in record[rounds:]  # people 0 and 1 moved, person 2 kept
+    assert "- 攤商：反對 → 可接受 1 人" in record[rounds:]
+    floor = record.index("## 發言紀錄")
+    lines = [line for line in record[floor:].splitlines() if line.startswith("- ")]
+    assert lines and all(line in report for line in lines)  # the report's own words and figures
+    assert any("攤商" in line for line in lines)  # the side never heard is named
+
+
 def test_a_record_without_an_agenda_lists_conclusions_as_before() -> None:
     _, events = Meeting.create("SINGLE", MeetingSettings(title="T", topic="議題"), hash_secret("k"), T0, ["一。"])
     text = record_markdown(build_record(build_summary(events, None, now=T0)))
     assert "### 問題" not in text and "全體會議" not in text and "#### " not in text
+    assert "再表態" not in text and "發言紀錄" not in text
 
 
 def test_the_polis_folder_places_each_comment_in_its_question(tmp_path: Path) -> None:
