@@ -399,9 +399,9 @@ def record_markdown(record: Record) -> str:
         out += [f"## {escape(w['rounds'])}\n", f"{escape(w['rounds_intro'])}\n"]
         for heading, shifts in record.rounds:
             out.append(f"### {escape(heading)}\n")
-            for statement, lines in shifts:
+            for statement, moved in shifts:
                 out.append(f"**{escape(statement)}**\n")
-                out += [f"- {escape(line)}" for line in lines]
+                out += [f"- {escape(line)}" for line in moved]
                 out.append("")
     if record.floor:
         out.append(f"## {escape(w['floor'])}\n")
@@ -487,9 +487,9 @@ def render_record_html(record: Record, stylesheet: str = "") -> str:
         out += [f"<h2>{e(w['rounds'])}</h2>", f'<p class="note">{e(w["rounds_intro"])}</p>']
         for heading, shifts in record.rounds:
             out.append(f"<h3>{e(heading)}</h3>")
-            for statement, lines in shifts:
+            for statement, moved in shifts:
                 out.append(f"<p><strong>{e(statement)}</strong></p>")
-                out.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in lines) + "</ul>")
+                out.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in moved) + "</ul>")
     if record.floor:
         out.append(f"<h2>{e(w['floor'])}</h2>")
         out.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in record.floor) + "</ul>")
