@@ -3,9 +3,12 @@ same figures: every share is written with its counts (``5 / 6 · 83%``), never a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from facilitation.core.vocabulary import SCALES
 from facilitation.export.i18n import Catalog, fraction, percent_of
 from facilitation.export.needs import NeedsVotes
+from facilitation.export.quality import LaneChange
 from facilitation.export.summary import LogEntry, Opinion, Share, Summary, Tally, statement_number
 
 __all__ = [
@@ -72,20 +75,31 @@ def log_detail(entry: LogEntry, cat: Catalog) -> str:
 
 
 def lane_check_lines(summary: Summary, cat: Catalog) -> list[str]:
-    """The lane check, one sentence each: how many participants the host left out of the analysis, and the
+    """The lane check, one paragraph each: the participants the host left out of the analysis (how many, the
+    flags they have, whether any lane changes with their votes put back; ``summary.exclusion``), and the
     voting-quality flags with whether any lane changes without the flagged (``summary.quality``)."""
     lines = []
     if summary.excluded:
-        lines.append(cat.t("excluded_note", count=len(summary.excluded)))
+        x = summary.exclusion
+        sentences = [cat.t("excluded_note", count=len(summary.excluded))]
+        if x is not None:
+            sentences.append(cat.t("excluded_reasons", same=x.same_answer, fast=x.too_fast, unflagged=x.unflagged))
+            sentences.append(cat.t("excluded_not_compared") if not x.compared else cat.t("excluded_no_change")
+                             if not x.changes else cat.t("excluded_changes", changes=_changes_text(x.changes, cat)))
+        lines.append(cat.join(*sentences))
     if summary.quality is not None:
         q = summary.quality
         verdict = cat.t("quality_not_compared") if not q.compared else cat.t("quality_no_change") \
-            if not q.changes else cat.t("quality_changes", changes="; ".join(
-                f"#{statement_number(c.statement)} {cat.lane(c.lane)} → {cat.lane(c.without) or '-'}"
-                for c in q.changes))
+            if not q.changes else cat.t("quality_changes", changes=_changes_text(q.changes, cat))
         lines.append(cat.join(cat.t("quality_note", count=len(q.flagged), same=q.same_answer, fast=q.too_fast),
                               verdict))
     return lines
+
+
+def _changes_text(changes: Sequence[LaneChange], cat: Catalog) -> str:
+    """``#3 每組多數可接受 → 意見分歧; #5 ...``: the report's lane, then the other."""
+    return "; ".join(f"#{statement_number(c.statement)} {cat.lane(c.lane)} → {cat.lane(c.without) or '-'}"
+                     for c in changes)
 
 
 def needs_text(need: NeedsVotes, cat: Catalog) -> str:

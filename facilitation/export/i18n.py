@@ -129,6 +129,12 @@ _EN: dict[str, str] = {
     "needs_more": "Still needed",
     "needs_only_passes": "every vote so far is a pass: it needs someone to agree, accept or disagree",
     "needs_enough_now": "it has the votes it needs; the analysis above has not placed it yet",
+    "excluded_reasons": "Of them, the voting-quality checks flag {same} for the same answer to nearly everything "
+                        "and {fast} for voting faster than the cards can be read (one person may have both); "
+                        "{unflagged} have no flag.",
+    "excluded_no_change": "With their votes put back, no statement changes lane.",
+    "excluded_changes": "With their votes put back, these statements change lane: {changes}.",
+    "excluded_not_compared": "The lanes could not be compared with their votes put back.",
     "excluded_note": "The host left {count} participant(s) out of the analysis: the groups and lanes "
                      "above are without their votes; their votes are still in the exported votes (the "
                      "participants list marks them excluded).",
@@ -244,6 +250,11 @@ _ZH: dict[str, str] = {
     "needs_more": "還需要",
     "needs_only_passes": "目前每一票都是略過：需要有人表態贊成、可接受或反對",
     "needs_enough_now": "票數已足夠，上面的分析還沒為它分類",
+    "excluded_reasons": "其中投票品質檢查提示幾乎每題同一答案的 {same} 位、快過能讀完題目的 {fast} 位"
+                        "（同一人可能兩者皆是）；沒有提示的 {unflagged} 位。",
+    "excluded_no_change": "加回他們的票，沒有任何意見改變分類。",
+    "excluded_changes": "加回他們的票，這些意見會改變分類：{changes}。",
+    "excluded_not_compared": "無法比較加回他們的票的分類。",
     "excluded_note": "主持人將 {count} 位參與者排除於分析之外：以上的意見群與分類不含他們的票；"
                      "他們的票仍在匯出的投票紀錄中（參與者清單註明已排除）。",
     "log_check_opened": "開始共識確認",

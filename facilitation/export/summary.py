@@ -38,7 +38,7 @@ from facilitation.core.vocabulary import VOTE_WEIGHTS
 from facilitation.export.consent import ConsentCheck, consent_checks
 from facilitation.export.floor import FloorInfo, floor_info
 from facilitation.export.needs import NeedsVotes, needs_votes
-from facilitation.export.quality import QualityCheck, quality_check
+from facilitation.export.quality import ExclusionCheck, QualityCheck, exclusion_check, quality_check
 from facilitation.export.questions import QuestionInfo, agenda_of
 from facilitation.export.rounds import RoundInfo, round_shifts
 
@@ -363,6 +363,9 @@ class Summary:
     excluded: tuple[int, ...] = ()
     """Participants the host left out of the analysis (issue 24): their votes are in ``votes`` (and each is
     marked ``excluded`` in ``participants``); the groups and lanes are without them."""
+    exclusion: ExclusionCheck | None = None
+    """Of the excluded, how many each voting-quality flag names and how many none, and whether any lane changes
+    with their votes put back (None: nobody excluded; :mod:`facilitation.export.quality`)."""
     quality: QualityCheck | None = None
     """The voting-quality flags and whether any lane changes without the flagged (None: nobody flagged;
     :mod:`facilitation.export.quality`)."""
@@ -466,6 +469,7 @@ def build_summary(
         rounds=round_shifts(meeting, counts.group_of),
         excluded=tuple(sorted(excluded(meeting))),
         quality=quality_check(meeting, events, _lanes(result)),
+        exclusion=exclusion_check(meeting, events, _lanes(result)),
         floor=floor_info(meeting, counts.group_of),
         needs=_needs(meeting, statements, counts.group_of),
         lineage=tuple(LineageLink(str(link["kind"]), tuple(link["sources"]), tuple(link["targets"]),

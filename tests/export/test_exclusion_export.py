@@ -1,6 +1,7 @@
 """Excluded participants in the exports (issue 24): their votes stay in the exported votes, the participants
 list and the summary's ``excluded`` say who was left out, an analysis computed for the export leaves them out
-as the live one did, and the Markdown says how many the groups and lanes are without."""
+as the live one did, and the Markdown and HTML say how many the groups and lanes are without, how many each
+voting-quality flag names, and which lanes their votes would change."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import json
 from html import escape
 from typing import Any
 
+from clustering import analyze
 from facilitation.core.commands.exclusion import ExcludeFromAnalysis
 from facilitation.core.commands.statements import Vote
 from facilitation.core.events import Event
 from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, hash_secret
 from facilitation.export import render
-from facilitation.export.summary import build_summary
+from facilitation.export.summary import VOTE_CODES, build_summary
 from tests.core.helpers import NOW
+from tests.export.test_quality_export import meeting_log as quality_log
 
 
 def test_the_exports_keep_excluded_votes_and_say_who_was_left_out() -> None:
@@ -57,5 +60,65 @@ def meeting_log(exclude: int) -> tuple[list[Event], list[int]]:
         for s in range(3):
             do(Vote(p, s, "agree" if (i + s) % 2 else "disagree", op=f"v{p}{s}"))
     for p in people[:exclude]:
+        do(ExcludeFromAnalysis(p, True, op=f"x{p}"))
+    return events, people
+
+
+def test_the_reports_say_which_lanes_the_excluded_votes_would_change() -> None:
+    """Eight phones agree on statements 1-3, four who disagree with everything are excluded: the report's lanes
+    are without them; with their votes put back (an analysis of every vote) those statements land elsewhere,
+    and the JSON, Markdown and HTML say which, in the same words."""
+    events, people = camps_log()
+    summary = build_summary(events, None, now=NOW)
+    check = summary.exclusion
+    assert check is not None and check.excluded == tuple(people[8:]) and check.unflagged == 4 and check.compared
+    state = Meeting.replay(events)
+    every_vote = analyze([(p, s, VOTE_CODES[v]) for p, mine in state.votes.items() for s, v in mine.items()],
+                         random_state=0, statements=[s.id for s in state.accepted_statements()]).lanes
+    report = {s.id: s.lane for s in summary.statements}
+    assert [(c.statement, c.lane, c.without) for c in check.changes] == [
+        (s, report[s], every_vote[s]) for s in sorted(report) if every_vote[s] != report[s]]
+    assert {c.statement for c in check.changes} == {0, 1, 2}
+    data = json.loads(render(summary, "json"))
+    assert data["exclusion"]["changes"][0] == {"statement": 0, "lane": "acceptable", "without": every_vote[0]}
+    md = render(summary, "md").decode()
+    (line,) = [x for x in md.splitlines() if x.startswith("主持人將 4 位參與者排除於分析之外")]
+    assert "沒有提示的 4 位" in line and "加回他們的票，這些意見會改變分類：#1 每組多數可接受 → " in line
+    assert f'<p class="note">{escape(line)}</p>' in render(summary, "html").decode()
+
+
+def test_an_excluded_flagged_voter_is_counted_by_flag() -> None:
+    """The voter the quality checks flag (same answer, too fast) is excluded: the note counts them under both
+    flags and none unflagged."""
+    events, people = quality_log(flagged=True)
+    m = Meeting.replay(events)
+    events.extend(m.apply(ExcludeFromAnalysis(people[0], True, op="x"), NOW + 9_000).events)
+    summary = build_summary(events, None, now=NOW + 10_000)
+    check = summary.exclusion
+    assert check is not None and (check.same_answer, check.too_fast, check.unflagged) == (1, 1, 0)
+    md = render(summary, "md").decode()
+    (line,) = [x for x in md.splitlines() if x.startswith("主持人將 1 位參與者")]
+    assert "幾乎每題同一答案的 1 位、快過能讀完題目的 1 位" in line and "沒有提示的 0 位" in line
+    assert f'<p class="note">{escape(line)}</p>' in render(summary, "html").decode()
+
+
+def camps_log() -> tuple[list[Event], list[int]]:
+    """Twelve phones on six statements: eight agree on 0-2 and split on 3-5; the last four disagree with
+    everything and are excluded."""
+    m, events = Meeting.create("ABCDEF", MeetingSettings(title="夜市"), hash_secret("k"), NOW,
+                               [f"第 {i} 則。" for i in range(6)])
+
+    def do(command: Any) -> dict[str, Any]:
+        applied = m.apply(command, NOW)
+        events.extend(applied.events)
+        return applied.result
+
+    do(SetPhase("collecting", op="h1"))
+    people = [int(do(Join(hash_secret(f"token-{i}-xxxxxxxxxx")))["participant"]) for i in range(12)]
+    for i, p in enumerate(people):
+        for s in range(6):
+            value = "disagree" if i >= 8 else "agree" if s < 3 else ("agree", "disagree")[i % 2]
+            do(Vote(p, s, value, op=f"v{p}-{s}"))
+    for p in people[8:]:
         do(ExcludeFromAnalysis(p, True, op=f"x{p}"))
     return events, people
