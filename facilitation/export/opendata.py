@@ -76,6 +76,19 @@ _VOTES = (
     Column("pass", "integer", "略過票數", "pass votes"),
 )
 
+_WORDS = {"agree": ("贊成", "agree"), "acceptable": ("可接受", "acceptable"), "pass": ("略過", "pass"),
+          "disagree": ("反對", "disagree")}
+MOVES = tuple((a, b) for a in _WORDS for b in _WORDS if a != b)
+"""Every change of vote a round can show, in the order of the shift tables' columns."""
+_SHIFT = (
+    Column("voters", "integer", "該輪對此意見再表態的人數", "people who voted on it in the round"),
+    Column("kept", "integer", "維持原表態的人數", "of them, who kept their vote"),
+    Column("new", "integer", "之前未表態、該輪第一次表態的人數", "of them, who had not voted on it before"),
+    *(Column(f"{a}_to_{b}", "integer", f"由{_WORDS[a][0]}改為{_WORDS[b][0]}的人數",
+             f"of them, who changed from {_WORDS[a][1]} to {_WORDS[b][1]}") for a, b in MOVES),
+)
+"""A round's shift on one statement: voters = kept + new + every change (the report's "反對 → 可接受 2 人")."""
+
 TABLES: tuple[Table, ...] = (
     Table("meeting.csv", "會議概況（一列）", "the meeting (one row)", (
         Column("code", "text", "會議代碼", "meeting code"),
@@ -185,6 +198,29 @@ TABLES: tuple[Table, ...] = (
         Column("voters", "integer", "表態人數", "voters"),
         *_VOTES,
     )),
+    Table("rounds.csv", "再表態：每輪每則意見，全體的表態變化",
+          "rounds: each statement of each round, how everyone moved", (
+        Column("round", "integer", "輪次：2 起（第 1 輪是最初的表態）", "round: from 2 (round 1 is the first votes)"),
+        Column("statement", "integer", "意見編號", "statement number"),
+        Column("question", "integer", "意見所屬的問題編號（同 questions.csv）", "its question (as in questions.csv)"),
+        *_SHIFT,
+    )),
+    Table("round_roles.csv", "再表態：依角色的表態變化（該輪該意見上未滿門檻者合併）",
+          "rounds: how each role moved (combined below the threshold among that statement's round voters)", (
+        Column("round", "integer", "輪次", "round"),
+        Column("statement", "integer", "意見編號", "statement number"),
+        Column("role", "text", "角色（同 roles.csv；未滿門檻者合併為「其他」）",
+               "role (as in roles.csv; below the threshold combined into 'other')"),
+        *_SHIFT,
+    )),
+    Table("round_groups.csv", "再表態：依意見群組的表態變化（該輪該意見上未滿門檻者合併）",
+          "rounds: how each opinion group moved (combined below the threshold among that statement's round voters)", (
+        Column("round", "integer", "輪次", "round"),
+        Column("statement", "integer", "意見編號", "statement number"),
+        Column("group", "text", "意見群組（同 groups.csv；未滿門檻者合併為「其他」）",
+               "opinion group (as in groups.csv; below the threshold combined into 'other')"),
+        *_SHIFT,
+    )),
     Table("timeline.csv", "會議流程與審核紀錄（不含審核理由）", "phases and moderation (without reasons)", (
         Column("at", "datetime", "時間（取至分鐘）", "when (to the minute)"),
         Column("action", "code", "動作：phase（階段轉換）、accept（採用）、reject（不採用）、hide（隱藏）",
@@ -271,6 +307,38 @@ def _question_rows(summary: Summary, questions: Sequence[tuple[int, str]],
     return rows
 
 
+def _shift(votes: Iterable[tuple[int, str, str]]) -> list[int]:
+    """voters, kept, new and each change of :data:`MOVES`, over (participant, before or "", vote) triples."""
+    cells = Counter((before, value) for _, before, value in votes)
+    voters = sum(cells.values())
+    kept = sum(n for (before, value), n in cells.items() if before == value)
+    new = sum(n for (before, _), n in cells.items() if not before)
+    return [voters, kept, new, *(cells[move] for move in MOVES)]
+
+
+def _round_rows(summary: Summary, category_of: Mapping[int, str] | None, other: str,
+                question_of: Mapping[int, int]) -> list[list[Any]]:
+    """Each round's statements: everyone's shift (``category_of`` None, with the statement's question), or the
+    shift per category, categories rolled up on that statement's round voters as the other breakdowns are."""
+    rows: list[list[Any]] = []
+    for r in summary.rounds:
+        for st in r.statements:
+            if category_of is None:
+                rows.append([r.round, statement_number(st.statement), question_of.get(st.statement, 1),
+                             *_shift(st.votes)])
+                continue
+            by_category: dict[str, list[tuple[int, str, str]]] = {}
+            for vote in st.votes:
+                by_category.setdefault(category_of[vote[0]], []).append(vote)
+            published = rollup({c: len(vs) for c, vs in by_category.items()}, other)
+            merged: dict[str, list[tuple[int, str, str]]] = {}
+            for c, vs in by_category.items():
+                merged.setdefault(published[c], []).extend(vs)
+            for name in sorted(merged, key=lambda n: (n == other, n)):
+                rows.append([r.round, statement_number(st.statement), name, *_shift(merged[name])])
+    return rows
+
+
 def opendata_tables(summary: Summary) -> dict[str, list[list[Any]]]:
     """Every CSV file's rows (header first), keyed by file name, as :data:`TABLES` declares them."""
     lang = summary.language
@@ -337,6 +405,9 @@ def opendata_tables(summary: Summary) -> dict[str, list[list[Any]]]:
     out["groups.csv"].extend(per_category(group_of_published, group_other, False))
     out["statement_roles.csv"].extend(_breakdown_rows(by_statement, role_of, role_other))
     out["statement_groups.csv"].extend(_breakdown_rows(by_statement, group_of_published, group_other))
+    out["rounds.csv"].extend(_round_rows(summary, None, "", question_of))
+    out["round_roles.csv"].extend(_round_rows(summary, role_of, role_other, question_of))
+    out["round_groups.csv"].extend(_round_rows(summary, group_of_published, group_other, question_of))
     for entry in summary.moderation_log:
         if entry.action == "phase":
             out["timeline.csv"].append([minute(entry.at), "phase", entry.from_phase, entry.to_phase, ""])

@@ -136,6 +136,23 @@ def test_the_open_data_package_reports_each_question_and_the_meeting(tmp_path: P
     assert sum(int(q["votes"]) for q in questions) == sum(int(s["votes"]) for s in statements)
 
 
+def test_the_open_data_package_holds_each_round_shift(tmp_path: Path) -> None:
+    summary, _ = summary_of()
+    write_opendata(summary, tmp_path, agency="臺北市市場處")
+    (everyone,) = read(tmp_path / "rounds.csv")
+    # round 2 on #3 (question 2): four voted again, three moved 反對 -> 可接受, one kept 反對
+    moved = {k: int(v) for k, v in everyone.items() if "_to_" in k and int(v)}
+    assert (everyone["round"], everyone["statement"], everyone["question"]) == ("2", "3", "2")
+    assert (everyone["voters"], everyone["kept"], everyone["new"], moved) == (
+        "4", "1", "0", {"disagree_to_acceptable": 3})
+    # by role: 住戶 3 and 攤商 1 voted again, both under five: one combined row, the whole, never a cell of 1
+    for name in ("round_roles.csv", "round_groups.csv"):
+        rows = read(tmp_path / name)
+        assert len(rows) == 1 and rows[0]["voters"] == "4" and list(rows[0].values())[2] == "其他", (name, rows)
+        assert {k: v for k, v in rows[0].items() if k not in ("role", "group")} == {
+            k: v for k, v in everyone.items() if k != "question"}
+
+
 def test_a_meeting_without_an_agenda_is_one_question_in_the_package(tmp_path: Path) -> None:
     _, events = Meeting.create("SINGLE", MeetingSettings(title="T", topic="議題"), hash_secret("k"), T0, ["一。"])
     write_opendata(build_summary(events, None, now=T0), tmp_path, agency="機關")
