@@ -2,7 +2,8 @@
 agenda, spotlights a statement of question 2 with a 30 s countdown, phones vote on it, three phones of two
 roles ask for the floor and the queue puts the unheard role first, the host opens round 2 on the disputed
 statements, phones change votes, and the projector and the exported summary show the shift with counts this
-test computes from the votes it cast.
+test computes from the votes it cast; the publishable record and the open-data package report each question
+and the same shift.
 
 The host console and the projector (1920x1080) are Chromium pages; the five phones are scripts following
 docs/protocol.md (tests/e2e/scripted.py). Live analysis is off: the projector is given the opinion groups
@@ -14,7 +15,11 @@ artifacts/screenshots/whole-agenda-*.png.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import urllib.request
+import zipfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -248,7 +253,41 @@ def test_the_host_runs_the_whole_agenda_and_the_room_sees_what_moved(browser: An
         assert line in markdown, line
     one, two = markdown.index(f"## 問題 1：{TOPIC}"), markdown.index(f"## 問題 2：{QUESTION_2}")
     assert Q1[0] in markdown[one:two] and Q2[0] not in markdown[one:two]
+
+    # The publishable record and the open-data package split by question and hold the same shift.
+    record = export(base, code, key, "record")
+    one, two = record.index(f"### 問題 1：{TOPIC}"), record.index(f"### 問題 2：{QUESTION_2}")
+    assert Q1[0] in record[one:two] and Q2[2] in record[two:] and Q2[2] not in record[one:two]
+    rounds_at = record.index("## 再表態與意見變化")
+    for line in shift_lines(expected_shift(round1[FEE], round2[FEE], by_role), lambda k: k):
+        assert f"- {line}" in record[rounds_at:], line
+    package = opendata(base, code, key)
+    questions = {q["question"]: q for q in package["questions.csv"]}
+    assert (questions["1"]["text"], questions["2"]["text"]) == (TOPIC, QUESTION_2)
+    assert int(questions["1"]["votes"]) == 2 * len(phones)
+    assert int(questions["2"]["votes"]) == sum(len(v) for v in final.values())
+    assert [(r["statement"], r["question"]) for r in package["rounds.csv"]] == [
+        (str(FEE + 1), "2"), (str(SWEEP + 1), "2")]  # numbers as the room saw them
+    for r in package["rounds.csv"]:
+        sid = int(r["statement"]) - 1
+        (everyone,) = expected_shift(round1[sid], round2[sid], lambda p: "").values()
+        changes = {k.replace("_to_", "->"): int(v) for k, v in r.items() if "_to_" in k and int(v)}
+        assert (int(r["voters"]), int(r["kept"]), int(r["new"]), changes) == (
+            everyone["voted"], everyone["kept"], everyone["new"], everyone["moved"])
     for page in (host, projector):
         assert page.errors == [], page.errors
     for phone in phones:
         phone.close()
+
+
+def opendata(base: str, code: str, key: str) -> dict[str, list[dict[str, str]]]:
+    """The open-data zip, each CSV as rows of column -> cell."""
+    url = f"{base}/api/meetings/{code}/export?format=opendata&agency=%E5%B8%82%E5%A0%B4%E8%99%95&key={key}"
+    with urllib.request.urlopen(url, timeout=scaled(30)) as response:
+        archive = zipfile.ZipFile(io.BytesIO(response.read()))
+    out = {}
+    for name in archive.namelist():
+        if name.endswith(".csv"):
+            text = archive.read(name).decode("utf-8-sig")
+            out[name.rsplit("/", 1)[1]] = list(csv.DictReader(io.StringIO(text, newline="")))
+    return out
