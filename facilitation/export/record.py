@@ -436,6 +436,8 @@ RECORD_CSS = """
 .record-notice.draft { border-color: #a35200; background: #fff4e5; }
 .event { margin: 1rem 0 0.4rem; padding: 0.3rem 0.6rem; background: #eef3fb; }
 blockquote.note { margin: 0.5rem 0; padding-left: 0.75rem; border-left: 3px solid #bbb; color: #444; }
+h3.question { font-size: 1.25rem; margin-top: 1.6rem; padding-top: 0.5rem; border-top: 2px solid #555; }
+h4 { font-size: 0.95rem; margin: 0.8rem 0 0.2rem; color: #333; break-after: avoid; }
 """
 """The record's own blocks, added to the reports' styles when the page stands alone (static/css/record.css
 styles the public page the same way)."""
@@ -475,7 +477,8 @@ def render_record_html(record: Record, stylesheet: str = "") -> str:
         out.append(f'<p class="note">{e(record.whole)}</p>')
     for number, (heading, counts, conclusions, level) in enumerate(_sections(record), start=1):
         if heading:
-            out += [f'<h3 id="question-{number}">{e(heading)}</h3>', f'<p class="note">{e(counts)}</p>']
+            out += [f'<h3 class="question" id="question-{number}">{e(heading)}</h3>',
+                    f'<p class="note">{e(counts)}</p>']
         for lane, lines in conclusions:
             out.append(f"<h{level}>{e(lane)}</h{level}>")
             if lines:
