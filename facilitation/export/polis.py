@@ -177,7 +177,26 @@ def write_polis(summary: Summary, folder: str | Path, ids: PolisIds | None = Non
         write_rounds_csv(summary.rounds, paths[-1], pid, sid)
     if summary.questions:  # the agenda: each comment's question (facilitation/export/questions.py)
         paths.append(write_questions_csv(summary.questions, out / "questions.csv", sid))
+    if summary.needs:  # what still needs votes, each need beside the counts comment-groups.csv holds
+        paths.append(out / "needs.csv")
+        _write_needs(summary, paths[-1], sid)
     return paths
+
+
+def _write_needs(summary: Summary, path: Path, sid: _Renumber) -> None:
+    """``needs.csv`` (ours, not Pol.is's): one row per group or role short of votes on an unsettled statement,
+    the statement's fewest more votes repeated on each of its rows (a statement nothing is short on gets one
+    row with its ``kind`` and no unit). ``unit`` is ``group`` (``name`` the letter of comment-groups.csv, whose
+    ``group-<letter>-votes`` is ``have``), ``room`` (no groups: ``total-votes``, without excluded voters) or
+    ``role``."""
+    letter = {g.id: chr(ord("a") + i) for i, g in enumerate(summary.groups)}
+    rows: list[list[Any]] = []
+    for n in summary.needs:
+        head = [sid(n.statement), n.votes, int(n.reachable), n.kind]
+        units = [("room" if x.name == "all" else "group", letter.get(x.name, x.name), x) for x in n.groups]
+        units += [("role", neutralize(x.name), x) for x in n.roles]
+        rows += [[*head, unit, name, x.more, x.have, x.floor] for unit, name, x in units] or [[*head, *[""] * 5]]
+    _write(path, ["comment-id", "votes", "reachable", "kind", "unit", "name", "more", "have", "floor"], rows)
 
 
 def _write_comments(summary: Summary, path: Path, pid: _Renumber, sid: _Renumber) -> None:

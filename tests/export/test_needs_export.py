@@ -1,9 +1,11 @@
 """What still needs votes in every export (issue 24): for each unsettled statement, the fewest more votes and
 the opinion groups and stakeholder roles they must come from, as the console says it, in the JSON, Markdown,
-HTML and PDF, each need with the counts it rests on so it checks against the same export."""
+HTML and PDF (and the Pol.is folder's needs.csv), each need with the counts it rests on so it checks against
+the same export."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -22,7 +24,9 @@ from facilitation.core.commands.statements import Vote
 from facilitation.core.events import Event
 from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, hash_secret
 from facilitation.export import render
+from facilitation.export.polis import write_polis
 from facilitation.export.summary import VOTE_CODES, Summary, build_summary
+from facilitation.tools.import_polis import build_events, read_folder
 from tests.core.helpers import NOW
 from tests.export import test_consent_export, test_lineage_export
 from tests.export.conftest import small_meeting
@@ -171,3 +175,27 @@ def test_a_meeting_with_nothing_unsettled_has_no_section() -> None:
     assert summary.needs == ()
     assert "還需要表態的意見" not in render(summary, "md").decode()
     assert 'id="needs"' not in render(summary, "html").decode()
+
+
+def test_the_polis_folder_has_needs_csv_checkable_against_comment_groups(tmp_path: Path) -> None:
+    """needs.csv: one row per short group or role, a group named by its comment-groups.csv letter, whose
+    group-<letter>-votes is the row's have; import-polis reads the folder back as before."""
+    events, who = planted()
+    summary = build_summary(events, published(events, who), now=NOW)
+    paths = write_polis(summary, tmp_path)
+    assert tmp_path / "needs.csv" in paths
+    with (tmp_path / "needs.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["comment-id"], r["votes"], r["unit"], r["name"], r["more"], r["have"], r["floor"])
+            for r in rows if r["comment-id"] == "0"] == [
+        ("0", "4", "group", "a", "2", "2", "4"), ("0", "4", "group", "b", "2", "1", "3"),
+        ("0", "4", "role", "攤商", "2", "3", "5")]
+    with (tmp_path / "comment-groups.csv").open(encoding="utf-8") as f:
+        groups = {r["comment-id"]: r for r in csv.DictReader(f)}
+    for r in rows:
+        if r["unit"] == "group":
+            assert r["have"] == groups[r["comment-id"]][f"group-{r['name']}-votes"]
+        assert int(r["more"]) == int(r["floor"]) - int(r["have"])
+    assert len(build_events(read_folder(tmp_path), "BACKIN", hash_secret("k"))[0].statements) == 3
+    write_polis(build_summary(small_meeting()[1], None, now=NOW), tmp_path / "settled")
+    assert not (tmp_path / "settled" / "needs.csv").exists(), "nothing unsettled: no file"
