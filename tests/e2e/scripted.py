@@ -9,6 +9,7 @@ docs/protocol.md, as any client would, so a test of forty votes does not drive f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import urllib.request
@@ -48,7 +49,9 @@ class Phone:
         from websockets.sync.client import connect
 
         self.role = role
-        self.ws = connect(base.replace("http://", "ws://") + f"/ws/{code}", open_timeout=scaled(10))
+        self._stack = contextlib.ExitStack()  # websockets 17 wants its connection entered as a context
+        self.ws = self._stack.enter_context(
+            connect(base.replace("http://", "ws://") + f"/ws/{code}", open_timeout=scaled(10)))
         self.ws.send(json.dumps({"v": 1, "type": "hello", "role": "participant", "stakeholder": role}))
         self.participant = -1
         while True:
@@ -76,7 +79,7 @@ class Phone:
         assert reply["type"] == "ack", reply
 
     def close(self) -> None:
-        self.ws.close()
+        self._stack.close()
 
 
 def host_participants(base: str, code: str, key: str) -> dict[str, int]:
