@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = ["NeedsVotes", "Short", "needs_votes"]
 
 
@@ -66,27 +68,39 @@ def needs_votes(
     ``votes``: participant -> statement -> vote code, the analysed votes only (nobody excluded);
     ``group_of``: the report's opinion group of each clustered participant; ``roles``: each participant's
     stakeholder role (those without one left out)."""
-    from clustering.readiness import shortfalls
+    from clustering.readiness import WHOLE_ROOM, shortfalls
     from clustering.votes import VoteTable
 
-    table = VoteTable.from_triples((p, s, value) for p, mine in votes.items() for s, value in mine.items())
+    count = sum(len(mine) for mine in votes.values())
+    table = VoteTable.from_arrays(  # int arrays: factorised ~10x faster than triples of objects
+        np.fromiter((p for p, mine in votes.items() for _ in mine), dtype=np.int64, count=count),
+        np.fromiter((s for mine in votes.values() for s in mine), dtype=np.int64, count=count),
+        np.fromiter((v for mine in votes.values() for v in mine.values()), dtype=np.float64, count=count))
     voters = set(votes)
     keyed_groups: dict[Hashable, str] = {p: g for p, g in group_of.items() if p in voters}
     keyed_roles: dict[Hashable, str] = {p: r for p, r in roles.items() if r}
     found = shortfalls(table, dict(lanes), keyed_groups, keyed_roles)
 
-    def have(statement: int, unit: str, of: Mapping[Hashable, str] | None) -> int:
-        return sum(1 for p, mine in votes.items() if statement in mine and (of is None or of.get(p) == unit))
+    votes_on: dict[int, int] = {}
+    group_votes: dict[tuple[int, str], int] = {}
+    role_votes: dict[tuple[int, str], int] = {}
+    wanted = {int(str(n.statement)) for n in found.values()}
+    for p, mine in votes.items():  # one pass: what each group and role has on each unsettled statement
+        group, role = keyed_groups.get(p), keyed_roles.get(p)
+        for statement in wanted.intersection(mine):
+            votes_on[statement] = votes_on.get(statement, 0) + 1
+            if group is not None:
+                group_votes[(statement, group)] = group_votes.get((statement, group), 0) + 1
+            if role is not None:
+                role_votes[(statement, role)] = role_votes.get((statement, role), 0) + 1
 
-    out = []
-    for short in sorted(found.values(), key=lambda s: (not s.reachable, s.votes, int(str(s.statement)))):
-        statement = int(str(short.statement))
-        groups = []
-        for name, more in short.groups.items():
-            got = have(statement, name, keyed_groups or None)
-            groups.append(Short(name, more, got, got + more))
-        out.append(NeedsVotes(
-            statement, short.lane, short.votes, short.reachable, tuple(groups),
-            tuple(Short(name, more, got, got + more) for name, more in short.roles.items()
-                  for got in [have(statement, name, keyed_roles)])))
-    return tuple(out)
+    def short(statement: int, name: str, more: int, counted: Mapping[tuple[int, str], int]) -> Short:
+        have = votes_on.get(statement, 0) if name == WHOLE_ROOM and not keyed_groups else \
+            counted.get((statement, name), 0)
+        return Short(name, more, have, have + more)
+
+    return tuple(
+        NeedsVotes(int(str(n.statement)), n.lane, n.votes, n.reachable,
+                   tuple(short(int(str(n.statement)), name, more, group_votes) for name, more in n.groups.items()),
+                   tuple(short(int(str(n.statement)), name, more, role_votes) for name, more in n.roles.items()))
+        for n in sorted(found.values(), key=lambda s: (not s.reachable, s.votes, int(str(s.statement)))))
