@@ -8,6 +8,7 @@ docs/protocol.md would), and 恢復納入分析 brings them back."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -15,7 +16,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import create_meeting, new_page, start_collecting
+from tests.e2e.conftest import create_meeting, new_page, screenshot, start_collecting
 from tests.support.servers import ServerProcess, scaled
 
 HOST = {"width": 1280, "height": 800}
@@ -127,6 +128,107 @@ def test_the_host_excludes_a_flagged_voter_and_brings_them_back(browser: Any, se
         sockets.append(again)
         assert me not in [int(p) for p in again.snapshot["excluded"]]
         assert host.errors == []
+    finally:
+        for socket in sockets:
+            socket.close()
+
+
+SHORT_SEEDS = [f"Idea {i}." for i in range(1, 22)]
+"""Twenty-one cards (the same-answer rule looks from 20 votes on), each 2 words: 0.5 s to read, so a vote
+is too fast under 0.17 s after the previous one (clustering/quality.py)."""
+READING_MS = 400
+"""How long the phone's person looks at a card before answering: a human pace, over the too-fast line."""
+CONSOLE_PHONE = {"width": 360, "height": 640}
+CONSOLE_DESKTOP = {"width": 1280, "height": 720}
+
+
+def overflowing(page: Any, selector: str, width: int) -> list[str]:
+    """Elements under ``selector`` that stick out of the viewport's width or clip their own text."""
+    found: list[str] = page.locator(selector).evaluate_all(
+        """(els, width) => els.flatMap((e) => {
+            const r = e.getBoundingClientRect();
+            const out = r.left < 0 || r.right > width + 0.5 || e.scrollWidth > e.clientWidth + 1;
+            return out && r.width > 0 ? [`${e.tagName}.${e.className} ${r.left}-${r.right} (${e.scrollWidth})`] : [];
+        })""",
+        width,
+    )
+    return found
+
+
+def test_same_answer_flag_in_english_on_a_phone_sized_console(browser: Any, server: ServerProcess) -> None:
+    """A phone (Chromium, tapping) answers 贊成 to all 21 cards at a reading pace: the console, in English,
+    flags it "same answer" with the counts (21 of 21), not "too fast"; at 360x640 (a co-host holding the
+    console on a phone) the panel is legible and nothing sticks out; at 1280x720 too."""
+    base = server.url
+    created = create_meeting(base, title="Night market", seeds=SHORT_SEEDS, language="en", ask_nickname=True)
+    code, key = created["code"], created["host_key"]
+    start_collecting(base, created)
+    sockets: list[Socket] = []
+    try:
+        phone = new_page(browser, {"width": 360, "height": 740})
+        phone.goto(f"{base}/m/{code}")
+        phone.fill("#nickname", "Steady")
+        phone.click("#join-form button[type=submit]")
+        expect(phone.locator("#conn")).to_have_attribute("data-state", "online")
+        for n in range(len(SHORT_SEEDS)):
+            card = phone.locator("#statement")
+            expect(card).to_have_text(re.compile(r"^Idea \d+\.$"))
+            shown = card.text_content()
+            phone.wait_for_timeout(READING_MS)  # the person reads the card: the pace is the scenario, not a wait
+            phone.click("#vote-buttons [data-value=agree]")
+            expect(phone.locator("#voted li")).to_have_count(n + 1)
+            if n + 1 < len(SHORT_SEEDS):
+                expect(card).not_to_have_text(shown or "")
+        for i in range(4):  # others at a person's pace, on a few cards, with mixed answers
+            other = Socket(base, code, {"role": "participant", "nickname": f"p{i}"})
+            sockets.append(other)
+            for s in range(4):
+                op = other.send("vote", statement=s, value="agree" if (s + i) % 2 else "disagree")
+                assert other.reply(op)["type"] == "ack"
+
+        watcher = Socket(base, code, {"role": "host", "host_key": key})
+        sockets.append(watcher)
+        named = {int(p["participant"]): p["nickname"] for p in watcher.snapshot["participants"]}
+        steady = next(p for p, name in named.items() if name == "Steady")
+        flagged = watcher.wait(lambda m: m.get("type") == "quality_flags"
+                               and str(steady) in {f["participant"] for f in m["flags"]})
+        flag = next(f for f in flagged["flags"] if f["participant"] == str(steady))
+        assert flag["reasons"] == ["same_answer"], flag  # at a reading pace: not too fast
+        assert (flag["same_count"], flag["votes"]) == (21, 21), flag
+
+        shots = {}
+        for name, viewport in (("phone", CONSOLE_PHONE), ("desktop", CONSOLE_DESKTOP)):
+            host = new_page(browser, viewport)
+            host.goto(f"{base}/host/{code}#key={key}")
+            panel = host.locator("#flags-panel")
+            expect(panel).to_be_visible()
+            expect(host.locator("#flags-heading")).to_have_text("Voting-quality flags")
+            row = panel.locator(f"li.flag[data-participant='{steady}']")
+            expect(row).to_contain_text("Steady")
+            expect(row.locator(".flag-reasons")).to_have_text("Same answer to nearly everything (21 of 21 votes)")
+            expect(row.get_by_role("button", name="Leave out of the analysis")).to_be_visible()
+            panel.scroll_into_view_if_needed()
+            width = viewport["width"]
+            assert host.evaluate("document.documentElement.scrollWidth") <= width
+            assert overflowing(host, "#flags-panel, #flags-panel *", width) == []
+            sizes = panel.locator("h2, li, span, button").evaluate_all(
+                "els => els.map((e) => parseFloat(getComputedStyle(e).fontSize))")
+            assert min(sizes) >= 14, sizes  # legible on a phone held at arm's length
+            button = row.get_by_role("button")
+            button.scroll_into_view_if_needed()
+            box = button.bounding_box()
+            assert box is not None and box["height"] >= 44 and box["width"] >= 44, box
+            # not under the phone-sized console's fixed jump bar: the button itself is what a tap reaches
+            assert button.evaluate("""(b) => { const r = b.getBoundingClientRect();
+                return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === b; }""")
+            shots[name] = screenshot(host, f"console-flags-{name}-en")
+            assert host.errors == []
+        # the phone-sized console works too: the exclusion and back
+        row.get_by_role("button", name="Leave out of the analysis").click()
+        expect(row.get_by_role("button", name="Bring back into the analysis")).to_be_visible()
+        row.get_by_role("button", name="Bring back into the analysis").click()
+        expect(row.get_by_role("button", name="Leave out of the analysis")).to_be_visible()
+        assert all(path.exists() for path in shots.values())
     finally:
         for socket in sockets:
             socket.close()
