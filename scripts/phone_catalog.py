@@ -4,8 +4,9 @@ A phone joining a meeting downloads one catalog. The full catalogs also carry th
 projector's and the home page's strings (and the exports read them), about two thirds of their bytes, so
 the participant page fetches a subset instead: every key its HTML and the modules it can load (imported
 or imported on demand, followed from static/js/participant.js) name, with each key's ``_one`` plural form,
-and whole namespaces for keys the scripts build at run time (``error.<code>``, ``vote.<value>``,
-``mine.<state>``). The full catalogs stay the one place strings are written; this file only copies.
+and, for a key a module builds at run time from a template (`` `phase.${phase}` ``, `` `error.${code}` ``,
+`` `lane.acceptable${suffix}` ``), every key that starts with the template's fixed part. The full catalogs
+stay the one place strings are written; this file only copies.
 
     python scripts/phone_catalog.py          # rewrite the phone catalogs
     python scripts/phone_catalog.py --check  # exit 1 when they are not what this would write
@@ -24,11 +25,11 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 LANGUAGES = ("zh-TW", "en")
 PHONE_HTML = "participant.html"
 PHONE_ENTRY = "participant.js"
-DYNAMIC_NAMESPACES = ("error", "vote", "mine")
-"""Namespaces whose keys a script builds from a code or value (has(`error.${code}`) and the like)."""
 
 ATTRIBUTE_KEY = re.compile(r'data-i18n(?:-[a-z-]+)?="([^"]+)"')
 STRING_KEY = re.compile(r"""["'`]([a-z_]+(?:\.[a-z0-9_]+)+)["'`]""")
+TEMPLATE_PREFIX = re.compile(r"`([a-z_]+\.[a-z0-9_]*)\$\{")
+"""The fixed start of a key built from a template literal: `phase.${phase}` gives "phase."."""
 IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(\s*)["']\./([\w.-]+\.js)["']""")
 
 
@@ -61,11 +62,18 @@ def phone_keys(namespaces: set[str]) -> set[str]:
     return keys
 
 
+def phone_prefixes() -> set[str]:
+    """The fixed parts of the keys the participant page's modules build from templates."""
+    return {prefix for name in phone_modules()
+            for prefix in TEMPLATE_PREFIX.findall((STATIC / "js" / name).read_text("utf-8"))}
+
+
 def phone_catalog(lang: str) -> dict[str, str]:
     full = full_catalog(lang)
     used = phone_keys({key.split(".")[0] for key in full})
+    prefixes = tuple(phone_prefixes())
     return {key: text for key, text in full.items()
-            if key in used or key.removesuffix("_one") in used or key.split(".")[0] in DYNAMIC_NAMESPACES}
+            if key in used or key.removesuffix("_one") in used or key.startswith(prefixes)}
 
 
 def rendered(catalog: dict[str, str]) -> str:

@@ -4,37 +4,13 @@
  * The server flags a participant whose votes look mechanical (same answer to nearly everything, or faster
  * than the cards can be read: clustering/quality.py) in a host-only `quality_flags` message and the host
  * snapshot's `analysis.quality_flags`; the host answers with `analysis_exclude`, which the next run obeys.
- * A flag is a question for the host, never a verdict, so the panel shows the counts it rests on. Its words
- * live here, not in static/i18n: that catalog is every phone's download, with a byte budget
- * (tests/e2e/test_pages.py) these host-only words would break. Names go in as text nodes only.
+ * A flag is a question for the host, never a verdict, so the panel shows the counts it rests on. Words:
+ * flags.* in the full catalogs (phones read their own subset). Names go in as text nodes only.
  */
 import { el } from "./dom.js";
-import { getLang } from "./i18n.js";
+import { t } from "./i18n.js";
 
-const WORDS = {
-  "zh-TW": {
-    head: "表態品質提醒",
-    sep: "：",
-    same_answer: (f) => `幾乎都是同一個答案（${f.same_count}／${f.votes} 票相同）`,
-    too_fast: (f) => `比讀完意見還快（${f.fast}／${f.timed} 票）`,
-    exclude: "排除於分析外",
-    restore: "恢復納入分析",
-    excluded: "已排除於分析外：",
-  },
-  en: {
-    head: "Voting-quality flags",
-    sep: ": ",
-    same_answer: (f) => `Same answer to nearly everything (${f.same_count} of ${f.votes} votes)`,
-    too_fast: (f) => `Faster than reading allows (${f.fast} of ${f.timed} votes)`,
-    exclude: "Leave out of the analysis",
-    restore: "Bring back into the analysis",
-    excluded: "Left out of the analysis:",
-  },
-};
-
-function words() {
-  return WORDS[getLang()] || WORDS["zh-TW"];
-}
+const REASONS = { same_answer: "flags.same_answer", too_fast: "flags.too_fast" };
 
 /**
  * Keeps the last run's flags and who is excluded, and renders the panel `#flags-panel`.
@@ -82,21 +58,20 @@ export class HostFlags {
       type: "button",
       class: out ? "flag-restore" : "flag-exclude",
       onclick: () => this.toggle(id, !out),
-    }, out ? words().restore : words().exclude);
+    }, t(out ? "flags.restore" : "flags.exclude"));
   }
 
   render() {
     const panel = document.getElementById("flags-panel");
     if (!panel) return;
-    const w = words();
     const flagged = new Set(this.flags.map((f) => Number(f.participant)));
     panel.hidden = !this.flags.length && !this.excluded.size && !this.error;
-    document.getElementById("flags-heading").textContent = w.head;
+    document.getElementById("flags-heading").textContent = t("flags.heading");
     const items = this.flags.map((f) => {
       const id = Number(f.participant);
-      const reasons = (f.reasons || []).filter((r) => w[r]).map((r) => w[r](f)).join("；");
+      const reasons = (f.reasons || []).filter((r) => REASONS[r]).map((r) => t(REASONS[r], f)).join("；");
       return el("li", { class: "flag", dataset: { participant: id } },
-        el("span", { class: "person-name" }, this.ctx.name(id)), w.sep,
+        el("span", { class: "person-name" }, this.ctx.name(id)), t("flags.sep"),
         el("span", { class: "flag-reasons" }, reasons), " ",
         this.button(id));
     });
@@ -104,7 +79,7 @@ export class HostFlags {
     const rest = others.map((id) => el("li", { class: "flag-excluded", dataset: { participant: id } },
       el("span", { class: "person-name" }, this.ctx.name(id)), " ", this.button(id)));
     const lists = [el("ul", { id: "flags-list", class: "flags-list" }, ...items)];
-    if (rest.length) lists.push(el("p", { class: "muted" }, w.excluded), el("ul", { id: "flags-excluded" }, ...rest));
+    if (rest.length) lists.push(el("p", { class: "muted" }, t("flags.excluded")), el("ul", { id: "flags-excluded" }, ...rest));
     document.getElementById("flags-body").replaceChildren(...lists);
     document.getElementById("flags-status").textContent = this.error;
   }

@@ -132,9 +132,14 @@ def test_phone_catalogs_hold_every_key_the_phone_page_uses() -> None:
     assert "host.js" not in modules and "projector.js" not in modules
     used = script.phone_keys(NAMESPACES)  # type: ignore[attr-defined]
     assert {"vote.changing", "mydata.heading", "timer.left", "publish.phone", "check.heading"} <= used
+    prefixes = script.phone_prefixes()  # type: ignore[attr-defined]
+    assert {"phase.", "error.", "lane.acceptable"} <= prefixes  # keys built at run time: `phase.${phase}`
     for lang, phone in PHONE.items():
         missing = sorted(used - set(phone))
         assert not missing, f"missing in phone/{lang}.json: {missing}"
+        built = sorted(k for k in CATALOGS[lang] if k.startswith(tuple(prefixes)) and k not in phone)
+        assert not built, f"missing in phone/{lang}.json: {built}"
+        assert {"phase.collecting", "lane.acceptable_classic", "results.everyone_accepts_classic"} <= set(phone)
         assert "host.accept" not in phone and "projector.scan_to_join" not in phone
 
 
