@@ -747,11 +747,37 @@ def from_stored_analysis(payload: Mapping[str, Any]) -> dict[str, Any]:
     return AnalysisResult.from_dict(json.loads(str(payload["analysis"]))).to_dict()
 
 
+def with_shown_letters(result: dict[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored run's groups under the letters the room was shown them by (the payload's ``shown`` message,
+    ``clustering.steady``: a camp keeps its letter from run to run, so the run's own ``A`` may be the room's
+    ``B``) and in the room's order (by letter, as the projector lists them); unchanged when the room was not
+    shown this run or the two messages do not line up. The console named the groups in what still needs
+    votes by these letters too."""
+    try:
+        message, shown = json.loads(str(payload["message"])), json.loads(str(payload["shown"]))
+        run_ids = [str(g["id"]) for g in message["groups"]]
+        letters = [str(g["id"]) for g in shown["groups"]]
+        pairs = zip(message["points"]["participants"], message["points"]["group"], shown["points"]["participants"],
+                    shown["points"]["group"], strict=True)
+        rename: dict[str, str] = {}
+        for p, g, q, h in pairs:  # the same participants in the same order, each group one letter
+            if p != q or (g < 0) != (h < 0):
+                return result
+            if g >= 0 and rename.setdefault(run_ids[g], letters[h]) != letters[h]:
+                return result
+    except (KeyError, TypeError, ValueError, IndexError):
+        return result
+    groups = [dict(g, id=rename.get(str(g["id"]), str(g["id"]))) for g in result.get("groups", [])]
+    if len({g["id"] for g in groups}) != len(groups):
+        return result
+    return dict(result, groups=sorted(groups, key=lambda g: str(g["id"])))
+
+
 def _analysis(meeting: Meeting, stored: Mapping[str, Any] | None) -> tuple[dict[str, Any], AnalysisInfo]:
     if stored is not None:
         result = stored.get("result", stored)
         if isinstance(result, Mapping) and isinstance(result.get("analysis"), str):
-            result = from_stored_analysis(result)
+            result = with_shown_letters(from_stored_analysis(result), result)
         elif isinstance(result, Mapping) and isinstance(result.get("message"), str):
             result = from_map_message(json.loads(result["message"]))
         if isinstance(result, Mapping) and "groups" in result:

@@ -18,7 +18,9 @@ import pytest
 from clustering import analyze
 from clustering.consensus import LANE_MIN_VOTES, ROLE_MIN_VOTERS
 from clustering.votes import VoteTable
+from facilitation.analysis.messages import map_message, shown_message
 from facilitation.analysis.worker import needs_votes as console_needs
+from facilitation.analysis.worker import stored_payload
 from facilitation.core.commands.exclusion import ExcludeFromAnalysis
 from facilitation.core.commands.statements import Vote
 from facilitation.core.events import Event
@@ -199,3 +201,58 @@ def test_the_polis_folder_has_needs_csv_checkable_against_comment_groups(tmp_pat
     assert len(build_events(read_folder(tmp_path), "BACKIN", hash_secret("k"))[0].statements) == 3
     write_polis(build_summary(small_meeting()[1], None, now=NOW), tmp_path / "settled")
     assert not (tmp_path / "settled" / "needs.csv").exists(), "nothing unsettled: no file"
+
+
+def test_a_stored_run_names_groups_by_the_letters_the_room_was_shown() -> None:
+    """The live worker stores the run with the room's view of it, whose steady letters may differ from the
+    run's own ids: the export names each group (and each need) by the room's letter, so its needs read
+    exactly as the console's (the shown message's needs); without the room's view, the run's ids."""
+    events, meeting = camps()
+    table = VoteTable.from_triples((p, s, VOTE_CODES[v]) for p, mine in meeting.votes.items() for s, v in mine.items())
+    roles: dict[Any, str] = {p.id: p.role for p in meeting.participants.values()}
+    result = analyze(table, roles=roles, random_state=0, statements=[s.id for s in meeting.accepted_statements()])
+    msg = map_message(result, run=3, upto_seq=meeting.seq, at=NOW, roles=roles)
+    msg["needs"] = console_needs(table, result, roles)
+    run_ids = [g["id"] for g in msg["groups"]]
+    letters = tuple(reversed(sorted(run_ids)))  # the room knows the run's first group by the last letter
+    assert len(run_ids) >= 2 and letters != tuple(run_ids)
+    shown = shown_message(msg, letters, forming=False)
+    analysis = json.dumps(result.to_dict(digits=None, warm=True))
+
+    def summary_of(payload: dict[str, Any]) -> Summary:
+        return build_summary(events, {"run": 3, "seq": meeting.seq, "at": NOW, "result": payload}, now=NOW)
+
+    summary = summary_of(stored_payload(analysis, json.dumps(msg), json.dumps(shown)))
+    assert [g.id for g in summary.groups] == sorted(letters)
+    letter_of = dict(zip(run_ids, letters, strict=True))
+    run_group = {int(p): run_ids[g] for p, g in zip(msg["points"]["participants"], msg["points"]["group"],
+                                                   strict=True) if g >= 0}
+    assert {p.participant: p.group for p in summary.map if p.group} == {p: letter_of[g] for p, g in run_group.items()}
+    assert shown["needs"], "the planted meeting has an unsettled statement"
+    assert [(int(n["statement"]), n["votes"], n["groups"], n["roles"]) for n in shown["needs"]] == [
+        (n.statement, n.votes, {g.name: g.more for g in n.groups}, {r.name: r.more for r in n.roles})
+        for n in summary.needs]
+    unshown = summary_of(stored_payload(analysis, json.dumps(msg)))
+    assert [g.id for g in unshown.groups] == run_ids
+
+
+def camps() -> tuple[list[Event], Meeting]:
+    """Sixteen phones of two roles in two camps on six statements; statement 6 has three votes only."""
+    settings = MeetingSettings(title="夜市", roles=("攤商", "住戶"))
+    meeting, events = Meeting.create("ABCDEF", settings, hash_secret("k"), NOW, [f"第 {i} 則。" for i in range(7)])
+
+    def do(command: Any) -> dict[str, Any]:
+        applied = meeting.apply(command, NOW)
+        events.extend(applied.events)
+        return applied.result
+
+    do(SetPhase("collecting", op="h1"))
+    people = [int(do(Join(hash_secret(f"token-{i}-xxxxxxxxxx"), role=("攤商", "住戶")[i % 2]))["participant"])
+              for i in range(16)]
+    for i, p in enumerate(people):
+        for s in range(7):
+            if s == 6 and i not in (0, 1, 8):
+                continue
+            value = ("agree" if (i < 8) == (s % 2 == 0) else "disagree") if s < 6 else "agree"
+            do(Vote(p, s, value, op=f"v{p}-{s}"))
+    return events, meeting
