@@ -29,7 +29,7 @@ from facilitation.export.floor import floor_lines
 from facilitation.export.i18n import Catalog, catalog, format_date, format_time, fraction
 from facilitation.export.markdown import escape
 from facilitation.export.questions import LANES, counts_text, question_heading
-from facilitation.export.rounds import round_lines
+from facilitation.export.rounds import RoundInfo, round_lines
 from facilitation.export.summary import StatementInfo, Summary, statement_number
 from facilitation.export.transcript import Moment, Placed, Transcript, place
 
@@ -267,11 +267,18 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
         facts=tuple(facts), items=_items(summary, moments, placed, lang), conclusions=conclusions,
         follow_ups=follow_ups, anchors=anchors, dropped=dropped, words={**words, "checks": cat.t("check.heading")},
         checks=_checks(summary, cat), questions=questions, whole=_t(lang, "whole", counts=whole) if whole else "",
-        rounds=tuple((cat.t("round.report_round", round=info.round),
+        rounds=tuple((_round_heading(info, summary, cat),
                       tuple((f"#{statement_number(st.statement)} {st.text}", tuple(round_lines(info, st, cat)))
                             for st in info.statements)) for info in summary.rounds),
         floor=tuple(floor_lines(summary.floor, cat)) if summary.floor is not None else (),
     )
+
+
+def _round_heading(info: RoundInfo, summary: Summary, cat: Catalog) -> str:
+    """「第 2 輪」, with an agenda followed by the question its statements belong to."""
+    numbers = {st.question for st in info.statements}
+    named = [question_heading(cat, q) for q in summary.questions if q.number in numbers]
+    return " · ".join([cat.t("round.report_round", round=info.round), *named])
 
 
 def _conclusions(statements: Sequence[StatementInfo], scale: str, cat: Catalog) -> Conclusions:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from facilitation.core.commands.agenda import question_of
 from facilitation.core.commands.rounds import Rounds, shift
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class RoundStatement:
     """Opinion group ("" for people the map did not place) -> the same."""
     votes: tuple[tuple[int, str, str], ...]
     """The round's votes: (participant, before or "", value), for rounds.csv."""
+    question: int = 1
+    """The number (from 1) of the agenda's question the statement belongs to (1, the topic, without one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ def round_shifts(meeting: Meeting, group_of: Mapping[int, str]) -> tuple[RoundIn
                 sid, "" if statement is None else statement.text, _counts(list(before.values())),
                 _counts(list(after.values())), shift(before, after, lambda p: role_of.get(p, "")),
                 shift(before, after, lambda p: group_of.get(p, "")),
-                tuple((p, before.get(p, ""), v) for p, v in sorted(after.items()))))
+                tuple((p, before.get(p, ""), v) for p, v in sorted(after.items())), question_of(meeting, sid) + 1))
         out.append(RoundInfo(r.number, r.opened_at, r.closed_at, tuple(statements)))
     return tuple(out)
 

@@ -186,6 +186,8 @@ def test_the_record_holds_the_rounds_and_the_floor_as_the_report_does() -> None:
     record = record_markdown(build_record(summary))
     report = render_markdown(summary)
     rounds = record.index("## 再表態與意見變化")
+    assert f"### 第 2 輪 · 問題 2：{QUESTION_2}" in record[rounds:]  # the round, and the question it was on
+    assert summary.rounds[0].statements[0].question == 2
     assert "**\\#3 市府統一清潔。**" in record[rounds:]
     assert "- 住戶：反對 → 可接受 2 人 · 維持 1 人" in record[rounds:]  # people 0 and 1 moved, person 2 kept
     assert "- 攤商：反對 → 可接受 1 人" in record[rounds:]
