@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from facilitation.core.commands.agenda import Agenda, question_text
+from facilitation.core.commands.agenda import Agenda, QuestionChanged, question_text
+from facilitation.core.events import Event
 from facilitation.core.meeting import Meeting
 from facilitation.export.i18n import Catalog
 
@@ -37,23 +38,31 @@ class QuestionInfo:
     """How many of them are in each lane (acceptable, disputed, rejected, needs_votes)."""
     votes: int
     """Votes cast on its statements (each participant's latest per statement)."""
+    opened_at: tuple[float, ...] = ()
+    """When the host moved the room to it (each time; the topic's start is the meeting's own)."""
     posted: tuple[int, ...] = ()
     """Every statement posted under it, pending, rejected and hidden included, in id order: the open-data
     package and the Pol.is folder place each statement (and so each vote) in its question."""
 
 
-def agenda_of(meeting: Meeting, lanes: dict[int, str]) -> tuple[QuestionInfo, ...]:
-    """Every question with its statements; empty for a meeting with the topic only (nothing to split)."""
+def agenda_of(meeting: Meeting, lanes: dict[int, str], events: Iterable[Event] = ()) -> tuple[QuestionInfo, ...]:
+    """Every question with its statements, and when the room moved to it (from ``events``, the log);
+    empty for a meeting with the topic only (nothing to split)."""
     agenda = meeting.part(Agenda)
     if len(agenda.questions) == 1:
         return ()
+    moves: dict[int, list[float]] = {}
+    for event in events:
+        if isinstance(event, QuestionChanged):
+            moves.setdefault(event.to_question, []).append(event.at)
     out = []
     for question in range(len(agenda.questions)):
         mine = [s for s in meeting.accepted_statements() if agenda.question_of(s.id) == question]
         counts = {lane: sum(1 for s in mine if lanes.get(s.id) == lane) for lane in LANES}
         posted = tuple(sorted(sid for sid in meeting.statements if agenda.question_of(sid) == question))
         out.append(QuestionInfo(question, question + 1, question_text(meeting, question),
-                                tuple(s.id for s in mine), counts, sum(s.votes for s in mine), posted))
+                                tuple(s.id for s in mine), counts, sum(s.votes for s in mine),
+                                tuple(moves.get(question, ())), posted))
     return tuple(out)
 
 

@@ -465,7 +465,7 @@ def build_summary(
         participants=participants,
         votes=votes,
         checks=consent_checks(meeting, counts.group_of, counts.group_ids),
-        questions=agenda_of(meeting, {s.id: s.lane for s in statements if s.lane}),
+        questions=agenda_of(meeting, {s.id: s.lane for s in statements if s.lane}, events),
         rounds=round_shifts(meeting, counts.group_of),
         excluded=tuple(sorted(excluded(meeting))),
         quality=quality_check(meeting, events, _lanes(result)),
