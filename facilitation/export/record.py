@@ -53,6 +53,7 @@ _ZH = {
     "phase_line": "階段：{from_} → {to}",
     "statement_line": "意見 #{id} 公開",
     "marker_line": "標記 {n}",
+    "question_line": "議程：進入問題 {n}",
     "conclusions": "結論",
     "agenda": "議程",
     "agenda_text": "{n} 個問題，結論依問題分列",
@@ -86,6 +87,7 @@ _EN = {
     "phase_line": "Phase: {from_} → {to}",
     "statement_line": "Statement #{id} shown",
     "marker_line": "Marker {n}",
+    "question_line": "Agenda: on to question {n}",
     "conclusions": "Conclusions",
     "agenda": "Agenda",
     "agenda_text": "{n} questions, conclusions listed per question",
@@ -100,6 +102,10 @@ _EN = {
     "dropped": "Not used (contradicts a stronger anchor, or no such marker in the meeting): {items}",
     "no_anchor": "No anchor: every paragraph is spread over the meeting by length.",
 }
+
+
+EVENTS = ("phase", "question", "marker", "statement")
+"""The kinds of :class:`Item` that are the meeting's own events (a time and a label), not transcript."""
 
 
 @dataclass(frozen=True)
@@ -117,15 +123,17 @@ def _t(language: str, key: str, **values: object) -> str:
 
 
 def moments_of(summary: Summary, markers: Sequence[Marker] = ()) -> list[Moment]:
-    """Phase changes, statements shown to the room (when posted already accepted, else when accepted) and
-    markers, in time order."""
+    """Phase changes, moves to another question of the agenda (``question``, its number in ``marker``),
+    statements shown to the room (when posted already accepted, else when accepted) and markers, in time
+    order."""
     accepted_at = {e.statement: e.at for e in summary.moderation_log
                    if e.action == "accept" and e.statement is not None}
     moments = [Moment(e.at, "phase", phase=e.to_phase) for e in summary.moderation_log if e.action == "phase"]
     moments += [Moment(accepted_at.get(s.id, s.created_at), "statement", statement=s.id, text=s.text)
                 for s in summary.statements if s.state == "accepted"]
     moments += [Moment(m.at, "marker", marker=m.number, text=m.label) for m in markers]
-    order = {"phase": 0, "marker": 1, "statement": 2}
+    moments += [Moment(at, "question", marker=q.number, text=q.text) for q in summary.questions for at in q.opened_at]
+    order = {"phase": 0, "question": 1, "marker": 2, "statement": 3}
     return sorted(moments, key=lambda m: (m.at, order[m.kind], m.statement or 0, m.marker or 0))
 
 
@@ -135,7 +143,7 @@ def _clock(at: float) -> str:
 
 @dataclass(frozen=True)
 class Item:
-    """One line of "what happened": an event of the meeting (``phase``, ``statement``, ``marker``) with its
+    """One line of "what happened": an event of the meeting (:data:`EVENTS`) with its
     exact time, or a transcript paragraph (``speech`` under ``speaker``, ``note``) placed among them.
     ``heading`` is true on the first paragraph of a speaker's turn. Text is plain (writers escape it)."""
 
@@ -340,6 +348,8 @@ def _items(summary: Summary, moments: Sequence[Moment], placed: Placed | None, l
             keyed.append((m.at, 0, i, Item("phase", m.at, "", label=label)))
         elif m.kind == "marker":
             keyed.append((m.at, 0, i, Item("marker", m.at, m.text, label=_t(lang, "marker_line", n=m.marker))))
+        elif m.kind == "question":
+            keyed.append((m.at, 0, i, Item("question", m.at, m.text, label=_t(lang, "question_line", n=m.marker))))
         else:
             label = _t(lang, "statement_line", id=statement_number(m.statement or 0))
             keyed.append((m.at, 0, i, Item("statement", m.at, m.text, label=label)))
@@ -382,8 +392,8 @@ def record_markdown(record: Record) -> str:
     out += [f"- **{escape(label)}**: {escape(value)}" for label, value in record.facts]
     out += ["", f"## {w['happened']}\n"]
     for item in record.items:
-        if item.kind in ("phase", "marker", "statement"):
-            text = f": {escape(item.text)}" if item.kind == "statement" else \
+        if item.kind in EVENTS:
+            text = f": {escape(item.text)}" if item.kind in ("statement", "question") else \
                 (f" {escape(item.text)}" if item.text else "")
             out.append(f"**{_clock(item.at)} {item.label}**{text}\n")
         elif item.kind == "note":
@@ -469,7 +479,7 @@ def render_record_html(record: Record, stylesheet: str = "") -> str:
            '<dl class="meta">', *(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in record.facts), "</dl>",
            f"<h2>{e(w['happened'])}</h2>"]
     for item in record.items:
-        if item.kind in ("phase", "marker", "statement"):
+        if item.kind in EVENTS:
             text = f" {e(item.text)}" if item.text else ""
             out.append(f'<p class="event"><time>{_clock(item.at)}</time> <strong>{e(item.label)}</strong>{text}</p>')
         elif item.kind == "note":

@@ -177,6 +177,10 @@ def test_the_record_lists_conclusions_per_question_under_the_whole_meeting() -> 
     assert Q2_SEED in text[two:] and HIDDEN not in text
     assert text[one:two].count("\n#### ") == text[two:].count("\n#### ") == 4  # each question, every lane
     assert ("議程", "2 個問題，結論依問題分列") in record.facts
+    happened = text[text.index("## 會議經過"):text.index("## 結論")]
+    moves = [line for line in happened.splitlines() if "議程：進入問題" in line]  # 2, back to 1, 2 again
+    assert [line.split("議程：進入問題 ")[1][:1] for line in moves] == ["2", "1", "2"]
+    assert moves[0].endswith(f"**: {QUESTION_2}")
     page = render_record_html(record)
     assert 'id="question-1"' in page and 'id="question-2"' in page and "<h4>" in page
 
