@@ -14,6 +14,14 @@ Three parts, each on a fresh stack (``scripts/stack.sh up N --cluster``, analysi
    each phone's longest wait for an ack (p50/p99/max), votes acknowledged and lost (acked, not in the
    log: must be 0), votes applied twice (must be 0).
 3. **master kill**: the same, with the Redis master that holds the meeting's shard killed -9 instead.
+   Both kills report ``outage_parts`` (seconds after the kill): when a live node served the meeting's slot
+   as master (``promoted_s``: the cluster's failure detection, bounded by ``cluster-node-timeout``, plus
+   the replica's election), the first ack after that (our clients found the new master and replayed),
+   the ack rate back to half its rate before the kill, and each worker's ``/readyz`` going 503 and 200.
+4. **failover** (``--parts failover --trials N``): the cluster's part alone, without load: N fresh stacks
+   (one worker), a master killed in each; promotion time and the worker's readiness after it.
+   ``--node-timeout MS`` runs any part with another ``cluster-node-timeout`` (scripts/stack.sh's
+   ``REDIS_CLUSTER_NODE_TIMEOUT``).
 
 On this 2-core machine the stack is pinned to CPU 0 and the load generator to CPU 1 (``taskset``), so the
 server's CPU per vote is not inflated by the generator; other engineers' processes may share the machine:
@@ -21,6 +29,7 @@ the load average before and after each part is in the JSON.
 
     python bench/bench_cluster.py --out bench/results/cluster.json                  # everything, 2,000 phones
     python bench/bench_cluster.py --phones 500 --duration 20 --parts steady --out /tmp/c.json
+    python bench/bench_cluster.py --parts failover --trials 5 --node-timeout 1000 --out /tmp/f.json
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -111,7 +121,7 @@ def steady(workers: int, phones: int, duration: float, embedded: bool = False, s
         parts = {"workers": loadtest._proc_tree(server.proc.pid)}
         url = server.url
     else:
-        stack = start_stack(workers, cluster=True)
+        stack = start_stack(workers, cluster=True, **_node_timeout_env())
         parts = _stack_pids(stack)
         url = stack.url
     try:
@@ -292,13 +302,132 @@ async def _log_votes(stack: Stack, code: str, alive_port: int) -> list[Any]:
         await store.close()
 
 
+class Watch:
+    """Polls, from the kill on, what each part of an outage is waiting for: a live Redis node serving the
+    meeting's slot as a master (the replica promoted: cluster failure detection plus election), and each
+    worker's ``/readyz`` (503 once it noticed, 200 again once it can write). Times are ``time.time()``."""
+
+    EVERY = 0.05
+
+    def __init__(self, stack: Stack, code: str, dead_port: int | None) -> None:
+        self.stack = stack
+        self.code = code
+        self.dead_port = dead_port
+        self.stop = threading.Event()
+        self.promoted_at: float | None = None
+        self.unready: dict[int, float] = {}
+        self.ready_again: dict[int, float] = {}
+        self.threads = [threading.Thread(target=self._ready, args=(i,), daemon=True)
+                        for i in range(len(stack.app_ports))]
+        if dead_port is not None:
+            self.threads.append(threading.Thread(target=self._promotion, daemon=True))
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(5)
+
+    def _promotion(self) -> None:
+        import redis as syncredis
+
+        alive = next(p for p in self.stack.redis_ports if p != self.dead_port)
+        client = syncredis.Redis(port=alive, decode_responses=True, socket_timeout=2)
+        try:
+            slot = int(client.execute_command("CLUSTER", "KEYSLOT", keys.log(self.code)))  # type: ignore[no-untyped-call]
+            while not self.stop.is_set():
+                with contextlib.suppress(OSError, syncredis.RedisError):
+                    for line in str(client.execute_command("CLUSTER", "NODES")).splitlines():  # type: ignore[no-untyped-call]
+                        fields = line.split()
+                        port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+                        if "master" not in fields[2] or "fail" in fields[2] or port == self.dead_port:
+                            continue
+                        for span in fields[8:]:
+                            low, _, high = span.partition("-")
+                            if low.isdigit() and int(low) <= slot <= int(high or low):
+                                self.promoted_at = time.time()
+                                return
+                time.sleep(self.EVERY)
+        finally:
+            client.close()
+
+    def _ready(self, index: int) -> None:
+        url = self.stack.app_url(index) + "/readyz"
+        while not self.stop.is_set():
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    ok = response.status == 200
+            except OSError:  # 503, or a killed worker's refused connection
+                ok = False
+            now = time.time()
+            if not ok:
+                self.unready.setdefault(index, now)
+            elif index in self.unready and index not in self.ready_again:
+                self.ready_again[index] = now
+            time.sleep(self.EVERY)
+
+
+def _parts(watch: Watch, killed_at: float, times: list[float], before_rate: float) -> dict[str, Any]:
+    """Where the outage went, in seconds from the kill: the promotion (``cluster-node-timeout`` plus the
+    replicas' election), the first ack after it (our clients found the new master), the ack rate back to
+    half the rate before the kill, and every worker's readiness back."""
+    after = [t for t in times if t > killed_at]
+
+    def since(at: float | None) -> float | None:
+        return None if at is None else round(at - killed_at, 2)
+
+    first_ack = next((t for t in after if watch.promoted_at is None or t >= watch.promoted_at), None)
+    recovered = None
+    window: list[float] = []
+    for t in after:
+        window.append(t)
+        while window[0] < t - 1.0:
+            window.pop(0)
+        if len(window) >= 0.5 * before_rate and (watch.promoted_at is None or t >= watch.promoted_at):
+            recovered = t
+            break
+    stalled = [t for t in after if watch.promoted_at is None or t < watch.promoted_at]
+    return {
+        "promoted_s": since(watch.promoted_at),
+        "first_ack_after_promotion_s": since(first_ack),
+        "acks_between_kill_and_promotion": len(stalled),
+        "ack_rate_half_back_s": since(recovered),
+        "ack_rate_before_per_s": round(before_rate, 1),
+        "workers_unready_s": {f"app{i + 1}": since(at) for i, at in sorted(watch.unready.items())},
+        "workers_ready_again_s": {f"app{i + 1}": since(at) for i, at in sorted(watch.ready_again.items())},
+    }
+
+
+NODE_TIMEOUT: list[int | None] = [None]
+"""``--node-timeout``: the cluster's ``cluster-node-timeout`` (ms) for this run, else deploy/redis-cluster.conf's."""
+
+
+def _node_timeout_env() -> dict[str, str]:
+    return {} if NODE_TIMEOUT[0] is None else {"REDIS_CLUSTER_NODE_TIMEOUT": str(NODE_TIMEOUT[0])}
+
+
+def _config(port: int, name: str) -> int | None:
+    import redis as syncredis
+
+    client = syncredis.Redis(port=port, decode_responses=True, socket_timeout=5)
+    try:
+        value = client.config_get(name).get(name)
+        return None if value is None else int(value)
+    finally:
+        client.close()
+
+
 def kill(what: str, workers: int, phones: int, duration: float, kill_at: float) -> dict[str, Any]:
     """Reconnecting phones through nginx; the owner worker (``what='worker'``) or the meeting's Redis master
     (``'master'``) killed -9 ``kill_at`` s into the voting."""
     load_before = [round(x, 2) for x in os.getloadavg()]
-    stack = start_stack(workers, cluster=True)
+    stack = start_stack(workers, cluster=True, **_node_timeout_env())
     try:
         _pin([p for pids in _stack_pids(stack).values() for p in pids], SERVER_CPU)
+        node_timeout = _config(stack.redis_ports[0], "cluster-node-timeout")
         code = asyncio.run(_open_meeting(stack.url))
         processes = 2 if phones >= 400 else 1
         start = time.time() + 10 + phones / 200  # time for every phone to connect first
@@ -315,11 +444,14 @@ def kill(what: str, workers: int, phones: int, duration: float, kill_at: float) 
             first += share
         owner_app, master = _owner_app(stack, code).split()
         time.sleep(max(0.0, start + kill_at - time.time()))
-        killed_at = time.time()
         victim = owner_app if what == "worker" else master
         victim_port = None if what == "worker" else stack.redis_ports[int(master.removeprefix("redis")) - 1]
+        killed_at = time.time()
+        watch = Watch(stack, code, victim_port)
+        watch.start()
         stack.kill(victim)
         logs = [out.get(True, duration + 300) for _ in procs]
+        watch.close()
         for proc in procs:
             proc.join(10)
         alive = next(p for p in stack.redis_ports if p != victim_port)
@@ -342,7 +474,11 @@ def kill(what: str, workers: int, phones: int, duration: float, kill_at: float) 
     def pct(values: list[float], q: float) -> float | None:
         return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1) if values else None
 
+    before = [t for t in times if killed_at - 5.0 <= t < killed_at]
+    parts = _parts(watch, killed_at, times, len(before) / 5.0)
     return {
+        "outage_parts": parts,
+        "cluster_node_timeout_ms": node_timeout,
         "killed": f"{victim} ({'the meeting owner worker' if what == 'worker' else 'the Redis master of the meeting'})",
         "workers": workers,
         "phones": phones,
@@ -359,6 +495,59 @@ def kill(what: str, workers: int, phones: int, duration: float, kill_at: float) 
     }
 
 
+def failover(trials: int) -> dict[str, Any]:
+    """The cluster's own part of a master's loss, without load: a fresh stack (one worker, no phones), a
+    master killed -9, the time until a live node serves its slots as master (failure detection, which
+    ``cluster-node-timeout`` bounds, plus the replica's election: Redis waits 500-1,000 ms before asking
+    for votes) and until the worker is ready again. ``trials`` stacks, one kill each."""
+    rows = []
+    for _ in range(trials):
+        stack = start_stack(1, cluster=True, **_node_timeout_env())
+        try:
+            _pin([p for pids in _stack_pids(stack).values() for p in pids], SERVER_CPU)
+            code = "FAILOVER"
+            port = _master_port(stack, keys.log(code))
+            watch = Watch(stack, code, port)
+            time.sleep(1.0)
+            killed_at = time.time()
+            watch.start()
+            stack.kill(f"redis{stack.redis_ports.index(port) + 1}")
+            deadline = time.time() + 60
+            while time.time() < deadline and (watch.promoted_at is None or 0 not in watch.ready_again):
+                time.sleep(0.05)
+            watch.close()
+            ready = watch.ready_again.get(0)
+            rows.append({
+                "promoted_s": None if watch.promoted_at is None else round(watch.promoted_at - killed_at, 2),
+                "worker_ready_s": None if ready is None else round(ready - killed_at, 2),
+                "worker_unready_s": None if 0 not in watch.unready else round(watch.unready[0] - killed_at, 2),
+                "load_average": [round(x, 2) for x in os.getloadavg()],
+            })
+            node_timeout = _config(stack.redis_ports[0 if port != stack.redis_ports[0] else 1], "cluster-node-timeout")
+        finally:
+            stack.down()
+    promoted = sorted(r["promoted_s"] for r in rows if r["promoted_s"] is not None)
+    ready = sorted(r["worker_ready_s"] - r["promoted_s"] for r in rows
+                   if r["worker_ready_s"] is not None and r["promoted_s"] is not None)
+    return {
+        "cluster_node_timeout_ms": node_timeout,
+        "trials": rows,
+        "promoted_s_min_median_max": [promoted[0], promoted[len(promoted) // 2], promoted[-1]] if promoted else None,
+        "worker_ready_after_promotion_s_min_median_max":
+            [round(ready[0], 2), round(ready[len(ready) // 2], 2), round(ready[-1], 2)] if ready else None,
+    }
+
+
+def _master_port(stack: Stack, key: str) -> int:
+    import redis as syncredis
+
+    client = syncredis.RedisCluster.from_url(stack.redis_url, decode_responses=True)
+    try:
+        return int(client.get_node_from_key(key).port)  # type: ignore[no-untyped-call]
+    finally:
+        client.close()
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -370,9 +559,16 @@ def _table(results: dict[str, Any]) -> str:
         lines.append(f"{run['mode']:42} {run.get('acked_per_s', 0):>8} {run.get('ack_p50_ms', '-'):>8} "
                      f"{run.get('p50_ms', '-'):>9} {run.get('p99_ms', '-'):>9} {run.get('lost', '-'):>5} "
                      f"{run['server_cpu_us_per_vote_total']:>14} ; {run['server_cpu_us_per_vote'].get('workers'):>8}")
+    if results.get("failover"):
+        run = results["failover"]
+        lines.append(f"failover (no load, cluster-node-timeout {run['cluster_node_timeout_ms']} ms, "
+                     f"{len(run['trials'])} kills): promoted after min/median/max "
+                     f"{run['promoted_s_min_median_max']} s, the worker ready again "
+                     f"{run['worker_ready_after_promotion_s_min_median_max']} s after that")
     for name in ("worker_kill", "master_kill"):
         run = results.get(name)
         if run:
+            lines.append(f"{name}: parts (s after the kill): {run.get('outage_parts')}")
             lines.append(f"{name}: killed {run['killed']}: outage {run['room_outage_s']} s, ack wait "
                          f"p50/p99/max {run['ack_wait_ms']['p50']}/{run['ack_wait_ms']['p99']}/"
                          f"{run['ack_wait_ms']['max']} ms, acked {run['votes_acked']}, lost {run['lost']}, "
@@ -388,7 +584,11 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of voting per part")
     parser.add_argument("--kill-at", type=float, default=10.0, help="seconds into the voting of a kill")
     parser.add_argument("--parts", default="steady,worker_kill,master_kill")
+    parser.add_argument("--trials", type=int, default=5, help="kills of the 'failover' part (a stack each)")
+    parser.add_argument("--node-timeout", type=int, default=None, metavar="MS",
+                        help="cluster-node-timeout for the stack (default: deploy/redis-cluster.conf's)")
     args = parser.parse_args()
+    NODE_TIMEOUT[0] = args.node_timeout
     parts = set(args.parts.split(","))
     results: dict[str, Any] = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -404,6 +604,8 @@ def main() -> int:
                  ("steady", lambda: steady(1, args.phones, args.duration, embedded=True))]
     if "worker_kill" in parts:
         runs.append(("worker_kill", lambda: kill("worker", args.workers, args.phones, args.duration, args.kill_at)))
+    if "failover" in parts:
+        runs.append(("failover", lambda: failover(args.trials)))
     if "master_kill" in parts:
         runs.append(("master_kill", lambda: kill("master", args.workers, args.phones, args.duration, args.kill_at)))
     for name, run in runs:

@@ -99,8 +99,11 @@ redis_node() {
   mkdir -p "$dir"
   if [ -n "$bus" ]; then
     # exec, not a pipeline: the pid recorded is redis-server's own, so `down` stops the node itself.
-    start "$name" bash -c 'exec redis-server - --port "$2" --cluster-port "$3" --bind 127.0.0.1 --dir "$4" < <(cat "$0" "$1")' \
-      "$ROOT/deploy/redis.conf" "$ROOT/deploy/redis-cluster.conf" "$port" "$bus" "$dir"
+    # REDIS_CLUSTER_NODE_TIMEOUT (ms), when set, overrides deploy/redis-cluster.conf's (bench/bench_cluster.py
+    # compares timeouts with it).
+    start "$name" bash -c 'exec redis-server - --port "$2" --cluster-port "$3" --bind 127.0.0.1 --dir "$4" \
+      ${5:+--cluster-node-timeout "$5"} < <(cat "$0" "$1")' \
+      "$ROOT/deploy/redis.conf" "$ROOT/deploy/redis-cluster.conf" "$port" "$bus" "$dir" "${REDIS_CLUSTER_NODE_TIMEOUT:-}"
   else
     start "$name" bash -c 'exec redis-server - --port "$1" --bind 127.0.0.1 --dir "$2" <"$0"' \
       "$ROOT/deploy/redis.conf" "$port" "$dir"
