@@ -470,7 +470,7 @@ def build_summary(
         excluded=tuple(sorted(excluded(meeting))),
         quality=quality_check(meeting, events, _lanes(result)),
         exclusion=exclusion_check(meeting, events, _lanes(result)),
-        floor=floor_info(meeting, counts.group_of),
+        floor=floor_info(meeting, counts.group_of, events),
         needs=_needs(meeting, statements, counts.group_of),
         lineage=tuple(LineageLink(str(link["kind"]), tuple(link["sources"]), tuple(link["targets"]),
                                   float(link["at"])) for link in meeting.part(Lineage).links),

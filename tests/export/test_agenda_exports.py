@@ -69,6 +69,9 @@ def agenda_meeting() -> tuple[list[Event], dict[int, dict[int, str]]]:
     cast[hidden] = {p: "agree" for p in people[1:3]} | {people[0]: "agree"}  # its author agrees by posting it
     # question 1's votes are cast while it is current: go back, vote, and return to question 2
     apply(GoToQuestion(0, op="back"))
+    apply(AskFloor(people[4], op="ask-1"))  # a vendor speaks on question 1
+    apply(GiveFloor(people[4], op="give-1"))
+    apply(EndFloor(op="end-1"))
     for sid in (0, 1):
         for p, value in cast[sid].items():
             apply(Vote(p, sid, value, op=f"{sid}-{p}"))
@@ -198,7 +201,13 @@ def test_the_record_holds_the_rounds_and_the_floor_as_the_report_does() -> None:
     floor = record.index("## 發言紀錄")
     lines = [line for line in record[floor:].splitlines() if line.startswith("- ")]
     assert lines and all(line in report for line in lines)  # the report's own words and figures
-    assert any("攤商" in line for line in lines)  # the side never heard is named
+    # both sides spoke in the meeting, but each on one question only: the split says who was not heard where
+    assert "- 在場的每種身分都有人發言。" in lines
+    assert "- 問題 1：共 1 次發言，0 分 7 秒；攤商：1 次，0 分 7 秒；在場但沒有發言的身分：住戶" in lines
+    assert "- 問題 2：共 1 次發言，0 分 7 秒；住戶：1 次，0 分 7 秒；在場但沒有發言的身分：攤商" in lines
+    assert summary.floor is not None
+    assert [(q.question, q.turns, q.unheard_roles) for q in summary.floor.by_question] == [
+        (1, 1, ("住戶",)), (2, 1, ("攤商",))]
 
 
 def test_a_record_without_an_agenda_lists_conclusions_as_before() -> None:
