@@ -48,7 +48,7 @@ _ZH = {
     "transcript_text": "{title}，{paragraphs} 段，{speakers} 位發言者",
     "no_transcript": "未匯入",
     "placing": "定位",
-    "placing_text": "{markers} 個現場標記、{matches} 處階段宣布比對；其餘段落依長度推估，見「定位依據」",
+    "placing_text": "{markers} 個現場標記、{matches} 處階段或議程宣布比對；其餘段落依長度推估，見「定位依據」",
     "happened": "會議經過",
     "phase_line": "階段：{from_} → {to}",
     "statement_line": "意見 #{id} 公開",
@@ -65,6 +65,7 @@ _ZH = {
     "basis": "依據",
     "basis_marker": "現場標記 {detail}",
     "basis_phase": "宣布進入「{detail}」",
+    "basis_question": "宣布進入問題 {detail}",
     "dropped": "未採用（與較強的依據矛盾，或會議中沒有此標記）：{items}",
     "no_anchor": "沒有可用的定位依據：全部段落依長度分布於會議期間。",
 }
@@ -81,8 +82,8 @@ _EN = {
     "transcript_text": "{title}, {paragraphs} paragraphs, {speakers} speakers",
     "no_transcript": "not imported",
     "placing": "Placement",
-    "placing_text": "{markers} markers set in the meeting, {matches} phase announcements matched; other paragraphs "
-                    "estimated by length, see Anchors",
+    "placing_text": "{markers} markers set in the meeting, {matches} phase or agenda announcements matched; "
+                    "other paragraphs estimated by length, see Anchors",
     "happened": "What happened",
     "phase_line": "Phase: {from_} → {to}",
     "statement_line": "Statement #{id} shown",
@@ -99,6 +100,7 @@ _EN = {
     "basis": "Basis",
     "basis_marker": "marker {detail} set in the meeting",
     "basis_phase": "announces \"{detail}\"",
+    "basis_question": "announces question {detail}",
     "dropped": "Not used (contradicts a stronger anchor, or no such marker in the meeting): {items}",
     "no_anchor": "No anchor: every paragraph is spread over the meeting by length.",
 }
@@ -132,9 +134,9 @@ def moments_of(summary: Summary, markers: Sequence[Marker] = ()) -> list[Moment]
     moments += [Moment(accepted_at.get(s.id, s.created_at), "statement", statement=s.id, text=s.text)
                 for s in summary.statements if s.state == "accepted"]
     moments += [Moment(m.at, "marker", marker=m.number, text=m.label) for m in markers]
-    moments += [Moment(at, "question", marker=q.number, text=q.text) for q in summary.questions for at in q.opened_at]
+    moments += [Moment(at, "question", question=q.number, text=q.text) for q in summary.questions for at in q.opened_at]
     order = {"phase": 0, "question": 1, "marker": 2, "statement": 3}
-    return sorted(moments, key=lambda m: (m.at, order[m.kind], m.statement or 0, m.marker or 0))
+    return sorted(moments, key=lambda m: (m.at, order[m.kind], m.statement or 0, m.marker or 0, m.question or 0))
 
 
 def _clock(at: float) -> str:
@@ -244,7 +246,7 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
                                                   speakers=len(transcript.speakers))))
         facts.append((_t(lang, "placing"), _t(
             lang, "placing_text", markers=sum(1 for a in placed.anchors if a.basis == "marker"),
-            matches=sum(1 for a in placed.anchors if a.basis == "phase"))))
+            matches=sum(1 for a in placed.anchors if a.basis in ("phase", "question")))))
     conclusions = _conclusions(summary.statements, summary.scale, cat)
     questions, whole = _questions(summary, cat)
     if questions:
@@ -256,11 +258,12 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
     dropped = ""
     if placed is not None:
         anchors = tuple((a.paragraph + 1, _clock(a.at), _t(lang, f"basis_{a.basis}", detail=a.detail
-                         if a.basis == "marker" else cat.phase(a.detail))) for a in placed.anchors)
+                         if a.basis in ("marker", "question") else cat.phase(a.detail))) for a in placed.anchors)
         if placed.dropped:
             dropped = _t(lang, "dropped", items=("、" if lang == "zh-TW" else ", ").join(
                 f"{_t(lang, 'paragraph')} {a.paragraph + 1} ("
                 + (_t(lang, "marker_line", n=a.detail) if a.basis == "marker"
+                   else _t(lang, "basis_question", detail=a.detail) if a.basis == "question"
                    else _t(lang, "basis_phase", detail=cat.phase(a.detail))) + ")" for a in placed.dropped))
     words = {key: _t(lang, key) for key in ("record", "draft", "happened", "conclusions", "none", "follow_ups",
                                             "anchors", "paragraph", "time", "basis", "no_anchor")}
@@ -349,7 +352,7 @@ def _items(summary: Summary, moments: Sequence[Moment], placed: Placed | None, l
         elif m.kind == "marker":
             keyed.append((m.at, 0, i, Item("marker", m.at, m.text, label=_t(lang, "marker_line", n=m.marker))))
         elif m.kind == "question":
-            keyed.append((m.at, 0, i, Item("question", m.at, m.text, label=_t(lang, "question_line", n=m.marker))))
+            keyed.append((m.at, 0, i, Item("question", m.at, m.text, label=_t(lang, "question_line", n=m.question))))
         else:
             label = _t(lang, "statement_line", id=statement_number(m.statement or 0))
             keyed.append((m.at, 0, i, Item("statement", m.at, m.text, label=label)))

@@ -67,6 +67,22 @@ _ANNOUNCE = {
 }
 """How a speaker announces a change into each phase (zh-TW and English)."""
 
+_NUMERALS = "一二三四五六七八九十"
+
+
+def _chinese_number(n: int) -> str:
+    """1-99 in Chinese numerals, as a speaker says a question's number (二, 十一, 二十)."""
+    tens, ones = divmod(n, 10)
+    return ((_NUMERALS[tens - 1] if tens > 1 else "") + ("十" if tens else "")
+            + (_NUMERALS[ones - 1] if ones else ""))
+
+
+def _question_announcement(number: int) -> re.Pattern[str]:
+    """How a speaker moves the room to question ``number``: 第二題, 第 2 個問題, 問題二, question 2."""
+    said = f"(?:{number}|{_chinese_number(number)})"
+    return re.compile(rf"第\s*{said}\s*個?\s*(?:題|問題)|問題\s*{said}(?![0-9一二三四五六七八九十])|"
+                      rf"question\s*{number}(?![0-9])", re.IGNORECASE)
+
 
 class TranscriptError(ValueError):
     """The text is not a transcript this reader understands."""
@@ -99,8 +115,9 @@ class Transcript:
 
 @dataclass(frozen=True)
 class Moment:
-    """Something that happened in the meeting at a known time: ``phase`` (into ``phase``), ``statement``
-    (``statement`` shown to the room, its ``text``) or ``marker`` (number ``marker``)."""
+    """Something that happened in the meeting at a known time: ``phase`` (into ``phase``), ``question``
+    (the agenda's question number ``question``), ``statement`` (``statement`` shown to the room, its
+    ``text``) or ``marker`` (number ``marker``)."""
 
     at: float
     kind: str
@@ -108,6 +125,9 @@ class Moment:
     statement: int | None = None
     text: str = ""
     marker: int | None = None
+    question: int | None = None
+    """For ``question`` (the room moved to another question of the agenda): its number, from 1; ``text``
+    is the question."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +231,8 @@ def _quotes(paragraph: set[str], statement: set[str]) -> bool:
 
 
 def _anchors(transcript: Transcript, moments: Sequence[Moment]) -> tuple[list[Anchor], list[Anchor]]:
-    """Marker anchors, then phase matches, each kept only if it runs forward with those kept before."""
+    """Marker anchors, then phase matches, then moves to another question, each kept only if it runs forward
+    with those kept before."""
     markers = {m.marker: m.at for m in moments if m.kind == "marker" and m.marker is not None}
     kept: list[Anchor] = []
     dropped: list[Anchor] = []
@@ -239,6 +260,19 @@ def _anchors(transcript: Transcript, moments: Sequence[Moment]) -> tuple[list[An
         for i in range(cursor, len(speech)):
             if pattern.search(speech[i].text):
                 anchor = Anchor(speech[i].index, change.at, "phase", change.phase)
+                if consistent(anchor):
+                    kept.append(anchor)
+                    cursor = i + 1
+                else:
+                    dropped.append(anchor)
+                break
+    moves = [m for m in moments if m.kind == "question" and m.question is not None]
+    cursor = 0
+    for move in moves:  # a move announced by its number, or by reading the question out
+        pattern, pairs = _question_announcement(move.question or 0), _bigrams(move.text)
+        for i in range(cursor, len(speech)):
+            if pattern.search(speech[i].text) or _quotes(_bigrams(speech[i].text), pairs):
+                anchor = Anchor(speech[i].index, move.at, "question", str(move.question))
                 if consistent(anchor):
                     kept.append(anchor)
                     cursor = i + 1

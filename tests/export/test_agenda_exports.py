@@ -27,8 +27,9 @@ from facilitation.core.meeting import (
 from facilitation.export.markdown import render_markdown
 from facilitation.export.opendata import write_opendata
 from facilitation.export.polis import write_polis
-from facilitation.export.record import build_record, record_markdown, render_record_html
+from facilitation.export.record import build_record, moments_of, record_markdown, render_record_html
 from facilitation.export.summary import Summary, build_summary
+from facilitation.export.transcript import parse_transcript, place
 
 T0 = 1_800_000_000.0
 TOPIC = "第一題：交通怎麼改？"
@@ -186,6 +187,25 @@ def test_the_record_lists_conclusions_per_question_under_the_whole_meeting() -> 
     assert moves[0].endswith(f"**: {QUESTION_2}")
     page = render_record_html(record)
     assert 'id="question-1"' in page and 'id="question-2"' in page and "<h4>" in page
+
+
+def test_a_transcript_is_anchored_where_the_host_moved_to_a_question() -> None:
+    """A paragraph announcing question 2 (第二題, 第一個問題, or the question read out) is placed when the room
+    moved there."""
+    summary, _ = summary_of()
+    moves = {q.number: q.opened_at for q in summary.questions}
+    transcript = parse_transcript("# 逐字稿\n\n### 主持人：\n\n大家好，今天有兩個問題。\n\n"
+                                  "### 主持人：\n\n好，接下來進入第二題。\n\n### 里長：\n\n我有意見。\n\n"
+                                  "### 主持人：\n\n我們回到第一個問題。\n\n### 主持人：\n\n"
+                                  f"再回來讀一次題目：{QUESTION_2}\n")
+    record = build_record(summary, transcript)
+    assert record.anchors is not None
+    assert [(n, basis) for n, _, basis in record.anchors] == [
+        (2, "宣布進入問題 2"), (4, "宣布進入問題 1"), (5, "宣布進入問題 2")]
+    placed = place(transcript, moments_of(summary), summary.started_at, summary.ended_at)
+    assert [a.at for a in placed.anchors] == [moves[2][0], moves[1][0], moves[2][1]]
+    text = record_markdown(record)
+    assert "2 處階段或議程宣布比對" not in text and "3 處階段或議程宣布比對" in text
 
 
 def test_the_record_holds_the_rounds_and_the_floor_as_the_report_does() -> None:
