@@ -161,7 +161,7 @@ function withSpotlight(use) {
   spotlightLoading.then((loaded) => {
     use(loaded);
     render();
-  });
+  }, () => { spotlightLoading = null; });  // offline: the next snapshot or event tries again
 }
 // roundphone.js: loaded at the first round
 let round = null;
@@ -175,7 +175,7 @@ function withRound(use) {
   roundLoading.then((loaded) => {
     use(loaded);
     render();
-  });
+  }, () => { roundLoading = null; });
 }
 
 // floorphone.js: loaded when the phone first touches the speaking queue
@@ -188,7 +188,7 @@ function withFloor(use) {
   floorLoading.then((loaded) => {
     use(loaded);
     loaded.render();
-  });
+  }, () => { floorLoading = null; });
 }
 $("#floor-ask").addEventListener("click", () => withFloor((f) => f.toggle().then(() => f.render(), () => f.render())));
 

@@ -322,3 +322,35 @@ def test_a_phone_downloads_the_page_compressed(browser: Any, plain_demo: Demo) -
     assert any(url.endswith("/static/i18n/phone/zh-TW.json") for url in sizes), sizes
     assert not [url for url in sizes if url.endswith(ON_DEMAND)], sizes
     print(f"\nphone page static bytes: {sum(sizes.values()):,} in {len(sizes)} files")
+
+
+def test_my_data_loads_when_asked_and_again_after_a_failed_download(browser: Any, demo: Demo) -> None:
+    """mydata.js is not part of the join: the first press on the panel fetches it. A download that fails
+    (the venue's Wi-Fi drops it) says so, and the next press fetches it again instead of staying broken."""
+    base = demo.server.url
+    created = create_meeting(base, ask_nickname=False)
+    start_collecting(base, created)
+    phone = new_page(browser, PHONE)
+    fetched: list[str] = []
+    phone.on("request", lambda request: fetched.append(request.url) if "/mydata.js" in request.url else None)
+    dropped: list[str] = []
+
+    def drop_once(route: Any) -> None:
+        if dropped:
+            route.continue_()
+        else:
+            dropped.append(route.request.url)
+            route.abort()
+
+    phone.route("**/static/js/mydata.js", drop_once)
+    phone.goto(f"{base}/m/{created['code']}")
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "online")
+    expect(phone.locator("#my-data")).to_be_visible()
+    assert fetched == []
+    phone.click("#my-data-show")
+    expect(phone.locator("#my-data-status")).to_have_text("無法讀取你的資料，請稍後再試。")
+    assert len(dropped) == 1
+    phone.click("#my-data-show")
+    expect(phone.locator("#my-data-content")).to_be_visible()
+    expect(phone.locator("#my-data-profile li")).to_have_count(4)
+    assert phone.errors == []
