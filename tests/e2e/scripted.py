@@ -31,6 +31,12 @@ VOTE_WORDS = {"agree": "贊成", "acceptable": "可接受", "pass": "略過", "d
 """The pages' zh-TW words for the votes (static/i18n/zh-TW.json), to write the lines a test expects."""
 
 
+SETTLED = """() => Promise.all(document.getAnimations()
+  .filter((a) => a.effect && a.effect.getComputedTiming().iterations !== Infinity)
+  .map((a) => a.finished.catch(() => null)))"""
+"""Resolves when every running animation or transition that ends has ended (a pulsing clock never does)."""
+
+
 def serve_without_analysis(tmp: Path, name: str) -> Iterator[ServerProcess]:
     """A server on a fresh SQLite file with live analysis off, for a module fixture to yield from: the tests
     give the projector its opinion groups themselves (:func:`two_groups`), so the groups are known."""
@@ -116,7 +122,8 @@ def table(page: Any, selector: str) -> dict[str, list[str]]:
 
 def legible(page: Any, where: str, statements: str = ".spot-text") -> None:
     """The back-row rules on what the projector shows now (tests/e2e/legibility.js), ``statements`` measured
-    as statements (36 px)."""
+    as statements (36 px), once the screen's finite animations and transitions (a screen fading in) are over."""
+    page.evaluate(SETTLED)
     found = page.evaluate(MEASURE, f".lane-text, .deck-text, {statements}")
     texts = [t for t in found["texts"] if t["where"]]
     spot = [t for t in texts if t["statement"]]
