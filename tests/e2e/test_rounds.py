@@ -97,7 +97,6 @@ def test_round_two_shows_what_moved_on_the_projector_and_in_the_summary(browser:
         for theme in ("dark", "light"):
             host_command(base, code, key, {"type": "settings", "changes": {"projector_theme": theme}})
             expect(projector.locator("body")).to_have_attribute("data-theme", theme)
-            projector.wait_for_timeout(300)
             legible(projector, f"round-{theme}-{size['width']}x{size['height']}", ".spot-text")
             screenshot(projector, f"projector-round-{theme}-{size['width']}x{size['height']}")
 

@@ -106,7 +106,6 @@ def test_a_spotlight_with_a_countdown_reaches_phones_and_the_projector_counts_it
         for theme in ("dark", "light"):
             host_command(base, code, key, {"type": "settings", "changes": {"projector_theme": theme}})
             expect(projector.locator("body")).to_have_attribute("data-theme", theme)
-            projector.wait_for_timeout(300)
             legible(projector, f"spotlight-{theme}-{size['width']}x{size['height']}")
             screenshot(projector, f"projector-spotlight-{theme}-{size['width']}x{size['height']}")
     screenshot(phone, "phone-spotlight")
