@@ -95,7 +95,8 @@ def _redis_stats(ports: list[int]) -> dict[str, dict[str, float]]:
     return total
 
 
-STORE_METRIC = re.compile(r"^(facilitation_store_(?:commit|unreplicated)[a-z_]*)(\{[^}]*\})? ([0-9.e+-]+)$", re.MULTILINE)
+STORE_METRIC = re.compile(r"^(facilitation_store_(?:commit|unreplicated)[a-z_]*)(\{[^}]*\})? ([0-9.e+-]+)$",
+                          re.MULTILINE)
 
 
 def _store_metrics(base: str) -> dict[str, float]:
