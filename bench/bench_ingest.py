@@ -49,6 +49,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of ``pid`` by thread id ("main" for the event loop's thread)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out["main" if task.name == str(pid) else task.name] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return out
+
+
 def pin(pid: int, cpu: int) -> None:
     """Pin every thread of ``pid`` to one CPU (threads started later inherit it from the main thread)."""
     subprocess.run(["taskset", "-a", "-cp", str(cpu), str(pid)], check=True, stdout=subprocess.DEVNULL)
@@ -197,7 +209,7 @@ def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, 
     line = load.stdout.readline().strip()
     if line != "ready":
         raise RuntimeError(f"load generator failed: {line!r}")
-    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    cpu0, t0, threads0 = cpu_seconds(pid), time.monotonic(), thread_cpu(pid)
     spy = None
     if args.profile and name == "facilitation" and pattern == args.profile_pattern:
         spy = subprocess.Popen(
@@ -205,12 +217,17 @@ def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, 
              str(int(args.duration)), "-r", "200", "-f", "raw", "-o", str(tmp / "ingest.spy"), "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     result: dict[str, Any] = json.loads(load.stdout.read())
-    cpu1, t1 = cpu_seconds(pid), time.monotonic()
+    cpu1, t1, threads1 = cpu_seconds(pid), time.monotonic(), thread_cpu(pid)
     load.wait()
     if spy is not None:
         spy.wait()
     cpu = cpu1 - cpu0
+    votes = max(1, result["votes_acked"])
+    main_us = (threads1.get("main", 0.0) - threads0.get("main", 0.0)) / votes * 1e6
     result.update({
+        # the event loop's thread vs the others (the SQLite writer; the kernel's fsync work lands there)
+        "main_thread_cpu_us_per_vote": round(main_us, 1),
+        "other_threads_cpu_us_per_vote": round(cpu / votes * 1e6 - main_us, 1),
         "server_cpu_s": round(cpu, 3),
         "server_cpu_us_per_vote": round(cpu / max(1, result["votes_acked"]) * 1e6, 1),
         "server_cpu_share": round(cpu / (t1 - t0), 3),
@@ -261,8 +278,8 @@ def loadavg() -> list[float]:
 
 
 def print_table(results: dict[str, Any]) -> None:
-    rows = [("pattern", "server", "votes acked", "votes/s", "CPU µs/vote", "CPU share", "ack p50 ms", "ack p99 ms",
-             "errors")]
+    rows = [("pattern", "server", "votes acked", "votes/s", "CPU µs/vote", "main thread", "others", "CPU share",
+             "ack p50 ms", "ack p99 ms", "errors")]
     for pattern in PATTERNS:
         if pattern not in results:
             continue
@@ -271,6 +288,7 @@ def print_table(results: dict[str, Any]) -> None:
                 continue
             r = results[pattern][name]
             rows.append((pattern, name, str(r["votes_acked"]), str(r["votes_per_s"]), str(r["server_cpu_us_per_vote"]),
+                         str(r["main_thread_cpu_us_per_vote"]), str(r["other_threads_cpu_us_per_vote"]),
                          str(r["server_cpu_share"]), str(r["ack_p50_ms"]), str(r["ack_p99_ms"]), str(r["errors"])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from facilitation import metrics
@@ -46,6 +47,10 @@ from facilitation.storage import StoreUnavailable, Unsubscribe
 from facilitation.storage.port import EventLog
 
 __all__ = ["AnalysisFactory", "Record", "Room", "RoomAnalysis", "RoomParts", "UnknownMeeting"]
+
+_NO_PRIORITIES: Mapping[int, float] = MappingProxyType({})
+"""The priorities without live analysis: one object, so the router's weights (keyed on the mapping's
+identity) are built once, not at every ack (a fresh ``{}`` per call rebuilt them for every vote)."""
 
 
 class Record:
@@ -198,7 +203,7 @@ class Room:
         """The next statement for a phone and how many remain, as sent in snapshots and vote acks."""
         meeting = self.meeting
         seed = participant * 1_000_003 + len(meeting.votes.get(participant, {}))
-        priorities = {} if self.analysis is None else self.analysis.priorities
+        priorities = _NO_PRIORITIES if self.analysis is None else self.analysis.priorities
         statement = self._router.next_for(meeting, participant, priorities, seed, self._wanted())
         remaining = meeting.remaining(participant) if meeting.part(Agenda).single else \
             remaining_in_question(meeting, participant)  # an agenda: what is left of the current question

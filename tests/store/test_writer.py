@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+from facilitation.core.errors import ClientError
+from facilitation.core.events import Event
 from facilitation.core.meeting import Join, Meeting, MeetingSettings, SetPhase, Vote, hash_secret
 from facilitation.live.writer import LogWriter
 from facilitation.storage import EventLog, MeetingExists, Store, StoreRefused, open_event_log
@@ -110,3 +112,62 @@ async def test_the_backend_is_chosen_by_the_url_scheme_alone(tmp_path: Path) -> 
     assert type(open_event_log("redis://127.0.0.1:1/0")).__name__ == "RedisLog"
     with pytest.raises(ValueError, match="sqlite:///path or redis://"):
         open_event_log("postgres://db/meetings")
+
+
+class _CountingLog:
+    """The real backend, with its appends counted (what the writer sends it, nothing replaced)."""
+
+    def __init__(self, inner: EventLog) -> None:
+        self.inner = inner
+        self.appends: list[int] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def append(self, code: str, events: Sequence[Event], fence: str = "") -> None:
+        self.appends.append(len(events))
+        await self.inner.append(code, events, fence)
+
+
+async def test_commands_decided_in_one_turn_are_one_append_and_each_ack_is_durable(
+        backend: tuple[Store, EventLog]) -> None:
+    """Group commit: 40 votes submitted in one turn of the loop reach the log as one append, and every
+    command returns only once its own event is durable."""
+    store, event_log = backend
+    counting = _CountingLog(event_log)
+    writer, alice = await _writer(store, counting)  # type: ignore[arg-type]
+    statements = list(writer.meeting.statements)
+    counting.appends.clear()
+    durable_at_return: list[int] = []
+
+    async def vote(s: int) -> int:
+        committed = await writer.submit(Vote(alice, statements[s % 2], ("agree", "disagree")[s % 2 ^ (s // 2) % 2],
+                                             f"g-{s}"))
+        durable_at_return.append(await store.last_seq(writer.code))
+        return committed.seq
+
+    seqs = await asyncio.gather(*(vote(s) for s in range(40)))
+    assert counting.appends == [40], counting.appends
+    assert all(durable >= seq for durable, seq in zip(durable_at_return, seqs, strict=True))
+
+
+async def test_an_unstorable_command_in_a_group_fails_alone(backend: tuple[Store, EventLog]) -> None:
+    """In one turn: two good votes, one whose op cannot be stored, one more. The two before it are durable
+    and acknowledged, it alone is store_refused, the one after it is told to resend (store_unavailable), and
+    resent it is durable."""
+    store, event_log = backend
+    writer, alice = await _writer(store, event_log)
+    first, second = list(writer.meeting.statements)[:2]
+    before = writer.meeting.seq
+    results = await asyncio.gather(
+        writer.submit(Vote(alice, first, "agree", "a")),
+        writer.submit(Vote(alice, second, "agree", "b")),
+        writer.submit(Vote(alice, first, "disagree", "\ud800")),
+        writer.submit(Vote(alice, second, "disagree", "d")),
+        return_exceptions=True)
+    assert [getattr(r, "seq", None) for r in results[:2]] == [before + 1, before + 2], results
+    assert isinstance(results[2], StoreRefused) and results[2].code == "store_refused", results
+    assert isinstance(results[3], ClientError) and results[3].code == "store_unavailable", results
+    assert await store.last_seq(writer.code) == before + 2
+    resent = await writer.submit(Vote(alice, second, "disagree", "d"))
+    assert resent.seq == before + 3 == await store.last_seq(writer.code)
