@@ -73,7 +73,16 @@ export class ProjectorRound {
       (key) => (key === "" ? t("spotlight.no_role") : key));
     fill($("#round-groups"), model.shift(sid, (pid) => groupOf(analysis, pid) ?? null),
       (key) => (key === null ? t("spotlight.no_group") : t("spotlight.group", { group: key })));
+    fitLarge($("#round"));
   }
+}
+
+/** The shift lines are the screen's message: print them at the statement's size when they fit, and at the
+ * label size (still the back-row floor) when a round has many roles or groups. */
+function fitLarge(screen) {
+  if (!screen) return;
+  screen.dataset.size = "large";
+  if (screen.scrollHeight > screen.clientHeight + 1) screen.dataset.size = "normal";
 }
 
 /** One line per role or group: "住戶：反對 → 可接受 2 · 維持 1 · 新表態 1". */
@@ -82,7 +91,9 @@ function fill(list, rows, label) {
     const parts = row.moved.map(([from, to, n]) => t("round.moved", { from: t(voteKey(from)), to: t(voteKey(to)), n }));
     if (row.kept) parts.push(t("round.kept", { n: row.kept }));
     if (row.fresh) parts.push(t("round.fresh", { n: row.fresh }));
-    return el("li", {}, el("span", { class: "round-key", text: `${label(row.key)}：` }), parts.join(" · "));
+    // Each part keeps its words together ("維持 1 人" never breaks before 人); lines break between parts.
+    const spans = parts.flatMap((part, i) => [...(i ? [" · "] : []), el("span", { class: "round-part", text: part })]);
+    return el("li", {}, el("span", { class: "round-key", text: `${label(row.key)}：` }), ...spans);
   }));
   list.hidden = rows.length === 0;
 }
