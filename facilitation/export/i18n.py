@@ -135,8 +135,9 @@ _EN: dict[str, str] = {
     "excluded_no_change": "With their votes put back, no statement changes lane.",
     "excluded_changes": "With their votes put back, these statements change lane: {changes}.",
     "excluded_not_compared": "The lanes could not be compared with their votes put back.",
-    "excluded_note": "The host left {count} participant(s) out of the analysis: the groups and lanes "
-                     "above are without their votes; their votes are still in the exported votes (the "
+    "excluded_note": "The host left {count} participant(s) out of the analysis: the groups, the shares "
+                     "by role and the lanes above are without their votes (the totals count every vote); "
+                     "their votes are still in the exported votes (the "
                      "participants list marks them excluded).",
     "log_check_opened": "Opened a consent check",
     "log_check_closed": "Closed a consent check",
@@ -255,7 +256,8 @@ _ZH: dict[str, str] = {
     "excluded_no_change": "加回他們的票，沒有任何意見改變分類。",
     "excluded_changes": "加回他們的票，這些意見會改變分類：{changes}。",
     "excluded_not_compared": "無法比較加回他們的票的分類。",
-    "excluded_note": "主持人將 {count} 位參與者排除於分析之外：以上的意見群與分類不含他們的票；"
+    "excluded_note": "主持人將 {count} 位參與者排除於分析之外：以上的意見群、各身分的比例與分類不含他們的票"
+                     "（總票數含所有的票）；"
                      "他們的票仍在匯出的投票紀錄中（參與者清單註明已排除）。",
     "log_check_opened": "開始共識確認",
     "log_check_closed": "結束共識確認",

@@ -506,7 +506,11 @@ def _vote_records(meeting: Meeting, vote_times: Mapping[tuple[int, int], float])
 @dataclass(frozen=True)
 class _Counts:
     """The effective votes counted the three ways the reports show them: by everyone, by stakeholder role and
-    by opinion group (the analysis' groups of at least :func:`min_group_size`)."""
+    by opinion group (the analysis' groups of at least :func:`min_group_size`).
+
+    ``overall`` counts every vote cast; ``by_role`` and ``by_group`` count the analysis' participants only, so
+    the role shares printed beside a lane are the ones the lane rests on (the host's exclusions leave the
+    analysis, its groups and its role consensus alike; the reports say so in the exclusion note)."""
 
     group_ids: list[str]
     group_of: dict[int, str]
@@ -524,11 +528,12 @@ class _Counts:
 def _counts(meeting: Meeting, shown_groups: Sequence[Mapping[str, Any]], votes: Sequence[VoteRecord]) -> _Counts:
     role_of = {p.id: p.role for p in meeting.participants.values()}
     group_of = {int(m): str(g["id"]) for g in shown_groups for m in g.get("members", [])}
+    left_out = excluded(meeting)
     return _Counts(
         group_ids=[str(g["id"]) for g in shown_groups],
         group_of=group_of,
         overall=_tallies(votes, dict.fromkeys(role_of, "")).get("", {}),
-        by_role=_tallies(votes, role_of),
+        by_role=_tallies((v for v in votes if v.participant not in left_out), role_of),
         by_group=_tallies((v for v in votes if v.participant in group_of), group_of),
     )
 

@@ -122,3 +122,31 @@ def camps_log() -> tuple[list[Event], list[int]]:
     for p in people[8:]:
         do(ExcludeFromAnalysis(p, True, op=f"x{p}"))
     return events, people
+
+
+def test_the_shares_by_role_are_the_analysis_own() -> None:
+    """A resident the host excluded: the statement's total still counts every vote cast, but the shares by role
+    printed beside the lanes count only the analysis' participants (the lanes rest on those), and the note
+    says so."""
+    m, events = Meeting.create("ABCDEF", MeetingSettings(title="夜市", roles=("住戶", "攤商")), hash_secret("k"),
+                               NOW, ["延長營業。"])
+
+    def do(command: Any) -> dict[str, Any]:
+        applied = m.apply(command, NOW)
+        events.extend(applied.events)
+        return applied.result
+
+    do(SetPhase("collecting", op="h1"))
+    roles = ["住戶", "住戶", "住戶", "攤商", "攤商"]
+    people = [int(do(Join(hash_secret(f"token-{i}-xxxxxxxxxx"), role=r))["participant"]) for i, r in enumerate(roles)]
+    for p in people:
+        do(Vote(p, 0, "disagree" if p == people[0] else "agree", op=f"v{p}"))
+    do(ExcludeFromAnalysis(people[0], True, op="x"))
+    data = json.loads(render(build_summary(events, None, now=NOW), "json"))
+    (statement,) = data["statements"]
+    assert (statement["tally"]["agree"], statement["tally"]["disagree"]) == (4, 1), "the total counts every vote"
+    by_role = {r["name"]: r["tally"] for r in statement["by_role"]}
+    assert (by_role["住戶"]["agree"], by_role["住戶"]["disagree"]) == (2, 0), "the excluded resident is left out"
+    assert (by_role["攤商"]["agree"], by_role["攤商"]["disagree"]) == (2, 0)
+    md = render(build_summary(events, None, now=NOW), "md").decode()
+    assert "意見群、各身分的比例與分類不含他們的票（總票數含所有的票）" in md
