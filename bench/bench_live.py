@@ -43,7 +43,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facilitation.web import fdlimit, loadtest
+from facilitation.tools import loadtest
+from facilitation.web import fdlimit
 from tests.support.servers import free_port
 
 SERVER_CPU = 0

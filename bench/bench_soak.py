@@ -5,7 +5,8 @@
 
 Starts its own ``facilitation serve`` (SQLite in a temporary directory) unless ``--url`` points at a
 running server (then memory is read only if ``--pid`` is given). Every phone votes on average every
-``--vote-interval`` seconds (exponential gaps) and posts a statement now and then; a projector and the host
+``--vote-interval`` seconds (exponential gaps) and the room posts ``--post-rate`` statements a minute
+(default participants / 300, as the loadtest); a projector and the host
 stay connected. Every ``--sample`` seconds one row is taken: server RSS and open file descriptors, acks,
 ack latency p50/p99 in that window, errors and reconnects so far. The verdict at the end: memory flat
 (the second half's RSS grows less than 10% over the first half's) and no error growth.
@@ -19,6 +20,7 @@ import contextlib
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,15 +57,17 @@ class Stats:
         self.acks = 0
         self.errors: dict[str, int] = {}
         self.reconnects = 0
+        self.by_minute: dict[int, list[float]] = {}
 
     def error(self, code: str) -> None:
         self.errors[code] = self.errors.get(code, 0) + 1
 
 
 class Phone:
-    def __init__(self, url: str, code: str, index: int, stats: Stats) -> None:
+    def __init__(self, url: str, code: str, index: int, stats: Stats, post_share: float) -> None:
         self.client = MeetingClient(url, code)
         self.index = index
+        self.post_share = post_share
         self.stats = stats
         self.rng = random.Random(index)
 
@@ -79,7 +83,7 @@ class Phone:
             await asyncio.sleep(self.rng.expovariate(1 / vote_interval))
             started = time.perf_counter()
             try:
-                if self.rng.random() < 0.01:
+                if self.rng.random() < self.post_share:
                     posts += 1
                     await self.client.post(f"手機 {self.index} 的第 {posts} 則發言：增加夜間公車班次。")
                 else:
@@ -114,6 +118,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         server = ServerProcess(f"sqlite:///{tmp}/soak.db", env=env).start()
         assert server.proc is not None
         url, pid = server.url, server.proc.pid
+        if args.pin:  # the server's tree on CPU 0, this load generator on CPU 1 (a 2-core machine)
+            for p in loadtest._proc_tree(pid):
+                subprocess.run(["taskset", "-a", "-cp", "0", str(p)], check=False, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            os.sched_setaffinity(0, {1})
     try:
         return await _drive(args, url, pid)
     finally:
@@ -136,7 +145,14 @@ async def _drive(args: argparse.Namespace, url: str, pid: int | None) -> dict[st
     await projector.connect()
     projector.on_message = lambda message: None
     stats = Stats()
-    phones = [Phone(url, meeting["code"], i, stats) for i in range(args.phones)]
+    # Statements posted room-wide per minute, as the loadtest does (default participants / 300: 0.1 a
+    # participant over a 30-minute collecting phase). The soak posted 1 % of every action until 2026-12-06:
+    # 200 statements a minute at 1,000 phones, 4,000 by minute 20 (a meeting holds 5,000), each one an
+    # event to every phone and a column of the analysis, so the load itself grew through the run.
+    post_rate = loadtest.default_post_rate(args.phones) if args.post_rate is None else args.post_rate
+    actions_per_min = args.phones * 60 / args.vote_interval
+    post_share = min(1.0, post_rate / actions_per_min) if actions_per_min else 0.0
+    phones = [Phone(url, meeting["code"], i, stats, post_share) for i in range(args.phones)]
     started = time.monotonic()
     for first in range(0, len(phones), 50):
         await asyncio.gather(*(p.connect() for p in phones[first:first + 50]))
@@ -152,6 +168,8 @@ async def _drive(args: argparse.Namespace, url: str, pid: int | None) -> dict[st
     while loop.time() < until:
         await asyncio.sleep(min(args.sample, max(0.0, until - loop.time())))
         window, stats.window = stats.window, []
+        minute = int((time.monotonic() - t0 - 1e-9) // 60)
+        stats.by_minute.setdefault(minute, []).extend(window)
         row = {
             "t": round(time.monotonic() - t0, 1),
             "rss_mb": round(rss_mb(pid), 1) if pid else None,
@@ -170,7 +188,11 @@ async def _drive(args: argparse.Namespace, url: str, pid: int | None) -> dict[st
         await asyncio.gather(*(p.client.close() for p in phones[first:first + 200]))
     await projector.close()
     await host.close()
-    return summarise(args, samples, stats)
+    result = summarise(args, samples, stats)
+    result["post_rate_per_min"] = round(post_rate, 2)
+    if pid and Path(f"/proc/{pid}").exists():
+        result["server_cpu_s"] = loadtest._cpu_seconds(pid)
+    return result
 
 
 def summarise(args: argparse.Namespace, samples: list[dict[str, Any]], stats: Stats) -> dict[str, Any]:
@@ -203,9 +225,19 @@ def summarise(args: argparse.Namespace, samples: list[dict[str, Any]], stats: St
         "p99_ms_max_window": max(p99s) if p99s else None,
         "p99_ms_median_window": sorted(p99s)[len(p99s) // 2] if p99s else None,
         "memory_flat": growth < 0.10,
+        # issue 21: the last minute's ack p50 within 1.5x the first's, at the same load
+        "ack_p50_ms_by_minute": {str(m): round(percentile(v, 0.5), 2) for m, v in sorted(stats.by_minute.items())},
+        "ack_p99_ms_by_minute": {str(m): round(percentile(v, 0.99), 2) for m, v in sorted(stats.by_minute.items())},
         "no_error_growth": errors_last - errors_first <= errors_first,
         "samples": samples,
     }
+    minutes = sorted(stats.by_minute)
+    if len(minutes) >= 2:
+        first_p50 = percentile(stats.by_minute[minutes[0]], 0.5)
+        last_p50 = percentile(stats.by_minute[minutes[-1]], 0.5)
+        result["ack_p50_last_over_first_minute"] = round(last_p50 / first_p50, 2) if first_p50 else None
+        print(f"ack p50 first minute {first_p50:.2f} ms, last minute {last_p50:.2f} ms "
+              f"(x{result['ack_p50_last_over_first_minute']})")
     print(f"\nacks {stats.acks}, errors {stats.errors or 0}, reconnects {stats.reconnects}")
     print(f"RSS MB: first {result['rss_mb']['first']}, max 1st half {first_half}, max 2nd half {second_half} "
           f"({growth:+.1%}, {slope:+.2f} MB/min over the 2nd half) -> memory flat: {result['memory_flat']}")
@@ -223,8 +255,16 @@ def main() -> int:
     parser.add_argument("--url", default=None, help="drive this running server instead of starting one")
     parser.add_argument("--pid", type=int, default=None, help="with --url: the server's pid, to read its memory")
     parser.add_argument("--out", required=True, help="write the figures as JSON here")
+    parser.add_argument("--post-rate", type=float, default=None, metavar="PER_MIN",
+                        help="statements the room posts per minute (default participants / 300, as the loadtest)")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="do not pin the server to CPU 0 and the phones to CPU 1")
     args = parser.parse_args()
+    load_before = [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
     result = asyncio.run(soak(args))
+    result["load_average_before"] = load_before
+    result["load_average_after"] = [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    result["pinned"] = args.pin
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return 0 if result["memory_flat"] and result["no_error_growth"] else 1
 
