@@ -611,7 +611,8 @@ function floorPanel() {
 /** The rounds panel (roundhost.js). */
 function roundPanel() {
   if (!rounds) {
-    rounds = new HostRound(() => ({ statements: state.statements, analysis: state.analysis, phase: state.phase }),
+    rounds = new HostRound(() => ({ statements: state.statements, analysis: state.analysis, phase: state.phase,
+      agenda: agendaPanel ? agendaPanel.view : null }),
       (type, fields) => command(type, fields));
   }
   return rounds;

@@ -7,7 +7,7 @@ import { has, t } from "./i18n.js";
 import { statementLabel } from "./vocabulary.js";
 
 export class HostRound {
-  /** `read()` gives {statements, analysis, phase}; `send(type, fields)` returns the ack's promise. */
+  /** `read()` gives {statements, analysis, phase, agenda (an AgendaView or null)}; `send(type, fields)` returns the ack's promise. */
   constructor(read, send) {
     this.read = read;
     this.send = send;
@@ -38,9 +38,12 @@ export class HostRound {
     }
   }
 
+  /** Ticks the disputed lane's statements of the current question only: the map's lanes span the whole
+   * meeting, and a round on question 2 refuses a statement of question 1. */
   tickDisputed() {
-    const { analysis } = this.read();
-    const disputed = new Set(((analysis && analysis.lanes && analysis.lanes.disputed) || []).map(String));
+    const { analysis, agenda } = this.read();
+    const current = (id) => !agenda || !agenda.active || agenda.questionOf(id) === agenda.current;
+    const disputed = new Set(((analysis && analysis.lanes && analysis.lanes.disputed) || []).filter(current).map(String));
     for (const box of document.querySelectorAll("#round-pick input")) box.checked = disputed.has(box.value);
     document.querySelector(".round-pick-box").open = true; // show what was ticked
   }
