@@ -69,8 +69,11 @@ export class ConsensusMap {
     this.scale = 0;
     // Labels are sized in screen pixels where a page asks for it (projector.css divides by --map-scale),
     // so a resize changes their size in view-box units: measure and place them again.
+    // A text measured while the map was hidden (the projector's spotlight or round screen: display none)
+    // has no length, and its plate would be too narrow for it: measure again once the map has a size.
+    this.unmeasured = false;
     new ResizeObserver(() => {
-      if (this.measureScale()) this.update(this.analysis);
+      if (this.measureScale() || this.unmeasured) this.update(this.analysis);
     }).observe(this.svg);
     this.measureScale();
   }
@@ -89,6 +92,7 @@ export class ConsensusMap {
   /** Place every participant of the analysis; dots move to their new place with a transition. */
   update(analysis) {
     this.analysis = analysis;
+    this.unmeasured = false;
     const entries = Object.entries((analysis && analysis.positions) || {})
       .filter(([, p]) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1]));
     const hasMap = entries.length > 0;
@@ -189,7 +193,7 @@ export class ConsensusMap {
       badge.textContent = t("map.stack", { count: pile.n });
       const size = parseFloat(getComputedStyle(badge).fontSize) || 26;
       // the text's box as the browser reports it (a CJK font's line box: about 1.45 em), with a margin
-      const width = badge.getComputedTextLength() + size * 0.3;
+      const width = this.textLength(badge) + size * 0.3;
       const height = size * 1.5;
       const spot = badgeSpot(pile, width, height, (b) => !dots.some((d) => overlaps(b, d)) && !taken.some((d) => overlaps(b, d)));
       if (!spot) {
@@ -233,7 +237,7 @@ export class ConsensusMap {
       // the label's box follows its text size (26 units here, screen pixels on the projector)
       const size = parseFloat(getComputedStyle(text).fontSize) || 26;
       const height = Math.round(size * 1.55);
-      const width = Math.max(3 * size, text.getComputedTextLength() + size);
+      const width = Math.max(3 * size, this.textLength(text) + size);
       const rect = label.querySelector("rect");
       rect.setAttribute("x", String(-width / 2));
       rect.setAttribute("y", String(-height / 2));
@@ -255,6 +259,13 @@ export class ConsensusMap {
     // with the plate's outline: half its stroke lies outside the box
     const stroke = Math.max(...Array.from(this.labels.values(), (l) => parseFloat(getComputedStyle(l.querySelector("rect")).strokeWidth) || 0), 0);
     return placed.map((p) => box(p.x, p.y, p.w + stroke, p.h + stroke));
+  }
+
+  /** A text's length in view-box units; 0 for a text not laid out (a hidden map), noted to measure again. */
+  textLength(node) {
+    const length = node.getComputedTextLength();
+    if (!(length > 0) && node.textContent) this.unmeasured = true;
+    return length;
   }
 
   /** Re-render the text parts after a language switch. */
