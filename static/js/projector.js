@@ -244,6 +244,8 @@ function statementText(id) {
 function renderHead() {
   setText("#title", state.settings.title || "");
   setText("#topic", agenda.heading(state.settings));  // the current question, with an agenda
+  // with an agenda the spotlight and round screens keep the question's line (spotlight.css)
+  document.body.toggleAttribute("data-agenda", agenda.active);
   setText("#phase", t(phaseKey(state.phase)));
   // the spotlight and a round in collecting and voting; in reviewing the latest consent check takes the
   // deck's place (the room discusses it)

@@ -16,8 +16,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PROJECTOR, create_meeting, host_command, new_page, screenshot
-from tests.e2e.scripted import SEEDS, Phone, serve_without_analysis, two_groups
+from tests.e2e.scripted import SEEDS, Phone, legible, serve_without_analysis, two_groups
 from tests.e2e.test_lanes_and_hints import SHOW_ANALYSIS
+from tests.e2e.test_projector_legibility import LABEL_PX
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -75,6 +76,44 @@ def test_groups_sent_under_the_spotlight_get_labels_that_fit_their_text(browser:
         projector.set_viewport_size(size)
         assert_labels_fit(projector, f"{size['width']}x{size['height']}")
         screenshot(projector, f"projector-screens-map-after-spotlight-{size['width']}x{size['height']}")
+    assert projector.errors == [], projector.errors
+    for phone in phones:
+        phone.close()
+
+
+def test_the_spotlight_and_round_screens_keep_the_agendas_question_line(browser: Any, server: ServerProcess) -> None:
+    base = server.url
+    created = create_meeting(base, title="夜市交通與清潔", topic=TOPIC, roles=["住戶", "攤商"], seeds=SEEDS[:2],
+                             questions=[QUESTION_2])
+    code, key = created["code"], created["host_key"]
+    assert host_command(base, code, key, {"type": "phase", "phase": "collecting"})["type"] == "ack"
+    assert host_command(base, code, key, {"type": "question_go", "question": 1})["type"] == "ack"
+    fee = host_command(base, code, key, {"type": "seed", "text": "垃圾清運費應該由攤商分攤。"})
+    assert fee["type"] == "ack", fee
+    statement = len(SEEDS[:2])  # question 2's first statement
+    phones = [Phone(base, code, role) for role in ("住戶", "攤商")]
+    for phone in phones:
+        phone.vote(statement, "agree" if phone.role == "住戶" else "disagree")
+    projector = new_page(browser, PROJECTOR)
+    projector.goto(f"{base}/projector/{code}")
+    line = f"問題 2／2：{QUESTION_2}"
+    expect(projector.locator("#topic")).to_have_text(line)
+
+    screens = (("spotlight", {"type": "spotlight", "statement": statement}, {"type": "spotlight_end"}),
+               ("round", {"type": "round_open", "statements": [statement]}, {"type": "round_close"}))
+    for screen, start, end in screens:
+        assert host_command(base, code, key, start)["type"] == "ack"
+        expect(projector.locator("body")).to_have_attribute("data-screen", screen)
+        topic = projector.locator("#topic")
+        expect(topic).to_be_visible()
+        expect(topic).to_have_text(line)
+        for size in SIZES:
+            projector.set_viewport_size(size)
+            assert topic.evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)") >= LABEL_PX - 0.01
+            legible(projector, f"{screen}-{size['width']}x{size['height']}", ".spot-text")
+            screenshot(projector, f"projector-screens-{screen}-agenda-{size['width']}x{size['height']}")
+        assert host_command(base, code, key, end)["type"] == "ack"
+        expect(projector.locator("body")).to_have_attribute("data-screen", "live")
     assert projector.errors == [], projector.errors
     for phone in phones:
         phone.close()
