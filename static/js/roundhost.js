@@ -42,8 +42,8 @@ export class HostRound {
    * meeting, and a round on question 2 refuses a statement of question 1. */
   tickDisputed() {
     const { analysis, agenda } = this.read();
-    const current = (id) => !agenda || !agenda.active || agenda.questionOf(id) === agenda.current;
-    const disputed = new Set(((analysis && analysis.lanes && analysis.lanes.disputed) || []).filter(current).map(String));
+    const disputed = new Set(((analysis && analysis.lanes && analysis.lanes.disputed) || [])
+      .filter((id) => onCurrentQuestion(agenda, id)).map(String));
     for (const box of document.querySelectorAll("#round-pick input")) box.checked = disputed.has(box.value);
     document.querySelector(".round-pick-box").open = true; // show what was ticked
   }
@@ -64,12 +64,14 @@ export class HostRound {
   }
 
   render() {
-    const { statements, phase } = this.read();
+    const { statements, phase, agenda } = this.read();
     const open = phase === "collecting" || phase === "voting";
     const list = $("#round-pick");
     const ticked = new Set(Array.from(list.querySelectorAll("input:checked")).map((box) => box.value));
     const focused = list.contains(document.activeElement) ? document.activeElement.value : null;
-    const accepted = Array.from(statements.values()).filter((s) => s.state === "accepted").sort((a, b) => a.id - b.id);
+    // the current question's statements only: a round on another question's statement is refused
+    const accepted = Array.from(statements.values()).filter((s) => s.state === "accepted" && onCurrentQuestion(agenda, s.id))
+      .sort((a, b) => a.id - b.id);
     list.replaceChildren(...accepted.map((s) => el("li", {}, el("label", {},
       el("input", { type: "checkbox", value: String(s.id), checked: ticked.has(String(s.id)) }),
       el("span", { text: `${statementLabel(s.id)} ${s.text}` })))));
@@ -93,4 +95,9 @@ export class HostRound {
 function errorText(error) {
   if (!error) return t("error.generic");
   return has(`error.${error.code}`) ? t(`error.${error.code}`) : error.message || t("error.generic");
+}
+
+/** True when statement `id` belongs to the agenda's current question (always, without an agenda). */
+function onCurrentQuestion(agenda, id) {
+  return !agenda || !agenda.active || agenda.questionOf(id) === agenda.current;
 }

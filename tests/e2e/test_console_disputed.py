@@ -1,6 +1,7 @@
 """The console's 選取爭議中的意見 button with an agenda, in Chromium: the map's disputed lane spans the whole
 meeting, so on question 2 the button ticks only question 2's disputed statements, and the round opens (a
-statement of question 1 would be refused with ``other_question``).
+statement of question 1 would be refused with ``other_question``, so the list to tick from holds question 2's
+statements only).
 
 Live analysis is off; the console is given the map as the server would send it, through Playwright's
 WebSocket routing (the page's real socket to the real server, with one message added from the server side),
@@ -62,7 +63,7 @@ def test_the_disputed_button_ticks_the_current_questions_statements_and_the_roun
     host.route_web_socket("**/ws/**", route)
     host.goto(f"{base}/host/{code}#key={key}")
     expect(host.locator("#conn")).to_have_attribute("data-state", "online")
-    expect(host.locator("#round-pick input")).to_have_count(len(Q1) + len(Q2))
+    expect(host.locator("#round-pick input")).to_have_count(len(Q2))  # the current question's statements
     analysis = two_groups([p.participant for p in phones[:2]], [p.participant for p in phones[2:]])
     analysis["lanes"] = {"disputed": DISPUTED}
     sockets[-1].send(json.dumps(analysis))
@@ -72,6 +73,10 @@ def test_the_disputed_button_ticks_the_current_questions_statements_and_the_roun
     ticked = host.locator("#round-pick input:checked")
     expect(ticked).to_have_count(2)
     assert [box.get_attribute("value") for box in ticked.all()] == ["2", "3"]
+    for size in ({"width": 1920, "height": 1080}, {"width": 1280, "height": 720}):
+        host.set_viewport_size(size)
+        host.locator(".round-pick-box").scroll_into_view_if_needed()
+        screenshot(host, f"console-disputed-ticked-{size['width']}x{size['height']}")
 
     projector = new_page(browser, PROJECTOR)
     projector.goto(f"{base}/projector/{code}")
@@ -82,7 +87,6 @@ def test_the_disputed_button_ticks_the_current_questions_statements_and_the_roun
     expect(host.locator("#round-status")).not_to_have_attribute("data-tone", "error")
     expect(projector.locator("body")).to_have_attribute("data-screen", "round")
     expect(projector.locator("#round-text")).to_have_text(Q2[0])
-    screenshot(host, "console-disputed-ticked-1280x900")
     for page in (host, projector):
         assert page.errors == [], page.errors
     for phone in phones:
