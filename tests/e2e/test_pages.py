@@ -152,8 +152,11 @@ def test_phone_layout_at_360px_and_200_percent_zoom(browser: Any, demo: Demo) ->
         phone.click("#vote-buttons [data-value=pass]")
         expect(phone.locator("#voted li")).to_have_count(1)
         assert phone.evaluate("document.documentElement.scrollWidth") <= width
+        # Each box carries its button's id and words, so a failure names the button (one CI run failed here
+        # once without saying which).
         for box in phone.locator("button:visible").evaluate_all(
-            "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"
+            "els => els.map(e => { const r = e.getBoundingClientRect();"
+            " return [r.width, r.height, e.id, e.textContent.trim().slice(0, 40)]; })"
         ):
             assert box[0] >= 44 and box[1] >= 44, box
         if width == 180:
