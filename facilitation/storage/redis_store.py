@@ -126,6 +126,25 @@ class _Write(NamedTuple):
     future: asyncio.Future[None]
 
 
+STOP_WAIT = REPLICAS_EVERY + 2.0
+"""Seconds :meth:`RedisStore.close` waits for a background task it cancelled."""
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for it, for at most :data:`STOP_WAIT` seconds.
+
+    Why bounded: a cancellation that lands inside the cluster client's topology refresh can be absorbed there
+    (the task is left "cancelling" and carries on), and an unbounded ``await task`` then hung ``close()``
+    forever (seen once in a full CI run, in the cluster erasure test). The loops also check the store's
+    closing flag, so such a task still ends at its next turn."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=STOP_WAIT)
+    if not done:
+        log.warning("the Redis store's task %s did not stop within %.0f s of close()", task.get_name(), STOP_WAIT)
+    elif not task.cancelled() and task.exception() is not None:
+        log.debug("the Redis store's task %s ended with %r", task.get_name(), task.exception())
+
+
 def _append_error(exc: BaseException) -> StoreUnavailable:
     if isinstance(exc, ResponseError) and str(exc).startswith("FENCED"):
         return Fenced("store_unavailable", "this server no longer owns the meeting; resend")
@@ -144,6 +163,7 @@ class RedisStore(RedisErasure):
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._closing = False
         self._replicas: dict[str, int] = {}
         """In-sync replicas per master (by node name; ``main`` on one node), read every second."""
         self._health_keys: dict[str, str] = {}
@@ -185,18 +205,15 @@ class RedisStore(RedisErasure):
                         "machine crashes (docs/scaling.md)", config.get("appendfsync"))
 
     async def close(self) -> None:
+        self._closing = True
         if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+            await _stop(self._watcher)
             self._watcher = None
         if self._writer is not None:
             deadline = asyncio.get_running_loop().time() + 5.0
             while self._queue and not self._writer.done() and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.01)  # let queued writes finish: they are someone's pending acks
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+            await _stop(self._writer)
             self._writer = None
         for client in self._shard_clients.values():
             with contextlib.suppress(RedisError, OSError):
@@ -403,7 +420,7 @@ class RedisStore(RedisErasure):
         self._replicas = found
 
     async def _watch_replicas(self) -> None:
-        while True:
+        while not self._closing:  # the flag, not only the cancellation, ends it (see _stop)
             await asyncio.sleep(REPLICAS_EVERY)
             try:
                 await self._read_replicas()
