@@ -32,9 +32,7 @@ import json
 import os
 import platform
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_cluster import _cpu, _pin  # one place for pinning a process tree and reading its CPU
 from facilitation.tools import loadtest
 from tests.deploy.stack import Stack, start_stack
 from tests.support.servers import RedisServer, ServerProcess
@@ -54,22 +53,6 @@ MODES = ("embedded", "redis", "cluster")
 DIAGNOSTIC = ("redis-everysec",)
 """Not a deployment to compare: ``appendfsync everysec`` acknowledges before the fsync, so the difference to
 ``redis`` is the fsync's share of an ack (what the rest of the path costs is what is left)."""
-
-
-def _pin(pids: list[int], cpu: int) -> None:
-    taskset = shutil.which("taskset")
-    if taskset and (os.cpu_count() or 1) > cpu:
-        for pid in pids:
-            for p in loadtest._proc_tree(pid):
-                subprocess.run([taskset, "-a", "-cp", str(cpu), str(p)], capture_output=True, check=False)
-
-
-def _cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def _redis_stats(ports: list[int]) -> dict[str, dict[str, float]]:
