@@ -1,7 +1,7 @@
 """Server CPU per durable vote: facilitation vs the bare stack, measured in the same run.
 
     python bench/bench_ingest.py --out bench/results/ingest.json [--phones 400] [--rate 19] [--duration 15]
-                                 [--patterns paced,bursty] [--profile [--profile-pattern bursty]]
+                                 [--patterns paced,bursty] [--profile [--profile-pattern bursty]] [--strace]
 
 Two servers, one after the other, each on a fresh SQLite file, pinned to CPU 0 with ``taskset`` (all
 threads, the SQLite writer included); the load generator runs in its own process pinned to CPU 1:
@@ -16,8 +16,12 @@ per-phone limit) or at once (``bursty``: as fast as its acks allow, the pattern 
 Both patterns run against both servers in the same run (floor, then facilitation, for each pattern).
 The headline is the server's CPU time (user + system, all threads, from /proc/<pid>/stat) over the voting
 window divided by the votes acknowledged in it: it stays comparable while other work shares the machine.
-Also reported: votes/s, ack latency p50/p99, and the ratio facilitation / floor. With --profile, py-spy
-samples facilitation during its window and the top frames go to the JSON.
+Also reported: votes/s, ack latency p50/p99, and the ratio facilitation / floor; the data frames the phones
+sent and received per vote, and those that answer no vote of theirs by type (facilitation's ``counters``,
+at most 200 a second a room: docs/protocol.md); the load generator's CPU share of its core (near 1.0, the
+phones set the pace, not the server). With --profile, py-spy samples each server during its window and the
+top frames go to the JSON; with --strace, ``strace -c -f`` counts each server's system calls per vote (it
+slows the server, so such a run's CPU figures are not the headline).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -76,7 +81,8 @@ def _percentile(values: list[float], q: float) -> float:
 # ---------------------------------------------------------------- the load generator (its own process)
 
 
-async def _load(url: str, phones: int, rate: float, duration: float, pattern: str = "paced") -> dict[str, Any]:
+async def _load(url: str, phones: int, rate: float, duration: float, pattern: str = "paced",
+                snapshot: bool = False) -> dict[str, Any]:
     """Connect every phone, print ``ready``, vote for ``duration`` seconds, return the counts.
 
     ``paced``: each phone votes on a schedule of ``rate`` a second; ``bursty``: each phone sends its next vote
@@ -90,6 +96,8 @@ async def _load(url: str, phones: int, rate: float, duration: float, pattern: st
     readies = [asyncio.Event() for _ in range(phones)]
     window = [0.0, 0.0]  # start, stop: set when every phone is ready
     last_ack = [0.0]
+    frames = [0, 0]  # data frames the phones sent and received while voting (pings are control frames)
+    other: dict[str, int] = {}  # the frames received that answer no vote of the phone's, by type
 
     async def phone(i: int) -> int:
         await asyncio.sleep(i * 0.002)  # connect gradually
@@ -98,6 +106,9 @@ async def _load(url: str, phones: int, rate: float, duration: float, pattern: st
             await ws.send(json.dumps({"v": 1, "type": "hello", "role": "participant"}))
             while json.loads(await ws.recv()).get("type") != "welcome":
                 pass
+            if snapshot:  # facilitation brings a phone up to date after the welcome: not part of voting
+                while json.loads(await ws.recv()).get("type") != "snapshot":
+                    pass
             readies[i].set()
             await go.wait()
             start, stop = window
@@ -120,8 +131,12 @@ async def _load(url: str, phones: int, rate: float, duration: float, pattern: st
                         "value": ("agree", "disagree")[(k // STATEMENTS) % 2]}  # every vote changes something
                 sent = loop.time()
                 await ws.send(json.dumps(vote))
+                frames[0] += 1
                 while True:
                     message = json.loads(await ws.recv())
+                    frames[1] += 1
+                    if message.get("op") != op:
+                        other[message.get("type", "?")] = other.get(message.get("type", "?"), 0) + 1
                     if message.get("op") == op:
                         break
                 if message["type"] == "ack":
@@ -152,6 +167,9 @@ async def _load(url: str, phones: int, rate: float, duration: float, pattern: st
         "ack_p50_ms": round(_percentile(latencies, 0.5) * 1000, 2),
         "ack_p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
         "errors": errors,
+        "frames_sent_per_vote": round(frames[0] / max(1, acked), 3),
+        "frames_received_per_vote": round(frames[1] / max(1, acked), 3),
+        "other_frames_received": other,
     }
 
 
@@ -203,24 +221,34 @@ def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, 
     load = subprocess.Popen(
         ["taskset", "-c", "1", sys.executable, __file__, "--load", f"{url.replace('http', 'ws')}/ws/{code}",
          "--phones", str(args.phones), "--rate", str(args.rate), "--duration", str(args.duration),
-         "--pattern", pattern],
+         "--pattern", pattern, *(["--snapshot"] if name != "floor" else [])],
         stdout=subprocess.PIPE, text=True)
     assert load.stdout is not None
     line = load.stdout.readline().strip()
     if line != "ready":
         raise RuntimeError(f"load generator failed: {line!r}")
     cpu0, t0, threads0 = cpu_seconds(pid), time.monotonic(), thread_cpu(pid)
-    spy = None
-    if args.profile and name == "facilitation" and pattern == args.profile_pattern:
+    load_cpu0 = cpu_seconds(load.pid)
+    spy = strace = None
+    spy_file = tmp / f"{name}-{pattern}.spy"
+    if args.profile and pattern == args.profile_pattern:
         spy = subprocess.Popen(
             [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d",
-             str(int(args.duration)), "-r", "200", "-f", "raw", "-o", str(tmp / "ingest.spy"), "--nonblocking"],
+             str(int(args.duration)), "-r", "200", "-f", "raw", "-o", str(spy_file), "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if args.strace:
+        strace = subprocess.Popen(["strace", "-c", "-f", "-p", str(pid), "-o", str(tmp / "strace.txt")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     result: dict[str, Any] = json.loads(load.stdout.read())
     cpu1, t1, threads1 = cpu_seconds(pid), time.monotonic(), thread_cpu(pid)
+    load_cpu = _load_cpu(load.pid) - load_cpu0
     load.wait()
     if spy is not None:
         spy.wait()
+    if strace is not None:
+        strace.send_signal(signal.SIGINT)
+        strace.wait(30)
+        result["syscalls_per_vote"] = _syscalls(tmp / "strace.txt", result["votes_acked"])
     cpu = cpu1 - cpu0
     votes = max(1, result["votes_acked"])
     main_us = (threads1.get("main", 0.0) - threads0.get("main", 0.0)) / votes * 1e6
@@ -231,16 +259,38 @@ def measure(name: str, pid: int, url: str, code: str, args: argparse.Namespace, 
         "server_cpu_s": round(cpu, 3),
         "server_cpu_us_per_vote": round(cpu / max(1, result["votes_acked"]) * 1e6, 1),
         "server_cpu_share": round(cpu / (t1 - t0), 3),
+        # the load generator's CPU share of its own core: near 1.0, the phones (not the server) set the pace
+        "load_generator_cpu_share": round(load_cpu / (t1 - t0), 3),
         "load_average_start": load_start,
         "load_average_end": loadavg(),
     })
-    if spy is not None and (tmp / "ingest.spy").exists():
+    if spy is not None and spy_file.exists():
         from bench_foundation import py_spy_summary
 
-        result["profile"] = py_spy_summary(tmp / "ingest.spy")
+        result["profile"] = py_spy_summary(spy_file)
         if args.keep_profile:
-            Path(args.keep_profile).write_text((tmp / "ingest.spy").read_text())
+            Path(args.keep_profile).mkdir(parents=True, exist_ok=True)
+            (Path(args.keep_profile) / spy_file.name).write_text(spy_file.read_text())
     return result
+
+
+def _load_cpu(pid: int) -> float:
+    """CPU seconds of the load generator, read while it still runs (it prints its counts, then exits)."""
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return float("nan")
+
+
+def _syscalls(path: Path, votes: int) -> dict[str, float]:
+    """``strace -c``'s table as calls per acked vote: the total and every call made at least 0.01 times a vote."""
+    calls: dict[str, float] = {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[0].replace(".", "").isdigit() and parts[3].isdigit():
+            calls[parts[-1]] = int(parts[3]) / max(1, votes)
+    per_vote = {name: round(n, 3) for name, n in sorted(calls.items(), key=lambda kv: -kv[1]) if n >= 0.01}
+    return {"total": round(calls.pop("total", sum(calls.values())), 2), **per_vote}
 
 
 def run_floor(args: argparse.Namespace, tmp: Path, pattern: str = "paced") -> dict[str, Any]:
@@ -318,18 +368,24 @@ def main() -> int:
                         help="comma-separated: paced (--rate a second each), bursty (next vote on each ack)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-pattern", default="bursty", choices=PATTERNS)
-    parser.add_argument("--keep-profile", default=None, help="with --profile: keep py-spy's raw stacks here")
+    parser.add_argument("--keep-profile", default=None,
+                        help="with --profile: keep py-spy's raw stacks in this folder, a file per server")
+    parser.add_argument("--strace", action="store_true",
+                        help="count each server's system calls per vote with strace -c -f (it slows the server: "
+                             "the CPU figures of such a run are not the headline)")
     parser.add_argument("--baseline", default=None,
                         help="also measure the facilitation code in this directory (e.g. a worktree of main)")
     parser.add_argument("--load", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--pattern", default="paced", choices=PATTERNS, help=argparse.SUPPRESS)
+    parser.add_argument("--snapshot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
         import resource
 
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        print(json.dumps(asyncio.run(_load(args.load, args.phones, args.rate, args.duration, args.pattern))),
+        print(json.dumps(asyncio.run(_load(args.load, args.phones, args.rate, args.duration, args.pattern,
+                                           args.snapshot))),
               flush=True)
         return 0
     patterns = [p for p in args.patterns.split(",") if p]
