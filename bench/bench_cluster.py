@@ -57,9 +57,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import websockets
 
+from bench import children
+from bench.children import start_stack  # registers the stack's `down` for SIGTERM/SIGINT
 from facilitation.storage import redis_keys as keys
 from facilitation.tools import loadtest
-from tests.deploy.stack import Stack, start_stack
+from tests.deploy.stack import Stack
 from tests.support.servers import RedisServer, ServerProcess
 
 SERVER_CPU = 0
@@ -577,6 +579,7 @@ def _table(results: dict[str, Any]) -> str:
 
 
 def main() -> int:
+    children.install()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--phones", type=int, default=2000)

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import websockets  # noqa: E402
 
+from bench import children  # noqa: E402
 from facilitation.tools import loadtest  # noqa: E402
 from tests.support.servers import ServerProcess  # noqa: E402
 
@@ -294,4 +295,5 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    children.install()
     sys.exit(asyncio.run(main()))

@@ -42,9 +42,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import children
 from bench.bench_cluster import _cpu, _pin  # one place for pinning a process tree and reading its CPU
+from bench.children import start_stack  # registers the stack's `down` for SIGTERM/SIGINT
 from facilitation.tools import loadtest
-from tests.deploy.stack import Stack, start_stack
+from tests.deploy.stack import Stack
 from tests.support.servers import RedisServer, ServerProcess
 
 SERVER_CPU = 0
@@ -179,6 +181,7 @@ def run_one(mode: str, phones: int, duration: float, interval: float) -> dict[st
 
 
 def main() -> int:
+    children.install()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--phones", type=int, default=300)

@@ -38,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import children
 from facilitation.tools import loadtest
 from tests.support.servers import RedisServer, ServerProcess
 
@@ -88,6 +89,7 @@ def run_one(mode: str, phones: int, duration: float, interval: float, pin: bool,
 
 
 def main() -> int:
+    children.install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="where to write the JSON results")
     parser.add_argument("--phones", default="1000,5000", help="comma-separated phone counts")

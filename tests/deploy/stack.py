@@ -104,10 +104,11 @@ class Stack:
         assert result.returncode == 0, result.stderr
 
 
-def start_stack(workers: int, *, cluster: bool = False, **env: str) -> Stack:
-    """``scripts/stack.sh up`` in a fresh directory, nginx on a free port, analysis off unless asked."""
+def start_stack(workers: int, *, cluster: bool = False, directory: Path | None = None, **env: str) -> Stack:
+    """``scripts/stack.sh up`` in ``directory`` (a fresh one by default), nginx on a free port, analysis off
+    unless asked."""
     need_stack_binaries()
-    directory = Path(tempfile.mkdtemp(prefix="facilitation-stack-"))
+    directory = directory or Path(tempfile.mkdtemp(prefix="facilitation-stack-"))
     full_env = {**os.environ, "STACK_DIR": str(directory), "NGINX_PORT": "0", "PYTHON": sys.executable,
                 "FACILITATION_ANALYSIS": "0", "STACK_READY_TIMEOUT": str(int(scaled(60))), **env}
     stack = Stack(directory, full_env)
