@@ -8,7 +8,9 @@ Contents, in the meeting's language: the meeting's facts (date, times, counts), 
 time order — phase changes, statements shown to the room, markers, and the stenographer's paragraphs
 placed by :func:`facilitation.export.transcript.place` — then the conclusions (the lanes, with their raw
 counts; with an agenda, per question under a line for the whole meeting), what moved in each round after
-the first and who had the floor (the report's own lines), the agency's follow-ups, and the list of anchors
+the first and who had the floor (the report's own lines), the agency's follow-ups, the privacy notice the
+phones showed before joining (PDPA §8: the notice in force is part of the record, as in the reports), and the
+list of anchors
 that placed the transcript (which paragraph, what time, on what basis; any anchor dropped for contradicting
 a stronger one), so a reader can tell an exact place from an estimate. Every figure is the summary's
 (docs/export.md), written ``count / of · %``.
@@ -28,6 +30,7 @@ from facilitation.export.checks_text import count_rows, handling_text, meta_text
 from facilitation.export.floor import floor_lines
 from facilitation.export.i18n import Catalog, catalog, format_date, format_time, fraction
 from facilitation.export.markdown import escape
+from facilitation.export.notice import notice_caption, notice_rows
 from facilitation.export.questions import LANES, counts_text, question_heading
 from facilitation.export.rounds import RoundInfo, round_lines
 from facilitation.export.summary import StatementInfo, Summary, statement_number
@@ -218,6 +221,9 @@ class Record:
     """Rounds 2, 3, ...: (heading, ((``#3 text``, what moved by role and group), ...)), the report's lines."""
     floor: tuple[str, ...] = ()
     """The speaking queue: turns and time by role and group, and the roles never heard (empty: nobody asked)."""
+    privacy: tuple[str, tuple[tuple[str, str], ...]] | None = None
+    """The privacy notice in force: (its caption: version, consent asked and given, retention; (label, text)
+    per field the host filled in), as the reports print it; None when the meeting had no notice."""
 
 
 def build_record(summary: Summary, transcript: Transcript | None = None, markers: Sequence[Marker] = (),
@@ -268,7 +274,7 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
     words = {key: _t(lang, key) for key in ("record", "draft", "happened", "conclusions", "none", "follow_ups",
                                             "anchors", "paragraph", "time", "basis", "no_anchor")}
     words |= {"rounds": cat.t("round.report_heading"), "rounds_intro": cat.t("round.report_intro"),
-              "floor": cat.t("floor.report_heading")}
+              "floor": cat.t("floor.report_heading"), "privacy": cat.t("privacy.heading")}
     title = f"{summary.title} {_t(lang, 'record')}"
     if draft:
         title += f"（{_t(lang, 'draft')}）" if lang == "zh-TW" else f" ({_t(lang, 'draft')})"
@@ -282,6 +288,8 @@ def build_record(summary: Summary, transcript: Transcript | None = None, markers
                       tuple((f"#{statement_number(st.statement)} {st.text}", tuple(round_lines(info, st, cat)))
                             for st in info.statements)) for info in summary.rounds),
         floor=tuple(floor_lines(summary.floor, cat)) if summary.floor is not None else (),
+        privacy=(notice_caption(summary, cat), tuple(notice_rows(summary, cat)))
+        if summary.privacy or summary.require_consent else None,
     )
 
 
@@ -439,6 +447,11 @@ def record_markdown(record: Record) -> str:
         out += [f"- #{f.number} {escape(f.text)} — **{f.status}** ({format_time(f.at)}): {escape(f.response)}"
                 for f in record.follow_ups]
         out.append("")
+    if record.privacy is not None:
+        caption, fields = record.privacy
+        out += [f"## {escape(w['privacy'])}\n", f"{escape(caption)}\n"]
+        out += [f"- **{escape(label)}**: {escape(text)}" for label, text in fields]
+        out.append("")
     if record.anchors is not None:
         out.append(f"## {w['anchors']}\n")
         if record.anchors:
@@ -527,6 +540,10 @@ def render_record_html(record: Record, stylesheet: str = "") -> str:
         out += [f"<li>#{f.number} {e(f.text)} — <strong>{e(f.status)}</strong> ({format_time(f.at)}): "
                 f"{e(f.response)}</li>" for f in record.follow_ups]
         out.append("</ul>")
+    if record.privacy is not None:
+        caption, fields = record.privacy
+        out += [f'<h2 id="privacy">{e(w["privacy"])}</h2>', f'<p class="note">{e(caption)}</p>', '<dl class="meta">',
+                *(f"<dt>{e(label)}</dt><dd>{e(text)}</dd>" for label, text in fields), "</dl>"]
     if record.anchors is not None:
         out.append(f"<h2>{e(w['anchors'])}</h2>")
         if record.anchors:

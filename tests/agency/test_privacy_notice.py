@@ -174,3 +174,29 @@ def test_the_notice_in_force_is_in_every_report() -> None:
     plain = build_summary(Meeting.create("PARK24", MeetingSettings(title="無告知"), hash_secret("k"), 0.0)[1],
                           None, now=2.0)
     assert "個人資料告知" not in render(plain, "md").decode()
+
+
+def test_the_notice_in_force_is_in_the_meeting_record() -> None:
+    """The publishable record (Markdown and the HTML of /record/CODE), draft or published, ends with the
+    notice phones showed, its version, the consent count and the retention; none without a notice."""
+    from facilitation.export.record import build_record, render_record, render_record_html
+    from facilitation.export.summary import build_summary
+
+    m = meeting(True)
+    events = list(Meeting.create("PARK23", m.settings, hash_secret("k"), 0.0)[1])
+    replayed = Meeting.replay(events)
+    events += replayed.apply(Join(hash_secret("t" * 24), "小明", consent=True), 1.0).events
+    summary = build_summary(events, None, now=2.0)
+    version = notice_version(NOTICE, True)
+    for published_at in (None, 3.0):
+        md = render_record(summary, published_at=published_at)
+        html = render_record_html(build_record(summary, published_at=published_at))
+        for record in (md, html):
+            assert "個人資料告知" in record and version in record, record
+            assert "1 位參與者同意" in record and "保存 180 天" in record
+            shown = record.replace("\\", "")  # Markdown escapes punctuation with a backslash
+            assert all(value in shown for value in NOTICE.values()), record
+        assert '<h2 id="privacy">個人資料告知</h2>' in html
+    plain = build_summary(Meeting.create("PARK24", MeetingSettings(title="無告知"), hash_secret("k"), 0.0)[1],
+                          None, now=2.0)
+    assert "個人資料告知" not in render_record(plain)
