@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.agency.test_privacy_notice import NOTICE
-from tests.e2e.conftest import PHONE, api, launch_chromium, new_page
+from tests.e2e.conftest import PHONE, PROJECTOR, api, launch_chromium, new_page
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -54,6 +54,7 @@ def with_stale_key(browser: Any, server: ServerProcess, code: str) -> Any:
 
 
 def test_a_stale_key_meets_the_gate_and_declining_stores_nothing(browser: Any, server: ServerProcess) -> None:
+    """A saved key the meeting does not know: the notice and the box, not an error; declining forgets the key."""
     code = consent_meeting(server)
     page = with_stale_key(browser, server, code)
     expect(page.locator("#consent-field")).to_be_visible()
@@ -69,6 +70,7 @@ def test_a_stale_key_meets_the_gate_and_declining_stores_nothing(browser: Any, s
 
 
 def test_a_stale_key_that_agrees_joins_with_consent(browser: Any, server: ServerProcess) -> None:
+    """A saved key the meeting does not know, then the box ticked: the phone joins as a new participant."""
     code = consent_meeting(server)
     page = with_stale_key(browser, server, code)
     page.fill("#nickname", "舊手機同意")
@@ -80,6 +82,7 @@ def test_a_stale_key_that_agrees_joins_with_consent(browser: Any, server: Server
 
 
 def test_joining_by_code_from_the_front_page_meets_the_gate(browser: Any, server: ServerProcess) -> None:
+    """The front page's code box leads to the notice and the consent box, with nobody joined yet."""
     code = consent_meeting(server)
     page = new_page(browser, PHONE)
     page.goto(server.url + "/")
@@ -89,3 +92,27 @@ def test_joining_by_code_from_the_front_page_meets_the_gate(browser: Any, server
     expect(page.locator("#consent-field")).to_be_visible()
     assert api(server.url, f"/api/meetings/{code}")["counters"]["participants"] == 0
     assert page.errors == []
+
+
+def test_the_projectors_qr_code_leads_to_the_gate(browser: Any, server: ServerProcess) -> None:
+    """The QR code the projector shows (decoded from its picture) opens the notice and the consent box;
+    declining there stores nothing."""
+    from tests.e2e.test_rehearsal import decode_qr
+
+    code = consent_meeting(server)
+    projector = new_page(browser, PROJECTOR)
+    projector.goto(f"{server.url}/projector/{code}")
+    projector.wait_for_function("() => document.querySelector('#slide-qr').naturalWidth > 0")
+    link = decode_qr(projector.locator("#slide-qr").screenshot())
+    assert link.endswith(f"/m/{code}"), link
+    page = new_page(browser, PHONE)
+    page.goto(link)
+    expect(page.locator("#consent-field")).to_be_visible()
+    expect(page.locator("#notice")).to_contain_text(NOTICE["agency"])
+    page.fill("#nickname", "掃碼不同意")
+    page.click("#decline")
+    expect(page.locator("#declined")).to_be_visible()
+    assert api(server.url, f"/api/meetings/{code}")["counters"]["participants"] == 0
+    assert "掃碼不同意".encode() not in stored_bytes(server)
+    assert page.errors == [] and projector.errors == []
+
