@@ -7,7 +7,8 @@ attribution statement of its Exhibit is deemed never to have been licensed) and 
 with CC BY 4.0 (section 4.2 / 四、(二)). The Exhibit's statement has three parts: the providing agency, the
 year and the dataset's name and version; a sentence that the data is released under the license; the
 license's address. The wording below is the Exhibit's own (zh-TW and the official English version, as
-published in the SPDX license list), with the agency, year and dataset filled in; nothing is paraphrased.
+published in the SPDX license list), with the agency, year and dataset filled in; nothing is paraphrased,
+not even the English third line's colon without a space after it.
 docs/agencies.md cites the sources.
 """
 
@@ -29,5 +30,5 @@ _RELEASED_EN = ("The Open Data is made available to the public under the Open Go
 def attribution(agency: str, year: int, dataset: str) -> tuple[str, str]:
     """The Exhibit's attribution statement filled in, in zh-TW and in English (three lines each)."""
     zh = "\n".join((f"{agency} {year} {dataset}", _RELEASED_ZH, f"政府資料開放授權條款：{LICENSE_URL}"))
-    en = "\n".join((f"{agency} {year} {dataset}", _RELEASED_EN, f"Open Government Data License: {LICENSE_URL}"))
+    en = "\n".join((f"{agency} {year} {dataset}", _RELEASED_EN, f"Open Government Data License:{LICENSE_URL}"))
     return zh, en

@@ -176,15 +176,27 @@ def test_headers_follow_the_data_dictionary(package: Path) -> None:
     assert any(re.search(r"[\u4e00-\u9fff]", d["description_zh"]) for d in dictionary)
 
 
+EXHIBIT = """{agency} {year} {dataset}
+此開放資料依政府資料開放授權條款 (Open Government Data License) 進行公眾釋出，\
+使用者於遵守本條款各項規定之前提下，得利用之。
+政府資料開放授權條款：https://data.gov.tw/license
+
+{agency} {year} {dataset}
+The Open Data is made available to the public under the Open Government Data License, User can make use of it \
+when complying to the condition and obligation of its terms.
+Open Government Data License:https://data.gov.tw/license
+"""
+"""The license's Exhibit (附件：顯名聲明 / Exhibit - Attribution), word for word as the SPDX list's copy of
+OGDL-Taiwan-1.0 has it, its first line filled in: both languages, three lines each, nothing else."""
+
+
 def test_attribution_statement(package: Path) -> None:
-    """ATTRIBUTION.txt and README.md carry the license's three-part attribution statement, naming the
-    agency, the year and the dataset, in zh-TW and English, and the CC BY 4.0 compatibility."""
+    """ATTRIBUTION.txt is the license's three-part attribution statement word for word, naming the agency,
+    the year and the dataset, in zh-TW and English; README.md carries it and the CC BY 4.0 compatibility."""
     text = (package / "ATTRIBUTION.txt").read_text(encoding="utf-8")
-    assert text.splitlines()[0] == "臺北市政府工務局 2026 市民參與會議 會議開放資料 第1版"
-    assert "此開放資料依政府資料開放授權條款 (Open Government Data License) 進行公眾釋出" in text
-    assert "政府資料開放授權條款：https://data.gov.tw/license" in text
-    assert "Open Government Data License: https://data.gov.tw/license" in text
+    assert text == EXHIBIT.format(agency="臺北市政府工務局", year=2026, dataset="市民參與會議 會議開放資料 第1版")
     readme = (package / "README.md").read_text(encoding="utf-8")
+    assert all(line in readme for line in text.splitlines())
     assert "姓名標示 4.0" in readme and "Creative Commons Attribution 4.0" in readme
     assert all(f"`{t.file}`" in readme for t in TABLES)
 
