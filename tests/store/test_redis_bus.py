@@ -110,3 +110,23 @@ async def test_bus_reports_unhealthy_without_redis_and_recovers(redis_server: Re
     finally:
         for part in (bus, store, writer):
             await part.close()
+
+
+async def test_workers_pointed_at_any_node_share_one_cluster(redis_cluster: RedisClusterServer) -> None:
+    """Worker A given a replica's address, worker B another master's: A's appends reach B's bus and log."""
+    masters = redis_cluster.masters()
+    replica = next(p for p in redis_cluster.ports if p not in masters)
+    other = next(p for p in masters if p != redis_cluster.ports[0])
+    code = uuid.uuid4().hex[:8]
+    a_store, a_bus = await _worker(f"redis://127.0.0.1:{replica}/0")
+    b_store, b_bus = await _worker(f"redis://127.0.0.1:{other}/0")
+    try:
+        await a_store.create_meeting(code, [MeetingCreated(1, 1.0, code, {}, "h")])
+        got = Collector()
+        b_bus.subscribe(code, got, since=1)  # what it misses while subscribing comes from the log
+        await a_store.append(code, _votes(2, 5))
+        assert [e.seq for e in await got.until(5)] == [2, 3, 4, 5, 6]
+        assert [e.seq for e in await b_store.load(code) or []] == [1, 2, 3, 4, 5, 6]
+    finally:
+        for part in (a_bus, b_bus, a_store, b_store):
+            await part.close()
