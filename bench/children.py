@@ -31,47 +31,17 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from tests.support.processes import alive, descendants
+
 if TYPE_CHECKING:
     from tests.deploy.stack import Stack
 
-__all__ = ["GRACE", "descendants", "install", "on_signal", "start_stack"]
+__all__ = ["GRACE", "install", "on_signal", "start_stack"]
 
 GRACE = 5.0
 """Seconds the descendants get to stop after SIGTERM before SIGKILL (a worker hands its meetings over)."""
 
 _cleanups: list[Callable[[], object]] = []
-
-
-def descendants(pid: int) -> list[int]:
-    """Every living process below ``pid`` (children first, then theirs), zombies left out."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # The name (2nd field) is in parentheses and may hold spaces: the fields after the last ')' are fixed.
-        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if state != "Z":
-            children.setdefault(int(ppid), []).append(int(entry))
-    found: list[int] = []
-    queue = list(children.get(pid, []))
-    while queue:
-        child = queue.pop(0)
-        found.append(child)
-        queue.extend(children.get(child, []))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _stop_descendants() -> None:
@@ -87,7 +57,7 @@ def _stop_descendants() -> None:
                 pass
         except ChildProcessError:
             pass
-        pids = [p for p in pids if _alive(p)]
+        pids = [p for p in pids if alive(p)]
         if not pids:
             return
         time.sleep(0.05)

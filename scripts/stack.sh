@@ -3,7 +3,8 @@
 # Redis (one node, or with --cluster a Redis Cluster of 3 masters with a replica each), all on loopback.
 #
 #   scripts/stack.sh up N [--cluster]   start it; prints the URL phones open
-#   scripts/stack.sh status             what runs where (exit 1 if nothing does)
+#   scripts/stack.sh status             what runs where, each worker live (/livez) and ready (/readyz);
+#                                       exit 1 if nothing runs
 #   scripts/stack.sh down               stop everything `up` started: nothing is left listening
 #
 # Configuration comes from the files docker-compose.yml uses too, so the two cannot drift:
@@ -179,7 +180,13 @@ up() {
     FACILITATION_WORKER_NAME=app$i start "app$i" "$PYTHON" -m facilitation.tools.cli serve --host 127.0.0.1 \
       --port "${app_ports[$((i - 1))]}" --redis "$redis_url"
   done
-  for i in "${app_ports[@]}"; do wait_for "the app worker on port $i" http_ok "http://127.0.0.1:$i$READY_PATH"; done
+  # Liveness first (the process answers), then readiness (it can take commands): a worker that never gets
+  # ready is then told apart from one that never started.
+  for i in "${app_ports[@]}"; do wait_for "the app worker on port $i (GET /livez)" http_ok "http://127.0.0.1:$i/livez"; done
+  for i in "${app_ports[@]}"; do
+    wait_for "the app worker on port $i, which is live but not ready (GET $READY_PATH names the failing part)" \
+      http_ok "http://127.0.0.1:$i$READY_PATH"
+  done
 
   local servers=()
   for i in "${app_ports[@]}"; do servers+=("127.0.0.1:$i"); done
@@ -226,14 +233,32 @@ EOF
   echo "open http://127.0.0.1:$NGINX_PORT/new   (scripts/stack.sh status; scripts/stack.sh down)"
 }
 
+probe() {
+  # probe URL: "yes" when it answers 200, else "no".
+  if http_ok "$1" >/dev/null 2>&1; then echo yes; else echo no; fi
+}
+
 status() {
+  # Each process, and for the workers and nginx what they answer: a worker live (GET /livez: the process
+  # answers) but not ready (GET /readyz: it cannot take commands now) is up but kept out of nginx's rotation.
   [ -f "$STATE" ] || { echo "no stack in $STACK_DIR"; return 1; }
-  local pidfile running=0
+  local pidfile name running=0 state health ports
   cat "$STATE"
+  # shellcheck disable=SC1090
+  ports=$(. "$STATE"; echo "$STACK_APP_PORTS")
+  read -r -a ports <<<"$ports"
   for pidfile in "$STACK_DIR"/pids/*.pid; do
     [ -f "$pidfile" ] || continue
+    name=$(basename "$pidfile" .pid)
     if alive "$pidfile"; then running=$((running + 1)); state=running; else state=stopped; fi
-    printf '%-8s pid %-8s %s\n' "$(basename "$pidfile" .pid)" "$(cat "$pidfile")" "$state"
+    health=""
+    case "$name" in
+      app*) local port=${ports[$((${name#app} - 1))]}
+            health="live=$(probe "http://127.0.0.1:$port/livez") ready=$(probe "http://127.0.0.1:$port$READY_PATH")" ;;
+      nginx) health="live=$(probe "$(. "$STATE"; echo "$STACK_URL")/nginx-health")" ;;
+    esac
+    printf '%-8s pid %-8s %-8s %s' "$name" "$(cat "$pidfile")" "$state" "$health" | sed 's/ *$//'
+    echo
   done
   [ $running -gt 0 ]
 }

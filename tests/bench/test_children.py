@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.children import descendants
 from tests.deploy.stack import ROOT, Stack, need_stack_binaries
 from tests.redis.support import redis_or_skip
+from tests.support.processes import alive, descendants
 from tests.support.servers import scaled
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -57,14 +57,6 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -85,7 +77,7 @@ def _bench(modes: str, tmp: Path, strays: list[int]) -> Iterator[subprocess.Pope
         yield proc
     finally:
         for stray in [proc.pid, *descendants(proc.pid), *strays]:
-            if _alive(stray):
+            if alive(stray):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(stray, signal.SIGKILL)
         proc.wait(10)
@@ -109,7 +101,7 @@ def test_sigterm_stops_the_benchs_worker_and_redis(tmp_path: Path) -> None:
         strays += [pid for pid, _ in children]
         bench.send_signal(signal.SIGTERM)
         bench.wait(scaled(30))
-        _wait(lambda: not any(_alive(pid) for pid, _ in children), "the bench's processes did not end", 15)
+        _wait(lambda: not any(alive(pid) for pid, _ in children), "the bench's processes did not end", 15)
         assert [port for _, port in children if _listening(port)] == []
         assert bench.returncode == 128 + signal.SIGTERM
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import descendants, listening_ports
 from tests.support.servers import scaled
 
 __all__ = ["ROOT", "Stack", "need_stack_binaries", "start_stack"]
@@ -40,6 +41,8 @@ class Stack:
         self.dir = directory
         self.env = env
         self.state: dict[str, str] = {}
+        self.printed = ""
+        """What ``up`` printed on stdout (the URL to open)."""
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["bash", str(SCRIPT), *args], env=self.env, capture_output=True, text=True,
@@ -76,6 +79,15 @@ class Stack:
 
     def pid(self, name: str) -> int:
         return int((self.dir / "pids" / f"{name}.pid").read_text())
+
+    def pids(self) -> list[int]:
+        """Every process of the stack: those ``up`` started (its pid files) and theirs (nginx's workers)."""
+        started = [int(p.read_text()) for p in sorted((self.dir / "pids").glob("*.pid"))]
+        return [*started, *(child for pid in started for child in descendants(pid))]
+
+    def sockets(self) -> set[int]:
+        """The TCP ports on which any of the stack's processes listens, whatever the state file says."""
+        return listening_ports(self.pids())
 
     def kill(self, name: str) -> None:
         """SIGKILL one process of the stack (``app2``, ``redis3``): a crash, no shutdown hooks."""
@@ -122,4 +134,5 @@ def start_stack(workers: int, *, cluster: bool = False, directory: Path | None =
                          for p in sorted((directory / "logs").glob("*.log")))
         raise RuntimeError(f"stack.sh up failed:\n{result.stdout}\n{result.stderr}\n{logs}")
     stack.read_state()
+    stack.printed = result.stdout
     return stack

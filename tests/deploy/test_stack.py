@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ import pytest
 from facilitation.tools.client import MeetingClient
 from tests.deploy.stack import ROOT, Stack, start_stack
 from tests.redis.support import create_meeting, open_voting
+from tests.support.processes import alive
 from tests.support.servers import scaled
 
 pytestmark = pytest.mark.redis
@@ -70,14 +72,46 @@ async def test_a_vote_through_nginx_reaches_a_projector_on_a_worker(stack: Stack
     await asyncio.gather(phone.close(), *(s.close() for s in screens))
 
 
-def test_down_leaves_nothing_listening() -> None:
-    """`down` stops nginx, every worker and Redis: none of the stack's ports accepts a connection after."""
-    stack = start_stack(1)
+@pytest.mark.parametrize("cluster", [False, True], ids=["one-node", "cluster"])
+def test_down_leaves_nothing_listening(cluster: bool) -> None:
+    """`down` stops nginx, every worker and every Redis node: no process of the stack is left, and none of
+    the ports they listened on (read from /proc, not only those the state file names) accepts a connection."""
+    stack = start_stack(1, cluster=cluster)
+    pids = stack.pids()
     ports = stack.ports()
+    assert stack.sockets() == set(ports)  # the state file names every port the stack listens on
     assert stack.listening() == ports
     stack.down()
+    assert [pid for pid in pids if alive(pid)] == []
     assert stack.listening() == []
     assert not (stack.dir / "pids").exists()
+
+
+def test_up_prints_the_url_to_open(stack: Stack) -> None:
+    """`up` prints nginx's /new page as the address to open, and that address answers through nginx."""
+    printed = re.findall(r"open (http://\S+)", stack.printed)
+    assert printed == [stack.url + "/new"]
+    assert _get(printed[0])[0] == 200
+
+
+def test_status_tells_a_live_worker_from_a_ready_one() -> None:
+    """With Redis killed, `status` shows the worker live but not ready, Redis stopped, nginx live."""
+    stack = start_stack(1)
+    try:
+        before = stack.run("status").stdout
+        assert re.search(r"^app1 .* running +live=yes ready=yes$", before, re.MULTILINE), before
+        stack.kill("redis1")
+        deadline = time.monotonic() + scaled(20)
+        while _get(stack.app_url(0) + "/readyz")[0] == 200:
+            assert time.monotonic() < deadline, "the worker stayed ready without Redis"
+            time.sleep(0.1)
+        result = stack.run("status")
+        assert result.returncode == 0  # something still runs
+        assert re.search(r"^app1 .* running +live=yes ready=no$", result.stdout, re.MULTILINE), result.stdout
+        assert re.search(r"^redis1 .* stopped", result.stdout, re.MULTILINE), result.stdout
+        assert re.search(r"^nginx .* running +live=yes$", result.stdout, re.MULTILINE), result.stdout
+    finally:
+        stack.down()
 
 
 def test_compose_and_the_script_read_one_configuration() -> None:
