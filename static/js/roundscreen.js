@@ -95,5 +95,7 @@ function fill(list, rows, label) {
     const spans = parts.flatMap((part, i) => [...(i ? [" · "] : []), el("span", { class: "round-part", text: part })]);
     return el("li", {}, el("span", { class: "round-key", text: `${label(row.key)}：` }), ...spans);
   }));
-  list.hidden = rows.length === 0;
+  // A column with no row hides with its heading: 0 voters read as the count line alone, not as two empty
+  // headings (身分, 意見群組) under it.
+  list.parentElement.hidden = rows.length === 0;
 }

@@ -117,3 +117,28 @@ def test_round_two_shows_what_moved_on_the_projector_and_in_the_summary(browser:
         assert page.errors == [], page.errors
     for other in (r1, r2, v1):
         other.close()
+
+
+def test_a_round_nobody_has_voted_in_shows_no_empty_headings(browser: Any, server: ServerProcess) -> None:
+    """Just opened, a round's screen says 0 voted again and shows no 身分 / 意見群組 heading over nothing;
+    the first vote brings the heading with its line."""
+    base = server.url
+    created = create_meeting(base, roles=["住戶", "攤商"], seeds=SEEDS, ask_nickname=False)
+    code, key = created["code"], created["host_key"]
+    assert host_command(base, code, key, {"type": "phase", "phase": "collecting"})["type"] == "ack"
+    projector = new_page(browser, PROJECTOR)
+    projector.goto(f"{base}/projector/{code}")
+    expect(projector.locator("body")).to_have_attribute("data-screen", "live")
+    assert host_command(base, code, key, {"type": "round_open", "statements": [DISPUTED]})["type"] == "ack"
+    expect(projector.locator("body")).to_have_attribute("data-screen", "round")
+    expect(projector.locator("#round-count")).to_have_text("第 2 輪有 0 人再表態（之前 0 人表態過）")
+    expect(projector.locator("#round h3")).to_have_count(2)
+    for heading in projector.locator("#round h3").all():
+        expect(heading).to_be_hidden()
+    phone = Phone(base, code, "住戶")
+    phone.vote(DISPUTED, "agree")
+    expect(projector.locator("#round-roles li")).to_have_text(["住戶：新表態 1 人"])
+    expect(projector.locator("#round-roles-box h3")).to_be_visible()
+    expect(projector.locator("#round-groups-box h3")).to_be_visible()  # 尚未分組 1 人
+    phone.close()
+    assert projector.errors == []
