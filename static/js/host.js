@@ -555,9 +555,11 @@ function renderAll() {
   setText("#c-pending", formatNumber(c.pending));
   setText("#phase-now", t("host.phase_now", { phase: t(phaseKey(state.phase)) }));
   setText("#jump-phase-now", t(phaseKey(state.phase)));  // the phone's jump bar: the phase stays in sight
-  const roles = Object.entries(state.byRole).filter(([, n]) => n > 0)
+  // Without declared roles everyone is "no role": saying so ("Roles: none: 5") only reads as a fault.
+  const declared = (settings.roles || []).length > 0;
+  const roles = Object.entries(state.byRole).filter(([role, n]) => n > 0 && (declared || role !== ""))
     .map(([role, n]) => t("host.role_count", { role: role || t("host.no_role"), n }));
-  setText("#by-role", roles.length ? t("host.by_role", { list: roles.join("、") }) : "");
+  setText("#by-role", roles.length ? t("host.by_role", { list: roles.join(t("host.list_sep")) }) : "");
   renderPhases();
   renderTyping();
   renderPeople();

@@ -92,3 +92,24 @@ def test_the_console_numbers_statements_from_one(browser: Any, plain_demo: Demo)
     host.locator("#all-statements").scroll_into_view_if_needed()
     screenshot(host, "console-numbers-zh-TW")
     assert host.errors == []
+
+
+def test_the_console_counts_roles_only_when_the_meeting_has_roles(browser: Any, plain_demo: Demo) -> None:
+    """In English, a meeting without roles says nothing about roles (not "Roles: none: 2"); one with roles
+    lists each with its count and "no role given" for those who chose none, separated by commas."""
+    from tests.e2e.scripted import Phone
+
+    base = plain_demo.server.url
+    plain = create_meeting(base, title="Night market", seeds=SEEDS, language="en", ask_nickname=False)
+    host = open_console(browser, base, plain)
+    phones = [Phone(base, plain["code"], ""), Phone(base, plain["code"], "")]
+    expect(host.locator("#c-participants")).to_have_text("2")
+    expect(host.locator("#by-role")).to_have_text("")
+    with_roles = create_meeting(base, title="Night market", seeds=SEEDS, language="en", ask_nickname=False,
+                                roles=["resident", "vendor"])
+    other = open_console(browser, base, with_roles)
+    phones += [Phone(base, with_roles["code"], "resident"), Phone(base, with_roles["code"], "")]
+    expect(other.locator("#by-role")).to_have_text("Roles: resident: 1, no role given: 1")
+    for phone in phones:
+        phone.close()
+    assert host.errors == [] and other.errors == []
