@@ -87,8 +87,10 @@ export function nearDuplicates(statement, ctx) {
  */
 export function rewriteBox(statement, ctx, { reword = true } = {}) {
   const hint = t(reword ? "lineage.rewrite_hint" : "lineage.split_hint");
-  const input = el("input", { id: `rewrite-${statement.id}`, class: "rewrite", maxlength: 2000, "aria-label": hint });
-  input.placeholder = hint;
+  // The hint is a label line over the box, not a placeholder: a placeholder is cut to the input's width (on a
+  // 360 px console half of it was lost) and disappears at the first letter typed.
+  const label = el("label", { class: "rewrite-hint", for: `rewrite-${statement.id}`, text: hint });
+  const input = el("input", { id: `rewrite-${statement.id}`, class: "rewrite", maxlength: 2000 });
   input.value = drafts.get(statement.id) || "";
   input.addEventListener("input", () => drafts.set(statement.id, input.value));
   // the refusal outlives the many re-renders (kept here, written into whichever box is on the page)
@@ -114,7 +116,7 @@ export function rewriteBox(statement, ctx, { reword = true } = {}) {
     },
   }, t(reword ? "lineage.rewrite" : "lineage.split"));
   const others = reword ? 0 : othersVoted(statement);
-  return el("div", { class: "rewrite-box" }, input, button,
+  return el("div", { class: "rewrite-box" }, label, input, button,
     others ? el("p", { class: "rewrite-note", text: t("lineage.split_only", { n: others }) }) : null, error);
 }
 

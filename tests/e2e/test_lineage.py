@@ -192,3 +192,25 @@ def test_the_console_rewords_and_splits_published_statements(browser: Any, serve
     closed = host.locator("#all-statements li", has_text=composite)
     expect(closed.locator("summary.rewrite-open")).to_have_count(0)  # a closed original is changed no more
     assert host.errors == []
+
+
+def test_the_reword_hint_reads_whole_on_a_phone_sized_console(browser: Any, server: ServerProcess) -> None:
+    """At 360x640 the reword / split hint is a visible line, all of it inside the screen (a placeholder was cut)."""
+    base = server.url
+    created = create_meeting(base, title="夜市", moderation="pre", seeds=SEEDS)
+    code, key = created["code"], created["host_key"]
+    assert host_command(base, code, key, {"type": "phase", "phase": "collecting"})["type"] == "ack"
+    phone_post(base, code, "降低攤位租金並且把市場搬到河濱")
+    host = new_page(browser, {"width": 360, "height": 640})
+    host.goto(f"{base}/host/{code}#key={key}")
+    item = host.locator("#queue li", has_text="降低攤位租金並且把市場搬到河濱")
+    hint = item.locator(".rewrite-hint")
+    expect(hint).to_have_text("新的文字；拆成幾則時用 ｜ 分開")
+    hint.scroll_into_view_if_needed()
+    box = hint.evaluate("(e) => { const r = e.getBoundingClientRect();"
+                        " return {left: r.left, right: r.right, clipped: e.scrollWidth > e.clientWidth + 1}; }")
+    assert box["left"] >= 0 and box["right"] <= 360 and not box["clipped"], box
+    assert item.locator("input.rewrite").get_attribute("placeholder") is None
+    item.locator(".rewrite-hint").click()  # the label focuses its box
+    expect(item.locator("input.rewrite")).to_be_focused()
+    assert host.errors == []
