@@ -143,7 +143,7 @@ export class ConsensusMap {
       dot.classList.add("leaving");
       setTimeout(() => dot.remove(), 900);
     }
-    const plates = this.updateLabels(analysis, sums, groupIndex);
+    const plates = this.updateLabels(analysis, sums, groupIndex, placed);
     this.updateStacks(piles, plates);
     this.table.update(analysis ? analysis.groups : [], placed);
     if (this.summary) {
@@ -215,9 +215,10 @@ export class ConsensusMap {
     }
   }
 
-  updateLabels(analysis, sums, groupIndex) {
+  updateLabels(analysis, sums, groupIndex, points) {
     const seen = new Set();
     const placed = [];
+    const dots = points.map((p) => box(p.x, p.y, 2 * DOT * 1.25 + 4, 2 * DOT * 1.25 + 4));
     for (const group of analysis ? analysis.groups : []) {
       const sum = sums.get(group.id);
       if (!sum) continue;
@@ -246,9 +247,8 @@ export class ConsensusMap {
       // over the member nearest the group's mean, so the label sits on its own group even when another
       // group's dots lie between its members' mean and its topmost member
       const [ax, ay] = anchorOf(sum);
-      const cx = Math.min(VIEW_W - width / 2 - 4, Math.max(width / 2 + 4, ax));
-      const cy = freeSpot(placed, cx, Math.max(height / 2 + 4, ay - DOT * 1.25 - height / 2 - 4), width, height);
-      label.style.transform = `translate(${cx.toFixed(1)}px, ${cy.toFixed(1)}px)`;
+      const spot = labelSpot(ax, ay, width, height, dots, placed);
+      label.style.transform = `translate(${spot.x.toFixed(1)}px, ${spot.y.toFixed(1)}px)`;
     }
     for (const [gid, label] of this.labels) {
       if (!seen.has(gid)) {
@@ -289,6 +289,41 @@ function anchorOf(sum) {
     }
   }
   return best;
+}
+
+/**
+ * Where a group's label goes: the spot nearest its anchor dot (first just above it, then below, beside, or
+ * a step further out, on a grid of half a plate) that covers no dot and no label already placed, inside the
+ * view box. A label placed only clear of other labels covered a dot of another group lying just above its
+ * anchor (seen on a real meeting's map at 1920x1080), and at 1280x720 a plate a third of the map wide
+ * covered its own group. With no free spot it goes above the anchor, clear of the other labels only
+ * (`freeSpot`), as before.
+ */
+function labelSpot(ax, ay, width, height, dots, placed) {
+  const reach = DOT * 1.25 + 4;
+  const cx = Math.min(VIEW_W - width / 2 - 4, Math.max(width / 2 + 4, ax));  // centred, kept on the map
+  const above = ay - reach - height / 2;
+  const near = dots.filter((d) => Math.abs((d.left + d.right) / 2 - ax) < 3 * width
+    && Math.abs((d.top + d.bottom) / 2 - ay) < 8 * height);
+  const clear = (b) => b.left >= 0 && b.top >= 0 && b.right <= VIEW_W && b.bottom <= VIEW_H
+    && !near.some((d) => overlaps(b, d)) && !placed.some((p) => overlaps(b, box(p.x, p.y, p.w + 8, p.h + 8)));
+  const spots = [];
+  for (let i = -12; i <= 12; i += 1) {
+    for (let j = -8; j <= 8; j += 1) {
+      const x = cx + (j * width) / 4;
+      const y = above + (i * height) / 2;
+      // nearest first; at equal distance above before below, centred before slid
+      spots.push({ x, y, d: ((x - ax) / width) ** 2 + ((y - above) / height) ** 2 + (i > 0 ? 0.01 : 0) });
+    }
+  }
+  spots.sort((a, b) => a.d - b.d);
+  for (const { x, y } of spots) {
+    if (clear(box(x, y, width, height))) {
+      placed.push({ x, y, w: width, h: height });
+      return { x, y };
+    }
+  }
+  return { x: cx, y: freeSpot(placed, cx, Math.max(height / 2 + 4, above), width, height) };
 }
 
 /** A label height below or above `cy` that does not overlap the labels already placed. */

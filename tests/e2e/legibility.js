@@ -155,9 +155,8 @@
     for (let j = i + 1; j < mapLabels.length; j += 1) {
       if (cross(mapLabels[i].box, mapLabels[j].box)) overlaps.push(`${name(mapLabels[i].n)} over ${name(mapLabels[j].n)}`);
     }
-    if (mapLabels[i].n.classList.contains("stack")) {
-      for (const dot of dots) if (cross(mapLabels[i].box, dot.box)) overlaps.push(`${name(mapLabels[i].n)} over a dot`);
-    }
+    // a group's label plate or a pile's count over a dot hides a person
+    for (const dot of dots) if (cross(mapLabels[i].box, dot.box)) overlaps.push(`${name(mapLabels[i].n)} over a dot`);
   }
   const root = document.scrollingElement;
   return {
