@@ -400,3 +400,78 @@ def test_statements_carry_their_number_from_one(browser: Any, plain_demo: Demo) 
         expect(item.locator(".lane-text")).to_have_text(text)
     assert re.search(r"#1\b", page.locator("#lanes").inner_text())
     assert page.errors == []
+
+
+def test_a_group_label_covers_no_dot(browser: Any, plain_demo: Demo) -> None:
+    """Dots of another group just above and below a group's middle member: its label goes where it covers
+    no dot (placed clear of other labels only, it hid one), at both sizes."""
+    base = plain_demo.server.url
+    created = create_meeting(base, ask_nickname=False, seeds=ACCEPTABLE[:3])
+    move(base, created, "collecting")
+    spots = {  # group 0: a row of six; group 1: one dot just above and one just below its middle, six far right
+        0: [(-0.3 + 0.12 * i, 0.0) for i in range(6)],
+        1: [(0.0, 0.2), (0.0, -0.2), *[(3.0 + 0.15 * i, 0.5 - 0.2 * i) for i in range(6)]],
+    }
+    points: dict[str, list[Any]] = {"participants": [], "x": [], "y": [], "group": []}
+    for group, where in spots.items():
+        for x, y in where:
+            points["participants"].append(len(points["participants"]))
+            points["x"].append(x)
+            points["y"].append(y)
+            points["group"].append(group)
+    payload = {"type": "analysis", "run": 1, "points": points, "lanes": {},
+               "groups": [{"id": "A", "size": 6, "representative": []}, {"id": "B", "size": 8, "representative": []}],
+               "counts": {"participants": 14, "clustered": 14}}
+    for size, viewport in SIZES.items():
+        page = new_page(browser, viewport)
+        page.goto(f"{base}/projector/{created['code']}")
+        expect(page.locator("body")).to_have_attribute("data-screen", "live")
+        page.evaluate(SHOW_ANALYSIS, payload)
+        expect(page.locator("#map .group-label")).to_have_count(2)
+        found = measure(page)
+        assert found["overlaps"] == [], (size, found["overlaps"])
+        screenshot(page, f"projector-label-clear-of-dots-{size}")
+        assert page.errors == []
+
+
+LINE_BREAKS = """(node) => {
+  // the text's index where each new line starts, from each character's box
+  const starts = [];
+  let text = "";
+  let top = null;
+  const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    for (let i = 0; i < n.data.length; i += 1) {
+      const range = document.createRange();
+      range.setStart(n, i);
+      range.setEnd(n, i + 1);
+      const rect = range.getBoundingClientRect();
+      if (top !== null && rect.top > top + 2) starts.push(text.length);
+      top = rect.top;
+      text += n.data[i];
+    }
+  }
+  return {text, starts};
+}"""
+
+
+def test_the_join_address_breaks_only_between_its_parts(browser: Any, lan_server: ServerProcess) -> None:
+    """In the narrow column beside the results (1280x720) and on the closing screen, the address wraps after
+    "/" or "." or before ":", never inside a number or the code."""
+    base = lan_server.url
+    created = create_meeting(base, ask_nickname=False, seeds=ACCEPTABLE[:3])
+    page = new_page(browser, SIZES["1280x720"])
+    page.goto(f"{base}/projector/{created['code']}")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    move(base, created, "collecting", "voting", "reviewing")
+    for screen, selector in (("results", "#join-url"), ("closed", "#closing-url")):
+        if screen == "closed":
+            move(base, created, "closed")
+        page.wait_for_function("(s) => document.body.dataset.screen === s", arg=screen)
+        found = page.locator(selector).evaluate(LINE_BREAKS)
+        assert found["text"] == f"192.168.100.200:8000/m/{created['code']}", found
+        assert found["starts"], f"{screen}: expected the address to wrap in its column: {found}"
+        for at in found["starts"]:
+            text = found["text"]
+            assert text[at - 1] in "/." or text[at] == ":", f"{screen}: breaks inside: {text[:at]!r} {text[at:]!r}"
+    assert page.errors == []
