@@ -9,6 +9,7 @@ import itertools
 import json
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -226,7 +227,9 @@ async def test_the_owner_worker_killed_behind_nginx_loses_and_doubles_nothing(st
     done.set()
     await asyncio.gather(*following)
     print(f"\nowner worker killed: longest time without an ack {outage:.2f} s, "
-          f"{sum(p.retries for p in phones)} resends, projectors reconnected {[s.reconnects for s in screens]}")
+          f"{sum(p.retries for p in phones)} resends (refusals "
+          f"{dict(sum((p.refusals for p in phones), Counter[str]()))}), "
+          f"projectors reconnected {[s.reconnects for s in screens]}")
     assert sum(p.retries for p in phones) > 0, "the kill really interrupted someone"
     assert sum(s.reconnects for s in screens) > 0, "a projector was on the killed worker"
     for screen in screens:
@@ -279,10 +282,12 @@ async def test_the_meetings_redis_master_killed_loses_no_acknowledged_vote(stack
     ready_after = time.monotonic() - answered_at
     await voting
     outage = _outage(phones, killed_at)
+    refusals = sum((p.refusals for p in phones), Counter[str]())
     print(f"\nmaster killed: replica promoted {answered_at - killed_at:.2f} s after the kill, workers ready "
           f"{ready_after:.2f} s later; longest time without an ack {outage:.2f} s, "
-          f"{sum(p.retries for p in phones)} resends")
-    assert sum(p.retries for p in phones) > 0, "the kill really interrupted someone"
+          f"{sum(p.retries for p in phones)} resends, refusals {dict(refusals)}")
+    assert refusals["store_unavailable"] > 0, "the kill really interrupted someone's vote"
+    assert set(refusals) == {"store_unavailable"}, "a vote in flight was refused with another code"
     _assert_exact(phones, await _log(stack, meeting["code"], alive[0]))
     await asyncio.gather(*(p.close() for p in phones))
 

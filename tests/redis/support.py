@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import urllib.request
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -65,6 +66,8 @@ class Phone:
         self.acked_seq = 0
         """The highest seq an ack named: durable, and not echoed back to this phone as an event."""
         self.retries = 0
+        self.refusals: Counter[str] = Counter()
+        """The error codes the server answered this phone's votes with (each was resent)."""
 
     async def connect(self) -> None:
         url = self.urls[self.turn % len(self.urls)]
@@ -101,6 +104,7 @@ class Phone:
             except ServerError as exc:
                 if exc.code not in RETRYABLE or loop.time() > deadline:
                     raise
+                self.refusals[exc.code] += 1
             except (ConnectionError, TimeoutError, OSError, websockets.WebSocketException):
                 if loop.time() > deadline:
                     raise
