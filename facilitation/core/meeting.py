@@ -18,7 +18,6 @@ offending value; the state is left untouched.
 from __future__ import annotations
 
 import hmac
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -32,7 +31,7 @@ from facilitation.core.commands.participants import Join, SetProfile
 from facilitation.core.commands.phases import SetPhase
 from facilitation.core.commands.statements import Moderate, PostStatement, Vote
 from facilitation.core.erasure import Erasures, refusal
-from facilitation.core.events import Event, MeetingCreated
+from facilitation.core.events import Event, MeetingCreated, Remembered
 from facilitation.core.state import (
     HOST,
     LANGUAGES,
@@ -136,10 +135,12 @@ class Meeting:
         self.moderation_log: list[dict[str, Any]] = []
         self.follow_ups: dict[int, FollowUp] = {}
         """statement -> the agency's latest answer, recorded by the host after the meeting."""
-        self.ops: dict[str, OrderedDict[str, Event]] = {}
-        """actor -> op id -> the first event the op's command caused, recorded once, in :meth:`evolve`. What the
-        command asked and its result are rebuilt from that event when the op comes again (rarely), so
-        remembering an op costs a reference, not a copy."""
+        self.ops: dict[str, dict[str, Remembered]] = {}
+        """actor -> op id -> what the op's first event left to remember (:meth:`Event.remembered`: the event
+        itself, or for a vote a memo shared by every op that cast the same vote), recorded once, in
+        :meth:`evolve`, oldest first. What the command asked and its result are rebuilt from it when the op
+        comes again (rarely). A plain dict, not an OrderedDict: insertion order is all the eviction needs,
+        and the OrderedDict's links cost ~60 bytes an op."""
         self.closed_at: float | None = None
         self.parts: dict[type[MeetingPart], MeetingPart] = {cls: cls() for cls in PARTS}
         """Each feature's own state (``CommandSpec.state``), by class: see :meth:`part`."""
@@ -301,10 +302,10 @@ class Meeting:
             actor = event.actor()
             seen = self.ops.get(actor)
             if seen is None:
-                seen = self.ops[actor] = OrderedDict()
-            seen[op] = event
+                seen = self.ops[actor] = {}
+            seen[op] = event.remembered()
             if len(seen) > OPS_REMEMBERED:
-                seen.popitem(last=False)
+                del seen[next(iter(seen))]
 
     def statements_changed(self) -> None:
         """A statement was posted or moderated: the cached list of accepted statements is out of date."""

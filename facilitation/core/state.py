@@ -58,8 +58,9 @@ HOST = "host"
 OPS_REMEMBERED = 256
 """Op ids remembered per actor for idempotency. A phone only resends what was not acknowledged (its offline
 queue, a few dozen votes at most); 256 keeps that safe while bounding memory per participant (a 1,000-phone
-meeting's soak grew ~3 MB/min with 2,048). Each remembered op holds its op string and a reference to the event
-it caused, which the meeting's log already made."""
+meeting's soak grew ~3 MB/min with 2,048). Each remembered op holds its op string and what its event left to
+remember (:meth:`facilitation.core.events.Event.remembered`): for a vote a memo shared by every identical vote,
+~90 bytes an op in all (tests/core/test_op_memory.py), 23 MB for 1,000 phones with full memories."""
 
 MAX_NICKNAME_CHARS = 40
 MAX_REASON_CHARS = 280

@@ -24,10 +24,12 @@ from facilitation.storage.port import EventLog
 
 __all__ = ["COUNTER_INTERVAL", "RECENT_EVENTS", "RESUME_LIMIT", "Build", "Fanout", "MeetingSource"]
 
-RECENT_EVENTS = 20_000
-"""Events kept in memory per room, so most resumes are served without reading the store."""
 RESUME_LIMIT = 2_000
 """A client further behind than this gets a fresh snapshot instead of the missed events."""
+RECENT_EVENTS = 2 * RESUME_LIMIT
+"""Events kept in memory per room, so resumes are served without reading the store: every resume this room
+serves from events is at most :data:`RESUME_LIMIT` behind the meeting, and the meeting may be some events ahead
+of what was published. It was 20,000: 18,000 events (~5 MB in a busy room) no resume could use."""
 COUNTER_INTERVAL = 1.0
 """Seconds between counter updates to one phone, at least."""
 COUNTER_BUDGET = 200
