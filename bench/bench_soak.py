@@ -115,7 +115,12 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         url, pid = args.url.rstrip("/"), args.pid
     else:
         env = {"FACILITATION_ANALYSIS": "1", **loadtest.ONE_ADDRESS_ENV}
-        server = ServerProcess(f"sqlite:///{tmp}/soak.db", env=env).start()
+        server = ServerProcess(f"sqlite:///{tmp}/soak.db", env=env)
+        try:  # a loaded machine can take over 20 s to import and start; a failed start must not leave it running
+            server.start(timeout=90)
+        except BaseException:
+            server.stop()
+            raise
         assert server.proc is not None
         url, pid = server.url, server.proc.pid
         if args.pin:  # the server's tree on CPU 0, this load generator on CPU 1 (a 2-core machine)

@@ -292,3 +292,32 @@ async def test_room_wide_events_reach_every_phone_once_and_screen_only_events_no
     screen = [json.loads(text) for name, text in log if name == "projector"]
     assert any(e["type"] == "analysis_published" for m in screen for e in m.get("events", []))
     await outbox.close()
+
+
+async def test_a_resume_limit_behind_is_served_from_a_memory_of_bounded_size() -> None:
+    """After three windows of votes the fan-out keeps at most RECENT_EVENTS events, and a projector
+    RESUME_LIMIT behind still gets exactly the events it missed from them (there is no log to read here)."""
+    import json
+    from types import SimpleNamespace
+
+    from facilitation.core.meeting import Vote
+    from facilitation.live.fanout import RECENT_EVENTS, RESUME_LIMIT, Fanout
+    from tests.core.helpers import NOW, join, new_meeting
+
+    meeting = new_meeting(seeds=("Seed one.", "Seed two."))
+    voter = join(meeting, "resume-window-token-0")
+    fanout = Fanout(meeting.code, SimpleNamespace(meeting=meeting), None)  # type: ignore[arg-type]
+    for k in range(3 * RECENT_EVENTS):
+        fanout.publish(meeting.apply(Vote(voter, k % 2, ("agree", "pass")[k // 2 % 2], f"v{k}"), NOW).events)
+    assert len(fanout._recent) <= RECENT_EVENTS
+    outbox, log = Outbox(), Log()
+    projector, _ = _conn(outbox, log, "projector", role="projector")
+    since = meeting.seq - RESUME_LIMIT
+    await fanout.attach(projector, since, snapshot_stub, no_analysis)
+    projector.flush()
+    await _until(lambda: sum(len(json.loads(text).get("events", [])) for _, text in log) >= RESUME_LIMIT)
+    seqs = [e["seq"] for _, text in log for e in json.loads(text).get("events", [])]
+    assert seqs == list(range(since + 1, meeting.seq + 1))
+    assert all(json.loads(text).get("type") != "snapshot" for _, text in log)
+    await fanout.close()
+    await outbox.close()
