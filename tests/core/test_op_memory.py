@@ -103,3 +103,11 @@ def test_the_oldest_op_is_forgotten_first() -> None:
     _vote_round(m, [p], 0, OPS_REMEMBERED - 1)
     assert "oldest" not in m.ops[str(p)] and "second" in m.ops[str(p)]
     assert not m.apply(Vote(p, 3, "agree", "oldest"), 1.0).duplicate
+
+
+def test_the_votes_table_shares_one_string_per_value() -> None:
+    """Votes parsed from frames leave one string per value in the votes table, not one per vote."""
+    m, phones = _meeting()
+    _vote_round(m, phones, 0, STATEMENTS)
+    kept = {id(value) for mine in m.votes.values() for value in mine.values()}
+    assert len(kept) <= len(VALUES)
