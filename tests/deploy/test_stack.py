@@ -129,3 +129,18 @@ def test_compose_and_the_script_read_one_configuration() -> None:
     template = (ROOT / "deploy" / "nginx.conf.template").read_text()
     assert set(re.findall(r"\$\{([A-Z_]+)\}", template)) == {"APP_SERVER", "NGINX_PORT"}
     assert "APP_SERVER: app:8000" in compose and "/readyz" in compose
+
+
+def test_compose_runs_as_many_cluster_nodes_as_the_script() -> None:
+    """deploy/compose.cluster.yml's nodes (services and the create command's list) number what
+    deploy/stack.env's REDIS_CLUSTER_MASTERS x (1 + REDIS_CLUSTER_REPLICAS) makes the script start."""
+    settings = dict(line.split("=", 1) for line in (ROOT / "deploy" / "stack.env").read_text().splitlines()
+                    if line and not line.startswith("#"))
+    nodes = int(settings["REDIS_CLUSTER_MASTERS"]) * (1 + int(settings["REDIS_CLUSTER_REPLICAS"]))
+    cluster = (ROOT / "deploy" / "compose.cluster.yml").read_text()
+    services = re.findall(r"^  redis-(\d+): \*node$", cluster, re.MULTILINE)
+    assert [int(n) for n in services] == list(range(1, nodes + 1))
+    created = re.search(r"for n in ([\d ]+); do getent", cluster)
+    assert created is not None and [int(n) for n in created.group(1).split()] == list(range(1, nodes + 1))
+    depends = re.findall(r"^      redis-(\d+): \{condition: service_healthy\}$", cluster, re.MULTILINE)
+    assert [int(n) for n in depends] == list(range(1, nodes + 1))
