@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
+import shutil
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -28,7 +31,7 @@ from tests.support.servers import ServerProcess, scaled
 TEXT = "種在會議裡的秘密意見：東側應設夜間照明"
 NICKNAME = "陳秘密暱稱"
 PLANTED = (TEXT.encode(), NICKNAME.encode())
-FORMATS = ("md", "html", "json", "record", "polis", "opendata")
+FORMATS = ("md", "html", "pdf", "json", "record", "polis", "opendata")
 
 
 def planted_in_files(folder: Path) -> list[str]:
@@ -38,7 +41,14 @@ def planted_in_files(folder: Path) -> list[str]:
 
 
 def _texts(body: bytes) -> str:
-    """A download as text: every file of a zip, or the body itself."""
+    """A download as text: every file of a zip, a PDF's text (pdftotext, without the line breaks and spaces
+    its layout puts inside a long statement: the planted words have none), or the body itself."""
+    if body[:5] == b"%PDF-":
+        if shutil.which("pdftotext") is None:
+            pytest.fail("poppler-utils (pdftotext) is required: apt-get install poppler-utils")
+        text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=body, capture_output=True,
+                              timeout=scaled(60), check=True).stdout.decode("utf-8")
+        return re.sub(r"\s+", "", text)
     if body[:2] == b"PK":
         with zipfile.ZipFile(io.BytesIO(body)) as z:
             return "\n".join(z.read(name).decode("utf-8", "replace") for name in z.namelist())

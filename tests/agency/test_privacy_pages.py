@@ -115,6 +115,25 @@ def test_a_phone_that_agrees_joins_with_its_consent_recorded(browser: Any, serve
     assert page.errors == []
 
 
+def test_a_notice_without_consent_shows_no_box_and_joins_directly(browser: Any, server: ServerProcess) -> None:
+    """The consent box and the decline button are there only when the host asks for consent: a notice alone
+    is shown (the full text a tap away) and the phone joins without ticking anything."""
+    body = {"title": "只告知", "privacy": NOTICE, "require_consent": False, "ask_nickname": True,
+            "seeds": ["公園要有更多樹蔭"]}
+    code = str(api(server.url, "/api/meetings", body)["code"])
+    page = new_page(browser, PHONE)
+    page.goto(f"{server.url}/m/{code}")
+    expect(page.locator("#notice")).to_contain_text(NOTICE["agency"])
+    page.locator("#notice summary").click()
+    expect(page.get_by_text(NOTICE["rights"])).to_be_visible()
+    expect(page.locator("#consent-field")).to_be_hidden()
+    expect(page.locator("#decline")).to_be_hidden()
+    page.click("#join-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    assert api(server.url, f"/api/meetings/{code}")["counters"]["participants"] == 1
+    assert page.errors == []
+
+
 def test_the_notice_screen_passes_axe_in_both_languages(browser: Any, server: ServerProcess) -> None:
     """The join screen with the notice open and the create form's notice fields: no serious axe finding in
     either language."""
