@@ -8,6 +8,7 @@ const STATE_KEYS = {
   online: "conn.online",
   offline: "conn.offline",
   failed: "conn.failed",
+  idle: "conn.idle",
 };
 
 let lastState = "connecting";

@@ -50,21 +50,21 @@ async function load(code) {
 function render(data) {
   const profile = $("#my-data-profile");
   profile.replaceChildren(
-    el("li", { text: `${t("mydata.number")}: ${data.participant}` }),
-    el("li", { text: `${t("mydata.nickname")}: ${data.nickname || t("mydata.none")}` }),
-    el("li", { text: `${t("mydata.role")}: ${data.role || t("mydata.none")}` }),
+    el("li", { text: `${t("mydata.number")}${t("mydata.colon")}${data.participant}` }),
+    el("li", { text: `${t("mydata.nickname")}${t("mydata.colon")}${data.nickname || t("mydata.none")}` }),
+    el("li", { text: `${t("mydata.role")}${t("mydata.colon")}${data.role || t("mydata.none")}` }),
     el("li", { text: data.retention_days ? t("mydata.retention").replace("{days}", String(data.retention_days))
       : t("mydata.retention_none") }),
   );
   const statements = $("#my-data-statements");
   statements.replaceChildren(...data.statements.map((s) => {
     const fate = [t(stateKey(s.state))];
-    if (s.reason) fate.push(`${t("mydata.reason")}: ${s.reason}`);
+    if (s.reason) fate.push(`${t("mydata.reason")}${t("mydata.colon")}${s.reason}`);
     if (s.tally) {
       fate.push(Object.entries(s.tally).filter(([, n]) => n > 0)
         .map(([value, n]) => `${t(voteKey(value))} ${n}`).join(" · ") || t("mydata.no_votes"));
     }
-    if (s.follow_up) fate.push(`${t("mydata.follow_up")}: ${s.follow_up.response || s.follow_up.status}`);
+    if (s.follow_up) fate.push(`${t("mydata.follow_up")}${t("mydata.colon")}${s.follow_up.response || s.follow_up.status}`);
     return el("li", {}, el("p", { class: "my-data-text", text: s.text }), el("p", { class: "muted", text: fate.join("；") }));
   }));
   show("#my-data-statements-empty", data.statements.length === 0);

@@ -29,7 +29,7 @@ function entries(privacy, names) {
  * one's own data before that ("my data" on the phone). */
 function retentionText(days) {
   const kept = days > 0 ? t("privacy.retention").replace("{days}", String(days)) : t("privacy.retention_none");
-  return `${kept} ${t("privacy.erase_note")}`;
+  return `${kept}${/[。！？]$/.test(kept) ? "" : " "}${t("privacy.erase_note")}`;  // no space after a full stop
 }
 
 /** The notice into `box`: the first items, then the full text behind a disclosure. */

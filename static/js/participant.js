@@ -253,6 +253,7 @@ let joinShown = false;
 
 function showJoin() {
   joinShown = true;
+  showConnection("idle");  // nothing connects before the person joins (and, when asked, agrees)
   const settings = state.settings;
   show("#join", true);
   const notice = hasNotice(settings);
@@ -350,10 +351,13 @@ function connect() {
 /** This phone erased its data (mydata.js): nothing of the meeting stays on screen. */
 function erased() {
   state.erased = true;
-  for (const id of ["#vote", "#write", "#history", "#results", "#join", "#phase-note", "#draft-kept", "#me"]) {
-    show(id, false);
+  // every panel and control of the meeting goes (the speaking queue's button, a check's card...): only its
+  // title and the page's word that the data is gone stay, and the badge says there is no connection on purpose
+  for (const node of document.querySelectorAll("#main > *")) {
+    if (!node.matches(".intro, #erased")) node.hidden = true;
   }
-  showConnection("failed");
+  for (const id of ["#me", "#timer"]) show(id, false);
+  showConnection("idle");
 }
 
 function fatal(text) {

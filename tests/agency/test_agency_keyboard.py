@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from tests.agency.test_privacy_notice import NOTICE
 from tests.e2e.conftest import DESKTOP, PHONE, api, create_meeting, host_command, launch_chromium, new_page
-from tests.e2e.test_accessibility import serious_violations
-from tests.e2e.test_keyboard_zoom_motion import in_reading_order, tab_until
+from tests.e2e.test_accessibility import MOVING, serious_violations
+from tests.e2e.test_keyboard_zoom_motion import OVERFLOW, in_reading_order, tab_until
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -167,3 +167,39 @@ def test_the_public_record_passes_axe_in_either_language(browser: Any, server: S
         problems += [f"{language}: {p}" for p in serious_violations(page)]
         assert page.errors == []
     assert problems == []
+
+
+def test_the_agency_screens_reflow_at_200_percent_and_keep_still(browser: Any, server: ServerProcess) -> None:
+    """The phone's text at 200%: the notice with its full text open and the consent box, then 我的資料 open,
+    stay within 360 px with no text cut off, and nothing on them moves when reduced motion is asked for;
+    the public record at 640 x 450 (1280 x 900 zoomed to 200%) needs no sideways scrolling."""
+    created = api(server.url, "/api/meetings", {"title": "放大檢查", "privacy": NOTICE, "require_consent": True,
+                                                "ask_nickname": True, "seeds": ["公園要有更多樹蔭"]})
+    code, key = created["code"], created["host_key"]
+    host_command(server.url, code, key, {"type": "phase", "phase": "collecting"})
+    phone = new_page(browser, PHONE, bypass_csp=True)  # the test's own style tag; the page's CSP forbids inline
+    phone.emulate_media(reduced_motion="reduce")
+    phone.goto(f"{server.url}/m/{code}")
+    phone.add_style_tag(content="html { font-size: 200% !important; }")
+    phone.locator("#notice summary").click()
+    expect(phone.get_by_text(NOTICE["rights"])).to_be_visible()
+    assert phone.evaluate(OVERFLOW) == {"wide": False, "clipped": []}
+    assert phone.evaluate(MOVING) == []
+    phone.fill("#nickname", "放大的人")
+    phone.check("#consent")
+    phone.click("#join-form button[type=submit]")
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "online")
+    phone.click("#my-data-show")
+    expect(phone.locator("#my-data-profile")).to_contain_text("放大的人")
+    phone.click("#my-data-erase")
+    expect(phone.locator("#my-data-confirm")).to_be_visible()
+    assert phone.evaluate(OVERFLOW) == {"wide": False, "clipped": []}
+    assert phone.evaluate(MOVING) == []
+    for phase in ("voting", "reviewing", "closed"):
+        host_command(server.url, code, key, {"type": "phase", "phase": phase})
+    assert host_command(server.url, code, key, {"type": "publish"})["type"] == "ack"
+    record = new_page(browser, {"width": 640, "height": 450})
+    record.goto(f"{server.url}/record/{code}")
+    expect(record.locator("#privacy")).to_be_visible()
+    assert record.evaluate(OVERFLOW) == {"wide": False, "clipped": []}
+    assert phone.errors == [] and record.errors == []

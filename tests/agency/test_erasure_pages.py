@@ -93,6 +93,9 @@ def wait_for(check: Any, timeout: float, what: str) -> Any:
 
 def test_a_phone_erases_itself_and_disappears_from_map_console_and_exports(browser: Any,
                                                                            server: ServerProcess) -> None:
+    """A phone reads its receipt and erases itself: it is left with the meeting's title and the word that its
+    data is gone (no panel or control of the meeting, the badge not saying a connection failed), and it is
+    gone from the console, the re-run map, every export and the SQLite file."""
     created = create_meeting(server.url, ask_nickname=True, seeds=["第一則起始意見。", "第二則起始意見。"])
     code, key = created["code"], created["host_key"]
     start_collecting(server.url, created)
@@ -119,7 +122,7 @@ def test_a_phone_erases_itself_and_disappears_from_map_console_and_exports(brows
     # the receipt: what the meeting holds about this phone
     expect(phone.locator("#my-data")).to_be_visible()
     phone.click("#my-data-show")
-    expect(phone.locator("#my-data-profile")).to_contain_text(NICKNAME)
+    expect(phone.locator("#my-data-profile")).to_contain_text(f"暱稱：{NICKNAME}")  # a Chinese colon in Chinese
     expect(phone.locator("#my-data-statements li")).to_have_count(1)
     expect(phone.locator("#my-data-statements")).to_contain_text(TEXT)
     expect(phone.locator("#my-data-votes li")).to_have_count(3)  # two seeds, and the implicit agree on its own
@@ -128,6 +131,10 @@ def test_a_phone_erases_itself_and_disappears_from_map_console_and_exports(brows
     phone.click("#my-data-confirm-yes")
     expect(phone.locator("#erased")).to_be_visible(timeout=scaled(60) * 1000)
     expect(phone.locator("#vote")).to_be_hidden()
+    shown = phone.evaluate("[...document.querySelectorAll('#main > *')].filter((n) => n.checkVisibility())"
+                           ".map((n) => n.id || n.className)")
+    assert shown == ["intro", "erased"]
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "idle")
     assert phone.evaluate("code => Object.keys(localStorage).filter((k) => k.includes(code))", code) == []
 
     # the console was told to reload: the statement is gone from it, the counters follow
@@ -143,6 +150,7 @@ def test_a_phone_erases_itself_and_disappears_from_map_console_and_exports(brows
 
 
 def test_the_host_deletes_the_meeting_from_the_console(browser: Any, server: ServerProcess) -> None:
+    """The console's 刪除會議 works once the code is typed; the phone is told the meeting no longer exists."""
     created = create_meeting(server.url, ask_nickname=True)
     code, key = created["code"], created["host_key"]
     start_collecting(server.url, created)

@@ -44,6 +44,8 @@ def files_holding(folder: Path) -> list[str]:
 
 
 async def test_erasure_and_deletion_leave_nothing_in_redis_keys_or_files() -> None:
+    """AOF on: after a phone's erasure and after a host's deletion, no Redis key, no file of the Redis
+    directory and no export holds the planted statement or nickname (the scans see them first)."""
     redis = redis_or_skip()
     server = ServerProcess(redis.url, redis=redis.url).start()
     folder = Path(redis.dir)
@@ -131,3 +133,41 @@ async def test_with_two_workers_every_worker_drops_the_erased_participant() -> N
 
 async def _closed(client: MeetingClient) -> bool:
     return client.closed.is_set()
+
+
+async def test_with_two_workers_a_deleted_meeting_is_gone_from_both() -> None:
+    """Two server processes share one Redis: the host's DELETE is refused (503, retry) by the worker that
+    does not own the meeting and done by the one that does; phones on both workers are closed with 4004,
+    both then answer 404 for the code, and no Redis key or file holds the planted words."""
+    from tests.redis.support import worker
+
+    redis = redis_or_skip()
+    first, second = worker(redis).start(), worker(redis).start()
+    try:
+        created, planted, others = await run_a_meeting(first.url)
+        code = created["code"]
+        watcher = MeetingClient(second.url, code, "participant", nickname="另一台的手機")
+        await watcher.connect(timeout=scaled(10))
+        assert keys_holding(redis.port), "the scan must see the planted words before the deletion"
+        answers = []
+        for url in (second.url, first.url, second.url, first.url):
+            response = httpx.delete(f"{url}/api/meetings/{code}", headers={"x-host-key": created["host_key"]},
+                                    timeout=scaled(120))
+            answers.append(response.status_code)
+            if response.status_code == 200:
+                break
+        assert answers[-1] == 200 and set(answers[:-1]) <= {503}, answers
+        await _wait_for(lambda: _closed(watcher), 10, "the phone on the other worker closed")
+        await _wait_for(lambda: _closed(planted), 10, "the phone on the owner closed")
+        assert watcher.close_code == 4004 and planted.close_code == 4004
+        for url in (first.url, second.url):
+            assert httpx.get(f"{url}/api/meetings/{code}", timeout=scaled(10)).status_code == 404, url
+        assert [k for k in _cli(redis.port, "--scan").split() if code in k] == []
+        assert keys_holding(redis.port) == [] and files_holding(Path(redis.dir)) == []
+        for client in (planted, *others, watcher):
+            await client.close()
+    finally:
+        first.stop()
+        second.stop()
+        redis.kill()
+        redis.stop()

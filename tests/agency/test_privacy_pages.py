@@ -83,6 +83,7 @@ def test_a_phone_that_declines_sends_nothing_and_nothing_is_stored(browser: Any,
     expect(notice).to_contain_text(NOTICE["agency"])
     expect(notice).to_contain_text(NOTICE["purpose"])
     expect(notice).to_contain_text("會議結束後 180 天")  # the meeting's retention, which the purge enforces
+    expect(notice).to_contain_text("自動刪除。加入後")  # Chinese sentences follow each other without a space
     expect(page.get_by_text(NOTICE["rights"])).to_be_hidden()
     page.locator("#notice summary").click()  # the full notice, one tap away
     expect(page.get_by_text(NOTICE["rights"])).to_be_visible()
@@ -92,6 +93,7 @@ def test_a_phone_that_declines_sends_nothing_and_nothing_is_stored(browser: Any,
     page.click("#decline")
     expect(page.locator("#declined")).to_be_visible()
     expect(page.locator("#join")).to_be_hidden()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "idle")  # it never said 連線中 truthfully
     page.wait_for_timeout(500)
     assert sockets == []
     assert page.evaluate("code => Object.keys(localStorage).filter((k) => k.includes(code))", code) == []
@@ -105,6 +107,10 @@ def test_a_phone_that_agrees_joins_with_its_consent_recorded(browser: Any, serve
     code = consent_meeting(server)
     page = new_page(browser, PHONE)
     page.goto(f"{server.url}/m/{code}")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "idle")
+    box, label = (page.locator(s).bounding_box() for s in ("#consent", "label[for=consent]"))
+    assert box and label and box["x"] + box["width"] <= label["x"], (box, label)  # the box beside its sentence
+    assert label["y"] <= box["y"] + box["height"] / 2 <= label["y"] + label["height"], (box, label)
     page.fill("#nickname", "同意的人")
     page.check("#consent")
     page.click("#join-form button[type=submit]")
