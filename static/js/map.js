@@ -473,7 +473,8 @@ const sharing = new WeakSet();
 function shareLanes(container) {
   const lanes = Array.from(container.querySelectorAll(":scope > .lane"));
   if (!lanes.length || !container.getClientRects().length) return;  // not on this screen: shared when it appears
-  const needs = lanes.map(naturalHeight);
+  const needs = lanes.map((section) => naturalHeight(section));
+  const firsts = lanes.map((section) => naturalHeight(section, 1));
   const others = Array.from(container.children).filter((node) => !lanes.includes(node) && node.getClientRects().length);
   const rows = (track) => Array.from(container.children).filter((node) => lanes.includes(node) || others.includes(node))
     .map((node) => (others.includes(node) ? "auto" : track(lanes.indexOf(node)))).join(" ");
@@ -491,20 +492,28 @@ function shareLanes(container) {
     free -= needs[index];
   }
   const allFit = fixed.size === lanes.length;
+  // A lane that gets less than its first statement needs at three lines clipped it to one line ending in
+  // "…" (the acceptable lane, with its rule line, at 1280x720): the lanes left share the rest equally, but
+  // each at least its first statement whole, when the rest holds that much for each of them.
+  const left = lanes.map((_, index) => index).filter((index) => !fixed.has(index));
+  const floors = left.reduce((sum, index) => sum + firsts[index], 0) <= free;
   const track = (index) => {
     if (allFit) return `minmax(0, ${Math.max(needs[index], 1)}fr)`;
-    return fixed.has(index) ? `${fixed.get(index)}px` : "minmax(0, 1fr)";
+    if (fixed.has(index)) return `${fixed.get(index)}px`;
+    return floors ? `minmax(${firsts[index]}px, 1fr)` : "minmax(0, 1fr)";
   };
   container.style.gridTemplateRows = rows(track);
   for (const section of lanes) fitLane(section);
 }
 
-/** The height (border box) the lane needs to show every item it lists at the most lines, and "還有 N 則". */
-function naturalHeight(section) {
+/** The height (border box) the lane needs to show its first `shown` items (all by default) at the most lines,
+ * and "還有 N 則". */
+function naturalHeight(section, shown = Infinity) {
   const list = section.querySelector(".lane-list");
   const items = Array.from(list.children);
   section.style.setProperty("--lane-lines", String(LANE_LINES[0]));
-  showFirst(items, items.length, Number(list.dataset.total || items.length), section.querySelector(".lane-more"));
+  showFirst(items, Math.min(shown, items.length), Number(list.dataset.total || items.length),
+    section.querySelector(".lane-more"));
   let bottom = 0;  // offsets are from the lane's padding edge: `.lane` is positioned (map.css)
   for (const child of section.children) {
     if (!child.getClientRects().length) continue;

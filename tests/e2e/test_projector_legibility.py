@@ -196,6 +196,11 @@ def check(page: Any, where: str, report: dict[str, Any]) -> dict[str, Any]:
         f"{t['where']} {t['text']!r} {t['contrast']}:1" for t in faint[:8])
     assert not cut, f"{where}: cut off: " + "; ".join(f"{t['where']} {t['text']!r}" for t in cut[:8])
     assert found["overlaps"] == [], f"{where}: overlapping: {found['overlaps'][:8]}"
+    # a lane too low for its first statement at three lines clips it shorter (map.js fitLane), "…" mid-sentence
+    clipped = page.evaluate("""() => Array.from(document.querySelectorAll('.lane'))
+      .filter((e) => e.getClientRects().length && e.style.getPropertyValue('--lane-lines') !== ''
+        && e.style.getPropertyValue('--lane-lines') !== '3').map((e) => e.id || e.className)""")
+    assert clipped == [], f"{where}: a lane shows its statements cut to fewer than three lines: {clipped}"
     statements = [t for t in texts if t["statement"]]
     labels = [t for t in texts if not t["statement"]]
     entry = {
@@ -474,4 +479,29 @@ def test_the_join_address_breaks_only_between_its_parts(browser: Any, lan_server
         for at in found["starts"]:
             text = found["text"]
             assert text[at - 1] in "/." or text[at] == ":", f"{screen}: breaks inside: {text[:at]!r} {text[at:]!r}"
+    assert page.errors == []
+
+
+def test_the_closing_screen_keeps_the_results_and_says_where_the_summary_is(
+        browser: Any, lan_server: ServerProcess) -> None:
+    """Closed: the results deck stays (what every group accepts, first) beside the thanks, the line saying the
+    results and the summary are published at the address, its QR code and the meeting's code."""
+    base = lan_server.url
+    created = create_meeting(base, ask_nickname=False, seeds=ACCEPTABLE[:3])
+    ids = statement_ids(base, created["code"])
+    page = new_page(browser, SIZES["1280x720"])
+    page.goto(f"{base}/projector/{created['code']}")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    page.evaluate(SHOW_ANALYSIS, {
+        "groups": [], "lanes": {str(i): "acceptable" for i in ids.values()},
+        "acceptable_to_all": [{"statement": i, "accepted": 5, "seen": 5} for i in ids.values()]})
+    move(base, created, "collecting", "voting", "reviewing", "closed")
+    page.wait_for_function("() => document.body.dataset.screen === 'closed'")
+    expect(page.locator(".deck-page:not([hidden])")).to_have_attribute("data-section", "acceptable")
+    for text in ACCEPTABLE[:3]:
+        expect(page.locator(".deck-page:not([hidden]) .deck-text", has_text=text)).to_be_visible()
+    expect(page.locator("#closing-h")).to_have_text("謝謝大家的參與！")
+    expect(page.locator(".closing-where")).to_have_text("討論結果與會議摘要會公布在這裡，掃描或輸入網址就能看：")
+    expect(page.locator("#closing-url")).to_have_text(f"192.168.100.200:8000/m/{created['code']}")
+    expect(page.locator("#closing-qr")).to_be_visible()
     assert page.errors == []
