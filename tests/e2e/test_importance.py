@@ -66,3 +66,25 @@ def test_a_phone_marks_a_statement_important_with_its_vote(browser: Any, server:
         time.sleep(0.2)
     assert marked[first] == 1 and sum(marked.values()) == 1, marked
     assert phone.errors == []
+
+
+def test_the_box_sits_beside_its_words_on_a_small_phone(browser: Any, server: ServerProcess) -> None:
+    """At 360x640 the 這對我很重要 box is a small box on the line of its words (it stood alone, a 44 px wide
+    empty square above them), and the line is a 44 px tap target."""
+    base = server.url
+    created = create_meeting(base, ask_nickname=False)
+    start_collecting(base, created)
+    phone = new_page(browser, {"width": 360, "height": 640})
+    phone.goto(f"{base}/m/{created['code']}")
+    expect(phone.locator("#vote-buttons button")).to_have_count(4)
+    box = phone.locator("#important").bounding_box()
+    words = phone.locator(".important-mark span").bounding_box()
+    line = phone.locator(".important-mark").bounding_box()
+    assert box is not None and words is not None and line is not None
+    assert box["width"] <= 32 and box["height"] <= 32, box
+    assert abs((box["y"] + box["height"] / 2) - (words["y"] + words["height"] / 2)) < 4, (box, words)
+    assert words["x"] > box["x"] + box["width"], (box, words)
+    assert line["height"] >= 44, line
+    phone.locator(".important-mark span").click()
+    expect(phone.locator("#important")).to_be_checked()
+    assert phone.errors == []
