@@ -218,6 +218,8 @@ class Camera:
         for theme in THEMES:
             self.theme(theme)
             for size, page in self.projectors.items():
+                page.reload()  # the deck turns by itself: start each pass at its first page
+                page.wait_for_selector(f"body[data-screen=results][data-theme={theme}]", state="attached")
                 page.wait_for_selector(".deck-page", state="attached")
                 count = page.locator(".deck-page").count()
                 for n in range(1, count + 1):
@@ -226,8 +228,12 @@ class Camera:
                     page.keyboard.press("PageDown")
 
     def phone_shot(self, phase: str) -> None:
+        """What the phone shows at the top of its page, and the whole page (``-full``) below it."""
+        self.phone.evaluate("window.scrollTo(0, 0)")
         settle(self.phone)
         self.save(self.phone, f"phone-{phase}-light-360x640")
+        self.phone.screenshot(path=str(self.out / f"phone-{phase}-light-360x640-full.png"), full_page=True)
+        self.shot_names.append(f"phone-{phase}-light-360x640-full")
 
     def save(self, page: Page, name: str) -> None:
         page.screenshot(path=str(self.out / f"{name}.png"))
@@ -273,7 +279,11 @@ def shoot(browser: Any, meeting: Meeting, out: Path) -> None:
     meeting.command({"type": "phase", "phase": "collecting"})
     meeting.command({"type": "timer_start", "seconds": 15 * 60})
     meeting.vote(range(0, 8))
-    phone.wait_for_selector("#vote-buttons button[data-value=agree]", state="visible")
+    # a new phone's practice card first (static/js/practice.js): one tap, then 開始表態
+    phone.wait_for_selector("#practice-label", state="visible")
+    phone.click("#vote-buttons button[data-value=acceptable]")
+    phone.click("#practice-start")
+    phone.wait_for_selector("#practice-label", state="hidden")
     for value in (A, K, A):
         phone.click(f"#vote-buttons button[data-value={value}]")
         phone.wait_for_timeout(600)
@@ -289,6 +299,14 @@ def shoot(browser: Any, meeting: Meeting, out: Path) -> None:
     phone.wait_for_selector("#vote-buttons button[data-value=agree]", state="visible")
     camera.projector("voting")
     camera.phone_shot("voting")
+    for _ in STATEMENTS:  # the phone votes on the rest, as its camp (residents) would
+        if phone.locator("#done").is_visible():
+            break
+        number = phone.locator("#statement-number").inner_text()
+        value = CAMPS["residents"][2][int(number.lstrip("#")) - 1]
+        phone.click(f"#vote-buttons button[data-value={value}]")
+        phone.wait_for_function("(n) => document.querySelector('#statement-number').textContent !== n"
+                                " || document.querySelector('#done').offsetParent !== null", arg=number)
 
     meeting.command({"type": "spotlight", "statement": 3, "seconds": 180})
     camera.wait_screen("spotlight")
@@ -297,6 +315,9 @@ def shoot(browser: Any, meeting: Meeting, out: Path) -> None:
 
     meeting.command({"type": "round_open", "statements": [3, 5]})
     camera.wait_screen("round")
+    for size, page in camera.projectors.items():
+        settle(page)
+        camera.save(page, f"projector-round-opened-light-{size}")
     for n, (socket_, votes) in enumerate(meeting.phones[:9]):
         socket_.send({"type": "vote", "statement": 3, "value": K if votes[3] == D and n % 2 == 0 else votes[3]})
     camera.projector("round")
