@@ -30,7 +30,7 @@ def stored_bytes(db: Path) -> bytes:
 async def test_no_http_route_lets_a_phone_in_without_consent(tmp_path: Path) -> None:
     """Each meeting route and method, sent a phone's token, a nickname and consent false, leaves nobody
     joined and the nickname in no byte of the store; a hello with consent "yes" is refused; one with true
-    joins (and the scan sees its nickname)."""
+    joins (and the scan sees its nickname). The declined nickname is in no server log line either."""
     db = tmp_path / "m.db"
     server = ServerProcess(f"sqlite:///{db}", env={"FACILITATION_ANALYSIS": "0"}).start()
     try:
@@ -70,6 +70,7 @@ async def test_no_http_route_lets_a_phone_in_without_consent(tmp_path: Path) -> 
             await agreed.connect(timeout=scaled(10))
             await agreed.close()
             assert await participants() == 1
+        assert DECLINED not in server.log()  # nor in the server's own log lines
     finally:
         server.stop()
     assert DECLINED.encode() not in stored_bytes(db)

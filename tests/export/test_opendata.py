@@ -126,6 +126,25 @@ def test_every_breakdown_row_describes_at_least_five_people(package: Path) -> No
             assert len(sizes) == 1 or min(sizes) >= SMALL_CELL, (name, sizes)
 
 
+SUPPRESSION_TESTED = {
+    "roles.csv": "test_every_breakdown_row_describes_at_least_five_people",
+    "groups.csv": "test_every_breakdown_row_describes_at_least_five_people",
+    "statement_roles.csv": "test_every_breakdown_row_describes_at_least_five_people",
+    "statement_groups.csv": "test_every_breakdown_row_describes_at_least_five_people",
+    "round_roles.csv": "tests/export/test_agenda_exports.py::test_the_open_data_package_holds_each_round_shift",
+    "round_groups.csv": "tests/export/test_agenda_exports.py::test_the_open_data_package_holds_each_round_shift",
+}
+"""Each file of the package that breaks people down by role or group, and the test of its small cells."""
+
+
+def test_every_role_or_group_breakdown_has_its_small_cell_test() -> None:
+    """A file with a role or group column is one whose small cells a test checks: a breakdown added later
+    cannot ship without one (and votes.csv, a row per act, has neither column)."""
+    by_category = {t.file for t in TABLES if {"role", "group"} & set(t.header)}
+    assert by_category == set(SUPPRESSION_TESTED)
+    assert "votes.csv" not in by_category
+
+
 def test_breakdowns_keep_the_totals(package: Path) -> None:
     """Rolling up moves people between rows but loses none: each breakdown adds up to the meeting's counts."""
     meeting = table(package, "meeting.csv")[0]
