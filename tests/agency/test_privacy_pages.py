@@ -90,6 +90,13 @@ def test_a_phone_that_declines_sends_nothing_and_nothing_is_stored(browser: Any,
     page.fill("#nickname", "不想加入的人")
     page.click("#join-form button[type=submit]")  # without the box ticked
     expect(page.locator("#consent-error")).not_to_be_empty()
+    assert page.evaluate("""() => {
+      const probe = document.body.appendChild(document.createElement('span'));
+      probe.style.color = 'var(--bad)';
+      const same = getComputedStyle(probe).color === getComputedStyle(document.querySelector('#consent-error')).color;
+      probe.remove();
+      return same;
+    }"""), "the missing consent is said in the colour for a problem"
     page.click("#decline")
     expect(page.locator("#declined")).to_be_visible()
     expect(page.locator("#join")).to_be_hidden()
