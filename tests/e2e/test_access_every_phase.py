@@ -143,3 +143,66 @@ def test_the_map_has_a_table_on_the_console_and_for_the_projectors_screen_reader
                              " return [r.width, r.height]; }")
     assert box[0] <= 1 and box[1] <= 1  # on the room's screen it takes no space
     expect(projector.locator("#map-table tbody th").first).not_to_be_empty()
+
+
+def test_every_tool_screen_in_both_languages(browser: Any, demo: Demo) -> None:
+    """The screens the host's tools bring up, on the phone, the console and the projector: an agenda's
+    second question, a running timer, the speaking queue with a phone in it and one given the floor, the
+    spotlight, a second round, and in reviewing a consent check open then closed: no serious or critical
+    axe finding on any of them, in zh-TW and in English."""
+    base = demo.server.url
+    created = create_meeting(base, roles=["居民", "業者"], ask_nickname=True, questions=["第二個問題怎麼辦？"])
+    code, key = created["code"], created["host_key"]
+    pages = {
+        "phone": new_page(browser, PHONE, bypass_csp=True),
+        "host": new_page(browser, DESKTOP, bypass_csp=True),
+        "projector": new_page(browser, PROJECTOR, bypass_csp=True),
+    }
+    pages["phone"].goto(f"{base}/m/{code}")
+    pages["host"].goto(f"{base}/host/{code}#key={key}")
+    pages["projector"].goto(f"{base}/projector/{code}")
+    phone, projector = pages["phone"], pages["projector"]
+    phone.fill("#nickname", "小明")
+    phone.click("#join-form button[type=submit]")
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "online")
+    problems: list[str] = []
+
+    def each(where: str) -> None:
+        for name, page in pages.items():
+            problems.extend(both_languages(page, f"{name} {where}"))
+
+    def ack(message: dict[str, Any]) -> None:
+        reply = host_command(base, code, key, message)
+        assert reply["type"] == "ack", (message, reply)
+
+    ack({"type": "phase", "phase": "collecting"})
+    ack({"type": "question_go", "question": 1})
+    ack({"type": "seed", "text": "第二題的第一則意見。"})
+    ack({"type": "phase", "phase": "voting"})
+    expect(phone.locator("#vote-buttons [data-value=agree]")).to_be_visible()
+    phone.click("#vote-buttons [data-value=agree]")
+    ack({"type": "timer_start", "seconds": 600})
+    expect(projector.locator("#topic")).to_contain_text("第二個問題怎麼辦")
+    each("on question 2 with a timer")
+    phone.click("#floor-ask")
+    expect(phone.locator("#floor-ask")).to_have_attribute("aria-pressed", "true")
+    each("with a phone asking for the floor")
+    ack({"type": "floor_give", "participant": 0})
+    each("with the floor given")
+    ack({"type": "floor_end"})
+    statement = 2  # question 2's statement (the two seeds are 0 and 1)
+    for screen, start, end in (("spotlight", {"type": "spotlight", "statement": statement}, {"type": "spotlight_end"}),
+                               ("round", {"type": "round_open", "statements": [statement]}, {"type": "round_close"})):
+        ack(start)
+        expect(projector.locator("body")).to_have_attribute("data-screen", screen)
+        each(f"on the {screen} screen")
+        ack(end)
+    ack({"type": "phase", "phase": "reviewing"})
+    ack({"type": "check_open", "text": "第二題的草擬結論：先試辦三個月。", "statements": [statement]})
+    expect(projector.locator("body")).to_have_attribute("data-screen", "check")
+    each("with a consent check open")
+    ack({"type": "check_close", "check": 1})
+    each("with the consent check closed")
+    assert problems == []
+    for page in pages.values():
+        assert page.errors == []
