@@ -300,6 +300,8 @@ def shoot(browser: Any, meeting: Meeting, out: Path) -> None:
     camera.projector("voting")
     camera.phone_shot("voting")
     for _ in STATEMENTS:  # the phone votes on the rest, as its camp (residents) would
+        phone.wait_for_function("() => document.querySelector('#done').offsetParent !== null"
+                                " || /^#\\d+$/.test(document.querySelector('#statement-number').textContent)")
         if phone.locator("#done").is_visible():
             break
         number = phone.locator("#statement-number").inner_text()
