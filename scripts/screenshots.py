@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -246,6 +247,17 @@ def wait_for_map(camera: Camera) -> None:
         page.wait_for_function("() => document.querySelectorAll('#map .dots .dot').length >= 12", timeout=60000)
 
 
+def wait_for_consensus(camera: Camera) -> None:
+    """Until the map on screen counts the votes just cast: its acceptable lane fills once every camp voted on
+    the common statements. The steady map may hold an older exact run up to HOLD_SECONDS after a re-formed
+    map (docs/method.md 7b); after 60 s the screens are shot as they are."""
+    for page in camera.projectors.values():
+        try:
+            page.wait_for_function("() => document.querySelectorAll('#lane-acceptable li').length > 0", timeout=60000)
+        except PlaywrightTimeout:
+            print("the acceptable lane stayed empty for 60 s; shooting it as it is", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "shots")
@@ -297,6 +309,7 @@ def shoot(browser: Any, meeting: Meeting, out: Path) -> None:
     meeting.vote(range(8, len(STATEMENTS)))
     camera.wait_screen("live")
     phone.wait_for_selector("#vote-buttons button[data-value=agree]", state="visible")
+    wait_for_consensus(camera)
     camera.projector("voting")
     camera.phone_shot("voting")
     for _ in STATEMENTS:  # the phone votes on the rest, as its camp (residents) would

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.test_projector_legibility import CONTRAST, LABEL_PX, MEASURE, STATEMENT_PX
+from tests.e2e.test_projector_legibility import CONTRAST, LABEL_PX, MEASURE, STATEMENT_PX, figures, record
 from tests.support.servers import ServerProcess, scaled
 
 __all__ = ["SEEDS", "VOTE_WORDS", "Phone", "clock_pattern", "expected_shift", "export", "host_participants", "legible",
@@ -135,6 +135,7 @@ def legible(page: Any, where: str, statements: str = ".spot-text") -> None:
     assert not faint, f"{where}: low contrast: {[(t['where'], t['text'], t['contrast']) for t in faint[:6]]}"
     assert not cut, f"{where}: cut off: {[(t['where'], t['text']) for t in cut[:6]]}"
     assert found["overlaps"] == [], f"{where}: overlapping: {found['overlaps'][:6]}"
+    record(where, figures(texts))
 
 
 def export(base: str, code: str, key: str, fmt: str) -> str:

@@ -182,6 +182,26 @@ def measure(page: Any) -> dict[str, Any]:
     return result
 
 
+def figures(texts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A screen's figures for the report: how many texts, the smallest statement and label, the lowest contrast."""
+    statements = [t for t in texts if t["statement"]]
+    labels = [t for t in texts if not t["statement"]]
+    return {
+        "texts": len(texts),
+        "smallest_statement_px": min((t["size"] for t in statements), default=None),
+        "smallest_label_px": min((t["size"] for t in labels), default=None),
+        "lowest_contrast": min(t["contrast"] for t in texts),
+        "lowest_contrast_text": min(texts, key=lambda t: t["contrast"])["where"],
+    }
+
+
+def record(where: str, entry: dict[str, Any]) -> None:
+    """Merge one screen's figures into artifacts/projector-legibility.json (other modules' screens too)."""
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    REPORT.write_text(json.dumps({**previous, where: entry}, ensure_ascii=False, indent=1) + "\n")
+
+
 def check(page: Any, where: str, report: dict[str, Any]) -> dict[str, Any]:
     """Assert the back-row rules on what the page shows now; record its smallest size and contrast."""
     found = measure(page)
@@ -201,16 +221,7 @@ def check(page: Any, where: str, report: dict[str, Any]) -> dict[str, Any]:
       .filter((e) => e.getClientRects().length && e.style.getPropertyValue('--lane-lines') !== ''
         && e.style.getPropertyValue('--lane-lines') !== '3').map((e) => e.id || e.className)""")
     assert clipped == [], f"{where}: a lane shows its statements cut to fewer than three lines: {clipped}"
-    statements = [t for t in texts if t["statement"]]
-    labels = [t for t in texts if not t["statement"]]
-    entry = {
-        "texts": len(texts),
-        "smallest_statement_px": min((t["size"] for t in statements), default=None),
-        "smallest_label_px": min(t["size"] for t in labels),
-        "lowest_contrast": min(t["contrast"] for t in texts),
-        "lowest_contrast_text": min(texts, key=lambda t: t["contrast"])["where"],
-    }
-    report[where] = entry
+    report[where] = figures(texts)
     return found
 
 
