@@ -53,7 +53,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     Once the frame is a JSON object with a valid ``op``, every refusal carries that op."""
     if isinstance(raw, bytes):
         raise ProtocolError("binary_frame", "send JSON text frames, not binary frames")
-    if len(raw) > MAX_MESSAGE_BYTES or len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
+    # a code point is at most 4 bytes in UTF-8: only a long frame is encoded to count its bytes
+    if len(raw) > MAX_MESSAGE_BYTES // 4 and (
+            len(raw) > MAX_MESSAGE_BYTES or len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES):
         raise ProtocolError("too_large", f"a message has at most {MAX_MESSAGE_BYTES} bytes", op=_peek_op(raw))
     try:
         data = orjson.loads(raw)  # the fast path; strict: no NaN, no lone surrogates, no huge integers

@@ -247,23 +247,31 @@ class Connection:
             return False
         return self._queue(message if isinstance(message, str) else encode(message))
 
-    def _queue(self, text: str, arrivals: list[float] | None = None) -> bool:
+    def _queue(self, text: str, arrivals: list[float] | None = None, *, schedule: bool = True) -> bool:
         if self._queued_chars and (self._queued_chars + len(text) > SEND_QUEUE_CHARS
                                    or len(self._pending) >= SEND_QUEUE_LIMIT):
             self.drop(CLOSE_TOO_SLOW, "too slow: reconnect with since to resync")
             return False
         self._pending.append(text if arrivals is None else _Timed(text, arrivals))
         self._queued_chars += len(text)
-        self._schedule()
+        if schedule:
+            self._schedule()
         return True
 
     def reply(self, message: dict[str, Any] | str) -> bool:
         """Queue the answer to this client's own command (an ack, an error, a pong): it is written ahead
-        of other phones' broadcasts, so an ack does not wait behind a message to the whole room."""
-        if not self.send(message):
+        of other phones' broadcasts, so an ack does not wait behind a message to the whole room.
+
+        The connection goes on the outbox's reply queue only, not also on the phones' queue (it was on
+        both, and the second turn found nothing left to write: an ack cost two outbox visits)."""
+        if self.closed:
             return False
-        if self._writing is None and not self._ended:
-            self._outbox.reply_ready(self)
+        if self._writing is not None or self._ended:
+            return self.send(message)  # written when the send in progress ends (see _written)
+        if not self._queue(message if isinstance(message, str) else encode(message), schedule=False):
+            return False
+        self._scheduled = True  # a later send() need not queue it among the phones: the reply turn writes all
+        self._outbox.reply_ready(self)
         return True
 
     def _schedule(self) -> None:

@@ -60,6 +60,8 @@ class _Group:
     """One group commit: the events of each command decided in one turn of the loop, with its waiter."""
 
     entries: list[tuple[list[Event], asyncio.Future[None]]]
+    loop: asyncio.AbstractEventLoop
+    """The running loop, looked up once per group: each lookup is a getpid() system call in CPython."""
 
 
 def _settle(waiter: asyncio.Future[None], error: ClientError | None) -> None:
@@ -309,11 +311,12 @@ class LogWriter:
         self._inflight += 1
         self._settled.clear()
         error: ClientError | None = None
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         group = self._group
         if group is None:
-            group = self._group = _Group([])
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop = asyncio.get_running_loop()
+            group = self._group = _Group([], loop)
+            loop.call_soon(self._flush)
+        waiter: asyncio.Future[None] = group.loop.create_future()
         group.entries.append((events, waiter))
         try:
             await waiter
