@@ -241,7 +241,8 @@ class LogWriter:
 
     async def apply_here(self, command: Command) -> Committed:
         """Apply and commit in this process (the authority said so, or it serves a forwarded command)."""
-        await self._current()
+        if self._stale or self._recovery is not None:  # else the replica is current: no coroutine to run
+            await self._current()
         if not self.authority.is_owner():  # stepped down while recovering: the sender resends to the owner
             raise StoreUnavailable("store_unavailable", f"this worker no longer owns meeting {self.code}; resend")
         return await self._apply(command)

@@ -238,7 +238,10 @@ class _Pump:
         while pending:
             action = pending.popleft()
             if isinstance(action, Send):
-                await self._send(action.message)
+                if self.conn is not None:
+                    self.conn.reply(action.message)  # queued: no coroutine per ack
+                else:
+                    await self._send(action.message)
             elif isinstance(action, Submit):
                 assert self.room is not None
                 pending.extend(await self._outcome(action, self.room.submit(action.command, origin=self.conn),
@@ -276,9 +279,7 @@ class _Pump:
         return done(result)
 
     async def _send(self, message: dict[str, Any] | str) -> None:
-        if self.conn is not None:
-            self.conn.reply(message)
-            return
+        """Send before the connection is attached (a refusal before the welcome)."""
         with contextlib.suppress(Exception):
             await self.websocket.send_text(message if isinstance(message, str) else encode(message))
 
