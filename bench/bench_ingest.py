@@ -8,7 +8,8 @@ threads, the SQLite writer included); the load generator runs in its own process
 
 - ``facilitation``: `facilitation serve`, live analysis off, a meeting with 50 statements in collecting;
 - ``floor``: bench/floor_server.py, Starlette + uvicorn + the same batched SQLite WAL writer
-  (``synchronous=FULL``), no meeting logic.
+  (``synchronous=FULL``), no meeting logic; the same per-phone limit (20 votes a second, bursts of 60), so a
+  phone acked faster than that gets the same ``rate_limited`` refusals from both.
 
 Each phone says hello, then votes, one vote in flight at a time: a vote is sent, its ack (sent after the vote
 is durable) awaited, and the next one sent either on schedule (``paced``: ``--rate`` votes/s, below the 20/s

@@ -8,6 +8,11 @@ per batch), exactly like facilitation/storage/sqlite.py. It speaks just enough o
 load generator: ``hello`` -> ``welcome``, ``vote`` -> the event row made durable -> ``ack`` with the op. No
 meeting state, validation, fan-out, idempotency or metrics: what is left is the cost of the socket, the
 JSON and the durable write.
+
+It refuses votes beyond the same per-phone limit as facilitation (20 a second, bursts of 60:
+``facilitation.core.admission.PARTICIPANT_RATE``/``_BURST``) with an error frame and no write, as
+docs/protocol.md says of ``rate_limited``: a phone acked faster than every 50 ms (the bursty pattern on a
+fast core) then costs both servers the same refused frames, instead of only facilitation.
 """
 
 from __future__ import annotations
@@ -68,6 +73,9 @@ def _resolve(futures: list[asyncio.Future[None]]) -> None:
 
 
 STATE: dict[str, Any] = {"seq": 0, "participants": 0}
+RATE, BURST = 20.0, 60.0
+"""facilitation's per-participant command limit (facilitation/core/admission.py), written out: the floor
+imports nothing of facilitation."""
 
 
 async def vote_socket(websocket: WebSocket) -> None:
@@ -80,10 +88,18 @@ async def vote_socket(websocket: WebSocket) -> None:
         STATE["participants"] += 1
         await websocket.send_text(json.dumps({"v": 1, "type": "welcome", "role": "participant", "code": code,
                                               "participant": participant, "token": f"t{participant:020d}"}))
+        tokens, stamp = BURST, time.monotonic()
         while True:
             message = json.loads(await websocket.receive_text())
             if message.get("type") != "vote":
                 continue
+            now = time.monotonic()
+            tokens, stamp = min(BURST, tokens + (now - stamp) * RATE), now
+            if tokens < 1:
+                await websocket.send_text(json.dumps({"v": 1, "type": "error", "op": message["op"], "error": {
+                    "code": "rate_limited", "message": "too many commands: slow down and resend"}}))
+                continue
+            tokens -= 1
             STATE["seq"] += 1
             seq = STATE["seq"]
             event = {"type": "vote", "seq": seq, "at": time.time(), "participant": participant,
