@@ -496,7 +496,8 @@ def test_the_join_address_breaks_only_between_its_parts(browser: Any, lan_server
 def test_the_closing_screen_keeps_the_results_and_says_where_the_summary_is(
         browser: Any, lan_server: ServerProcess) -> None:
     """Closed: the results deck stays (what every group accepts, first) beside the thanks, the line saying the
-    results and the summary are published at the address, its QR code and the meeting's code."""
+    results and the summary are published at the address, its QR code and the meeting's code; a time box
+    still running shows no clock."""
     base = lan_server.url
     created = create_meeting(base, ask_nickname=False, seeds=ACCEPTABLE[:3])
     ids = statement_ids(base, created["code"])
@@ -506,8 +507,13 @@ def test_the_closing_screen_keeps_the_results_and_says_where_the_summary_is(
     page.evaluate(SHOW_ANALYSIS, {
         "groups": [], "lanes": {str(i): "acceptable" for i in ids.values()},
         "acceptable_to_all": [{"statement": i, "accepted": 5, "seen": 5} for i in ids.values()]})
-    move(base, created, "collecting", "voting", "reviewing", "closed")
+    move(base, created, "collecting", "voting", "reviewing")
+    reply = host_command(base, created["code"], created["host_key"], {"type": "timer_start", "seconds": 600})
+    assert reply["type"] == "ack", reply
+    expect(page.locator("#timer")).to_be_visible()
+    move(base, created, "closed")
     page.wait_for_function("() => document.body.dataset.screen === 'closed'")
+    expect(page.locator("#timer")).to_be_hidden()  # a clock counting down after the meeting ended misleads
     expect(page.locator(".deck-page:not([hidden])")).to_have_attribute("data-section", "acceptable")
     for text in ACCEPTABLE[:3]:
         expect(page.locator(".deck-page:not([hidden]) .deck-text", has_text=text)).to_be_visible()
