@@ -78,7 +78,7 @@ def question_heading(cat: Catalog, q: QuestionInfo) -> str:
 
 
 def counts_text(cat: Catalog, statements: int, votes: int, lanes: dict[str, int]) -> str:
-    """「意見 3 則、表態 14 次；大家都能接受的 1 · ...」: a question's (or the meeting's) statements open to
+    """「意見 3 則、表態 14 次；每組多數可接受 1 · ...」: a question's (or the meeting's) statements open to
     votes, the votes on them and how many are in each lane."""
     shown = " · ".join(f"{cat.lane(lane)} {lanes.get(lane, 0)}" for lane in LANES)
     return cat.t("question_counts", statements=statements, votes=votes, lanes=shown)
