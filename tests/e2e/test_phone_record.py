@@ -91,6 +91,25 @@ def test_an_unsent_statement_survives_a_phase_change(browser: Any, plain_demo: D
     assert phone.errors == []
 
 
+def test_in_reviewing_the_results_come_before_a_kept_statement(browser: Any, plain_demo: Demo) -> None:
+    """Once voting is over the phone shows the results first and its kept, unsent statement below them (on a
+    360 px phone the kept box above them pushed 討論結果 off the first screen)."""
+    base = plain_demo.server.url
+    created = create_meeting(base, ask_nickname=False, seeds=SEEDS)
+    start_collecting(base, created)
+    phone = open_phone(browser, base, created["code"])
+    phone.fill("#write-text", UNSENT)
+    phase(base, created, "voting")
+    phase(base, created, "reviewing")
+    results, kept = phone.locator("#results"), phone.locator("#draft-kept")
+    expect(results).to_be_visible()
+    expect(kept).to_be_visible()
+    results_box, kept_box = results.bounding_box(), kept.bounding_box()
+    assert results_box is not None and kept_box is not None
+    assert results_box["y"] < kept_box["y"], (results_box, kept_box)
+    assert phone.errors == []
+
+
 def test_a_post_refused_after_the_phase_moved_on_comes_back(browser: Any, plain_demo: Demo) -> None:
     """Sent while offline, refused when it arrives (the host has moved to 表態): the text is not lost but
     kept as the phone's draft, with the reason."""
