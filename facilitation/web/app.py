@@ -76,6 +76,7 @@ def _lifespan(settings: Settings, saved_notice: dict[str, Any] | None
         metrics.watch_gc()
         runtime.tune_gc()
         thawing = asyncio.get_running_loop().create_task(runtime.thaw_periodically(), name="gc-thaw")
+        young = asyncio.get_running_loop().create_task(runtime.collect_young_periodically(), name="gc-young")
         evicting = (asyncio.get_running_loop().create_task(hub.evict_periodically(settings.room_idle_seconds),
                                                            name="room-eviction")
                     if settings.room_idle_seconds > 0 else None)
@@ -96,6 +97,7 @@ def _lifespan(settings: Settings, saved_notice: dict[str, Any] | None
                 await scheduler.stop()
             loop_monitor.cancel()
             thawing.cancel()
+            young.cancel()
             purging.cancel()
             if evicting is not None:
                 evicting.cancel()

@@ -29,6 +29,16 @@ del kept  # now garbage, but frozen: not collected until thawed
 collected_while_frozen = gc.collect(2)
 alive_while_frozen = probe() is not None
 
+more = [Node() for _ in range(500)]  # far below the threshold: only the timed young collection sees them
+before_timed = gc.get_freeze_count()
+
+async def young_by_time():
+    task = asyncio.get_running_loop().create_task(runtime.collect_young_periodically(0.02))
+    await asyncio.sleep(0.2)
+    task.cancel()
+asyncio.run(young_by_time())
+frozen_by_time = gc.get_freeze_count() - before_timed
+
 async def thaw_once():
     task = asyncio.get_running_loop().create_task(runtime.thaw_periodically(0.05))
     await asyncio.sleep(0.2)
@@ -37,13 +47,14 @@ asyncio.run(thaw_once())
 print(json.dumps({"threshold": gc.get_threshold(), "after_start": after_start,
                   "frozen_after_young": frozen_after_young, "older_after_young": older_after_young,
                   "collected_while_frozen": collected_while_frozen, "alive_while_frozen": alive_while_frozen,
-                  "freed_by_thaw": probe() is None,
+                  "freed_by_thaw": probe() is None, "frozen_by_time": frozen_by_time,
                   "pauses": metrics.GC_SECONDS.counts, "pause_total": metrics.GC_SECONDS.total}))
 """
 
 
 def test_tuned_collector_freezes_survivors_and_thaws_them_later() -> None:
-    """Survivors of any collection, a young one included, are frozen; the timed thaw collects dead cycles."""
+    """Survivors of any collection, a young one included (also made by time), are frozen; the timed thaw
+    collects dead cycles."""
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=True)
     figures = json.loads(out.stdout)
     assert figures["threshold"][0] == 10_000
@@ -52,4 +63,5 @@ def test_tuned_collector_freezes_survivors_and_thaws_them_later() -> None:
     assert figures["older_after_young"] < 100  # so the older generations hold nothing to walk
     assert figures["collected_while_frozen"] < 1000 and figures["alive_while_frozen"]  # frozen cycles wait ...
     assert figures["freed_by_thaw"]  # ... until the thaw unfreezes and collects them
+    assert figures["frozen_by_time"] >= 500  # a young collection by time, below the allocation threshold
     assert sum(figures["pauses"]) >= 3 and figures["pause_total"] > 0  # every collection was timed
