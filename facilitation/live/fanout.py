@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
@@ -22,7 +23,9 @@ from facilitation.core.views import view_for
 from facilitation.live.connection import Connection
 from facilitation.storage.port import EventLog
 
-__all__ = ["COUNTER_INTERVAL", "RECENT_EVENTS", "RESUME_LIMIT", "Build", "Fanout", "MeetingSource"]
+__all__ = ["COUNTER_INTERVAL", "EVENT_SLICE", "RECENT_EVENTS", "RESUME_LIMIT", "Build", "Fanout", "MeetingSource"]
+
+log = logging.getLogger(__name__)
 
 RESUME_LIMIT = 2_000
 """A client further behind than this gets a fresh snapshot instead of the missed events."""
@@ -39,6 +42,11 @@ COUNTER_TICK = 0.1
 PHONE_SLICE = 500
 """Phones a per-phone broadcast (an analysis for phones) is built for in one loop iteration: at 10,000 phones
 building every phone's message at once held the loop ~50 ms; in slices, votes are read in between."""
+EVENT_SLICE = 2_000
+"""Phones a room-wide event (a new statement, a phase change) is queued to in one loop iteration: at 10,000
+phones queueing one to every phone in one go took 9-15 ms of CPU in a single callback, on top of whatever
+else that turn did (bench/README.md, *10,000 phones: where the stalls were*). A room with
+at most this many phones gets it at once, as before."""
 
 class MeetingSource(Protocol):
     """Where the fan-out reads the meeting's current state (the writer: its replica may be replaced)."""
@@ -77,7 +85,11 @@ class Fanout:
         self._recent: deque[Event] = deque(recent, maxlen=RECENT_EVENTS)
         self._delivered = source.meeting.seq
         self._counters_sent: dict[str, int] = {}
-        self._phone_broadcasts: deque[Build] = deque()
+        self._phone_work: deque[tuple[list[Connection] | None, Callable[[Connection], None], int]] = deque()
+        """What is still to go to phones, in order: (the phones, or None for every phone when its turn comes;
+        what to offer each; how many phones per loop iteration). While anything is queued or going out, every
+        message to a phone queues behind it, so each phone's events keep the order of their sequence."""
+        self._phone_busy = False
         self._phone_task: asyncio.Task[None] | None = None
         self._counter_task: asyncio.Task[None] | None = None
 
@@ -166,6 +178,9 @@ class Fanout:
             origin = self._origins.get((event.participant, event.op))
             if origin is not None:
                 phones = [c for c in phones if c is not origin]
+        if self._phone_work or self._phone_busy:  # behind a room-wide message still going out
+            self._queue_phones(list(phones), lambda conn: self._offer(conn, event, shared), EVENT_SLICE)
+            return
         for conn in list(phones):
             self._offer(conn, event, shared)
 
@@ -174,11 +189,18 @@ class Fanout:
         view = view_for(event, "participant", None, self._meeting)
         text = None if view is None else dumps({"v": PROTOCOL_VERSION, "type": "event", "seq": event.seq,
                                                 "event": view})
-        for conn in [c for group in self._phones.values() for c in group]:
+
+        def offer(conn: Connection) -> None:
             if conn.participant in concerned:
                 self._offer(conn, event, shared)
             elif conn.take(event) and text is not None:
                 conn.send(text)
+
+        if self._phone_work or self._phone_busy or len(self._connections) - len(self._screens) > EVENT_SLICE:
+            self._queue_phones(None, offer, EVENT_SLICE)
+            return
+        for conn in [c for group in self._phones.values() for c in group]:
+            offer(conn)
 
     def _concerned(self, event: Event) -> set[int | None]:
         """The participants for whom ``event`` is personal (theirs, or about a statement they wrote)."""
@@ -259,19 +281,32 @@ class Fanout:
         for conn in list(self._screens):
             _offer_built(conn, build)
         if phones and self._phones:
-            self._phone_broadcasts.append(build)
-            if self._phone_task is None or self._phone_task.done():
-                self._phone_task = asyncio.get_running_loop().create_task(self._to_phones(), name="to-phones")
+            self._queue_phones(None, lambda conn: _offer_built(conn, build), PHONE_SLICE)
+
+    def _queue_phones(self, targets: list[Connection] | None, offer: Callable[[Connection], None],
+                      per_turn: int) -> None:
+        self._phone_work.append((targets, offer, per_turn))
+        if self._phone_task is None or self._phone_task.done():
+            self._phone_task = asyncio.get_running_loop().create_task(self._to_phones(), name="to-phones")
 
     async def _to_phones(self) -> None:
-        while self._phone_broadcasts:
-            build = self._phone_broadcasts.popleft()
-            targets = [c for group in self._phones.values() for c in group]
-            for start in range(0, len(targets), PHONE_SLICE):
-                if start:
-                    await asyncio.sleep(0)
-                for conn in targets[start:start + PHONE_SLICE]:
-                    _offer_built(conn, build)
+        while self._phone_work:
+            targets, offer, per_turn = self._phone_work.popleft()
+            self._phone_busy = True
+            try:
+                if targets is None:
+                    targets = [c for group in self._phones.values() for c in group]
+                for start in range(0, len(targets), per_turn):
+                    if start:
+                        await asyncio.sleep(0)
+                    for conn in targets[start:start + per_turn]:
+                        offer(conn)
+            except Exception:  # one bad message must not stop every later one to the phones
+                log.exception("sending to the phones of meeting %s failed", self.code)
+            finally:
+                self._phone_busy = False
+            if len(targets or ()) > per_turn:
+                await asyncio.sleep(0)  # a big message's last slice and the next one's first are two turns
 
     # ------------------------------------------------------------ attach / resume
 

@@ -321,3 +321,44 @@ async def test_a_resume_limit_behind_is_served_from_a_memory_of_bounded_size() -
     assert all(json.loads(text).get("type") != "snapshot" for _, text in log)
     await fanout.close()
     await outbox.close()
+
+
+async def test_a_room_wide_event_to_many_phones_goes_out_in_slices_and_each_phone_keeps_its_order() -> None:
+    """A new statement to 4,500 phones is queued EVENT_SLICE phones per loop iteration; a vote published
+    meanwhile reaches its voter's phone after the statement, and every phone gets the statement once."""
+    import json
+    from types import SimpleNamespace
+
+    from facilitation.core.meeting import PostStatement, Vote
+    from facilitation.live.fanout import EVENT_SLICE, Fanout
+    from tests.core.helpers import NOW, join, new_meeting
+
+    meeting = new_meeting(seeds=("Seed.",))
+    people = [join(meeting, f"slice-token-{i:08d}") for i in range(2 * EVENT_SLICE + 500)]
+    outbox, log = Outbox(), Log()
+    fanout = Fanout(meeting.code, SimpleNamespace(meeting=meeting), None)  # type: ignore[arg-type]
+    phones = {}
+    for person in people:
+        conn, _ = _conn(outbox, log, f"p{person}")
+        conn.participant = person
+        await fanout.attach(conn, None, snapshot_stub, no_analysis)
+        phones[person] = conn
+    posted = meeting.apply(PostStatement(people[0], "A statement for the whole room.", op="post-1"), NOW).events
+    statement_seq = posted[0].seq
+    fanout.publish(posted)
+    assert not any(c.last_seq >= statement_seq for c in phones.values())  # queued, not sent in the call
+    await asyncio.sleep(0)  # one loop iteration: one slice
+    assert 0 < sum(c.last_seq >= statement_seq for c in phones.values()) <= EVENT_SLICE
+    last = people[-1]
+    voted = meeting.apply(Vote(last, 0, "agree", "v-last"), NOW).events
+    fanout.publish(voted)  # while the statement is still going out
+    await _until(lambda: all(c.last_seq >= voted[0].seq or p != last and c.last_seq >= statement_seq
+                             for p, c in phones.items()), timeout=30)
+    await _until(lambda: sum('"seq":%d' % voted[0].seq in text for name, text in log if name == f"p{last}") == 1,
+                 timeout=30)
+    mine = [json.loads(text)["seq"] for name, text in log if name == f"p{last}" and '"type":"event"' in text]
+    assert mine == [statement_seq, voted[0].seq]
+    got = sum('"type":"statement"' in text for _, text in log)
+    assert got == len(people)
+    await fanout.close()
+    await outbox.close()
