@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, TypeVar
 
 from facilitation.core.command import Command
@@ -44,6 +45,7 @@ from facilitation.core.state import (
     MAX_STATEMENT_CHARS,
     MAX_STATEMENTS,
     OPS_REMEMBERED,
+    OPS_SLACK,
     PARTICIPANT_PHASES,
     CommandRefused,
     FollowUp,
@@ -140,7 +142,8 @@ class Meeting:
         itself, or for a vote a memo shared by every op that cast the same vote), recorded once, in
         :meth:`evolve`, oldest first. What the command asked and its result are rebuilt from it when the op
         comes again (rarely). A plain dict, not an OrderedDict: insertion order is all the eviction needs,
-        and the OrderedDict's links cost ~60 bytes an op."""
+        and the OrderedDict's links cost ~60 bytes an op. Between OPS_REMEMBERED and OPS_REMEMBERED + OPS_SLACK
+        ops an actor (see :data:`~facilitation.core.state.OPS_SLACK`)."""
         self.closed_at: float | None = None
         self.parts: dict[type[MeetingPart], MeetingPart] = {cls: cls() for cls in PARTS}
         """Each feature's own state (``CommandSpec.state``), by class: see :meth:`part`."""
@@ -304,8 +307,8 @@ class Meeting:
             if seen is None:
                 seen = self.ops[actor] = {}
             seen[op] = event.remembered()
-            if len(seen) > OPS_REMEMBERED:
-                del seen[next(iter(seen))]
+            if len(seen) > OPS_REMEMBERED + OPS_SLACK:  # the oldest go, the newest OPS_REMEMBERED stay
+                self.ops[actor] = dict(islice(seen.items(), len(seen) - OPS_REMEMBERED, None))
 
     def statements_changed(self) -> None:
         """A statement was posted or moderated: the cached list of accepted statements is out of date."""

@@ -34,6 +34,7 @@ __all__ = [
     "MAX_STATEMENTS",
     "MAX_STATEMENT_CHARS",
     "OPS_REMEMBERED",
+    "OPS_SLACK",
     "PARTICIPANT_PHASES",
     "PHASE_ORDER",
     "PROJECTOR_THEMES",
@@ -61,6 +62,13 @@ queue, a few dozen votes at most); 256 keeps that safe while bounding memory per
 meeting's soak grew ~3 MB/min with 2,048). Each remembered op holds its op string and what its event left to
 remember (:meth:`facilitation.core.events.Event.remembered`): for a vote a memo shared by every identical vote,
 ~90 bytes an op in all (tests/core/test_op_memory.py), 23 MB for 1,000 phones with full memories."""
+
+OPS_SLACK = 64
+"""Ops an actor's memory may hold beyond :data:`OPS_REMEMBERED` before the oldest are dropped, all at once, by
+rebuilding it. Why not one at a time: a dict whose oldest entry is deleted at every insert fills with deleted
+slots and is resized to twice its table (a dict of 256 ops from ~9 to ~18 KB), so each phone's memory grew
+once more after it was full: ~13 MB at 1,000 phones, the soak's growth after its op memories filled. A
+rebuilt dict of 256 has room for 64 more without a resize."""
 
 MAX_NICKNAME_CHARS = 40
 MAX_REASON_CHARS = 280

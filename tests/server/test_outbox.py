@@ -352,9 +352,9 @@ async def test_a_room_wide_event_to_many_phones_goes_out_in_slices_and_each_phon
     last = people[-1]
     voted = meeting.apply(Vote(last, 0, "agree", "v-last"), NOW).events
     fanout.publish(voted)  # while the statement is still going out
-    await _until(lambda: all(c.last_seq >= voted[0].seq or p != last and c.last_seq >= statement_seq
+    await _until(lambda: all(c.last_seq >= voted[0].seq or (p != last and c.last_seq >= statement_seq)
                              for p, c in phones.items()), timeout=30)
-    await _until(lambda: sum('"seq":%d' % voted[0].seq in text for name, text in log if name == f"p{last}") == 1,
+    await _until(lambda: sum(f'"seq":{voted[0].seq}' in text for name, text in log if name == f"p{last}") == 1,
                  timeout=30)
     mine = [json.loads(text)["seq"] for name, text in log if name == f"p{last}" and '"type":"event"' in text]
     assert mine == [statement_seq, voted[0].seq]
