@@ -6,11 +6,16 @@ statements, remembers op ids). With several workers serving one meeting, exactly
 - **Election.** Every worker that has the meeting open campaigns every ``ttl/3`` with one Lua script: renew
   the lock ``{m:CODE}:owner`` if it holds our token, else take it if it is free (``INCR {m:CODE}:epoch``
   makes the token ``<epoch>:<worker>``, ``SET ... PX ttl``). If the owner dies, its lock expires and the
-  next campaigner takes over within ``ttl + ttl/3``.
+  next campaigner takes over within ``ttl + ttl/3``. A worker that finds its own lock expired and nobody
+  else's takes it back under the same token (below).
 - **Fencing.** The owner's writer passes its token with every append (the event-log port's ``fence``); the
   store's append script refuses a batch whose token is not the lock's current value. A worker that
-  stalled (GC, swapped out, network partition) past its lock's expiry cannot write when it wakes, even
-  though it still believes it is the owner.
+  stalled (GC, swapped out, network partition) past its lock's expiry cannot write when it wakes if
+  another worker took the meeting meanwhile, even though it still believes it is the owner. If nobody
+  did (the lock simply expired: a lone worker starved for a few seconds), its append or its next campaign,
+  whichever comes first, sets the lock again to its token, so a stall slows its acks instead of refusing
+  them. That is safe because the append's sequence check is the last word: had anyone appended in between,
+  the append is refused and the replica rebuilt from the durable log, as after any failed append.
 - **Takeover.** A new owner reads the durable log after taking the lock and replays it unless its replica
   is already exactly at the log's end, so it continues from what is durable, never from a guess.
 - **Forwarding.** A non-owner publishes the command on the channel ``{m:CODE}:cmds`` (sharded pub/sub on a
@@ -61,10 +66,6 @@ __all__ = ["Coordinator", "OwnerUnavailable", "Ownership"]
 
 log = logging.getLogger(__name__)
 
-LOCK_TTL = 3.0
-"""Seconds an owner lock lives without renewal: how long a meeting is without a writer after its owner
-dies (plus one campaign period). Shorter means faster takeover but more renewals and more risk that a
-briefly stalled owner is replaced."""
 FORWARD_ATTEMPT = 2.0
 """Seconds a forwarded command waits for the owner's answer before it is published again."""
 FORWARD_DEADLINE = 20.0
@@ -82,6 +83,13 @@ if current and current == ARGV[2] then
   return 'own:' .. current
 end
 if current then return 'held:' .. current end
+if ARGV[2] ~= '' then
+  -- Expired and nobody took it: its last holder (stalled past the ttl) takes it back under the same token,
+  -- so its appends in flight are not fenced. Safe: the append's seq check refuses it if anyone appended
+  -- since, and that refusal rebuilds its replica.
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 'own:' .. ARGV[2]
+end
 local token = redis.call('INCR', KEYS[2]) .. ':' .. ARGV[1]
 redis.call('SET', KEYS[1], token, 'PX', ARGV[3])
 return 'own:' .. token
@@ -200,7 +208,7 @@ class Ownership:
 class Coordinator:
     """Ownership campaigns, forwarding and the owner's command intake for every meeting of this process."""
 
-    def __init__(self, url: str, event_log: EventLog, *, lock_ttl: float = LOCK_TTL) -> None:
+    def __init__(self, url: str, event_log: EventLog, *, lock_ttl: float = keys.LOCK_TTL) -> None:
         self.url = url
         self.log = event_log
         self.lock_ttl = lock_ttl

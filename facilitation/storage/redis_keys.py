@@ -8,8 +8,8 @@ shards. The only global key is the meeting index, read by ``meeting_codes()`` (l
 |---|---|---|
 | ``{m:CODE}:log`` | list | the whole event log, JSON, index i holds seq i+1; never trimmed (load, resume) |
 | ``{m:CODE}:feed`` | channel | the live feed: each durable batch, published once it reached a replica |
-| ``{m:CODE}:owner`` | string | the owner lock: ``<epoch>:<worker>``, with a PX expiry, renewed |
-| ``{m:CODE}:epoch`` | counter | INCR'd at each new owner: the fencing token's monotonic part |
+| ``{m:CODE}:owner`` | string | the owner lock: ``<epoch>:<worker>``, with a PX expiry (:data:`LOCK_TTL`), renewed |
+| ``{m:CODE}:epoch`` | counter | INCR'd when a worker takes a lock it did not hold: the token's monotonic part |
 | ``{m:CODE}:cmds`` | channel | commands forwarded by non-owners (pub/sub: not persisted, no fsync) |
 | ``{m:CODE}:runs`` / ``{m:CODE}:analysis`` | hashes | published analyses: run -> metadata / payload |
 | ``{m:CODE}:docs`` | hash | texts kept beside the log (the stenographer's transcript): name -> text |
@@ -40,6 +40,7 @@ from redis.exceptions import ClusterDownError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 __all__ = [
+    "LOCK_TTL",
     "MEETINGS",
     "Client",
     "analysis",
@@ -59,6 +60,12 @@ __all__ = [
     "retrying",
     "runs",
 ]
+
+LOCK_TTL = 3.0
+"""Seconds an owner lock lives without renewal: how long a meeting is without a writer after its owner
+dies (plus one campaign period). Shorter means faster takeover but more renewals and more risk that a
+briefly stalled owner is replaced. Here because the owner (:mod:`facilitation.live.ownership`) sets it and
+the store's append takes an expired lock back for its last holder (:mod:`facilitation.storage.redis_store`)."""
 
 Client: TypeAlias = "aioredis.Redis | RedisCluster"
 """What :func:`connect` returns: the commands this project uses are the same on both."""

@@ -5,7 +5,9 @@ meeting lives on one shard. One Lua script appends a batch, refusing it unless
 - its first sequence number is exactly the log's length + 1 (no gap, no second writer for that seq), and
 - when the append carries a fencing token (the owner's writer passes it, see
   :mod:`facilitation.live.ownership`), the owner lock still holds exactly that token. A worker that stalled past
-  its lock's expiry and woke up can therefore never write, even though it still believes it owns the meeting.
+  its lock's expiry and woke up can therefore never write once another worker took the meeting, even though
+  it still believes it owns it. If the lock merely expired (nobody took it, nobody appended), the append
+  sets it again to its token: a stall past the ttl slows acks instead of refusing them.
 
 **Group commit, per shard.** Everything queued goes out together: one pipeline per shard, sent to the
 shards at once, so a shard that is failing over fails only its own meetings' writes. In each pipeline the
@@ -54,21 +56,31 @@ __all__ = ["Fenced", "RedisStore"]
 
 log = logging.getLogger(__name__)
 
+LOCK_TTL_MS = int(keys.LOCK_TTL * 1000)
+"""The expiry the append gives an owner lock it takes back for its last holder (the owner's campaign
+renews it from then on)."""
 LOAD_CHUNK = 10_000
 """Log entries read per LRANGE when loading, so one huge meeting does not stall Redis for everyone."""
 
 _APPEND = """
--- KEYS: log, owner lock. ARGV: fence token ('' = none), first seq, events as JSON
-if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then
-  return redis.error_reply('FENCED the meeting has another owner now')
-end
+-- KEYS: log, owner lock. ARGV: fence token ('' = none), first seq, lock ttl ms, events as JSON
 local n = redis.call('LLEN', KEYS[1])
 local first = tonumber(ARGV[2])
+if ARGV[1] ~= '' then
+  local holder = redis.call('GET', KEYS[2])
+  if holder and holder ~= ARGV[1] then
+    return redis.error_reply('FENCED the meeting has another owner now')
+  end
+  if not holder and first == n + 1 then
+    -- expired, nobody took it, nobody appended: the last holder (stalled past the ttl) takes it back
+    redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+  end
+end
 if first ~= n + 1 then
   return redis.error_reply('CONFLICT the log is at seq ' .. n .. ', not ' .. (first - 1))
 end
-redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
-return n + #ARGV - 2
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 4))
+return n + #ARGV - 3
 """
 
 _CREATE = """
@@ -389,7 +401,7 @@ class RedisStore(RedisErasure):
         pipe = self._shard_client(node).pipeline(transaction=False)
         for group in groups:
             code = group[0].code
-            args: list[Any] = [group[0].fence, group[0].first]
+            args: list[Any] = [group[0].fence, group[0].first, LOCK_TTL_MS]
             for write in group:
                 args += write.encoded
             await self._script("append", [keys.log(code), keys.owner(code)], args, client=pipe)

@@ -191,3 +191,52 @@ async def test_redis_frozen_again_and_again_slows_acks_and_refuses_none(
 async def test_the_owner_worker_frozen_again_and_again_slows_acks_and_refuses_none(
         redis: RedisServer, pair: tuple[ServerProcess, ServerProcess]) -> None:
     _check(*await _vote_while_frozen(redis, pair, "owner"))
+
+
+LONG_PAUSE = 4.5
+"""Seconds of one freeze longer than the owner lock's ttl (3 s): the lock expires while nobody else wants it."""
+
+
+@pytest.fixture
+def single(redis: RedisServer) -> Iterator[ServerProcess]:
+    server = worker(redis).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_lone_owner_frozen_past_its_lock_resumes_without_refusals(
+        redis: RedisServer, single: ServerProcess) -> None:
+    """The only worker of a meeting, frozen for longer than its owner lock lives, finds the lock expired but
+    nobody else's: it takes it back and its votes in flight are acknowledged late, not refused."""
+    meeting = create_meeting(single.url, STATEMENTS)
+    await open_voting(single.url, meeting)
+    code = meeting["code"]
+    await _owner_token(redis, code)
+    assert single.proc is not None
+    pid = single.proc.pid
+    phones = [StrictPhone(single.url, code, i) for i in range(PHONES)]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + scaled(90)
+
+    async def freeze_once() -> None:
+        await asyncio.sleep(1.0)  # the phones are voting
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(LONG_PAUSE)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+    try:
+        await asyncio.gather(freeze_once(), *(p.run(STATEMENTS, deadline) for p in phones))
+    finally:
+        await asyncio.gather(*(p.client.close() for p in phones), return_exceptions=True)
+    events = await _log(redis, code)
+    refusals = sum((p.refusals for p in phones), Counter[str]())
+    assert max(w for p in phones for w in p.waits) > LONG_PAUSE / 2, "no vote waited out the freeze"
+    assert not refusals, f"a freeze past the lock's ttl turned into refusals: {dict(refusals)}"
+    votes = Counter((e.participant, e.statement) for e in events if getattr(e, "type", "") == "vote")
+    assert set(votes.values()) == {1}, "a vote was applied twice"
+    assert len(votes) == PHONES * STATEMENTS

@@ -12,8 +12,9 @@ import redis.asyncio as aioredis
 
 from facilitation import metrics
 from facilitation.core.events import MeetingCreated, VoteCast
+from facilitation.storage import StoreUnavailable
 from facilitation.storage import redis_keys as keys
-from facilitation.storage.redis_store import REPLICA_WAIT_MS, Fenced, RedisStore
+from facilitation.storage.redis_store import LOCK_TTL_MS, REPLICA_WAIT_MS, Fenced, RedisStore
 from tests.support.cluster import RedisClusterServer
 from tests.support.servers import RedisServer
 
@@ -40,6 +41,44 @@ async def test_stale_fence_cannot_append(redis_url: str) -> None:
         with pytest.raises(Fenced):
             await store.append(code, [VoteCast(3, 3.0, 1, 1, "agree", "o2")], fence="1:a")
         assert await store.last_seq(code) == 2
+    finally:
+        await store.close()
+
+
+async def test_an_expired_lock_is_taken_back_by_its_last_holder(redis_url: str) -> None:
+    """An append whose token's lock expired with nobody else taking it is stored, and the lock is its token
+    again, with an expiry (a lone owner stalled past the ttl: slower, not refused)."""
+    code = uuid.uuid4().hex[:8]
+    store = RedisStore(redis_url)
+    await store.start()
+    try:
+        await store.create_meeting(code, [MeetingCreated(1, 1.0, code, {}, "h")])
+        await store.redis.set(keys.owner(code), "1:a")
+        await store.append(code, [VoteCast(2, 2.0, 1, 1, "agree", "o1")], fence="1:a")
+        await store.redis.delete(keys.owner(code))  # expired; nobody campaigned
+        await store.append(code, [VoteCast(3, 3.0, 1, 1, "agree", "o2")], fence="1:a")
+        assert await store.last_seq(code) == 3
+        assert await store.redis.get(keys.owner(code)) == "1:a"
+        assert 0 < await store.redis.pttl(keys.owner(code)) <= LOCK_TTL_MS
+    finally:
+        await store.close()
+
+
+async def test_an_expired_lock_is_not_taken_back_over_someone_elses_appends(redis_url: str) -> None:
+    """If the log grew since the stalled holder's last append (someone owned it meanwhile), its append is
+    refused and the free lock stays free for the next campaign."""
+    code = uuid.uuid4().hex[:8]
+    store = RedisStore(redis_url)
+    await store.start()
+    try:
+        await store.create_meeting(code, [MeetingCreated(1, 1.0, code, {}, "h")])
+        await store.redis.set(keys.owner(code), "2:b")
+        await store.append(code, [VoteCast(2, 2.0, 1, 1, "agree", "o1")], fence="2:b")
+        await store.redis.delete(keys.owner(code))
+        with pytest.raises(StoreUnavailable):
+            await store.append(code, [VoteCast(2, 2.0, 2, 1, "agree", "o9")], fence="1:a")  # a stale seq 2
+        assert await store.last_seq(code) == 2
+        assert await store.redis.get(keys.owner(code)) is None
     finally:
         await store.close()
 
