@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import subprocess
@@ -173,7 +174,10 @@ async def _drive(args: argparse.Namespace, url: str, pid: int | None) -> dict[st
     while loop.time() < until:
         await asyncio.sleep(min(args.sample, max(0.0, until - loop.time())))
         window, stats.window = stats.window, []
-        minute = int((time.monotonic() - t0 - 1e-9) // 60)
+        # The window's acks belong to the minute of the window's middle, never past the last minute: the
+        # final sample (at the end) once opened a 'minute 20' of its own and its p50 became the ratio's.
+        middle = max(0.0, time.monotonic() - t0 - args.sample / 2)
+        minute = min(int(middle // 60), max(0, math.ceil(args.minutes) - 1))
         stats.by_minute.setdefault(minute, []).extend(window)
         row = {
             "t": round(time.monotonic() - t0, 1),
