@@ -209,6 +209,42 @@ def test_vote_buttons_fit_a_small_phone(browser: Any, plain_demo: Demo) -> None:
     assert small.errors == []
 
 
+WIDEST_CODE = """() => {
+  // The meeting code made of the alphabet's widest letter in the code's own font, as wide as a code can be.
+  const code = document.querySelector('#code');
+  const probe = document.createElement('span');
+  probe.style.cssText = 'position:absolute;visibility:hidden;white-space:pre';
+  probe.style.font = getComputedStyle(code).font;
+  probe.style.letterSpacing = getComputedStyle(code).letterSpacing;
+  document.body.append(probe);
+  let widest = '', width = -1;
+  for (const letter of '23456789ABCDEFGHJKMNPQRSTUVWXYZ') {
+    probe.textContent = letter.repeat(6);
+    if (probe.getBoundingClientRect().width > width) { width = probe.getBoundingClientRect().width; widest = letter; }
+  }
+  probe.remove();
+  code.textContent = `${widest.repeat(3)}-${widest.repeat(3)}`;
+  const middle = (selector) => {
+    const r = document.querySelector(selector).getBoundingClientRect();
+    return (r.top + r.bottom) / 2;
+  };
+  return {code: code.textContent, code_middle: middle('#code'), conn_middle: middle('#conn'),
+          toggle_middle: middle('#lang-toggle')};
+}"""
+
+
+def test_the_phone_top_bar_keeps_one_line_at_320px_with_the_widest_code(browser: Any, plain_demo: Demo) -> None:
+    """At 320x568 the code, the connection state and the language button share one line whatever the code's
+    letters (a code of wide letters pushed the button to a second line and the first vote button off screen)."""
+    small, _ = voting_phone(browser, plain_demo.server.url, {"width": 320, "height": 568})
+    bar = small.evaluate(WIDEST_CODE)
+    assert abs(bar["toggle_middle"] - bar["code_middle"]) < 8, bar
+    assert abs(bar["conn_middle"] - bar["code_middle"]) < 8, bar
+    buttons = small.evaluate(BUTTONS_IN_VIEW)
+    assert buttons[0]["inside"], (bar, buttons)
+    assert small.errors == []
+
+
 MANY = [f"第{n}則意見：公園設施的改善方向之{n}。" for n in range(1, 13)]
 
 
