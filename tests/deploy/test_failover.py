@@ -286,8 +286,10 @@ async def test_the_meetings_redis_master_killed_loses_no_acknowledged_vote(stack
     print(f"\nmaster killed: replica promoted {answered_at - killed_at:.2f} s after the kill, workers ready "
           f"{ready_after:.2f} s later; longest time without an ack {outage:.2f} s, "
           f"{sum(p.retries for p in phones)} resends, refusals {dict(refusals)}")
-    assert refusals["store_unavailable"] > 0, "the kill really interrupted someone's vote"
-    assert set(refusals) == {"store_unavailable"}, "a vote in flight was refused with another code"
+    # The kill interrupted votes: refused (store_unavailable, then resent) or, on a loaded machine where the
+    # workers noticed late, held until the promoted replica answered; either way no ack for over a second.
+    assert refusals["store_unavailable"] > 0 or outage > 1.0, "the kill interrupted nobody's vote"
+    assert set(refusals) <= {"store_unavailable"}, "a vote in flight was refused with another code"
     _assert_exact(phones, await _log(stack, meeting["code"], alive[0]))
     await asyncio.gather(*(p.close() for p in phones))
 
