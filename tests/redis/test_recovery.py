@@ -15,12 +15,12 @@ import asyncio
 import functools
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from facilitation.tools.client import MeetingClient
-from tests.redis.support import Phone, create_meeting, open_voting, redis_or_skip, worker
+from tests.redis.support import Phone, create_meeting, open_voting
 from tests.support.servers import RedisServer, ServerProcess, scaled
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -29,26 +29,6 @@ READY_WITHIN = 5.0
 """Seconds from Redis answering again to every worker ready: issue 26's bound."""
 DOWN = 8.0
 """Seconds Redis stays down after both workers noticed."""
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = redis_or_skip()
-    try:
-        yield server
-    finally:
-        server.kill()
-        server.stop()
-
-
-@pytest.fixture
-def pair(redis: RedisServer) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    a, b = worker(redis).start(), worker(redis).start()
-    try:
-        yield a, b
-    finally:
-        a.stop()
-        b.stop()
 
 
 def _ready(server: ServerProcess) -> bool:

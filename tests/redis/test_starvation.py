@@ -25,7 +25,7 @@ import pytest
 from facilitation.storage import redis_keys
 from facilitation.storage.redis_store import RedisStore
 from facilitation.tools.client import MeetingClient, ServerError
-from tests.redis.support import VALUES, create_meeting, open_voting, redis_or_skip, worker
+from tests.redis.support import VALUES, create_meeting, open_voting, worker
 from tests.support.servers import RedisServer, ServerProcess, scaled
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -38,26 +38,6 @@ STATEMENTS = 30
 PHONES = 8
 GAP = 0.1
 """Seconds a phone waits after an ack before its next vote: the voting spans several freezes."""
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = redis_or_skip()
-    try:
-        yield server
-    finally:
-        server.kill()
-        server.stop()
-
-
-@pytest.fixture
-def pair(redis: RedisServer) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    a, b = worker(redis).start(), worker(redis).start()
-    try:
-        yield a, b
-    finally:
-        a.stop()
-        b.stop()
 
 
 class StrictPhone:

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from facilitation.storage.redis_store import RedisStore
 from facilitation.tools.client import MeetingClient
-from tests.redis.support import create_meeting, open_voting, redis_or_skip, worker
+from tests.redis.support import create_meeting, open_voting, worker
 from tests.support.servers import RedisServer, scaled
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = redis_or_skip()
-    try:
-        yield server
-    finally:
-        server.kill()
-        server.stop()
 
 
 async def _log(redis: RedisServer, code: str) -> list[Any]:

@@ -5,37 +5,16 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from facilitation.storage.redis_store import RedisStore
 from facilitation.tools.client import MeetingClient
-from tests.redis.support import Phone, create_meeting, open_voting, redis_or_skip, votes_in, worker
+from tests.redis.support import Phone, create_meeting, open_voting, votes_in, worker
 from tests.support.servers import RedisServer, ServerProcess, scaled
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = redis_or_skip()
-    try:
-        yield server
-    finally:
-        server.kill()
-        server.stop()
-
-
-@pytest.fixture
-def pair(redis: RedisServer) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    a, b = worker(redis).start(), worker(redis).start()
-    try:
-        yield a, b
-    finally:
-        a.stop()
-        b.stop()
 
 
 class Screen:
