@@ -12,18 +12,20 @@ pinned to CPU 1: the phones in ``--processes`` processes (nice 5), connecting fr
 behind a phone's work. Send and arrival times are ``time.monotonic()``: CLOCK_MONOTONIC on Linux, one clock
 for every process.
 
-Reports (JSON): connected; votes sent / acked / lost; vote -> projector p50/p99; ack p50/p99; map lag p50/p99
-(vote sent -> first projector map whose ``upto_seq`` covers it); event-loop stalls measured inside the server
-(``facilitation_event_loop_lag_seconds``, delta over the voting window); server CPU in cores and per acked
-vote (whole process tree, /proc), server RSS, and how long the server's processes waited for their CPU
-(run-queue wait from /proc/<pid>/task/*/schedstat: other engineers' work on CPU 0 shows there); each
-load-generator process's CPU (``load_generator.saturated`` when one of them, or CPU 1 as a whole, is above
-80 %: then the latencies are the load generator's); the statement post rate; the load average before and
-after.
+Reports (JSON): connected; votes sent / acked / lost; vote -> projector p50/p99; ack p50/p99; map lag p50/p99 (vote
+sent -> first projector map whose ``upto_seq`` covers it: the map the room is shown, which the steady map holds on
+an older run while a re-formed map waits, by design) and analysis lag p50/p99 (the same to the first
+``analysis_published`` event: the run as computed, what the map-lag target is about); event-loop stalls measured
+inside the server (``facilitation_event_loop_lag_seconds``, delta over the voting window); server CPU in cores and
+per acked vote (whole process tree, /proc), server RSS, and how long the server's processes waited for their CPU
+(run-queue wait from /proc/<pid>/task/*/schedstat: other engineers' work on CPU 0 shows there); each load-generator
+process's CPU (``load_generator.saturated`` when one of them, or CPU 1 as a whole, is above 80 %: then the
+latencies are the load generator's); the statement post rate; the load average before and after.
 
-Targets (issue 12): 1,000 phones / 3 s: vote -> projector p99 < 100 ms, loop stalls <= 20 ms, map lag
-p99 <= 0.5 s. 10,000 phones / 30 s: p99 < 250 ms (``--target-p99-ms 250``), RSS reported. The loop-lag
-histogram's bounds are 10, 25, 50 ms: "no stall over 25 ms" is the closest check of "<= 20 ms" it allows.
+Targets (issue 12): 1,000 phones / 3 s: vote -> projector p99 < 100 ms, loop stalls <= 20 ms, map lag p99 <= 0.5 s
+(checked on the analysis lag since the steady map, issue 22). 10,000 phones / 30 s: p99 < 250 ms (``--target-p99-ms
+250``), RSS reported. The loop-lag histogram's bounds are 10, 25, 50 ms: "no stall over 25 ms" is the closest check
+of "<= 20 ms" it allows.
 """
 
 from __future__ import annotations
@@ -134,12 +136,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     server_figures = figures["server"]
     stalls = server_figures.get("loop_stalls_over_20ms", server_figures.get("loop_stalls_over_25ms"))
     figures["targets"] = {"vote_to_projector_p99_ms": args.target_p99_ms, "loop_stall_s": 0.02,
-                          "map_lag_p99_s": None if args.no_analysis else 0.5}
+                          "analysis_lag_p99_s": None if args.no_analysis else 0.5}
     figures["meets_targets"] = {
         "vote_to_projector_p99": figures["p99_ms"] is not None and figures["p99_ms"] < args.target_p99_ms,
         "no_loop_stall_over_20ms": stalls == 0,
-        "map_lag_p99": None if args.no_analysis else (
-            figures["map_lag_p99_s"] is not None and figures["map_lag_p99_s"] <= 0.5),
+        "analysis_lag_p99": None if args.no_analysis else (
+            figures["analysis_lag_p99_s"] is not None and figures["analysis_lag_p99_s"] <= 0.5),
         "nothing_lost": figures["lost"] == 0,
         "load_generator_kept_up": not figures["load_generator"]["saturated"],
     }

@@ -4,7 +4,10 @@ What is measured: for every vote a phone sends, the time until the projector rec
 (matched by participant and statement), and the time until the phone's ``ack`` (the vote is durable).
 ``lost`` counts acknowledged votes that never reached the projector: it must be 0. When the server runs
 live analysis, also the map lag: from a vote being sent to the first ``analysis`` message on the projector
-whose ``upto_seq`` covers the vote's event.
+whose ``upto_seq`` covers the vote's event (the map the room is *shown*: the steady map keeps an older run on
+screen while a re-formed map holds, docs/method.md 7b, so this lag includes that wait by design), and the
+analysis lag: the same to the first ``analysis_published`` event covering it (each run as *computed*, shown
+or not: how fresh the analysis itself is).
 
 Why it is built this way: 10,000 WebSocket clients in one Python process cannot read what the server
 sends them, and the load generator shares the machine with the server it measures. So:
@@ -341,7 +344,9 @@ class ProjectorResult:
     arrivals: dict[tuple[int, int], list[tuple[float, int]]]
     """(participant, statement) -> [(arrival, seq)] of each vote event, in arrival order."""
     maps: list[tuple[int, float, int]]
-    """(upto_seq, arrival, size in bytes) of every ``analysis`` message."""
+    """(upto_seq, arrival, size in bytes) of every ``analysis`` message: the map the room is shown."""
+    published: list[tuple[int, float]]
+    """(upto_seq, arrival) of every ``analysis_published`` event: each run as computed, shown or not."""
     updates: int
     batches: int
     gaps: int
@@ -359,6 +364,7 @@ class Projector:
         self.url = _ws_url(base, code)
         self.arrivals: dict[tuple[int, int], deque[tuple[float, int]]] = defaultdict(deque)
         self.maps: list[tuple[int, float, int]] = []
+        self.published: list[tuple[int, float]] = []
         self.updates = 0
         self.batches = 0
         self.last_seq = 0
@@ -404,6 +410,8 @@ class Projector:
                 self.last_seq = max(self.last_seq, seq)
                 if event["type"] == "vote":
                     self.arrivals[(event["participant"], event["statement"])].append((now, seq))
+                elif event["type"] == "analysis_published":
+                    self.published.append((int(event["upto_seq"]), now))
 
     async def leave(self) -> None:
         """Stop reading and close, like a projector whose laptop sleeps: what arrives after is never seen."""
@@ -421,8 +429,8 @@ class Projector:
             await self.ws.close()
 
     def result(self) -> ProjectorResult:
-        return ProjectorResult({k: list(v) for k, v in self.arrivals.items()}, list(self.maps), self.updates,
-                               self.batches, self.gaps, self.last_seq, self.closed, pid=os.getpid())
+        return ProjectorResult({k: list(v) for k, v in self.arrivals.items()}, list(self.maps), list(self.published),
+                               self.updates, self.batches, self.gaps, self.last_seq, self.closed, pid=os.getpid())
 
 
 async def _projector_main(base: str, code: str, leave_after: float | None, ready: Any, go: Any, finish: Any
@@ -798,6 +806,17 @@ def _client_figures(results: list[FleetResult], projector: ProjectorResult, cpus
     }
 
 
+def _covering(seen: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
+    """Sorted ``upto_seq``s and, for each, the earliest arrival of anything covering at least that seq (a
+    vote's lag is to the first message that includes it, whichever run that was)."""
+    ordered = sorted(seen)
+    upto = [m[0] for m in ordered]
+    earliest = [m[1] for m in ordered]
+    for i in range(len(earliest) - 2, -1, -1):
+        earliest[i] = min(earliest[i], earliest[i + 1])
+    return upto, earliest
+
+
 def _figures(n: int, results: list[FleetResult], projector: ProjectorResult, duration: float,
              processes: int, code: str) -> dict[str, Any]:
     records = sorted((r for fleet in results for r in fleet.records), key=lambda r: r[2])
@@ -806,13 +825,12 @@ def _figures(n: int, results: list[FleetResult], projector: ProjectorResult, dur
         errors.update(fleet.errors)
     arrivals = {key: deque(seen) for key, seen in projector.arrivals.items()}
     maps = sorted(projector.maps)
-    upto = [m[0] for m in maps]
-    earliest = [m[1] for m in maps]
-    for i in range(len(earliest) - 2, -1, -1):  # earliest arrival among the maps covering at least upto[i]
-        earliest[i] = min(earliest[i], earliest[i + 1])
+    upto, earliest = _covering([(m[0], m[1]) for m in maps])
+    runs_upto, runs_earliest = _covering(projector.published)
     to_projector: list[float] = []
     to_ack: list[float] = []
     map_lag: list[float] = []
+    analysis_lag: list[float] = []
     acked = lost = never_on_a_map = 0
     for participant, statement, sent, ack in records:
         queue = arrivals.get((participant, statement))
@@ -830,6 +848,9 @@ def _figures(n: int, results: list[FleetResult], projector: ProjectorResult, dur
                     never_on_a_map += 1
                 else:
                     map_lag.append(earliest[i] - sent)
+            j = bisect_left(runs_upto, arrived[1])
+            if j < len(runs_upto):
+                analysis_lag.append(runs_earliest[j] - sent)
 
     def ms(value: float | None) -> float | None:
         return None if value is None else round(value, 2)
@@ -860,6 +881,9 @@ def _figures(n: int, results: list[FleetResult], projector: ProjectorResult, dur
         "map_lag_p50_s": s(percentile(map_lag, 50)),
         "map_lag_p99_s": s(percentile(map_lag, 99)),
         "votes_never_on_a_map": never_on_a_map if maps else None,
+        "analysis_runs_published": len(projector.published),
+        "analysis_lag_p50_s": s(percentile(analysis_lag, 50)),
+        "analysis_lag_p99_s": s(percentile(analysis_lag, 99)),
         "projector_batches": projector.batches,
         "projector_gaps": projector.gaps,
         "projector_closed": projector.closed,
@@ -878,7 +902,9 @@ def _print_table(figures: dict[str, Any]) -> None:
         ("acked votes per second", figures["acked_per_s"]),
         ("vote -> projector p50 / p99 / max", f"{figures['p50_ms']} / {figures['p99_ms']} / {figures['max_ms']} ms"),
         ("vote -> ack p50 / p99", f"{figures['ack_p50_ms']} / {figures['ack_p99_ms']} ms"),
-        ("map lag p50 / p99", f"{figures['map_lag_p50_s']} / {figures['map_lag_p99_s']} s"),
+        ("map lag p50 / p99 (shown / computed)", f"{figures['map_lag_p50_s']} / {figures['map_lag_p99_s']} s, "
+                                                  f"{figures['analysis_lag_p50_s']} / "
+                                                  f"{figures['analysis_lag_p99_s']} s"),
         ("projector updates / batches / gaps",
          f"{figures['updates_received']} / {figures['projector_batches']} / {figures['projector_gaps']}"),
         ("lost (acked, never on the projector)", figures["lost"]),

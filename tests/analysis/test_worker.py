@@ -66,3 +66,20 @@ def test_a_worker_leaves_when_its_server_is_gone(orphaned: bool) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_an_analysis_worker_steps_back_for_the_live_loop() -> None:
+    """A pool worker runs at the lowest CPU priority (niceness 19), so on a shared core the event loop
+    preempts a clustering run instead of waiting out its time slice (issue 21's loop stalls)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from facilitation.analysis.worker import ANALYSIS_NICENESS, init_worker
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+                             initargs=(os.getpid(),)) as pool:
+        worker_niceness = pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result(timeout=120)
+    assert ANALYSIS_NICENESS == 19
+    assert worker_niceness == ANALYSIS_NICENESS
+    assert os.getpriority(os.PRIO_PROCESS, 0) < ANALYSIS_NICENESS  # the server itself is untouched

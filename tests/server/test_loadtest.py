@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.support.servers import ServerProcess, scaled
 
@@ -25,3 +26,24 @@ def test_loadtest_json_reports_contract_keys_and_loses_nothing(server: ServerPro
     assert figures["lost"] == 0 and figures["errors"] == 0 and figures["projector_gaps"] == 0
     assert figures["updates_received"] >= figures["votes_acked"]
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+
+
+def test_loadtest_reports_both_map_lags_with_live_analysis(tmp_path: Path) -> None:
+    """With live analysis on, the computed runs (``analysis_published``) are counted and timed apart from the
+    map shown (which the steady map may hold on an older run): every shown map is a computed run, so the
+    computed lag is not above the shown one (but for the race between a run's event and its map)."""
+    live = ServerProcess(f"sqlite:///{tmp_path / 'meetings.db'}", env={"FACILITATION_ANALYSIS": "1"}).start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "facilitation.tools.cli", "loadtest", live.url, "--participants", "30",
+             "--duration", "6", "--vote-interval", "0.3", "--json"],
+            capture_output=True, text=True, timeout=scaled(120),
+        )
+    finally:
+        live.stop()
+    assert result.returncode == 0, result.stderr + result.stdout
+    figures = json.loads(result.stdout)
+    assert figures["lost"] == 0 and figures["errors"] == 0
+    assert figures["analysis_runs_published"] >= 1 and figures["maps_received"] >= 1
+    assert 0 < figures["analysis_lag_p50_s"] <= figures["analysis_lag_p99_s"]
+    assert figures["analysis_lag_p50_s"] <= figures["map_lag_p50_s"] + 0.25  # the event and the map race
