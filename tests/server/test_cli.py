@@ -57,3 +57,15 @@ async def test_demo_prints_urls_and_projector_gets_votes(tmp_path: Path) -> None
         await projector.close()
     finally:
         server.stop()
+
+
+def test_the_protocols_ping_is_the_only_heartbeat() -> None:
+    """uvicorn sends no WebSocket-level pings: clients ping every 20 s and silence closes a connection at 75 s
+    (docs/protocol.md), so a second heartbeat would only double what 10,000 idle phones cost the loop."""
+    from facilitation.live.session import IDLE_TIMEOUT
+    from facilitation.settings import Settings
+    from facilitation.tools.cli import uvicorn_options
+
+    options = uvicorn_options(Settings.from_env())
+    assert options["ws_ping_interval"] is None and options["ws_ping_timeout"] is None
+    assert IDLE_TIMEOUT == 75.0  # what finds a dead client instead
