@@ -54,8 +54,12 @@ def text_field(max_chars: int, *, multiline: bool = False, visible: bool = True)
     """Free text: see :func:`facilitation.core.text.clean`. ``visible``: text made only of invisible characters
     is refused (empty stays allowed where the field is optional)."""
 
+    plain, clean = text.is_plain_word, text.clean
+
     def check(value: Any, name: str) -> str:
-        return text.clean(value, name, max_chars=max_chars, multiline=multiline, visible=visible)
+        if plain(value, max_chars):  # a vote value, a phase: already clean (see is_plain_word)
+            return value  # type: ignore[no-any-return]
+        return clean(value, name, max_chars=max_chars, multiline=multiline, visible=visible)
 
     return check
 
@@ -123,6 +127,9 @@ def check_op(value: Any) -> str:
     """An op id: a string of at most 64 characters with no control, bidi or surrogate character and, unless
     empty, a visible one; kept as is (never normalised: it is echoed back to a client that matches it byte for
     byte)."""
+    if type(value) is str and value.isascii() and value.isprintable() and not value.isspace() \
+            and len(value) <= MAX_OP_CHARS:
+        return value  # printable ASCII not only spaces (or empty): nothing forbidden, visible unless empty
     if (not isinstance(value, str) or len(value) > MAX_OP_CHARS or text.has_forbidden(value)
             or (value and not text.is_visible(value))):
         raise ProtocolError("invalid_field", f"'op' must be a string of at most {MAX_OP_CHARS} visible "

@@ -29,7 +29,7 @@ import itertools
 import random
 from collections.abc import Mapping, Sequence
 
-from facilitation.core.commands.agenda import Agenda, current_statements
+from facilitation.core.commands.agenda import Agenda, current_statements, remaining_in_question
 from facilitation.core.commands.importance import Importance, importance_factor
 from facilitation.core.commands.rounds import due
 from facilitation.core.commands.spotlight import spotlit
@@ -68,15 +68,20 @@ def _newness(statement: Statement) -> tuple[int, float, int]:
 
 
 _MASK = (1 << 64) - 1
+_GAMMA = 0x9E3779B97F4A7C15
+_MIX1 = 0xBF58476D1CE4E5B9
+_MIX2 = 0x94D049BB133111EB
+_UNIT = float(1 << 53)
 
 
 def uniform(seed: int, draw: int = 0) -> float:
     """A number in [0, 1) from (``seed``, ``draw``), the same on every run and machine (splitmix64's
-    finaliser). Seeding a ``random.Random`` per vote cost more than the rest of the routing."""
-    z = (seed * 0x9E3779B97F4A7C15 + (draw + 1) * 0xBF58476D1CE4E5B9) & _MASK
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-    return ((z ^ (z >> 31)) >> 11) / float(1 << 53)
+    finaliser). Seeding a ``random.Random`` per vote cost more than the rest of the routing. (Inlined in
+    :meth:`Router._draw`; a test checks both give the same numbers.)"""
+    z = (seed * _GAMMA + (draw + 1) * _MIX1) & _MASK
+    z = ((z ^ (z >> 30)) * _MIX1) & _MASK
+    z = ((z ^ (z >> 27)) * _MIX2) & _MASK
+    return ((z ^ (z >> 31)) >> 11) / _UNIT
 
 
 REJECTION_DRAWS = 12
@@ -102,14 +107,27 @@ class Router:
                  seed: int, wanted: Wanted | None = None) -> Statement | None:
         """The statement :func:`next_statement` would pick among ``participant``'s unvoted ones, after
         any unsettled statement ``wanted`` says the participant's group or role is short of votes on."""
-        accepted = meeting.accepted_statements()
+        return self.offer(meeting, participant, priorities, seed, wanted)[0]
+
+    def offer(self, meeting: Meeting, participant: int, priorities: Mapping[int, float],
+              seed: int, wanted: Wanted | None = None) -> tuple[Statement | None, int]:
+        """:meth:`next_for` and how many statements ``participant`` has left (with an agenda, of the current
+        question): what every vote's ack carries, the agenda read once for both."""
+        single = meeting.part(Agenda).single
+        remaining = meeting.remaining(participant) if single else remaining_in_question(meeting, participant)
         again = due(meeting, participant)  # a round the host opened: vote again on its statements first
         if again is not None:
-            return meeting.statements[again]
-        if not meeting.part(Agenda).single:
-            return self._in_question(meeting, participant, priorities, seed, wanted)
-        if meeting.remaining(participant) <= 0:
-            return None
+            return meeting.statements[again], remaining
+        if not single:
+            return self._in_question(meeting, participant, priorities, seed, wanted), remaining
+        if remaining <= 0:
+            return None, remaining
+        return self._draw(meeting, participant, priorities, seed, wanted), remaining
+
+    def _draw(self, meeting: Meeting, participant: int, priorities: Mapping[int, float],
+              seed: int, wanted: Wanted | None) -> Statement | None:
+        """Without an agenda or an open round, for a participant with statements left."""
+        accepted = meeting.accepted_statements()
         mine = meeting.votes.get(participant, {})
         focus = spotlit(meeting)
         if focus is not None and focus not in mine:  # the host asked the whole room to look at this one
@@ -126,10 +144,14 @@ class Router:
             return settles
         importance = meeting.part(Importance)
         cumulative = self._weights(accepted, priorities, importance)
-        total = cumulative[-1]
-        for draw in range(REJECTION_DRAWS):
-            index = bisect.bisect_right(cumulative, uniform(seed, draw) * total)
-            statement = accepted[min(index, len(accepted) - 1)]
+        total, last = cumulative[-1], len(accepted) - 1
+        spread = seed * _GAMMA  # uniform(seed, draw), inlined: a draw per rejected statement, on every ack
+        for draw in range(1, REJECTION_DRAWS + 1):
+            z = (spread + draw * _MIX1) & _MASK
+            z = ((z ^ (z >> 30)) * _MIX1) & _MASK
+            z = ((z ^ (z >> 27)) * _MIX2) & _MASK
+            index = bisect.bisect_right(cumulative, ((z ^ (z >> 31)) >> 11) / _UNIT * total)
+            statement = accepted[index if index < last else last]
             if statement.id not in mine:
                 return statement
         unvoted = meeting.unvoted(participant)

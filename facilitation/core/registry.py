@@ -15,11 +15,11 @@ boundary built from those declarations:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from facilitation.core.command import HOSTS, NOBODY, ROLES, Args, Command, CommandSpec
+from facilitation.core.command import HOSTS, NOBODY, ROLES, Args, Command, CommandSpec, by_name
 from facilitation.core.commands import COMMAND_TYPES, SPECS
 from facilitation.core.errors import ClientError, ProtocolError
 from facilitation.core.fields import (
@@ -118,21 +118,31 @@ def _forbidden(spec: CommandSpec, role: str) -> ClientError:
     return ClientError("forbidden", f"only a participant may send {spec.type!r}", status=403)
 
 
+_ROUTES: dict[str, tuple[CommandSpec, frozenset[str], Callable[[Args], Command] | None]] = {
+    kind: (spec, spec.roles, spec.build if spec.build is not None else
+           None if spec.command is None else by_name(spec.command))
+    for kind, spec in SPECS.items()
+}
+"""Each type's spec, roles and command builder (what :meth:`CommandSpec.make` would choose), looked up once:
+the dispatch runs on every frame."""
+
+
 def dispatch(message: ClientMessage, role: str, participant: int | None) -> Routed:
     """Check that ``role`` may send ``message`` and build its meeting command: the WebSocket dispatch.
 
     Every refusal carries the message's op."""
-    spec = SPECS[message.type]
+    spec, roles, build = _ROUTES[message.type]
+    op = message.op
     try:
-        if not spec.roles:
-            raise ProtocolError("already_greeted", "this connection already said hello")
-        if role not in spec.roles:
+        if role not in roles:
+            if not roles:
+                raise ProtocolError("already_greeted", "this connection already said hello")
             raise _forbidden(spec, role)
-        command = spec.make(Args(message.op, message.fields, participant))
+        command = None if build is None else build(Args(op, message.fields, participant))
     except ClientError as exc:
-        exc.op = exc.op or message.op
+        exc.op = exc.op or op
         raise
-    return Routed(spec.type, message.op, message.fields, command)
+    return Routed(spec.type, op, message.fields, command)
 
 
 def parse_http_command(kind: str, data: Mapping[str, Any], participant: int | None = None) -> Command:

@@ -37,6 +37,7 @@ __all__ = [
     "collapse",
     "dedup_key",
     "has_forbidden",
+    "is_plain_word",
     "is_visible",
 ]
 
@@ -99,6 +100,16 @@ def is_visible(text: str) -> bool:
     return any(
         unicodedata.category(char) not in _INVISIBLE_CATEGORIES and char not in _BLANK_LETTERS for char in text
     )
+
+
+def is_plain_word(value: object, max_chars: int) -> bool:
+    """Whether :func:`clean` would return ``value`` itself, for any ``multiline`` and ``visible``, known without
+    its work: a non-empty ``str`` of at most ``max_chars`` printable ASCII characters and no space (nothing to
+    refuse, normalise, collapse or find invisible). Vote values and op ids are such words, and every frame
+    carries them: a C scan or three instead of a regular expression, a normalisation and a split. Anything
+    else is simply not known clean here and goes through :func:`clean`."""
+    return (type(value) is str and value.isascii() and value.isprintable() and " " not in value
+            and 0 < len(value) <= max_chars)
 
 
 def clean(value: object, name: str, *, max_chars: int, multiline: bool = False, visible: bool = False) -> str:

@@ -29,7 +29,6 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from facilitation import metrics
-from facilitation.core.commands.agenda import Agenda, remaining_in_question
 from facilitation.core.erasure import MeetingDeleted, ParticipantErased
 from facilitation.core.errors import ClientError
 from facilitation.core.events import Event
@@ -204,9 +203,7 @@ class Room:
         meeting = self.meeting
         seed = participant * 1_000_003 + len(meeting.votes.get(participant, {}))
         priorities = _NO_PRIORITIES if self.analysis is None else self.analysis.priorities
-        statement = self._router.next_for(meeting, participant, priorities, seed, self._wanted())
-        remaining = meeting.remaining(participant) if meeting.part(Agenda).single else \
-            remaining_in_question(meeting, participant)  # an agenda: what is left of the current question
+        statement, remaining = self._router.offer(meeting, participant, priorities, seed, self._wanted())
         return {"next": None if statement is None else statement.public(), "remaining": remaining}
 
     def _wanted(self) -> Wanted | None:

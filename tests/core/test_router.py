@@ -110,3 +110,45 @@ def test_uniform_is_spread_and_reproducible() -> None:
     buckets = Counter(int(v * 10) for v in values)
     assert all(900 < buckets[b] < 1100 for b in range(10))
     assert uniform(5, 0) != uniform(5, 1)
+
+
+def test_weighted_draws_are_uniform_seed_draw_exactly() -> None:
+    """The router's draws (uniform inlined in its hot loop) pick what ``uniform(seed, draw)`` picks: the same
+    statement for the same seed on every version, so an inlining mistake shows here."""
+    import bisect
+    import itertools
+
+    meeting = new_meeting(seeds=tuple(f"Seed {i}." for i in range(10)))
+    voters = [join(meeting, f"exact-token-{i:06d}") for i in range(NEW_STATEMENT_VOTES + 1)]
+    for i, v in enumerate(voters[:NEW_STATEMENT_VOTES]):
+        for s in range(10):
+            meeting.apply(Vote(v, s, "pass", op=f"x{i}-{s}"), NOW)
+    me = voters[-1]
+    for s in (0, 3, 4, 8):
+        meeting.apply(Vote(me, s, "agree", op=f"m{s}"), NOW)
+    priorities = {s: 1.0 + s * 0.7 for s in range(10)}
+    accepted = meeting.accepted_statements()
+    cumulative = list(itertools.accumulate(priorities[s.id] for s in accepted))
+    router = Router()
+    for seed in range(500):
+        expected = None
+        for draw in range(12):
+            index = bisect.bisect_right(cumulative, uniform(seed, draw) * cumulative[-1])
+            candidate = accepted[min(index, len(accepted) - 1)]
+            if candidate.id not in meeting.votes[me]:
+                expected = candidate
+                break
+        pick = router.next_for(meeting, me, priorities, seed)
+        assert expected is not None and pick is expected, seed
+
+
+def test_offer_gives_the_pick_and_what_remains() -> None:
+    """``offer`` is ``next_for`` with the phone's remaining count, none left: None and 0."""
+    meeting = new_meeting(seeds=tuple(f"Seed {i}." for i in range(3)))
+    me = join(meeting, "offer-token-000001")
+    router = Router()
+    pick, remaining = router.offer(meeting, me, {}, 1)
+    assert pick is not None and pick.id == router.next_for(meeting, me, {}, 1).id and remaining == 3  # type: ignore[union-attr]
+    for s in range(3):
+        meeting.apply(Vote(me, s, "agree", op=f"o{s}"), NOW)
+    assert router.offer(meeting, me, {}, 1) == (None, 0)

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from facilitation.core.errors import ProtocolError
-from facilitation.core.text import FORBIDDEN, FORMAT_CHARACTERS, clean, collapse, dedup_key, is_visible
+from facilitation.core.fields import check_op, text_field
+from facilitation.core.text import FORBIDDEN, FORMAT_CHARACTERS, clean, collapse, dedup_key, is_plain_word, is_visible
 
 
 def refusal(value: object, *, max_chars: int = 100, multiline: bool = False, visible: bool = False) -> str:
@@ -126,3 +127,43 @@ def test_format_character_table_matches_this_pythons_unicode_data() -> None:
         char = chr(code)
         expected = unicodedata.category(char) in ("Cf", "Cc", "Zl", "Zp")
         assert (table.match(char) is not None) == expected, f"U+{code:04X}"
+
+
+_WORDISH = st.one_of(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40),
+                     st.text(max_size=40), st.sampled_from(["agree", "", " ", "a b", "x\x7f", "é", "a\tb"]))
+
+
+@given(_WORDISH, st.integers(min_value=0, max_value=40), st.booleans(), st.booleans())
+def test_a_plain_word_is_what_clean_returns(value: str, max_chars: int, multiline: bool, visible: bool) -> None:
+    """The fast path of text fields accepts only values :func:`clean` returns unchanged."""
+    if is_plain_word(value, max_chars):
+        assert clean(value, "f", max_chars=max_chars, multiline=multiline, visible=visible) == value
+
+
+@given(_WORDISH, st.integers(min_value=0, max_value=40), st.booleans(), st.booleans())
+def test_a_text_field_refuses_or_cleans_as_clean_does(value: str, max_chars: int, multiline: bool,
+                                                      visible: bool) -> None:
+    """A text field's check (with its fast path) is exactly :func:`clean`: the same value or the same refusal."""
+    check = text_field(max_chars, multiline=multiline, visible=visible)
+    try:
+        expected: str | ProtocolError = clean(value, "f", max_chars=max_chars, multiline=multiline, visible=visible)
+    except ProtocolError as exc:
+        expected = exc
+    try:
+        got: str | ProtocolError = check(value, "f")
+    except ProtocolError as exc:
+        got = exc
+    if isinstance(expected, ProtocolError):
+        assert isinstance(got, ProtocolError) and (got.code, got.message) == (expected.code, expected.message)
+    else:
+        assert got == expected
+
+
+@given(st.one_of(_WORDISH, st.text(alphabet=st.characters(max_codepoint=0x7F), min_size=60, max_size=70)))
+def test_check_op_fast_path_agrees_with_the_rule(value: str) -> None:
+    """An op is accepted exactly when it has at most 64 characters, none forbidden, and is empty or visible."""
+    valid = len(value) <= 64 and FORBIDDEN.search(value) is None and (not value or is_visible(value))
+    try:
+        assert check_op(value) == value and valid
+    except ProtocolError:
+        assert not valid
