@@ -9,8 +9,9 @@ a heartbeat to the loop every 2 ms; while the heartbeat is over 15 ms late it sa
 stack every 2 ms. Each stall over 20 ms becomes one JSON line in ``stalls-<pid>.jsonl``: its wall length, the
 main thread's CPU time during it (``cpu_ms``: a stall with little CPU was the machine's, the thread waited for
 a core; with CPU ≥ 20 ms it was the server's own work), the garbage collections inside it (wall seconds,
-generation, objects collected, CPU seconds) and the most frequent stacks. A collection holds the GIL, so the
-watchdog cannot sample during one: its CPU time says how long it was.
+generation, objects collected, CPU seconds, the young generation's count when it started) and the most
+frequent stacks. A collection holds the GIL, so the watchdog cannot sample during one: its CPU time says how
+long it was.
 
 Why CPU time: on the shared 2-core machine other work takes the server's core for tens of milliseconds at a
 time, and ``facilitation_event_loop_lag_seconds`` cannot tell that from the server's own long turns.
@@ -35,17 +36,17 @@ BEAT = 0.002
 
 
 def _install(folder: str) -> None:
-    pauses: list[tuple[float, float, int, int, float]] = []
-    started = [0.0, 0.0]
+    pauses: list[tuple[float, float, int, int, float, int]] = []
+    started = [0.0, 0.0, 0]
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            started[0], started[1] = time.perf_counter(), time.thread_time()
+            started[0], started[1], started[2] = time.perf_counter(), time.thread_time(), gc.get_count()[0]
             return
         end = time.perf_counter()
         if end - started[0] > 0.005:
             pauses.append((started[0], end, info.get("generation", -1), info.get("collected", 0),
-                           time.thread_time() - started[1]))
+                           time.thread_time() - started[1], int(started[2])))
             if len(pauses) > 1000:
                 del pauses[:500]
 
@@ -85,8 +86,8 @@ def _install(folder: str) -> None:
             if stall_start is not None:
                 length = beat[0] - stall_start
                 if length > STALL:
-                    inside = [(round(e - s, 4), g, c, round(cpu, 4)) for s, e, g, c, cpu in list(pauses)
-                              if e >= stall_start and s <= beat[0]]
+                    inside = [(round(e - s, 4), g, c, round(cpu, 4), young) for s, e, g, c, cpu, young
+                              in list(pauses) if e >= stall_start and s <= beat[0]]
                     out.write(json.dumps({"t": time.time(), "ms": round(length * 1000, 1),
                                           "cpu_ms": round((time.clock_gettime(clock) - cpu_start) * 1000, 1),
                                           "gc": inside,

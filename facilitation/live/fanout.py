@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
@@ -23,7 +24,8 @@ from facilitation.core.views import view_for
 from facilitation.live.connection import Connection
 from facilitation.storage.port import EventLog
 
-__all__ = ["COUNTER_INTERVAL", "EVENT_SLICE", "RECENT_EVENTS", "RESUME_LIMIT", "Build", "Fanout", "MeetingSource"]
+__all__ = ["AT_ONCE", "COUNTER_INTERVAL", "EVENT_SLICE", "RECENT_EVENTS", "RESUME_LIMIT", "SLICE_SECONDS", "Build",
+           "Fanout", "MeetingSource"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,33 @@ EVENT_SLICE = 2_000
 """Phones a room-wide event (a new statement, a phase change) is queued to in one loop iteration: at 10,000
 phones queueing one to every phone in one go took 9-15 ms of CPU in a single callback, on top of whatever
 else that turn did (bench/README.md, *10,000 phones: where the stalls were*). A room with
-at most this many phones gets it at once, as before."""
+at most :data:`AT_ONCE` phones gets it in the call."""
+AT_ONCE = 500
+"""Phones a room-wide event goes to in the call that publishes it, when nothing is queued before it: a small
+room's phones get it at once; a bigger room's go through the slices."""
+SLICE_SECONDS = 0.003
+"""A slice also ends after this long, whatever its count: building one phone's analysis or queueing one
+event costs 1-20 µs depending on the message and on what the collector adds, so a count alone let a slice
+hold the loop for 30-40 ms at 10,000 phones (bench/stallwatch). Time is checked every
+:data:`CHECK_EVERY` phones."""
+CHECK_EVERY = 32
+
+async def _in_slices(targets: list[Connection], offer: Callable[[Connection], None], per_turn: int) -> bool:
+    """Offer to every target, at most ``per_turn`` of them and :data:`SLICE_SECONDS` per loop iteration;
+    True when it took more than one iteration."""
+    sliced = False
+    turn_ends = time.perf_counter() + SLICE_SECONDS
+    in_turn = 0
+    for conn in targets:
+        if in_turn >= per_turn or (in_turn % CHECK_EVERY == 0 and in_turn and time.perf_counter() > turn_ends):
+            await asyncio.sleep(0)
+            sliced = True
+            turn_ends = time.perf_counter() + SLICE_SECONDS
+            in_turn = 0
+        offer(conn)
+        in_turn += 1
+    return sliced
+
 
 class MeetingSource(Protocol):
     """Where the fan-out reads the meeting's current state (the writer: its replica may be replaced)."""
@@ -196,7 +224,7 @@ class Fanout:
             elif conn.take(event) and text is not None:
                 conn.send(text)
 
-        if self._phone_work or self._phone_busy or len(self._connections) - len(self._screens) > EVENT_SLICE:
+        if self._phone_work or self._phone_busy or len(self._connections) - len(self._screens) > AT_ONCE:
             self._queue_phones(None, offer, EVENT_SLICE)
             return
         for conn in [c for group in self._phones.values() for c in group]:
@@ -296,16 +324,13 @@ class Fanout:
             try:
                 if targets is None:
                     targets = [c for group in self._phones.values() for c in group]
-                for start in range(0, len(targets), per_turn):
-                    if start:
-                        await asyncio.sleep(0)
-                    for conn in targets[start:start + per_turn]:
-                        offer(conn)
+                sliced = await _in_slices(targets, offer, per_turn)
             except Exception:  # one bad message must not stop every later one to the phones
                 log.exception("sending to the phones of meeting %s failed", self.code)
+                sliced = True
             finally:
                 self._phone_busy = False
-            if len(targets or ()) > per_turn:
+            if sliced:
                 await asyncio.sleep(0)  # a big message's last slice and the next one's first are two turns
 
     # ------------------------------------------------------------ attach / resume

@@ -76,3 +76,13 @@ async def test_pings_answered_quickly_during_big_analysis(tmp_path: Path) -> Non
         await host.close()
     finally:
         server.stop()
+
+
+def test_phones_get_the_analysis_less_often_only_in_rooms_past_five_thousand() -> None:
+    """Every 5 s up to 5,000 connections; beyond, at most PHONE_BUDGET phone messages a second on average."""
+    from facilitation.analysis.scheduler import PHONE_BUDGET, PHONE_INTERVAL, phone_interval
+
+    assert phone_interval(30) == phone_interval(5_000) == PHONE_INTERVAL == 5.0
+    assert phone_interval(10_000) == 10.0
+    for phones in (6_000, 10_000, 20_000):
+        assert phones / phone_interval(phones) <= PHONE_BUDGET

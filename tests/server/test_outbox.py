@@ -254,6 +254,39 @@ async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() ->
     await outbox.close()
 
 
+async def test_a_slice_to_the_phones_also_ends_on_time() -> None:
+    """A slice of a per-phone broadcast stops after SLICE_SECONDS even below its count: a message that is slow
+    to build for each phone (here 0.2 ms each) must not hold the loop for a whole PHONE_SLICE."""
+    import time
+    from types import SimpleNamespace
+
+    from facilitation.live.fanout import CHECK_EVERY, PHONE_SLICE, SLICE_SECONDS, Fanout
+
+    outbox, log = Outbox(), Log()
+    fanout = Fanout("ABCDEF", SimpleNamespace(meeting=SimpleNamespace(seq=0)), None)  # type: ignore[arg-type]
+    for i in range(600):
+        conn, _ = _conn(outbox, log, f"p{i}")
+        conn.participant = i
+        await fanout.attach(conn, None, snapshot_stub, no_analysis)
+    built: list[float] = []
+
+    def slow(conn: Connection) -> str:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.0002:
+            pass
+        built.append(time.perf_counter())
+        return "run-1"
+
+    fanout.broadcast(slow)
+    await asyncio.sleep(0)  # one loop iteration: one slice
+    per_slice = SLICE_SECONDS / 0.0002
+    assert 2 * (per_slice + CHECK_EVERY) < PHONE_SLICE  # the count alone would not have stopped it
+    assert 0 < len(built) <= per_slice + CHECK_EVERY
+    await _until(lambda: len(built) == 600)
+    await fanout.close()
+    await outbox.close()
+
+
 async def test_room_wide_events_reach_every_phone_once_and_screen_only_events_no_phone() -> None:
     """The fan-out's fast path for room-wide events: every phone gets the statement once (the author its
     own view too), a phone that already has the event is skipped, and an analysis_published event goes
