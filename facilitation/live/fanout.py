@@ -105,11 +105,10 @@ class Fanout:
         self._connections: set[Connection] = set()
         self._screens: set[Connection] = set()
         self._phones: dict[int, set[Connection]] = {}
-        self._origins: dict[tuple[int, str], Connection] = {}
-        """(participant, op) of votes being submitted -> the connection that sent it (not echoed to it)."""
-        self._arrivals: dict[tuple[int, str], float] = {}
-        """(participant, op) of votes being submitted -> when it arrived (``time.perf_counter``), for the
-        vote -> projector histogram."""
+        self._expected: dict[tuple[int, str], tuple[Connection | None, float]] = {}
+        """(participant, op) of votes being submitted -> the connection that sent it (not echoed to it) and
+        when it arrived (``time.perf_counter``, for the vote -> projector histogram). One entry per vote, one
+        lookup per vote event."""
         self._recent: deque[Event] = deque(recent, maxlen=RECENT_EVENTS)
         self._delivered = source.meeting.seq
         self._counters_sent: dict[str, int] = {}
@@ -152,22 +151,24 @@ class Fanout:
 
     # ------------------------------------------------------------ votes in flight
 
-    def expect(self, participant: int, op: str, origin: Connection | None, arrived: float) -> None:
+    def expect(self, participant: int, op: str, origin: Connection | None, arrived: float) -> tuple[int, str]:
         """A vote is being committed: when its event comes back, do not echo it to ``origin`` (its ack confirms
-        it) and time its way to the projector from ``arrived``."""
-        self._arrivals[(participant, op)] = arrived
-        if origin is not None:
-            self._origins[(participant, op)] = origin
+        it) and time its way to the projector from ``arrived``. Returns the key :meth:`settled` is given."""
+        key = (participant, op)
+        self._expected[key] = (origin, arrived)
+        return key
 
-    def settled(self, participant: int, op: str) -> None:
+    def settled(self, key: tuple[int, str]) -> None:
         """The vote's commit ended (its event, if any, was published meanwhile)."""
-        self._origins.pop((participant, op), None)
-        self._arrivals.pop((participant, op), None)
+        self._expected.pop(key, None)
 
     # ------------------------------------------------------------ fan-out
 
-    def unseen(self, events: Sequence[Event]) -> list[Event]:
-        """The events not yet published here (a reader may redeliver after a reconnect)."""
+    def unseen(self, events: Sequence[Event]) -> Sequence[Event]:
+        """The events not yet published here (a reader may redeliver after a reconnect). They come in seq
+        order, so when the first is new, all are: ``events`` itself, without a copy (every group commit)."""
+        if events and events[0].seq > self._delivered:
+            return events
         return [e for e in events if e.seq > self._delivered]
 
     def publish(self, events: Sequence[Event]) -> None:
@@ -190,11 +191,14 @@ class Fanout:
         ~20 ms per event). A vote is not echoed to the connection that sent it.
         """
         shared: dict[tuple[str, bool], str | None] = {}
-        arrived = None
-        if isinstance(event, VoteCast) and event.op and self._arrivals:
-            arrived = self._arrivals.get((event.participant, event.op))
-        for conn in list(self._screens):
-            self._offer(conn, event, shared, arrived)
+        origin = arrived = None
+        if isinstance(event, VoteCast) and event.op:
+            expected = self._expected.get((event.participant, event.op))
+            if expected is not None:
+                origin, arrived = expected
+        if self._screens:
+            for conn in list(self._screens):
+                self._offer(conn, event, shared, arrived)
         target = event.phones()  # the event's own audience (facilitation/core/events.py)
         if target is None:
             return
@@ -202,10 +206,8 @@ class Fanout:
             self._to_every_phone(event, shared)
             return
         phones: Iterable[Connection] = self._phones.get(target, ())
-        if isinstance(event, VoteCast) and event.op and self._origins:
-            origin = self._origins.get((event.participant, event.op))
-            if origin is not None:
-                phones = [c for c in phones if c is not origin]
+        if origin is not None:
+            phones = [c for c in phones if c is not origin]
         if self._phone_work or self._phone_busy:  # behind a room-wide message still going out
             self._queue_phones(list(phones), lambda conn: self._offer(conn, event, shared), EVENT_SLICE)
             return
@@ -253,7 +255,9 @@ class Fanout:
                 view["seq"] = event.seq
                 conn.push_event(event.seq, view, self._batch_extra, arrived)
             return
-        personal = conn.participant is not None and conn.participant in self._concerned(event)
+        me = conn.participant
+        # The event's own participant first: the common case (a voter's other device) needs no set built.
+        personal = me is not None and (me == getattr(event, "participant", None) or me in self._concerned(event))
         key = (conn.role, personal)
         if personal or key not in shared:
             view = view_for(event, conn.role, conn.participant, self._meeting)

@@ -136,6 +136,10 @@ class Ownership:
     def bind(self, writer: LogWriter) -> None:
         self.writer = writer
 
+    def decides_here(self) -> bool:
+        """The owner, past its first campaign: :meth:`decide` would return None at once."""
+        return self.token is not None and self.ready.is_set()
+
     async def decide(self, command: Command) -> Committed | None:
         if not self.ready.is_set():
             with contextlib.suppress(TimeoutError):

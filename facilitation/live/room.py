@@ -231,15 +231,14 @@ class Room:
             raise StoreUnavailable("store_unavailable", f"meeting {self.code} was closed here; look it up again")
         started = self._last_used = time.perf_counter()
         self._in_flight += 1
-        vote = command if isinstance(command, Vote) else None
-        if vote is not None:
-            self._fanout.expect(vote.participant, vote.op, origin, started)
+        vote = self._fanout.expect(command.participant, command.op, origin, started) \
+            if isinstance(command, Vote) else None
         try:
             committed = await self._writer.submit(command)
         finally:
             self._in_flight -= 1
             if vote is not None:
-                self._fanout.settled(vote.participant, vote.op)
+                self._fanout.settled(vote)
         metrics.COMMAND_SECONDS.observe(time.perf_counter() - started)
         return committed
 

@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -86,6 +86,10 @@ class Authority(Protocol):
     def bind(self, writer: LogWriter) -> None:
         """Called once by the writer it serves."""
 
+    def decides_here(self) -> bool:
+        """Whether :meth:`decide` would say "apply here" at once, without waiting for anything: the writer then
+        does not await it (a coroutine per vote on the hot path, for an answer known in advance)."""
+
     async def decide(self, command: Command) -> Committed | None:
         """None: apply the command here. Otherwise the owner's answer to it (forwarded)."""
 
@@ -109,6 +113,9 @@ class _Embedded:
 
     def bind(self, writer: LogWriter) -> None:
         return None
+
+    def decides_here(self) -> bool:
+        return True
 
     async def decide(self, command: Command) -> Committed | None:
         return None
@@ -154,7 +161,7 @@ class Writer(Protocol):
     async def create(self, events: Sequence[Event]) -> None:
         """Store the meeting's first events (raises ``MeetingExists`` if its code is taken)."""
 
-    async def submit(self, command: Command) -> Committed:
+    def submit(self, command: Command) -> Awaitable[Committed]:
         """Apply, make durable, return what to acknowledge. Raises ClientError on refusal or failure."""
 
     async def append_server_event(self, make: Callable[[int, float], Event]) -> Event:
@@ -222,30 +229,64 @@ class LogWriter:
                 log.exception("meeting %s: ownership listener failed", self.code)
 
     def observe(self, events: Sequence[Event]) -> None:
-        for event in events:
-            if event.seq > self._meeting.seq:
-                self._meeting.evolve(event)
-            if event.seq > self._durable:
-                self._durable = event.seq
+        """Events come in seq order: when the last one is not ahead of the replica (this writer's own, the
+        usual case), there is nothing to fold and no loop to run."""
+        if not events:
+            return
+        last = events[-1].seq
+        if last > self._meeting.seq:
+            for event in events:
+                if event.seq > self._meeting.seq:
+                    self._meeting.evolve(event)
+        if last > self._durable:
+            self._durable = last
         self.authority.observed(self._durable)
 
     async def create(self, events: Sequence[Event]) -> None:
         await self.log.create_meeting(self.code, events)
         self._durable = max(self._durable, events[-1].seq)
 
-    async def submit(self, command: Command) -> Committed:
+    def submit(self, command: Command) -> Awaitable[Committed]:
+        """Not a coroutine itself: when the authority decides here at once (embedded, or the owner in Redis
+        mode), the caller awaits :meth:`apply_here` directly, one coroutine layer fewer on every vote."""
+        if self.authority.decides_here():
+            return self.apply_here(command)
+        return self._decide(command)
+
+    async def _decide(self, command: Command) -> Committed:
         forwarded = await self.authority.decide(command)
         if forwarded is not None:
             return forwarded
         return await self.apply_here(command)
 
     async def apply_here(self, command: Command) -> Committed:
-        """Apply and commit in this process (the authority said so, or it serves a forwarded command)."""
+        """Apply and commit in this process (the authority said so, or it serves a forwarded command).
+
+        The vote's whole commit path in one coroutine (apply, join the open group, await its durability):
+        each coroutine layer is resumed on every wake-up, and this is the hot path of the server."""
         if self._stale or self._recovery is not None:  # else the replica is current: no coroutine to run
             await self._current()
         if not self.authority.is_owner():  # stepped down while recovering: the sender resends to the owner
             raise StoreUnavailable("store_unavailable", f"this worker no longer owns meeting {self.code}; resend")
-        return await self._apply(command)
+        applied = self._meeting.apply(command, time.time())
+        events = applied.events
+        if not events:
+            await self._quiet()  # a repeat is acknowledged only once what it repeats is durable
+            return Committed(events, applied.result, applied.duplicate, self._durable)
+        error: ClientError | None = None
+        waiter = self._join(events)
+        try:
+            await waiter
+        except ClientError as exc:
+            error = exc
+        finally:
+            self._left()
+        if error is not None:
+            await self._recover(error)
+        seq = events[-1].seq
+        if seq > self._durable:
+            self._durable = seq
+        return Committed(events, applied.result, applied.duplicate, seq)
 
     async def append_server_event(self, make: Callable[[int, float], Event]) -> Event:
         self._require_owner()
@@ -291,17 +332,24 @@ class LogWriter:
         if not self.authority.is_owner():
             raise StoreUnavailable("store_unavailable", f"this worker does not own meeting {self.code}")
 
-    async def _apply(self, command: Command) -> Committed:
-        """Apply and commit; the caller made sure the replica is current (no await between that and here)."""
-        applied = self._meeting.apply(command, time.time())
-        if not applied.events:
-            await self._quiet()  # a repeat is acknowledged only once what it repeats is durable
-            return Committed(applied.events, applied.result, applied.duplicate, self._durable)
-        await self._commit(applied.events)
-        return Committed(applied.events, applied.result, applied.duplicate, applied.events[-1].seq)
-
     async def _commit(self, events: list[Event]) -> None:
-        """Make events the replica already holds durable; on failure take the one recovery path.
+        """Make events the replica already holds durable; on failure take the one recovery path (a server
+        event's path: :meth:`apply_here` does the same inline for commands)."""
+        error: ClientError | None = None
+        waiter = self._join(events)
+        try:
+            await waiter
+        except ClientError as exc:
+            error = exc
+        finally:
+            self._left()
+        if error is not None:
+            await self._recover(error)
+        if events[-1].seq > self._durable:
+            self._durable = events[-1].seq
+
+    def _join(self, events: list[Event]) -> asyncio.Future[None]:
+        """Put events in the open group, opening one if none is: the future says when they are durable.
 
         Group commit: the commands decided in one turn of the event loop go to the log as one append
         (:meth:`_flush`, scheduled for the next turn), so a burst of votes costs one store round trip, one
@@ -309,31 +357,30 @@ class LogWriter:
         its events are durable; the appends stay in seq order (one group at a time is opened, groups are
         flushed in the order they were opened, and the store keeps its queue's order). An item the store
         refuses still fails only its own command (:meth:`_append` splits the group)."""
+        if not self._inflight:
+            self._settled.clear()
         self._inflight += 1
-        self._settled.clear()
-        error: ClientError | None = None
         group = self._group
         if group is None:
             loop = asyncio.get_running_loop()
             group = self._group = _Group([], loop)
             loop.call_soon(self._flush)
-        waiter: asyncio.Future[None] = group.loop.create_future()
+        waiter: asyncio.Future[None] = asyncio.Future(loop=group.loop)  # loop.create_future() without its call
         group.entries.append((events, waiter))
-        try:
-            await waiter
-        except ClientError as exc:
-            error = exc
-        finally:
-            self._inflight -= 1
-            if not self._inflight:
-                self._settled.set()
-        if error is not None:
-            self._stale = True
-            with contextlib.suppress(ClientError):
-                await self._current()
-            raise error
-        if events[-1].seq > self._durable:
-            self._durable = events[-1].seq
+        return waiter
+
+    def _left(self) -> None:
+        """A command's wait for its group ended (durable, failed or cancelled)."""
+        self._inflight -= 1
+        if not self._inflight:
+            self._settled.set()
+
+    async def _recover(self, error: ClientError) -> None:
+        """The one failure path: the replica holds events the log may lack; rebuild it, then refuse."""
+        self._stale = True
+        with contextlib.suppress(ClientError):
+            await self._current()
+        raise error
 
     def _flush(self) -> None:
         """Send the open group to the log (a task of its own: a command cancelled while it waits cannot
@@ -355,6 +402,10 @@ class LogWriter:
                     _settle(waiter, error)
                 else:
                     _settle(waiter, StoreUnavailable("store_unavailable", "an earlier write failed; resend"))
+        elif error is None:
+            for _, waiter in group.entries:
+                if not waiter.done():  # a command cancelled while it waited
+                    waiter.set_result(None)
         else:
             for _, waiter in group.entries:
                 _settle(waiter, error)
