@@ -19,6 +19,7 @@ module, :mod:`facilitation.core.commands`):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
@@ -111,6 +112,33 @@ def _field_names(cls: type[Event]) -> tuple[str, ...]:
     return names
 
 
+_DICT_MAKERS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
+
+
+def _dict_maker(cls: type[Event]) -> Callable[[Any], dict[str, Any]]:
+    """``cls``'s ``to_dict``, made for its fields: one dict display, ``{"seq": self.seq, ..., "type": ...}``.
+
+    Why generated: it runs for every event stored and sent (twice per vote), and a comprehension over the
+    field names with ``getattr`` cost several times a literal's attribute loads (not dataclasses.asdict
+    either: it deep-copies every value). A subclass that inherits it makes its own on its first call."""
+    maker = _DICT_MAKERS.get(cls)
+    if maker is not None:
+        return maker
+    names = _field_names(cls)
+    items = "".join(f"{name!r}: self.{name}, " for name in names)
+    source = (f"def to_dict(self):\n"
+              f"    if type(self) is not cls:\n"
+              f"        return base(self)\n"
+              f"    return {{{items}'type': {cls.type!r}}}\n")
+    scope: dict[str, Any] = {"cls": cls, "base": Event.to_dict}
+    exec(source, scope)  # the source is made of the dataclass's own field names, nothing else
+    made: Callable[[Any], dict[str, Any]] = scope["to_dict"]
+    maker = _DICT_MAKERS[cls] = made
+    maker.__qualname__ = f"{cls.__name__}.to_dict"
+    maker.__doc__ = Event.to_dict.__doc__
+    return maker
+
+
 def _phone_mode(cls: type[Event]) -> str:
     """How the default :meth:`Event.phones` picks phones for ``cls``: the widest phone audience declared."""
     mode = _PHONE_MODE.get(cls)
@@ -130,9 +158,13 @@ class Event:
     """What each kind of client receives for this event (a host always receives :meth:`public`)."""
 
     def to_dict(self) -> dict[str, Any]:
-        # Not dataclasses.asdict: it deep-copies every value and was a visible share of a vote's cost.
-        data = {name: getattr(self, name) for name in _field_names(type(self))}
-        data["type"] = self.type
+        """The stored form: every field, then ``type``. The first call for a class installs that class's own
+        :func:`_dict_maker` in its place (this body then runs once per class)."""
+        cls = type(self)
+        maker = _dict_maker(cls)
+        if "to_dict" not in cls.__dict__:  # never over a class's own to_dict (one that calls this one)
+            cls.to_dict = maker  # type: ignore[method-assign,assignment]
+        data: dict[str, Any] = maker(self)
         return data
 
     def public(self) -> dict[str, Any]:
@@ -331,19 +363,23 @@ class VoteCast(Event):
     audience: ClassVar[tuple[Audience, ...]] = (Audience("vote", phone=OWN, projector=ALL, host=ALL),)
 
     def evolve(self, meeting: Meeting) -> None:
-        mine = meeting.votes.setdefault(self.participant, {})
-        statement = meeting.statements[self.statement]
-        previous = mine.get(self.statement)
+        participant, sid = self.participant, self.statement
+        mine = meeting.votes.get(participant)
+        if mine is None:
+            mine = meeting.votes[participant] = {}
+        statement = meeting.statements[sid]
+        tally = statement.tally
+        previous = mine.get(sid)
         if previous is None:
             meeting.vote_count += 1
             statement.votes += 1
             if statement.state is StatementState.ACCEPTED:
-                meeting.voted_accepted[self.participant] = meeting.voted_accepted.get(self.participant, 0) + 1
+                meeting.voted_accepted[participant] = meeting.voted_accepted.get(participant, 0) + 1
         else:
-            statement.tally[previous] -= 1
+            tally[previous] -= 1
         value = _VALUES.get(self.value, self.value)
-        mine[self.statement] = value
-        statement.tally[value] = statement.tally.get(value, 0) + 1
+        mine[sid] = value
+        tally[value] = tally.get(value, 0) + 1
         for listener in meeting.vote_listeners:  # a feature that follows votes (rounds): usually none
             listener(self)
 

@@ -97,6 +97,7 @@ __all__ = [
 :mod:`facilitation.core.state`; they are importable from here too, as before the split."""
 
 P = TypeVar("P", bound=MeetingPart)
+_OPS_AT_MOST = OPS_REMEMBERED + OPS_SLACK
 
 
 @dataclass(slots=True)
@@ -307,7 +308,7 @@ class Meeting:
             if seen is None:
                 seen = self.ops[actor] = {}
             seen[op] = event.remembered()
-            if len(seen) > OPS_REMEMBERED + OPS_SLACK:  # the oldest go, the newest OPS_REMEMBERED stay
+            if len(seen) > _OPS_AT_MOST:  # the oldest go, the newest OPS_REMEMBERED stay
                 self.ops[actor] = dict(islice(seen.items(), len(seen) - OPS_REMEMBERED, None))
 
     def statements_changed(self) -> None:

@@ -100,6 +100,8 @@ class Rounds:
 
     def on_vote(self, vote: VoteCast) -> None:
         """Every vote, live and on replay: a vote on a statement of the open round is that round's."""
+        if not self.rounds:  # no round yet (most meetings): the whole cost of following votes
+            return
         current = self.current
         if current is not None and vote.statement in current.before:
             current.after.setdefault(vote.statement, {})[vote.participant] = vote.value

@@ -15,6 +15,7 @@ from facilitation.core.state import (
     MAX_REASON_CHARS,
     MAX_STATEMENT_CHARS,
     MAX_STATEMENTS,
+    PARTICIPANT_PHASES,
     CommandRefused,
     ModerationMode,
     Phase,
@@ -106,12 +107,20 @@ def post(meeting: Meeting, command: PostStatement, now: float) -> list[Event]:
     return events
 
 
+_VOTE_PHASES = PARTICIPANT_PHASES["vote"]
+
+
 def vote(meeting: Meeting, command: Vote, now: float) -> list[Event]:
-    meeting.require_participant(command.participant)
-    meeting.require_phase("vote")
-    statement = meeting.statements.get(command.statement)
+    """The hot path of the server: each check is tested inline and the shared helper is called only to
+    refuse (with its one message), so an accepted vote makes no call it does not need."""
+    participant, sid = command.participant, command.statement
+    if participant not in meeting.participants:
+        meeting.require_participant(participant)
+    if meeting.phase not in _VOTE_PHASES:
+        meeting.require_phase("vote")
+    statement = meeting.statements.get(sid)
     if statement is None:
-        raise CommandRefused("unknown_statement", f"no statement {command.statement}", status=404)
+        raise CommandRefused("unknown_statement", f"no statement {sid}", status=404)
     if statement.state is not StatementState.ACCEPTED:
         raise CommandRefused(
             "not_votable", f"statement {statement.id} is {statement.state.value}, not open for votes"
@@ -120,11 +129,9 @@ def vote(meeting: Meeting, command: Vote, now: float) -> list[Event]:
     if command.value not in meeting.settings.vote_values:
         allowed = ", ".join(meeting.settings.vote_values)
         raise CommandRefused("invalid_vote", f"vote must be one of {allowed} on this meeting's scale")
-    previous = meeting.votes.get(command.participant, {}).get(command.statement, "")
-    return [
-        VoteCast(meeting.next_seq(), now, command.participant, command.statement, command.value, command.op,
-                 previous)
-    ]
+    mine = meeting.votes.get(participant)
+    previous = "" if mine is None else mine.get(sid, "")
+    return [VoteCast(meeting.seq + 1, now, participant, sid, command.value, command.op, previous)]
 
 
 _TARGETS = {"accept": StatementState.ACCEPTED, "reject": StatementState.REJECTED, "hide": StatementState.HIDDEN}
