@@ -208,6 +208,8 @@ class Fanout:
         phones: Iterable[Connection] = self._phones.get(target, ())
         if origin is not None:
             phones = [c for c in phones if c is not origin]
+            if not phones:  # the voter's only device sent it (the usual vote): nobody else to tell
+                return
         if self._phone_work or self._phone_busy:  # behind a room-wide message still going out
             self._queue_phones(list(phones), lambda conn: self._offer(conn, event, shared), EVENT_SLICE)
             return
