@@ -109,6 +109,78 @@ def _install(folder: str) -> None:
     uvicorn.server.Server.serve = serve_watched  # type: ignore[method-assign]
 
 
+TURN = 0.010
+"""A loop iteration logged by :func:`_install_turns` when it used this much of the main thread's CPU."""
+PART = 0.0005
+"""A callback listed inside a logged iteration when it used this much."""
+
+
+def _install_turns(folder: str) -> None:
+    """``FACILITATION_STALL_TURNS=1``: the server runs on asyncio's own loop instead of uvloop, and every loop
+    iteration that uses :data:`TURN` of the main thread's CPU becomes a line in ``turns-<pid>.jsonl`` with its
+    callbacks over :data:`PART` by name (a task's coroutine, or the callback's qualified name) and the
+    collections inside it. The attribution uvloop's C loop cannot give; the costs of the Python code are the
+    same on either loop, the loop's own are not."""
+    import asyncio.base_events
+    import asyncio.events
+
+    import uvicorn.config
+
+    uvicorn.config.LOOP_FACTORIES["auto"] = uvicorn.config.LOOP_FACTORIES["asyncio"]
+    out = Path(folder, f"turns-{os.getpid()}.jsonl").open("a")  # noqa: SIM115 - open for the process lifetime
+    parts: list[tuple[float, str]] = []
+    collections_in: list[tuple[int, float]] = []
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.thread_time()
+        else:
+            collections_in.append((info.get("generation", -1), time.thread_time() - gc_started[0]))
+
+    gc.callbacks.append(on_gc)
+
+    def name(handle: Any) -> str:
+        callback = handle._callback
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            coro = owner.get_coro()
+            frame = getattr(coro, "cr_frame", None)
+            where = f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno}" if frame is not None else ""
+            return f"task {getattr(coro, '__qualname__', coro)} {where}"
+        return getattr(callback, "__qualname__", repr(callback))[:120]
+
+    run = asyncio.events.Handle._run
+
+    def timed_run(self: Any) -> None:
+        started = time.thread_time()
+        label = name(self)  # before: a task's frame moves on while it runs
+        run(self)
+        used = time.thread_time() - started
+        if used >= PART:
+            parts.append((used, label))
+
+    asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+    loop_class: Any = asyncio.base_events.BaseEventLoop
+    run_once = loop_class._run_once
+
+    def timed_run_once(self: Any) -> None:
+        parts.clear()
+        collections_in.clear()
+        started, wall = time.thread_time(), time.perf_counter()
+        run_once(self)
+        used = time.thread_time() - started
+        if used >= TURN:
+            out.write(json.dumps({"t": time.time(), "cpu_ms": round(used * 1000, 1),
+                                  "wall_ms": round((time.perf_counter() - wall) * 1000, 1),
+                                  "gc": [(g, round(c * 1000, 1)) for g, c in collections_in],
+                                  "parts": sorted(((round(u * 1000, 1), n) for u, n in parts), reverse=True)[:8]})
+                      + "\n")
+            out.flush()
+
+    loop_class._run_once = timed_run_once
+
+
 def summarise(folder: str, window: float) -> None:
     """The stalls of the last ``window`` seconds of each file: how many, how many with ≥ 20 ms of the server's
     own CPU, the collections among them by generation, and where the others' stacks were."""
@@ -138,4 +210,7 @@ _folder = os.environ.get("FACILITATION_STALLDIR")
 if __name__ == "__main__":
     summarise(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 75.0)
 elif _folder and "serve" in sys.orig_argv:
-    _install(_folder)
+    if os.environ.get("FACILITATION_STALL_TURNS") == "1":
+        _install_turns(_folder)
+    else:
+        _install(_folder)

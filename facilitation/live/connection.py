@@ -120,12 +120,14 @@ class Outbox:
     def _turn(self) -> None:
         self._turn_due = None
         screens, replies, phones = self._screens, self._replies, self._phones
+        deadline = time.perf_counter() + TURN_SECONDS
         while screens:
             _serve(screens.popleft())
-        while replies:
+        while replies:  # answers first, within the turn's time (a burst of them was 30 ms at 10,000 phones)
             _serve(replies.popleft())
-        deadline = time.perf_counter() + TURN_SECONDS
-        while phones:
+            if time.perf_counter() > deadline:
+                break
+        while phones:  # at least one phone a turn, so a stream of answers never starves the rest
             _serve(phones.popleft())
             if time.perf_counter() > deadline:
                 break

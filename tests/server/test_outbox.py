@@ -254,6 +254,23 @@ async def test_a_per_phone_broadcast_is_built_in_slices_and_keeps_its_order() ->
     await outbox.close()
 
 
+async def test_a_burst_of_answers_is_written_over_turns_that_end_on_time() -> None:
+    """Answers (acks, pongs) go before other phones' messages but within the turn's time: 200 answers that
+    each take 0.5 ms to write are not written in one 100 ms turn, and a waiting phone still gets its turn."""
+    outbox, log = Outbox(), Log()
+    answered = [_conn(outbox, log, f"a{i}", cost=0.0005)[0] for i in range(200)]
+    other, _ = _conn(outbox, log, "other")
+    other.send("broadcast")
+    for conn in answered:
+        conn.reply("ack")
+    await asyncio.sleep(0)  # one loop iteration: one turn
+    per_turn = TURN_SECONDS / 0.0005
+    assert 0 < sum(text == "ack" for _, text in log) <= per_turn + 1
+    assert ("other", "broadcast") in log  # one phone a turn at least
+    await _until(lambda: sum(text == "ack" for _, text in log) == 200)
+    await outbox.close()
+
+
 async def test_a_slice_to_the_phones_also_ends_on_time() -> None:
     """A slice of a per-phone broadcast stops after SLICE_SECONDS even below its count: a message that is slow
     to build for each phone (here 0.2 ms each) must not hold the loop for a whole PHONE_SLICE."""
