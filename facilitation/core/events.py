@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
+from facilitation.core.frozen import quick_init
 from facilitation.core.state import (
     HOST,
     HOST_SETTINGS,
@@ -350,6 +351,7 @@ class StatementPosted(Event):
         return None
 
 
+@quick_init  # made once per vote: see facilitation/core/frozen.py
 @dataclass(frozen=True, slots=True)
 class VoteCast(Event):
     participant: int

@@ -10,6 +10,7 @@ from facilitation.core.command import HOSTS, PARTICIPANTS, Command, CommandSpec,
 from facilitation.core.commands.agenda import check_current
 from facilitation.core.events import Event, Fingerprint, StatementModerated, StatementPosted, VoteCast
 from facilitation.core.fields import WORD, Field, int_field, text_field
+from facilitation.core.frozen import quick_init
 from facilitation.core.state import (
     HOST,
     MAX_REASON_CHARS,
@@ -46,6 +47,7 @@ class PostStatement(Command):
         return ("post", normalize_text(self.text))
 
 
+@quick_init  # made once per vote: see facilitation/core/frozen.py
 @dataclass(frozen=True, slots=True)
 class Vote(Command):
     participant: int
