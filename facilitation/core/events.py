@@ -125,7 +125,7 @@ def _dict_maker(cls: type[Event]) -> Callable[[Any], dict[str, Any]]:
     maker = _DICT_MAKERS.get(cls)
     if maker is not None:
         return maker
-    names = _field_names(cls)
+    names = [f.name for f in fields(cls)]  # the class's own: _field_names is keyed by the type's name
     items = "".join(f"{name!r}: self.{name}, " for name in names)
     source = (f"def to_dict(self):\n"
               f"    if type(self) is not cls:\n"

@@ -65,6 +65,18 @@ def test_a_subclass_stores_its_own_fields_not_its_parents() -> None:
         "type": "vote"}
 
 
+def test_a_subclass_without_a_type_of_its_own_still_stores_its_fields() -> None:
+    """A subclass that keeps its parent's ``type`` still stores its own extra field."""
+
+    @dataclass(frozen=True, slots=True)
+    class TaggedVote(VoteCast):
+        tag: str = "t"
+
+    assert VoteCast(1, 2.0, 3, 4, "agree", "op").to_dict()["type"] == "vote"
+    data = TaggedVote(5, 6.0, 3, 4, "agree", "op2", tag="x").to_dict()
+    assert data["tag"] == "x" and data["type"] == "vote" and data["seq"] == 5
+
+
 def test_the_dict_is_a_fresh_one_each_call() -> None:
     """Callers add keys to it (a view's ``seq``): two calls never share a dict."""
     event = VoteCast(1, 2.0, 3, 4, "agree", "op")
