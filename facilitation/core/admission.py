@@ -197,13 +197,20 @@ class CommandLimiter:
         self._buckets: dict[tuple[str, int], TokenBucket] = {}
 
     def allow(self, code: str, participant: int) -> bool:
+        return self.bucket(code, participant).take()
+
+    def bucket(self, code: str, participant: int) -> TokenBucket:
+        """The participant's bucket, which every connection of theirs takes from: a connection may keep it
+        (one lookup per connection, not per command). Kept after the table forgot it, it still limits that
+        connection, and the participant's other connections start a new one with a full burst, as any
+        forgotten participant does."""
         key = (code, participant)
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= self.MAX_KEYS:
                 del self._buckets[next(iter(self._buckets))]
             bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self._clock)
-        return bucket.take()
+        return bucket
 
 
 class CodeGate:

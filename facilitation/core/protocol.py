@@ -66,29 +66,25 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
             raise ProtocolError("malformed", "the message is nested too deeply", op=_scan_op(raw)) from None
         except ValueError:
             raise ProtocolError("malformed", "the message is not valid JSON") from None
-    if not isinstance(data, dict):
+    if type(data) is not dict:
         raise ProtocolError("malformed", "a message must be a JSON object")
     op = check_op(data.get("op", ""))
-    try:
-        return _message(data, op)
+    try:  # the message itself, in this function: it runs for every frame of every phone
+        version = data.get("v", PROTOCOL_VERSION)
+        if type(version) is not int or version != PROTOCOL_VERSION:
+            raise ProtocolError("unsupported_version", f"this server speaks protocol version {PROTOCOL_VERSION}")
+        kind = data.get("type")
+        if kind is None:
+            raise ProtocolError("missing_field", "a message needs a 'type'")
+        spec = SPECS.get(kind) if type(kind) is str else None
+        if spec is None:
+            raise ProtocolError("unknown_type", f"unknown message type {ascii(kind)[:40]}")
+        if not op and spec.needs_op:
+            raise ProtocolError("missing_field", f"a {kind!r} command needs an 'op' (client operation id)")
+        return ClientMessage(kind, op, validate(spec, data))
     except ClientError as exc:
         exc.op = exc.op or op
         raise
-
-
-def _message(data: dict[str, Any], op: str) -> ClientMessage:
-    version = data.get("v", PROTOCOL_VERSION)
-    if type(version) is not int or version != PROTOCOL_VERSION:
-        raise ProtocolError("unsupported_version", f"this server speaks protocol version {PROTOCOL_VERSION}")
-    kind = data.get("type")
-    if kind is None:
-        raise ProtocolError("missing_field", "a message needs a 'type'")
-    spec = SPECS.get(kind) if isinstance(kind, str) else None
-    if spec is None:
-        raise ProtocolError("unknown_type", f"unknown message type {ascii(kind)[:40]}")
-    if spec.needs_op and not op:
-        raise ProtocolError("missing_field", f"a {kind!r} command needs an 'op' (client operation id)")
-    return ClientMessage(spec.type, op, validate(spec, data))
 
 
 TOO_BIG = 2**64

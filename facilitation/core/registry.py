@@ -61,6 +61,7 @@ __all__ = [
     "Field",
     "Routed",
     "check_op",
+    "command_of",
     "decode_command",
     "dispatch",
     "encode_command",
@@ -101,12 +102,13 @@ def validate(spec: CommandSpec, data: Mapping[str, Any]) -> dict[str, Any]:
     A field sent as ``null`` counts as absent."""
     fields: dict[str, Any] = {}
     for field in spec.fields:
-        value = data.get(field.name)
+        name = field.name
+        value = data.get(name)
         if value is None:
             if field.required:
-                raise ProtocolError("missing_field", f"a {spec.type!r} message needs the field {field.name!r}")
+                raise ProtocolError("missing_field", f"a {spec.type!r} message needs the field {name!r}")
             continue
-        fields[field.name] = field.check(value, field.name)
+        fields[name] = field.check(value, name)
     return fields
 
 
@@ -131,18 +133,22 @@ def dispatch(message: ClientMessage, role: str, participant: int | None) -> Rout
     """Check that ``role`` may send ``message`` and build its meeting command: the WebSocket dispatch.
 
     Every refusal carries the message's op."""
+    return Routed(message.type, message.op, message.fields, command_of(message, role, participant))
+
+
+def command_of(message: ClientMessage, role: str, participant: int | None) -> Command | None:
+    """:func:`dispatch`'s check and command alone (None: a session message), what the session calls on every
+    frame. Every refusal carries the message's op."""
     spec, roles, build = _ROUTES[message.type]
-    op = message.op
     try:
         if role not in roles:
             if not roles:
                 raise ProtocolError("already_greeted", "this connection already said hello")
             raise _forbidden(spec, role)
-        command = None if build is None else build(Args(op, message.fields, participant))
+        return None if build is None else build(Args(message.op, message.fields, participant))
     except ClientError as exc:
-        exc.op = exc.op or op
+        exc.op = exc.op or message.op
         raise
-    return Routed(spec.type, op, message.fields, command)
 
 
 def parse_http_command(kind: str, data: Mapping[str, Any], participant: int | None = None) -> Command:

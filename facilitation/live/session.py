@@ -236,6 +236,8 @@ class Session:
         self._connections = connections
         self._joins = joins
         self._commands = commands
+        self._command_bucket: TokenBucket | None = None
+        """This participant's command bucket (the limiter's, shared by their connections), once looked up."""
         self._observer: Observer = observer if observer is not None else _Unobserved()
         self._clock = clock
         self._gate = CodeGate(attempts, address, raw_code)
@@ -364,7 +366,8 @@ class Session:
     # ------------------------------------------------------------ commands
 
     def receive(self, raw: str | bytes) -> list[Action]:
-        """A frame after the hello."""
+        """A frame after the hello. (Every frame of every phone comes here: the command's way is written out in
+        this one method, the session's own messages answered apart.)"""
         if self.state != "open":
             return []
         self.last_heard = self._clock()
@@ -372,36 +375,48 @@ class Session:
         op = ""
         try:
             message = parse_client_message(raw)
-            op = message.op
+            op, kind = message.op, message.type
             if throttled:
                 raise ClientError("rate_limited", "too many messages: slow down and resend", status=429)
-            self._observer.command(message.type)
-            return self._dispatch(message)
+            self._observer.command(kind)
+            if kind == "ping":
+                return [Send({"v": PROTOCOL_VERSION, "type": "pong", "seq": self._room().seq})]
+            participant = self.participant
+            command = registry.command_of(message, self.role, participant)  # role checks; builds the command
+            if participant is not None:
+                bucket = self._command_bucket
+                if bucket is None:
+                    bucket = self._command_bucket = self._commands.bucket(self._room().code, participant)
+                if not bucket.take():
+                    raise ClientError("rate_limited", "too many commands: slow down and resend", status=429,
+                                      op=op)
+            if command is not None:
+                return [Submit(command, op, kind)]
+            return self._answer(message)
         except ClientError as exc:
             return self._error(exc, exc.op if isinstance(exc, ProtocolError) and exc.op else op,
                                throttled=throttled)
 
-    def _dispatch(self, message: ClientMessage) -> list[Action]:
+    def _room(self) -> RoomView:
         room = self.room
         assert room is not None
-        if message.type == "ping":
-            return [Send({"v": PROTOCOL_VERSION, "type": "pong", "seq": room.seq})]
-        routed = registry.dispatch(message, self.role, self.participant)  # role checks; builds the command
-        op, participant = routed.op, self.participant
-        if participant is not None and not self._commands.allow(room.code, participant):
-            raise ClientError("rate_limited", "too many commands: slow down and resend", status=429, op=op)
-        if routed.command is not None:
-            return [Submit(routed.command, op, routed.type)]
-        if routed.type == "typing":
+        return room
+
+    def _answer(self, message: ClientMessage) -> list[Action]:
+        """A session message that passed the role check and the command limit: typing, next, analysis."""
+        room = self._room()
+        participant = self.participant
+        if message.type == "typing":
             assert participant is not None
-            room.typing(participant, bool(routed.fields["active"]))
+            room.typing(participant, bool(message.fields["active"]))
             return []
-        if routed.type == "next":
+        if message.type == "next":
             assert participant is not None
             return [Send({"v": PROTOCOL_VERSION, "type": "next", **room.next_for(participant)})]
         if not room.has_control:  # the host's "analysis" control
-            raise ClientError("unavailable", "live analysis is not running on this server", status=503, op=op)
-        return [Control(routed.fields["action"], op)]
+            raise ClientError("unavailable", "live analysis is not running on this server", status=503,
+                              op=message.op)
+        return [Control(message.fields["action"], message.op)]
 
     def applied(self, submit: Submit, applied: Outcome) -> list[Action]:
         """The room applied ``submit`` and its events are durable: acknowledge it."""
@@ -412,14 +427,15 @@ class Session:
             self.participant = participant
             return self._welcome({"participant": participant, "token": self._token,
                                   "new": bool(applied.result.get("new"))})
+        duplicate = applied.duplicate
         ack: dict[str, Any] = {
             "v": PROTOCOL_VERSION, "type": "ack", "op": submit.op, "result": applied.result,
             "seq": applied.seq,  # the command's own durable event, never one still in flight
         }
-        if applied.duplicate:
+        if duplicate:
             ack["duplicate"] = True
         if submit.kind == "vote":
-            if not applied.duplicate:
+            if not duplicate:
                 self._observer.vote()
             assert self.participant is not None
             ack.update(room.next_for(self.participant))

@@ -255,6 +255,24 @@ async def test_roles_are_checked_before_anything_is_submitted(world: World) -> N
     assert reply is not None and reply["type"] == "ack" and reply["result"]["state"] == "accepted"
 
 
+async def test_a_participants_connections_share_one_command_limit(world: World) -> None:
+    """Commands beyond the participant's burst are refused whichever of their devices sends them, and the
+    bucket refills with time (each connection keeps the limiter's bucket, never one of its own)."""
+    first = await world.phone(token=TOKEN)
+    second = await world.phone(token=TOKEN)
+    burst = int(world.commands.burst)
+    codes = []
+    for i in range(burst + 2):
+        phone = (first, second)[i % 2]
+        reply = await phone.frame(type="next", op=f"n{i}")
+        assert reply is not None
+        codes.append(reply["error"]["code"] if reply["type"] == "error" else "ok")
+    assert codes == ["ok"] * burst + ["rate_limited"] * 2
+    world.clock.now += 1.0
+    reply = await first.frame(type="next", op="later")
+    assert reply is not None and reply["type"] == "next"
+
+
 async def test_ping_next_and_a_second_hello(world: World) -> None:
     phone = await world.phone()
     assert phone.room is not None
