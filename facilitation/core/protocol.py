@@ -30,6 +30,7 @@ __all__ = [
     "ClientMessage",
     "ProtocolError",
     "dumps",
+    "dumps_answer",
     "error_message",
     "parse_client_message",
 ]
@@ -179,6 +180,16 @@ def dumps(message: dict[str, Any]) -> str:
         return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_answer(message: dict[str, Any]) -> str:
+    """:func:`dumps` for a message whose keys are all strings, as an ack or an error is: orjson without its
+    non-string-keys option, which costs ~40 % of a small message's encoding. The same text as :func:`dumps`;
+    any other message (an integer key, anything orjson refuses) is simply encoded by :func:`dumps`."""
+    try:
+        return orjson.dumps(message).decode()
+    except TypeError:
+        return dumps(message)
 
 
 def error_message(error: ClientError, op: str = "") -> dict[str, Any]:

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from facilitation import metrics
 from facilitation.core.errors import ClientError
 from facilitation.core.meeting import MeetingSettings
+from facilitation.core.protocol import dumps_answer
 from facilitation.live.connection import Connection, encode
 from facilitation.live.hub import Hub
 from facilitation.live.room import Room, UnknownMeeting
@@ -94,18 +95,15 @@ class MetricsObserver:
 
     def __init__(self) -> None:
         self._errors: dict[str, Any] = {}
-
-    def command(self, kind: str) -> None:
-        metrics.COMMANDS.inc(kind)
+        self.command: Callable[[str], None] = metrics.COMMANDS.inc
+        """Every frame's count, straight to the counter (the counters' own methods: no call in between)."""
+        self.vote: Callable[[], None] = metrics.VOTES.inc
 
     def error(self, code: str) -> None:
         child = self._errors.get(code)
         if child is None:
             child = self._errors[code] = metrics.ERRORS.labels(code)
         child.inc()
-
-    def vote(self) -> None:
-        metrics.VOTES.inc()
 
 
 OBSERVER = MetricsObserver()
@@ -222,8 +220,9 @@ class _Pump:
                 else:
                     actions = session.applied(submit, committed)
                 ack = actions[0] if len(actions) == 1 else None
-                if type(ack) is Send:
-                    conn.reply(ack.message)  # queued: no coroutine per ack
+                if type(ack) is Send:  # queued: no coroutine per ack
+                    answer = ack.message
+                    conn.reply(answer if isinstance(answer, str) else dumps_answer(answer))
                     continue
             if not await self._perform(actions):
                 return

@@ -44,3 +44,14 @@ def test_an_invalid_op_in_a_deep_frame_is_left_out() -> None:
 def test_broken_json_is_refused_without_an_op() -> None:
     error = refusal('{"type":"vote","op":"half-1","statement":')
     assert (error.code, error.op) == ("malformed", "")
+
+
+def test_an_answer_encodes_as_dumps_does() -> None:
+    """``dumps_answer`` (the acks' encoder) gives exactly ``dumps``'s text, also for what needs its fallbacks."""
+    from facilitation.core.protocol import dumps, dumps_answer
+
+    for message in ({"v": 1, "type": "ack", "op": "b1", "result": {"statement": 3, "value": "agree"}, "seq": 9,
+                     "next": {"id": 4, "text": "Ünïcode 中文 ✓"}, "remaining": 2},
+                    {"type": "ack", "result": {1: "an integer key"}},
+                    {"type": "ack", "result": {"big": 2**70, "lone": "\ud800"}}):
+        assert dumps_answer(message) == dumps(message)
