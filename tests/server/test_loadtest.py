@@ -30,8 +30,8 @@ def test_loadtest_json_reports_contract_keys_and_loses_nothing(server: ServerPro
 
 def test_loadtest_reports_both_map_lags_with_live_analysis(tmp_path: Path) -> None:
     """With live analysis on, the computed runs (``analysis_published``) are counted and timed apart from the
-    map shown (which the steady map may hold on an older run): every shown map is a computed run, so the
-    computed lag is not above the shown one (but for the race between a run's event and its map)."""
+    map shown, which the steady map may hold on an older run (the two lags are over different votes: only
+    those a shown map covered count for the second)."""
     live = ServerProcess(f"sqlite:///{tmp_path / 'meetings.db'}", env={"FACILITATION_ANALYSIS": "1"}).start()
     try:
         result = subprocess.run(
@@ -45,5 +45,5 @@ def test_loadtest_reports_both_map_lags_with_live_analysis(tmp_path: Path) -> No
     figures = json.loads(result.stdout)
     assert figures["lost"] == 0 and figures["errors"] == 0
     assert figures["analysis_runs_published"] >= 1 and figures["maps_received"] >= 1
-    assert 0 < figures["analysis_lag_p50_s"] <= figures["analysis_lag_p99_s"]
-    assert figures["analysis_lag_p50_s"] <= figures["map_lag_p50_s"] + 0.25  # the event and the map race
+    assert 0 < figures["analysis_lag_p50_s"] <= figures["analysis_lag_p99_s"] < 30
+    assert 0 < figures["map_lag_p50_s"] <= figures["map_lag_p99_s"]
