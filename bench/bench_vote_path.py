@@ -4,14 +4,15 @@
                                     [--rounds 3] [--source CHECKOUT] [--pattern first|ingest]
 
 Each vote goes the way a frame from a phone goes (docs/architecture.md, "The path of one vote"): the connection's
-``Session.receive`` (parse, check, dispatch, limits), ``Room.submit``, the writer, the pure meeting, the SQLite
-store's batched WAL commit, the ack (``Session.applied`` with the next statement), and the durable event's fan-out
-to a projector and to the voter's other device, whose messages are queued and "written" to sockets that take them
-at once. ``--pattern ingest`` is instead bench_ingest.py's load without its sockets: one device a phone, no
-projector, every phone has voted on every statement once (not measured) and then changes its votes in the measured
-pass, so the figure is the steady state of a long burst, and the main thread's CPU is reported apart from the
-SQLite writer's. What it leaves out is uvicorn, the WebSocket protocol and the kernel: bench/bench_ingest.py
-measures those too, against a floor server, with real sockets.
+``Session.receive`` (parse, check, dispatch, limits), ``Room.submit`` (from the voting connection, which the vote
+is not echoed to), the writer, the pure meeting, the SQLite store's batched WAL commit, the ack
+(``Session.applied`` with the next statement), and the durable event's fan-out to a projector and to the voter's
+other device, whose messages are queued and "written" to sockets that take them at once. ``--pattern ingest`` is
+instead bench_ingest.py's load without its sockets: one device a phone, no projector, every phone has voted on
+every statement once (not measured) and then changes its votes in the measured pass, so the figure is the steady
+state of a long burst, and the main thread's CPU is reported apart from the SQLite writer's. What it leaves out is
+uvicorn, the WebSocket protocol and the kernel: bench/bench_ingest.py measures those too, against a floor server,
+with real sockets.
 
 The figure is the process's CPU time (every thread: the SQLite writer included) over the votes, divided by their
 number, from ``time.process_time``; ``--rounds`` runs are made and the lowest is reported (other work on the
@@ -65,6 +66,7 @@ async def _measure(phones: int, statements: int, pattern: str = "first") -> dict
     limits = {"attempts": AttemptLimiter(), "connections": AddressCounter(100_000),
               "joins": JoinLimiter(1e9, 1e9), "commands": CommandLimiter(1e9, 1e9)}
     sessions = []
+    voting_phones = []  # each session's voting connection: the origin of its votes, which no echo goes back to
     for i in range(phones):
         session = Session(room.code, f"10.0.{i // 250}.{i % 250}", **limits)  # type: ignore[arg-type]
         session.connected()
@@ -72,9 +74,12 @@ async def _measure(phones: int, statements: int, pattern: str = "first") -> dict
         join = session.hello(json.dumps({"v": 1, "type": "hello", "role": "participant"}))[0]
         assert isinstance(join, Submit)
         session.applied(join, await room.submit(join.command))
-        for _device in range(1 if ingest else 2):  # the voting phone (and the voter's other device)
-            await room.attach(Connection(taken, closed, "participant", session.participant, hub.outbox), None)
+        devices = [Connection(taken, closed, "participant", session.participant, hub.outbox)
+                   for _device in range(1 if ingest else 2)]  # the voting phone (and the voter's other device)
+        for device in devices:
+            await room.attach(device, None)
         sessions.append(session)
+        voting_phones.append(devices[0])
     values = ("agree", "disagree", "pass", "acceptable")
 
     def frame(index: int, k: int) -> str:
@@ -84,18 +89,22 @@ async def _measure(phones: int, statements: int, pattern: str = "first") -> dict
         return json.dumps({"v": 1, "type": "vote", "op": f"v{k}", "statement": k,
                            "value": values[(index + k) % 4]})
 
-    async def phone(index: int, session: Session, first: int) -> None:
-        frames = [frame(index, k) for k in range(first, first + statements)]
+    async def phone(index: int, session: Session, frames: list[str]) -> None:
+        origin = voting_phones[index]
         for text in frames:
             submit = session.receive(text)[0]
             assert isinstance(submit, Submit), submit
-            session.applied(submit, await room.submit(submit.command))
+            session.applied(submit, await room.submit(submit.command, origin))
+
+    def frames_from(first: int) -> list[list[str]]:  # made before the clock starts: a phone's JSON is not ours
+        return [[frame(i, k) for k in range(first, first + statements)] for i in range(phones)]
 
     if ingest:  # the first vote on every statement, not measured
-        await asyncio.gather(*(phone(i, s, 0) for i, s in enumerate(sessions)))
-    first = statements if ingest else 0
+        first_pass = frames_from(0)
+        await asyncio.gather(*(phone(i, s, first_pass[i]) for i, s in enumerate(sessions)))
+    measured = frames_from(statements if ingest else 0)
     started, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
-    await asyncio.gather(*(phone(i, s, first) for i, s in enumerate(sessions)))
+    await asyncio.gather(*(phone(i, s, measured[i]) for i, s in enumerate(sessions)))
     await asyncio.sleep(0.1)  # the last batch's fan-out
     cpu, main = time.process_time() - cpu, time.thread_time() - main
     votes = phones * statements
