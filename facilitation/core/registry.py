@@ -120,13 +120,20 @@ def _forbidden(spec: CommandSpec, role: str) -> ClientError:
     return ClientError("forbidden", f"only a participant may send {spec.type!r}", status=403)
 
 
-_ROUTES: dict[str, tuple[CommandSpec, frozenset[str], Callable[[Args], Command] | None]] = {
-    kind: (spec, spec.roles, spec.build if spec.build is not None else
-           None if spec.command is None else by_name(spec.command))
-    for kind, spec in SPECS.items()
-}
-"""Each type's spec, roles and command builder (what :meth:`CommandSpec.make` would choose), looked up once:
-the dispatch runs on every frame."""
+_Route = tuple[CommandSpec, frozenset[str], Callable[[Args], Command] | None]
+_ROUTES: dict[str, _Route] = {}
+"""Each type's spec, roles and command builder (what :meth:`CommandSpec.make` would choose), looked up once
+per spec: the dispatch runs on every frame. Filled on first use and renewed when :data:`SPECS` holds another
+spec for the type (the table is derived again when a command is declared later, as a plugin or a test does)."""
+
+
+def _route(kind: str) -> _Route:
+    spec = SPECS[kind]
+    route = _ROUTES.get(kind)
+    if route is None or route[0] is not spec:
+        build = spec.build if spec.build is not None else None if spec.command is None else by_name(spec.command)
+        route = _ROUTES[kind] = (spec, spec.roles, build)
+    return route
 
 
 def dispatch(message: ClientMessage, role: str, participant: int | None) -> Routed:
@@ -139,7 +146,7 @@ def dispatch(message: ClientMessage, role: str, participant: int | None) -> Rout
 def command_of(message: ClientMessage, role: str, participant: int | None) -> Command | None:
     """:func:`dispatch`'s check and command alone (None: a session message), what the session calls on every
     frame. Every refusal carries the message's op."""
-    spec, roles, build = _ROUTES[message.type]
+    spec, roles, build = _route(message.type)
     try:
         if role not in roles:
             if not roles:
