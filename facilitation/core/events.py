@@ -102,15 +102,7 @@ class Audience:
     host: str = ""
 
 
-_FIELD_NAMES: dict[str, tuple[str, ...]] = {}
 _PHONE_MODE: dict[type[Any], str] = {}
-
-
-def _field_names(cls: type[Event]) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls.type)
-    if names is None:
-        names = _FIELD_NAMES[cls.type] = tuple(f.name for f in fields(cls))
-    return names
 
 
 _DICT_MAKERS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
@@ -125,7 +117,7 @@ def _dict_maker(cls: type[Event]) -> Callable[[Any], dict[str, Any]]:
     maker = _DICT_MAKERS.get(cls)
     if maker is not None:
         return maker
-    names = [f.name for f in fields(cls)]  # the class's own: _field_names is keyed by the type's name
+    names = [f.name for f in fields(cls)]  # the class's own (a subclass may keep its parent's type)
     items = "".join(f"{name!r}: self.{name}, " for name in names)
     source = (f"def to_dict(self):\n"
               f"    if type(self) is not cls:\n"
