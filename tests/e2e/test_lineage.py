@@ -206,8 +206,9 @@ def test_the_reword_hint_reads_whole_on_a_phone_sized_console(browser: Any, serv
     item = host.locator("#queue li", has_text="降低攤位租金並且把市場搬到河濱")
     hint = item.locator(".rewrite-hint")
     expect(hint).to_have_text("新的文字；拆成幾則時用 ｜ 分開")
-    hint.scroll_into_view_if_needed()
-    box = hint.evaluate("(e) => { const r = e.getBoundingClientRect();"
+    # Scrolled and measured in one step: the queue is drawn again when the first analysis arrives, and an
+    # element handle kept between two steps can be the one just replaced.
+    box = hint.evaluate("(e) => { e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
                         " return {left: r.left, right: r.right, clipped: e.scrollWidth > e.clientWidth + 1}; }")
     assert box["left"] >= 0 and box["right"] <= 360 and not box["clipped"], box
     assert item.locator("input.rewrite").get_attribute("placeholder") is None
