@@ -25,7 +25,8 @@ The rule (constants below; docs/method.md "The steady map"):
 * The first map with groups is shown at once (there is nothing on screen to keep steady).
 * A waiting candidate that no newer run contradicts (votes stopped) is shown once it is
   :data:`HOLD_SECONDS` old, and the latest run is shown at once when the meeting moves to reviewing
-  (:func:`settle`): the room's final map is the last run, as the exports have it.
+  (:func:`settle`): the room's final map is the last run, as the exports have it. A run the host forced
+  (``recompute``) is settled at once too.
 * The map is **forming** while fewer than :data:`FORMING_PARTICIPANTS` people are clustered: the projector
   says so.
 """

@@ -219,7 +219,8 @@ EOF
   start nginx "$(nginx_bin)" -p "$STACK_DIR/nginx" -c "$STACK_DIR/nginx/nginx.conf"
   wait_for "nginx on port $NGINX_PORT" http_ok "http://127.0.0.1:$NGINX_PORT$READY_PATH"
 
-  cat >"$STATE" <<EOF
+  # Written whole and then renamed: a script or test polling for state.env never reads half of it.
+  cat >"$STATE.tmp" <<EOF
 STACK_URL=http://127.0.0.1:$NGINX_PORT
 STACK_REDIS_URL=$redis_url
 STACK_CLUSTER=$cluster
@@ -228,6 +229,7 @@ STACK_APP_PORTS="${app_ports[*]}"
 STACK_REDIS_PORTS="${node_ports[*]}"
 STACK_REDIS_BUS_PORTS="${bus_ports[*]}"
 EOF
+  mv "$STATE.tmp" "$STATE"
   trap - EXIT
   echo "stack up: $workers worker(s) behind nginx, Redis $([ $cluster = 1 ] && echo "cluster of $nodes nodes" || echo "single node")"
   echo "open http://127.0.0.1:$NGINX_PORT/new   (scripts/stack.sh status; scripts/stack.sh down)"
@@ -286,7 +288,7 @@ down() {
   jobs=()
   for pidfile in "$STACK_DIR"/pids/redis*.pid; do [ -f "$pidfile" ] && { stop_pid "$pidfile" & jobs+=($!); }; done
   [ ${#jobs[@]} -eq 0 ] || wait "${jobs[@]}"
-  rm -rf "$STACK_DIR/pids" "$STACK_DIR/redis" "$STACK_DIR/nginx" "$STATE"
+  rm -rf "$STACK_DIR/pids" "$STACK_DIR/redis" "$STACK_DIR/nginx" "$STATE" "$STATE.tmp"
   echo "stack down (logs kept in $STACK_DIR/logs)"
 }
 

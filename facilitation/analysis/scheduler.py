@@ -479,13 +479,14 @@ class AnalysisScheduler:
         compute: float | None = None
         try:
             await state.loaded.wait()
+            asked = state.forced  # the host's recompute: its map is shown at once (`_publish`)
             job = self._job(state)
             run = job.run
             outcome: Outcome = await loop.run_in_executor(self._ensure_pool(), run_job, job)
             compute = outcome.elapsed
             metrics.ANALYSIS_SECONDS.observe(outcome.elapsed)
             metrics.ANALYSIS_CPU_SECONDS.inc(outcome.cpu)
-            await self._publish(state, outcome)
+            await self._publish(state, outcome, show_now=asked)
             metrics.ANALYSIS_RUNS.labels("ok").inc()
             state.failures = 0
             state.retry_at = 0.0
@@ -504,7 +505,10 @@ class AnalysisScheduler:
             if not state.closed:
                 self._arm(state)
 
-    async def _publish(self, state: _Meeting, outcome: Outcome) -> None:
+    async def _publish(self, state: _Meeting, outcome: Outcome, show_now: bool = False) -> None:
+        """Store and announce a run, then show it, or keep the shown run while a re-formed map waits to
+        hold. A run the host asked for (``recompute``) is shown at once, like the move to reviewing: the
+        host pressed the button to see the votes so far, not the map of ten seconds ago."""
         if state.closed:  # the room was evicted or closed meanwhile: its writer may not append any more, and a
             return        # reloaded room reruns the analysis itself (`_restore` finds the stored run behind)
         if outcome.compacted is not None and not state.job_filtered:  # a filtered job's rows are not the log's
@@ -526,6 +530,9 @@ class AnalysisScheduler:
         if state.settle_timer is not None:
             state.settle_timer.cancel()
             state.settle_timer = None
+        if outcome.shown_text is None and show_now:
+            self._settle(state)
+            return
         if outcome.shown_text is None:  # a re-formed map waiting to hold: the screens keep the shown run
             state.settle_timer = asyncio.get_running_loop().call_later(HOLD_SECONDS, self._settle, state)
             return
