@@ -2,7 +2,7 @@
 
     python bench/bench_live.py --out bench/results/live.json [--participants 1000] [--duration 60]
                                [--vote-interval 3] [--processes N] [--post-rate PER_MIN] [--no-analysis]
-                               [--target-p99-ms 100]
+                               [--target-p99-ms 100] [--max-stalls-per-minute 0]
 
 Starts its own `facilitation serve` (SQLite in a temporary directory, live analysis on, one worker, the
 server's default per-address limits) pinned to CPU 0 with ``taskset`` (its analysis pool inherits the pin),
@@ -22,10 +22,11 @@ per acked vote (whole process tree, /proc), server RSS, and how long the server'
 process's CPU (``load_generator.saturated`` when one of them, or CPU 1 as a whole, is above 80 %: then the
 latencies are the load generator's); the statement post rate; the load average before and after.
 
-Targets (issue 12): 1,000 phones / 3 s: vote -> projector p99 < 100 ms, loop stalls <= 20 ms, map lag p99 <= 0.5 s
-(checked on the analysis lag since the steady map, issue 22). 10,000 phones / 30 s: p99 < 250 ms (``--target-p99-ms
-250``), RSS reported. The loop-lag histogram's bounds are 10, 25, 50 ms: "no stall over 25 ms" is the closest check
-of "<= 20 ms" it allows.
+Targets (issue 12): 1,000 phones / 3 s: vote -> projector p99 < 100 ms, no loop stall over 20 ms, map lag
+p99 <= 0.5 s (checked on the analysis lag since the steady map, issue 22). 10,000 phones / 30 s: p99 < 250 ms
+(``--target-p99-ms 250``), RSS reported; issue 21: at most one loop stall over 20 ms a minute
+(``--max-stalls-per-minute 1``). A stall is a 20 ms timer woken more than 20 ms late (the server's
+``facilitation_event_loop_lag_seconds`` histogram, bucket 0.02).
 """
 
 from __future__ import annotations
@@ -135,11 +136,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     )
     server_figures = figures["server"]
     stalls = server_figures.get("loop_stalls_over_20ms", server_figures.get("loop_stalls_over_25ms"))
+    # Over the duration, though the server's histogram also counts the drain after it: never flattering.
+    stalls_per_minute = (stalls or 0) * 60.0 / args.duration
+    figures["loop_stalls_over_20ms_per_minute"] = round(stalls_per_minute, 2)
     figures["targets"] = {"vote_to_projector_p99_ms": args.target_p99_ms, "loop_stall_s": 0.02,
+                          "loop_stalls_over_20ms_per_minute": args.max_stalls_per_minute,
                           "analysis_lag_p99_s": None if args.no_analysis else 0.5}
     figures["meets_targets"] = {
         "vote_to_projector_p99": figures["p99_ms"] is not None and figures["p99_ms"] < args.target_p99_ms,
-        "no_loop_stall_over_20ms": stalls == 0,
+        "loop_stalls_over_20ms_within_bound": stalls is not None and stalls_per_minute <= args.max_stalls_per_minute,
         "analysis_lag_p99": None if args.no_analysis else (
             figures["analysis_lag_p99_s"] is not None and figures["analysis_lag_p99_s"] <= 0.5),
         "nothing_lost": figures["lost"] == 0,
@@ -172,6 +177,9 @@ def main() -> int:
     parser.add_argument("--one-address", action="store_true",
                         help="all phones from 127.0.0.1, the per-address caps lifted (loadtest.ONE_ADDRESS_ENV)")
     parser.add_argument("--target-p99-ms", type=float, default=100.0)
+    parser.add_argument("--max-stalls-per-minute", type=float, default=0.0,
+                        help="loop stalls over 20 ms a minute allowed (issue 12 at 1,000 phones: 0; "
+                             "issue 21 at 10,000 phones: 1)")
     parser.add_argument("--no-analysis", action="store_true",
                         help="baseline: the same load with live analysis off (map figures are then empty)")
     args = parser.parse_args()
