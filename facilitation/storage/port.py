@@ -1,5 +1,6 @@
 """The storage port: everything the live layer asks of storage, one protocol that each backend implements
-directly (the shape of broadcaster's backends: one base, each backend stands alone, chosen by URL).
+directly (the shape of broadcaster's backends: one base, each backend stands alone, chosen by URL). What both do
+alike, every read and every write but ``append`` forwarded to the store, is :class:`StoreBackedLog`.
 
 - :class:`~facilitation.storage.embedded.EmbeddedLog` (``sqlite:///path``): one process, a SQLite file and
   in-process delivery; ``append`` returns after the group commit, and the process's subscribers heard the
@@ -21,9 +22,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from facilitation.core.events import Event
-from facilitation.storage.bus import Listener, Unsubscribe
+from facilitation.storage.bus import Bus, Listener, Unsubscribe
+from facilitation.storage.store import Store
 
-__all__ = ["EventLog"]
+__all__ = ["EventLog", "StoreBackedLog"]
 
 
 class EventLog(Protocol):
@@ -84,3 +86,61 @@ class EventLog(Protocol):
 
     async def healthy(self) -> dict[str, bool]:
         """``store``: a real write became durable now; ``bus``: events are being delivered."""
+
+
+class StoreBackedLog:
+    """What both backends do alike: every read, and every write but ``append``, goes to the store as it is;
+    subscriptions go to the bus. A backend sets :attr:`store` and :attr:`bus` and writes ``start``, ``close``
+    and ``append`` itself: how a durable write reaches this process's listeners is where they differ."""
+
+    store: Store
+    bus: Bus
+
+    async def create_meeting(self, code: str, events: Sequence[Event]) -> None:
+        await self.store.create_meeting(code, events)
+
+    def subscribe(self, code: str, listener: Listener, since: int) -> Unsubscribe:
+        return self.bus.subscribe(code, listener, since=since)
+
+    async def last_seq(self, code: str) -> int:
+        return await self.store.last_seq(code)
+
+    async def load(self, code: str) -> list[Event] | None:
+        return await self.store.load(code)
+
+    async def events_since(self, code: str, seq: int, limit: int) -> list[Event]:
+        return await self.store.events_since(code, seq, limit)
+
+    async def meeting_codes(self) -> list[str]:
+        return await self.store.meeting_codes()
+
+    async def save_analysis(self, code: str, run: int, seq: int, at: float, payload: dict[str, Any] | str,
+                            fence: str = "") -> None:
+        await self.store.save_analysis(code, run, seq, at, payload, fence)
+
+    async def load_analysis(self, code: str, run: int | None = None) -> dict[str, Any] | None:
+        return await self.store.load_analysis(code, run)
+
+    async def analysis_runs(self, code: str) -> list[dict[str, Any]]:
+        return await self.store.analysis_runs(code)
+
+    async def redact(self, code: str, events: Sequence[Event], fence: str = "") -> None:
+        await self.store.redact(code, events, fence)
+
+    async def drop_analyses(self, code: str, fence: str = "") -> None:
+        await self.store.drop_analyses(code, fence)
+
+    async def delete_meeting(self, code: str) -> bool:
+        return await self.store.delete_meeting(code)
+
+    async def save_document(self, code: str, name: str, text: str) -> None:
+        await self.store.save_document(code, name, text)
+
+    async def load_document(self, code: str, name: str) -> str | None:
+        return await self.store.load_document(code, name)
+
+    async def compact(self) -> None:
+        await self.store.compact()
+
+    async def healthy(self) -> dict[str, bool]:
+        return {"store": await self.store.healthy(), "bus": await self.bus.healthy()}
