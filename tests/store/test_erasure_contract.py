@@ -4,37 +4,13 @@ replace events in place, drop analyses, delete a meeting, keep documents, compac
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from facilitation.core.events import Event, MeetingCreated, StatementPosted, VoteCast
-from facilitation.storage import Store, StoreRefused, open_store
-from tests.support.cluster import RedisClusterServer
-from tests.support.servers import RedisServer
+from facilitation.storage import Store, StoreRefused
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture(params=["sqlite", "redis", "cluster"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    name = "redis_server" if request.param == "redis" else "redis_cluster"
-    server: RedisServer | RedisClusterServer = request.getfixturevalue(name)
-    return server.url
-
-
-@pytest_asyncio.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    s = open_store(store_url)
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def _code() -> str:
