@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import queue
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
@@ -118,7 +120,8 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     args = parser.parse_args()
 
-    async def lifespan(app: Starlette) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.writer = BatchedWriter(args.db)
         yield
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from facilitation.live.erasure import purge
+from facilitation.live.erasure import Expiry, purge
 from facilitation.settings import Settings
 from facilitation.storage import open_store
 
@@ -26,7 +26,7 @@ def run(store: str | None, dry_run: bool = False) -> int:
     return 0
 
 
-async def _purge(url: str, dry_run: bool) -> list:  # type: ignore[type-arg]
+async def _purge(url: str, dry_run: bool) -> list[Expiry]:
     s = open_store(url)
     await s.start()
     try:
