@@ -8,7 +8,9 @@ running server (then memory is read only if ``--pid`` is given). Every phone vot
 ``--vote-interval`` seconds (exponential gaps) and the room posts ``--post-rate`` statements a minute
 (default participants / 300, as the loadtest); a projector and the host
 stay connected. Every ``--sample`` seconds one row is taken: server RSS and open file descriptors, acks,
-ack latency p50/p99 in that window, errors and reconnects so far. The verdict at the end: memory flat
+ack latency p50/p99 in that window, errors and reconnects so far, and from the server's /metrics the
+window's mean server-side ack (arrival to durable ack), mean store commit, collector pauses and analysis
+runs, so a drift of the phones' ack can be placed in the server or outside it. The verdict at the end: memory flat
 (the second half's RSS grows less than 10% over the first half's) and no error growth.
 """
 
@@ -50,6 +52,61 @@ def rss_mb(pid: int) -> float:
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+SERVER_SERIES = {
+    "command": "facilitation_command_seconds",
+    "commit": "facilitation_store_commit_seconds",
+    "gc": "facilitation_gc_pause_seconds",
+    "analysis": "facilitation_analysis_seconds",
+}
+"""The server's own histograms read at every sample (their _sum and _count, all label sets added up)."""
+
+
+def server_totals(url: str) -> dict[str, float]:
+    """The server's cumulative sums and counts of :data:`SERVER_SERIES` from its /metrics, {} if unreadable:
+    the window's differences split the ack the phones time into the server's part (arrival to durable ack),
+    the store's commits, the collector's pauses and the analysis runs."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    totals: dict[str, float] = {}
+    names = {f"{metric}{suffix}": f"{key}{suffix}" for key, metric in SERVER_SERIES.items()
+             for suffix in ("_sum", "_count")}
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name not in names:
+            name, _, rest = line.partition(" ")
+            if name not in names:
+                continue
+        with contextlib.suppress(ValueError, IndexError):
+            totals[names[name]] = totals.get(names[name], 0.0) + float(rest.rsplit(" ", 1)[-1])
+    return totals
+
+
+def window_means(before: dict[str, float], after: dict[str, float]) -> dict[str, float | int | None]:
+    """Per window: mean server ack (ms), mean commit (ms), votes per commit, collector pause (ms in all),
+    analysis runs and their mean (ms)."""
+    def delta(key: str) -> float:
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    def mean_ms(key: str) -> float | None:
+        count = delta(f"{key}_count")
+        return round(1000 * delta(f"{key}_sum") / count, 3) if count else None
+
+    commits = delta("commit_count")
+    return {
+        "server_ack_ms": mean_ms("command"),
+        "commit_ms": mean_ms("commit"),
+        "commands_per_commit": round(delta("command_count") / commits, 2) if commits else None,
+        "gc_ms": round(1000 * delta("gc_sum"), 1),
+        "analysis_runs": int(delta("analysis_count")),
+        "analysis_ms": mean_ms("analysis"),
+    }
 
 
 class Stats:
@@ -167,9 +224,11 @@ async def _drive(args: argparse.Namespace, url: str, pid: int | None) -> dict[st
     until = loop.time() + args.minutes * 60
     runners = asyncio.gather(*(p.run(until, args.vote_interval) for p in phones))
     samples: list[dict[str, Any]] = []
+    totals = server_totals(url)
     t0 = time.monotonic()
     print(f"{args.phones} phones connected in {connect_s:.1f} s; sampling every {args.sample:g} s", flush=True)
-    header = ("t (s)", "RSS MB", "fds", "acks/s", "p50 ms", "p99 ms", "errors", "reconn")
+    header = ("t (s)", "RSS MB", "fds", "acks/s", "p50 ms", "p99 ms", "errors", "reconn", "srv ms", "commit",
+              "gc ms", "runs", "run ms")
     print(" ".join(f"{h:>8}" for h in header))
     while loop.time() < until:
         await asyncio.sleep(min(args.sample, max(0.0, until - loop.time())))
@@ -189,9 +248,13 @@ async def _drive(args: argparse.Namespace, url: str, pid: int | None) -> dict[st
             "errors": sum(stats.errors.values()),
             "reconnects": stats.reconnects,
         }
+        now = server_totals(url)
+        row.update(window_means(totals, now) if now and totals else {})
+        totals = now
         samples.append(row)
-        print(" ".join(f"{row[k] if row[k] is not None else '-':>8}" for k in
-                       ("t", "rss_mb", "fds", "acks_per_s", "p50_ms", "p99_ms", "errors", "reconnects")), flush=True)
+        print(" ".join(f"{row.get(k) if row.get(k) is not None else '-':>8}" for k in
+                       ("t", "rss_mb", "fds", "acks_per_s", "p50_ms", "p99_ms", "errors", "reconnects",
+                        "server_ack_ms", "commit_ms", "gc_ms", "analysis_runs", "analysis_ms")), flush=True)
     await runners
     for first in range(0, len(phones), 200):
         await asyncio.gather(*(p.client.close() for p in phones[first:first + 200]))
@@ -202,6 +265,20 @@ async def _drive(args: argparse.Namespace, url: str, pid: int | None) -> dict[st
     if pid and Path(f"/proc/{pid}").exists():
         result["server_cpu_s"] = loadtest._cpu_seconds(pid)
     return result
+
+
+def server_by_minute(args: argparse.Namespace, samples: list[dict[str, Any]]) -> dict[str, float]:
+    weighted: dict[int, list[float]] = {}
+    last = max(0, math.ceil(args.minutes) - 1)
+    for row in samples:
+        if row.get("server_ack_ms") is None:
+            continue
+        minute = min(int(max(0.0, row["t"] - args.sample / 2) // 60), last)
+        acks = row["acks_per_s"] * args.sample
+        sums = weighted.setdefault(minute, [0.0, 0.0])
+        sums[0] += row["server_ack_ms"] * acks
+        sums[1] += acks
+    return {str(m): round(total / n, 3) for m, (total, n) in sorted(weighted.items()) if n}
 
 
 def summarise(args: argparse.Namespace, samples: list[dict[str, Any]], stats: Stats) -> dict[str, Any]:
@@ -238,6 +315,9 @@ def summarise(args: argparse.Namespace, samples: list[dict[str, Any]], stats: St
         "ack_p50_ms_by_minute": {str(m): round(percentile(v, 0.5), 2) for m, v in sorted(stats.by_minute.items())},
         "ack_p99_ms_by_minute": {str(m): round(percentile(v, 0.99), 2) for m, v in sorted(stats.by_minute.items())},
         "no_error_growth": errors_last - errors_first <= errors_first,
+        # the server's part of the ack (arrival to durable ack, its mean) by the same minutes, acks weighted:
+        # a client-side drift that the server does not see is the load generator's or the machine's
+        "server_ack_ms_by_minute": server_by_minute(args, samples),
         "samples": samples,
     }
     minutes = sorted(stats.by_minute)
