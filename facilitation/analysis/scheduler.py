@@ -48,7 +48,7 @@ from clustering.steady import HOLD_SECONDS, settle
 from facilitation import metrics
 from facilitation.analysis.messages import PhoneParts, phone_parts, shown_message
 from facilitation.analysis.votelog import VoteLog
-from facilitation.analysis.worker import Job, Outcome, init_worker, rebuild, run_job, warm_up
+from facilitation.analysis.worker import Job, Outcome, init_worker, is_slim, rebuild, run_job, warm_up
 from facilitation.core.commands.exclusion import excluded
 from facilitation.core.errors import ClientError
 from facilitation.core.events import AnalysisPublished, Event, PhaseChanged, SettingsChanged
@@ -113,6 +113,9 @@ class _Meeting:
         """Why the last run failed, None once a run succeeds."""
         self.log = VoteLog.from_meeting(parts.writer.meeting)
         self.previous: Any = None
+        self.whole: tuple[int, int, float, str] | None = None
+        """The last run this process stored with its result, and its slim payload (run, seq, at, text): it
+        is stored again slim once a newer run is stored (`worker.slim_text`)."""
         self.run = 0
         self.dirty = False
         self.dirty_since = 0.0
@@ -334,6 +337,8 @@ class AnalysisScheduler:
         """Another worker owns the meeting and published run ``run``: show it here too."""
         try:
             stored = await state.parts.record.analysis(run)
+            if stored is not None and is_slim(stored["result"]):  # a newer run was stored meanwhile
+                stored = await state.parts.record.analysis()
         except Exception:
             log.exception("could not load analysis run %s of meeting %s", run, state.code)
             return
@@ -487,6 +492,7 @@ class AnalysisScheduler:
             metrics.ANALYSIS_SECONDS.observe(outcome.elapsed)
             metrics.ANALYSIS_CPU_SECONDS.inc(outcome.cpu)
             await self._publish(state, outcome, show_now=asked)
+            await self._slim_the_older_run(state, outcome)
             metrics.ANALYSIS_RUNS.labels("ok").inc()
             state.failures = 0
             state.retry_at = 0.0
@@ -540,6 +546,18 @@ class AnalysisScheduler:
         text = outcome.shown_text
         state.broadcast(lambda c: text if c.role in ("projector", "host") else None, phones=False)
         self._phones_soon(state)
+
+    async def _slim_the_older_run(self, state: _Meeting, outcome: Outcome) -> None:
+        """Keep the result with the latest run only: the run stored before this one is stored again without
+        it (its messages stay, so ``?run=N`` still answers). A failure costs disk, never the run."""
+        older, state.whole = state.whole, (outcome.run, outcome.upto_seq, outcome.at, outcome.slim)
+        if older is None or state.closed:
+            return
+        run, seq, at, slim = older
+        try:
+            await state.parts.writer.save_analysis(run, seq, at, slim)
+        except Exception as exc:
+            log.warning("meeting %s: run %d kept whole (%s)", state.code, run, exc)
 
     def _settle(self, state: _Meeting) -> None:
         """Show the last computed run now, under steady letters (`clustering.steady.settle`): no newer run

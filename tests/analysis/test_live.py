@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -208,6 +210,13 @@ async def test_a_recompute_the_host_asked_for_is_shown_at_once_even_when_it_refo
         await close_all([*clients, host])
 
 
+def _stored_runs(path: Path, code: str) -> dict[int, dict[str, Any]]:
+    """Each stored run's payload, read from the SQLite file itself."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT run, data FROM analyses WHERE meeting = ?", (code,)).fetchall()
+    return {int(run): json.loads(data) for run, data in rows}
+
+
 async def test_published_runs_survive_restart_and_replay(tmp_path: Path) -> None:
     """After a restart the projector gets the map the room last saw, and every run can be replayed."""
     store = f"sqlite:///{tmp_path / 'meetings.db'}"
@@ -241,6 +250,14 @@ async def test_published_runs_survive_restart_and_replay(tmp_path: Path) -> None
             assert [r["run"] for r in runs] == list(range(1, last["run"] + 1))
             first = (await http.get(f"/api/meetings/{code}/analysis", params={"run": 1})).json()
             assert first["run"] == 1 and first["type"] == "analysis"
+            stored = _stored_runs(tmp_path / "meetings.db", code)
+            assert sorted(stored) == [r["run"] for r in runs]
+            # only the latest run keeps the clustering result (what a restart and the exports read); every
+            # older one keeps its messages, so each run still replays byte for byte
+            assert [run for run, payload in stored.items() if "analysis" in payload] == [last["run"]]
+            for run, payload in stored.items():
+                replayed = await http.get(f"/api/meetings/{code}/analysis", params={"run": run})
+                assert replayed.text == payload["message"]
             missing = await http.get(f"/api/meetings/{code}/analysis", params={"run": 999})
             assert missing.status_code == 404 and missing.json()["error"]["code"] == "no_analysis"
             log = (await http.get(f"/api/meetings/{code}")).json()

@@ -140,6 +140,19 @@ async def test_analysis_save_replaces_a_run(store: Store) -> None:
     assert len(await store.analysis_runs(code)) == 1
 
 
+async def test_an_older_run_saved_again_leaves_the_latest_the_latest(store: Store) -> None:
+    """The scheduler stores a run again, slim, once a newer run is stored: the latest stays the newer one."""
+    code = _code()
+    await store.create_meeting(code, _created(code))
+    await store.save_analysis(code, 1, 10, 1010.0, {"analysis": "whole", "message": "m1"})
+    await store.save_analysis(code, 2, 20, 1020.0, {"analysis": "whole", "message": "m2"})
+    await store.save_analysis(code, 1, 10, 1010.0, {"message": "m1"})
+    assert await store.load_analysis(code) == {"run": 2, "seq": 20, "at": 1020.0,
+                                               "result": {"analysis": "whole", "message": "m2"}}
+    assert await store.load_analysis(code, 1) == {"run": 1, "seq": 10, "at": 1010.0, "result": {"message": "m1"}}
+    assert [r["run"] for r in await store.analysis_runs(code)] == [1, 2]
+
+
 async def test_healthy_while_running(store: Store) -> None:
     """A started store reports healthy."""
     assert await store.healthy() is True
