@@ -23,6 +23,7 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -187,10 +188,17 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                                stderr=subprocess.DEVNULL)
             os.sched_setaffinity(0, {1})
     try:
-        return await _drive(args, url, pid)
+        figures = await _drive(args, url, pid)
     finally:
         if server is not None:
             server.stop()
+    if server is not None:  # the SQLite file and its WAL: the meeting's log and its stored analysis runs
+        size = sum(f.stat().st_size for f in Path(tmp).glob("soak.db*"))
+        figures["store_mb"] = round(size / 1e6, 1)
+        figures["store_mb_per_minute"] = round(size / 1e6 / args.minutes, 1)
+        print(f"store on disk: {figures['store_mb']} MB ({figures['store_mb_per_minute']} MB a minute)")
+    shutil.rmtree(tmp, ignore_errors=True)  # a 20-minute soak's file is hundreds of megabytes
+    return figures
 
 
 async def _drive(args: argparse.Namespace, url: str, pid: int | None) -> dict[str, Any]:
